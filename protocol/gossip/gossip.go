@@ -1,0 +1,167 @@
+// Package gossip floods blocks over a peer graph with deduplication: the
+// smallest real protocol in dais, used to prove that one body of node code
+// runs unchanged in the simulator and over libp2p.
+//
+// A Flood node that is an origin makes a block at Start and sends it to its
+// peers. Every node, on its first copy of a block, emits a Received
+// measurement and forwards the block to its peers except the sender; later
+// copies are counted as duplicates and dropped.
+package gossip
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/dais-sim/dais/protocol"
+	"github.com/dais-sim/dais/protocol/wire"
+)
+
+// MaxPayload bounds a block's payload on the wire.
+const MaxPayload = 64 << 20
+
+// Block is a block as the flood carries it.
+type Block struct {
+	Origin  protocol.NodeID
+	Height  uint64
+	Created protocol.Time
+	Hops    uint32
+	Payload []byte
+}
+
+func init() {
+	wire.Register(wire.KindBlockAnnounce, "gossip.Block", decodeBlock)
+}
+
+// Kind implements wire.Msg.
+func (*Block) Kind() wire.Kind { return wire.KindBlockAnnounce }
+
+// AppendBody implements wire.Msg.
+func (b *Block) AppendBody(p []byte) []byte {
+	p = binary.AppendUvarint(p, uint64(b.Origin))
+	p = binary.AppendUvarint(p, b.Height)
+	p = binary.AppendUvarint(p, uint64(b.Created))
+	p = binary.AppendUvarint(p, uint64(b.Hops))
+	return wire.AppendBytes(p, b.Payload)
+}
+
+// WireSize implements wire.Msg.
+func (b *Block) WireSize() int {
+	return wire.HeaderSize(wire.KindBlockAnnounce) +
+		wire.UvarintSize(uint64(b.Origin)) + wire.UvarintSize(b.Height) +
+		wire.UvarintSize(uint64(b.Created)) + wire.UvarintSize(uint64(b.Hops)) +
+		wire.BytesSize(len(b.Payload))
+}
+
+func decodeBlock(body []byte) (wire.Msg, error) {
+	r := wire.NewReader(body)
+	b := &Block{}
+	origin := r.Uvarint()
+	b.Height = r.Uvarint()
+	created := r.Uvarint()
+	hops := r.Uvarint()
+	b.Payload = r.Bytes(MaxPayload)
+	if err := r.Done(); err != nil {
+		return nil, err
+	}
+	if origin > 0xffffffff || hops > 0xffffffff || created > 1<<63-1 {
+		return nil, fmt.Errorf("%w: block field out of range", wire.ErrTooLarge)
+	}
+	b.Origin, b.Created, b.Hops = protocol.NodeID(origin), protocol.Time(created), uint32(hops)
+	return b, nil
+}
+
+// Received is emitted when a node gets its first copy of a block.
+type Received struct {
+	Origin protocol.NodeID
+	Height uint64
+	// Delay is the time from the block's creation to its arrival here.
+	Delay protocol.Duration
+	Hops  uint32
+	Bytes int
+}
+
+// Kind implements metrics.Event.
+func (Received) Kind() string { return "gossip.received" }
+
+// Duplicate is emitted when a node gets a block it already has.
+type Duplicate struct {
+	Origin protocol.NodeID
+	Height uint64
+	Bytes  int
+}
+
+// Kind implements metrics.Event.
+func (Duplicate) Kind() string { return "gossip.duplicate" }
+
+type blockKey struct {
+	origin protocol.NodeID
+	height uint64
+}
+
+// Flood is a node of the flood protocol.
+type Flood struct {
+	// Peers are the nodes this node sends to.
+	Peers []protocol.NodeID
+	// BlockSize, if > 0, makes this node an origin: at Start it creates a
+	// block of that many payload bytes.
+	BlockSize int
+
+	seen   map[blockKey]struct{}
+	height uint64
+}
+
+// Handle implements protocol.Node.
+func (f *Flood) Handle(env protocol.Env, in protocol.Input) {
+	switch in := in.(type) {
+	case protocol.Start:
+		if f.BlockSize > 0 && !in.Rejoin {
+			f.propose(env)
+		}
+	case protocol.Recv:
+		b, ok := in.Msg.(*Block)
+		if !ok {
+			return
+		}
+		k := blockKey{b.Origin, b.Height}
+		if _, dup := f.seen[k]; dup {
+			env.Emit(Duplicate{Origin: b.Origin, Height: b.Height, Bytes: b.WireSize()})
+			return
+		}
+		f.markSeen(k)
+		env.Emit(Received{Origin: b.Origin, Height: b.Height, Delay: env.Now().Sub(b.Created), Hops: b.Hops + 1, Bytes: b.WireSize()})
+		fwd := *b
+		fwd.Hops++
+		f.broadcast(env, &fwd, in.From)
+	}
+}
+
+func (f *Flood) propose(env protocol.Env) {
+	payload := make([]byte, f.BlockSize)
+	r := env.Rand()
+	for i := 0; i+8 <= len(payload); i += 8 {
+		x := r.Uint64()
+		for j := 0; j < 8; j++ {
+			payload[i+j] = byte(x >> (8 * j))
+		}
+	}
+	f.height++
+	b := &Block{Origin: env.Self(), Height: f.height, Created: env.Now(), Payload: payload}
+	f.markSeen(blockKey{b.Origin, b.Height})
+	env.Emit(Received{Origin: b.Origin, Height: b.Height, Bytes: b.WireSize()})
+	f.broadcast(env, b, env.Self())
+}
+
+func (f *Flood) markSeen(k blockKey) {
+	if f.seen == nil {
+		f.seen = make(map[blockKey]struct{}, 1)
+	}
+	f.seen[k] = struct{}{}
+}
+
+func (f *Flood) broadcast(env protocol.Env, b *Block, except protocol.NodeID) {
+	for _, p := range f.Peers {
+		if p != except && p != env.Self() {
+			env.Send(p, b)
+		}
+	}
+}

@@ -1,0 +1,170 @@
+// Package netmodel models the network under a simulated run: region-to-region
+// latency, per-node bandwidth (a FIFO queue on each uplink, a rate limit on
+// each downlink), jitter,
+// loss, partitions and churn. A Model implements sim.Network.
+//
+// A message of S bytes sent at t from a to b, over one-way latency L:
+//
+//	upStart  = max(t, a.uplinkFree)        the uplink is a FIFO queue
+//	upEnd    = upStart + 8S/a.up;          a.uplinkFree = upEnd
+//	arrival  = max(upEnd, upStart + 8S/b.down) + L + jitter
+//
+// so one message over a link of B bit/s on both sides arrives after
+// L + 8S/B, and messages queued on one uplink leave one after the other.
+// The receiver's downlink limits each message's rate but is not a shared
+// queue: contention among many senders into one downlink is not modeled
+// (it would need an event per first bit). Jitter is added after the link
+// queue, so it delays and may reorder deliveries without shifting the queue.
+package netmodel
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+
+	"github.com/dais-sim/dais/protocol"
+	"github.com/dais-sim/dais/protocol/dist"
+)
+
+// Model is the network of one run. Build it, add every node in ID order, then
+// hand it to sim.Config.Net. It is not safe for concurrent use.
+type Model struct {
+	Matrix Matrix
+	// Jitter is added to every message's delivery time, in seconds; negative draws
+	// count as 0. nil means none. Independent jitter may reorder messages.
+	Jitter dist.Dist
+	// Loss is the probability that a message is dropped.
+	Loss float64
+
+	nodes      []node
+	partitions []Partition
+}
+
+type node struct {
+	region       int
+	upBps        float64
+	downBps      float64
+	upFree       protocol.Time
+	bytesUp      uint64
+	queueDelayNs int64 // total time messages waited behind others on this uplink
+}
+
+// Link is a node's access bandwidth in bits per second; 0 means unlimited.
+type Link struct {
+	UpBps, DownBps float64
+}
+
+// New returns a model over the given regions.
+func New(m Matrix) (*Model, error) {
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	return &Model{Matrix: m}, nil
+}
+
+// AddNode appends a node in a region (by index into Matrix.Regions) and
+// returns its ID; IDs must match the World's, so add nodes in the same order.
+func (m *Model) AddNode(region int, l Link) protocol.NodeID {
+	if region < 0 || region >= len(m.Matrix.Regions) {
+		panic(fmt.Sprintf("netmodel: region %d out of range [0,%d)", region, len(m.Matrix.Regions)))
+	}
+	m.nodes = append(m.nodes, node{region: region, upBps: l.UpBps, downBps: l.DownBps})
+	return protocol.NodeID(len(m.nodes) - 1)
+}
+
+// Len is the number of nodes added.
+func (m *Model) Len() int { return len(m.nodes) }
+
+// Region returns a node's region index.
+func (m *Model) Region(id protocol.NodeID) int { return m.nodes[id].region }
+
+// UplinkStats returns the bytes a node has put on its uplink and the total
+// time its messages waited in the uplink queue.
+func (m *Model) UplinkStats(id protocol.NodeID) (bytes uint64, queued protocol.Duration) {
+	n := &m.nodes[id]
+	return n.bytesUp, protocol.Duration(n.queueDelayNs)
+}
+
+// Partition cuts a set of nodes off from the rest between From and Until:
+// a message between a node inside and one outside is lost if either its send
+// or its arrival falls in [From, Until). Nodes inside still reach each other.
+type Partition struct {
+	From, Until protocol.Time
+	// Regions (indexes into Matrix.Regions) and Nodes inside the cut.
+	Regions []int
+	Nodes   []protocol.NodeID
+}
+
+func (p *Partition) inside(m *Model, id protocol.NodeID) bool {
+	r := m.nodes[id].region
+	for _, x := range p.Regions {
+		if x == r {
+			return true
+		}
+	}
+	i := sort.Search(len(p.Nodes), func(i int) bool { return p.Nodes[i] >= id })
+	return i < len(p.Nodes) && p.Nodes[i] == id
+}
+
+// AddPartition schedules a partition.
+func (m *Model) AddPartition(p Partition) error {
+	if p.Until <= p.From {
+		return fmt.Errorf("netmodel: partition heals at %v, not after it starts at %v", p.Until, p.From)
+	}
+	for _, r := range p.Regions {
+		if r < 0 || r >= len(m.Matrix.Regions) {
+			return fmt.Errorf("netmodel: partition names region %d, out of range [0,%d)", r, len(m.Matrix.Regions))
+		}
+	}
+	p.Nodes = append([]protocol.NodeID(nil), p.Nodes...)
+	sort.Slice(p.Nodes, func(i, j int) bool { return p.Nodes[i] < p.Nodes[j] })
+	m.partitions = append(m.partitions, p)
+	return nil
+}
+
+// Linked reports whether no partition separates a and b at t.
+func (m *Model) Linked(a, b protocol.NodeID, t protocol.Time) bool {
+	for i := range m.partitions {
+		p := &m.partitions[i]
+		if t < p.From || t >= p.Until {
+			continue
+		}
+		if p.inside(m, a) != p.inside(m, b) {
+			return false
+		}
+	}
+	return true
+}
+
+// Transmit implements sim.Network.
+func (m *Model) Transmit(now protocol.Time, from, to protocol.NodeID, size int, r *rand.Rand) (protocol.Time, bool) {
+	if !m.Linked(from, to, now) {
+		return 0, false
+	}
+	if m.Loss > 0 && r.Float64() < m.Loss {
+		return 0, false
+	}
+	a, b := &m.nodes[from], &m.nodes[to]
+	lat := m.Matrix.OneWay(a.region, b.region)
+	if m.Jitter != nil {
+		if j := m.Jitter.Sample(r); j > 0 {
+			lat += protocol.Duration(math.Round(j * float64(protocol.Second)))
+		}
+	}
+	upStart := max(now, a.upFree)
+	upEnd := upStart.Add(serialization(size, a.upBps))
+	a.upFree = upEnd
+	a.bytesUp += uint64(size)
+	a.queueDelayNs += int64(upStart - now)
+	return max(upEnd, upStart.Add(serialization(size, b.downBps))).Add(lat), true
+}
+
+// serialization is the time to put size bytes on a link of bps bit/s,
+// rounded up to whole nanoseconds.
+func serialization(size int, bps float64) protocol.Duration {
+	if bps <= 0 || size <= 0 {
+		return 0
+	}
+	return protocol.Duration(math.Ceil(float64(size) * 8 * 1e9 / bps))
+}
