@@ -42,6 +42,9 @@ var (
 	ErrUnknownKind = errors.New("wire: unknown message kind")
 	ErrTrailing    = errors.New("wire: trailing bytes after message")
 	ErrTooLarge    = errors.New("wire: field larger than its limit")
+	// ErrNonCanonical rejects varints with redundant bytes: each message has
+	// exactly one encoding, so its hash and size are unique.
+	ErrNonCanonical = errors.New("wire: non-canonical varint")
 )
 
 // DecodeFunc decodes a body. It must reject trailing bytes (Reader.Done does).
@@ -107,6 +110,9 @@ func Decode(frame []byte) (Msg, error) {
 	if n <= 0 {
 		return nil, ErrShort
 	}
+	if n != UvarintSize(k) {
+		return nil, ErrNonCanonical
+	}
 	r, ok := registry[Kind(k)]
 	if !ok || k > 0xffff {
 		return nil, fmt.Errorf("%w %d", ErrUnknownKind, k)
@@ -157,6 +163,10 @@ func (r *Reader) Uvarint() uint64 {
 		r.err = ErrShort
 		return 0
 	}
+	if n != UvarintSize(x) {
+		r.err = ErrNonCanonical
+		return 0
+	}
 	r.b = r.b[n:]
 	return x
 }
@@ -169,6 +179,10 @@ func (r *Reader) Varint() int64 {
 	x, n := binary.Varint(r.b)
 	if n <= 0 {
 		r.err = ErrShort
+		return 0
+	}
+	if ux := uint64(x) << 1; n != UvarintSize(ux^uint64(x>>63)) {
+		r.err = ErrNonCanonical
 		return 0
 	}
 	r.b = r.b[n:]

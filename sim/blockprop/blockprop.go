@@ -11,10 +11,10 @@ import (
 	"slices"
 	"time"
 
+	"github.com/dais-sim/dais/metrics"
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/dist"
 	"github.com/dais-sim/dais/protocol/gossip"
-	"github.com/dais-sim/dais/metrics"
 	"github.com/dais-sim/dais/sim"
 	"github.com/dais-sim/dais/sim/netmodel"
 )

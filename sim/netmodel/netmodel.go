@@ -1,7 +1,7 @@
 // Package netmodel models the network under a simulated run: region-to-region
 // latency, per-node bandwidth (a FIFO queue on each uplink, a rate limit on
-// each downlink), jitter,
-// loss, partitions and churn. A Model implements sim.Network.
+// each downlink), jitter, loss, partitions and churn. A Model implements
+// sim.Network.
 //
 // A message of S bytes sent at t from a to b, over one-way latency L:
 //

@@ -1,0 +1,78 @@
+package gossip_test
+
+import (
+	"testing"
+
+	"github.com/dais-sim/dais/protocol"
+	"github.com/dais-sim/dais/protocol/gossip"
+	"github.com/dais-sim/dais/protocol/prototest"
+)
+
+func TestOriginSendsToAllPeers(t *testing.T) {
+	env := prototest.NewEnv(0, 1)
+	f := &gossip.Flood{Peers: []protocol.NodeID{1, 2, 3}, BlockSize: 1000}
+	f.Handle(env, protocol.Start{})
+	sent := env.TakeSent()
+	if len(sent) != 3 {
+		t.Fatalf("origin sent %d messages, want 3", len(sent))
+	}
+	for i, s := range sent {
+		b := s.Msg.(*gossip.Block)
+		if s.To != protocol.NodeID(i+1) || b.Origin != 0 || b.Height != 1 || len(b.Payload) != 1000 || b.Hops != 0 {
+			t.Errorf("message %d: to %d, %+v", i, s.To, b)
+		}
+	}
+	evs := env.TakeEvents()
+	if len(evs) != 1 || evs[0].Event.(gossip.Received).Hops != 0 {
+		t.Fatalf("origin events %+v, want one Received with 0 hops", evs)
+	}
+}
+
+func TestForwardOnceExceptSender(t *testing.T) {
+	env := prototest.NewEnv(5, 1)
+	f := &gossip.Flood{Peers: []protocol.NodeID{1, 2, 3}}
+	f.Handle(env, protocol.Start{})
+	b := &gossip.Block{Origin: 9, Height: 4, Created: 100, Hops: 1, Payload: []byte("abc")}
+	env.SetNow(350)
+	f.Handle(env, protocol.Recv{From: 2, Msg: b})
+	sent := env.TakeSent()
+	if len(sent) != 2 || sent[0].To != 1 || sent[1].To != 3 {
+		t.Fatalf("forwarded to %+v, want nodes 1 and 3", sent)
+	}
+	if fwd := sent[0].Msg.(*gossip.Block); fwd.Hops != 2 || b.Hops != 1 {
+		t.Fatalf("forwarded hops %d (received copy now %d), want 2 (and 1 untouched)", fwd.Hops, b.Hops)
+	}
+	r := env.TakeEvents()[0].Event.(gossip.Received)
+	if r.Delay != 250 || r.Hops != 2 || r.Origin != 9 {
+		t.Fatalf("received event %+v, want delay 250ns, 2 hops, origin 9", r)
+	}
+	// A second copy is a duplicate: no forwarding.
+	f.Handle(env, protocol.Recv{From: 3, Msg: b})
+	if s := env.TakeSent(); len(s) != 0 {
+		t.Fatalf("duplicate forwarded: %+v", s)
+	}
+	if d, ok := env.TakeEvents()[0].Event.(gossip.Duplicate); !ok || d.Height != 4 {
+		t.Fatalf("second copy not reported as duplicate")
+	}
+}
+
+func TestPrototestTimers(t *testing.T) {
+	var fired []uint64
+	env := prototest.NewEnv(0, 1)
+	env.Node = protocol.NodeFunc(func(env protocol.Env, in protocol.Input) {
+		if tf, ok := in.(protocol.TimerFired); ok {
+			fired = append(fired, tf.Tag)
+			if tf.Tag == 1 {
+				env.SetTimer(5, 3) // fires within the same Advance
+			}
+		}
+	})
+	env.SetTimer(10, 2)
+	env.SetTimer(3, 1)
+	dead := env.SetTimer(4, 9)
+	env.CancelTimer(dead)
+	env.Advance(20)
+	if len(fired) != 3 || fired[0] != 1 || fired[1] != 3 || fired[2] != 2 || env.Now() != 20 {
+		t.Fatalf("fired %v at now %v, want [1 3 2] and 20ns", fired, env.Now())
+	}
+}
