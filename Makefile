@@ -1,0 +1,33 @@
+# dais — see README.md. Every target works on a fresh clone with Go 1.26.
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: build test bench lint demo clean
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/dais ./cmd/dais
+
+# The README's test command. Race detector on the packages with goroutines.
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -race ./live/... ./sim/...
+
+# Long benchmarks; results go in BENCHMARKS.md with the machine they ran on.
+bench:
+	$(GO) test -run '^$$' -bench 'Hold' -benchmem -count 5 ./sim/
+	$(GO) test -run '^$$' -bench 'BlockProp' -benchtime 20x -count 5 ./sim/blockprop/
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	@if $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 -version >/dev/null 2>&1; then \
+		$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...; \
+	else echo "staticcheck did not install; skipped"; fi
+
+demo: build
+	./bin/dais run
+
+clean:
+	rm -rf bin
