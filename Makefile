@@ -16,8 +16,8 @@ test:
 
 # Long benchmarks; results go in BENCHMARKS.md with the machine they ran on.
 bench:
-	$(GO) test -run '^$$' -bench 'Hold' -benchmem -count 5 ./sim/
-	$(GO) test -run '^$$' -bench 'BlockProp' -benchtime 20x -count 5 ./sim/blockprop/
+	$(GO) test -run '^$$' -bench 'Hold' -count 6 ./sim/
+	$(GO) test -run '^$$' -bench 'BlockProp' -benchtime 20x -count 6 ./sim/blockprop/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -178,6 +178,12 @@ func (w *World) TraceHash() uint64 {
 // Start queues a Start input for every node added so far, at the current
 // time, in ID order.
 func (w *World) Start() {
+	// A run usually holds a few events per node at once; sizing the slab for
+	// that up front saves the copies of growing it event by event.
+	if want := 4 * len(w.nodes); cap(w.slab) < want {
+		w.slab = append(make([]payload, 0, want), w.slab...)
+		w.free = append(make([]uint32, 0, want), w.free...)
+	}
 	for i := range w.nodes {
 		if !w.nodes[i].started {
 			w.schedule(w.now, payload{kind: evStart, node: protocol.NodeID(i)})
