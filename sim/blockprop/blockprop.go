@@ -36,6 +36,8 @@ type Params struct {
 	Until protocol.Duration
 	// Trace hashes every event (for determinism checks).
 	Trace bool
+	// Sink, if not nil, also receives every event the nodes emit.
+	Sink metrics.Sink
 }
 
 // LinkClass is a kind of access link and the share of nodes that have it.
@@ -179,6 +181,9 @@ func Run(p Params) (*Result, error) {
 			}
 		case gossip.Duplicate:
 			res.Duplicates++
+		}
+		if p.Sink != nil {
+			p.Sink.Record(s)
 		}
 	})
 	w := sim.New(sim.Config{Seed: p.Seed, Net: net, Sink: sink, Trace: p.Trace})
