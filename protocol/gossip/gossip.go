@@ -98,32 +98,71 @@ type blockKey struct {
 	height uint64
 }
 
+// Slots makes nodes take turns proposing: slot s (s = 0, 1, …) falls at
+// (s+1)·Interval, belongs to node s mod Proposers, and its block has height
+// s+1. A node only keeps a timer for its own next slot, so the schedule costs
+// one pending event per proposer.
+type Slots struct {
+	Interval  protocol.Duration
+	Proposers uint32
+}
+
+// next returns the first slot of node self that falls after now.
+func (s Slots) next(self protocol.NodeID, now protocol.Time) uint64 {
+	p, id := uint64(s.Proposers), uint64(self)
+	first := uint64(now) / uint64(s.Interval) // (first+1)·Interval > now
+	if first <= id {
+		return id
+	}
+	return id + p*((first-id+p-1)/p)
+}
+
+// at is the time slot s falls.
+func (s Slots) at(slot uint64) protocol.Time { return protocol.Time((slot + 1) * uint64(s.Interval)) }
+
+// seenWindow is how many heights behind the newest a node remembers; an
+// older copy is counted as a duplicate without a lookup.
+const seenWindow = 256
+
 // Flood is a node of the flood protocol.
 type Flood struct {
 	// Peers are the nodes this node sends to.
 	Peers []protocol.NodeID
-	// BlockSize, if > 0, makes this node an origin: at Start it creates a
-	// block of that many payload bytes.
+	// BlockSize is the payload of the blocks this node proposes. Without
+	// Slots, a node with BlockSize > 0 proposes one block at its first Start.
 	BlockSize int
+	// Slots, if Interval > 0, schedules proposals by turns.
+	Slots Slots
 
-	seen   map[blockKey]struct{}
-	height uint64
+	seen      map[blockKey]struct{}
+	maxHeight uint64
+	height    uint64
 }
 
 // Handle implements protocol.Node.
 func (f *Flood) Handle(env protocol.Env, in protocol.Input) {
 	switch in := in.(type) {
 	case protocol.Start:
-		if f.BlockSize > 0 && !in.Rejoin {
-			f.propose(env)
+		switch {
+		case f.Slots.Interval > 0 && uint32(env.Self()) < f.Slots.Proposers:
+			slot := f.Slots.next(env.Self(), env.Now())
+			env.SetTimer(f.Slots.at(slot).Sub(env.Now()), slot)
+		case f.Slots.Interval == 0 && f.BlockSize > 0 && !in.Rejoin:
+			f.height++
+			f.propose(env, f.height)
 		}
+	case protocol.TimerFired:
+		slot := in.Tag
+		f.propose(env, slot+1)
+		next := slot + uint64(f.Slots.Proposers)
+		env.SetTimer(f.Slots.at(next).Sub(env.Now()), next)
 	case protocol.Recv:
 		b, ok := in.Msg.(*Block)
 		if !ok {
 			return
 		}
 		k := blockKey{b.Origin, b.Height}
-		if _, dup := f.seen[k]; dup {
+		if _, dup := f.seen[k]; dup || b.Height+seenWindow < f.maxHeight {
 			env.Emit(Duplicate{Origin: b.Origin, Height: b.Height, Bytes: b.WireSize()})
 			return
 		}
@@ -135,7 +174,7 @@ func (f *Flood) Handle(env protocol.Env, in protocol.Input) {
 	}
 }
 
-func (f *Flood) propose(env protocol.Env) {
+func (f *Flood) propose(env protocol.Env, height uint64) {
 	payload := make([]byte, f.BlockSize)
 	r := env.Rand()
 	for i := 0; i+8 <= len(payload); i += 8 {
@@ -144,8 +183,7 @@ func (f *Flood) propose(env protocol.Env) {
 			payload[i+j] = byte(x >> (8 * j))
 		}
 	}
-	f.height++
-	b := &Block{Origin: env.Self(), Height: f.height, Created: env.Now(), Payload: payload}
+	b := &Block{Origin: env.Self(), Height: height, Created: env.Now(), Payload: payload}
 	f.markSeen(blockKey{b.Origin, b.Height})
 	env.Emit(Received{Origin: b.Origin, Height: b.Height, Bytes: b.WireSize()})
 	f.broadcast(env, b, env.Self())
@@ -156,6 +194,15 @@ func (f *Flood) markSeen(k blockKey) {
 		f.seen = make(map[blockKey]struct{}, 1)
 	}
 	f.seen[k] = struct{}{}
+	f.maxHeight = max(f.maxHeight, k.height)
+	if len(f.seen) > 2*seenWindow {
+		// Deleting every key below a bound gives the same map in any order.
+		for old := range f.seen {
+			if old.height+seenWindow < f.maxHeight {
+				delete(f.seen, old)
+			}
+		}
+	}
 }
 
 func (f *Flood) broadcast(env protocol.Env, b *Block, except protocol.NodeID) {

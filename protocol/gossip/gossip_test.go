@@ -1,6 +1,7 @@
 package gossip_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/dais-sim/dais/protocol"
@@ -74,5 +75,58 @@ func TestPrototestTimers(t *testing.T) {
 	env.Advance(20)
 	if len(fired) != 3 || fired[0] != 1 || fired[1] != 3 || fired[2] != 2 || env.Now() != 20 {
 		t.Fatalf("fired %v at now %v, want [1 3 2] and 20ns", fired, env.Now())
+	}
+}
+
+func TestSlotsTakeTurns(t *testing.T) {
+	s := 10 * protocol.Second
+	// Three proposers: node 1 owns slots 1, 4, 7, … at 20 s, 50 s, 80 s.
+	env := prototest.NewEnv(1, 1)
+	f := &gossip.Flood{Peers: []protocol.NodeID{0}, BlockSize: 10, Slots: gossip.Slots{Interval: s, Proposers: 3}}
+	env.Node = f
+	f.Handle(env, protocol.Start{})
+	var got []string
+	for i := 0; i < 3; i++ {
+		ts := env.Timers()
+		if len(ts) != 1 {
+			t.Fatalf("%d timers pending, want 1", len(ts))
+		}
+		env.Advance(ts[0].At.Sub(env.Now()))
+		for _, m := range env.TakeSent() {
+			b := m.Msg.(*gossip.Block)
+			got = append(got, fmt.Sprintf("%v h%d", b.Created, b.Height))
+		}
+	}
+	if want := "[20s h2 50s h5 1m20s h8]"; fmt.Sprint(got) != want {
+		t.Fatalf("proposals %v, want %s", got, want)
+	}
+	// Rejoining at 61 s: the next own slot is 7 (80 s).
+	env2 := prototest.NewEnv(1, 1)
+	env2.SetNow(protocol.Time(61 * protocol.Second))
+	f2 := &gossip.Flood{BlockSize: 10, Slots: gossip.Slots{Interval: s, Proposers: 3}}
+	f2.Handle(env2, protocol.Start{Rejoin: true})
+	if ts := env2.Timers(); len(ts) != 1 || ts[0].At != protocol.Time(80*protocol.Second) || ts[0].Tag != 7 {
+		t.Fatalf("after rejoin at 61s: timers %+v, want slot 7 at 80s", ts)
+	}
+	// A node beyond the proposer set never proposes.
+	env3 := prototest.NewEnv(5, 1)
+	(&gossip.Flood{BlockSize: 10, Slots: gossip.Slots{Interval: s, Proposers: 3}}).Handle(env3, protocol.Start{})
+	if len(env3.Timers()) != 0 {
+		t.Fatal("node 5 of 3 proposers set a timer")
+	}
+}
+
+func TestOldHeightsCountAsDuplicates(t *testing.T) {
+	env := prototest.NewEnv(0, 1)
+	f := &gossip.Flood{Peers: []protocol.NodeID{1}}
+	for h := uint64(1); h <= 1000; h++ {
+		f.Handle(env, protocol.Recv{From: 1, Msg: &gossip.Block{Origin: 2, Height: h}})
+	}
+	env.TakeEvents()
+	f.Handle(env, protocol.Recv{From: 1, Msg: &gossip.Block{Origin: 2, Height: 500}})
+	f.Handle(env, protocol.Recv{From: 1, Msg: &gossip.Block{Origin: 2, Height: 999}})
+	evs := env.TakeEvents()
+	if len(evs) != 2 || evs[0].Event.Kind() != "gossip.duplicate" || evs[1].Event.Kind() != "gossip.duplicate" {
+		t.Fatalf("events %+v, want two duplicates", evs)
 	}
 }
