@@ -130,7 +130,7 @@ type Protocol struct {
 type Gossip struct {
 	BlockSize Size     `yaml:"block_size" default:"1MiB" max:"64MiB" doc:"Payload bytes of each block."`
 	Degree    int      `yaml:"degree" default:"4" min:"1" max:"1000" doc:"Peers each node dials; links go both ways, so the mean degree is about twice this."`
-	Interval  Duration `yaml:"interval" default:"10s" min:"1ms" doc:"Time between blocks; proposers take turns in node order."`
+	Interval  Duration `yaml:"interval" default:"10s" min:"0s" doc:"Time between blocks; proposers take turns in node order. Blocks are proposed during run.duration, and the run goes on one more interval without new blocks, so the last block is measured like the others. 0s: a single block, from node 0, at the start."`
 }
 
 // Adversary is one kind of attacker.

@@ -208,6 +208,7 @@ func (Share) unit() string    { return "share" }
 func (Share) example() string { return "30%" }
 func (Share) pattern() string { return `^[0-9]+(\.[0-9]+)? ?%$` }
 func (f Share) String() string {
-	return strconv.FormatFloat(float64(f)*100, 'f', -1, 64) + "%"
+	// Rounded to 10⁻⁹ %, so 0.6+0.5 prints as 110%, not 110.00000000000001%.
+	return strconv.FormatFloat(math.Round(float64(f)*100*1e9)/1e9, 'f', -1, 64) + "%"
 }
 func (f Share) MarshalText() ([]byte, error) { return []byte(f.String()), nil }

@@ -263,7 +263,8 @@ func (d *decoder) validatePopulation(sc *Scenario) {
 			d.check("population", "give nodes, or groups of nodes")
 			return
 		}
-		p.Groups = []Group{{Name: "nodes", GPU: "cpu", Count: p.Nodes}}
+		p.Groups = []Group{{Name: "nodes", GPU: "cpu", Count: p.Nodes, Roles: []string{"provider"}}}
+		return
 	}
 	names := map[string]bool{}
 	var counted int

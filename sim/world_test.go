@@ -7,7 +7,6 @@ import (
 
 	"github.com/dais-sim/dais/gpu"
 	"github.com/dais-sim/dais/protocol"
-	"github.com/dais-sim/dais/protocol/dist"
 	"github.com/dais-sim/dais/protocol/wire"
 	"github.com/dais-sim/dais/sim"
 	"github.com/dais-sim/dais/sim/blockprop"
@@ -222,10 +221,12 @@ func TestJobsQueueOnTheNodesGPU(t *testing.T) {
 func traceHash(t *testing.T, seed uint64, procs int) (uint64, *blockprop.Result) {
 	t.Helper()
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
-	p := blockprop.DefaultParams()
-	p.Seed, p.Nodes, p.BlockSize, p.Trace = seed, 300, 64<<10, true
-	p.Jitter = dist.LogNormal{Mu: -6, Sigma: 1}
-	p.Loss = 0.01
+	p, err := blockprop.Demo(fmt.Sprintf("run.seed=%d", seed), "population.nodes=300", "protocol.gossip.block_size=64KiB",
+		"network.jitter={dist: lognormal, median: 2.5ms, sigma: 1}", "network.loss=1%")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Trace = true
 	r, err := blockprop.Run(p)
 	if err != nil {
 		t.Fatal(err)
@@ -274,20 +275,22 @@ func TestStreamsAreStableWhenNodesAreAdded(t *testing.T) {
 }
 
 func TestGossipFloodReachesAllWithFullNetwork(t *testing.T) {
-	p := blockprop.DefaultParams()
-	p.Nodes, p.BlockSize = 500, 256<<10
+	p, err := blockprop.Demo("population.nodes=500", "protocol.gossip.block_size=256KiB")
+	if err != nil {
+		t.Fatal(err)
+	}
 	r, err := blockprop.Run(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Reached != p.Nodes || len(r.Delays) != p.Nodes-1 {
-		t.Fatalf("reached %d of %d nodes (%d delays)", r.Reached, p.Nodes, len(r.Delays))
+	if r.Coverage() != 1 || len(r.Delays) != 499 || r.Blocks != 1 {
+		t.Fatalf("coverage %g with %d delays of %d blocks; want 1, 499, 1", r.Coverage(), len(r.Delays), r.Blocks)
 	}
-	// Lower bound: a block cannot beat one intra-region hop plus its own
-	// serialization on the fastest link (1 Gbit/s both ways).
-	minDelay := protocol.Duration(float64(256<<10) * 8 / 1e9 * 1e9)
+	// Lower bound: a block cannot beat its own serialization on the fastest
+	// link (1 Gbit/s) plus the shortest one-way latency (0.5 ms in-region).
+	minDelay := protocol.Duration(float64(256<<10)*8/1e9*1e9) + protocol.Millisecond/2
 	if r.Quantile(0) < minDelay {
-		t.Fatalf("fastest delivery %v beats serialization %v", r.Quantile(0), minDelay)
+		t.Fatalf("fastest delivery %v beats serialization and latency %v", r.Quantile(0), minDelay)
 	}
 	if !(r.Quantile(0.5) <= r.Quantile(0.9) && r.Quantile(0.9) <= r.Quantile(1)) {
 		t.Fatalf("quantiles out of order: %v %v %v", r.Quantile(0.5), r.Quantile(0.9), r.Quantile(1))

@@ -67,13 +67,15 @@ func newRoot() *cobra.Command {
 		Long: `dais simulates a decentralized GPU-compute and AI-training network — consensus,
 scheduling, verification, rewards, learning and attacks — over thousands of
 heterogeneous GPU nodes, deterministically: the same seed gives the same run.`,
-		Example: `  dais run                        # the built-in demo: a 1 MB block over 1,000 nodes
-  dais run --nodes 10000 --seed 7 # the same, larger, another seed
+		Example: `  dais run                          # the built-in demo: a 1 MiB block over 1,000 nodes
+  dais run scenarios/quickstart.yaml
+  dais validate scenarios/*.yaml
+  dais schema > scenarios/scenario.schema.json
   dais version`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newVersionCmd(), newRunCmd())
+	root.AddCommand(newVersionCmd(), newRunCmd(), newValidateCmd(), newSchemaCmd())
 	return root
 }

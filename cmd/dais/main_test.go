@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -25,6 +26,11 @@ func capture(t *testing.T, args ...string) (int, string, string) {
 }
 
 func TestExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	broken := filepath.Join(dir, "broken.yaml")
+	os.WriteFile(broken, []byte("run: {name: t, seed: x}\npopulation: {nodes: 3, gpus: 2}\n"), 0o644)
+	withWorkload := filepath.Join(dir, "w.yaml")
+	os.WriteFile(withWorkload, []byte("run: {name: t}\npopulation: {nodes: 3}\nworkload:\n  arrivals: {process: poisson, rate: 1/s}\n  jobs: [{name: j, kind: inference}]\n"), 0o644)
 	for _, tc := range []struct {
 		args []string
 		code int
@@ -32,14 +38,18 @@ func TestExitCodes(t *testing.T) {
 	}{
 		{[]string{"version"}, exitOK, ""},
 		{[]string{"run", "--nodes", "200", "--block-size", "64KiB"}, exitOK, ""},
-		{[]string{"run", "--nodes", "1"}, exitBadInput, "nodes = 1, need at least 2"},
-		{[]string{"run", "--block-size", "lots"}, exitBadInput, `--block-size "lots"`},
-		{[]string{"run", "--loss", "1.5"}, exitBadInput, "loss 1.5 outside [0, 1)"},
+		{[]string{"run", "quickstart", "--set", "run.duration=20s"}, exitOK, ""},
+		{[]string{"run", "--nodes", "1"}, exitBadInput, "blockprop: 1 nodes, need at least 2"},
+		{[]string{"run", "--block-size", "lots"}, exitBadInput, `--set protocol.gossip.block_size=lots: protocol.gossip.block_size: "lots" is not a size`},
+		{[]string{"run", "--loss", "150%"}, exitBadInput, "network.loss: 150% is out of range: want a value in [0%, 99%]"},
 		{[]string{"run", "--nope"}, exitBadInput, "unknown flag: --nope"},
-		{[]string{"run", "extra-arg"}, exitBadInput, "unknown command"},
+		{[]string{"run", "a", "b"}, exitBadInput, "accepts at most 1 arg(s), received 2"},
+		{[]string{"run", filepath.Join(dir, "missing.yaml")}, exitBadInput, "no such file or directory"},
+		{[]string{"run", broken}, exitBadInput, broken + `:1:22: run.seed: want a whole number >= 0, got "x"`},
+		{[]string{"run", withWorkload}, exitBadInput, "the simulator does not run workload or adversaries yet"},
+		{[]string{"validate", broken}, exitBadInput, broken + `:2:24: population.gpus: unknown key`},
+		{[]string{"validate", withWorkload}, exitOK, ""},
 		{[]string{"frobnicate"}, exitBadInput, `unknown command "frobnicate"`},
-		// Heavy loss strands nodes: the run itself fails.
-		{[]string{"run", "--nodes", "200", "--block-size", "1KB", "--loss", "0.9"}, exitFailed, "reproduce with: dais run --nodes 200 --seed 1 --loss 0.9"},
 	} {
 		code, _, stderr := capture(t, tc.args...)
 		if code != tc.code || !strings.Contains(stderr, tc.err) {
@@ -49,19 +59,45 @@ func TestExitCodes(t *testing.T) {
 }
 
 func TestRunPrintsFigures(t *testing.T) {
-	code, out, _ := capture(t, "run", "--nodes", "300", "--block-size", "100KB", "--seed", "3")
+	args := []string{"run", "--nodes", "300", "--block-size", "100KB", "--seed", "3"}
+	code, out, _ := capture(t, args...)
 	if code != exitOK {
 		t.Fatalf("exit %d", code)
 	}
-	for _, want := range []string{"98 KiB block, 300 nodes", "300 / 300", "propagation p50", "propagation p90", "propagation p100", "events/s"} {
+	for _, want := range []string{"demo: scenarios/demo.yaml, 300 nodes, 98 KiB blocks", "seed 3", "100.00%", "propagation p50", "propagation p90", "propagation p100", "events/s"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
 	// Same seed, same figures (wall time and speed excluded).
-	_, again, _ := capture(t, "run", "--nodes", "300", "--block-size", "100KB", "--seed", "3")
+	_, again, _ := capture(t, args...)
 	if stable(out) != stable(again) {
 		t.Errorf("same seed, different figures:\n%s\n%s", out, again)
+	}
+}
+
+func TestValidateShippedScenarios(t *testing.T) {
+	files, _ := filepath.Glob("../../scenarios/*.yaml")
+	code, out, stderr := capture(t, append([]string{"validate"}, files...)...)
+	if code != exitOK || strings.Count(out, "ok  ") != len(files) || len(files) < 2 {
+		t.Fatalf("validate %v: exit %d\n%s%s", files, code, out, stderr)
+	}
+}
+
+func TestSchemaFileIsCurrent(t *testing.T) {
+	for _, tc := range []struct{ file, flag string }{
+		{"../../scenarios/scenario.schema.json", ""},
+		{"../../scenarios/README.md", "--markdown"},
+	} {
+		args := []string{"schema"}
+		if tc.flag != "" {
+			args = append(args, tc.flag)
+		}
+		code, out, _ := capture(t, args...)
+		shipped, err := os.ReadFile(tc.file)
+		if code != exitOK || err != nil || string(shipped) != out {
+			t.Errorf("%s differs from dais %s (regenerate: go run ./cmd/dais %s > %s)", tc.file, strings.Join(args, " "), strings.Join(args, " "), strings.TrimPrefix(tc.file, "../../"))
+		}
 	}
 }
 

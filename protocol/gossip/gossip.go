@@ -105,7 +105,12 @@ type blockKey struct {
 type Slots struct {
 	Interval  protocol.Duration
 	Proposers uint32
+	// Until, if > 0, ends the schedule: no slot falls at or after it.
+	Until protocol.Time
 }
+
+// open reports whether slot s is still in the schedule.
+func (s Slots) open(slot uint64) bool { return s.Until == 0 || s.at(slot) < s.Until }
 
 // next returns the first slot of node self that falls after now.
 func (s Slots) next(self protocol.NodeID, now protocol.Time) uint64 {
@@ -145,8 +150,9 @@ func (f *Flood) Handle(env protocol.Env, in protocol.Input) {
 	case protocol.Start:
 		switch {
 		case f.Slots.Interval > 0 && uint32(env.Self()) < f.Slots.Proposers:
-			slot := f.Slots.next(env.Self(), env.Now())
-			env.SetTimer(f.Slots.at(slot).Sub(env.Now()), slot)
+			if slot := f.Slots.next(env.Self(), env.Now()); f.Slots.open(slot) {
+				env.SetTimer(f.Slots.at(slot).Sub(env.Now()), slot)
+			}
 		case f.Slots.Interval == 0 && f.BlockSize > 0 && !in.Rejoin:
 			f.height++
 			f.propose(env, f.height)
@@ -154,8 +160,9 @@ func (f *Flood) Handle(env protocol.Env, in protocol.Input) {
 	case protocol.TimerFired:
 		slot := in.Tag
 		f.propose(env, slot+1)
-		next := slot + uint64(f.Slots.Proposers)
-		env.SetTimer(f.Slots.at(next).Sub(env.Now()), next)
+		if next := slot + uint64(f.Slots.Proposers); f.Slots.open(next) {
+			env.SetTimer(f.Slots.at(next).Sub(env.Now()), next)
+		}
 	case protocol.Recv:
 		b, ok := in.Msg.(*Block)
 		if !ok {

@@ -130,3 +130,20 @@ func TestOldHeightsCountAsDuplicates(t *testing.T) {
 		t.Fatalf("events %+v, want two duplicates", evs)
 	}
 }
+
+func TestSlotsStopAtUntil(t *testing.T) {
+	s := gossip.Slots{Interval: 10 * protocol.Second, Proposers: 2, Until: protocol.Time(45 * protocol.Second)}
+	env := prototest.NewEnv(1, 1)
+	f := &gossip.Flood{BlockSize: 1, Slots: s}
+	env.Node = f
+	f.Handle(env, protocol.Start{})
+	env.Advance(protocol.Minute)
+	var heights []uint64
+	for _, ev := range env.TakeEvents() {
+		heights = append(heights, ev.Event.(gossip.Received).Height)
+	}
+	// Node 1 owns slots 1 (20 s) and 3 (40 s); slot 5 (60 s) is past Until.
+	if fmt.Sprint(heights) != "[2 4]" || len(env.Timers()) != 0 {
+		t.Fatalf("proposed heights %v with %d timers left; want [2 4] and none", heights, len(env.Timers()))
+	}
+}

@@ -1,16 +1,17 @@
-// Package blockprop is the built-in demo run of dais until scenario files
-// land: one block flooded (protocol/gossip) over N nodes spread across the
-// measured regions, with heterogeneous access links. It reports how long
-// the block took to reach the nodes.
+// Package blockprop runs the block-gossip protocol (protocol/gossip) over a
+// simulated network: blocks flooded from proposers over a random peer graph
+// of heterogeneous nodes, measuring how long each block takes to reach them.
+// It is what `dais run` executes for a scenario until the chain and market
+// runners land; FromScenario builds its parameters from a scenario file.
 package blockprop
 
 import (
 	"fmt"
-	"math"
 	"runtime"
 	"slices"
 	"time"
 
+	"github.com/dais-sim/dais/gpu"
 	"github.com/dais-sim/dais/metrics"
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/dist"
@@ -19,20 +20,39 @@ import (
 	"github.com/dais-sim/dais/sim/netmodel"
 )
 
+// Node is where one node sits and what it has.
+type Node struct {
+	Region int // index into Params.Matrix.Regions
+	Link   netmodel.Link
+	GPU    gpu.Class
+	Group  int // index into Params.Groups
+}
+
 // Params describes one run.
 type Params struct {
-	Seed      uint64
-	Nodes     int
-	BlockSize int // payload bytes
-	// Degree is how many peers each node dials; links are both ways, so the
+	Seed   uint64
+	Matrix netmodel.Matrix
+	Nodes  []Node
+	// Groups names the population groups Node.Group points into.
+	Groups []string
+	// BlockSize is each block's payload in bytes.
+	BlockSize int
+	// Degree is how many peers each node dials; links go both ways, so the
 	// mean degree is about twice this.
 	Degree int
+	// Interval between blocks, proposers taking turns in node order; 0 means
+	// one block, from node 0, at the start.
+	Interval protocol.Duration
 	// Jitter (seconds) added to each message; nil for none.
-	Jitter dist.Dist
-	Loss   float64
-	// Links are the access-link classes, assigned to nodes by share.
-	Links []LinkClass
-	// Until bounds simulated time.
+	Jitter     dist.Dist
+	Loss       float64
+	Partitions []netmodel.Partition
+	// Churn, if not nil, applies to ChurnNodes.
+	Churn      *netmodel.Churn
+	ChurnNodes []protocol.NodeID
+	// Until is when proposals stop. With an Interval, the run goes on one
+	// more interval, without new blocks, so the last block is measured like
+	// the others.
 	Until protocol.Duration
 	// Trace hashes every event (for determinism checks).
 	Trace bool
@@ -40,93 +60,80 @@ type Params struct {
 	Sink metrics.Sink
 }
 
-// LinkClass is a kind of access link and the share of nodes that have it.
-type LinkClass struct {
-	Name  string
-	Share float64
-	netmodel.Link
-}
-
-// DefaultLinks are the demo's access links: datacenter GPU hosts on 1 Gbit/s
-// symmetric links, and home GPUs on 100 Mbit/s down, 20 Mbit/s up (typical
-// asymmetric broadband). They are stated assumptions, not measurements.
-var DefaultLinks = []LinkClass{
-	{Name: "datacenter-1g", Share: 0.4, Link: netmodel.Link{UpBps: 1e9, DownBps: 1e9}},
-	{Name: "home-100/20", Share: 0.6, Link: netmodel.Link{UpBps: 20e6, DownBps: 100e6}},
-}
-
-// DefaultParams is the demo that `dais run` performs with no arguments.
-func DefaultParams() Params {
-	return Params{
-		Seed:      1,
-		Nodes:     1000,
-		BlockSize: 1 << 20,
-		Degree:    4,
-		Jitter:    dist.Exponential{M: 0.002},
-		Links:     DefaultLinks,
-		Until:     10 * protocol.Minute,
-	}
-}
-
 // Validate checks the parameters.
-func (p Params) Validate() error {
+func (p *Params) Validate() error {
 	switch {
-	case p.Nodes < 2:
-		return fmt.Errorf("blockprop: nodes = %d, need at least 2", p.Nodes)
+	case len(p.Nodes) < 2:
+		return fmt.Errorf("blockprop: %d nodes, need at least 2", len(p.Nodes))
 	case p.BlockSize < 0 || p.BlockSize > gossip.MaxPayload:
 		return fmt.Errorf("blockprop: block size %d outside [0, %d]", p.BlockSize, gossip.MaxPayload)
-	case p.Degree < 1 || p.Degree >= p.Nodes:
-		return fmt.Errorf("blockprop: degree %d outside [1, %d)", p.Degree, p.Nodes)
+	case p.Degree < 1 || p.Degree >= len(p.Nodes):
+		return fmt.Errorf("blockprop: degree %d outside [1, %d)", p.Degree, len(p.Nodes))
 	case !(p.Loss >= 0 && p.Loss < 1):
 		return fmt.Errorf("blockprop: loss %g outside [0, 1)", p.Loss)
-	case len(p.Links) == 0:
-		return fmt.Errorf("blockprop: no link classes")
 	case p.Until <= 0:
 		return fmt.Errorf("blockprop: until must be > 0")
+	case p.Interval < 0:
+		return fmt.Errorf("blockprop: interval must not be negative")
+	}
+	if err := p.Matrix.Validate(); err != nil {
+		return err
 	}
 	if p.Jitter != nil {
 		if err := dist.Validate(p.Jitter); err != nil {
 			return fmt.Errorf("blockprop: jitter: %w", err)
 		}
 	}
-	var sum float64
-	for _, l := range p.Links {
-		if !(l.Share >= 0) {
-			return fmt.Errorf("blockprop: link %s: share %g < 0", l.Name, l.Share)
+	for i, n := range p.Nodes {
+		if n.Region < 0 || n.Region >= len(p.Matrix.Regions) {
+			return fmt.Errorf("blockprop: node %d in region %d, out of range", i, n.Region)
 		}
-		sum += l.Share
-	}
-	if math.Abs(sum-1) > 1e-9 {
-		return fmt.Errorf("blockprop: link shares sum to %g, want 1", sum)
 	}
 	return nil
 }
 
 // Result is what a run measured.
 type Result struct {
-	Params  Params
-	Reached int // nodes that received the block, origin included
-	// Delays are the propagation times to every reached node but the origin,
-	// sorted ascending.
-	Delays     []protocol.Duration
+	Params *Params
+	// Blocks is how many blocks were proposed; Receipts how many first copies
+	// arrived (origins excluded).
+	Blocks, Receipts int
+	// Delays are the propagation times of every first copy (origins
+	// excluded), sorted ascending.
+	Delays []protocol.Duration
+	// Reached[h] is how many nodes had block h (origin included), by height.
+	Reached    map[uint64]int
 	Duplicates int
-	// Events is how many inputs the engine dispatched; Sent and Dropped count
+	// Events is how many events the engine dispatched; Sent and Dropped count
 	// messages.
 	Events, Sent, Dropped uint64
+	BytesSent             uint64
 	Wall                  time.Duration
 	TraceHash             uint64
-	// HeapBytes is the live heap after the world was built and after the run.
-	HeapBuilt, HeapEnd uint64
+	// HeapBuilt is the live heap after the world was built.
+	HeapBuilt uint64
 }
 
 // Quantile returns the q-quantile (0..1) of the delays by the nearest-rank
-// method: the smallest delay with at least q of the delays at or below it.
+// method: the smallest delay with at least a share q of delays at or below it.
 func (r *Result) Quantile(q float64) protocol.Duration {
 	if len(r.Delays) == 0 {
 		return 0
 	}
-	k := int(math.Ceil(q*float64(len(r.Delays)))) - 1
+	k := int(q*float64(len(r.Delays))+1-1e-9) - 1
 	return r.Delays[min(max(k, 0), len(r.Delays)-1)]
+}
+
+// Coverage is the mean share of nodes each block reached.
+func (r *Result) Coverage() float64 {
+	if r.Blocks == 0 {
+		return 0
+	}
+	total := 0
+	for _, n := range r.Reached {
+		total += n
+	}
+	return float64(total) / float64(r.Blocks) / float64(len(r.Params.Nodes))
 }
 
 // EventsPerSec is the engine's speed over the whole run, build excluded.
@@ -161,22 +168,30 @@ func Overlay(seed uint64, n, degree int) [][]protocol.NodeID {
 	return adj
 }
 
-// Run builds the world and floods one block from node 0.
-func Run(p Params) (*Result, error) {
+// Run builds the world and runs it until Params.Until.
+func Run(p *Params) (*Result, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	net, err := netmodel.New(netmodel.DefaultMatrix())
+	net, err := netmodel.New(p.Matrix)
 	if err != nil {
 		return nil, err
 	}
 	net.Jitter, net.Loss = p.Jitter, p.Loss
-	res := &Result{Params: p}
+	for _, part := range p.Partitions {
+		if err := net.AddPartition(part); err != nil {
+			return nil, err
+		}
+	}
+	res := &Result{Params: p, Reached: map[uint64]int{}}
 	sink := metrics.SinkFunc(func(s metrics.Stamped) {
 		switch ev := s.Event.(type) {
 		case gossip.Received:
-			res.Reached++
-			if ev.Hops > 0 {
+			res.Reached[ev.Height]++
+			if ev.Hops == 0 {
+				res.Blocks++
+			} else {
+				res.Receipts++
 				res.Delays = append(res.Delays, ev.Delay)
 			}
 		case gossip.Duplicate:
@@ -186,39 +201,40 @@ func Run(p Params) (*Result, error) {
 			p.Sink.Record(s)
 		}
 	})
-	w := sim.New(sim.Config{Seed: p.Seed, Net: net, Sink: sink, Trace: p.Trace})
-	adj := Overlay(p.Seed, p.Nodes, p.Degree)
-	regions := len(net.Matrix.Regions)
-	for i := 0; i < p.Nodes; i++ {
-		r := protocol.Stream(p.Seed, "placement", uint64(i))
-		net.AddNode(r.IntN(regions), pickLink(p.Links, r.Float64()))
-		f := &gossip.Flood{Peers: adj[i]}
-		if i == 0 {
+	w := sim.New(sim.Config{
+		Seed: p.Seed, Net: net, Sink: sink, Trace: p.Trace,
+		Hardware: func(id protocol.NodeID) gpu.Class { return p.Nodes[id].GPU },
+	})
+	adj := Overlay(p.Seed, len(p.Nodes), p.Degree)
+	slots := gossip.Slots{Interval: p.Interval, Proposers: uint32(len(p.Nodes)), Until: protocol.Time(p.Until)}
+	end := protocol.Time(p.Until).Add(p.Interval)
+	for i, n := range p.Nodes {
+		net.AddNode(n.Region, n.Link)
+		f := &gossip.Flood{Peers: adj[i], Slots: slots}
+		if p.Interval > 0 || i == 0 {
 			f.BlockSize = p.BlockSize
 		}
 		w.Add(f)
 	}
+	if p.Churn != nil {
+		if err := p.Churn.Apply(w, p.Seed, p.ChurnNodes, end); err != nil {
+			return nil, err
+		}
+	}
 	res.HeapBuilt = heapInUse()
 	start := time.Now()
 	w.Start()
-	w.RunUntil(protocol.Time(p.Until))
+	w.RunUntil(end)
 	res.Wall = time.Since(start)
-	res.HeapEnd = heapInUse()
 	res.Events = w.Events()
 	res.Sent, res.Dropped = w.Messages()
+	for i := range p.Nodes {
+		b, _ := net.UplinkStats(protocol.NodeID(i))
+		res.BytesSent += b
+	}
 	res.TraceHash = w.TraceHash()
 	slices.Sort(res.Delays)
 	return res, nil
-}
-
-func pickLink(ls []LinkClass, u float64) netmodel.Link {
-	for _, l := range ls {
-		if u < l.Share {
-			return l.Link
-		}
-		u -= l.Share
-	}
-	return ls[len(ls)-1].Link
 }
 
 func heapInUse() uint64 {

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dais-sim/dais/scenarios"
+)
+
+func newValidateCmd() *cobra.Command {
+	var sets []string
+	cmd := &cobra.Command{
+		Use:   "validate FILE...",
+		Short: "Check scenario files without running them",
+		Long: `Validate loads each scenario file and reports every problem in it at once, each with
+file:line:column and the key path. It exits 0 when all files are valid and 2 otherwise.`,
+		Example: `  dais validate scenarios/*.yaml
+  dais validate my.yaml --set run.seed=7`,
+		Args: checkArgs(cobra.MinimumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			bad := 0
+			for _, f := range args {
+				sc, err := scenarios.Load(f, sets...)
+				if err != nil {
+					fmt.Fprintln(os.Stderr, err)
+					bad++
+					continue
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "ok  %s (%s: %d nodes, %v)\n", f, sc.Run.Name, sc.NodeCount(), sc.Run.Duration)
+			}
+			if bad > 0 {
+				return usageError{fmt.Errorf("%d of %d files invalid", bad, len(args))}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a key in every file: --set key.path=value")
+	return cmd
+}
+
+func newSchemaCmd() *cobra.Command {
+	var markdown bool
+	cmd := &cobra.Command{
+		Use:   "schema",
+		Short: "Print the JSON Schema of scenario files (or their Markdown reference)",
+		Long: `Schema prints the JSON Schema generated from the scenario structs. The repository ships
+it as scenarios/scenario.schema.json; with --markdown it prints scenarios/README.md.`,
+		Example: `  dais schema > scenarios/scenario.schema.json
+  dais schema --markdown > scenarios/README.md`,
+		Args: checkArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if markdown {
+				_, err := fmt.Fprint(cmd.OutOrStdout(), scenarios.Markdown())
+				return err
+			}
+			_, err := cmd.OutOrStdout().Write(scenarios.JSONSchema())
+			return err
+		},
+	}
+	cmd.Flags().BoolVar(&markdown, "markdown", false, "print the key reference as Markdown")
+	return cmd
+}

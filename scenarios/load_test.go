@@ -1,0 +1,218 @@
+package scenarios
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// base is a valid scenario the broken cases start from.
+const base = `run:
+  name: t
+  duration: 10s
+population:
+  nodes: 10
+`
+
+// TestBrokenFiles: each broken scenario gives exactly these errors, with
+// file:line:column and key path.
+func TestBrokenFiles(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"empty file", "", []string{
+			"f.yaml: the file is empty: a scenario needs at least a run section"}},
+		{"only a comment", "# nothing\n", []string{
+			"f.yaml: the file is empty: a scenario needs at least a run section"}},
+		{"binary garbage", "run:\n  name: t\n\x00\x01\xff\xfe", []string{
+			"f.yaml:3:1: not a text file: scenario files are UTF-8 YAML"}},
+		{"not a mapping", "- a\n- b\n", []string{
+			"f.yaml:1:1: a scenario is a mapping of sections (run, network, population, …), got a list"}},
+		{"syntax error", "run:\n  name: [t\n", nil},
+		{"unknown top-level key", base + "netwrok:\n  loss: 1%\n", []string{
+			`f.yaml:6:1: netwrok: unknown key (did you mean "network"?); the keys here are run, network, population, workload, protocol, adversaries, outputs`}},
+		{"typo in a nested key", base + "network:\n  jiter: {dist: exponential, mean: 2ms}\n", []string{
+			`f.yaml:7:3: network.jiter: unknown key (did you mean "jitter"?); the keys in network are latency, bandwidth, jitter, loss, partitions, churn`}},
+		{"missing run", "population:\n  nodes: 3\n", []string{
+			"f.yaml:1:1: run: missing; this key is required (The run: its name, seed, length and repetitions)"}},
+		{"missing run name", "run:\n  seed: 3\npopulation: {nodes: 3}\n", []string{
+			"f.yaml:2:3: run.name: missing; this key is required (Short name of the run; used for the output folder)"}},
+		{"wrong type: list for a number", base + "  groups: [{name: a, count: [1, 2]}]\n", []string{
+			"f.yaml:6:29: population.groups[0].count: want a whole number, got a list"}},
+		{"wrong type: word for a number", "run: {name: t, seed: lots}\npopulation: {nodes: 3}\n", []string{
+			`f.yaml:1:22: run.seed: want a whole number >= 0, got "lots"`}},
+		{"wrong type: scalar for a section", base + "network: fast\n", []string{
+			`f.yaml:6:10: network: want a mapping of keys (latency, bandwidth, jitter, loss, partitions, churn), got a value ("fast")`}},
+		{"negative duration", "run: {name: t, duration: -5s}\npopulation: {nodes: 3}\n", []string{
+			"f.yaml:1:26: run.duration: -5s is out of range: want a value in [1ms, 8760h]"}},
+		{"duration without unit", "run: {name: t, duration: 90}\npopulation: {nodes: 3}\n", []string{
+			`f.yaml:1:26: run.duration: "90" has no unit: write a duration such as 90s or 90ms`}},
+		{"share over 100%", base + "network: {loss: 150%}\n", []string{
+			"f.yaml:6:17: network.loss: 150% is out of range: want a value in [0%, 99%]"}},
+		{"shares not summing", base + "network:\n  bandwidth:\n    - {name: a, share: 30%, up: 1Gbps, down: 1Gbps}\n    - {name: b, share: 30%, up: 1Gbps, down: 1Gbps}\n", []string{
+			"f.yaml:8:5: network.bandwidth: class shares sum to 60%, want 100%"}},
+		{"matrix not square", "run: {name: t}\npopulation: {nodes: 3}\nnetwork:\n  latency:\n    matrix: inline\n    regions: [a, b]\n    rtt_ms:\n      - [0, 10]\n      - [10, 0, 5]\n", []string{
+			"f.yaml:9:9: network.latency.rtt_ms[1]: matrix is not square: row 1 (b) has 3 values for 2 regions"}},
+		{"unknown region", base + "  groups: [{name: a, count: 10, regions: [frankfurt, tokio]}]\n", []string{
+			`f.yaml:6:54: population.groups[0].regions[1]: unknown region "tokio" (did you mean "tokyo"?)`}},
+		{"token amount with too many decimals", base + "  groups: [{name: a, count: 10, stake: \"1.0000000001\"}]\n", []string{
+			`f.yaml:6:40: population.groups[0].stake: "1.0000000001" has 10 decimal places; a token has at most 9`}},
+		{"negative token amount", base + "  groups: [{name: a, count: 10, stake: \"-5\"}]\n", []string{
+			`f.yaml:6:40: population.groups[0].stake: "-5" is negative: a token amount is at least 0`}},
+		{"unknown GPU class", base + "  groups: [{name: a, count: 10, gpu: h200}]\n", []string{
+			`f.yaml:6:38: population.groups[0].gpu: unknown GPU class "h200" (did you mean "h100"?); the catalog has a100, cpu, h100, l40s, rtx3060, rtx3090, rtx4090, t4`}},
+		{"count and share", base + "  groups: [{name: a, count: 10, share: 50%}]\n", []string{
+			"f.yaml:6:40: population.groups[0].share: give count or share, not both"}},
+		{"counts do not add up", base + "  groups: [{name: a, count: 4}, {name: b, count: 5}]\n", []string{
+			"f.yaml:5:10: population.nodes: 10, but the group counts add up to 9"}},
+		{"group shares over 100%", base + "  groups: [{name: a, share: 60%}, {name: b, share: 50%}]\n", []string{
+			"f.yaml:6:11: population.groups: group shares sum to 110%, more than 100%"}},
+		{"enum typo", "run: {name: t}\npopulation: {nodes: 3}\nworkload:\n  arrivals: {process: poison, rate: 5/s}\n  jobs: [{name: j, kind: inference}]\n", []string{
+			`f.yaml:4:23: workload.arrivals.process: "poison" is not allowed (did you mean "poisson"?); want one of poisson, constant, burst, trace`}},
+		{"bad rate", "run: {name: t}\npopulation: {nodes: 3}\nworkload:\n  arrivals: {process: poisson, rate: fast}\n  jobs: [{name: j, kind: inference}]\n", []string{
+			`f.yaml:4:38: workload.arrivals.rate: "fast" is not a rate: want a count per unit of time, such as 100/s, 5/min or 2/h`}},
+		{"bad size", base + "protocol: {gossip: {block_size: 3 apples}}\n", []string{
+			`f.yaml:6:33: protocol.gossip.block_size: "3 apples" is not a size: want bytes with a unit, such as 1MB, 512KiB or 1500`}},
+		{"bad bandwidth", base + "network:\n  bandwidth: [{name: a, up: 1Gbps, down: fast}]\n", []string{
+			`f.yaml:7:42: network.bandwidth[0].down: "fast" is not a bandwidth: want a rate with a unit, such as 1Gbps, 100Mbit/s or 20Mbps`}},
+		{"unknown distribution parameter", base + "network:\n  jitter: {dist: exponential, mu: 2ms}\n", []string{
+			"f.yaml:7:31: network.jitter.mu: unknown parameter for exponential; it takes mean"}},
+		{"partition heals before it starts", base + "network:\n  partitions: [{from: 10s, until: 5s, regions: [tokyo]}]\n", []string{
+			"f.yaml:7:35: network.partitions[0].until: 5s is not after from (10s): a partition must heal after it starts"}},
+		{"duplicate key", "run: {name: t}\nrun: {name: u}\npopulation: {nodes: 3}\n", []string{
+			`f.yaml:2:1: YAML syntax: mapping key "run" already defined at [1:1]`}},
+		{"several errors at once", "run: {name: t, seed: x, repetitions: 0}\npopulation: {nodes: 3}\nnetwork: {loss: 2, jitter: 5}\n", []string{
+			`f.yaml:1:22: run.seed: want a whole number >= 0, got "x"`,
+			"f.yaml:1:38: run.repetitions: 0 is out of range: want a value in [1, 1000]",
+			"f.yaml:3:17: network.loss: 2 is out of range: want a value in [0%, 99%]",
+			`f.yaml:3:28: network.jitter: "5" has no unit: write a duration such as 5s or 5ms`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("f.yaml", []byte(tc.yaml))
+			if err == nil {
+				t.Fatalf("accepted:\n%s", tc.yaml)
+			}
+			if !errors.Is(err, ErrInvalid) {
+				t.Errorf("error does not wrap ErrInvalid: %v", err)
+			}
+			got := strings.Split(err.Error(), "\n")
+			if tc.want == nil { // syntax errors: the parser's text, but our position
+				if len(got) != 1 || !strings.HasPrefix(got[0], "f.yaml:2:") || !strings.Contains(got[0], "YAML syntax") {
+					t.Fatalf("got %q", got)
+				}
+				return
+			}
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("got:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(tc.want, "\n  "))
+			}
+		})
+	}
+}
+
+func TestOverrides(t *testing.T) {
+	sc, err := Parse("f.yaml", []byte(base), "run.seed=7", "network.jitter={dist: exponential, mean: 5ms}",
+		"population.groups=[{name: a, count: 10, gpu: t4}]", "run.repetitions=3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc.Run.Seed != 7 || sc.Run.Repetitions != 3 || sc.Network.Jitter.Params["mean"] != 0.005 || sc.Population.Groups[0].GPU != "t4" {
+		t.Fatalf("overrides not applied: %+v %+v %+v", sc.Run, sc.Network.Jitter, sc.Population.Groups)
+	}
+	_, err = Parse("f.yaml", []byte(base), "run.seed=x", "run.nme=3", "nokey", "population.groups[3].gpu=t4")
+	want := []string{
+		"--set nokey: want key.path=value",
+		"--set population.groups[3].gpu=t4: population.groups[3].gpu: groups is not set, so it has no item [3]",
+	}
+	if err == nil || err.Error() != strings.Join(want, "\n") {
+		t.Fatalf("got %v", err)
+	}
+	_, err = Parse("f.yaml", []byte(base), "run.seed=x", "run.nme=3")
+	want = []string{
+		`--set run.seed=x: run.seed: want a whole number >= 0, got "x"`,
+		`--set run.nme=3: run.nme: unknown key (did you mean "name"?); the keys in run are name, description, seed, duration, repetitions`,
+	}
+	if err == nil || err.Error() != strings.Join(want, "\n") {
+		t.Fatalf("got:\n%v\nwant:\n%s", err, strings.Join(want, "\n"))
+	}
+}
+
+func TestUnits(t *testing.T) {
+	var tok Tokens
+	for in, want := range map[string]int64{"0": 0, "1": 1e9, "0.5": 5e8, "1_000.000000001": 1000000000001, "9223372036.854775807": 9223372036854775807} {
+		if err := tok.parse(in); err != nil || int64(tok) != want {
+			t.Errorf("tokens %q = %d, %v; want %d", in, tok, err, want)
+		}
+	}
+	if tok = Tokens(1500000000); tok.String() != "1.5" {
+		t.Errorf("1.5 tokens print as %s", tok)
+	}
+	for _, bad := range []string{"9223372036.854775808", "1e3", "+1", "1.2.3", ".5", ""} {
+		if err := tok.parse(bad); err == nil {
+			t.Errorf("tokens %q accepted as %d", bad, tok)
+		}
+	}
+	var b Bandwidth
+	for in, want := range map[string]float64{"1Gbps": 1e9, "100 Mbit/s": 1e8, "20mbps": 2e7, "512kbps": 512e3} {
+		if err := b.parse(in); err != nil || float64(b) != want {
+			t.Errorf("bandwidth %q = %g, %v; want %g", in, float64(b), err, want)
+		}
+	}
+	var r Rate
+	for in, want := range map[string]float64{"100/s": 100, "6/min": 0.1, "36/h": 0.01} {
+		if err := r.parse(in); err != nil || float64(r) != want {
+			t.Errorf("rate %q = %g, %v; want %g", in, float64(r), err, want)
+		}
+	}
+	var z Size
+	for in, want := range map[string]int64{"1MB": 1e6, "1MiB": 1 << 20, "1500": 1500, "10GiB": 10 << 30} {
+		if err := z.parse(in); err != nil || int64(z) != want {
+			t.Errorf("size %q = %d, %v; want %d", in, z, err, want)
+		}
+	}
+	var d Duration
+	for in, want := range map[string]Duration{"90s": 90e9, "2h": 7200e9, "1d": 86400e9, "0": 0, "1m30s": 90e9} {
+		if err := d.parse(in); err != nil || d != want {
+			t.Errorf("duration %q = %v, %v; want %v", in, d, err, want)
+		}
+	}
+}
+
+// Every shipped scenario loads.
+func TestLibraryValidates(t *testing.T) {
+	files, _ := filepath.Glob("*.yaml")
+	if len(files) < 2 {
+		t.Fatalf("found %d scenario files", len(files))
+	}
+	for _, f := range files {
+		if _, err := Load(f); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	for _, name := range BuiltinNames() {
+		if _, err := Builtin(name); err != nil {
+			t.Errorf("built-in %s: %v", name, err)
+		}
+	}
+}
+
+func TestQuickstartPopulation(t *testing.T) {
+	sc, err := Load("quickstart.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var counts []int
+	for _, g := range sc.Population.Groups {
+		counts = append(counts, g.Count)
+	}
+	if sc.NodeCount() != 300 || len(counts) != 4 || counts[0] != 30 || counts[1] != 60 || counts[2] != 90 || counts[3] != 120 {
+		t.Fatalf("quickstart groups %v of %d nodes, want [30 60 90 120] of 300", counts, sc.NodeCount())
+	}
+	_ = os.Getenv
+	_ = update
+}
