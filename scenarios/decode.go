@@ -70,6 +70,9 @@ type decoder struct {
 	// pos maps each decoded key path to where its value was written, so
 	// checks after decoding can point at the line.
 	pos map[string]Pos
+	// top is where the document starts: the place for errors about
+	// sections that are missing altogether.
+	top Pos
 }
 
 func (d *decoder) errorf(p Pos, path, format string, a ...any) {

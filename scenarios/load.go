@@ -38,7 +38,7 @@ func Parse(file string, data []byte, overrides ...string) (*Scenario, error) {
 	if root.kind != kMap {
 		return nil, Errors{{Pos: root.pos, Msg: fmt.Sprintf("a scenario is a mapping of sections (run, network, population, …), got %s", root.kind)}}
 	}
-	d := &decoder{pos: map[string]Pos{}}
+	d := &decoder{pos: map[string]Pos{}, top: root.pos}
 	for _, o := range overrides {
 		d.override(root, o)
 	}

@@ -216,3 +216,41 @@ func TestQuickstartPopulation(t *testing.T) {
 	_ = os.Getenv
 	_ = update
 }
+
+// Shares of a total split by largest remainder: the counts add up exactly
+// and no group is off by more than one from its exact share.
+func TestShareSplit(t *testing.T) {
+	sc, err := Parse("f.yaml", []byte(`run: {name: t}
+population:
+  nodes: 10
+  groups:
+    - {name: a, share: 33.4%}
+    - {name: b, share: 33.3%}
+    - {name: c, share: 33.3%}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int
+	for _, g := range sc.Population.Groups {
+		got = append(got, g.Count)
+	}
+	// Exact: 3.34, 3.33, 3.33; floors 3, 3, 3; the one left goes to a.
+	if len(got) != 3 || got[0] != 4 || got[1] != 3 || got[2] != 3 {
+		t.Fatalf("counts %v, want [4 3 3]", got)
+	}
+	sc, err = Parse("f.yaml", []byte(`run: {name: t}
+population:
+  nodes: 10
+  groups:
+    - {name: a, count: 4}
+    - {name: b, share: 50%}
+    - {name: c, share: 50%}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b, c := sc.Population.Groups[0].Count, sc.Population.Groups[1].Count, sc.Population.Groups[2].Count; a != 4 || b != 3 || c != 3 {
+		t.Fatalf("counts %d %d %d, want 4 3 3 (shares split what counts leave)", a, b, c)
+	}
+}

@@ -27,7 +27,7 @@ func (d *decoder) at(path string) Pos {
 		}
 		p = p[:i]
 	}
-	return Pos{}
+	return d.top
 }
 
 func (d *decoder) check(path string, format string, a ...any) {

@@ -99,12 +99,17 @@ type blockKey struct {
 }
 
 // Slots makes nodes take turns proposing: slot s (s = 0, 1, …) falls at
-// (s+1)·Interval, belongs to node s mod Proposers, and its block has height
-// s+1. A node only keeps a timer for its own next slot, so the schedule costs
-// one pending event per proposer.
+// (s+1)·Interval, belongs to the node whose Turn is s mod Proposers, and its
+// block has height s+1. A node only keeps a timer for its own next slot, so
+// the schedule costs one pending event per proposer. Turns are assigned by
+// the scenario (a seeded permutation), so who proposes first is not tied to
+// node IDs.
 type Slots struct {
 	Interval  protocol.Duration
 	Proposers uint32
+	// Turn is this node's place in the rotation; a node with Turn >=
+	// Proposers never proposes.
+	Turn uint32
 	// Until, if > 0, ends the schedule: no slot falls at or after it.
 	Until protocol.Time
 }
@@ -112,9 +117,9 @@ type Slots struct {
 // open reports whether slot s is still in the schedule.
 func (s Slots) open(slot uint64) bool { return s.Until == 0 || s.at(slot) < s.Until }
 
-// next returns the first slot of node self that falls after now.
-func (s Slots) next(self protocol.NodeID, now protocol.Time) uint64 {
-	p, id := uint64(s.Proposers), uint64(self)
+// next returns the first slot of this node's turn that falls after now.
+func (s Slots) next(now protocol.Time) uint64 {
+	p, id := uint64(s.Proposers), uint64(s.Turn)
 	first := uint64(now) / uint64(s.Interval) // (first+1)·Interval > now
 	if first <= id {
 		return id
@@ -149,8 +154,8 @@ func (f *Flood) Handle(env protocol.Env, in protocol.Input) {
 	switch in := in.(type) {
 	case protocol.Start:
 		switch {
-		case f.Slots.Interval > 0 && uint32(env.Self()) < f.Slots.Proposers:
-			if slot := f.Slots.next(env.Self(), env.Now()); f.Slots.open(slot) {
+		case f.Slots.Interval > 0 && f.Slots.Turn < f.Slots.Proposers:
+			if slot := f.Slots.next(env.Now()); f.Slots.open(slot) {
 				env.SetTimer(f.Slots.at(slot).Sub(env.Now()), slot)
 			}
 		case f.Slots.Interval == 0 && f.BlockSize > 0 && !in.Rejoin:

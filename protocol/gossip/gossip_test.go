@@ -80,9 +80,9 @@ func TestPrototestTimers(t *testing.T) {
 
 func TestSlotsTakeTurns(t *testing.T) {
 	s := 10 * protocol.Second
-	// Three proposers: node 1 owns slots 1, 4, 7, … at 20 s, 50 s, 80 s.
+	// Three proposers: turn 1 owns slots 1, 4, 7, … at 20 s, 50 s, 80 s.
 	env := prototest.NewEnv(1, 1)
-	f := &gossip.Flood{Peers: []protocol.NodeID{0}, BlockSize: 10, Slots: gossip.Slots{Interval: s, Proposers: 3}}
+	f := &gossip.Flood{Peers: []protocol.NodeID{0}, BlockSize: 10, Slots: gossip.Slots{Interval: s, Proposers: 3, Turn: 1}}
 	env.Node = f
 	f.Handle(env, protocol.Start{})
 	var got []string
@@ -103,14 +103,14 @@ func TestSlotsTakeTurns(t *testing.T) {
 	// Rejoining at 61 s: the next own slot is 7 (80 s).
 	env2 := prototest.NewEnv(1, 1)
 	env2.SetNow(protocol.Time(61 * protocol.Second))
-	f2 := &gossip.Flood{BlockSize: 10, Slots: gossip.Slots{Interval: s, Proposers: 3}}
+	f2 := &gossip.Flood{BlockSize: 10, Slots: gossip.Slots{Interval: s, Proposers: 3, Turn: 1}}
 	f2.Handle(env2, protocol.Start{Rejoin: true})
 	if ts := env2.Timers(); len(ts) != 1 || ts[0].At != protocol.Time(80*protocol.Second) || ts[0].Tag != 7 {
 		t.Fatalf("after rejoin at 61s: timers %+v, want slot 7 at 80s", ts)
 	}
 	// A node beyond the proposer set never proposes.
 	env3 := prototest.NewEnv(5, 1)
-	(&gossip.Flood{BlockSize: 10, Slots: gossip.Slots{Interval: s, Proposers: 3}}).Handle(env3, protocol.Start{})
+	(&gossip.Flood{BlockSize: 10, Slots: gossip.Slots{Interval: s, Proposers: 3, Turn: 3}}).Handle(env3, protocol.Start{})
 	if len(env3.Timers()) != 0 {
 		t.Fatal("node 5 of 3 proposers set a timer")
 	}
@@ -132,7 +132,7 @@ func TestOldHeightsCountAsDuplicates(t *testing.T) {
 }
 
 func TestSlotsStopAtUntil(t *testing.T) {
-	s := gossip.Slots{Interval: 10 * protocol.Second, Proposers: 2, Until: protocol.Time(45 * protocol.Second)}
+	s := gossip.Slots{Interval: 10 * protocol.Second, Proposers: 2, Turn: 1, Until: protocol.Time(45 * protocol.Second)}
 	env := prototest.NewEnv(1, 1)
 	f := &gossip.Flood{BlockSize: 1, Slots: s}
 	env.Node = f

@@ -207,10 +207,12 @@ func Run(p *Params) (*Result, error) {
 	})
 	adj := Overlay(p.Seed, len(p.Nodes), p.Degree)
 	slots := gossip.Slots{Interval: p.Interval, Proposers: uint32(len(p.Nodes)), Until: protocol.Time(p.Until)}
+	turns := protocol.Stream(p.Seed, "proposers", 0).Perm(len(p.Nodes))
 	end := protocol.Time(p.Until).Add(p.Interval)
 	for i, n := range p.Nodes {
 		net.AddNode(n.Region, n.Link)
 		f := &gossip.Flood{Peers: adj[i], Slots: slots}
+		f.Slots.Turn = uint32(turns[i])
 		if p.Interval > 0 || i == 0 {
 			f.BlockSize = p.BlockSize
 		}
