@@ -18,6 +18,7 @@ test:
 bench:
 	$(GO) test -run '^$$' -bench 'Hold' -count 6 ./sim/
 	$(GO) test -run '^$$' -bench 'BlockProp' -benchtime 20x -count 6 ./sim/blockprop/
+	$(GO) test -run '^$$' -bench 'RecorderOverhead' -benchtime 20x -count 6 ./sim/blockprop/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -1,6 +1,13 @@
 // Package metrics holds the typed measurements nodes emit and the math that
 // summarizes them. It knows nothing of the simulator or live mode: a driver
 // stamps each Event with the node and the driver's time and hands it to a Sink.
+//
+// Protocol packages declare Measures and make their events Observable; the
+// recorder in metrics/record keeps them in bounded memory and produces a
+// Run, the model that metrics.json stores and package reports reads. The
+// math is here too: fairness (Jain, Gini, Nakamoto, Lorenz), confidence
+// intervals over repetitions and Welch's t-test. docs/metrics.md documents
+// every key.
 package metrics
 
 // Event is one typed measurement. Protocol packages define their own event

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -50,29 +51,76 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"validate", broken}, exitBadInput, broken + `:2:24: population.gpus: unknown key`},
 		{[]string{"validate", withWorkload}, exitOK, ""},
 		{[]string{"frobnicate"}, exitBadInput, `unknown command "frobnicate"`},
+		// The run folder cannot be made inside a file: the run fails.
+		{[]string{"run", "quickstart", "--set", "run.duration=10s", "-o", broken + "/x"}, exitFailed, "not a directory"},
 	} {
-		code, _, stderr := capture(t, tc.args...)
+		args := tc.args
+		if args[0] == "run" && !slices.Contains(args, "-o") {
+			args = append(args, "-o", t.TempDir())
+		}
+		if args[0] == "run" {
+			args = append(args, "-q")
+		}
+		code, _, stderr := capture(t, args...)
 		if code != tc.code || !strings.Contains(stderr, tc.err) {
 			t.Errorf("dais %s: exit %d, stderr %q; want exit %d and %q", strings.Join(tc.args, " "), code, stderr, tc.code, tc.err)
 		}
 	}
 }
 
-func TestRunPrintsFigures(t *testing.T) {
-	args := []string{"run", "--nodes", "300", "--block-size", "100KB", "--seed", "3"}
-	code, out, _ := capture(t, args...)
+func TestRunWritesTheFolder(t *testing.T) {
+	dirA, dirB := t.TempDir(), t.TempDir()
+	args := []string{"run", "--nodes", "300", "--block-size", "100KB", "--seed", "3", "-q"}
+	code, out, _ := capture(t, append(args, "-o", dirA)...)
 	if code != exitOK {
 		t.Fatalf("exit %d", code)
 	}
-	for _, want := range []string{"demo: scenarios/demo.yaml, 300 nodes, 98 KiB blocks", "seed 3", "100.00%", "propagation p50", "propagation p90", "propagation p100", "events/s"} {
+	for _, want := range []string{"demo (scenarios/demo.yaml): 300 nodes, seed 3", "coverage", "propagation_ms_p50", "propagation_ms_p99", "report: " + dirA} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	// Same seed, same figures (wall time and speed excluded).
-	_, again, _ := capture(t, args...)
-	if stable(out) != stable(again) {
-		t.Errorf("same seed, different figures:\n%s\n%s", out, again)
+	for _, f := range []string{"metrics.json", "timeseries.csv", "report.md", "report.html", "host.json"} {
+		if st, err := os.Stat(filepath.Join(dirA, f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s missing or empty: %v", f, err)
+		}
+	}
+	// Same scenario and seed: byte-identical results (report.html also
+	// shows host.json's wall time in its footer, so it is left out).
+	if code, _, _ := capture(t, append(args, "-o", dirB)...); code != exitOK {
+		t.Fatal("second run failed")
+	}
+	for _, f := range []string{"metrics.json", "timeseries.csv", "report.md"} {
+		a, _ := os.ReadFile(filepath.Join(dirA, f))
+		b, _ := os.ReadFile(filepath.Join(dirB, f))
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s differs between two runs of the same seed", f)
+		}
+	}
+	// Another seed, other figures.
+	dirC := t.TempDir()
+	capture(t, "run", "--nodes", "300", "--block-size", "100KB", "--seed", "4", "-q", "-o", dirC)
+	a, _ := os.ReadFile(filepath.Join(dirA, "metrics.json"))
+	c, _ := os.ReadFile(filepath.Join(dirC, "metrics.json"))
+	if bytes.Equal(a, c) {
+		t.Error("seeds 3 and 4 wrote the same metrics.json")
+	}
+}
+
+func TestRunFormatsAndRepetitions(t *testing.T) {
+	dir := t.TempDir()
+	code, out, stderr := capture(t, "run", "quickstart", "-q", "-o", dir, "--set", "run.duration=30s",
+		"--set", "run.repetitions=3", "--set", "outputs.formats=[json, md]")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(out, "3 repetition(s)") || !strings.Contains(out, "MEAN") || !strings.Contains(out, "coverage           │ 1 ± 0") {
+		t.Errorf("no repetition summary:\n%s", out)
+	}
+	for f, want := range map[string]bool{"metrics.json": true, "report.md": true, "report.html": false, "timeseries.csv": false} {
+		if _, err := os.Stat(filepath.Join(dir, f)); (err == nil) != want {
+			t.Errorf("%s present = %v, want %v", f, err == nil, want)
+		}
 	}
 }
 
@@ -99,16 +147,6 @@ func TestSchemaFileIsCurrent(t *testing.T) {
 			t.Errorf("%s differs from dais %s (regenerate: go run ./cmd/dais %s > %s)", tc.file, strings.Join(args, " "), strings.Join(args, " "), strings.TrimPrefix(tc.file, "../../"))
 		}
 	}
-}
-
-func stable(s string) string {
-	var keep []string
-	for _, l := range strings.Split(s, "\n") {
-		if !strings.Contains(l, "wall time") && !strings.Contains(l, "events/s") {
-			keep = append(keep, l)
-		}
-	}
-	return strings.Join(keep, "\n")
 }
 
 func TestHelpShowsExamples(t *testing.T) {

@@ -1,17 +1,19 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"time"
+	"runtime"
 
-	"github.com/dustin/go-humanize"
-	"github.com/olekukonko/tablewriter"
 	"github.com/spf13/cobra"
 
-	"github.com/dais-sim/dais/protocol"
+	"github.com/dais-sim/dais/metrics"
+	"github.com/dais-sim/dais/reports"
+	"github.com/dais-sim/dais/reports/progress"
 	"github.com/dais-sim/dais/scenarios"
 	"github.com/dais-sim/dais/sim/blockprop"
 )
@@ -25,14 +27,24 @@ var runShortcuts = []struct{ flag, key, usage string }{
 	{"loss", "network.loss", "probability a message is lost, e.g. 1% (network.loss)"},
 }
 
+type runOptions struct {
+	out   string // run folder; overrides outputs.dir
+	quiet bool   // no progress
+}
+
 func newRunCmd() *cobra.Command {
 	var sets []string
 	var jitter string
+	var opt runOptions
 	short := map[string]*string{}
 	cmd := &cobra.Command{
 		Use:   "run [SCENARIO]",
-		Short: "Run a scenario and print its figures",
-		Long: `Run simulates a scenario file (see scenarios/README.md) and prints what it measured.
+		Short: "Run a scenario, write its report folder and print its figures",
+		Long: `Run simulates a scenario file (see scenarios/README.md), writes a run folder —
+metrics.json, timeseries.csv, report.md, report.html (self-contained, inline SVG plots),
+plots/*.svg and host.json (wall time and speed) — and prints the headline figures.
+The folder is outputs.dir (default runs/<run.name>), or -o DIR.
+
 SCENARIO is a YAML file, or the name of a shipped scenario (` + fmt.Sprint(scenarios.BuiltinNames()) + `).
 Without one, run performs the built-in demo: one 1 MiB block flooded over 1,000 nodes in the
 ten measured cloud regions.
@@ -41,10 +53,11 @@ Today the simulator runs the network, population and protocol.gossip sections; a
 with a workload or adversaries is valid (dais validate) but is refused here until the
 marketplace, chain and learning parts land.
 
-The same scenario and seed always give the same figures.`,
+The same scenario and seed always give the same metrics.json, report.md and timeseries.csv,
+byte for byte.`,
 		Example: `  dais run                                   # the built-in demo
-  dais run scenarios/quickstart.yaml
-  dais run quickstart --seed 7 --set network.loss=1%
+  dais run scenarios/quickstart.yaml          # writes runs/quickstart/
+  dais run quickstart --seed 7 --set network.loss=1% -o runs/lossy
   dais run scenarios/quickstart.yaml --set 'network.jitter={dist: lognormal, median: 3ms, sigma: 0.5}'
   dais run --nodes 10000 --block-size 2MB`,
 		Args: checkArgs(cobra.MaximumNArgs(1)),
@@ -69,7 +82,7 @@ The same scenario and seed always give the same figures.`,
 			if err != nil {
 				return err
 			}
-			return runScenario(cmd.OutOrStdout(), sc)
+			return runScenario(cmd.OutOrStdout(), cmd.ErrOrStderr(), sc, opt)
 		},
 	}
 	f := cmd.Flags()
@@ -78,6 +91,8 @@ The same scenario and seed always give the same figures.`,
 		short[s.flag] = f.String(s.flag, "", s.usage)
 	}
 	f.StringVar(&jitter, "jitter", "", "mean of exponential jitter per message, e.g. 5ms; 0 for none (network.jitter)")
+	f.StringVarP(&opt.out, "out", "o", "", "run folder (default: outputs.dir, or runs/<run.name>)")
+	f.BoolVarP(&opt.quiet, "quiet", "q", false, "no progress bar or lines")
 	return cmd
 }
 
@@ -106,11 +121,19 @@ func isBuiltin(name string) bool {
 	return false
 }
 
-func runScenario(w io.Writer, sc *scenarios.Scenario) error {
+// runScenario runs every repetition, writes the run folder and prints the
+// headline table.
+func runScenario(stdout, stderr io.Writer, sc *scenarios.Scenario, opt runOptions) error {
 	if sc.Workload != nil || len(sc.Adversaries) > 0 {
 		return usageError{errors.New(sc.File + ": the simulator does not run workload or adversaries yet (they arrive with the marketplace, chain and learning issues); dais validate accepts the file")}
 	}
-	var results []*blockprop.Result
+	dir := sc.Outputs.Dir
+	if opt.out != "" {
+		dir = opt.out
+	}
+	var runs []*metrics.Run
+	host := &metrics.Host{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0)}
+	var seeds []uint64
 	for rep := 0; rep < sc.Run.Repetitions; rep++ {
 		p, err := blockprop.FromScenario(sc, rep)
 		if err != nil {
@@ -119,49 +142,55 @@ func runScenario(w io.Writer, sc *scenarios.Scenario) error {
 		if err := p.Validate(); err != nil {
 			return usageError{fmt.Errorf("%s: %w", sc.File, err)}
 		}
-		r, err := blockprop.Run(p)
+		end := int64(p.Until + p.Interval)
+		rec, sink := blockprop.NewRecorder(int64(sc.Outputs.Step.D()), end)
+		p.Sink = sink
+		var bar *progress.Reporter
+		if !opt.quiet {
+			bar = progress.New(stderr, end, progress.Options{})
+			p.Progress = bar.Update
+		}
+		res, err := blockprop.Run(p)
 		if err != nil {
 			return err
 		}
-		results = append(results, r)
+		if bar != nil {
+			bar.Done(end, res.Events)
+		}
+		runs = append(runs, blockprop.Summary(res, rec))
+		seeds = append(seeds, p.Seed)
+		host.WallS += res.Wall.Seconds()
+		host.Events += res.Events
 	}
-	printResults(w, sc, results)
+	if host.WallS > 0 {
+		host.EventsPerS = float64(host.Events) / host.WallS
+	}
+	run := runs[0]
+	if len(runs) > 1 {
+		var err error
+		if run, err = metrics.Aggregate(runs); err != nil {
+			return err
+		}
+	}
+	sum := sha256.Sum256(sc.Source)
+	run.Meta.Scenario = sc.Run.Name
+	run.Meta.ScenarioSHA256 = hex.EncodeToString(sum[:])
+	run.Meta.ScenarioText = string(sc.Source)
+	run.Meta.Params = nil // the scenario text says it all
+	run.Meta.Seed = sc.Run.Seed
+	run.Meta.Seeds = seeds
+	run.Meta.Repetitions = len(runs)
+	run.Meta.Version = buildVersion()
+	run.Meta.GoVersion = runtime.Version()
+	run.Host = host
+	if err := reports.Write(dir, run, sc.Outputs.Formats...); err != nil {
+		return fmt.Errorf("writing the run folder: %w", err)
+	}
+	fmt.Fprintf(stdout, "%s (%s): %d nodes, seed %d, %v simulated, %d repetition(s), %.2fs wall, %s events/s\n\n",
+		sc.Run.Name, sc.File, sc.NodeCount(), sc.Run.Seed, sc.Run.Duration, len(runs), host.WallS, reports.FormatValue(host.EventsPerS))
+	if err := reports.Table(stdout, run); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nreport: %s\n", dir+string(os.PathSeparator)+reports.HTMLFile)
 	return nil
-}
-
-func printResults(w io.Writer, sc *scenarios.Scenario, rs []*blockprop.Result) {
-	g := sc.Protocol.Gossip
-	fmt.Fprintf(w, "%s: %s, %d nodes, %s blocks every %v, seed %d, %v simulated\n\n",
-		sc.Run.Name, sc.File, sc.NodeCount(), humanize.IBytes(uint64(g.BlockSize)), g.Interval, sc.Run.Seed, sc.Run.Duration)
-	t := tablewriter.NewWriter(w)
-	header := []any{"measure"}
-	for i := range rs {
-		if len(rs) == 1 {
-			header = append(header, "value")
-		} else {
-			header = append(header, fmt.Sprintf("rep %d", i+1))
-		}
-	}
-	t.Header(header...)
-	ms := func(d protocol.Duration) string { return fmt.Sprintf("%.1f ms", d.Milliseconds()) }
-	row := func(name string, f func(r *blockprop.Result) string) {
-		cells := []any{name}
-		for _, r := range rs {
-			cells = append(cells, f(r))
-		}
-		_ = t.Append(cells...)
-	}
-	row("blocks proposed", func(r *blockprop.Result) string { return fmt.Sprint(r.Blocks) })
-	row("coverage (mean share of nodes reached)", func(r *blockprop.Result) string { return fmt.Sprintf("%.2f%%", 100*r.Coverage()) })
-	row("propagation p50", func(r *blockprop.Result) string { return ms(r.Quantile(0.5)) })
-	row("propagation p90", func(r *blockprop.Result) string { return ms(r.Quantile(0.9)) })
-	row("propagation p99", func(r *blockprop.Result) string { return ms(r.Quantile(0.99)) })
-	row("propagation p100", func(r *blockprop.Result) string { return ms(r.Quantile(1)) })
-	row("duplicate copies", func(r *blockprop.Result) string { return fmt.Sprint(r.Duplicates) })
-	row("messages sent / dropped", func(r *blockprop.Result) string { return fmt.Sprintf("%d / %d", r.Sent, r.Dropped) })
-	row("bytes sent", func(r *blockprop.Result) string { return humanize.IBytes(r.BytesSent) })
-	row("engine events", func(r *blockprop.Result) string { return fmt.Sprint(r.Events) })
-	row("wall time", func(r *blockprop.Result) string { return r.Wall.Round(time.Microsecond).String() })
-	row("events/s", func(r *blockprop.Result) string { return humanize.SIWithDigits(r.EventsPerSec(), 2, "") })
-	_ = t.Render()
 }

@@ -58,6 +58,10 @@ type Params struct {
 	Trace bool
 	// Sink, if not nil, also receives every event the nodes emit.
 	Sink metrics.Sink
+	// Progress, if not nil, is called about 200 times during the run with
+	// the simulated time and the events so far. It only reads: running in
+	// chunks does not change the order of events.
+	Progress func(simNs int64, events uint64)
 }
 
 // Validate checks the parameters.
@@ -226,7 +230,17 @@ func Run(p *Params) (*Result, error) {
 	res.HeapBuilt = heapInUse()
 	start := time.Now()
 	w.Start()
-	w.RunUntil(end)
+	if p.Progress == nil {
+		w.RunUntil(end)
+	} else {
+		chunk := max(end/200, 1)
+		for t := chunk; t < end; t += chunk {
+			w.RunUntil(t)
+			p.Progress(int64(t), w.Events())
+		}
+		w.RunUntil(end)
+		p.Progress(int64(end), w.Events())
+	}
 	res.Wall = time.Since(start)
 	res.Events = w.Events()
 	res.Sent, res.Dropped = w.Messages()

@@ -1,0 +1,204 @@
+package reports
+
+import (
+	"bufio"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/olekukonko/tablewriter"
+
+	"github.com/dais-sim/dais/metrics"
+)
+
+// TableRows bounds the terminal table.
+const TableRows = 15
+
+// CSV writes the run's time series: a header t_s (the start of each step,
+// in simulated seconds) and one column per series key, then one row per
+// step. An empty cell is a mean with no sample. A run without series
+// writes the header alone.
+func CSV(w io.Writer, run *metrics.Run) error {
+	cw := csv.NewWriter(w)
+	head := []string{"t_s"}
+	var cols []metrics.Column
+	var step float64
+	n := 0
+	if s := run.Series; s != nil {
+		cols, step = s.Columns, float64(s.StepNs)/1e9
+		for _, c := range cols {
+			head = append(head, c.Key)
+			n = max(n, len(c.Values))
+		}
+	}
+	if err := cw.Write(head); err != nil {
+		return err
+	}
+	row := make([]string, len(head))
+	for i := 0; i < n; i++ {
+		row[0] = strconv.FormatFloat(float64(i)*step, 'f', -1, 64)
+		for j, c := range cols {
+			row[j+1] = ""
+			if i < len(c.Values) && !math.IsNaN(c.Values[i]) {
+				row[j+1] = strconv.FormatFloat(c.Values[i], 'g', -1, 64)
+			}
+		}
+		if err := cw.Write(row); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// Table prints the run's headline figures (at most TableRows) as a
+// terminal table.
+func Table(w io.Writer, run *metrics.Run) error {
+	t := tablewriter.NewWriter(w)
+	reps := run.Meta.Repetitions > 1
+	if reps {
+		t.Header("figure", "mean ± 95% CI", "unit")
+	} else {
+		t.Header("figure", "value", "unit")
+	}
+	for _, f := range headline(run, TableRows) {
+		if err := t.Append([]string{f.Key, formatFigure(f), f.Unit}); err != nil {
+			return err
+		}
+	}
+	return t.Render()
+}
+
+// Markdown writes report.md: what ran, the headline figures, the plots (as
+// links to plots/*.svg, with captions), every figure with its meaning, the
+// distributions' quantiles, and the scenario.
+func Markdown(w io.Writer, run *metrics.Run) error {
+	b := bufio.NewWriter(w)
+	m := run.Meta
+	fmt.Fprintf(b, "# %s: dais run report\n\n", mdEscape(m.Scenario))
+	fmt.Fprintf(b, "| run | |\n|---|---|\n")
+	for _, kv := range metaRows(m) {
+		fmt.Fprintf(b, "| %s | %s |\n", kv[0], mdEscape(kv[1]))
+	}
+	if len(m.Params) > 0 {
+		fmt.Fprintf(b, "\n| parameter | value |\n|---|---|\n")
+		for _, k := range sortedKeys(m.Params) {
+			fmt.Fprintf(b, "| %s | %s |\n", mdEscape(k), mdEscape(m.Params[k]))
+		}
+	}
+
+	fmt.Fprintf(b, "\n## Key figures\n\n")
+	writeFigureTable(b, headline(run, TableRows), m.Repetitions > 1, false)
+
+	if len(run.Plots) > 0 {
+		fmt.Fprintf(b, "\n## Plots\n")
+		files := PlotFiles(run)
+		for i, p := range run.Plots {
+			fmt.Fprintf(b, "\n### %d. %s\n\n![%s](%s)\n\n%s\n", i+1, mdEscape(p.Title), mdEscape(p.Title), files[i], mdEscape(p.Caption))
+		}
+	}
+
+	fmt.Fprintf(b, "\n## All figures\n\nKeys are stable; docs/metrics.md says how each is computed.\n\n")
+	writeFigureTable(b, run.Figures, m.Repetitions > 1, true)
+
+	if len(run.Dists) > 0 {
+		fmt.Fprintf(b, "\n## Distributions\n\n")
+		fmt.Fprintf(b, "| distribution | unit | count | min | p10 | p50 | p90 | p99 | p99.9 | max | error |\n")
+		fmt.Fprintf(b, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		for _, d := range run.Dists {
+			fmt.Fprintf(b, "| `%s` | %s | %d", d.Key, d.Unit, d.Count)
+			for _, q := range []float64{0, 0.1, 0.5, 0.9, 0.99, 0.999, 1} {
+				fmt.Fprintf(b, " | %s", FormatValue(quantile(d, q)))
+			}
+			fmt.Fprintf(b, " | ±%s%% |\n", FormatValue(100*d.RelErr))
+		}
+	}
+	if s := run.Series; s != nil && len(s.Columns) > 0 {
+		fmt.Fprintf(b, "\n## Time series\n\n%s has %d steps of %s: ", TimeseriesFile, len(s.Columns[0].Values), time.Duration(s.StepNs))
+		keys := make([]string, len(s.Columns))
+		for i, c := range s.Columns {
+			keys[i] = "`" + c.Key + "`"
+		}
+		fmt.Fprintf(b, "%s.\n", strings.Join(keys, ", "))
+	}
+	if m.ScenarioText != "" {
+		fmt.Fprintf(b, "\n## Scenario\n\n```yaml\n%s\n```\n", strings.TrimRight(m.ScenarioText, "\n"))
+	}
+	return b.Flush()
+}
+
+func writeFigureTable(b *bufio.Writer, figs []metrics.Figure, reps, help bool) {
+	head, rule := "| figure | value | unit |", "|---|---:|---|"
+	if reps {
+		head, rule = "| figure | mean ± 95% CI | unit | n |", "|---|---:|---|---:|"
+	}
+	if help {
+		head, rule = head+" meaning |", rule+"---|"
+	}
+	fmt.Fprintf(b, "%s\n%s\n", head, rule)
+	for _, f := range figs {
+		fmt.Fprintf(b, "| `%s` | %s | %s |", f.Key, formatFigure(f), f.Unit)
+		if reps {
+			n := 1
+			if f.Reps != nil {
+				n = f.Reps.N
+			}
+			fmt.Fprintf(b, " %d |", n)
+		}
+		if help {
+			fmt.Fprintf(b, " %s |", mdEscape(f.Help))
+		}
+		b.WriteByte('\n')
+	}
+}
+
+// metaRows are what identifies a run, for the head of a report.
+func metaRows(m metrics.Meta) [][2]string {
+	rows := [][2]string{{"scenario", m.Scenario}}
+	if m.ScenarioSHA256 != "" {
+		rows = append(rows, [2]string{"scenario sha256", m.ScenarioSHA256})
+	}
+	seed := strconv.FormatUint(m.Seed, 10)
+	if len(m.Seeds) > 1 {
+		ss := make([]string, len(m.Seeds))
+		for i, s := range m.Seeds {
+			ss[i] = strconv.FormatUint(s, 10)
+		}
+		seed = strings.Join(ss, ", ")
+	}
+	rows = append(rows,
+		[2]string{"seed", seed},
+		[2]string{"repetitions", strconv.Itoa(max(m.Repetitions, 1))},
+		[2]string{"simulated time", time.Duration(m.SimEndNs).String()},
+		[2]string{"dais version", m.Version},
+		[2]string{"Go version", m.GoVersion},
+	)
+	return rows
+}
+
+// quantile reads a Dist at level q, stepping to the first level ≥ q.
+func quantile(d metrics.Dist, q float64) float64 {
+	i, _ := slices.BinarySearch(d.Q, q)
+	if i >= len(d.V) {
+		return math.NaN()
+	}
+	return d.V[i]
+}
+
+var mdReplacer = strings.NewReplacer("|", `\|`, "\n", " ", "<", "&lt;", ">", "&gt;")
+
+func mdEscape(s string) string { return mdReplacer.Replace(s) }
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

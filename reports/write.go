@@ -1,0 +1,211 @@
+// Package reports turns a metrics.Run into what people read: a run folder
+// (metrics.json, timeseries.csv, report.md, report.html with inline SVG
+// plots, plots/*.svg), a short terminal table, and comparisons of two runs.
+//
+//	run := rec.Summary(end)          // metrics/record
+//	run.Meta = ...; run.Plots = ...  // the driver says what it ran and what to draw
+//	err := reports.Write("runs/quickstart", run)
+//	reports.Table(os.Stdout, run)
+//
+// Everything but host.json is a function of the Run, so the same scenario
+// and seed give the same bytes; host.json holds wall time and speed.
+package reports
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/dais-sim/dais/metrics"
+)
+
+// Files in a run folder.
+const (
+	MetricsFile    = "metrics.json"
+	TimeseriesFile = "timeseries.csv"
+	MarkdownFile   = "report.md"
+	HTMLFile       = "report.html"
+	HostFile       = "host.json"
+	PlotsDir       = "plots"
+)
+
+// ErrNoRun means a path holds no metrics.json.
+var ErrNoRun = errors.New("reports: no run here")
+
+// Write validates run and writes its folder, creating dir if needed. It
+// replaces the files it writes and leaves others alone. formats, if given,
+// limits the files to those named: json (metrics.json), csv
+// (timeseries.csv), md (report.md and plots/), html (report.html);
+// host.json is always written.
+func Write(dir string, run *metrics.Run, formats ...string) error {
+	if err := run.Validate(); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, PlotsDir), 0o755); err != nil {
+		return err
+	}
+	files := map[string][]byte{}
+	js, err := run.MarshalIndent()
+	if err != nil {
+		return err
+	}
+	files[MetricsFile] = js
+	var csv bytes.Buffer
+	if err := CSV(&csv, run); err != nil {
+		return err
+	}
+	files[TimeseriesFile] = csv.Bytes()
+	svgs := make([][]byte, len(run.Plots))
+	names := PlotFiles(run)
+	for i, p := range run.Plots {
+		if svgs[i], err = SVG(run, p); err != nil {
+			return err
+		}
+		files[names[i]] = svgs[i]
+	}
+	var md, html bytes.Buffer
+	if err := Markdown(&md, run); err != nil {
+		return err
+	}
+	files[MarkdownFile] = md.Bytes()
+	if err := writeHTML(&html, run, svgs); err != nil {
+		return err
+	}
+	files[HTMLFile] = html.Bytes()
+	if run.Host != nil {
+		h, err := json.MarshalIndent(run.Host, "", "  ")
+		if err != nil {
+			return err
+		}
+		files[HostFile] = append(h, '\n')
+	}
+	if len(formats) > 0 {
+		keep := map[string]bool{HostFile: true}
+		for _, f := range formats {
+			switch f {
+			case "json":
+				keep[MetricsFile] = true
+			case "csv":
+				keep[TimeseriesFile] = true
+			case "md":
+				keep[MarkdownFile] = true
+				for _, n := range names {
+					keep[n] = true
+				}
+			case "html":
+				keep[HTMLFile] = true
+			default:
+				return fmt.Errorf("reports: unknown format %q (want json, csv, md or html)", f)
+			}
+		}
+		for name := range files {
+			if !keep[name] {
+				delete(files, name)
+			}
+		}
+	}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Load reads a run from a run folder or a metrics.json file, and host.json
+// beside it if there is one.
+func Load(path string) (*metrics.Run, error) {
+	file := path
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		file = filepath.Join(path, MetricsFile)
+	}
+	b, err := os.ReadFile(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s", ErrNoRun, file)
+	}
+	if err != nil {
+		return nil, err
+	}
+	run := &metrics.Run{}
+	if err := json.Unmarshal(b, run); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", metrics.ErrInvalid, file, err)
+	}
+	if err := run.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	if h, err := os.ReadFile(filepath.Join(filepath.Dir(file), HostFile)); err == nil {
+		run.Host = &metrics.Host{}
+		if err := json.Unmarshal(h, run.Host); err != nil {
+			run.Host = nil
+		}
+	}
+	return run, nil
+}
+
+var nonSlug = regexp.MustCompile(`[^a-z0-9]+`)
+
+// PlotFiles are the paths, relative to the run folder, of each plot's SVG.
+func PlotFiles(run *metrics.Run) []string {
+	out := make([]string, len(run.Plots))
+	for i, p := range run.Plots {
+		slug := strings.Trim(nonSlug.ReplaceAllString(strings.ToLower(p.Title), "-"), "-")
+		if len(slug) > 40 {
+			slug = strings.TrimRight(slug[:40], "-")
+		}
+		out[i] = fmt.Sprintf("%s/%02d-%s.svg", PlotsDir, i+1, slug)
+	}
+	return out
+}
+
+// FormatValue prints a figure for people: integers in full, other values
+// with four significant digits, NaN as "n/a".
+func FormatValue(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "n/a"
+	case math.IsInf(v, 0):
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case v == math.Trunc(v) && math.Abs(v) < 1e15:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case math.Abs(v) >= 1e-3 && math.Abs(v) < 1e6:
+		r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 4, 64), 64)
+		return strconv.FormatFloat(r, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 4, 64)
+}
+
+// formatFigure is the value with, across repetitions, its 95% CI
+// half-width: "12.3 ± 0.4".
+func formatFigure(f metrics.Figure) string {
+	s := FormatValue(f.Value)
+	if f.Reps != nil {
+		s += " ± " + FormatValue((f.Reps.CI95Hi-f.Reps.CI95Lo)/2)
+	}
+	return s
+}
+
+// headline returns the figures for a short summary: those marked headline,
+// or the first ones, at most limit.
+func headline(run *metrics.Run, limit int) []metrics.Figure {
+	var out []metrics.Figure
+	for _, f := range run.Figures {
+		if f.Headline {
+			out = append(out, f)
+		}
+	}
+	if len(out) == 0 {
+		out = run.Figures
+	}
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out
+}

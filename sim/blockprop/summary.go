@@ -1,0 +1,217 @@
+package blockprop
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/dais-sim/dais/metrics"
+	"github.com/dais-sim/dais/metrics/record"
+	"github.com/dais-sim/dais/protocol/gossip"
+)
+
+// The demo's measures.
+var (
+	Propagation = &metrics.Measure{Name: "propagation", Unit: "ms", Kind: metrics.Distribution, Better: metrics.Lower,
+		Help: "time from the block's creation to its first arrival at a node (origin excluded)"}
+	Deliveries = &metrics.Measure{Name: "deliveries", Kind: metrics.Counter,
+		Help: "block copies delivered to nodes, first copies and duplicates"}
+	Delivered = &metrics.Measure{Name: "delivered", Unit: "bytes", Kind: metrics.Counter,
+		Help: "bytes of block copies delivered to nodes, as encoded on the wire"}
+	Duplicates = &metrics.Measure{Name: "duplicates", Kind: metrics.Counter, Better: metrics.Lower,
+		Help: "block copies delivered to a node that already had the block"}
+)
+
+// Per node, for the per-group table; Summary keeps their totals out of
+// the figures.
+var (
+	delayByNode = &metrics.Measure{Name: "propagation_sum", Unit: "ms", Kind: metrics.PerNode,
+		Help: "sum of a node's first-copy delays"}
+	receiptsByNode = &metrics.Measure{Name: "receipts", Kind: metrics.PerNode,
+		Help: "first copies a node received"}
+)
+
+// Measures are the demo's measures in report order.
+var Measures = []*metrics.Measure{Propagation, Deliveries, Delivered, Duplicates, delayByNode, receiptsByNode}
+
+// received and duplicate make gossip's events Observable. They live here,
+// not in protocol/gossip, until gossip declares its own measures.
+type received struct{ ev gossip.Received }
+type duplicate struct{ ev gossip.Duplicate }
+
+func (*received) Kind() string  { return "gossip.received" }
+func (*duplicate) Kind() string { return "gossip.duplicate" }
+
+func (r *received) Observe(s metrics.Stamped, o metrics.Observer) {
+	if r.ev.Hops == 0 {
+		return // the origin made the block; nothing travelled
+	}
+	ms := r.ev.Delay.Milliseconds()
+	o.Sample(Propagation, ms)
+	o.AddTo(delayByNode, s.Node, ms)
+	o.AddTo(receiptsByNode, s.Node, 1)
+	o.Add(Deliveries, 1)
+	o.Add(Delivered, float64(r.ev.Bytes))
+}
+
+func (d *duplicate) Observe(_ metrics.Stamped, o metrics.Observer) {
+	o.Add(Deliveries, 1)
+	o.Add(Delivered, float64(d.ev.Bytes))
+	o.Add(Duplicates, 1)
+}
+
+// observe passes gossip events on to next as Observable events. It reuses
+// one value per type, so it allocates nothing; next must not keep events
+// past Record, as the Sink contract says.
+type observe struct {
+	next metrics.Sink
+	recv received
+	dup  duplicate
+}
+
+// Observe returns a Sink that hands gossip's events to next (a Recorder)
+// as Observable events feeding the demo's Measures.
+func Observe(next metrics.Sink) metrics.Sink { return &observe{next: next} }
+
+func (o *observe) Record(s metrics.Stamped) {
+	switch ev := s.Event.(type) {
+	case gossip.Received:
+		o.recv.ev = ev
+		s.Event = &o.recv
+	case gossip.Duplicate:
+		o.dup.ev = ev
+		s.Event = &o.dup
+	}
+	o.next.Record(s)
+}
+
+// NewRecorder returns a recorder for a run with the given time-series step
+// and end (see record.Config), and the sink to put in Params.Sink.
+func NewRecorder(stepNs, endNs int64) (*record.Recorder, metrics.Sink) {
+	rec := record.New(record.Config{StepNs: stepNs, EndNs: endNs}, Measures...)
+	return rec, Observe(rec)
+}
+
+// Summary turns a finished run and its recorder into the figures, plots and
+// meta that reports read. Meta.Scenario is "blockprop"; the caller sets the
+// scenario's name, hash and text, Version and GoVersion. Host is left nil.
+func Summary(res *Result, rec *record.Recorder) *metrics.Run {
+	p := res.Params
+	end := int64(p.Until + p.Interval)
+	if p.Interval == 0 {
+		// One block: the series end where it reached its last node,
+		// rounded up to a step, not after minutes of silence.
+		end = 0
+		if n := len(res.Delays); n > 0 {
+			step := rec.StepNs()
+			end = (int64(res.Delays[n-1])/step + 1) * step
+		}
+	}
+	run := rec.Summary(end)
+	if s := run.Series; s != nil {
+		s.Columns = slices.DeleteFunc(s.Columns, func(c metrics.Column) bool { return c.Key == delayByNode.Key() })
+	}
+	run.Meta = metrics.Meta{
+		Scenario:    "blockprop",
+		Params:      params(p),
+		Seed:        p.Seed,
+		Repetitions: 1,
+		SimEndNs:    int64(p.Until + p.Interval),
+	}
+	head := map[string]bool{"propagation_ms_p50": true, "propagation_ms_p90": true, "propagation_ms_p99": true, "propagation_ms_max": true}
+	var figs metrics.Figures
+	for _, f := range run.Figures {
+		if f.Key == delayByNode.Key()+"_total" || f.Key == receiptsByNode.Key()+"_total" {
+			continue
+		}
+		f.Headline = head[f.Key]
+		figs = append(figs, f)
+	}
+	dupShare := math.NaN()
+	if d := rec.Total(Deliveries); d > 0 {
+		dupShare = rec.Total(Duplicates) / d
+	}
+	run.Figures = append(metrics.Figures{
+		{Key: "nodes", Value: float64(len(p.Nodes)), Help: "nodes in the run"},
+		{Key: "blocks", Value: float64(res.Blocks), Help: "blocks proposed"},
+		{Key: "coverage", Value: res.Coverage(), Better: metrics.Higher, Headline: true,
+			Help: "mean over blocks of the share of nodes that received the block, origin included"},
+	}, figs...)
+	run.Figures = append(run.Figures,
+		metrics.Figure{Key: "duplicate_share", Value: dupShare, Better: metrics.Lower, Headline: true,
+			Help: "duplicates / deliveries: the share of delivered copies that were wasted"},
+		metrics.Figure{Key: "messages_sent", Value: float64(res.Sent), Help: "messages handed to the network model"},
+		metrics.Figure{Key: "messages_dropped", Value: float64(res.Dropped), Better: metrics.Lower,
+			Help: "messages the network lost (loss, partitions, offline receivers)"},
+		metrics.Figure{Key: "uplink_bytes", Value: float64(res.BytesSent), Unit: "bytes",
+			Help: "bytes all nodes put on their uplinks, as encoded on the wire"},
+		metrics.Figure{Key: "engine_events", Value: float64(res.Events), Headline: true,
+			Help: "events the engine took off its queue"},
+	)
+	run.Plots = []metrics.Plot{
+		{Kind: metrics.PlotCDF, Data: []string{Propagation.Key()},
+			Title:  "Block propagation: share of first copies delivered by time",
+			XLabel: "time since the block was created (ms)", YLabel: "first copies delivered (fraction)",
+			Caption: fmt.Sprintf("Each point is the share of (block, node) pairs where the node had its %d-byte block by then. ", p.BlockSize) +
+				"Look at the tail: the gap between the 90% mark and the last node is set by slow uplinks relaying the block in turn."},
+		{Kind: metrics.PlotSeries, Data: []string{Deliveries.Key(), Duplicates.Key()}, Rate: true,
+			Title:  "Block copies delivered per second",
+			XLabel: "simulated time (s)", YLabel: "copies delivered (1/s)",
+			Caption: "Every delivery after a node's first copy is a duplicate. " +
+				"Look for duplicates tracking deliveries closely: bandwidth spent on nodes that already had the block."},
+		{Kind: metrics.PlotSeries, Data: []string{Delivered.Key()}, Rate: true, Scale: 8e-6,
+			Title:  "Network throughput of the flood",
+			XLabel: "simulated time (s)", YLabel: "delivered (Mbit/s)",
+			Caption: "Bits of block copies arriving per second, over all nodes. " +
+				"A long low tail means a few slow links are still relaying after most nodes are done."},
+	}
+	if len(p.Groups) > 1 {
+		run.Groups = append(run.Groups, byGroup(p, rec))
+		run.Plots = append(run.Plots, metrics.Plot{Kind: metrics.PlotBars, Data: []string{"propagation_ms_mean_by_group"},
+			Title:  "Mean propagation delay per population group",
+			XLabel: "population group (name)", YLabel: "mean delay to first copy (ms)",
+			Caption: "Groups on slow links or in remote regions wait longer for every block. " +
+				"Look for a group far above the others: it would lag in consensus too."})
+	}
+	return run
+}
+
+// byGroup is the mean first-copy delay of each population group's nodes.
+func byGroup(p *Params, rec *record.Recorder) metrics.Group {
+	sums := rec.PerNode(delayByNode, len(p.Nodes))
+	counts := rec.PerNode(receiptsByNode, len(p.Nodes))
+	s, c := make([]float64, len(p.Groups)), make([]float64, len(p.Groups))
+	for i, n := range p.Nodes {
+		s[n.Group] += sums[i]
+		c[n.Group] += counts[i]
+	}
+	g := metrics.Group{Key: "propagation_ms_mean_by_group", Unit: "ms", Labels: p.Groups,
+		Help: "mean time from a block's creation to its first arrival, over the nodes of each population group",
+		Sets: []metrics.BarSet{{Name: "mean delay", Values: make(metrics.Floats, len(p.Groups))}}}
+	for i := range s {
+		g.Sets[0].Values[i] = math.NaN()
+		if c[i] > 0 {
+			g.Sets[0].Values[i] = s[i] / c[i]
+		}
+	}
+	return g
+}
+
+func params(p *Params) map[string]string {
+	jitter := "none"
+	if p.Jitter != nil {
+		jitter = fmt.Sprint(p.Jitter)
+	}
+	return map[string]string{
+		"nodes":            fmt.Sprint(len(p.Nodes)),
+		"groups":           strings.Join(p.Groups, ", "),
+		"block_size_bytes": fmt.Sprint(p.BlockSize),
+		"degree":           fmt.Sprint(p.Degree),
+		"interval":         time.Duration(p.Interval).String(),
+		"until":            time.Duration(p.Until).String(),
+		"loss":             fmt.Sprint(p.Loss),
+		"jitter_s":         jitter,
+	}
+}
