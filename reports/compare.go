@@ -8,7 +8,6 @@ import (
 	"math"
 	"strings"
 
-	"github.com/olekukonko/tablewriter"
 
 	"github.com/dais-sim/dais/metrics"
 )
@@ -143,7 +142,7 @@ func (c *Comparison) legend() [2]string {
 func (c *Comparison) Table(w io.Writer) error {
 	l := c.legend()
 	fmt.Fprintf(w, "A = %s\nB = %s\n\n", l[0], l[1])
-	t := tablewriter.NewWriter(w)
+	t := NewTable(w)
 	// tablewriter upper-cases headers and spaces out punctuation, so the
 	// terminal gets plain words.
 	t.Header("figure", "A", "B", "difference", "change", "significant", "B is", "unit")

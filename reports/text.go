@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/dais-sim/dais/metrics"
 )
@@ -59,7 +60,7 @@ func CSV(w io.Writer, run *metrics.Run) error {
 // Table prints the run's headline figures (at most TableRows) as a
 // terminal table.
 func Table(w io.Writer, run *metrics.Run) error {
-	t := tablewriter.NewWriter(w)
+	t := NewTable(w)
 	reps := run.Meta.Repetitions > 1
 	if reps {
 		t.Header("figure", "mean ± 95% CI", "unit")
@@ -201,4 +202,10 @@ func sortedKeys(m map[string]string) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// NewTable is the one terminal table style of dais: headers printed as
+// written (tablewriter would upper-case them and space out "95%" and "/").
+func NewTable(w io.Writer) *tablewriter.Table {
+	return tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off))
 }

@@ -76,6 +76,6 @@ heterogeneous GPU nodes, deterministically: the same seed gives the same run.`,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newVersionCmd(), newRunCmd(), newValidateCmd(), newSchemaCmd(), newCompareCmd())
+	root.AddCommand(newVersionCmd(), newRunCmd(), newValidateCmd(), newSchemaCmd(), newCompareCmd(), newGPUCmd())
 	return root
 }

@@ -114,7 +114,7 @@ func TestRunFormatsAndRepetitions(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	if !strings.Contains(out, "3 repetition(s)") || !strings.Contains(out, "MEAN") || !strings.Contains(out, "coverage           │ 1 ± 0") {
+	if !strings.Contains(out, "3 repetition(s)") || !strings.Contains(out, "mean ± 95% CI") || !strings.Contains(out, "coverage           │ 1 ± 0") {
 		t.Errorf("no repetition summary:\n%s", out)
 	}
 	for f, want := range map[string]bool{"metrics.json": true, "report.md": true, "report.html": false, "timeseries.csv": false} {
