@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/dais-sim/dais/protocol"
+	"github.com/dais-sim/dais/protocol/chain"
 	"github.com/dais-sim/dais/protocol/gossip"
 	"github.com/dais-sim/dais/protocol/wire"
 )
@@ -20,6 +21,36 @@ var samples = map[wire.Kind][]wire.Msg{
 		&gossip.Block{Origin: 1<<32 - 1, Height: 1<<64 - 1, Created: 1<<63 - 1, Hops: 1<<32 - 1, Payload: bytes.Repeat([]byte{0xff}, 300)},
 		&gossip.Block{Origin: 3, Height: 9, Created: protocol.Time(protocol.Second), Payload: make([]byte, 1<<20)},
 	},
+	wire.KindTx:    chainTxs,
+	wire.KindBlock: chainBlocks,
+}
+
+// chainTxs has a transaction of every type, with edge values.
+var chainTxs = []wire.Msg{
+	chain.Sign(chain.KeyFor(1, 0), chain.NewTransfer(0, 1, chain.Address{1}, 1)),
+	chain.Sign(chain.KeyFor(1, 0), chain.NewTransfer(1<<64-1, 1<<64-1, chain.Address{0xff}, 1<<64-1)),
+	chain.Sign(chain.KeyFor(1, 1), chain.NewStake(2, 500, 5*chain.Token)),
+	chain.Sign(chain.KeyFor(1, 1), chain.NewUnstake(3, 500, 1)),
+	chain.Sign(chain.KeyFor(1, 2), chain.NewJobPost(4, 900, 100*chain.Token, bytes.Repeat([]byte("spec"), 100))),
+	chain.Sign(chain.KeyFor(1, 2), chain.NewResultCommit(5, 700, chain.JobID{1}, 1<<32-1, chain.Hash{2})),
+	chain.Sign(chain.KeyFor(1, 3), chain.NewSlash(6, 2000, chain.Address{3}, make([]byte, chain.MaxEvidenceBytes))),
+	chain.Sign(chain.KeyFor(1, 3), chain.NewProposal(7, 2000, nil)),
+	chain.Sign(chain.KeyFor(1, 4), chain.NewVote(8, 300, 1, chain.VoteAbstain)),
+	chain.NewReward(1<<64-1, chain.Address{4}, chain.Token),
+}
+
+var chainBlocks = []wire.Msg{
+	chain.NewBlock(chain.Header{}, nil),
+	chain.NewBlock(chain.Header{Height: 1, Time: protocol.Time(protocol.Second), Proposer: 3, TxRoot: chain.Hash{1}, StateRoot: chain.Hash{2}},
+		[]*chain.Tx{chainTxs[9].(*chain.Tx), chainTxs[0].(*chain.Tx)}),
+	chain.NewBlock(chain.Header{Height: 1<<64 - 1, Prev: chain.Hash{0xff}, Time: 1<<63 - 1, Proposer: 1<<32 - 1},
+		func() []*chain.Tx {
+			txs := make([]*chain.Tx, len(chainTxs))
+			for i, m := range chainTxs {
+				txs[i] = m.(*chain.Tx)
+			}
+			return txs
+		}()),
 }
 
 func TestEveryKindHasSamples(t *testing.T) {
@@ -62,7 +93,7 @@ func normalize(m wire.Msg) wire.Msg {
 		c.Payload = nil
 		return &c
 	}
-	return m
+	return normalizeConsensus(m)
 }
 
 func TestDecodeRejects(t *testing.T) {

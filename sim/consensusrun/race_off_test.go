@@ -1,0 +1,5 @@
+//go:build !race
+
+package consensusrun
+
+const raceEnabled = false
