@@ -123,7 +123,36 @@ type JobType struct {
 
 // Protocol holds the protocol choices. Each later part adds its section.
 type Protocol struct {
-	Gossip Gossip `yaml:"gossip" doc:"Block gossip: a block of block_size is flooded from a proposer every interval."`
+	Gossip    Gossip     `yaml:"gossip" doc:"Block gossip: a block of block_size is flooded from a proposer every interval. Used when no consensus section is given."`
+	Consensus *Consensus `yaml:"consensus" doc:"Consensus among the nodes with the validator role; the others follow as full nodes. When given, the run measures consensus instead of plain gossip."`
+}
+
+// Consensus picks and tunes a consensus engine.
+type Consensus struct {
+	Engine        string       `yaml:"engine" required:"true" enum:"bft|longest_chain" doc:"bft (Tendermint-style proof of stake: rounds of propose, prevote, precommit; final at > 2/3 of stake) or longest_chain (proof of work or a stake lottery; final at a confirmation depth)."`
+	MaxValidators int          `yaml:"max_validators" default:"0" min:"0" max:"100000" doc:"BFT: the top K validator-role nodes by stake vote (0: all of them); the rest follow."`
+	BlockSize     Size         `yaml:"block_size" default:"1KiB" max:"64MiB" doc:"Bytes of each block's payload (the block content is opaque to the engines; the ledger arrives with the marketplace)."`
+	Signatures    string       `yaml:"signatures" default:"real" enum:"real|modeled" doc:"real: ed25519 signs and verifies every vote; modeled: a 64-byte placeholder on the wire and the checks counted, for very large runs (the report says which)."`
+	Timeouts      BFTTimeouts  `yaml:"timeouts" doc:"BFT timeouts; each grows by its delta per round (CometBFT defaults)."`
+	LongestChain  LongestChain `yaml:"longest_chain" doc:"Longest-chain settings."`
+}
+
+// BFTTimeouts are the round timeouts of the BFT engine.
+type BFTTimeouts struct {
+	Propose        Duration `yaml:"propose" default:"3s" min:"1ms" doc:"Wait for a proposal in round 0."`
+	ProposeDelta   Duration `yaml:"propose_delta" default:"500ms" min:"0s" doc:"Added per round."`
+	Prevote        Duration `yaml:"prevote" default:"1s" min:"1ms" doc:"Wait after +2/3 of any prevotes."`
+	PrevoteDelta   Duration `yaml:"prevote_delta" default:"500ms" min:"0s" doc:"Added per round."`
+	Precommit      Duration `yaml:"precommit" default:"1s" min:"1ms" doc:"Wait after +2/3 of any precommits."`
+	PrecommitDelta Duration `yaml:"precommit_delta" default:"500ms" min:"0s" doc:"Added per round."`
+	Commit         Duration `yaml:"commit" default:"1s" min:"0s" doc:"Pause after a commit before the next height: sets the block interval."`
+}
+
+// LongestChain tunes the longest-chain engine.
+type LongestChain struct {
+	Interval      Duration `yaml:"interval" default:"10s" min:"1ms" doc:"Target block interval (fixed difficulty)."`
+	Confirmations int      `yaml:"confirmations" default:"6" min:"1" max:"1000" doc:"Blocks on top before a block is final."`
+	Mining        string   `yaml:"mining" default:"pow" enum:"pow|stake" doc:"pow: hash power from each node's GPU class (dense FP16 rate); stake: a lottery weighted by stake."`
 }
 
 // Gossip is the block-propagation protocol.
@@ -140,6 +169,7 @@ type Adversary struct {
 	Share Share    `yaml:"share" min:"0%" max:"100%" doc:"Share of the nodes that attack."`
 	Group string   `yaml:"group" doc:"Population group the attackers are drawn from. Default: any."`
 	Start Duration `yaml:"start" min:"0s" doc:"When the attack begins."`
+	Delay Duration `yaml:"delay" default:"500ms" min:"0s" doc:"delayed_votes: how late the attackers' votes leave."`
 }
 
 // Outputs says what a run writes.
@@ -153,3 +183,41 @@ type Outputs struct {
 // inline, restricted to the regions it names), with the intra-region RTT
 // on the diagonal.
 func (sc *Scenario) Matrix() netmodel.Matrix { return sc.matrix }
+
+// Link is the access link of a node of group g: the group's named class,
+// or, without one, a class drawn by share with u, a uniform draw in [0, 1)
+// from the node's own placement stream.
+func (sc *Scenario) Link(g Group, u float64) netmodel.Link {
+	classes := sc.Network.Bandwidth
+	pick := classes[len(classes)-1]
+	for _, c := range classes {
+		if g.Bandwidth != "" {
+			if c.Name == g.Bandwidth {
+				pick = c
+				break
+			}
+			continue
+		}
+		if u < float64(c.Share) {
+			pick = c
+			break
+		}
+		u -= float64(c.Share)
+	}
+	return netmodel.Link{UpBps: pick.Up.BitsPerSecond(), DownBps: pick.Down.BitsPerSecond()}
+}
+
+// RegionIndexes are the regions (indexes into Matrix().Regions) that group
+// g's nodes spread over: its own list, or every region.
+func (sc *Scenario) RegionIndexes(g Group) []int {
+	var out []int
+	for _, name := range g.Regions {
+		out = append(out, sc.matrix.Index(name))
+	}
+	if len(out) == 0 {
+		for i := range sc.matrix.Regions {
+			out = append(out, i)
+		}
+	}
+	return out
+}

@@ -47,10 +47,13 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"run", "a", "b"}, exitBadInput, "accepts at most 1 arg(s), received 2"},
 		{[]string{"run", filepath.Join(dir, "missing.yaml")}, exitBadInput, "no such file or directory"},
 		{[]string{"run", broken}, exitBadInput, broken + `:1:22: run.seed: want a whole number >= 0, got "x"`},
-		{[]string{"run", withWorkload}, exitBadInput, "the simulator does not run workload or adversaries yet"},
+		{[]string{"run", withWorkload}, exitBadInput, "the simulator does not run a workload yet"},
 		{[]string{"validate", broken}, exitBadInput, broken + `:2:24: population.gpus: unknown key`},
 		{[]string{"validate", withWorkload}, exitOK, ""},
 		{[]string{"frobnicate"}, exitBadInput, `unknown command "frobnicate"`},
+		// 34 colluding equivocators of 100 break safety: the checker says so.
+		{[]string{"run", "../../scenarios/bft-equivocation.yaml", "--set", "adversaries[0].count=34"}, exitFailed, "conflicting_blocks at height"},
+		{[]string{"run", "../../scenarios/bft-equivocation.yaml"}, exitOK, ""},
 		// The run folder cannot be made inside a file: the run fails.
 		{[]string{"run", "quickstart", "--set", "run.duration=10s", "-o", broken + "/x"}, exitFailed, "not a directory"},
 	} {

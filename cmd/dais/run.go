@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -16,6 +19,7 @@ import (
 	"github.com/dais-sim/dais/reports/progress"
 	"github.com/dais-sim/dais/scenarios"
 	"github.com/dais-sim/dais/sim/blockprop"
+	"github.com/dais-sim/dais/sim/consensusrun"
 )
 
 // shortcut flags of dais run, each a --set on one key.
@@ -121,11 +125,24 @@ func isBuiltin(name string) bool {
 	return false
 }
 
+// repetition is what one run of a scenario gave.
+type repetition struct {
+	run      *metrics.Run
+	seed     uint64
+	wall     time.Duration
+	events   uint64
+	failures []string // invariant violations
+}
+
 // runScenario runs every repetition, writes the run folder and prints the
-// headline table.
+// headline table. A run whose invariant checker saw a violation still
+// writes its report, then fails with the command that replays it.
 func runScenario(stdout, stderr io.Writer, sc *scenarios.Scenario, opt runOptions) error {
-	if sc.Workload != nil || len(sc.Adversaries) > 0 {
-		return usageError{errors.New(sc.File + ": the simulator does not run workload or adversaries yet (they arrive with the marketplace, chain and learning issues); dais validate accepts the file")}
+	if sc.Workload != nil {
+		return usageError{errors.New(sc.File + ": the simulator does not run a workload yet (it arrives with the marketplace issue); dais validate accepts the file")}
+	}
+	if len(sc.Adversaries) > 0 && sc.Protocol.Consensus == nil {
+		return usageError{errors.New(sc.File + ": adversaries need protocol.consensus (consensus attacks); market and learning attacks arrive with their issues")}
 	}
 	dir := sc.Outputs.Dir
 	if opt.out != "" {
@@ -134,33 +151,19 @@ func runScenario(stdout, stderr io.Writer, sc *scenarios.Scenario, opt runOption
 	var runs []*metrics.Run
 	host := &metrics.Host{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0)}
 	var seeds []uint64
+	var failures []string
 	for rep := 0; rep < sc.Run.Repetitions; rep++ {
-		p, err := blockprop.FromScenario(sc, rep)
+		r, err := runOnce(stderr, sc, rep, opt)
 		if err != nil {
 			return err
 		}
-		if err := p.Validate(); err != nil {
-			return usageError{fmt.Errorf("%s: %w", sc.File, err)}
+		runs = append(runs, r.run)
+		seeds = append(seeds, r.seed)
+		host.WallS += r.wall.Seconds()
+		host.Events += r.events
+		for _, f := range r.failures {
+			failures = append(failures, fmt.Sprintf("repetition %d (seed %d): %s", rep+1, r.seed, f))
 		}
-		end := int64(p.Until + p.Interval)
-		rec, sink := blockprop.NewRecorder(int64(sc.Outputs.Step.D()), end)
-		p.Sink = sink
-		var bar *progress.Reporter
-		if !opt.quiet {
-			bar = progress.New(stderr, end, progress.Options{})
-			p.Progress = bar.Update
-		}
-		res, err := blockprop.Run(p)
-		if err != nil {
-			return err
-		}
-		if bar != nil {
-			bar.Done(end, res.Events)
-		}
-		runs = append(runs, blockprop.Summary(res, rec))
-		seeds = append(seeds, p.Seed)
-		host.WallS += res.Wall.Seconds()
-		host.Events += res.Events
 	}
 	if host.WallS > 0 {
 		host.EventsPerS = float64(host.Events) / host.WallS
@@ -191,6 +194,54 @@ func runScenario(stdout, stderr io.Writer, sc *scenarios.Scenario, opt runOption
 	if err := reports.Table(stdout, run); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "\nreport: %s\n", dir+string(os.PathSeparator)+reports.HTMLFile)
+	fmt.Fprintf(stdout, "\nreport: %s\n", filepath.Join(dir, reports.HTMLFile))
+	if len(failures) > 0 {
+		return fmt.Errorf("the invariant checker saw %d violation(s):\n  %s\nreplay: dais run %s --seed %d",
+			len(failures), strings.Join(failures, "\n  "), sc.File, sc.Run.Seed)
+	}
 	return nil
+}
+
+// runOnce runs one repetition: consensus when the scenario has a consensus
+// section, block gossip otherwise.
+func runOnce(stderr io.Writer, sc *scenarios.Scenario, rep int, opt runOptions) (repetition, error) {
+	var bar *progress.Reporter
+	end := int64(sc.Run.Duration.D())
+	if sc.Protocol.Consensus != nil {
+		p, err := consensusrun.FromScenario(sc, rep)
+		if err != nil {
+			return repetition{}, usageError{fmt.Errorf("%s: %w", sc.File, err)}
+		}
+		res, err := consensusrun.Run(p)
+		if err != nil {
+			return repetition{}, err
+		}
+		r := repetition{run: consensusrun.Summary(res), seed: p.Seed, wall: res.Wall, events: res.Events}
+		for _, f := range res.Failures {
+			r.failures = append(r.failures, fmt.Sprint(f))
+		}
+		return r, nil
+	}
+	p, err := blockprop.FromScenario(sc, rep)
+	if err != nil {
+		return repetition{}, err
+	}
+	if err := p.Validate(); err != nil {
+		return repetition{}, usageError{fmt.Errorf("%s: %w", sc.File, err)}
+	}
+	end = int64(p.Until + p.Interval)
+	rec, sink := blockprop.NewRecorder(int64(sc.Outputs.Step.D()), end)
+	p.Sink = sink
+	if !opt.quiet {
+		bar = progress.New(stderr, end, progress.Options{})
+		p.Progress = bar.Update
+	}
+	res, err := blockprop.Run(p)
+	if err != nil {
+		return repetition{}, err
+	}
+	if bar != nil {
+		bar.Done(end, res.Events)
+	}
+	return repetition{run: blockprop.Summary(res, rec), seed: p.Seed, wall: res.Wall, events: res.Events}, nil
 }

@@ -32,7 +32,6 @@ func FromScenario(sc *scenarios.Scenario, rep int) (*Params, error) {
 	if j := sc.Network.Jitter; j != nil {
 		p.Jitter = j.Dist()
 	}
-	classes := sc.Network.Bandwidth
 	groupNodes := map[string][]protocol.NodeID{}
 	for gi, g := range sc.Population.Groups {
 		p.Groups = append(p.Groups, g.Name)
@@ -40,20 +39,12 @@ func FromScenario(sc *scenarios.Scenario, rep int) (*Params, error) {
 		if !ok {
 			return nil, fmt.Errorf("blockprop: group %s: unknown GPU class %q", g.Name, g.GPU)
 		}
-		regions := make([]int, 0, len(m.Regions))
-		if len(g.Regions) == 0 {
-			for i := range m.Regions {
-				regions = append(regions, i)
-			}
-		}
-		for _, name := range g.Regions {
-			regions = append(regions, m.Index(name))
-		}
+		regions := sc.RegionIndexes(g)
 		for k := 0; k < g.Count; k++ {
 			id := protocol.NodeID(len(p.Nodes))
 			r := protocol.Stream(seed, "placement", uint64(id))
 			n := Node{Region: regions[r.IntN(len(regions))], GPU: class, Group: gi}
-			n.Link = pickLink(classes, g.Bandwidth, r.Float64())
+			n.Link = sc.Link(g, r.Float64())
 			p.Nodes = append(p.Nodes, n)
 			groupNodes[g.Name] = append(groupNodes[g.Name], id)
 		}
@@ -86,23 +77,6 @@ func FromScenario(sc *scenarios.Scenario, rep int) (*Params, error) {
 		}
 	}
 	return p, nil
-}
-
-// pickLink returns the named class, or one drawn by share with u in [0, 1).
-func pickLink(classes []scenarios.BandwidthClass, name string, u float64) netmodel.Link {
-	for _, c := range classes {
-		if c.Name == name {
-			return netmodel.Link{UpBps: c.Up.BitsPerSecond(), DownBps: c.Down.BitsPerSecond()}
-		}
-	}
-	for _, c := range classes {
-		if u < float64(c.Share) {
-			return netmodel.Link{UpBps: c.Up.BitsPerSecond(), DownBps: c.Down.BitsPerSecond()}
-		}
-		u -= float64(c.Share)
-	}
-	c := classes[len(classes)-1]
-	return netmodel.Link{UpBps: c.Up.BitsPerSecond(), DownBps: c.Down.BitsPerSecond()}
 }
 
 // Demo returns the parameters of the built-in demo scenario

@@ -91,6 +91,13 @@ type NakamotoParams struct {
 	NoRelay bool
 }
 
+// Placement is where one node sits and what hardware it has.
+type Placement struct {
+	Region int // index into the matrix's regions
+	Link   netmodel.Link
+	GPU    string // catalog class; "" means the run's default
+}
+
 // Params describe one run.
 type Params struct {
 	Seed   uint64
@@ -99,7 +106,11 @@ type Params struct {
 	// netmodel.DefaultMatrix.
 	Matrix netmodel.Matrix
 	// Link is every node's access link (zero: unlimited).
-	Link       netmodel.Link
+	Link netmodel.Link
+	// Placement, if not nil, gives each node (validators first, then
+	// followers) its region, link and GPU class, replacing the seeded spread
+	// over regions, Link, and NakamotoParams.GPUs.
+	Placement []Placement
 	Jitter     dist.Dist
 	Loss       float64
 	Partitions []netmodel.Partition
@@ -133,6 +144,8 @@ type Params struct {
 	// Sink, if not nil, also receives every event.
 	Sink  metrics.Sink
 	Trace bool
+	// StepNs is the time-series step of the recorder (0: no series).
+	StepNs int64
 }
 
 // ErrParams reports invalid Params.
@@ -151,6 +164,8 @@ func (p *Params) validate() error {
 		return bad("%d followers", p.Followers)
 	case p.Stakes != nil && len(p.Stakes) != p.Validators:
 		return bad("%d stakes for %d validators", len(p.Stakes), p.Validators)
+	case p.Placement != nil && len(p.Placement) != p.Validators+p.Followers:
+		return bad("%d placements for %d nodes", len(p.Placement), p.Validators+p.Followers)
 	case p.Until <= 0:
 		return bad("until must be > 0")
 	case !(p.Loss >= 0 && p.Loss < 1):
@@ -346,12 +361,20 @@ func Run(p *Params) (*Result, error) {
 	}
 	total := p.Validators + p.Followers
 	for i := 0; i < total; i++ {
+		if p.Placement != nil {
+			pl := p.Placement[i]
+			if pl.Region < 0 || pl.Region >= len(m.Regions) {
+				return nil, fmt.Errorf("%w: node %d in region %d of %d", ErrParams, i, pl.Region, len(m.Regions))
+			}
+			net.AddNode(pl.Region, pl.Link)
+			continue
+		}
 		r := protocol.Stream(p.Seed, "placement", uint64(i))
 		net.AddNode(r.IntN(len(m.Regions)), p.Link)
 	}
 
 	r := &run{p: p, res: &Result{Params: p}, byz: make([]bool, total),
-		rec: record.New(record.Config{}, Finality, FollowerFinality, BlockInterval, Rounds)}
+		rec: record.New(record.Config{StepNs: p.StepNs, EndNs: int64(p.Until)}, Finality, FollowerFinality, BlockInterval, Rounds)}
 	r.res.Recorder = r.rec
 	r.pickAttackers()
 	r.chk = check.New(check.Options{
@@ -531,6 +554,9 @@ func (r *run) buildNakamoto(w *sim.World, newApp func(protocol.NodeID) consensus
 			weights[i] = float64(r.stake(i))
 		} else {
 			name := names[protocol.Stream(p.Seed, "gpu", uint64(i)).IntN(len(names))]
+			if p.Placement != nil && p.Placement[i].GPU != "" {
+				name = p.Placement[i].GPU
+			}
 			c, ok := gpu.Lookup(name)
 			if !ok {
 				return fmt.Errorf("%w: unknown GPU class %q", ErrParams, name)
