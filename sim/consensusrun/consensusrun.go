@@ -110,7 +110,7 @@ type Params struct {
 	// Placement, if not nil, gives each node (validators first, then
 	// followers) its region, link and GPU class, replacing the seeded spread
 	// over regions, Link, and NakamotoParams.GPUs.
-	Placement []Placement
+	Placement  []Placement
 	Jitter     dist.Dist
 	Loss       float64
 	Partitions []netmodel.Partition
