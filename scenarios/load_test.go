@@ -36,7 +36,7 @@ func TestBrokenFiles(t *testing.T) {
 			"f.yaml:1:1: a scenario is a mapping of sections (run, network, population, …), got a list"}},
 		{"syntax error", "run:\n  name: [t\n", nil},
 		{"unknown top-level key", base + "netwrok:\n  loss: 1%\n", []string{
-			`f.yaml:6:1: netwrok: unknown key (did you mean "network"?); the keys here are run, network, population, workload, protocol, adversaries, outputs`}},
+			`f.yaml:6:1: netwrok: unknown key (did you mean "network"?); the keys here are run, network, population, workload, protocol, adversaries, economics, outputs`}},
 		{"typo in a nested key", base + "network:\n  jiter: {dist: exponential, mean: 2ms}\n", []string{
 			`f.yaml:7:3: network.jiter: unknown key (did you mean "jitter"?); the keys in network are latency, bandwidth, jitter, loss, partitions, churn`}},
 		{"missing run", "population:\n  nodes: 3\n", []string{
@@ -73,9 +73,9 @@ func TestBrokenFiles(t *testing.T) {
 			"f.yaml:5:10: population.nodes: 10, but the group counts add up to 9"}},
 		{"group shares over 100%", base + "  groups: [{name: a, share: 60%}, {name: b, share: 50%}]\n", []string{
 			"f.yaml:6:11: population.groups: group shares sum to 110%, more than 100%"}},
-		{"enum typo", "run: {name: t}\npopulation: {nodes: 3}\nworkload:\n  arrivals: {process: poison, rate: 5/s}\n  jobs: [{name: j, kind: inference}]\n", []string{
+		{"enum typo", "run: {name: t}\npopulation: {nodes: 3}\nworkload:\n  arrivals: {process: poison, rate: 5/s}\n  jobs: [{name: j, kind: inference, flops: 1e12}]\n", []string{
 			`f.yaml:4:23: workload.arrivals.process: "poison" is not allowed (did you mean "poisson"?); want one of poisson, constant, burst, trace`}},
-		{"bad rate", "run: {name: t}\npopulation: {nodes: 3}\nworkload:\n  arrivals: {process: poisson, rate: fast}\n  jobs: [{name: j, kind: inference}]\n", []string{
+		{"bad rate", "run: {name: t}\npopulation: {nodes: 3}\nworkload:\n  arrivals: {process: poisson, rate: fast}\n  jobs: [{name: j, kind: inference, flops: 1e12}]\n", []string{
 			`f.yaml:4:38: workload.arrivals.rate: "fast" is not a rate: want a count per unit of time, such as 100/s, 5/min or 2/h`}},
 		{"bad size", base + "protocol: {gossip: {block_size: 3 apples}}\n", []string{
 			`f.yaml:6:33: protocol.gossip.block_size: "3 apples" is not a size: want bytes with a unit, such as 1MB, 512KiB or 1500`}},

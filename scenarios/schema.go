@@ -13,6 +13,7 @@ type Scenario struct {
 	Workload    *Workload   `yaml:"workload" doc:"The jobs requesters post: arrival process and job types. Not simulated yet (arrives with the marketplace); validated."`
 	Protocol    Protocol    `yaml:"protocol" doc:"Protocol choices and parameters."`
 	Adversaries []Adversary `yaml:"adversaries" doc:"Attackers: kind, how many, when. Not simulated yet (arrive with the chain, marketplace and learning); validated."`
+	Economics   Economics   `yaml:"economics" doc:"Prices for profit figures: electricity by region, the token's value."`
 	Outputs     Outputs     `yaml:"outputs" doc:"What the run writes."`
 
 	// File is the path the scenario was loaded from ("" for built-in ones).
@@ -92,6 +93,8 @@ type Group struct {
 	Stake      Tokens   `yaml:"stake" default:"0" doc:"Tokens each node stakes."`
 	Roles      []string `yaml:"roles" enum:"provider|validator|data_owner|requester" doc:"What the nodes do: provider, validator, data_owner, requester. Default: provider."`
 	DataShards int      `yaml:"data_shards" default:"0" min:"0" max:"1000000" doc:"Training-data shards each node holds."`
+	Balance    Tokens   `yaml:"balance" default:"0" doc:"Tokens each node holds at genesis (requesters pay jobs from it)."`
+	Slots      int      `yaml:"slots" default:"2" min:"1" max:"1000" doc:"Work units a provider accepts at once."`
 }
 
 // Workload is what requesters ask for.
@@ -111,30 +114,115 @@ type Arrivals struct {
 
 // JobType is one kind of job.
 type JobType struct {
-	Name     string    `yaml:"name" required:"true" doc:"Name of the job type."`
-	Kind     string    `yaml:"kind" required:"true" enum:"inference|compute|training" doc:"inference (batch inference requests), compute (generic GPU work split into units), training (federated rounds)."`
-	Share    Share     `yaml:"share" default:"100%" min:"0%" max:"100%" doc:"Share of arrivals of this type; shares sum to 100%."`
-	FLOPs    *DistSpec `yaml:"flops" unit:"number" doc:"Arithmetic per work unit, e.g. {dist: lognormal, median: 1e12, sigma: 1}."`
-	Units    int       `yaml:"units" default:"1" min:"1" max:"1000000" doc:"Work units a job is split into."`
-	Memory   Size      `yaml:"memory" default:"1GiB" doc:"Device memory a unit needs; smaller GPUs cannot take it."`
-	Deadline Duration  `yaml:"deadline" min:"0s" doc:"Time from posting to verified result after which the job has failed (0: none)."`
-	Budget   Tokens    `yaml:"budget" doc:"Tokens the requester escrows per job."`
+	Name          string    `yaml:"name" required:"true" doc:"Name of the job type."`
+	Kind          string    `yaml:"kind" required:"true" enum:"inference|compute|training" doc:"inference (batch inference requests), compute (generic GPU work split into units), training (federated rounds)."`
+	Share         Share     `yaml:"share" default:"100%" min:"0%" max:"100%" doc:"Share of arrivals of this type; shares sum to 100%."`
+	FLOPs         *DistSpec `yaml:"flops" required:"true" unit:"number" doc:"Arithmetic per work unit, for example {dist: lognormal, median: 1e12, sigma: 1}."`
+	Units         int       `yaml:"units" default:"1" min:"1" max:"1000000" doc:"Work units a job is split into."`
+	Memory        Size      `yaml:"memory" default:"1GiB" doc:"Device memory a unit needs; smaller GPUs cannot take it."`
+	Deadline      Duration  `yaml:"deadline" min:"0s" doc:"Time from posting to verified result after which the job has failed (0: none)."`
+	Budget        Tokens    `yaml:"budget" doc:"Tokens the requester escrows per job."`
+	PricePerPFLOP Tokens    `yaml:"price_per_pflop" default:"0" doc:"If > 0, the budget is this price per 10^15 FLOPs of the job instead of budget."`
+	Intensity     float64   `yaml:"intensity" default:"0" min:"0" doc:"FLOPs per byte of memory traffic (0: compute-bound)."`
+	Steps         int       `yaml:"steps" default:"1" min:"1" max:"1000000" doc:"Checkpointed steps per unit (what a bisection dispute bisects)."`
 }
 
 // Protocol holds the protocol choices. Each later part adds its section.
 type Protocol struct {
-	Gossip    Gossip     `yaml:"gossip" doc:"Block gossip: a block of block_size is flooded from a proposer every interval. Used when no consensus section is given."`
-	Consensus *Consensus `yaml:"consensus" doc:"Consensus among the nodes with the validator role; the others follow as full nodes. When given, the run measures consensus instead of plain gossip."`
+	Gossip       Gossip       `yaml:"gossip" doc:"Block gossip: a block of block_size is flooded from a proposer every interval. Used when no consensus section is given."`
+	Consensus    *Consensus   `yaml:"consensus" doc:"Consensus among the nodes with the validator role; the others follow as full nodes. When given, the run measures consensus instead of plain gossip."`
+	Market       Market       `yaml:"market" doc:"The compute marketplace: who schedules units and how (used when the scenario has a workload)."`
+	Verification Verification `yaml:"verification" doc:"How results are checked."`
+	Rewards      RewardPolicy `yaml:"rewards" doc:"Tokenomics: emission and how rewards are paid."`
+	Governance   Governance   `yaml:"governance" doc:"Governance proposals submitted during the run."`
+}
+
+// Market configures the marketplace committee.
+type Market struct {
+	Scheduler     string   `yaml:"scheduler" default:"fair_share" enum:"fifo|fastest|fair_share|lottery" doc:"fifo (longest-idle provider first), fastest (greedy by capability), fair_share (weighted fair queueing, so small GPUs keep getting work they can finish), lottery (chance proportional to stake or capacity)."`
+	LotteryBy     string   `yaml:"lottery_by" default:"stake" enum:"stake|capacity" doc:"lottery: weigh providers by stake or by GPU capacity."`
+	BlockInterval Duration `yaml:"block_interval" default:"2s" min:"100ms" doc:"The committee's block interval: job posts, results and payments settle on chain in blocks."`
+	CommitDelay   Duration `yaml:"commit_delay" default:"300ms" min:"0s" doc:"Modeled agreement delay of the committee per block (BFT finality p50 measured for 100 validators)."`
+}
+
+// Verification configures how results are checked.
+type Verification struct {
+	Scheme      string `yaml:"scheme" default:"spot_check" enum:"none|redundancy|spot_check|bisection" doc:"none; redundancy (k replicas and a quorum, BOINC-style adaptive replication); spot_check (validators replay a share of units); bisection (a Verde-style dispute game over per-step checkpoints, one step re-executed by a referee)."`
+	Replicas    int    `yaml:"replicas" default:"2" min:"1" max:"10" doc:"redundancy: replicas per unit (k)."`
+	Quorum      int    `yaml:"quorum" default:"0" min:"0" max:"10" doc:"redundancy: agreeing results needed (0: k)."`
+	TrustAfter  int    `yaml:"trust_after" default:"0" min:"0" doc:"redundancy: agreeing results after which a host is trusted and replicated less (0: no adaptive replication)."`
+	TrustSample Share  `yaml:"trust_sample" default:"10%" min:"0%" max:"100%" doc:"redundancy: chance a trusted host's unit is still replicated."`
+	SpotCheck   Share  `yaml:"spot_check" default:"10%" min:"0%" max:"100%" doc:"spot_check: share of results re-executed by a validator."`
+	Panel       int    `yaml:"panel" default:"1" min:"1" max:"9" doc:"validators re-executing each checked unit; with 2, a colluder's approval is contradicted and a third breaks the tie."`
+}
+
+// RewardPolicy picks the tokenomics; the rest are protocol/rewards defaults.
+type RewardPolicy struct {
+	Emission            string `yaml:"emission" default:"halving" enum:"fixed|halving|exponential" doc:"Emission schedule."`
+	EmissionPerBlock    Tokens `yaml:"emission_per_block" default:"1" doc:"Emission of block 1 (of every block, for fixed)."`
+	HalvingBlocks       uint64 `yaml:"halving_blocks" default:"1000000" min:"1" doc:"halving: blocks between halvings."`
+	Cap                 Tokens `yaml:"cap" default:"0" doc:"Maximum supply ever minted (0: no cap)."`
+	Payout              string `yaml:"payout" default:"work" enum:"work|per_identity" doc:"work: compute rewards pro rata to verified work (FLOPs), so identities sharing a GPU gain nothing; per_identity: every provider identity also gets participation_reward per period (Sybil-prone)."`
+	ParticipationReward Tokens `yaml:"participation_reward" default:"0" doc:"per_identity: tokens per provider identity per reward period."`
+}
+
+// Governance lists proposals the run submits.
+type Governance struct {
+	Proposals []ProposalPlan `yaml:"proposals" doc:"Proposals submitted at a height, with how the stake votes."`
+}
+
+// ProposalPlan is one proposal and its vote.
+type ProposalPlan struct {
+	Height     uint64        `yaml:"height" required:"true" min:"1" doc:"Block the proposal is submitted in."`
+	Changes    []ParamChange `yaml:"changes" required:"true" doc:"Parameter changes, e.g. {key: rewards.emission_per_block, value: \"0.25\"}."`
+	Activation uint64        `yaml:"activation" default:"0" doc:"Height the change takes effect (0: the earliest allowed after voting)."`
+	Yes        Share         `yaml:"yes" default:"0%" min:"0%" max:"100%" doc:"Share of staked voting power voting yes."`
+	No         Share         `yaml:"no" default:"0%" min:"0%" max:"100%" doc:"Share voting no."`
+	Veto       Share         `yaml:"veto" default:"0%" min:"0%" max:"100%" doc:"Share voting no with veto."`
+	Abstain    Share         `yaml:"abstain" default:"0%" min:"0%" max:"100%" doc:"Share abstaining."`
+}
+
+// ParamChange sets one governable parameter.
+type ParamChange struct {
+	Key   string `yaml:"key" required:"true" doc:"Governable parameter, e.g. rewards.emission_per_block or verify.spot_check_probability."`
+	Value string `yaml:"value" required:"true" doc:"Its new value, written as the parameter's unit."`
+}
+
+// Economics prices what nodes spend.
+type Economics struct {
+	Electricity      []RegionPrice `yaml:"electricity" doc:"Electricity price by region; other regions pay default_usd_per_kwh."`
+	DefaultUSDPerKWh float64       `yaml:"default_usd_per_kwh" default:"0.15" min:"0" doc:"Electricity price where no region price is given, USD/kWh."`
+	TokenUSD         float64       `yaml:"token_usd" default:"1" min:"0" doc:"Value of one token in USD, for profit figures."`
+}
+
+// RegionPrice is one region's electricity price.
+type RegionPrice struct {
+	Region    string  `yaml:"region" required:"true" doc:"Region name."`
+	USDPerKWh float64 `yaml:"usd_per_kwh" required:"true" min:"0" doc:"Price in USD per kWh."`
 }
 
 // Consensus picks and tunes a consensus engine.
 type Consensus struct {
 	Engine        string       `yaml:"engine" required:"true" enum:"bft|longest_chain" doc:"bft (Tendermint-style proof of stake: rounds of propose, prevote, precommit; final at > 2/3 of stake) or longest_chain (proof of work or a stake lottery; final at a confirmation depth)."`
 	MaxValidators int          `yaml:"max_validators" default:"0" min:"0" max:"100000" doc:"BFT: the top K validator-role nodes by stake vote (0: all of them); the rest follow."`
-	BlockSize     Size         `yaml:"block_size" default:"1KiB" max:"64MiB" doc:"Bytes of each block's payload (the block content is opaque to the engines; the ledger arrives with the marketplace)."`
+	BlockSize     Size         `yaml:"block_size" default:"1KiB" max:"64MiB" doc:"Bytes of each block's payload when the ledger is off (the engines never look inside a block). With ledger.enabled, blocks are the ledger's and this is unused."`
 	Signatures    string       `yaml:"signatures" default:"real" enum:"real|modeled" doc:"real: ed25519 signs and verifies every vote; modeled: a 64-byte placeholder on the wire and the checks counted, for very large runs (the report says which)."`
 	Timeouts      BFTTimeouts  `yaml:"timeouts" doc:"BFT timeouts; each grows by its delta per round (CometBFT defaults)."`
 	LongestChain  LongestChain `yaml:"longest_chain" doc:"Longest-chain settings."`
+	Ledger        Ledger       `yaml:"ledger" doc:"The real ledger under the engine: every node keeps a replica, clients submit signed transfers, and the invariant checker holds every replica to conservation of tokens and to one state root per height."`
+}
+
+// Ledger puts the ledger (accounts, signed transfers, mempools, block
+// rewards) under the consensus engine.
+type Ledger struct {
+	Enabled             bool   `yaml:"enabled" default:"false" doc:"Run the ledger: blocks carry transfers instead of block_size bytes of padding."`
+	TxRate              Rate   `yaml:"tx_rate" default:"10/s" min:"0/s" max:"1000000/s" doc:"Transfers per second, all clients together; each client sends its share at Poisson times."`
+	Clients             string `yaml:"clients" default:"requester" enum:"requester|all" doc:"Which nodes send transfers: those of groups with the requester role, or every node."`
+	Fanout              int    `yaml:"fanout" default:"2" min:"1" max:"1000" doc:"Validators (or miners) each client sends its transfers to; BFT validators relay them to the other validators, longest-chain nodes flood them to their peers."`
+	Balance             Tokens `yaml:"balance" default:"1000" min:"1" max:"1000000" doc:"Genesis balance of every node's account; validators also bond their stake."`
+	EmissionPerBlock    Tokens `yaml:"emission_per_block" default:"1" min:"0" max:"1000000" doc:"Tokens minted to each block's proposer."`
+	HalvingBlocks       int    `yaml:"halving_blocks" default:"0" min:"0" max:"1000000000" doc:"Halve the emission every this many blocks; 0 keeps it fixed."`
+	ModeledVerification bool   `yaml:"modeled_verification" default:"false" doc:"Skip ed25519 verification of transfers (clients still sign), for large runs; the report says which."`
 }
 
 // BFTTimeouts are the round timeouts of the BFT engine.
@@ -164,12 +252,15 @@ type Gossip struct {
 
 // Adversary is one kind of attacker.
 type Adversary struct {
-	Kind  string   `yaml:"kind" required:"true" enum:"lazy|free_rider|sybil|label_flip|sign_flip|scaling|little_is_enough|colluding_validators|equivocation|silent_validator|delayed_votes" doc:"The attack."`
-	Count int      `yaml:"count" min:"0" doc:"Number of attacking nodes; give count or share."`
-	Share Share    `yaml:"share" min:"0%" max:"100%" doc:"Share of the nodes that attack."`
-	Group string   `yaml:"group" doc:"Population group the attackers are drawn from. Default: any."`
-	Start Duration `yaml:"start" min:"0s" doc:"When the attack begins."`
-	Delay Duration `yaml:"delay" default:"500ms" min:"0s" doc:"delayed_votes: how late the attackers' votes leave."`
+	Kind       string   `yaml:"kind" required:"true" enum:"lazy|free_rider|sybil|label_flip|sign_flip|scaling|little_is_enough|colluding_validators|equivocation|silent_validator|delayed_votes" doc:"The attack."`
+	Count      int      `yaml:"count" min:"0" doc:"Number of attacking nodes; give count or share."`
+	Share      Share    `yaml:"share" min:"0%" max:"100%" doc:"Share of the nodes that attack."`
+	Group      string   `yaml:"group" doc:"Population group the attackers are drawn from. Default: any."`
+	Start      Duration `yaml:"start" min:"0s" doc:"When the attack begins."`
+	Delay      Duration `yaml:"delay" default:"500ms" min:"0s" doc:"delayed_votes: how late the attackers' votes leave."`
+	Fraction   Share    `yaml:"fraction" default:"50%" min:"0%" max:"100%" doc:"lazy: share of units faked."`
+	Stale      bool     `yaml:"stale" default:"false" doc:"lazy: fakes are copies of the last real result rather than random."`
+	Identities int      `yaml:"identities" default:"2" min:"1" max:"1000" doc:"sybil: identities sharing one GPU (k)."`
 }
 
 // Outputs says what a run writes.

@@ -20,6 +20,7 @@ import (
 	"github.com/dais-sim/dais/scenarios"
 	"github.com/dais-sim/dais/sim/blockprop"
 	"github.com/dais-sim/dais/sim/consensusrun"
+	"github.com/dais-sim/dais/sim/marketrun"
 )
 
 // shortcut flags of dais run, each a --set on one key.
@@ -138,11 +139,11 @@ type repetition struct {
 // headline table. A run whose invariant checker saw a violation still
 // writes its report, then fails with the command that replays it.
 func runScenario(stdout, stderr io.Writer, sc *scenarios.Scenario, opt runOptions) error {
-	if sc.Workload != nil {
-		return usageError{errors.New(sc.File + ": the simulator does not run a workload yet (it arrives with the marketplace issue); dais validate accepts the file")}
+	if sc.Workload != nil && sc.Protocol.Consensus != nil {
+		return usageError{errors.New(sc.File + ": a scenario runs either a workload (the marketplace, whose committee's consensus is modeled by protocol.market.commit_delay) or protocol.consensus, not both yet")}
 	}
-	if len(sc.Adversaries) > 0 && sc.Protocol.Consensus == nil {
-		return usageError{errors.New(sc.File + ": adversaries need protocol.consensus (consensus attacks); market and learning attacks arrive with their issues")}
+	if len(sc.Adversaries) > 0 && sc.Protocol.Consensus == nil && sc.Workload == nil {
+		return usageError{errors.New(sc.File + ": adversaries need protocol.consensus (consensus attacks) or a workload (marketplace attacks)")}
 	}
 	dir := sc.Outputs.Dir
 	if opt.out != "" {
@@ -207,6 +208,24 @@ func runScenario(stdout, stderr io.Writer, sc *scenarios.Scenario, opt runOption
 func runOnce(stderr io.Writer, sc *scenarios.Scenario, rep int, opt runOptions) (repetition, error) {
 	var bar *progress.Reporter
 	end := int64(sc.Run.Duration.D())
+	if sc.Workload != nil {
+		p, err := marketrun.FromScenario(sc, rep)
+		if err != nil {
+			return repetition{}, usageError{fmt.Errorf("%s: %w", sc.File, err)}
+		}
+		if !opt.quiet {
+			bar = progress.New(stderr, end+int64(2*time.Minute), progress.Options{})
+			p.Progress = bar.Update
+		}
+		res, err := marketrun.Run(p)
+		if err != nil {
+			return repetition{}, err
+		}
+		if bar != nil {
+			bar.Done(int64(res.End), res.Events)
+		}
+		return repetition{run: marketrun.Summary(res), seed: p.Seed, wall: res.Wall, events: res.Events}, nil
+	}
 	if sc.Protocol.Consensus != nil {
 		p, err := consensusrun.FromScenario(sc, rep)
 		if err != nil {

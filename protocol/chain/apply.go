@@ -93,6 +93,16 @@ func (l *Ledger) applyTx(st *layer, tx *Tx) error {
 		if st.height < p.Start || st.height >= p.End {
 			return fmt.Errorf("%w: proposal %d takes votes in blocks %d … %d, not %d", ErrVotingClosed, p.ID, p.Start, p.End-1, st.height)
 		}
+	case Settle:
+		if err := l.checkSettle(st, from, b); err != nil {
+			return err
+		}
+	case Payout:
+		sum, err := creditTotal(b.Pay, from)
+		if err != nil {
+			return err
+		}
+		amount = sum
 	}
 	switch tx.Type {
 	case TxTransfer, TxStake, TxJobPost:
@@ -136,7 +146,7 @@ func (l *Ledger) applyTx(st *layer, tx *Tx) error {
 	case Slash:
 		st.setAccount(from, s) // first: the offender may be the sender
 		o := st.account(b.Offender)
-		burn := l.p.SlashFraction.Of(o.Stake)
+		burn := l.slashFraction(st.height, b.Evidence).Of(o.Stake)
 		o.Stake -= burn
 		st.burned += burn
 		st.setAccount(b.Offender, o)
@@ -148,6 +158,12 @@ func (l *Ledger) applyTx(st *layer, tx *Tx) error {
 	case Vote:
 		st.setAccount(from, s)
 		st.setVote(voteKey{b.Proposal, from}, b.Choice)
+	case Settle:
+		st.setAccount(from, s)
+		settle(st, b)
+	case Payout:
+		st.setAccount(from, s)
+		credit(st, b.Pay)
 	}
 	return nil
 }

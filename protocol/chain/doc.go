@@ -1,6 +1,7 @@
 // Package chain is the ledger: ed25519 accounts with balances, stake and
 // nonces; signed transactions (transfer, stake, unstake, job post with
-// escrow, result commitment, reward, slash, proposal, vote); blocks; a
+// escrow, result commitment, reward, slash, proposal, vote, escrow
+// settlement and multi-recipient payout: escrow.go); blocks; a
 // fee-ordered mempool; and a Ledger that implements consensus.App, so a
 // consensus engine drives it and never looks inside a block:
 //
@@ -9,6 +10,11 @@
 //	block, hash := l.MakeBlock(h, l.Tip(), self, now)                  // proposer
 //	hash, err := l.CheckBlock(h, parent, block)                         // every validator, before voting
 //	l.Commit(h, block, hash, now); env.Emit(l.LastApplied())           // when final
+//
+// The consensus engines do the last three themselves, and also hand the
+// ledger the transactions they receive (it is a consensus.TxSink) and emit
+// its Applied after each commit (a consensus.Reporter). A Client is a node
+// that submits signed transfers at a Poisson rate, for load.
 //
 // Tokens are uint64 base units (10⁻⁹ token): unsigned so a negative balance
 // cannot be represented, every debit checked before it is made, and minting

@@ -3,6 +3,8 @@ package chain
 import (
 	"errors"
 	"fmt"
+
+	"github.com/dais-sim/dais/protocol/consensus"
 )
 
 // Reasons a transaction is rejected, by the mempool or inside a block. They
@@ -29,7 +31,7 @@ var (
 	ErrMempoolFull   = errors.New("chain: mempool full")
 	ErrNoStake       = fmt.Errorf("%w of stake", ErrOverdraft)
 	ErrConservation  = errors.New("chain: tokens not conserved")
-	ErrUnknownParent = errors.New("chain: unknown parent block")
+	ErrUnknownParent = consensus.ErrUnknownParent // a longest-chain engine holds such a block for its parent
 )
 
 // Reasons CheckBlock rejects a block. An invalid transaction inside a block

@@ -41,3 +41,30 @@ func Reason(err error) string {
 	}
 	return "other"
 }
+
+// Submitted is emitted by a Client for each transaction it sends.
+type Submitted struct {
+	Type       TxType
+	Nonce, Fee uint64
+}
+
+// Kind implements metrics.Event.
+func (Submitted) Kind() string { return "chain.submitted" }
+
+// Throttled is emitted by a Client that skips a turn because Pending of
+// its transactions are not committed yet (ClientConfig.MaxPending).
+type Throttled struct {
+	Pending uint64
+}
+
+// Kind implements metrics.Event.
+func (Throttled) Kind() string { return "chain.throttled" }
+
+// Resynced is emitted by a Client that gives up Abandoned transactions for
+// lost and numbers its next one Nonce, the committed nonce.
+type Resynced struct {
+	Nonce, Abandoned uint64
+}
+
+// Kind implements metrics.Event.
+func (Resynced) Kind() string { return "chain.resynced" }

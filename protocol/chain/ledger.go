@@ -3,13 +3,16 @@ package chain
 import (
 	"bytes"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"math/big"
 	"math/bits"
 	"sort"
 
+	"github.com/dais-sim/dais/metrics"
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/consensus"
+	"github.com/dais-sim/dais/protocol/wire"
 )
 
 // Config sets up a Ledger.
@@ -29,6 +32,15 @@ type Config struct {
 	// VerifyEvidence judges a slash's evidence; nil accepts any non-empty
 	// evidence (the verify package supplies the real judge).
 	VerifyEvidence func(offender Address, evidence []byte) error
+	// Settler is the only account that may send Settle transactions (the
+	// marketplace committee's); the zero Address means nobody may.
+	Settler Address
+	// SlashFraction, if not nil, says what share of the offender's stake
+	// the slash with this evidence in the block at height burns (so each
+	// offence can have its own fraction, and governance can change it);
+	// nil burns Params.SlashFraction for every slash. It must be a pure
+	// function of its arguments.
+	SlashFraction func(height uint64, evidence []byte) PPM
 	// ModeledVerification skips ed25519.Verify, counting each skipped check
 	// (Verifications), for simulations too large to verify every signature
 	// at every node. Signatures are then not checked at all: an adversary
@@ -44,17 +56,24 @@ type Verifications struct {
 
 // Applied is the measurement of one committed block at one node: what the
 // block carried and what it minted and burned. The Ledger is an App, not a
-// Node, so it cannot emit: after Commit the engine (or runner) emits
-// LastApplied through its env.
+// Node, so it cannot emit: after Commit the engine emits it for the ledger
+// (consensus.Reporter: CommitEvent), or a runner emits LastApplied.
 type Applied struct {
 	Height   uint64
 	Proposer protocol.NodeID
 	Txs      int    // including the reward
+	User     int    // user transactions: Txs less the reward
 	Bytes    int    // canonical encoding
 	Gas      uint64 // user transactions' gas
 	Fees     uint64 // base units paid by senders
 	Burned   uint64 // fee burn plus slashes
 	Minted   uint64 // the reward
+	// Pending is the number of transactions left in this node's mempool
+	// after the block (its own view: mempools differ between nodes).
+	Pending int
+	// StateRoot is this node's committed state root after the block: equal
+	// at every honest replica, which sim/check holds them to.
+	StateRoot Hash
 }
 
 // Kind implements metrics.Event.
@@ -73,6 +92,7 @@ type view struct {
 	height  uint64
 	parent  Hash
 	applied Applied
+	txs     []Hash // the user transactions' hashes
 }
 
 // Ledger is the replicated state machine: accounts, stake, escrow,
@@ -92,12 +112,21 @@ type Ledger struct {
 	views map[Hash]*view
 
 	pool      mempool
+	ahead     aheadPool
 	proposers map[protocol.NodeID]Address
 	last      Applied
-	sigs      Verifications
+	// lately holds the hashes of the user transactions of the last two
+	// committed blocks (newest first), so that ReceiveTx can tell a late
+	// copy of a committed transaction from a refusal.
+	lately [2]map[Hash]bool
+	sigs   Verifications
 }
 
-var _ consensus.App = (*Ledger)(nil)
+var (
+	_ consensus.App      = (*Ledger)(nil)
+	_ consensus.TxSink   = (*Ledger)(nil)
+	_ consensus.Reporter = (*Ledger)(nil)
+)
 
 // NewLedger returns a ledger at height 0 holding the genesis accounts.
 func NewLedger(cfg Config) (*Ledger, error) {
@@ -208,8 +237,14 @@ func (l *Ledger) finish(st, ps *layer, h Header, txs []*Tx, gas uint64) *Block {
 
 // keep records the view of a checked or built block.
 func (l *Ledger) keep(b *Block, st, ps *layer, gas, fees uint64) {
-	l.views[b.hash] = &view{st: st, height: b.Header.Height, parent: b.Header.Prev, applied: Applied{
-		Height: b.Header.Height, Proposer: b.Header.Proposer, Txs: len(b.Txs), Bytes: len(b.enc), Gas: gas,
+	var txs []Hash
+	for _, tx := range b.Txs {
+		if tx.Type != TxReward {
+			txs = append(txs, tx.hash)
+		}
+	}
+	l.views[b.hash] = &view{st: st, height: b.Header.Height, parent: b.Header.Prev, txs: txs, applied: Applied{
+		Height: b.Header.Height, Proposer: b.Header.Proposer, Txs: len(b.Txs), User: len(txs), Bytes: len(b.enc), Gas: gas,
 		Fees: fees, Burned: st.burned - ps.burned, Minted: st.minted - ps.minted,
 	}}
 }
@@ -329,8 +364,15 @@ func (l *Ledger) Commit(height uint64, block []byte, hash Hash, now protocol.Tim
 		}
 	}
 	l.tip = hash
-	l.last = v.applied
 	l.recheck(v.st.accounts)
+	l.last = v.applied
+	l.last.Pending = len(l.pool.byHash)
+	l.last.StateRoot = l.base.root()
+	l.lately[1], l.lately[0] = l.lately[0], make(map[Hash]bool, len(v.txs))
+	for _, h := range v.txs {
+		l.lately[0][h] = true
+	}
+	l.promoteAll()
 }
 
 // descends reports whether layer s is built on layer anc (before reaching base).
@@ -346,6 +388,43 @@ func descends(s, anc, base *layer) bool {
 // LastApplied returns the measurement of the last committed block (zero
 // before the first).
 func (l *Ledger) LastApplied() Applied { return l.last }
+
+// CommitEvent implements consensus.Reporter: LastApplied, for the engine to
+// emit after each Commit.
+func (l *Ledger) CommitEvent() metrics.Event { return l.last }
+
+// ReceiveTx implements consensus.TxSink: a *Tx from the network goes
+// through AddTx, or, if its nonce is a little ahead of its sender's next,
+// is held until the gap fills (ahead.go). Either way it is reported added
+// when new, so that the engine relays it: a node that relayed only what
+// it could add at once would stop a transaction that overtook its
+// predecessor on the way to it. A refusal is reported as Rejected, except for a
+// transaction the mempool holds or one of the last two committed blocks
+// held: relaying delivers most transactions to a node more than once, and
+// those copies are the cost of relaying, not refusals.
+func (l *Ledger) ReceiveTx(m wire.Msg) (added bool, ev metrics.Event) {
+	tx, ok := m.(*Tx)
+	if !ok {
+		return false, nil
+	}
+	err := l.AddTx(tx)
+	switch {
+	case err == nil:
+		l.promote(tx.from)
+		return true, nil
+	case errors.Is(err, ErrKnownTx) || l.lately[0][tx.hash] || l.lately[1][tx.hash]:
+		return false, nil
+	case errors.Is(err, ErrNonce):
+		if next := l.base.account(tx.from).Nonce + uint64(len(l.pool.bySender[tx.from])); tx.Nonce > next {
+			held, herr := l.hold(tx, next)
+			if herr == nil {
+				return held, nil
+			}
+			err = herr
+		}
+	}
+	return false, Rejected{Type: tx.Type, Reason: Reason(err)}
+}
 
 // Height returns the committed height (0 at genesis).
 func (l *Ledger) Height() uint64 { return l.base.height }

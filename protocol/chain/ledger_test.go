@@ -38,8 +38,8 @@ func TestTransferFeesAndReward(t *testing.T) {
 		t.Errorf("minted %d and burned %d in the block, want 1000 and %d", after.Minted-before.Minted, after.Burned-before.Burned, burn)
 	}
 	a := l.LastApplied()
-	want := Applied{Height: 1, Proposer: 2, Txs: 2, Bytes: a.Bytes, Gas: testParams().Gas.Gas(TxTransfer, len(tx.Encoded())),
-		Fees: fee, Burned: burn, Minted: 1000}
+	want := Applied{Height: 1, Proposer: 2, Txs: 2, User: 1, Bytes: a.Bytes, Gas: testParams().Gas.Gas(TxTransfer, len(tx.Encoded())),
+		Fees: fee, Burned: burn, Minted: 1000, StateRoot: l.StateRoot()}
 	if a != want || a.Bytes < 100 {
 		t.Errorf("LastApplied %+v, want %+v", a, want)
 	}

@@ -114,6 +114,8 @@ func DefaultParams() Params {
 				TxSlash:    10_000,
 				TxProposal: 10_000,
 				TxVote:     1_000,
+				TxSettle:   5_000,
+				TxPayout:   2_000,
 			},
 			PerByte: 10,
 		},

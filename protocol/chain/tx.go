@@ -30,10 +30,12 @@ const (
 	TxSlash                      // Slash: burn part of an offender's stake, with evidence
 	TxProposal                   // Proposal: open a governance proposal
 	TxVote                       // Vote: vote on a proposal
+	TxSettle                     // Settle: release a job's escrow (the market's settler only)
+	TxPayout                     // Payout: pay many accounts from the sender's balance
 	numKinds
 )
 
-var typeNames = [numKinds]string{"invalid", "transfer", "stake", "unstake", "job-post", "result", "reward", "slash", "proposal", "vote"}
+var typeNames = [numKinds]string{"invalid", "transfer", "stake", "unstake", "job-post", "result", "reward", "slash", "proposal", "vote", "settle", "payout"}
 
 // Valid reports whether t is a known type.
 func (t TxType) Valid() bool { return t > 0 && t < numKinds }
@@ -376,6 +378,16 @@ func decodeBody(t TxType, p []byte) (any, error) {
 		return decodeAs(p, func(b Proposal) error { return limit("proposal", len(b.Body), MaxProposalBytes) })
 	case TxVote:
 		return decodeAs[Vote](p, nil)
+	case TxSettle:
+		return decodeAs(p, func(b Settle) error {
+			n := len(b.Jobs)
+			for _, r := range b.Jobs {
+				n += len(r.Pay)
+			}
+			return limit("settle releases and credits", n, MaxCredits)
+		})
+	case TxPayout:
+		return decodeAs(p, func(b Payout) error { return limit("payout credits", len(b.Pay), MaxCredits) })
 	}
 	return nil, fmt.Errorf("%w %d", ErrUnknownKind, t)
 }

@@ -13,6 +13,8 @@
 //	v := bft.NewValidator(bft.Config{Set: set, Key: key, App: app, Timeouts: bft.DefaultTimeouts()})
 //	world.Add(v)                       // or prototest.Env, or live mode
 //
-// This package holds what both engines share: the App boundary, the
+// This package holds what both engines share: the App boundary (with the
+// optional abilities TxSink, for an App that takes transactions from the
+// network, and Reporter, for one that measures its commits), the
 // validator set, signing keys and the catch-up request message (BlockReq).
 package consensus

@@ -1,10 +1,3 @@
-// Package learn holds federated learning as protocol code: rounds, model
-// versions and the rules that aggregate learners' updates. Updates are flat
-// parameter vectors ([]float64); the models that produce them live in gpu/.
-//
-// Every rule here is deterministic: ties break by update order, and the only
-// randomness (differential-privacy noise) comes from a stream the caller
-// passes.
 package learn
 
 import (
@@ -211,8 +204,13 @@ func coordinatewise(us []Update, f func(sorted []float64) float64) ([]float64, e
 
 // FoolsGold down-weights updates that are too similar to each other, the
 // signature of Sybils pushing one poison (Fung et al. 2020, Algorithm 1).
-// History holds each learner's summed past updates, indexed like the
-// updates of the round; pass the updates themselves for a single round.
+// Similarity is measured between the updates passed in: as a Rule it
+// compares one round's updates (the paper compares each learner's summed
+// history, which needs learner identities a Rule does not see; a caller
+// keeping histories calls Weights on them and weighs the round's updates
+// itself). An all-zero update is similar to nothing and gets full weight,
+// so under IID data, where honest updates agree, free riders' zeros can
+// outweigh the honest learners (sim/learnrun's table shows it).
 type FoolsGold struct {
 	// Kappa is the confidence parameter of the logit (the paper uses 1).
 	Kappa float64

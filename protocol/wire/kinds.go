@@ -17,4 +17,23 @@ const (
 	KindCommit   Kind = 32 // a committed block with its precommits (for non-validators)
 	KindPowBlock Kind = 33 // longest-chain block announcement
 	KindBlockReq Kind = 34 // request for a block by hash (catch-up)
+
+	// protocol/market
+	KindJobPost       Kind = 60 // a requester posts a job (stands for its signed JobPost transaction)
+	KindJobStatus     Kind = 61 // the committee tells a requester its job's chain ID or outcome
+	KindJobCancel     Kind = 62 // a requester cancels a job
+	KindJoin          Kind = 63 // a provider or validator offers its hardware
+	KindLeave         Kind = 64 // a provider leaves gracefully
+	KindAssign        Kind = 65 // the committee assigns a work unit to a provider
+	KindResult        Kind = 66 // a provider's result hash (stands for its signed ResultCommit)
+	KindReplay        Kind = 67 // the committee asks a validator to re-execute a unit or one step
+	KindVerdict       Kind = 68 // a validator's re-executed hash
+	KindDisputeQuery  Kind = 69 // bisection: the committee asks a party for one checkpoint
+	KindDisputeReveal Kind = 70 // bisection: a party's checkpoint with its Merkle proof
+
+	// protocol/learn
+	KindModel        Kind = 90 // a model version announced for a round: params and hashes
+	KindUpdate       Kind = 91 // a learner's parameter delta for a round
+	KindScoreRequest Kind = 92 // the coordinator asks validators to score a round's updates
+	KindScores       Kind = 93 // a validator's scores of a round's updates
 )

@@ -3,12 +3,14 @@ package wire_test
 import (
 	"bytes"
 	"errors"
+	"math"
 	"reflect"
 	"testing"
 
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/chain"
 	"github.com/dais-sim/dais/protocol/gossip"
+	"github.com/dais-sim/dais/protocol/learn"
 	"github.com/dais-sim/dais/protocol/wire"
 )
 
@@ -23,6 +25,29 @@ var samples = map[wire.Kind][]wire.Msg{
 	},
 	wire.KindTx:    chainTxs,
 	wire.KindBlock: chainBlocks,
+
+	// Empty slices are nil: the codec decodes an empty vector or list so.
+	wire.KindModel: {
+		&learn.Model{},
+		&learn.Model{Round: 3, Version: learn.Hash{1}, Parent: learn.Hash{2}, Params: []float64{0.5, -1.25, 0}},
+		&learn.Model{Round: 1<<64 - 1, Version: learn.Hash{31: 0xff}, Params: []float64{math.Inf(1), math.Inf(-1), math.Copysign(0, -1), math.MaxFloat64, math.SmallestNonzeroFloat64}},
+		&learn.Model{Round: 1, Params: make([]float64, 4810)}, // the optdigits MLP
+	},
+	wire.KindUpdate: {
+		&learn.LocalUpdate{},
+		&learn.LocalUpdate{Round: 7, Base: learn.Hash{9}, Samples: 191, Delta: []float64{1e-3, -2e-3}},
+		&learn.LocalUpdate{Round: 1<<64 - 1, Base: learn.Hash{31: 1}, Samples: 1<<64 - 1, Delta: make([]float64, 4810)},
+	},
+	wire.KindScoreRequest: {
+		&learn.ScoreRequest{},
+		&learn.ScoreRequest{Round: 2, Version: learn.Hash{4}, Learners: []protocol.NodeID{4, 5, 900}},
+		&learn.ScoreRequest{Round: 1<<64 - 1, Learners: []protocol.NodeID{0, 1<<32 - 1}},
+	},
+	wire.KindScores: {
+		&learn.Scores{},
+		&learn.Scores{Round: 2, Version: learn.Hash{4}, Learners: []protocol.NodeID{4, 900}, Scores: []float64{0.01, -0.5}},
+		&learn.Scores{Round: 1<<64 - 1, Learners: []protocol.NodeID{1<<32 - 1}, Scores: []float64{math.Inf(-1)}},
+	},
 }
 
 // chainTxs has a transaction of every type, with edge values.

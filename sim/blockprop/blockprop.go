@@ -149,13 +149,16 @@ func (r *Result) EventsPerSec() float64 {
 }
 
 // Overlay returns a random peer graph: each node dials degree distinct others
-// chosen from its own stream; links are made both ways and each list sorted.
+// chosen from its own stream (fewer if others' dials already linked it to
+// everyone); links are made both ways and each list sorted.
 func Overlay(seed uint64, n, degree int) [][]protocol.NodeID {
 	adj := make([][]protocol.NodeID, n)
 	for i := 0; i < n; i++ {
 		r := protocol.Stream(seed, "overlay", uint64(i))
 		picked := 0
-		for picked < degree {
+		// adj[i] holds no duplicates (a node dials only nodes it is not
+		// linked to), so n−1 entries link it to every other node.
+		for picked < degree && len(adj[i]) < n-1 {
 			j := r.IntN(n)
 			if j == i || slices.Contains(adj[i], protocol.NodeID(j)) {
 				continue

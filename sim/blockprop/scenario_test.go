@@ -182,3 +182,17 @@ func TestRepetitionsUseDerivedSeeds(t *testing.T) {
 		t.Fatalf("3 repetitions used %d distinct seeds", len(seen))
 	}
 }
+
+// TestOverlaySmallGraphs: when the others' dials already link a node to
+// everyone, it dials no more (it used to look for a new peer forever).
+func TestOverlaySmallGraphs(t *testing.T) {
+	for seed := uint64(0); seed < 50; seed++ {
+		for n := 2; n <= 9; n++ {
+			for _, adj := range Overlay(seed, n, min(4, n-1)) {
+				if len(adj) < min(4, n-1) || len(adj) > n-1 {
+					t.Fatalf("seed %d, %d nodes: a node has %d peers", seed, n, len(adj))
+				}
+			}
+		}
+	}
+}

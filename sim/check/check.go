@@ -6,6 +6,7 @@ import (
 
 	"github.com/dais-sim/dais/metrics"
 	"github.com/dais-sim/dais/protocol"
+	"github.com/dais-sim/dais/protocol/chain"
 	"github.com/dais-sim/dais/protocol/consensus"
 )
 
@@ -19,6 +20,10 @@ const (
 	BrokenChain ViolationKind = "broken_chain"
 	// Conservation: the Conservation hook returned an error.
 	Conservation ViolationKind = "conservation"
+	// Divergence: two honest ledger replicas reported different state
+	// roots after the same height (chain.Applied): a nondeterministic
+	// state transition.
+	Divergence ViolationKind = "state_divergence"
 )
 
 // Violation is one broken invariant.
@@ -29,7 +34,8 @@ type Violation struct {
 	At     protocol.Time
 	// Hash is what Node committed; Other is what it conflicts with: the
 	// block OtherNode finalized at Height (Conflict) or the node's own
-	// previous block (BrokenChain).
+	// previous block (BrokenChain). For Divergence they are the state
+	// roots of Node and OtherNode.
 	Hash, Other consensus.Hash
 	OtherNode   protocol.NodeID
 	// Err is the hook's error (Conservation).
@@ -44,6 +50,9 @@ func (v Violation) String() string {
 	case BrokenChain:
 		return fmt.Sprintf("%s at height %d: node %d committed %s at %v, not extending its previous block %s",
 			v.Kind, v.Height, v.Node, short(v.Hash), v.At, short(v.Other))
+	case Divergence:
+		return fmt.Sprintf("%s at height %d: node %d has state root %s at %v, node %d had %s",
+			v.Kind, v.Height, v.Node, short(v.Hash), v.At, v.OtherNode, short(v.Other))
 	}
 	return fmt.Sprintf("%s at height %d: node %d at %v: %s", v.Kind, v.Height, v.Node, v.At, v.Err)
 }
@@ -83,12 +92,14 @@ type nodeChain struct {
 type Checker struct {
 	opts     Options
 	finals   []final // by height−1: the first block finalized there
+	roots    []final // by height−1: the first state root reported there
 	nodes    []nodeChain
 	failures []Violation
 	// reported marks (height, hash) conflicts already recorded, so a
 	// conflict is reported once, not once per node that shares it.
-	reported map[conflictKey]bool
-	commits  uint64
+	reported     map[conflictKey]bool
+	reportedRoot map[conflictKey]bool
+	commits      uint64
 }
 
 type conflictKey struct {
@@ -97,20 +108,50 @@ type conflictKey struct {
 }
 
 // New returns a Checker.
-func New(opts Options) *Checker { return &Checker{opts: opts, reported: map[conflictKey]bool{}} }
+func New(opts Options) *Checker {
+	return &Checker{opts: opts, reported: map[conflictKey]bool{}, reportedRoot: map[conflictKey]bool{}}
+}
 
 // Record implements metrics.Sink.
 func (c *Checker) Record(s metrics.Stamped) {
-	ev, ok := s.Event.(consensus.Committed)
-	if !ok {
-		return
-	}
 	node := protocol.NodeID(s.Node)
-	if c.opts.Honest != nil && !c.opts.Honest(node) {
+	switch ev := s.Event.(type) {
+	case consensus.Committed:
+		if c.opts.Honest == nil || c.opts.Honest(node) {
+			c.committed(node, protocol.Time(s.AtNs), ev)
+		}
+	case chain.Applied:
+		if c.opts.Honest == nil || c.opts.Honest(node) {
+			c.applied(node, protocol.Time(s.AtNs), ev)
+		}
+	}
+}
+
+// applied holds every honest replica to the first state root reported at
+// each height. Like Conflict, a divergence is reported once per root.
+func (c *Checker) applied(node protocol.NodeID, at protocol.Time, ev chain.Applied) {
+	if ev.Height == 0 {
 		return
 	}
+	i := ev.Height - 1
+	for uint64(len(c.roots)) <= i {
+		c.roots = append(c.roots, final{})
+	}
+	f := &c.roots[i]
+	switch {
+	case f.hash.IsZero():
+		*f = final{hash: ev.StateRoot, node: node}
+	case f.hash != ev.StateRoot:
+		k := conflictKey{ev.Height, ev.StateRoot}
+		if !c.reportedRoot[k] {
+			c.reportedRoot[k] = true
+			c.fail(Violation{Kind: Divergence, Node: node, Height: ev.Height, At: at, Hash: ev.StateRoot, Other: f.hash, OtherNode: f.node})
+		}
+	}
+}
+
+func (c *Checker) committed(node protocol.NodeID, at protocol.Time, ev consensus.Committed) {
 	c.commits++
-	at := protocol.Time(s.AtNs)
 	for int(node) >= len(c.nodes) {
 		c.nodes = append(c.nodes, nodeChain{})
 	}

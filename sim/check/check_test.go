@@ -8,6 +8,7 @@ import (
 
 	"github.com/dais-sim/dais/metrics"
 	"github.com/dais-sim/dais/protocol"
+	"github.com/dais-sim/dais/protocol/chain"
 	"github.com/dais-sim/dais/protocol/consensus"
 	"github.com/dais-sim/dais/sim/check"
 )
@@ -107,4 +108,28 @@ func TestPanicsWithSeed(t *testing.T) {
 	}()
 	commit(c, 1, 2, 1, "b", "")
 	t.Error("no panic")
+}
+
+// TestDivergenceIsCaught: honest ledger replicas must report the same state
+// root after each height; a different one is reported once, and a
+// byzantine node's is not the checker's concern.
+func TestDivergenceIsCaught(t *testing.T) {
+	c := check.New(check.Options{Record: true, Honest: func(id protocol.NodeID) bool { return id != 9 }})
+	applied := func(node uint32, height uint64, root string) {
+		c.Record(metrics.Stamped{Node: node, AtNs: int64(height), Event: chain.Applied{Height: height, StateRoot: hash(root)}})
+	}
+	applied(0, 1, "r1")
+	applied(9, 1, "evil")
+	applied(1, 1, "r1")
+	applied(0, 2, "r2")
+	applied(1, 2, "bad")
+	applied(2, 2, "bad")
+	fs := c.Failures()
+	if len(fs) != 1 || fs[0].Kind != check.Divergence || fs[0].Node != 1 || fs[0].OtherNode != 0 || fs[0].Height != 2 ||
+		fs[0].Hash != hash("bad") || fs[0].Other != hash("r2") {
+		t.Fatalf("failures %+v, want one divergence of node 1 from node 0 at height 2", fs)
+	}
+	if !strings.Contains(fs[0].String(), "state root") {
+		t.Errorf("String() = %q", fs[0].String())
+	}
 }

@@ -12,8 +12,9 @@
 // honest nodes; (b) every honest node's finalized chain is a prefix of the
 // others': each commit extends the node's previous one (height + 1, parent
 // = previous hash) and agrees with what other honest nodes finalized at
-// that height; and (c) whatever the Conservation hook checks (the ledger's
-// token supply), after every commit. By DESIGN.md a broken invariant panics
+// that height; (c) whatever the Conservation hook checks (the ledger's
+// token supply), after every commit; and (d) that every honest ledger
+// replica reports the same state root after each height (chain.Applied). By DESIGN.md a broken invariant panics
 // with the seed and the event; Options.Record keeps the run going and
 // records violations instead, for tests that show an attack succeeding.
 package check

@@ -135,8 +135,15 @@ type Params struct {
 
 	Until protocol.Duration
 
-	// NewApp gives each node its App; nil means consensustest.NewApp.
+	// NewApp gives each node its App; nil means consensustest.NewApp, or
+	// the ledger with Ledger.
 	NewApp func(id protocol.NodeID) consensus.App
+	// Ledger, if not nil, gives every node its own replica of the real
+	// ledger (protocol/chain) and has clients submit signed transfers.
+	Ledger *LedgerParams
+	// WrapNode, if not nil, wraps each node once built (after its attack
+	// and its client): tests inject behaviour with it.
+	WrapNode func(id protocol.NodeID, n protocol.Node) protocol.Node
 	// Conservation is the checker's hook (see check.Options).
 	Conservation func(node protocol.NodeID, height uint64) error
 	// Record makes the checker record violations instead of panicking.
@@ -174,6 +181,13 @@ func (p *Params) validate() error {
 		return bad("longest chain needs an interval > 0")
 	case p.Engine == Nakamoto && len(p.Adversaries) > 0:
 		return bad("consensus attacks are BFT attacks")
+	case p.Ledger != nil && p.NewApp != nil:
+		return bad("NewApp and Ledger both give nodes their App")
+	}
+	if p.Ledger != nil {
+		if err := p.Ledger.validate(p.Validators + p.Followers); err != nil {
+			return err
+		}
 	}
 	if p.Jitter != nil {
 		if err := dist.Validate(p.Jitter); err != nil {
@@ -279,6 +293,8 @@ type Result struct {
 	Failures []check.Violation
 	// Byzantine lists the attacking nodes.
 	Byzantine []protocol.NodeID
+	// Ledger is what the ledger saw (with Params.Ledger).
+	Ledger *LedgerResult
 	// Recorder holds the distributions (Finality, FollowerFinality,
 	// BlockInterval, Rounds) for reports.
 	Recorder *record.Recorder
@@ -338,6 +354,9 @@ type run struct {
 	minedSeq  []consensus.Hash
 	mainChain []consensus.Hash
 	kind      map[protocol.NodeID]Adversary
+	led       *ledgers // with Params.Ledger
+	// miners are the longest-chain nodes, unwrapped.
+	miners []*nakamoto.Node
 }
 
 // Run builds the world and runs it until Params.Until.
@@ -373,13 +392,24 @@ func Run(p *Params) (*Result, error) {
 		net.AddNode(r.IntN(len(m.Regions)), p.Link)
 	}
 
+	measures := []*metrics.Measure{Finality, FollowerFinality, BlockInterval, Rounds}
+	if p.Ledger != nil {
+		measures = append(measures, TxsCommitted, Mempool)
+	}
 	r := &run{p: p, res: &Result{Params: p}, byz: make([]bool, total),
-		rec: record.New(record.Config{StepNs: p.StepNs, EndNs: int64(p.Until)}, Finality, FollowerFinality, BlockInterval, Rounds)}
+		rec: record.New(record.Config{StepNs: p.StepNs, EndNs: int64(p.Until)}, measures...)}
 	r.res.Recorder = r.rec
 	r.pickAttackers()
+	conserve := p.Conservation
+	if p.Ledger != nil {
+		if r.led, err = newLedgers(p, total); err != nil {
+			return nil, err
+		}
+		conserve = r.led.conservation(p.Conservation)
+	}
 	r.chk = check.New(check.Options{
 		Honest:       func(id protocol.NodeID) bool { return int(id) < total && !r.byz[id] },
-		Conservation: p.Conservation, Record: p.Record, Seed: p.Seed,
+		Conservation: conserve, Record: p.Record, Seed: p.Seed,
 	})
 	w := sim.New(sim.Config{Seed: p.Seed, Net: net, Sink: metrics.SinkFunc(r.record), Trace: p.Trace})
 
@@ -390,6 +420,9 @@ func Run(p *Params) (*Result, error) {
 			size = 1024
 		}
 		newApp = func(protocol.NodeID) consensus.App { return consensustest.NewApp(size) }
+	}
+	if r.led != nil {
+		newApp = r.led.app
 	}
 	switch p.Engine {
 	case BFT:
@@ -472,12 +505,19 @@ func (r *run) buildBFT(w *sim.World, newApp func(protocol.NodeID) consensus.App)
 	if fanout == 0 {
 		fanout = 4
 	}
+	if r.led != nil {
+		// Clients send to the validators of the set; one that is itself a
+		// validator sends to all the others, since validators do not relay
+		// what they get from each other.
+		r.led.takers = set.IDs()
+		r.led.direct = func(id protocol.NodeID) bool { _, ok := set.Index(id); return ok }
+	}
 	sides := r.sides(set)
 	coalition := attack.NewCoalition()
 	for i := 0; i < p.Validators+p.Followers; i++ {
 		id := protocol.NodeID(i)
 		if _, ok := set.Index(id); !ok {
-			w.Add(bft.NewFollower(bft.FollowerConfig{Set: set, Signer: consensus.Signer{Mode: p.BFT.Sigs},
+			r.add(w, id, bft.NewFollower(bft.FollowerConfig{Set: set, Signer: consensus.Signer{Mode: p.BFT.Sigs},
 				App: newApp(id), Peers: peers[id]}))
 			continue
 		}
@@ -506,7 +546,7 @@ func (r *run) buildBFT(w *sim.World, newApp func(protocol.NodeID) consensus.App)
 		case DelayedVotes:
 			node = attack.DelayVotes(v, r.kind[id].Delay)
 		}
-		w.Add(node)
+		r.add(w, id, node)
 	}
 	return nil
 }
@@ -574,6 +614,13 @@ func (r *run) buildNakamoto(w *sim.World, newApp func(protocol.NodeID) consensus
 	for i := range full {
 		full[i] = protocol.NodeID(i)
 	}
+	if r.led != nil {
+		for i := 0; i < p.Validators; i++ {
+			r.led.takers = append(r.led.takers, protocol.NodeID(i))
+		}
+		// Without relaying, a transaction reaches only the miners it is sent to.
+		r.led.direct = func(protocol.NodeID) bool { return np.NoRelay }
+	}
 	for i := 0; i < total; i++ {
 		id := protocol.NodeID(i)
 		peers := full
@@ -584,15 +631,45 @@ func (r *run) buildNakamoto(w *sim.World, newApp func(protocol.NodeID) consensus
 		if i < p.Validators && sum > 0 {
 			share = weights[i] / sum
 		}
-		w.Add(nakamoto.New(nakamoto.Config{App: newApp(id), Peers: peers, Interval: np.Interval,
-			Share: share, Confirmations: k, NoRelay: np.NoRelay}))
+		n := nakamoto.New(nakamoto.Config{App: newApp(id), Peers: peers, Interval: np.Interval,
+			Share: share, Confirmations: k, NoRelay: np.NoRelay})
+		r.miners = append(r.miners, n)
+		r.add(w, id, n)
 	}
 	r.mined = map[consensus.Hash]mined{}
 	return nil
 }
 
+// add adds node id to the world, inside its client and WrapNode.
+func (r *run) add(w *sim.World, id protocol.NodeID, n protocol.Node) {
+	if r.led != nil {
+		n = r.led.client(id, n)
+	}
+	if r.p.WrapNode != nil {
+		n = r.p.WrapNode(id, n)
+	}
+	w.Add(n)
+}
+
+// honestValidator is the lowest honest validator (or miner), whose ledger
+// replica the summary reads; -1 if there is none.
+func (r *run) honestValidator() int {
+	for i := 0; i < r.p.Validators; i++ {
+		if !r.byz[i] {
+			return i
+		}
+	}
+	return -1
+}
+
 // record is the run's sink.
 func (r *run) record(s metrics.Stamped) {
+	if r.led != nil && r.led.record(r, s) {
+		if r.p.Sink != nil {
+			r.p.Sink.Record(s)
+		}
+		return
+	}
 	switch ev := s.Event.(type) {
 	case consensus.Committed:
 		r.chk.Record(s)
@@ -663,6 +740,9 @@ func (r *run) finish(w *sim.World, net *netmodel.Model) {
 		res.Bytes += b
 	}
 	res.Failures = r.chk.Failures()
+	if r.led != nil {
+		res.Ledger = r.led.finish(r.honestValidator())
+	}
 	if r.p.Engine == Nakamoto {
 		r.staleness(w)
 	}
@@ -683,8 +763,8 @@ func (r *run) intervals() int {
 func (r *run) staleness(w *sim.World) {
 	var tip consensus.Hash
 	var top uint64
-	for i := 0; i < w.Len(); i++ {
-		h, hash := w.Node(protocol.NodeID(i)).(*nakamoto.Node).Tip()
+	for _, n := range r.miners {
+		h, hash := n.Tip()
 		if h > top {
 			top, tip = h, hash
 		}

@@ -9,6 +9,13 @@
 //		Validators: 100, Until: protocol.Minute})
 //	res.Finality.P50, res.RoundsPerHeight, res.Failures
 //
+// With Params.Ledger every node runs the real ledger (protocol/chain) as
+// its App instead of an opaque test App: clients submit signed transfers,
+// the checker holds every replica to conservation of tokens after each
+// commit and all replicas to one state root per height, and the Result
+// (and Summary) report transactions per second, mempools, fees and the
+// tokens minted and burned (see LedgerParams).
+//
 // Node IDs: validators (or miners) are 0..Validators−1, followers come
 // after. Each node's region is drawn from its own placement stream, so
 // adding nodes does not move the others.

@@ -8,6 +8,7 @@ import (
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/consensus"
 	"github.com/dais-sim/dais/protocol/consensus/bft"
+	"github.com/dais-sim/dais/protocol/rewards"
 	"github.com/dais-sim/dais/scenarios"
 	"github.com/dais-sim/dais/sim/netmodel"
 )
@@ -93,6 +94,13 @@ func FromScenario(sc *scenarios.Scenario, rep int) (*Params, error) {
 			}
 		}
 	}
+	if lc := c.Ledger; lc.Enabled {
+		lp, err := ledgerFromScenario(sc, lc, groupNodes)
+		if err != nil {
+			return nil, err
+		}
+		p.Ledger = lp
+	}
 	for i, a := range sc.Adversaries {
 		kind := AttackKind(a.Kind)
 		switch kind {
@@ -127,6 +135,33 @@ func FromScenario(sc *scenarios.Scenario, rep int) (*Params, error) {
 	return p, p.validate()
 }
 
+// ledgerFromScenario maps protocol.consensus.ledger; groupNodes are the
+// node IDs of each population group.
+func ledgerFromScenario(sc *scenarios.Scenario, lc scenarios.Ledger, groupNodes map[string][]protocol.NodeID) (*LedgerParams, error) {
+	spec := rewards.EmissionSpec{Kind: rewards.KindFixed, Initial: rewards.Tokens(lc.EmissionPerBlock)}
+	if lc.HalvingBlocks > 0 {
+		spec.Kind, spec.HalvingBlocks = rewards.KindHalving, uint64(lc.HalvingBlocks)
+	}
+	sched, err := spec.Schedule()
+	if err != nil {
+		return nil, fmt.Errorf("%w: protocol.consensus.ledger: %w", ErrParams, err)
+	}
+	lp := &LedgerParams{TxRate: lc.TxRate.PerSecond(), Fanout: lc.Fanout, Balance: uint64(lc.Balance),
+		Emission: sched, ModeledVerification: lc.ModeledVerification}
+	if lc.Clients == "requester" {
+		lp.Clients = []protocol.NodeID{}
+		for _, g := range sc.Population.Groups {
+			if slices.Contains(g.Roles, "requester") {
+				lp.Clients = append(lp.Clients, groupNodes[g.Name]...)
+			}
+		}
+		if len(lp.Clients) == 0 && lp.TxRate > 0 {
+			return nil, fmt.Errorf("%w: protocol.consensus.ledger.clients is requester, but no population group has the requester role (give one the role, or set clients: all)", ErrParams)
+		}
+	}
+	return lp, nil
+}
+
 // Summary turns a finished run into the figures, plots and meta that
 // reports read (Meta's scenario fields, Version and GoVersion are the
 // caller's).
@@ -134,7 +169,7 @@ func Summary(res *Result) *metrics.Run {
 	p := res.Params
 	run := res.Recorder.Summary(int64(p.Until))
 	run.Meta = metrics.Meta{Scenario: "consensus", Seed: p.Seed, Repetitions: 1, SimEndNs: int64(p.Until)}
-	head := map[string]bool{"finality_ms_p50": true, "finality_ms_p99": true, "block_interval_ms_p50": true}
+	head := map[string]bool{"finality_ms_p50": true, "finality_ms_p99": true, "block_interval_ms_p50": true, "txs_committed": true}
 	for i := range run.Figures {
 		run.Figures[i].Headline = head[run.Figures[i].Key]
 	}
@@ -177,6 +212,9 @@ func Summary(res *Result) *metrics.Run {
 		fig("fork_rate", res.ForkRate, "", "share of main-chain heights that also had a stale block", metrics.Lower, false)
 		fig("reorgs", float64(res.Reorgs), "", "tip switches seen by nodes", metrics.Lower, false)
 		fig("max_reorg_depth", float64(res.MaxReorg), "blocks", "deepest tip switch", metrics.Lower, false)
+	}
+	if res.Ledger != nil {
+		ledgerSummary(run, res)
 	}
 	for i, part := range p.Partitions {
 		during := len(res.CommittedIn(part.From, part.Until))

@@ -114,3 +114,76 @@ func TestShippedPartitionScenario(t *testing.T) {
 		t.Fatalf("resumed %v s after the heal with %v heights in all; want within 5 s and ≥ 40", r, get("heights_finalized"))
 	}
 }
+
+func TestFromScenarioLedger(t *testing.T) {
+	p, err := fromYAML(t, twoSided, "protocol.consensus.ledger={enabled: true, tx_rate: 20/s, clients: all, fanout: 3, balance: \"50\", emission_per_block: \"2\", halving_blocks: 10, modeled_verification: true}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lp := p.Ledger
+	if lp == nil || lp.TxRate != 20 || lp.Clients != nil || lp.Fanout != 3 || lp.Balance != 50e9 || !lp.ModeledVerification {
+		t.Fatalf("ledger params %+v", lp)
+	}
+	if e1, e11 := lp.Emission.Emission(1), lp.Emission.Emission(11); e1 != 2e9 || e11 != 1e9 {
+		t.Fatalf("emission %d at height 1, %d at 11; want 2 tokens halving after 10 blocks", e1, e11)
+	}
+	// requester: the nodes of groups with the role (idle, numbered after
+	// the 20 validators), and none is an error.
+	p, err = fromYAML(t, twoSided, "protocol.consensus.ledger.enabled=true", "population.groups[0].roles=[requester]")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := p.Ledger.Clients; len(c) != 10 || c[0] != 20 || c[9] != 29 {
+		t.Fatalf("clients %v, want nodes 20–29", c)
+	}
+	if _, err := fromYAML(t, twoSided, "protocol.consensus.ledger.enabled=true"); !errors.Is(err, ErrParams) || !strings.Contains(err.Error(), "requester role") {
+		t.Fatalf("no requesters: error %v", err)
+	}
+	if p, err := fromYAML(t, twoSided); err != nil || p.Ledger != nil {
+		t.Fatalf("ledger off by default: %+v, %v", p.Ledger, err)
+	}
+}
+
+// The shipped ledger scenario commits transfers at about the offered rate
+// with real signatures, and the checker finds nothing.
+func TestShippedLedgerScenario(t *testing.T) {
+	sc, err := scenarios.Load("../../scenarios/bft-ledger.yaml", "run.duration=15s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := FromScenario(sc, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := Summary(res)
+	if err := run.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	get := func(k string) float64 {
+		f, ok := run.Figure(k)
+		if !ok {
+			t.Fatalf("no figure %s", k)
+		}
+		return f.Value
+	}
+	t.Logf("tx/s %.1f, committed %v, rejected %v, mempool p50 %.0f, supply %.3f tokens", get("tx_per_s"), get("txs_committed"),
+		get("txs_rejected"), get("mempool_txs_p50"), get("supply_tokens"))
+	if get("invariant_failures") != 0 || get("tx_per_s") < 40 || get("tx_per_s") > 55 || get("tx_signatures_verified") == 0 {
+		t.Fatalf("%v failures, %v tx/s, %v signature checks: want 0, about 50, real checks", get("invariant_failures"), get("tx_per_s"), get("tx_signatures_verified"))
+	}
+	// With jitter, a client's transfers overtake each other now and then;
+	// validators hold them rather than refuse them.
+	if get("txs_rejected") != 0 || get("client_throttled") != 0 {
+		t.Errorf("%v refusals, %v throttled turns: want none", get("txs_rejected"), get("client_throttled"))
+	}
+	if f, _ := run.Figure("tx_per_s"); !strings.Contains(f.Help, "real ed25519") {
+		t.Errorf("tx_per_s help %q does not say signatures were real", f.Help)
+	}
+	if get("minted_tokens") != get("heights_finalized") {
+		t.Errorf("%v tokens minted in %v heights, want one a height", get("minted_tokens"), get("heights_finalized"))
+	}
+}

@@ -13,9 +13,9 @@
 //	f := bft.NewFollower(bft.FollowerConfig{Set: set, App: app, Peers: peers})
 //
 // A Validator proposes, prevotes and precommits, sending each message
-// straight to every other validator; when it decides it emits
-// consensus.Committed and HeightDone, commits the block to its App and
-// pushes the Commit (the block with its +2/3 precommits) to a few
+// straight to every other validator; when it decides it commits the block
+// to its App, emits consensus.Committed, the App's own report of the block
+// (consensus.Reporter) and HeightDone, and pushes the Commit (the block with its +2/3 precommits) to a few
 // followers. A Follower checks a Commit's precommits, applies the block
 // and floods the Commit on to its peers. Either, when it learns it is
 // behind (a message for a later height), asks the sender for the commits
@@ -23,6 +23,12 @@
 // step have not moved for Config.Rebroadcast sends its current messages
 // again, so that a partition that lost them does not leave everyone
 // waiting after it heals.
+//
+// Transactions are the App's: a validator hands every message that is not
+// a consensus message to its App (consensus.TxSink: the ledger's mempool)
+// and relays one the App adds from a client (a node outside the validator
+// set) to every other validator. Clients therefore send a transaction to
+// one or a few validators. Followers take no transactions.
 //
 // Everything goes by Send, not Publish. Votes take one hop over the
 // validators' full mesh. Commits are flooded by the followers themselves,

@@ -176,10 +176,8 @@ func (f *Follower) apply(env protocol.Env, from protocol.NodeID, c *Commit) bool
 	if err != nil || hash != c.BlockHash {
 		return false
 	}
-	now := env.Now()
-	env.Emit(consensus.Committed{Height: c.Height, Hash: c.BlockHash, Parent: f.parent, Round: c.Round,
-		Proposed: c.Proposed, Latency: now.Sub(c.Proposed), Bytes: len(c.Block)})
-	f.cfg.App.Commit(c.Height, c.Block, c.BlockHash, now)
+	consensus.Commit(env, f.cfg.App, consensus.Committed{Height: c.Height, Hash: c.BlockHash, Parent: f.parent,
+		Round: c.Round, Proposed: c.Proposed, Latency: env.Now().Sub(c.Proposed), Bytes: len(c.Block)}, c.Block)
 	f.height, f.parent = c.Height, c.BlockHash
 	*f.slot(c.Height) = pending{c, from}
 	for _, p := range f.cfg.Peers {

@@ -293,6 +293,8 @@ func (v *Validator) Handle(env protocol.Env, in protocol.Input) {
 			v.onCommit(env, in.From, m)
 		case *consensus.BlockReq:
 			v.onBlockReq(env, in.From, m)
+		default:
+			v.onTx(env, in.From, m)
 		}
 	case protocol.TimerFired:
 		if v.started {
@@ -650,10 +652,8 @@ func (v *Validator) decide(env protocol.Env, rs *roundState, p *Proposal) {
 // finalize records a decided block (line 51), moves to the next height
 // (lines 52–53) and, after the commit timeout, starts its round 0 (line 54).
 func (v *Validator) finalize(env protocol.Env, c *Commit) {
-	now := env.Now()
-	env.Emit(consensus.Committed{Height: c.Height, Hash: c.BlockHash, Parent: v.parent, Round: c.Round,
-		Proposed: c.Proposed, Latency: now.Sub(c.Proposed), Bytes: len(c.Block)})
-	v.cfg.App.Commit(c.Height, c.Block, c.BlockHash, now)
+	consensus.Commit(env, v.cfg.App, consensus.Committed{Height: c.Height, Hash: c.BlockHash, Parent: v.parent,
+		Round: c.Round, Proposed: c.Proposed, Latency: env.Now().Sub(c.Proposed), Bytes: len(c.Block)}, c.Block)
 	v.commits[c.Height%uint64(len(v.commits))] = c
 	for _, f := range v.cfg.Followers {
 		v.send(env, f, c)
@@ -769,6 +769,27 @@ func (v *Validator) onCommit(env protocol.Env, from protocol.NodeID, c *Commit) 
 	}
 	v.waiting = false
 	v.finalize(env, c)
+}
+
+// onTx hands a message that is not a consensus message to the App (a
+// transaction for its mempool: consensus.TxSink). A transaction the App
+// adds from a node outside the validator set (a client) is relayed to
+// every other validator, as CometBFT's mempool gossip does, so that
+// whoever proposes next has it; one from a validator is not, since that
+// validator relayed it to everyone already (the validators form a full
+// mesh). Relays are mempool traffic, not counted in HeightDone.
+func (v *Validator) onTx(env protocol.Env, from protocol.NodeID, m wire.Msg) {
+	if !consensus.OfferTx(env, v.cfg.App, m) {
+		return
+	}
+	if _, isValidator := v.cfg.Set.Index(from); isValidator {
+		return
+	}
+	for i := 0; i < v.n; i++ {
+		if i != v.idx {
+			env.Send(v.cfg.Set.At(i).ID, m)
+		}
+	}
 }
 
 func (v *Validator) onBlockReq(env protocol.Env, from protocol.NodeID, r *consensus.BlockReq) {

@@ -15,4 +15,11 @@
 // average. Difficulty does not adjust (the shares are fixed for a run), so
 // every block carries the same work and "most cumulative work" is "highest
 // block"; ties go to the block seen first.
+//
+// A block whose parent a node lacks is held (up to MaxOrphans) while the
+// parent is fetched, and judged by the App only once the parent is
+// accepted, since an App such as the ledger checks a block by replaying it
+// on its parent's state. Messages that are not the engine's go to the App
+// (consensus.TxSink: the ledger's mempool), and a transaction it adds is
+// flooded on like a block.
 package nakamoto

@@ -2,6 +2,7 @@ package nakamoto
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 
@@ -110,9 +111,10 @@ type Config struct {
 	// Confirmations is how many blocks must sit on a block before it is
 	// committed.
 	Confirmations int
-	// NoRelay stops a node forwarding others' blocks: right for a full mesh,
-	// where every block reaches every node in one hop anyway and a flood
-	// would only add n² duplicates.
+	// NoRelay stops a node forwarding others' blocks and transactions:
+	// right for a full mesh, where every block reaches every node in one hop
+	// anyway and a flood would only add n² duplicates. Clients must then
+	// send their transactions to every miner.
 	NoRelay bool
 	// Keep is how many heights below the committed one a node remembers, to
 	// recognise late blocks of dead branches. 0 means 2·Confirmations + 16.
@@ -133,6 +135,9 @@ type orphan struct {
 	b    *Block
 	hash consensus.Hash
 	from protocol.NodeID
+	// held is true for a block that waited for its parent: the App has not
+	// judged it yet.
+	held bool
 }
 
 // Node is a longest-chain full node, mining or not.
@@ -189,6 +194,8 @@ func (n *Node) Handle(env protocol.Env, in protocol.Input) {
 			if e, ok := n.blocks[m.Hash]; ok && e.b != nil {
 				env.Send(in.From, e.b)
 			}
+		default:
+			n.onTx(env, in.From, m)
 		}
 	case protocol.TimerFired:
 		if in.ID != n.mineTimer || !n.mining {
@@ -220,12 +227,31 @@ func (n *Node) mine(env protocol.Env) {
 	n.mining = true
 }
 
+// onTx hands a message that is not the engine's to the App (a transaction
+// for its mempool: consensus.TxSink) and floods one the App adds on to the
+// peers, as blocks are flooded; the mempool, which adds a transaction
+// once, ends the flood.
+func (n *Node) onTx(env protocol.Env, from protocol.NodeID, m wire.Msg) {
+	if !consensus.OfferTx(env, n.cfg.App, m) || n.cfg.NoRelay {
+		return
+	}
+	for _, p := range n.cfg.Peers {
+		if p != from && p != n.self {
+			env.Send(p, m)
+		}
+	}
+}
+
 func (n *Node) onBlock(env protocol.Env, from protocol.NodeID, b *Block) {
 	if b.Height == 0 || b.Height <= n.pruned {
 		return
 	}
 	hash, err := n.cfg.App.CheckBlock(b.Height, b.Parent, b.Body)
-	if err != nil {
+	_, parentKnown := n.blocks[b.Parent]
+	// An App that replays blocks on their parent's state cannot judge one
+	// whose parent it has not seen: such a block is held, and judged when
+	// the parent is accepted. One the App rejects outright is dropped.
+	if err != nil && (parentKnown || !errors.Is(err, consensus.ErrUnknownParent)) {
 		return
 	}
 	if _, dup := n.blocks[hash]; dup {
@@ -234,7 +260,7 @@ func (n *Node) onBlock(env protocol.Env, from protocol.NodeID, b *Block) {
 	if _, dup := n.orphanOf[hash]; dup {
 		return
 	}
-	if _, ok := n.blocks[b.Parent]; !ok {
+	if !parentKnown {
 		n.hold(env, from, b, hash)
 		return
 	}
@@ -247,7 +273,7 @@ func (n *Node) hold(env protocol.Env, from protocol.NodeID, b *Block, hash conse
 	if n.nOrphans >= n.cfg.MaxOrphans {
 		return
 	}
-	n.orphans[b.Parent] = append(n.orphans[b.Parent], orphan{b, hash, from})
+	n.orphans[b.Parent] = append(n.orphans[b.Parent], orphan{b, hash, from, true})
 	n.orphanOf[hash] = b.Parent
 	n.nOrphans++
 	missing := b.Parent
@@ -261,17 +287,25 @@ func (n *Node) hold(env protocol.Env, from protocol.NodeID, b *Block, hash conse
 	env.Send(from, &consensus.BlockReq{Hash: missing})
 }
 
-// accept adds a block whose parent is known, relays it, then the orphans
-// that were waiting on it, and moves the tip if the chain got longer.
+// accept adds a checked block whose parent is known, relays it, then the
+// orphans that were waiting on it (checked now that their parent is
+// known), and moves the tip if the chain got longer.
 func (n *Node) accept(env protocol.Env, from protocol.NodeID, b *Block, hash consensus.Hash) {
-	queue := []orphan{{b, hash, from}}
+	queue := []orphan{{b, hash, from, false}}
 	best := n.tip
 	for len(queue) > 0 {
 		o := queue[0]
 		queue = queue[1:]
 		parent := n.blocks[o.b.Parent]
 		if parent == nil || parent.height+1 != o.b.Height {
+			n.dropOrphans(o.hash)
 			continue
+		}
+		if o.held {
+			if h, err := n.cfg.App.CheckBlock(o.b.Height, o.b.Parent, o.b.Body); err != nil || h != o.hash {
+				n.dropOrphans(o.hash)
+				continue
+			}
 		}
 		e := &entry{b: o.b, hash: o.hash, height: o.b.Height, parent: parent}
 		n.blocks[o.hash] = e
@@ -297,6 +331,21 @@ func (n *Node) accept(env protocol.Env, from protocol.NodeID, b *Block, hash con
 	}
 	if best != n.tip {
 		n.switchTip(env, best)
+	}
+}
+
+// dropOrphans forgets the held descendants of a block that will never be
+// accepted (invalid, or at the wrong height): none of them can be.
+func (n *Node) dropOrphans(parent consensus.Hash) {
+	kids, ok := n.orphans[parent]
+	if !ok {
+		return
+	}
+	delete(n.orphans, parent)
+	for _, k := range kids {
+		delete(n.orphanOf, k.hash)
+		n.nOrphans--
+		n.dropOrphans(k.hash)
 	}
 }
 
@@ -346,9 +395,8 @@ func (n *Node) confirm(env protocol.Env) {
 	now := env.Now()
 	for i := len(chain) - 1; i >= 0; i-- {
 		e := chain[i]
-		env.Emit(consensus.Committed{Height: e.height, Hash: e.hash, Parent: e.b.Parent,
-			Proposed: e.b.Time, Latency: now.Sub(e.b.Time), Bytes: len(e.b.Body)})
-		n.cfg.App.Commit(e.height, e.b.Body, e.hash, now)
+		consensus.Commit(env, n.cfg.App, consensus.Committed{Height: e.height, Hash: e.hash, Parent: e.b.Parent,
+			Proposed: e.b.Time, Latency: now.Sub(e.b.Time), Bytes: len(e.b.Body)}, e.b.Body)
 		n.committed = e
 	}
 	n.prune()

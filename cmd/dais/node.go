@@ -1,0 +1,61 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dais-sim/dais/live/node"
+)
+
+func newNodeCmd() *cobra.Command {
+	var cfgPath string
+	var verbose bool
+	cmd := &cobra.Command{
+		Use:   "node --config FILE",
+		Short: "Run one live node (a BFT validator or follower) until SIGINT or SIGTERM",
+		Long: `Node runs one live dais node: the protocol code the simulator runs (BFT consensus and the
+ledger), over libp2p (TCP or QUIC, Noise), as one OS process.
+
+FILE (YAML or JSON) names the node's id, its data dir, and the network: the path of a
+testnet.json (or its directory) or the network inline (seed, epoch, every node's role, stake
+and multiaddrs, timeouts, tx_rate). Keys derive from the seed and the node id, so every node
+knows every peer ID up front. dais testnet up writes these files; see live/node.Config.
+
+The data dir holds chain.db (committed blocks: after a crash the node replays them and catches
+up from its peers), node.log, events.jsonl (for dais testnet report) and status.addr, the
+loopback address where /metrics (Prometheus) and /status (JSON) are served.
+
+SIGINT or SIGTERM stops the node gracefully. Exit codes: 0 stopped, 1 failed, 2 bad config.`,
+		Example: `  dais node --config testnet/node-0/config.yaml
+  dais node -c node.yaml -v          # also log to stderr, at debug level
+  curl -s $(cat testnet/node-0/data/status.addr)/status`,
+		Args: checkArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfgPath == "" {
+				return badInput("--config FILE is required")
+			}
+			cfg, err := node.LoadConfig(cfgPath)
+			if err != nil {
+				return usageError{err}
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			opts := node.Options{Version: buildVersion(), Verbose: verbose}
+			if verbose {
+				opts.Stderr = cmd.ErrOrStderr()
+			}
+			err = node.Run(ctx, cfg, opts)
+			if errors.Is(err, node.ErrConfig) {
+				return usageError{err}
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringVarP(&cfgPath, "config", "c", "", "the node's config file (YAML or JSON)")
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "also log to stderr, at debug level")
+	return cmd
+}

@@ -1,0 +1,15 @@
+// Package node is one live dais node: a BFT validator or follower with its
+// own chain.Ledger, driven by a live.Runtime over a p2p.Host, its committed
+// chain in an embedded store (live/store), serving Prometheus metrics and a
+// JSON status on loopback. dais node runs one per process; dais testnet
+// runs several.
+//
+//	cfg, err := node.LoadConfig("testnet/node-0/config.yaml")
+//	n, err := node.New(cfg, node.Options{})
+//	n.Start()        // replays the store, then takes part in consensus
+//	defer n.Close()  // or node.Run(ctx, cfg, opts) until SIGTERM
+//
+// The node runs the protocol code the simulator runs (bft, chain), wired
+// as sim/consensusrun wires it. Keys derive from the network's seed, so a
+// network is described by one file every node reads (Network).
+package node

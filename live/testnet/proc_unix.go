@@ -1,0 +1,36 @@
+//go:build unix
+
+package testnet
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+)
+
+// processAlive reports whether pid is a live process running the node
+// with config file cfg. Where /proc exists it must list cfg among the
+// process's arguments; a zombie has none, so it counts as gone.
+func processAlive(pid int, cfg string) bool {
+	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+		return false
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		if _, statErr := os.Stat("/proc/self"); statErr == nil {
+			return false // /proc works, and has no such process
+		}
+		return true // no /proc (macOS): trust the pid
+	}
+	for _, arg := range bytes.Split(cmdline, []byte{0}) {
+		if string(arg) == cfg {
+			return true
+		}
+	}
+	return false
+}
+
+func terminate(pid int) error { return syscall.Kill(pid, syscall.SIGTERM) }
+func kill(pid int) error      { return syscall.Kill(pid, syscall.SIGKILL) }

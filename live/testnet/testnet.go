@@ -1,0 +1,296 @@
+package testnet
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/dais-sim/dais/live/node"
+	"github.com/dais-sim/dais/protocol"
+	"github.com/dais-sim/dais/scenarios"
+)
+
+// MaxNodes bounds a local testnet: each node is a process with its own
+// libp2p host, and a few dozen already load a laptop.
+const MaxNodes = 64
+
+// Errors callers may check with errors.Is.
+var (
+	// ErrExists is Create on a directory that already holds a testnet.
+	ErrExists = errors.New("testnet: a testnet already exists there")
+	// ErrNoTestnet is Open on a directory that holds none.
+	ErrNoTestnet = errors.New("testnet: no testnet here")
+	// ErrOptions is invalid Options or an unusable scenario.
+	ErrOptions = errors.New("testnet: invalid options")
+	// ErrRunning is Start of a testnet whose nodes run already.
+	ErrRunning = errors.New("testnet: nodes already running")
+)
+
+// Options describe a new testnet.
+type Options struct {
+	// Dir is the testnet directory; it is created.
+	Dir string
+	// Name labels the network; empty means the directory's base name.
+	Name string
+	// Nodes is how many nodes; Validators how many of them (the first
+	// ones) validate, 0 meaning all. Stakes, if given, are the validators'
+	// stakes in base units, one each.
+	Nodes, Validators int
+	Stakes            []uint64
+	Seed              uint64
+	// Timeouts are the BFT timeouts (zero fields: CometBFT's defaults).
+	Timeouts node.Timeouts
+	// TxRate is transfers per second over the whole testnet.
+	TxRate float64
+	// QUIC makes nodes listen on QUIC as well as TCP. Off by default: a
+	// dial over QUIC to a node that is down waits for a handshake timeout
+	// where TCP is refused at once, and testnets stop nodes on purpose.
+	QUIC bool
+	// Scenario is the file the options came from (FromScenario), recorded
+	// for reports.
+	Scenario string
+}
+
+// Testnet is a testnet directory.
+type Testnet struct {
+	Dir     string
+	Network *node.Network
+}
+
+// Create writes a new testnet directory: testnet.json with free loopback
+// ports for every node, and each node's config. The epoch is now.
+func Create(o Options) (*Testnet, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	netFile := filepath.Join(o.Dir, node.NetworkFile)
+	if _, err := os.Stat(netFile); err == nil {
+		return nil, fmt.Errorf("%w: %s", ErrExists, netFile)
+	}
+	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("testnet: creating %s: %w", o.Dir, err)
+	}
+	abs, err := filepath.Abs(o.Dir)
+	if err != nil {
+		return nil, err
+	}
+	name := o.Name
+	if name == "" {
+		name = filepath.Base(abs)
+	}
+	if o.Scenario != "" {
+		// Reports read it later, perhaps from another directory.
+		if o.Scenario, err = filepath.Abs(o.Scenario); err != nil {
+			return nil, err
+		}
+	}
+	validators := o.Validators
+	if validators == 0 {
+		validators = o.Nodes
+	}
+	netw := &node.Network{Name: name, Seed: o.Seed, Epoch: time.Now().UTC().Truncate(time.Millisecond),
+		Timeouts: o.Timeouts, TxRate: o.TxRate, Scenario: o.Scenario}
+	per := 1
+	if o.QUIC {
+		per = 2
+	}
+	ports, err := FreePorts(o.Nodes * per)
+	if err != nil {
+		return nil, err
+	}
+	for i := range o.Nodes {
+		id := protocol.NodeID(i)
+		m := node.Member{ID: id, Role: node.RoleFollower, Addrs: []string{fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", ports[per*i])}}
+		if o.QUIC {
+			m.Addrs = append(m.Addrs, fmt.Sprintf("/ip4/127.0.0.1/udp/%d/quic-v1", ports[per*i+1]))
+		}
+		if i < validators {
+			m.Role = node.RoleValidator
+			if o.Stakes != nil {
+				m.Stake = o.Stakes[i]
+			}
+		}
+		pid, err := node.PeerIDFor(o.Seed, id)
+		if err != nil {
+			return nil, err
+		}
+		m.PeerID = pid.String()
+		netw.Nodes = append(netw.Nodes, m)
+	}
+	if err := netw.Validate(); err != nil {
+		return nil, err
+	}
+	tn := &Testnet{Dir: o.Dir, Network: netw}
+	for _, m := range netw.Nodes {
+		if err := os.MkdirAll(tn.DataDir(m.ID), 0o755); err != nil {
+			return nil, fmt.Errorf("testnet: creating node %d's directory: %w", m.ID, err)
+		}
+		cfg := &node.Config{ID: m.ID, DataDir: "data", NetworkFile: filepath.Join("..", node.NetworkFile)}
+		if err := node.WriteFile(tn.ConfigPath(m.ID), cfg); err != nil {
+			return nil, fmt.Errorf("testnet: writing node %d's config: %w", m.ID, err)
+		}
+	}
+	// The network file last: a directory without it is not a testnet, so
+	// a Create that failed half way can simply be run again.
+	if err := node.WriteFile(netFile, netw); err != nil {
+		return nil, fmt.Errorf("testnet: writing %s: %w", netFile, err)
+	}
+	return tn, nil
+}
+
+func (o *Options) validate() error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrOptions}, a...)...)
+	}
+	validators := o.Validators
+	if validators == 0 {
+		validators = o.Nodes
+	}
+	switch {
+	case o.Dir == "":
+		return bad("no directory")
+	case o.Nodes < 1 || o.Nodes > MaxNodes:
+		return bad("%d nodes: a local testnet has 1 to %d", o.Nodes, MaxNodes)
+	case o.Validators < 0 || o.Validators > o.Nodes:
+		return bad("%d validators among %d nodes", o.Validators, o.Nodes)
+	case o.Stakes != nil && len(o.Stakes) != validators:
+		return bad("%d stakes for %d validators", len(o.Stakes), validators)
+	case !(o.TxRate >= 0):
+		return bad("tx rate %g", o.TxRate)
+	}
+	for i, s := range o.Stakes {
+		if s == 0 {
+			return bad("validator %d has no stake: BFT validators vote by stake", i)
+		}
+	}
+	return nil
+}
+
+// Open reads the testnet in dir.
+func Open(dir string) (*Testnet, error) {
+	path := filepath.Join(dir, node.NetworkFile)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s has no %s (create one with dais testnet up)", ErrNoTestnet, dir, node.NetworkFile)
+	}
+	netw, err := node.LoadNetwork(path)
+	if err != nil {
+		return nil, err
+	}
+	return &Testnet{Dir: dir, Network: netw}, nil
+}
+
+// NodeDir is node id's directory.
+func (t *Testnet) NodeDir(id protocol.NodeID) string {
+	return filepath.Join(t.Dir, fmt.Sprintf("node-%d", id))
+}
+
+// ConfigPath is node id's config file.
+func (t *Testnet) ConfigPath(id protocol.NodeID) string {
+	return filepath.Join(t.NodeDir(id), "config.yaml")
+}
+
+// DataDir is node id's data directory.
+func (t *Testnet) DataDir(id protocol.NodeID) string { return filepath.Join(t.NodeDir(id), "data") }
+
+// LogPath is node id's log.
+func (t *Testnet) LogPath(id protocol.NodeID) string {
+	return filepath.Join(t.DataDir(id), node.LogFile)
+}
+
+// OutputPath is where node id's process writes stdout and stderr (a panic
+// lands there, not in the log).
+func (t *Testnet) OutputPath(id protocol.NodeID) string {
+	return filepath.Join(t.NodeDir(id), "output.log")
+}
+
+func (t *Testnet) pidPath(id protocol.NodeID) string { return filepath.Join(t.NodeDir(id), "pid") }
+
+// IDs are the nodes' IDs, ascending.
+func (t *Testnet) IDs() []protocol.NodeID {
+	ids := make([]protocol.NodeID, len(t.Network.Nodes))
+	for i, m := range t.Network.Nodes {
+		ids[i] = m.ID
+	}
+	return ids
+}
+
+func (t *Testnet) has(id protocol.NodeID) bool { return slices.Contains(t.IDs(), id) }
+
+// FreePorts returns n distinct TCP ports that were free on 127.0.0.1 a
+// moment ago. They are held open together while picked, so they differ;
+// another process may still take one before a node binds it, and that node
+// then fails to start and says so.
+func FreePorts(n int) ([]int, error) {
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	var ports []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("testnet: finding a free port on 127.0.0.1: %w", err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+// FromScenario turns a scenario with a BFT protocol.consensus section into
+// testnet options, as the simulator reads it (sim/consensusrun): the
+// validator-role groups' nodes first, with their stakes, then the rest as
+// followers; the seed, name and timeouts. notes name what the scenario asks
+// for that a loopback testnet of honest processes does not do (the network
+// model, adversaries, workload); the caller shows them.
+func FromScenario(sc *scenarios.Scenario) (o Options, notes []string, err error) {
+	c := sc.Protocol.Consensus
+	if c == nil || c.Engine != "bft" {
+		return o, nil, fmt.Errorf("%w: %s: a live testnet runs BFT consensus: the scenario needs protocol.consensus with engine: bft", ErrOptions, sc.File)
+	}
+	o = Options{Name: sc.Run.Name, Seed: sc.Run.Seed, Scenario: sc.File}
+	for pass := range 2 {
+		for _, g := range sc.Population.Groups {
+			if slices.Contains(g.Roles, "validator") != (pass == 0) {
+				continue
+			}
+			o.Nodes += g.Count
+			if pass == 0 {
+				o.Validators += g.Count
+				for range g.Count {
+					o.Stakes = append(o.Stakes, uint64(g.Stake))
+				}
+			}
+		}
+	}
+	if o.Validators == 0 {
+		return o, nil, fmt.Errorf("%w: %s: no population group has the validator role", ErrOptions, sc.File)
+	}
+	if o.Nodes > MaxNodes {
+		return o, nil, fmt.Errorf("%w: %s has %d nodes; a local testnet runs at most %d (use dais run to simulate it)", ErrOptions, sc.File, o.Nodes, MaxNodes)
+	}
+	d := func(v scenarios.Duration) node.Duration { return node.Duration(time.Duration(v.D())) }
+	t := c.Timeouts
+	o.Timeouts = node.Timeouts{Propose: d(t.Propose), ProposeDelta: d(t.ProposeDelta), Prevote: d(t.Prevote),
+		PrevoteDelta: d(t.PrevoteDelta), Precommit: d(t.Precommit), PrecommitDelta: d(t.PrecommitDelta), Commit: d(t.Commit)}
+	if c.MaxValidators > 0 && c.MaxValidators < o.Validators {
+		notes = append(notes, fmt.Sprintf("protocol.consensus.max_validators (%d) is not applied: all %d validator-role nodes validate", c.MaxValidators, o.Validators))
+	}
+	if c.Signatures == "modeled" {
+		notes = append(notes, "protocol.consensus.signatures: modeled is a simulator shortcut; live nodes sign and verify for real")
+	}
+	notes = append(notes, "network (latency, bandwidth, loss, partitions, churn) is not applied: the nodes talk over 127.0.0.1")
+	if len(sc.Adversaries) > 0 {
+		notes = append(notes, fmt.Sprintf("adversaries (%d) are not applied: every node is honest", len(sc.Adversaries)))
+	}
+	if sc.Workload != nil {
+		notes = append(notes, "workload is not applied: the marketplace does not run live yet")
+	}
+	return o, notes, nil
+}

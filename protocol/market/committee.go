@@ -1,0 +1,597 @@
+package market
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/dais-sim/dais/gpu"
+	"github.com/dais-sim/dais/protocol"
+	"github.com/dais-sim/dais/protocol/chain"
+	"github.com/dais-sim/dais/protocol/govern"
+	"github.com/dais-sim/dais/protocol/rewards"
+	"github.com/dais-sim/dais/protocol/verify"
+	"github.com/dais-sim/dais/protocol/wire"
+)
+
+// Scheme is a verification scheme.
+type Scheme uint8
+
+// Verification schemes.
+const (
+	// NoVerification accepts the first result.
+	NoVerification Scheme = iota + 1
+	// Redundancy runs Replicas copies of each unit on distinct providers
+	// and accepts the result Quorum of them agree on (BOINC), asking for
+	// one more replica on a split, up to MaxReplicas; with TrustAfter > 0,
+	// a unit whose first replica goes to a trusted host is replicated only
+	// with probability TrustSample (adaptive replication).
+	Redundancy
+	// SpotCheck accepts a result unless, with probability SpotCheck, a
+	// panel of Panel validators re-executes the unit and disagrees.
+	SpotCheck
+	// Bisection runs two replicas; when their results differ, the two
+	// parties play the bisection game over their checkpoints and a
+	// validator re-executes the one disputed step.
+	Bisection
+	numSchemes
+)
+
+var schemeNames = [...]string{"", "none", "redundancy", "spot_check", "bisection"}
+
+func (s Scheme) String() string {
+	if s >= NoVerification && s < numSchemes {
+		return schemeNames[s]
+	}
+	return fmt.Sprintf("Scheme(%d)", uint8(s))
+}
+
+// ParseScheme reads a scheme's name.
+func ParseScheme(s string) (Scheme, error) {
+	for k := NoVerification; k < numSchemes; k++ {
+		if schemeNames[k] == s {
+			return k, nil
+		}
+	}
+	return 0, fmt.Errorf("market: unknown verification %q (none, redundancy, spot_check, bisection)", s)
+}
+
+// Verification configures how results are checked.
+type Verification struct {
+	Scheme Scheme
+	// Replicas (k), Quorum and MaxReplicas: Redundancy (defaults 2, k,
+	// k+1).
+	Replicas, Quorum, MaxReplicas int
+	// TrustAfter agreeing results make a host trusted; a trusted host's
+	// unit is replicated with probability TrustSample (Redundancy; 0
+	// disables adaptive replication).
+	TrustAfter  int
+	TrustSample float64
+	// SpotCheck is the probability a result is re-executed (SpotCheck);
+	// governable as verify.spot_check_probability.
+	SpotCheck float64
+	// Panel is how many validators re-execute each checked unit or
+	// disputed step (default 1); with 2, a colluding validator's approval
+	// is contradicted by the other and a third breaks the tie.
+	Panel int
+	// NoJail keeps a provider proven to cheat in the schedule (it is
+	// slashed either way).
+	NoJail bool
+}
+
+func (v *Verification) defaults() {
+	if v.Replicas == 0 {
+		v.Replicas = 2
+	}
+	if v.Quorum == 0 {
+		v.Quorum = v.Replicas
+	}
+	if v.MaxReplicas == 0 {
+		v.MaxReplicas = v.Replicas + 1
+	}
+	if v.Panel == 0 {
+		v.Panel = 1
+	}
+}
+
+// ProposalPlan is a governance proposal the run submits, and how the
+// electorate votes on it: the stakers in address order, by cumulative
+// share of stake, vote yes, no, no-with-veto and abstain in those shares;
+// the rest do not vote.
+type ProposalPlan struct {
+	// Height is the block the proposal goes into.
+	Height     uint64
+	Proposer   protocol.NodeID
+	Changes    []govern.Change
+	Activation uint64 // 0: the earliest allowed
+	Yes, No    float64
+	Veto       float64
+	Abstain    float64
+}
+
+// Config sets up a Committee.
+type Config struct {
+	// Ledger is the chain's configuration (genesis, params, key seed).
+	// The committee sets Settler, ProposerAddress (the reward pool),
+	// Emission (the rewards schedule under governance), VerifyEvidence
+	// (verify.Judge), SlashFraction (the policy's per offence) and
+	// ModeledVerification.
+	Ledger chain.Config
+	// Keys are every node's public key by NodeID: the committee builds
+	// the transactions their messages stand for.
+	Keys []chain.PubKey
+	// Settler, Pool and Treasury are the committee's accounts: it signs
+	// settlements and slashes as Settler; block rewards and job fees' pot
+	// shares go to Pool, which it splits every block; the treasury's share
+	// funds staking yield.
+	Settler, Pool, Treasury chain.PubKey
+
+	Policy            rewards.Policy
+	Scheduler         Policy
+	LotteryByCapacity bool
+	Verify            Verification
+	// Gov is the governance configuration; Proposals are submitted at
+	// their heights.
+	Gov       govern.Config
+	Proposals []ProposalPlan
+
+	// BlockInterval is the time between blocks; CommitDelay (shorter)
+	// models the committee's BFT agreement on each: a block proposed at t
+	// is final at t + CommitDelay.
+	BlockInterval, CommitDelay protocol.Duration
+	// An assignment times out after TimeoutFactor × its expected time
+	// plus TimeoutSlack; a dispute party or validator after
+	// ResponseTimeout plus its expected work.
+	TimeoutFactor   float64
+	TimeoutSlack    protocol.Duration
+	ResponseTimeout protocol.Duration
+	// RewardEvery splits the reward pool every that many blocks (0 means
+	// 1): the reward period over which verified work is counted (and
+	// per-identity participation paid, under that payout).
+	RewardEvery uint64
+	// Window is how far into the queue the scheduler looks for a unit a
+	// free provider can take (0 means 512).
+	Window int
+	Model  gpu.Model
+	// CloseAt cancels every open job at that time (0: never): a run's end,
+	// so that every escrow is settled.
+	CloseAt protocol.Time
+	// CheckSupply checks token conservation after every block and panics
+	// when it breaks.
+	CheckSupply bool
+}
+
+// Validate reports a configuration the committee cannot run.
+func (c *Config) Validate() error {
+	switch {
+	case c.BlockInterval <= 0 || c.CommitDelay < 0 || c.CommitDelay >= c.BlockInterval:
+		return fmt.Errorf("market: block interval %v and commit delay %v: want 0 ≤ delay < interval", c.BlockInterval, c.CommitDelay)
+	case c.Scheduler < FIFO || c.Scheduler >= numPolicies:
+		return fmt.Errorf("market: scheduler %d", c.Scheduler)
+	case c.Verify.Scheme < NoVerification || c.Verify.Scheme >= numSchemes:
+		return fmt.Errorf("market: verification scheme %d", c.Verify.Scheme)
+	case c.Verify.SpotCheck < 0 || c.Verify.SpotCheck > 1 || c.Verify.TrustSample < 0 || c.Verify.TrustSample > 1:
+		return fmt.Errorf("market: probabilities outside [0, 1]")
+	case len(c.Keys) == 0:
+		return fmt.Errorf("market: no node keys")
+	}
+	v := c.Verify
+	v.defaults()
+	if v.Quorum < 1 || v.Quorum > v.Replicas || v.Replicas > v.MaxReplicas || v.Panel < 1 {
+		return fmt.Errorf("market: quorum %d of %d replicas (at most %d), panel %d", v.Quorum, v.Replicas, v.MaxReplicas, v.Panel)
+	}
+	return c.Policy.Validate()
+}
+
+// Committee runs the marketplace: it is the validator committee's
+// leader, modeled as one node. It holds the ledger and proposes every
+// block (agreement among the committee is CommitDelay); it schedules the
+// on-chain queue of work units onto providers, coordinates verification,
+// turns market events into transactions (job posts, result commitments,
+// settlements, slashes, payouts, governance), splits each block's reward
+// pool with rewards.Distributor and runs governance with govern.Governor.
+// Every committee member would run this same deterministic code on the
+// same chain and reach the same decisions; one node doing it is the
+// model.
+type Committee struct {
+	cfg    Config
+	ledger *chain.Ledger
+	dist   *rewards.Distributor
+	gov    *govern.Governor
+	base   rewards.Policy
+	trust  verify.Trust
+
+	addrs    []chain.Address   // by NodeID
+	accts    []rewards.Account // rewards.NodeAccount by NodeID, made on first use
+	nodeOf   map[chain.Address]protocol.NodeID
+	settler  chain.Address
+	pool     chain.Address
+	treasury chain.Address
+	nonces   map[chain.Address]uint64
+
+	members   []*member // by NodeID; nil for nodes that never joined
+	provs     []*member // providers in ID order
+	vals      []*member // validators in ID order
+	jobs      map[JobID]*job
+	open      []*job // open jobs in posting order (closed ones pruned)
+	queue     []*unit
+	checks    map[uint64]*check
+	checkList []*check // live checks in ID order (pruned at ticks)
+	disputes  []*dispute
+	nextChk   uint64
+	inflight  []*pending
+	slashes   []*slashReq
+	releases  []release // settlements for the next block
+
+	building struct {
+		height uint64
+		raw    []byte
+		hash   chain.Hash
+		ok     bool
+	}
+	closedAll bool
+
+	// Rewards accumulated since the last payout.
+	work      []rewards.VerifiedWork
+	unpaid    uint64 // minted since the last payout
+	poolBusy  bool   // a pool payout is in flight
+	treasBusy bool
+
+	// Governance.
+	govProposals []govRecord
+	polCache     struct {
+		height uint64
+		ok     bool
+		pol    rewards.Policy
+	}
+	schedCache     map[int64]rewards.Schedule
+	chainProposals uint64
+
+	stats CommitteeLoad
+}
+
+// NewCommittee builds the committee and its ledger.
+func NewCommittee(cfg Config) (*Committee, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.Verify.defaults()
+	if cfg.TimeoutFactor <= 0 {
+		cfg.TimeoutFactor = 3
+	}
+	if cfg.TimeoutSlack <= 0 {
+		cfg.TimeoutSlack = 5 * protocol.Second
+	}
+	if cfg.ResponseTimeout <= 0 {
+		cfg.ResponseTimeout = 10 * protocol.Second
+	}
+	if cfg.Window <= 0 {
+		cfg.Window = 512
+	}
+	if cfg.Model == (gpu.Model{}) {
+		cfg.Model = gpu.DefaultModel
+	}
+	if cfg.Gov.VotingPeriod == 0 {
+		cfg.Gov = govern.DefaultConfig()
+	}
+	c := &Committee{cfg: cfg, base: cfg.Policy, jobs: map[JobID]*job{}, checks: map[uint64]*check{},
+		nonces: map[chain.Address]uint64{}, nodeOf: map[chain.Address]protocol.NodeID{}, schedCache: map[int64]rewards.Schedule{},
+		settler: cfg.Settler.Address(), pool: cfg.Pool.Address(), treasury: cfg.Treasury.Address(),
+		trust: verify.Trust{After: cfg.Verify.TrustAfter, Sample: cfg.Verify.TrustSample}}
+	c.addrs = make([]chain.Address, len(cfg.Keys))
+	for i, k := range cfg.Keys {
+		c.addrs[i] = k.Address()
+		c.nodeOf[c.addrs[i]] = protocol.NodeID(i)
+	}
+	c.members = make([]*member, len(cfg.Keys))
+
+	reg, err := registry(cfg.Policy, cfg.Verify.SpotCheck)
+	if err != nil {
+		return nil, err
+	}
+	if c.gov, err = govern.New(reg, cfg.Gov); err != nil {
+		return nil, err
+	}
+	if c.dist, err = rewards.NewDistributor(cfg.Policy); err != nil {
+		return nil, err
+	}
+	lc := cfg.Ledger
+	lc.Settler = c.settler
+	lc.ProposerAddress = func(protocol.NodeID) chain.Address { return c.pool }
+	lc.Emission = func(h uint64) uint64 { return uint64(c.schedule(h).Emission(h)) }
+	lc.VerifyEvidence = verify.Judge(func(j chain.JobID, u uint32, a chain.Address) (verify.Hash, bool) {
+		cm, ok := c.ledger.Commitment(j, u, a)
+		return cm.Result, ok
+	})
+	lc.SlashFraction = c.slashFraction
+	lc.ModeledVerification = true
+	// Market transactions carry no gas fee: what requesters pay is the
+	// job fee (rewards.FeePolicy), split at settlement.
+	lc.Params.MinGasPrice = 0
+	if c.ledger, err = chain.NewLedger(lc); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// registry is govern's default registry with the spot-check probability
+// defaulting to the run's.
+func registry(base rewards.Policy, spot float64) (*govern.Registry, error) {
+	def, err := govern.DefaultRegistry(base)
+	if err != nil {
+		return nil, err
+	}
+	ps := def.Params()
+	for i := range ps {
+		if ps[i].Key == govern.ParamSpotCheck {
+			ps[i].Default = int64(math.Round(spot * 1e6))
+		}
+	}
+	return govern.NewRegistry(func(p govern.Params) error {
+		_, err := base.WithParams(p.Lookup)
+		return err
+	}, ps...)
+}
+
+// acct is a node's rewards account (rewards.NodeAccount, which formats a
+// string: made once per node).
+func (c *Committee) acct(id protocol.NodeID) rewards.Account {
+	if c.accts == nil {
+		c.accts = make([]rewards.Account, len(c.addrs))
+	}
+	if c.accts[id] == "" {
+		c.accts[id] = rewards.NodeAccount(id)
+	}
+	return c.accts[id]
+}
+
+// Ledger returns the committee's ledger (for invariant checks and
+// reports; a driver must not change it).
+func (c *Committee) Ledger() *chain.Ledger { return c.ledger }
+
+// Governor returns the committee's governor (read-only for drivers).
+func (c *Committee) Governor() *govern.Governor { return c.gov }
+
+// Address returns a node's ledger address.
+func (c *Committee) Address(id protocol.NodeID) chain.Address { return c.addrs[id] }
+
+// Accounts returns the reward pool's and the treasury's addresses.
+func (c *Committee) Accounts() (pool, treasury chain.Address) { return c.pool, c.treasury }
+
+// Escrowed returns what open jobs hold in escrow on the committed chain,
+// and how many jobs are still open.
+func (c *Committee) Escrowed() (escrow uint64, open int) {
+	for _, j := range c.open {
+		if j.state != jobClosed {
+			open++
+		}
+	}
+	return c.ledger.Supply().Escrow, open
+}
+
+// Timer tags.
+const (
+	tagBlock uint64 = iota + 1
+	tagCommit
+)
+
+// Handle implements protocol.Node.
+func (c *Committee) Handle(env protocol.Env, in protocol.Input) {
+	switch in := in.(type) {
+	case protocol.Start:
+		if !in.Rejoin {
+			env.SetTimer(c.cfg.BlockInterval, tagBlock)
+		}
+	case protocol.TimerFired:
+		switch in.Tag {
+		case tagBlock:
+			c.tick(env)
+			env.SetTimer(c.cfg.BlockInterval, tagBlock)
+		case tagCommit:
+			c.commit(env)
+		}
+	case protocol.Recv:
+		c.stats.MsgsIn++
+		c.recv(env, in.From, in.Msg)
+	case protocol.Stop:
+		env.Emit(c.stats)
+	}
+}
+
+func (c *Committee) send(env protocol.Env, to protocol.NodeID, m wire.Msg) {
+	c.stats.MsgsOut++
+	env.Send(to, m)
+}
+
+func (c *Committee) recv(env protocol.Env, from protocol.NodeID, m wire.Msg) {
+	if int(from) >= len(c.members) {
+		return
+	}
+	switch m := m.(type) {
+	case *PostJob:
+		c.post(env, from, m)
+	case *Cancel:
+		if j, ok := c.jobs[m.Job]; ok && j.requester == from && j.state == jobOpen {
+			c.closeJob(env, j, Cancelled)
+		}
+	case *Join:
+		c.join(env, from, m)
+	case *Leave:
+		c.leave(env, from)
+	case *Result:
+		c.result(env, from, m)
+	case *Verdict:
+		c.verdict(env, from, m)
+	case *DisputeReveal:
+		c.reveal(env, from, m)
+	}
+	c.match(env)
+}
+
+// tick proposes the next block, after the housekeeping that feeds it.
+func (c *Committee) tick(env protocol.Env) {
+	now := env.Now()
+	if c.cfg.CloseAt > 0 && now >= c.cfg.CloseAt && !c.closedAll {
+		c.closedAll = true
+		for _, j := range c.open {
+			if j.state == jobOpen {
+				c.closeJob(env, j, Cancelled)
+			}
+		}
+	}
+	c.deadlines(env)
+	c.timeouts(env)
+	c.issueSlashes(env)
+	c.proposeGovernance(env, c.ledger.Height()+1)
+	c.match(env)
+	c.flushReleases(env)
+	if c.building.ok {
+		panic("market: a block is still being agreed on at the next tick")
+	}
+	h := c.ledger.Height() + 1
+	raw, hash := c.ledger.MakeBlock(h, c.ledger.Tip(), env.Self(), now)
+	c.building.height, c.building.raw, c.building.hash, c.building.ok = h, raw, hash, true
+	c.stats.Blocks++
+	env.SetTimer(c.cfg.CommitDelay, tagCommit)
+}
+
+// commit finalizes the block proposed at the last tick and acts on what
+// it carried.
+func (c *Committee) commit(env protocol.Env) {
+	b := &c.building
+	if !b.ok {
+		return
+	}
+	b.ok = false
+	before := c.slashStakes()
+	c.ledger.Commit(b.height, b.raw, b.hash, env.Now())
+	h := b.height
+	app := c.ledger.LastApplied()
+	sup := c.ledger.Supply()
+	if c.cfg.CheckSupply {
+		if err := sup.Check(); err != nil {
+			panic(fmt.Sprintf("market: after block %d at %v: %v", h, env.Now(), err))
+		}
+	}
+	env.Emit(rewards.Supply{Height: h, Minted: rewards.Tokens(app.Minted), Burned: rewards.Tokens(app.Burned)})
+	env.Emit(Block{Height: h, Txs: app.Txs, Minted: app.Minted, Burned: app.Burned,
+		Supply: sup.Minted - sup.Burned, Escrow: sup.Escrow, Emission: app.Minted})
+	c.unpaid += app.Minted
+	c.resolve(env, h, before)
+	c.endGovernance(env, h)
+	c.payPool(env, h)
+	c.stakingYield(env, h)
+	c.issueSlashes(env)
+	c.match(env)
+}
+
+// pending is a transaction the committee built and the mempool holds.
+type pending struct {
+	sender chain.Address
+	nonce  uint64
+	typ    chain.TxType
+	done   func(env protocol.Env, h uint64)
+	slash  *slashReq
+}
+
+// modeledSig stands for a signature: the ledger runs with
+// ModeledVerification, as consensus runs do with modeled signatures.
+var modeledSig = make([]byte, 64)
+
+// submit signs (as modeled) tx from the holder of pub with its next nonce
+// and adds it to the mempool; done runs when it commits. It reports
+// whether the ledger accepted it.
+func (c *Committee) submit(env protocol.Env, pub chain.PubKey, tx chain.Tx, p *pending) bool {
+	a := pub.Address()
+	n, ok := c.nonces[a]
+	if !ok {
+		n = c.ledger.Account(a).Nonce
+	}
+	tx.Nonce, tx.Sender, tx.Sig = n, pub, modeledSig
+	t := &tx
+	if err := c.ledger.AddTx(t); err != nil {
+		env.Emit(Rejected{Type: tx.Type.String(), Reason: chain.Reason(err)})
+		return false
+	}
+	c.stats.Txs++
+	c.nonces[a] = n + 1
+	if p == nil {
+		p = &pending{}
+	}
+	p.sender, p.nonce, p.typ = a, n, tx.Type
+	c.inflight = append(c.inflight, p)
+	return true
+}
+
+// resolve runs the completion of every in-flight transaction the block
+// committed: a sender's transaction with nonce n is committed once the
+// sender's committed nonce passes n.
+func (c *Committee) resolve(env protocol.Env, h uint64, stakeBefore map[chain.Address]uint64) {
+	keep := c.inflight[:0]
+	var done []*pending
+	for _, p := range c.inflight {
+		if c.ledger.Account(p.sender).Nonce > p.nonce {
+			done = append(done, p)
+		} else {
+			keep = append(keep, p)
+		}
+	}
+	for i := len(keep); i < len(c.inflight); i++ {
+		c.inflight[i] = nil
+	}
+	c.inflight = keep
+	for _, p := range done {
+		if p.slash != nil {
+			c.slashed(env, h, p.slash, stakeBefore)
+		}
+		if p.done != nil {
+			p.done(env, h)
+		}
+	}
+}
+
+// policy returns the rewards policy in force at height h: the base
+// policy with governance's parameters at h.
+func (c *Committee) policy(h uint64) rewards.Policy {
+	if pc := &c.polCache; pc.ok && pc.height == h {
+		return pc.pol
+	}
+	p, err := c.base.WithParams(c.gov.ParamsAt(h).Lookup)
+	if err != nil {
+		// The registry refuses changes that make an invalid policy, so
+		// this is a broken invariant.
+		panic(fmt.Sprintf("market: governance parameters at height %d make no policy: %v", h, err))
+	}
+	c.polCache.height, c.polCache.ok, c.polCache.pol = h, true, p
+	return p
+}
+
+// schedule is the emission schedule in force at height h.
+func (c *Committee) schedule(h uint64) rewards.Schedule {
+	e := c.gov.ParamsAt(h).Get(rewards.ParamEmissionPerBlock)
+	s, ok := c.schedCache[e]
+	if !ok {
+		spec := c.base.Emission
+		spec.Initial = rewards.Tokens(e)
+		var err error
+		if s, err = spec.Schedule(); err != nil {
+			panic(fmt.Sprintf("market: emission of %d per block: %v", e, err))
+		}
+		c.schedCache[e] = s
+	}
+	return s
+}
+
+// slashFraction is the ledger's slash hook: the policy's fraction for the
+// evidence's offence, at the block's height.
+func (c *Committee) slashFraction(h uint64, ev []byte) chain.PPM {
+	e, err := verify.DecodeEvidence(ev)
+	if err != nil {
+		return c.cfg.Ledger.Params.SlashFraction
+	}
+	return chain.PPM(c.policy(h).Slash[e.Offence]) * 100
+}
+
+// spotCheck is the spot-check probability in force.
+func (c *Committee) spotCheck() float64 {
+	return float64(c.gov.ParamsAt(c.ledger.Height()+1).Get(govern.ParamSpotCheck)) / 1e6
+}

@@ -1,0 +1,315 @@
+package market
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/dais-sim/dais/gpu"
+	"github.com/dais-sim/dais/protocol"
+	"github.com/dais-sim/dais/protocol/chain"
+	"github.com/dais-sim/dais/protocol/dist"
+	"github.com/dais-sim/dais/protocol/prototest"
+	"github.com/dais-sim/dais/protocol/rewards"
+	"github.com/dais-sim/dais/protocol/verify"
+	"github.com/dais-sim/dais/protocol/wire"
+)
+
+func TestPick(t *testing.T) {
+	c := []Candidate{
+		{ID: 4, FreeSince: 10, Finish: 50, VTime: 3, Weight: 1},
+		{ID: 2, FreeSince: 10, Finish: 40, VTime: 1, Weight: 0},
+		{ID: 9, FreeSince: 5, Finish: 40, VTime: 1, Weight: 3},
+	}
+	for _, tc := range []struct {
+		p    Policy
+		want protocol.NodeID
+	}{
+		{FIFO, 9},      // waited longest
+		{Fastest, 2},   // earliest finish, tie to the smaller ID
+		{FairShare, 2}, // least virtual time, tie to the smaller ID
+	} {
+		if got := c[Pick(tc.p, c, 0)].ID; got != tc.want {
+			t.Errorf("%s picked %d, want %d", tc.p, got, tc.want)
+		}
+	}
+	// Lottery: by weight in ID order (2: 0, 4: 1, 9: 3 of 4).
+	for _, tc := range []struct {
+		u    float64
+		want protocol.NodeID
+	}{{0, 4}, {0.249, 4}, {0.25, 9}, {0.999, 9}} {
+		if got := c[Pick(Lottery, c, tc.u)].ID; got != tc.want {
+			t.Errorf("lottery at %g picked %d, want %d", tc.u, got, tc.want)
+		}
+	}
+	zero := []Candidate{{ID: 3}, {ID: 1}}
+	if got := zero[Pick(Lottery, zero, 0.6)].ID; got != 3 {
+		t.Errorf("all-zero weights at 0.6 picked %d, want the second by ID (3)", got)
+	}
+	for _, p := range []Policy{FIFO, Fastest, FairShare, Lottery} {
+		q, err := ParsePolicy(p.String())
+		if err != nil || q != p {
+			t.Errorf("%s does not parse back: %v", p, err)
+		}
+	}
+}
+
+// Weighted fair queueing: picking the least virtual time and charging
+// FLOPs ÷ capacity gives each provider work in proportion to capacity
+// (to within one unit).
+func TestFairShareIsProportional(t *testing.T) {
+	caps := []float64{1, 2, 5, 0.25}
+	vt := make([]float64, len(caps))
+	n := make([]int, len(caps))
+	const units = 8250
+	for range units {
+		c := make([]Candidate, len(caps))
+		for i := range caps {
+			c[i] = Candidate{ID: protocol.NodeID(i), VTime: vt[i]}
+		}
+		k := Pick(FairShare, c, 0)
+		vt[k] += 1 / caps[k]
+		n[k]++
+	}
+	for i, cp := range caps {
+		want := units * cp / 8.25
+		if d := float64(n[i]) - want; d > 1 || d < -1 {
+			t.Errorf("capacity %g got %d units, want %.0f", cp, n[i], want)
+		}
+	}
+}
+
+func TestSpecCodec(t *testing.T) {
+	s := Spec{Kind: Training, Units: 4, UnitFLOPs: 1e15, UnitBytes: 5e12, MemBytes: 2e10, Steps: 32, Precision: gpu.FP16, Deadline: protocol.Minute}
+	got, err := DecodeSpec(s.Encode())
+	if err != nil || got != s {
+		t.Fatalf("round trip: %+v, %v", got, err)
+	}
+	for name, bad := range map[string]Spec{
+		"no units": {Kind: Compute, Steps: 1},
+		"no steps": {Kind: Compute, Units: 1},
+		"kind":     {Kind: 9, Units: 1, Steps: 1},
+	} {
+		if _, err := DecodeSpec(bad.Encode()); !errors.Is(err, wire.ErrTooLarge) {
+			t.Errorf("%s: %v, want a range error", name, err)
+		}
+	}
+	if _, err := DecodeSpec(append(s.Encode(), 0)); !errors.Is(err, wire.ErrTrailing) {
+		t.Errorf("trailing byte: %v", err)
+	}
+	if got := s.Step().FLOPs; got != 1e15/32 {
+		t.Errorf("a step is %g FLOPs", got)
+	}
+}
+
+func FuzzDecodeSpec(f *testing.F) {
+	f.Add(Spec{Kind: Compute, Units: 8, UnitFLOPs: 1e14, Steps: 16}.Encode())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := DecodeSpec(b)
+		if err != nil {
+			return
+		}
+		if string(s.Encode()) != string(b) {
+			t.Fatalf("%x decodes to %+v, which encodes to %x", b, s, s.Encode())
+		}
+	})
+}
+
+var h100, _ = gpu.Lookup("h100")
+
+// A provider joins, runs each assignment on its GPU, answers with the
+// honest result (and checkpoint root when asked), and answers a dispute
+// query with a checkpoint whose proof verifies against that root.
+func TestProvider(t *testing.T) {
+	env := prototest.NewEnv(5, 1)
+	p := &Provider{Committee: 0, Class: h100}
+	p.Handle(env, protocol.Start{})
+	if s := env.TakeSent(); len(s) != 1 || s[0].Msg.(*Join).Role != RoleProvider || s[0].Msg.(*Join).Slots != 2 {
+		t.Fatalf("start sent %+v", s)
+	}
+	job := chain.JobID{7}
+	spec := Spec{Kind: Training, Units: 2, UnitFLOPs: 1e15, Steps: 16}
+	p.Handle(env, protocol.Recv{From: 0, Msg: &Assign{Job: job, Unit: 1, Spec: spec, Root: true}})
+	jobs := env.TakeJobs()
+	if len(jobs) != 1 || jobs[0].Job.FLOPs != 1e15 {
+		t.Fatalf("submitted %+v", jobs)
+	}
+	p.Handle(env, protocol.JobDone{ID: jobs[0].ID, Result: gpu.Result{DurationNs: 2e9, EnergyJ: 1400}})
+	res := env.TakeSent()[0].Msg.(*Result)
+	root := verify.Root(verify.Trajectory(job, 1, 16))
+	if res.Result != verify.Honest(job, 1, 16) || res.Root != root || res.Failed {
+		t.Fatalf("result %+v", res)
+	}
+	if ev := env.TakeEvents(); len(ev) != 1 || ev[0].Event.(Computed).FLOPs != 1e15 {
+		t.Errorf("events %+v", ev)
+	}
+	p.Handle(env, protocol.Recv{From: 0, Msg: &DisputeQuery{Job: job, Unit: 1, Step: 9, Steps: 16}})
+	rv := env.TakeSent()[0].Msg.(*DisputeReveal)
+	if !verify.VerifyProof(root, 17, 9, rv.Checkpoint, rv.Proof) {
+		t.Error("the reveal does not verify against the committed root")
+	}
+	// A unit that does not fit fails.
+	p.Handle(env, protocol.Recv{From: 0, Msg: &Assign{Job: job, Unit: 0, Spec: spec}})
+	p.Handle(env, protocol.JobDone{ID: env.TakeJobs()[0].ID, Result: gpu.Result{Err: "no memory"}})
+	if r := env.TakeSent()[0].Msg.(*Result); !r.Failed {
+		t.Error("a failed job was not reported failed")
+	}
+	p.Handle(env, protocol.Stop{Leave: true})
+	if s := env.TakeSent(); len(s) != 1 {
+		t.Errorf("a leaving provider sent %d messages, want its Leave", len(s))
+	}
+}
+
+func TestValidator(t *testing.T) {
+	env := prototest.NewEnv(6, 1)
+	v := &Validator{Committee: 0, Class: h100}
+	v.Handle(env, protocol.Start{})
+	env.TakeSent()
+	job := chain.JobID{3}
+	spec := Spec{Kind: Compute, Units: 1, UnitFLOPs: 8e14, Steps: 8}
+	for _, tc := range []struct {
+		m     *Replay
+		flops float64
+		want  verify.Hash
+	}{
+		{&Replay{Check: 1, Job: job, Spec: spec, Whole: true}, 8e14, verify.Honest(job, 0, 8)},
+		{&Replay{Check: 2, Job: job, Spec: spec, Step: 3}, 1e14, verify.Checkpoint(job, 0, 4)},
+	} {
+		v.Handle(env, protocol.Recv{From: 0, Msg: tc.m})
+		j := env.TakeJobs()[0]
+		if j.Job.FLOPs != tc.flops {
+			t.Errorf("check %d ran %g FLOPs, want %g", tc.m.Check, j.Job.FLOPs, tc.flops)
+		}
+		v.Handle(env, protocol.JobDone{ID: j.ID})
+		if got := env.TakeSent()[0].Msg.(*Verdict); got.Check != tc.m.Check || got.Result != tc.want {
+			t.Errorf("verdict %+v", got)
+		}
+	}
+}
+
+func TestRequester(t *testing.T) {
+	env := prototest.NewEnv(7, 1)
+	q := &Requester{Committee: 0, Arrivals: Arrivals{Process: Constant, Rate: 1},
+		Types:       []JobType{{Name: "r", Kind: Compute, Share: 1, FLOPs: dist.Fixed{V: 2e14}, Units: 5, Intensity: 100, PricePerPFLOP: 3}},
+		Until:       protocol.Time(10 * protocol.Second),
+		CancelShare: 1, CancelAfter: 5 * protocol.Second}
+	env.Node = q
+	q.Handle(env, protocol.Start{})
+	env.Advance(protocol.Second) // the first post, at a random phase
+	first := env.TakeSent()
+	if len(first) != 1 {
+		t.Fatalf("sent %+v in the first second", first)
+	}
+	p := first[0].Msg.(*PostJob)
+	if p.Budget != 3 || p.Spec.UnitBytes != 2e12 || p.Spec.Units != 5 || p.Spec.Steps != 1 {
+		t.Errorf("post %+v: budget ⌈3 × 10¹⁵ FLOPs / 10¹⁵⌉ = 3, bytes 2·10¹²", p)
+	}
+	// The first job opens; its cancel timer fires; the others never open,
+	// so they are not cancelled.
+	q.Handle(env, protocol.Recv{From: 0, Msg: &JobStatus{Seq: p.Seq, Job: chain.JobID{1}, Status: Opened}})
+	env.Advance(15 * protocol.Second)
+	posts, cancels := 1, 0
+	for _, s := range env.TakeSent() {
+		switch m := s.Msg.(type) {
+		case *PostJob:
+			posts++
+		case *Cancel:
+			if m.Job != (chain.JobID{1}) {
+				t.Errorf("cancelled %x, which never opened", m.Job[:2])
+			}
+			cancels++
+		}
+	}
+	if posts < 9 || posts > 10 || cancels != 1 {
+		t.Errorf("%d posts in 10 s at 1/s and %d cancels, want about 10 and 1", posts, cancels)
+	}
+	q.Handle(env, protocol.Recv{From: 0, Msg: &JobStatus{Seq: p.Seq, Job: chain.JobID{1}, Status: Cancelled, Verified: 2, Refund: 1}})
+	found := false
+	for _, e := range env.TakeEvents() {
+		if f, ok := e.Event.(JobFinished); ok && f.Seq == p.Seq && f.Status == Cancelled && f.Verified == 2 {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("no JobFinished for the cancelled job")
+	}
+}
+
+// A committee, driven by hand, opens a posted job when its post commits,
+// assigns its units, accepts the results and settles: the provider gets
+// its fee share, the pool its pot share, the rest is burned, and the
+// escrow is empty.
+func TestCommitteeSettles(t *testing.T) {
+	const seed = 9
+	keys := make([]chain.PubKey, 3) // 0 committee, 1 requester, 2 provider
+	for i := range keys {
+		keys[i] = chain.PubKeyOf(chain.KeyFor(seed, protocol.NodeID(i)))
+	}
+	special := func(i uint32) chain.PubKey { return chain.PubKeyOf(chain.KeyFor(seed, protocol.NodeID(1000+i))) }
+	genesis := []chain.Account{
+		{Address: keys[1].Address(), Balance: 1000 * chain.Token},
+		{Address: keys[2].Address(), Stake: 10 * chain.Token},
+	}
+	pol := rewards.DefaultPolicy()
+	c, err := NewCommittee(Config{
+		Ledger: chain.Config{Genesis: genesis, Params: chain.DefaultParams(), KeySeed: seed},
+		Keys:   keys, Settler: special(0), Pool: special(1), Treasury: special(2),
+		Policy: pol, Scheduler: FIFO, Verify: Verification{Scheme: NoVerification},
+		BlockInterval: 2 * protocol.Second, CommitDelay: 300 * protocol.Millisecond, CheckSupply: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := prototest.NewEnv(0, 1)
+	env.Node = c
+	c.Handle(env, protocol.Start{})
+	c.Handle(env, protocol.Recv{From: 2, Msg: &Join{Role: RoleProvider, Class: h100, Slots: 2}})
+	spec := Spec{Kind: Compute, Units: 3, UnitFLOPs: 1e14, Steps: 4}
+	const budget = 30*chain.Token + 2 // 10 tokens a unit, 2 base units of rounding
+	c.Handle(env, protocol.Recv{From: 1, Msg: &PostJob{Seq: 1, Budget: budget, Spec: spec}})
+	env.Advance(2500 * protocol.Millisecond) // the post commits in block 1
+	var assigns []*Assign
+	for _, s := range env.TakeSent() {
+		if m, ok := s.Msg.(*Assign); ok && s.To == 2 {
+			assigns = append(assigns, m)
+		}
+	}
+	if len(assigns) != 2 {
+		t.Fatalf("%d assignments to a provider with 2 slots", len(assigns))
+	}
+	job := assigns[0].Job
+	answer := func(a *Assign) {
+		c.Handle(env, protocol.Recv{From: 2, Msg: &Result{Job: a.Job, Unit: a.Unit, Result: verify.Honest(a.Job, a.Unit, a.Spec.Steps)}})
+	}
+	answer(assigns[0])
+	third := env.TakeSent()
+	if len(third) != 1 {
+		t.Fatalf("after a result: sent %+v, want the third assignment", third)
+	}
+	answer(assigns[1])
+	answer(third[0].Msg.(*Assign))
+	env.Advance(5 * protocol.Second) // the settle goes into block 2 or 3 and commits
+	l := c.Ledger()
+	if j, ok := l.Job(job); !ok || j.Escrow != 0 {
+		t.Fatalf("job %+v after settlement", j)
+	}
+	price := rewards.Tokens(budget / 3)
+	split := pol.Fees.Split(price)
+	if got := l.Account(keys[2].Address()).Balance; got < uint64(3*split.Provider) {
+		t.Errorf("provider holds %d, want at least its fee share %d", got, 3*split.Provider)
+	}
+	if got := 1000*chain.Token - l.Account(keys[1].Address()).Balance; got != uint64(3*price) {
+		t.Errorf("requester paid %d, want 3 units × %d (the rounding refunded)", got, price)
+	}
+	var status *JobStatus
+	for _, s := range env.TakeSent() {
+		if m, ok := s.Msg.(*JobStatus); ok && m.Status == Done {
+			status = m
+		}
+	}
+	if status == nil || status.Verified != 3 || status.Refund != 2 {
+		t.Errorf("final status %+v, want done, 3 verified, 2 refunded", status)
+	}
+	if err := l.CheckSupply(); err != nil {
+		t.Error(err)
+	}
+}

@@ -1,0 +1,216 @@
+package market
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/dais-sim/dais/gpu"
+	"github.com/dais-sim/dais/protocol"
+	"github.com/dais-sim/dais/protocol/dist"
+)
+
+// Process is a job arrival process.
+type Process uint8
+
+// Arrival processes.
+const (
+	Poisson  Process = iota + 1 // exponential gaps at Rate
+	Constant                    // one job every 1/Rate
+	Burst                       // BurstSize jobs every BurstEvery
+)
+
+// ParseProcess reads a process's name.
+func ParseProcess(s string) (Process, error) {
+	switch s {
+	case "poisson":
+		return Poisson, nil
+	case "constant":
+		return Constant, nil
+	case "burst":
+		return Burst, nil
+	}
+	return 0, fmt.Errorf("market: unknown arrival process %q (poisson, constant, burst)", s)
+}
+
+// Arrivals is when one requester posts jobs.
+type Arrivals struct {
+	Process Process
+	// Rate is jobs per second (Poisson, Constant).
+	Rate       float64
+	BurstSize  int
+	BurstEvery protocol.Duration
+}
+
+// Validate reports an arrival process that cannot run.
+func (a Arrivals) Validate() error {
+	switch a.Process {
+	case Poisson, Constant:
+		if !(a.Rate > 0) || math.IsInf(a.Rate, 0) {
+			return fmt.Errorf("market: arrival rate %v, want > 0", a.Rate)
+		}
+	case Burst:
+		if a.BurstSize < 1 || a.BurstEvery <= 0 {
+			return fmt.Errorf("market: bursts of %d every %v", a.BurstSize, a.BurstEvery)
+		}
+	default:
+		return fmt.Errorf("market: arrival process %d", a.Process)
+	}
+	return nil
+}
+
+// JobType is one kind of job a requester posts.
+type JobType struct {
+	Name  string
+	Kind  Kind
+	Share float64 // of arrivals; shares of a requester's types are normalized
+	// FLOPs per unit, drawn per job (all units of a job cost the same).
+	FLOPs dist.Dist
+	Units uint32
+	// Intensity is FLOPs per byte of memory traffic; 0 means the units
+	// are compute-bound (no traffic charged).
+	Intensity float64
+	MemBytes  uint64
+	// Steps per unit (checkpoints a dispute bisects); 0 means 1.
+	Steps     uint32
+	Precision gpu.Precision
+	Deadline  protocol.Duration
+	// Budget per job, base units; when PricePerPFLOP > 0 the budget is
+	// instead ⌈PricePerPFLOP × the job's FLOPs / 10¹⁵⌉, so that every
+	// unit pays the same per FLOP whatever its size.
+	Budget        uint64
+	PricePerPFLOP uint64
+}
+
+// Requester posts jobs to the committee by its arrival process, from its
+// own random stream, until Until, and records how each ends.
+type Requester struct {
+	Committee protocol.NodeID
+	Arrivals  Arrivals
+	Types     []JobType
+	// Until is when posting stops (0: never).
+	Until protocol.Time
+	// CancelShare of jobs are cancelled CancelAfter after posting, if
+	// they have not ended.
+	CancelShare float64
+	CancelAfter protocol.Duration
+
+	seq    uint64
+	posted map[uint64]*posted // by Seq, until final
+}
+
+type posted struct {
+	at  protocol.Time
+	job JobID
+	ok  bool // the job is on chain
+}
+
+const cancelTag = 1 << 63
+
+// Handle implements protocol.Node.
+func (q *Requester) Handle(env protocol.Env, in protocol.Input) {
+	switch in := in.(type) {
+	case protocol.Start:
+		if in.Rejoin {
+			return
+		}
+		q.posted = map[uint64]*posted{}
+		q.next(env, true)
+	case protocol.TimerFired:
+		if in.Tag&cancelTag != 0 {
+			if p, ok := q.posted[in.Tag&^cancelTag]; ok && p.ok {
+				env.Send(q.Committee, &Cancel{Job: p.job})
+			}
+			return
+		}
+		n := 1
+		if q.Arrivals.Process == Burst {
+			n = q.Arrivals.BurstSize
+		}
+		for range n {
+			q.post(env)
+		}
+		q.next(env, false)
+	case protocol.Recv:
+		m, ok := in.Msg.(*JobStatus)
+		if !ok {
+			return
+		}
+		p, ok := q.posted[m.Seq]
+		if !ok {
+			return
+		}
+		if m.Status == Opened {
+			p.job, p.ok = m.Job, true
+			return
+		}
+		delete(q.posted, m.Seq)
+		env.Emit(JobFinished{Seq: m.Seq, Job: m.Job, Status: m.Status, Verified: m.Verified, Refund: m.Refund,
+			Latency: env.Now().Sub(p.at)})
+	}
+}
+
+// next sets the timer of the next arrival. A constant process starts at
+// a random phase, so that requesters of one rate do not post in lockstep.
+func (q *Requester) next(env protocol.Env, first bool) {
+	var gap protocol.Duration
+	switch q.Arrivals.Process {
+	case Poisson:
+		gap = seconds(env.Rand().ExpFloat64() / q.Arrivals.Rate)
+	case Constant:
+		gap = seconds(1 / q.Arrivals.Rate)
+		if first {
+			gap = seconds(env.Rand().Float64() / q.Arrivals.Rate) // a random phase
+		}
+	case Burst:
+		gap = q.Arrivals.BurstEvery
+	}
+	if q.Until > 0 && env.Now().Add(gap) >= q.Until {
+		return
+	}
+	env.SetTimer(gap, 0)
+}
+
+func seconds(s float64) protocol.Duration { return protocol.Duration(math.Round(s * 1e9)) }
+
+// post draws a job and posts it.
+func (q *Requester) post(env protocol.Env) {
+	r := env.Rand()
+	t := q.pick(r.Float64())
+	flops := t.FLOPs.Sample(r)
+	if !(flops >= 1) {
+		flops = 1
+	}
+	flops = math.Min(flops, 1e19)
+	spec := Spec{Kind: t.Kind, Units: max(t.Units, 1), UnitFLOPs: uint64(flops), MemBytes: t.MemBytes,
+		Steps: max(t.Steps, 1), Precision: t.Precision, Deadline: t.Deadline}
+	if t.Intensity > 0 {
+		spec.UnitBytes = uint64(flops / t.Intensity)
+	}
+	budget := t.Budget
+	if t.PricePerPFLOP > 0 {
+		budget = uint64(math.Ceil(float64(t.PricePerPFLOP) * spec.TotalFLOPs() / 1e15))
+	}
+	q.seq++
+	q.posted[q.seq] = &posted{at: env.Now()}
+	env.Emit(JobPosted{Seq: q.seq, Type: spec.Kind, Units: spec.Units, FLOPs: spec.UnitFLOPs, Budget: budget})
+	env.Send(q.Committee, &PostJob{Seq: q.seq, Posted: env.Now(), Budget: budget, Spec: spec})
+	if q.CancelShare > 0 && r.Float64() < q.CancelShare {
+		env.SetTimer(q.CancelAfter, cancelTag|q.seq)
+	}
+}
+
+// pick returns the job type whose share interval holds u.
+func (q *Requester) pick(u float64) JobType {
+	var total float64
+	for _, t := range q.Types {
+		total += t.Share
+	}
+	x := u * total
+	for _, t := range q.Types {
+		if x < t.Share {
+			return t
+		}
+		x -= t.Share
+	}
+	return q.Types[len(q.Types)-1]
+}

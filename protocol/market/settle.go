@@ -1,0 +1,338 @@
+package market
+
+import (
+	"encoding/hex"
+	"fmt"
+	"slices"
+
+	"github.com/dais-sim/dais/protocol"
+	"github.com/dais-sim/dais/protocol/chain"
+	"github.com/dais-sim/dais/protocol/rewards"
+)
+
+// closeJob ends a job and settles its escrow: each verified unit's price
+// (budget ÷ units, rounded down) is split by the fee policy in force into
+// a burn, the providers' share (split equally among the replicas that
+// agreed on its result) and the reward pool's share; everything else —
+// unverified units, the rounding — returns to the requester. Invalid work
+// is never paid: only accepted replicas are payees.
+func (c *Committee) closeJob(env protocol.Env, j *job, st Status) {
+	if j.state != jobOpen {
+		return
+	}
+	j.state, j.status = jobClosing, st
+	for _, u := range j.units {
+		for _, r := range u.reps {
+			if r.state == repRunning {
+				r.state = repLost
+				r.p.remove(r)
+			}
+		}
+	}
+	price := j.budget / uint64(len(j.units))
+	fees := c.policy(c.ledger.Height() + 1).Fees
+	paid := map[protocol.NodeID]uint64{}
+	var ids []protocol.NodeID
+	var pot, burn, providers uint64
+	for _, u := range j.units {
+		if u.state != unitDone {
+			continue
+		}
+		s := fees.Split(rewards.Tokens(price))
+		burn += uint64(s.Burn)
+		pot += uint64(s.Pot)
+		n := uint64(len(u.payees))
+		per := uint64(s.Provider) / n
+		for i, id := range u.payees {
+			amt := per
+			if i == 0 {
+				amt += uint64(s.Provider) - per*n
+			}
+			if _, ok := paid[id]; !ok {
+				ids = append(ids, id)
+			}
+			paid[id] += amt
+			providers += amt
+		}
+	}
+	out := providers + pot + burn
+	if out > j.budget {
+		panic(fmt.Sprintf("market: job %x settles %d of a %d budget", j.id[:4], out, j.budget))
+	}
+	j.refund = j.budget - out
+	slices.Sort(ids)
+	var credits []chain.Credit
+	for _, id := range ids {
+		if paid[id] > 0 {
+			credits = append(credits, chain.Credit{To: c.addrs[id], Amount: paid[id]})
+		}
+	}
+	if pot > 0 {
+		credits = append(credits, chain.Credit{To: c.pool, Amount: pot})
+	}
+	done := func(env protocol.Env, h uint64) {
+		j.state = jobClosed
+		env.Emit(JobClosed{Job: j.id, Requester: j.requester, Status: st, Units: uint32(len(j.units)), Verified: uint32(j.verified),
+			Budget: j.budget, Providers: providers, Pot: pot, Burned: burn, Refund: j.refund, Height: h})
+		for _, id := range ids {
+			if paid[id] > 0 {
+				env.Emit(rewards.Paid{Height: h, Class: rewards.PaidFee, To: c.acct(id), Amount: rewards.Tokens(paid[id])})
+			}
+		}
+		c.send(env, j.requester, &JobStatus{Seq: j.seq, Job: j.id, Status: st, Verified: uint32(j.verified), Refund: j.refund})
+		c.pruneOpen()
+	}
+	c.releases = append(c.releases, release{r: chain.Release{Job: j.id, Pay: credits, Burn: burn, Close: true}, done: done})
+}
+
+// release is a job's settlement waiting for the next block.
+type release struct {
+	r    chain.Release
+	done func(env protocol.Env, h uint64)
+}
+
+// maxSettleBytes bounds one Settle transaction's releases (well under
+// chain.MaxTxBytes); a block with more settles in several.
+const maxSettleBytes = 64 << 10
+
+// flushReleases puts the settlements of the jobs that ended since the
+// last block into Settle transactions, many jobs to each.
+func (c *Committee) flushReleases(env protocol.Env) {
+	for len(c.releases) > 0 {
+		n, size, credits := 0, 0, 0
+		for n < len(c.releases) {
+			r := c.releases[n].r
+			size += 64 + 40*len(r.Pay)
+			credits += 1 + len(r.Pay)
+			if n > 0 && (size > maxSettleBytes || credits > chain.MaxCredits/2) {
+				break
+			}
+			n++
+		}
+		batch := c.releases[:n:n]
+		rs := make([]chain.Release, n)
+		for i, r := range batch {
+			rs[i] = r.r
+		}
+		done := func(env protocol.Env, h uint64) {
+			for _, r := range batch {
+				r.done(env, h)
+			}
+		}
+		if !c.submit(env, c.cfg.Settler, chain.NewSettle(0, 0, rs...), &pending{done: done}) {
+			panic(fmt.Sprintf("market: a settlement of %d jobs was refused", n))
+		}
+		c.releases = c.releases[n:]
+	}
+	c.releases = nil
+}
+
+// pruneOpen drops closed jobs from the open list once they are half of
+// it, so scans over open jobs stay proportional to what is open.
+func (c *Committee) pruneOpen() {
+	closed := 0
+	for _, j := range c.open {
+		if j.state == jobClosed {
+			closed++
+		}
+	}
+	if 2*closed < len(c.open) {
+		return
+	}
+	keep := c.open[:0]
+	for _, j := range c.open {
+		if j.state != jobClosed {
+			keep = append(keep, j)
+		} else {
+			delete(c.jobs, j.id)
+		}
+	}
+	for i := len(keep); i < len(c.open); i++ {
+		c.open[i] = nil
+	}
+	c.open = keep
+}
+
+// payPool splits the reward pool after block h: everything the pool
+// holds — the emission minted since the last split and the pot shares of
+// job fees — goes out by rewards.Distributor: compute providers pro rata
+// to verified FLOPs since the last split, validators by stake × accuracy,
+// the treasury its share and whatever no one could claim. One payout is
+// in flight at a time; a block that finds one pending leaves its tokens
+// and work for the next.
+func (c *Committee) payPool(env protocol.Env, h uint64) {
+	if c.poolBusy || (c.cfg.RewardEvery > 1 && h%c.cfg.RewardEvery != 0) {
+		return
+	}
+	bal := c.ledger.Account(c.pool).Balance
+	if bal == 0 {
+		c.work, c.unpaid = c.work[:0], 0
+		return
+	}
+	em := min(c.unpaid, bal)
+	var vals []rewards.ValidatorScore
+	for _, v := range c.vals {
+		if v.jailed {
+			continue
+		}
+		st := c.ledger.Account(c.addrs[v.id]).Stake
+		acc := rewards.PPMOne
+		if v.verdicts > 0 {
+			acc = rewards.PPM(uint64(v.agree) * uint64(rewards.PPMOne) / uint64(v.verdicts))
+		}
+		if st > 0 {
+			vals = append(vals, rewards.ValidatorScore{Validator: c.acct(v.id), Stake: rewards.Tokens(st), Accuracy: acc})
+		}
+	}
+	out, err := c.dist.Distribute(rewards.Period{Height: h, Emission: rewards.Tokens(em), Fees: rewards.Tokens(bal - em),
+		Work: c.work, Validators: vals})
+	if err != nil {
+		panic(fmt.Sprintf("market: reward split after block %d: %v", h, err))
+	}
+	pays := out.Payments()
+	var credits []chain.Credit
+	for _, p := range pays {
+		id, ok := rewards.NodeOf(p.To)
+		if !ok || p.Amount == 0 {
+			continue
+		}
+		credits = append(credits, chain.Credit{To: c.addrs[id], Amount: uint64(p.Amount)})
+	}
+	if out.Treasury > 0 {
+		credits = append(credits, chain.Credit{To: c.treasury, Amount: uint64(out.Treasury)})
+	}
+	c.work, c.unpaid = c.work[:0], c.unpaid-em
+	if len(credits) == 0 {
+		return
+	}
+	done := func(env protocol.Env, h uint64) {
+		c.poolBusy = false
+		env.Emit(out.Event())
+		for _, p := range pays {
+			if p.Amount > 0 {
+				p.Height = h
+				env.Emit(p)
+			}
+		}
+	}
+	if !c.submit(env, c.cfg.Pool, chain.NewPayout(0, 0, credits), &pending{done: done}) {
+		panic(fmt.Sprintf("market: the reward payout after block %d was refused", h))
+	}
+	c.poolBusy = true
+}
+
+// stakingYield pays each epoch's staking yield from the treasury
+// (rewards.Policy.StakingYield: the treasury never mints, and pays pro
+// rata when it cannot pay in full).
+func (c *Committee) stakingYield(env protocol.Env, h uint64) {
+	pol := c.policy(h)
+	if c.treasBusy || h%pol.EpochBlocks != 0 {
+		return
+	}
+	t := c.ledger.Account(c.treasury).Balance
+	if t == 0 {
+		return
+	}
+	addrOf := map[rewards.Account]chain.Address{}
+	var stakes []rewards.Stake
+	for _, a := range c.ledger.Stakes() {
+		acct := c.account(a.Address)
+		addrOf[acct] = a.Address
+		stakes = append(stakes, rewards.Stake{Staker: acct, Amount: rewards.Tokens(a.Stake)})
+	}
+	pays, paid := pol.StakingYield(stakes, rewards.Tokens(t))
+	if paid == 0 {
+		return
+	}
+	var credits []chain.Credit
+	for _, p := range pays {
+		if p.Amount > 0 && addrOf[p.To] != c.treasury {
+			credits = append(credits, chain.Credit{To: addrOf[p.To], Amount: uint64(p.Amount)})
+		}
+	}
+	if len(credits) == 0 {
+		return
+	}
+	done := func(env protocol.Env, h uint64) {
+		c.treasBusy = false
+		for _, p := range pays {
+			if p.Amount > 0 {
+				env.Emit(rewards.Paid{Height: h, Class: rewards.PaidStaking, To: p.To, Amount: p.Amount})
+			}
+		}
+	}
+	if c.submit(env, c.cfg.Treasury, chain.NewPayout(0, 0, credits), &pending{done: done}) {
+		c.treasBusy = true
+	}
+}
+
+// account is the rewards account of a ledger address: a node's
+// NodeAccount, or the address in hex.
+func (c *Committee) account(a chain.Address) rewards.Account {
+	if id, ok := c.nodeOf[a]; ok {
+		return c.acct(id)
+	}
+	return rewards.Account("addr/" + hex.EncodeToString(a[:]))
+}
+
+// slashReq is a slash waiting to go on chain.
+type slashReq struct {
+	offender protocol.NodeID
+	offence  rewards.Offence
+	evidence []byte
+	// wait is the replica whose commitment the evidence names: the slash
+	// goes on chain after it, so the judge can check the commitment.
+	wait *replica
+}
+
+// issueSlashes submits the slashes whose evidence is ready. An offender
+// with no stake left cannot be slashed (it is jailed all the same).
+func (c *Committee) issueSlashes(env protocol.Env) {
+	keep := c.slashes[:0]
+	for _, s := range c.slashes {
+		if s.wait != nil && !s.wait.committed {
+			keep = append(keep, s)
+			continue
+		}
+		a := c.addrs[s.offender]
+		if c.ledger.Account(a).Stake == 0 {
+			continue
+		}
+		c.submit(env, c.cfg.Settler, chain.NewSlash(0, 0, a, s.evidence), &pending{slash: s})
+	}
+	for i := len(keep); i < len(c.slashes); i++ {
+		c.slashes[i] = nil
+	}
+	c.slashes = keep
+}
+
+// slashStakes records, before a block commits, the stake of every
+// offender with a slash in flight, so the burn of each can be told.
+func (c *Committee) slashStakes() map[chain.Address]uint64 {
+	var m map[chain.Address]uint64
+	for _, p := range c.inflight {
+		if p.slash == nil {
+			continue
+		}
+		if m == nil {
+			m = map[chain.Address]uint64{}
+		}
+		a := c.addrs[p.slash.offender]
+		if _, ok := m[a]; !ok {
+			m[a] = c.ledger.Account(a).Stake
+		}
+	}
+	return m
+}
+
+// slashed emits a committed slash: the burn is the fraction in force of
+// the stake before it (slashes of one offender in one block apply in
+// order).
+func (c *Committee) slashed(env protocol.Env, h uint64, s *slashReq, before map[chain.Address]uint64) {
+	a := c.addrs[s.offender]
+	st := before[a]
+	amt := c.slashFraction(h, s.evidence).Of(st)
+	before[a] = st - amt
+	env.Emit(rewards.Slashed{Height: h, Offender: c.acct(s.offender), Offence: s.offence,
+		Stake: rewards.Tokens(st), Amount: rewards.Tokens(amt)})
+}

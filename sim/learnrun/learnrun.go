@@ -1,0 +1,498 @@
+package learnrun
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/dais-sim/dais/gpu"
+	"github.com/dais-sim/dais/gpu/datasets"
+	"github.com/dais-sim/dais/gpu/models"
+	"github.com/dais-sim/dais/metrics"
+	"github.com/dais-sim/dais/protocol"
+	"github.com/dais-sim/dais/protocol/attack"
+	"github.com/dais-sim/dais/protocol/learn"
+	"github.com/dais-sim/dais/sim"
+	"github.com/dais-sim/dais/sim/netmodel"
+)
+
+// Result is what a run measured.
+type Result struct {
+	Params *Params
+	// Accuracy[r] is the share of the 1,797 test rows the model after
+	// round r classifies correctly (r = 0: the initial model);
+	// AttackSuccess[r] the share of the Source class's test rows it
+	// classifies as the Target class.
+	Accuracy, AttackSuccess []float64
+	// RoundEnd[r] is when round r committed, in simulated time.
+	RoundEnd []protocol.Time
+	// Skipped counts rounds that left the model unchanged.
+	Skipped int
+	// Learners are every learner identity, Attackers those that attack
+	// (providers, or Sybil identities), both ascending.
+	Learners, Attackers []protocol.NodeID
+	// Payout is each node's training reward in base units, by NodeID;
+	// Paid the total paid to learners.
+	Payout []uint64
+	Paid   uint64
+	// Updates collected and Accepted into aggregates, over all rounds;
+	// Rejected by reason (learn.Reject*).
+	Updates, Accepted int
+	Rejected          map[string]int
+	// TrainFailed counts training jobs that returned an error (a provider
+	// with no rows under a skewed partition).
+	TrainFailed int
+	// Clean is the attack-free run with the same seed (Params.Clean).
+	Clean *Result
+	// Centralized is the baseline's test accuracy (Params.Baseline), else
+	// NaN.
+	Centralized float64
+
+	// Host time: the whole run, and the real work inside it.
+	Wall, TrainWall, ScoreWall, AggregateWall time.Duration
+	TrainJobs, TrainSteps, Aggregations       int64
+	// Engine and network counts.
+	Events, Sent, Dropped, BytesSent uint64
+	TraceHash                        uint64
+}
+
+// Final is the test accuracy after the last round.
+func (r *Result) Final() float64 { return r.Accuracy[len(r.Accuracy)-1] }
+
+// FinalAttackSuccess is the attack success rate after the last round.
+func (r *Result) FinalAttackSuccess() float64 { return r.AttackSuccess[len(r.AttackSuccess)-1] }
+
+// MeanAttackSuccess is the attack success rate averaged over the second
+// half of the rounds (rounds ⌈R/2⌉…R). A targeted attack fought by the
+// honest majority often swings from round to round (poisoned, repaired,
+// poisoned), so the last round alone says more about parity than about
+// the attack.
+func (r *Result) MeanAttackSuccess() float64 {
+	rounds := len(r.AttackSuccess) - 1
+	h := r.AttackSuccess[max((rounds+1)/2, 1):]
+	var s float64
+	for _, x := range h {
+		s += x
+	}
+	return s / float64(len(h))
+}
+
+// AccuracyDrop is the clean run's final accuracy minus this run's, or NaN
+// without a clean run.
+func (r *Result) AccuracyDrop() float64 {
+	if r.Clean == nil {
+		return math.NaN()
+	}
+	return r.Clean.Final() - r.Final()
+}
+
+// AttackerNodeShare is the attackers' share of the learner identities.
+func (r *Result) AttackerNodeShare() float64 {
+	return float64(len(r.Attackers)) / float64(len(r.Learners))
+}
+
+// AttackerTokenShare is the attackers' share of the training reward paid
+// (share ∝ positive validator score, learn.Payouts), or NaN if nothing
+// was paid.
+func (r *Result) AttackerTokenShare() float64 {
+	if r.Paid == 0 {
+		return math.NaN()
+	}
+	var a uint64
+	for _, id := range r.Attackers {
+		a += r.Payout[id]
+	}
+	return float64(a) / float64(r.Paid)
+}
+
+// Run builds the world from p, runs every round and returns what it
+// measured (with the clean run and the centralized baseline if asked).
+func Run(p *Params) (*Result, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	res, err := run(p)
+	if err != nil {
+		return nil, err
+	}
+	if p.Clean {
+		c := *p
+		c.Attack, c.Clean, c.Baseline, c.Sink = Attack{}, false, false, nil
+		if res.Clean, err = run(&c); err != nil {
+			return nil, err
+		}
+	}
+	res.Centralized = math.NaN()
+	if p.Baseline {
+		if res.Centralized, err = Centralized(p); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// Centralized trains the same model on every row the providers hold, in
+// one place, with the package's centralized settings (models.Optdigits:
+// batches of 32) for p.BaselineEpochs epochs, and returns its test
+// accuracy: the figure federated training is measured against.
+func Centralized(p *Params) (float64, error) {
+	train, test, err := load()
+	if err != nil {
+		return 0, err
+	}
+	s, err := makeSplit(p, train)
+	if err != nil {
+		return 0, err
+	}
+	spec := models.Optdigits(p.Model)
+	spec.Seed = protocol.DeriveSeed(p.Seed, "init", 0)
+	m, err := models.New(spec)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := m.Train(s.pool, p.BaselineEpochs); err != nil {
+		return 0, err
+	}
+	return m.Accuracy(test), nil
+}
+
+// Node IDs: the coordinator is 0, validators 1..V, providers next, Sybil
+// identities last.
+const coordinator protocol.NodeID = 0
+
+// state is one run in progress.
+type state struct {
+	p     *Params
+	res   *Result
+	clock clock
+	memo  memo
+	spec  models.Spec
+	split *split
+	test  datasets.Dataset
+	eval  *models.Model
+	src   int
+	dst   int
+	final bool
+
+	honest  []protocol.NodeID        // honest providers with rows
+	globals map[learn.Hash][]float64 // the newest committed model, by version
+	stats   map[uint64][2][]float64  // little-is-enough oracle, by round
+}
+
+func run(p *Params) (*Result, error) {
+	train, test, err := load()
+	if err != nil {
+		return nil, err
+	}
+	s, err := makeSplit(p, train)
+	if err != nil {
+		return nil, err
+	}
+	st := &state{p: p, spec: p.spec(), split: s, test: test, globals: map[learn.Hash][]float64{},
+		stats: map[uint64][2][]float64{}}
+	st.src, st.dst = p.Attack.classes()
+	st.res = &Result{Params: p, Rejected: map[string]int{}, Centralized: math.NaN()}
+	init := st.spec
+	init.Seed = protocol.DeriveSeed(p.Seed, "init", 0)
+	if st.eval, err = models.New(init); err != nil {
+		return nil, err
+	}
+	initial := st.eval.Params()
+
+	matrix := p.Matrix
+	if matrix.Regions == nil {
+		matrix = netmodel.DefaultMatrix()
+	}
+	net, err := netmodel.New(matrix)
+	if err != nil {
+		return nil, err
+	}
+	var hw []gpu.Class
+	place := func(id protocol.NodeID, link netmodel.Link, class string) {
+		r := protocol.Stream(p.Seed, "placement", uint64(id))
+		net.AddNode(r.IntN(len(matrix.Regions)), link)
+		if class == "" {
+			class = p.GPUs[r.IntN(len(p.GPUs))]
+		}
+		c, _ := gpu.Lookup(class)
+		hw = append(hw, c)
+	}
+	w := sim.New(sim.Config{
+		Seed: p.Seed, Net: net, Trace: p.Trace,
+		Hardware: func(id protocol.NodeID) gpu.Class { return hw[id] },
+		Sink:     metrics.SinkFunc(st.record),
+	})
+
+	V := p.Validators
+	validators := make([]protocol.NodeID, V)
+	for i := range validators {
+		validators[i] = protocol.NodeID(1 + i)
+	}
+	providers := make([]protocol.NodeID, p.Providers)
+	for i := range providers {
+		providers[i] = protocol.NodeID(1 + V + i)
+	}
+	nAtt := p.attackers()
+	attacking := map[int]bool{} // provider index → attacks
+	var sybils []protocol.NodeID
+	if p.Attack.Kind == Sybil {
+		for i := 0; i < nAtt; i++ {
+			sybils = append(sybils, protocol.NodeID(1+V+p.Providers+i))
+		}
+		st.res.Attackers = sybils
+	} else if nAtt > 0 {
+		for _, i := range protocol.Stream(p.Seed, "attackers", 0).Perm(p.Providers)[:nAtt] {
+			attacking[i] = true
+		}
+		for i, id := range providers {
+			if attacking[i] {
+				st.res.Attackers = append(st.res.Attackers, id)
+			}
+		}
+	}
+	learners := append(slices.Clone(providers), sybils...)
+	st.res.Learners = learners
+	for i, id := range providers {
+		if !attacking[i] && s.shards[i].Len() > 0 {
+			st.honest = append(st.honest, id)
+		}
+	}
+
+	rule, _ := learn.NamedRule(p.Rule, p.Tolerate)
+	timed := func(n int) learn.Rule { return timedRule{inner: rule(n), clock: &st.clock} }
+	var pot uint64
+	if V > 0 {
+		pot = p.Pot
+	}
+	w.Add(learn.NewCoordinator(learn.CoordinatorConfig{
+		Learners: learners, Validators: validators, PerRound: p.PerRound, Rounds: uint64(p.Rounds),
+		Initial: initial, Rule: timed, RoundTimeout: p.RoundTimeout, ScoreTimeout: p.ScoreTimeout,
+		Filter: p.Filter, MinScore: p.MinScore, Pot: pot,
+	}))
+	place(coordinator, p.ServerLink, p.ServerGPU)
+
+	colluders := map[protocol.NodeID]bool{}
+	if c := p.Attack.ColludingValidators; c > 0 {
+		for _, i := range protocol.Stream(p.Seed, "colluders", 0).Perm(V)[:c] {
+			colluders[validators[i]] = true
+		}
+	}
+	for i, id := range validators {
+		var n protocol.Node = learn.NewValidator(learn.ValidatorConfig{Coordinator: coordinator, Score: st.scoreFunc(s.validation[i])})
+		if colluders[id] {
+			n = attack.InflateScores(n, st.res.Attackers)
+		}
+		if got := w.Add(n); got != id {
+			return nil, fmt.Errorf("learnrun: validator got ID %d, want %d", got, id)
+		}
+		place(id, p.ServerLink, p.ServerGPU)
+	}
+	for i, id := range providers {
+		data := s.shards[i]
+		honest := learn.NewLearner(learn.LearnerConfig{Coordinator: coordinator, Validators: validators,
+			Samples: uint64(data.Len()), Train: st.trainFunc(data, !attacking[i] && p.Attack.Kind == LittleIsEnough)})
+		var n protocol.Node = honest
+		if attacking[i] {
+			n = st.decorate(honest, data, len(learners), nAtt)
+		}
+		w.Add(n)
+		place(id, p.ProviderLink, "")
+	}
+	if len(sybils) > 0 {
+		// A Sybil is the honest learner program run by the attacker on
+		// the attacker's one poisoned shard: nothing in it to decorate.
+		poison := st.sybilShard()
+		for _, id := range sybils {
+			w.Add(learn.NewLearner(learn.LearnerConfig{Coordinator: coordinator, Validators: validators,
+				Samples: uint64(poison.Len()), Train: st.trainFunc(poison, false)}))
+			place(id, p.ProviderLink, "")
+		}
+	}
+	st.res.Payout = make([]uint64, w.Len())
+
+	start := time.Now()
+	w.Start()
+	limit := protocol.Time(0).Add(protocol.Duration(p.Rounds+1) * (p.RoundTimeout + p.ScoreTimeout + protocol.Minute))
+	w.RunWhile(func() bool { return !st.final }, limit)
+	w.Stop()
+	res := st.res
+	res.Wall = time.Since(start)
+	if !st.final {
+		return nil, fmt.Errorf("learnrun: seed %d: only %d of %d rounds committed by %v", p.Seed, len(res.Accuracy)-1, p.Rounds, limit)
+	}
+	res.TrainWall, res.ScoreWall, res.AggregateWall = st.clock.train, st.clock.score, st.clock.aggregate
+	res.TrainJobs, res.TrainSteps, res.Aggregations = st.clock.trainJobs, st.clock.trainSteps, st.clock.aggregations
+	res.Events = w.Events()
+	res.Sent, res.Dropped = w.Messages()
+	for i := 0; i < w.Len(); i++ {
+		b, _ := net.UplinkStats(protocol.NodeID(i))
+		res.BytesSent += b
+	}
+	res.TraceHash = w.TraceHash()
+	return res, nil
+}
+
+// sybilShard is the one shard every Sybil identity trains on.
+func (st *state) sybilShard() datasets.Dataset {
+	s := st.split
+	if st.p.Attack.SybilData == SybilSource {
+		return flip(onlyClass(s.pool, st.src), st.src, st.dst)
+	}
+	rows := protocol.Stream(st.p.Seed, "sybil", 0).Perm(s.pool.Len())[:s.pool.Len()/st.p.Providers]
+	slices.Sort(rows)
+	return flip(s.pool.Subset(rows), st.src, st.dst)
+}
+
+// decorate wraps an attacking provider's honest learner in its attack.
+func (st *state) decorate(honest *learn.Learner, data datasets.Dataset, learners, attackers int) protocol.Node {
+	a := st.p.Attack
+	switch a.Kind {
+	case LabelFlip:
+		return attack.PoisonData(honest, st.trainFunc(flip(data, st.src, st.dst), false))
+	case SignFlip:
+		s := a.Scale
+		if s == 0 {
+			s = 4
+		}
+		return attack.SignFlip(honest, s)
+	case Scaling:
+		s := a.Scale
+		if s == 0 {
+			s = 10
+		}
+		return attack.ScaleUpdates(honest, s)
+	case LittleIsEnough:
+		z := a.Z
+		if z == 0 {
+			z = attack.ALIEZ(learners, attackers)
+		}
+		return attack.LittleIsEnough(honest, z, st.honestStats)
+	case FreeRider:
+		return attack.FreeRide(honest, attack.FreeRideConfig{Stale: a.Stale})
+	}
+	return honest
+}
+
+// trainFunc is the learn.TrainFunc of a learner holding data: a
+// models.TrainJob from the round's model, seeded per learner and round.
+func (st *state) trainFunc(data datasets.Dataset, memoize bool) learn.TrainFunc {
+	return func(id protocol.NodeID, round uint64, global []float64) gpu.Job {
+		spec := st.spec
+		spec.Seed = protocol.DeriveSeed(st.p.Seed, "train", round<<32|uint64(id))
+		tj := models.TrainJob{Spec: spec, Global: global, Data: data, Epochs: st.p.Epochs}
+		job, err := tj.Job()
+		if err != nil {
+			return gpu.Job{Kind: "train", Work: failed{err}}
+		}
+		tw := trainWork{job: tj, key: memoKey{id, round}, clock: &st.clock}
+		if memoize {
+			tw.memo = &st.memo
+		}
+		job.Work = tw
+		return job
+	}
+}
+
+// scoreFunc is the learn.ScoreFunc of a validator holding data.
+func (st *state) scoreFunc(data datasets.Dataset) learn.ScoreFunc {
+	return func(_ protocol.NodeID, _ uint64, global []float64, deltas [][]float64) gpu.Job {
+		return scoreJob(scoreWork{spec: st.spec, global: global, deltas: deltas, data: data, clock: &st.clock})
+	}
+}
+
+// honestStats is the little-is-enough colluders' knowledge: the mean and
+// standard deviation of the honest providers' updates of the round, from
+// the same computation the honest learners run (memoized, so each delta
+// is computed once).
+func (st *state) honestStats(round uint64, base learn.Hash) (mean, sd []float64, ok bool) {
+	if s, ok := st.stats[round]; ok {
+		return s[0], s[1], true
+	}
+	global := st.globals[base]
+	if global == nil || len(st.honest) == 0 {
+		return nil, nil, false
+	}
+	var ds [][]float64
+	for _, id := range st.honest {
+		out, err := st.trainFunc(st.split.shards[int(id)-1-st.p.Validators], true)(id, round, global).Work.Run()
+		if err != nil {
+			continue
+		}
+		ds = append(ds, out.([]float64))
+	}
+	if len(ds) == 0 {
+		return nil, nil, false
+	}
+	mean, sd = meanSD(ds)
+	clear(st.stats)
+	st.stats[round] = [2][]float64{mean, sd}
+	return mean, sd, true
+}
+
+// record is the run's sink: it measures each committed model on the test
+// rows and tallies scores, payouts and rejections.
+func (st *state) record(s metrics.Stamped) {
+	res := st.res
+	switch ev := s.Event.(type) {
+	case learn.Committed:
+		acc, asr := st.measure(ev.Params)
+		res.Accuracy = append(res.Accuracy, acc)
+		res.AttackSuccess = append(res.AttackSuccess, asr)
+		res.RoundEnd = append(res.RoundEnd, protocol.Time(s.AtNs))
+		res.Updates += ev.Updates
+		res.Accepted += ev.Accepted
+		if ev.Skipped {
+			res.Skipped++
+		}
+		clear(st.globals)
+		st.globals[ev.Version] = ev.Params
+		st.final = ev.Final
+	case learn.Scored:
+		res.Payout[ev.Learner] += ev.Payout
+		res.Paid += ev.Payout
+	case learn.Rejected:
+		res.Rejected[ev.Reason]++
+	case learn.Trained:
+		if ev.Err != "" {
+			res.TrainFailed++
+		}
+	}
+	if st.p.Sink != nil {
+		st.p.Sink.Record(s)
+	}
+}
+
+// measure returns the test accuracy of params and the share of the
+// source class's test rows it classifies as the target class.
+func (st *state) measure(params []float64) (acc, asr float64) {
+	if err := st.eval.SetParams(params); err != nil {
+		return math.NaN(), math.NaN()
+	}
+	var src, hit int
+	for i, y := range st.test.Y {
+		if y == st.src {
+			src++
+			if st.eval.Predict(st.test.X[i]) == st.dst {
+				hit++
+			}
+		}
+	}
+	return st.eval.Accuracy(st.test), float64(hit) / float64(max(src, 1))
+}
+
+// timedRule measures the host time the aggregation rule takes.
+type timedRule struct {
+	inner learn.Rule
+	clock *clock
+}
+
+func (t timedRule) Name() string { return t.inner.Name() }
+
+func (t timedRule) Aggregate(us []learn.Update) ([]float64, error) {
+	start := time.Now()
+	out, err := t.inner.Aggregate(us)
+	t.clock.aggregate += time.Since(start)
+	t.clock.aggregations++
+	return out, err
+}

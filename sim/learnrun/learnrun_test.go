@@ -1,0 +1,307 @@
+package learnrun
+
+import (
+	"errors"
+	"flag"
+	"math"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/dais-sim/dais/gpu/datasets"
+	"github.com/dais-sim/dais/protocol/learn"
+)
+
+// The check: clean federated training of the MLP over 20 IID
+// providers, through the protocol (coordinator, learners, validators over
+// the measured network), reaches 95% test accuracy; the centralized
+// baseline of the same model is reported beside it.
+func TestCleanIID(t *testing.T) {
+	p := DefaultParams()
+	p.Baseline = true
+	res, err := Run(&p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("test accuracy by round %.4f", res.Accuracy)
+	t.Logf("centralized baseline %.4f; %d rounds in %v simulated, %v host (training %v, scoring %v, aggregation %v)",
+		res.Centralized, p.Rounds, res.RoundEnd[p.Rounds], res.Wall.Round(1e6), res.TrainWall.Round(1e6), res.ScoreWall.Round(1e6), res.AggregateWall)
+	if res.Final() < 0.95 {
+		t.Errorf("federated test accuracy %.4f after %d rounds, want >= 0.95", res.Final(), p.Rounds)
+	}
+	if res.Centralized < 0.95 {
+		t.Errorf("centralized baseline %.4f, want >= 0.95", res.Centralized)
+	}
+	if res.Skipped != 0 || res.Accepted != p.Rounds*p.Providers || len(res.Rejected) != 0 || res.TrainFailed != 0 {
+		t.Errorf("clean run: %d skipped rounds, %d accepted updates, rejections %v, %d failed jobs",
+			res.Skipped, res.Accepted, res.Rejected, res.TrainFailed)
+	}
+	// Every round's pot is paid out but for rounding: some update helps.
+	if pots := uint64(p.Rounds) * p.Pot; res.Paid > pots || res.Paid < pots/2 {
+		t.Errorf("paid %d of %d", res.Paid, pots)
+	}
+	// The network charged the real bytes: each round a 38 kB model to 23
+	// nodes and a 38 kB update from each of 20 providers to 4 nodes.
+	if perRound := float64(res.BytesSent) / float64(p.Rounds); perRound < (23+80)*38480 || perRound > (23+80)*38480*1.01 {
+		t.Errorf("%.0f bytes on uplinks per round", perRound)
+	}
+	run := Summary(res)
+	if err := run.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := run.Figure("accuracy_final"); f.Value != res.Final() {
+		t.Errorf("accuracy_final %v", f.Value)
+	}
+	if c := run.Curve("accuracy_by_round"); c == nil || len(c.Lines) != 2 || len(c.Lines[0].Y) != p.Rounds+1 {
+		t.Errorf("accuracy curve %+v", c)
+	}
+}
+
+// reduced is the base of the attack checks: 6 rounds instead of 20.
+func reduced() Params {
+	p := DefaultParams()
+	p.Rounds = 6
+	return p
+}
+
+// Under 30% sign flipping (each attacker sends −4× its delta), the mean
+// walks up the loss while the robust rules stay within 3 points of their
+// own clean run; scoring pays the attackers less than their share.
+func TestSignFlipRobustRules(t *testing.T) {
+	tab, err := AttackTable(TableOptions{
+		Base:       reduced(),
+		Rules:      []string{learn.RuleFedAvg, learn.RuleMedian, learn.RuleTrimmedMean, learn.RuleKrum},
+		Partitions: []datasets.Scheme{{Kind: datasets.SchemeIID}},
+		Attacks:    []TableAttack{{Name: "sign_flip", Attack: Attack{Kind: SignFlip}}},
+		Shares:     []float64{0, 0.3},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + tab.Markdown())
+	for _, rule := range tab.Options.Rules {
+		clean, _ := tab.Cell("iid", rule, "none", 0)
+		c, _ := tab.Cell("iid", rule, "sign_flip", 0.3)
+		switch rule {
+		case learn.RuleFedAvg:
+			if c.Accuracy > 0.5 {
+				t.Errorf("fedavg under 30%% sign flipping: accuracy %.4f, want a collapse (< 0.5)", c.Accuracy)
+			}
+		default:
+			if c.Drop > 0.03 {
+				t.Errorf("%s under 30%% sign flipping: accuracy %.4f, %.1f points below its clean run (%.4f); want within 3",
+					rule, c.Accuracy, 100*c.Drop, clean.Accuracy)
+			}
+		}
+		if !(c.TokenShare < c.NodeShare) {
+			t.Errorf("%s: sign flippers earned %.3f of the reward with %.3f of the identities", rule, c.TokenShare, c.NodeShare)
+		}
+	}
+}
+
+// Sybil label flipping (1 → 7): k identities train on one shared shard
+// that passes for an ordinary provider's. With 9 Sybils beside 20
+// Dirichlet(0.5) providers, FedAvg, Krum and the median let the poison in;
+// FoolsGold, which down-weights updates that agree too well, keeps it out
+// with 2 and with 9.
+func TestSybilFoolsGold(t *testing.T) {
+	p := reduced()
+	tab, err := AttackTable(TableOptions{
+		Base:       p,
+		Rules:      []string{learn.RuleFedAvg, learn.RuleKrum, learn.RuleMedian, learn.RuleFoolsGold},
+		Partitions: []datasets.Scheme{{Kind: datasets.SchemeDirichlet, Alpha: 0.5}},
+		Attacks:    []TableAttack{{Name: "sybil", Attack: Attack{Kind: Sybil}}},
+		Shares:     []float64{0.1, 0.3}, // 2 and 9 Sybils
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + tab.Markdown())
+	for _, c := range tab.Cells {
+		k := int(math.Round(c.NodeShare * float64(p.Providers) / (1 - c.NodeShare)))
+		switch {
+		case c.Rule == learn.RuleFoolsGold && c.AttackSuccess > 0.05:
+			t.Errorf("foolsgold with %d Sybils: attack success %.3f, want <= 0.05", k, c.AttackSuccess)
+		case c.Rule != learn.RuleFoolsGold && k == 9 && c.AttackSuccess < 0.1:
+			t.Errorf("%s with 9 Sybils: attack success %.3f, want the poison through (>= 0.1)", c.Rule, c.AttackSuccess)
+		}
+		if !(c.TokenShare < c.NodeShare) {
+			t.Errorf("%s with %d Sybils: they earned %.3f of the reward with %.3f of the identities", c.Rule, k, c.TokenShare, c.NodeShare)
+		}
+	}
+}
+
+// Validators that collude with the poisoners report them as the best
+// learners. A minority of them cannot move the median score; a majority
+// wins the poisoners more than their share.
+func TestCollusion(t *testing.T) {
+	p := DefaultParams()
+	p.Rounds, p.Providers, p.Rule = 3, 10, learn.RuleMedian
+	p.Attack = Attack{Kind: SignFlip, Share: 0.3}
+	shares := map[int]float64{}
+	for _, colluding := range []int{0, 1, 2} {
+		p.Attack.ColludingValidators = colluding
+		res, err := Run(&p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shares[colluding] = res.AttackerTokenShare()
+		t.Logf("%d of 3 validators colluding: attackers hold %.2f of the identities, earn %.4f of the reward",
+			colluding, res.AttackerNodeShare(), res.AttackerTokenShare())
+	}
+	if shares[1] != shares[0] || !(shares[0] < 0.3) {
+		t.Errorf("one colluding validator changed the attackers' reward share from %.4f to %.4f", shares[0], shares[1])
+	}
+	if !(shares[2] > 0.3) {
+		t.Errorf("with two of three validators colluding the attackers earn %.4f, want more than their 0.3", shares[2])
+	}
+}
+
+// Same parameters, same seed: the same events, models and payouts; the
+// colluders' oracle and the decorators included.
+func TestDeterministic(t *testing.T) {
+	p := DefaultParams()
+	p.Rounds, p.Providers, p.Trace = 2, 6, true
+	p.Attack = Attack{Kind: LittleIsEnough, Share: 0.34}
+	a, err := Run(&p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Run(&p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.TraceHash == 0 || a.TraceHash != b.TraceHash || !slices.Equal(a.Accuracy, b.Accuracy) || !slices.Equal(a.Payout, b.Payout) {
+		t.Fatalf("two runs differ: trace %x / %x, accuracy %v / %v", a.TraceHash, b.TraceHash, a.Accuracy, b.Accuracy)
+	}
+	p.Seed++
+	c, err := Run(&p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.TraceHash == a.TraceHash {
+		t.Error("another seed gave the same trace")
+	}
+}
+
+// Each attack reaches the coordinator as designed: free riders' updates
+// are zeros, sign flippers' are paid nothing, label flippers and Sybils
+// are counted as attackers.
+func TestAttackWiring(t *testing.T) {
+	for _, a := range []Attack{
+		{Kind: FreeRider, Share: 0.5},
+		{Kind: FreeRider, Share: 0.5, Stale: true},
+		{Kind: LabelFlip, Share: 0.5},
+		{Kind: Scaling, Share: 0.2},
+		{Kind: Sybil, Count: 3, SybilData: SybilSource},
+	} {
+		p := DefaultParams()
+		p.Rounds, p.Providers, p.Epochs = 2, 6, 1
+		p.Attack = a
+		res, err := Run(&p)
+		if err != nil {
+			t.Fatalf("%+v: %v", a, err)
+		}
+		want := p.attackers()
+		if len(res.Attackers) != want || (a.Kind == Sybil && len(res.Learners) != p.Providers+want) {
+			t.Errorf("%s: %d attackers of %d learners, want %d", a.Kind, len(res.Attackers), len(res.Learners), want)
+		}
+		honestJobs := int64(p.Rounds * (p.Providers - len(res.Attackers)))
+		switch a.Kind {
+		case FreeRider:
+			// Free riders run no training job and earn nothing for zeros.
+			if res.TrainJobs != honestJobs {
+				t.Errorf("%+v: %d training jobs, want the %d of the honest", a, res.TrainJobs, honestJobs)
+			}
+			if !a.Stale && res.AttackerTokenShare() != 0 {
+				t.Errorf("zero updates earned %.4f of the reward", res.AttackerTokenShare())
+			}
+		case Sybil:
+			if res.TrainJobs != int64(p.Rounds*len(res.Learners)) {
+				t.Errorf("sybil: %d training jobs for %d learners", res.TrainJobs, len(res.Learners))
+			}
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(*Params)
+	}{
+		{"no rounds", func(p *Params) { p.Rounds = 0 }},
+		{"unknown rule", func(p *Params) { p.Rule = "mean" }},
+		{"unknown attack", func(p *Params) { p.Attack.Kind = "gossip" }},
+		{"share of 1", func(p *Params) { p.Attack = Attack{Kind: SignFlip, Share: 1} }},
+		{"more attackers than providers", func(p *Params) { p.Attack = Attack{Kind: SignFlip, Count: 21} }},
+		{"too many colluders", func(p *Params) { p.Attack.ColludingValidators = 4 }},
+		{"unknown GPU", func(p *Params) { p.GPUs = []string{"abacus"} }},
+		{"validators without rows", func(p *Params) { p.ValidationRows = 2 }},
+		{"bad model", func(p *Params) { p.LearningRate = 0 }},
+		{"bad sybil data", func(p *Params) { p.Attack = Attack{Kind: Sybil, Share: 0.1, SybilData: "all"} }},
+	} {
+		p := DefaultParams()
+		tc.edit(&p)
+		if _, err := Run(&p); !errors.Is(err, ErrParams) {
+			t.Errorf("%s: %v, want ErrParams", tc.name, err)
+		}
+	}
+}
+
+// A tiny table, for its plumbing and its Markdown.
+func TestAttackTableMarkdown(t *testing.T) {
+	base := DefaultParams()
+	base.Rounds, base.Providers, base.Epochs = 1, 5, 1
+	tab, err := AttackTable(TableOptions{
+		Base:       base,
+		Rules:      []string{learn.RuleFedAvg, learn.RuleMedian},
+		Partitions: []datasets.Scheme{{Kind: datasets.SchemeIID}},
+		Attacks:    []TableAttack{{Name: "sign_flip", Attack: Attack{Kind: SignFlip}}},
+		Shares:     []float64{0, 0.4},
+		Workers:    1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tab.Cells) != 4 {
+		t.Fatalf("%d cells, want 4", len(tab.Cells))
+	}
+	md := tab.Markdown()
+	for _, want := range []string{"**iid, sign_flip**", "| rule | 0% | 40% |", "| fedavg |", "| median |", "4 runs"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	c, ok := tab.Cell("iid", learn.RuleMedian, "sign_flip", 0.4)
+	clean, _ := tab.Cell("iid", learn.RuleMedian, "none", 0)
+	if !ok || c.Drop != clean.Accuracy-c.Accuracy || c.NodeShare != 0.4 {
+		t.Errorf("cell %+v, clean %+v", c, clean)
+	}
+}
+
+var table = flag.String("table", "", "run the full attack table and write its Markdown to this file")
+
+// TestAttackTable is the full table of BENCHMARKS.md: about 30 minutes
+// of CPU. Run it with
+//
+//	go test ./sim/learnrun -run TestAttackTable -timeout 2h -table /tmp/table.md
+func TestAttackTable(t *testing.T) {
+	if *table == "" {
+		t.Skip("the full attack table runs only with -table FILE")
+	}
+	opts := DefaultTableOptions()
+	opts.Progress = func(done, total int) {
+		if done%20 == 0 || done == total {
+			t.Logf("%d/%d runs", done, total)
+		}
+	}
+	tab, err := AttackTable(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(*table, []byte(tab.Markdown()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %s (%d runs, %v)", *table, len(tab.Cells), tab.Wall)
+}

@@ -1,0 +1,273 @@
+package learnrun
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/dais-sim/dais/gpu"
+	"github.com/dais-sim/dais/gpu/datasets"
+	"github.com/dais-sim/dais/gpu/datasets/optdigits"
+	"github.com/dais-sim/dais/gpu/models"
+	"github.com/dais-sim/dais/metrics"
+	"github.com/dais-sim/dais/protocol"
+	"github.com/dais-sim/dais/protocol/learn"
+	"github.com/dais-sim/dais/sim/netmodel"
+)
+
+// AttackKind names a federated-learning attack, spelled as scenario
+// adversary kinds are.
+type AttackKind string
+
+// Attacks.
+const (
+	// None: every provider is honest.
+	None AttackKind = ""
+	// LabelFlip: attacking providers train on their own rows with the
+	// Source class relabelled as Target (Tolpegin et al. 2020).
+	LabelFlip AttackKind = "label_flip"
+	// SignFlip: attacking providers send −Scale times their honest delta.
+	SignFlip AttackKind = "sign_flip"
+	// Scaling: attacking providers send Scale times their honest delta.
+	Scaling AttackKind = "scaling"
+	// LittleIsEnough: attacking providers send mean − z·σ of the honest
+	// updates (Baruch et al. 2019).
+	LittleIsEnough AttackKind = "little_is_enough"
+	// FreeRider: attacking providers train nothing and send a zero (or,
+	// with Stale, the last global change) update, claiming their rows.
+	FreeRider AttackKind = "free_rider"
+	// Sybil: extra identities, beyond the providers, all training on one
+	// shared poisoned shard (Attack.SybilData), so that they push the
+	// same poison (the FoolsGold paper's threat model).
+	Sybil AttackKind = "sybil"
+)
+
+// Sybil shards.
+const (
+	// SybilSample: a random sample of the providers' rows as large as one
+	// provider's share, with the Source class relabelled as Target.
+	// Sybils then pass for ordinary providers whose updates agree, which
+	// is what distance-based rules (Krum) reward.
+	SybilSample = "sample"
+	// SybilSource: every Source-class row the providers hold, relabelled:
+	// a pure poison whose updates are large and far from the honest ones,
+	// which a mean cannot resist and Krum can.
+	SybilSource = "source"
+)
+
+// AttackKinds lists the attacks, in report order.
+var AttackKinds = []AttackKind{LabelFlip, SignFlip, Scaling, LittleIsEnough, FreeRider, Sybil}
+
+// Attack says who attacks and how.
+type Attack struct {
+	Kind AttackKind
+	// Share is the attackers' share of the learner identities: of the
+	// providers, or for Sybil of providers plus Sybils (k Sybils beside
+	// n providers make a share k/(n+k)). Count, if > 0, is the number of
+	// attacking providers (Sybil identities) instead.
+	Share float64
+	Count int
+	// Source and Target are the classes of label flipping and of the
+	// attack success rate; both 0 means 1 → 7 (digits that look alike).
+	Source, Target int
+	// Scale is sign flipping's magnitude (0 means 4: 30% of learners
+	// sending −4× their delta outweigh the other 70%, so a mean walks up
+	// the loss) and scaling's factor (0 means 10).
+	Scale float64
+	// Z is little-is-enough's shift in standard deviations; 0 means
+	// Baruch et al.'s z_max for the number of learners and attackers.
+	Z float64
+	// Stale makes free riders send the last global change.
+	Stale bool
+	// SybilData is the Sybils' shared shard: SybilSample (default) or
+	// SybilSource.
+	SybilData string
+	// ColludingValidators is how many validators inflate the attackers'
+	// scores (attack.InflateScores); it combines with any Kind.
+	ColludingValidators int
+}
+
+// Params describe one run. DefaultParams fills every field; the lead's
+// scenario loader starts from it and overrides what a scenario names.
+type Params struct {
+	Seed uint64
+	// Model is models.KindMLP or models.KindSoftmax; BatchSize,
+	// LearningRate and Momentum are its local SGD settings.
+	Model        string
+	BatchSize    int
+	LearningRate float64
+	Momentum     float64
+	// Rounds is how many rounds run; Epochs the local passes per round.
+	Rounds, Epochs int
+	// Providers hold the training rows, split by Partition.
+	Providers int
+	Partition datasets.Scheme
+	// PerRound is how many learners train each round (0: all).
+	PerRound int
+	// Rule is a learn.NamedRule name; Tolerate the attacker share it is
+	// sized for (Krum's f, trimmed mean's β).
+	Rule     string
+	Tolerate float64
+	// Validators score every update on held-out rows: ValidationRows of
+	// the training set, taken out before partitioning and dealt among
+	// them. 0 validators turns scoring (and payouts) off; the rows are
+	// held out all the same, so that providers hold the same data with
+	// scoring on or off.
+	Validators, ValidationRows int
+	// Filter drops updates whose median score is below MinScore.
+	Filter   bool
+	MinScore float64
+	// Pot is each round's training reward in base units.
+	Pot uint64
+
+	Attack Attack
+
+	// Matrix is the region latency matrix (zero: netmodel.DefaultMatrix);
+	// ProviderLink and ServerLink the access links of providers and of
+	// the coordinator and validators.
+	Matrix                   netmodel.Matrix
+	ProviderLink, ServerLink netmodel.Link
+	// GPUs are the classes providers draw theirs from, uniformly, from
+	// their placement streams; ServerGPU is the coordinator's and the
+	// validators'.
+	GPUs      []string
+	ServerGPU string
+	// RoundTimeout and ScoreTimeout: see learn.CoordinatorConfig.
+	RoundTimeout, ScoreTimeout protocol.Duration
+
+	// Clean also runs the attack-free run with the same seed, for the
+	// accuracy drop. Baseline also trains the model centrally on every
+	// provider row for BaselineEpochs epochs.
+	Clean          bool
+	Baseline       bool
+	BaselineEpochs int
+
+	Trace bool
+	// Sink, if not nil, also receives every event.
+	Sink metrics.Sink
+}
+
+// DefaultParams is the configuration of the clean check: the MLP
+// over 20 IID providers, 2 local epochs in batches of 10 per round, 20
+// rounds, FedAvg, 3 validators on 300 held-out rows, over the measured
+// inter-region matrix with 100 Mbit/s provider links.
+func DefaultParams() Params {
+	return Params{
+		Seed:           1,
+		Model:          models.KindMLP,
+		BatchSize:      10,
+		LearningRate:   0.1,
+		Momentum:       0.9,
+		Rounds:         20,
+		Epochs:         2,
+		Providers:      20,
+		Partition:      datasets.Scheme{Kind: datasets.SchemeIID},
+		Rule:           learn.RuleFedAvg,
+		Tolerate:       0.3,
+		Validators:     3,
+		ValidationRows: 300,
+		Pot:            1_000_000,
+		ProviderLink:   netmodel.Link{UpBps: 100e6, DownBps: 100e6},
+		ServerLink:     netmodel.Link{UpBps: 1e9, DownBps: 1e9},
+		GPUs:           []string{"rtx3090", "rtx4090", "a100", "t4", "l40s"},
+		ServerGPU:      "a100",
+		RoundTimeout:   30 * protocol.Second,
+		ScoreTimeout:   30 * protocol.Second,
+		BaselineEpochs: 15,
+	}
+}
+
+// ErrParams is wrapped by every error Validate returns.
+var ErrParams = errors.New("learnrun: invalid parameters")
+
+// Validate checks the parameters.
+func (p *Params) Validate() error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: %s", ErrParams, fmt.Sprintf(format, a...))
+	}
+	if err := p.spec().Validate(); err != nil {
+		return bad("model: %v", err)
+	}
+	if _, err := learn.NamedRule(p.Rule, p.Tolerate); err != nil {
+		return bad("%v", err)
+	}
+	a := p.Attack
+	switch {
+	case p.Rounds < 1 || p.Epochs < 1:
+		return bad("%d rounds of %d epochs, want >= 1 of each", p.Rounds, p.Epochs)
+	case p.Providers < 1:
+		return bad("%d providers", p.Providers)
+	case p.PerRound < 0:
+		return bad("%d learners per round", p.PerRound)
+	case p.Validators < 0 || p.ValidationRows < 0:
+		return bad("%d validators on %d rows", p.Validators, p.ValidationRows)
+	case p.Validators > 0 && p.ValidationRows < p.Validators:
+		return bad("%d validation rows for %d validators", p.ValidationRows, p.Validators)
+	case p.ValidationRows > optdigits.TrainRows-p.Providers:
+		return bad("%d validation rows leave fewer than one row per provider", p.ValidationRows)
+	case p.RoundTimeout <= 0 || p.ScoreTimeout <= 0:
+		return bad("timeouts must be > 0")
+	case len(p.GPUs) == 0:
+		return bad("no provider GPU classes")
+	case p.Baseline && p.BaselineEpochs < 1:
+		return bad("baseline of %d epochs", p.BaselineEpochs)
+	case !(a.Share >= 0 && a.Share < 1) || a.Count < 0:
+		return bad("attacker share %v, count %d", a.Share, a.Count)
+	case a.ColludingValidators < 0 || a.ColludingValidators > p.Validators:
+		return bad("%d colluding validators of %d", a.ColludingValidators, p.Validators)
+	case a.Source < 0 || a.Source >= 10 || a.Target < 0 || a.Target >= 10:
+		return bad("classes %d → %d outside [0, 10)", a.Source, a.Target)
+	case math.IsNaN(a.Scale) || math.IsNaN(a.Z):
+		return bad("NaN attack parameter")
+	case a.SybilData != "" && a.SybilData != SybilSample && a.SybilData != SybilSource:
+		return bad("Sybil data %q, want %q or %q", a.SybilData, SybilSample, SybilSource)
+	}
+	switch a.Kind {
+	case None, LabelFlip, SignFlip, Scaling, LittleIsEnough, FreeRider, Sybil:
+	default:
+		return bad("unknown attack %q", a.Kind)
+	}
+	if a.Kind != Sybil && a.Kind != None && p.attackers() > p.Providers {
+		return bad("%d attackers among %d providers", p.attackers(), p.Providers)
+	}
+	for _, g := range append([]string{p.ServerGPU}, p.GPUs...) {
+		if _, ok := gpu.Lookup(g); !ok {
+			return bad("unknown GPU class %q", g)
+		}
+	}
+	if p.Matrix.Regions != nil {
+		if err := p.Matrix.Validate(); err != nil {
+			return bad("%v", err)
+		}
+	}
+	return nil
+}
+
+func (p *Params) spec() models.Spec {
+	s := models.Optdigits(p.Model)
+	s.BatchSize, s.LearningRate, s.Momentum = p.BatchSize, p.LearningRate, p.Momentum
+	return s
+}
+
+// attackers is the number of attacking identities: providers, or Sybils.
+func (p *Params) attackers() int {
+	a := p.Attack
+	switch {
+	case a.Kind == None:
+		return 0
+	case a.Count > 0:
+		return a.Count
+	case a.Kind == Sybil:
+		// k/(n+k) = share  ⇒  k = share·n/(1−share)
+		return int(math.Round(a.Share * float64(p.Providers) / (1 - a.Share)))
+	}
+	return int(math.Round(a.Share * float64(p.Providers)))
+}
+
+// classes returns the attack's source and target classes.
+func (a Attack) classes() (src, dst int) {
+	if a.Source == 0 && a.Target == 0 {
+		return 1, 7
+	}
+	return a.Source, a.Target
+}

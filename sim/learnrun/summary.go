@@ -1,0 +1,139 @@
+package learnrun
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/dais-sim/dais/metrics"
+	"github.com/dais-sim/dais/protocol"
+)
+
+// Summary turns a finished run into the figures, curves and plots that
+// reports read. Meta.Scenario is "learnrun"; the caller sets the
+// scenario's name, hash and text, Version and GoVersion. Host carries the
+// wall time; the host timings of training, scoring and aggregation stay
+// in Result, since metrics.json holds only what the seed determines.
+func Summary(res *Result) *metrics.Run {
+	p := res.Params
+	rounds := len(res.Accuracy) - 1
+	end := res.RoundEnd[len(res.RoundEnd)-1]
+	run := &metrics.Run{
+		Schema: metrics.SchemaVersion,
+		Meta: metrics.Meta{
+			Scenario: "learnrun", Params: params(p), Seed: p.Seed, Repetitions: 1, SimEndNs: int64(end),
+		},
+		Host: &metrics.Host{WallS: res.Wall.Seconds(), Events: res.Events, EventsPerS: float64(res.Events) / max(res.Wall.Seconds(), 1e-9)},
+	}
+	roundMs := math.NaN()
+	if rounds > 0 {
+		roundMs = protocol.Duration(end-res.RoundEnd[0]).Milliseconds() / float64(rounds)
+	}
+	fig := func(key string, v float64, unit, help string, better metrics.Better, head bool) {
+		run.Figures = append(run.Figures, metrics.Figure{Key: key, Value: v, Unit: unit, Help: help, Better: better, Headline: head})
+	}
+	fig("learners", float64(len(res.Learners)), "", "learner identities (providers and Sybils)", "", false)
+	fig("attackers", float64(len(res.Attackers)), "", "learner identities that attack", "", false)
+	fig("rounds", float64(rounds), "", "federated rounds run", "", false)
+	fig("accuracy_final", res.Final(), "", "share of the 1,797 optdigits test rows the final model classifies correctly", metrics.Higher, true)
+	if res.Clean != nil {
+		fig("accuracy_clean_final", res.Clean.Final(), "", "final test accuracy of the attack-free run with the same seed", metrics.Higher, false)
+		fig("accuracy_drop", res.AccuracyDrop(), "", "clean run's final test accuracy minus this run's", metrics.Lower, true)
+	}
+	if !math.IsNaN(res.Centralized) {
+		fig("accuracy_centralized", res.Centralized, "", "test accuracy of the same model trained centrally on every provider row (the baseline)", metrics.Higher, false)
+	}
+	src, dst := p.Attack.classes()
+	fig("attack_success_rate", res.FinalAttackSuccess(), "",
+		fmt.Sprintf("share of the class-%d test rows the final model classifies as %d", src, dst), metrics.Lower, false)
+	fig("attack_success_rate_mean", res.MeanAttackSuccess(), "",
+		fmt.Sprintf("share of the class-%d test rows classified as %d, averaged over the second half of the rounds", src, dst), metrics.Lower, true)
+	fig("attacker_node_share", res.AttackerNodeShare(), "", "attackers' share of the learner identities", "", false)
+	fig("attacker_token_share", res.AttackerTokenShare(), "",
+		"attackers' share of the training reward paid: each round's pot split in proportion to positive median validator scores", metrics.Lower, true)
+	fig("updates_accepted", float64(res.Accepted), "", "updates aggregated, all rounds", "", false)
+	fig("updates_rejected", float64(sumRejected(res)), "", "updates refused or filtered, all rounds", metrics.Lower, false)
+	fig("rounds_skipped", float64(res.Skipped), "", "rounds that left the model unchanged (too few usable updates)", metrics.Lower, false)
+	fig("round_time_ms", roundMs, "ms", "mean simulated time per round: announce, train, send, score, aggregate", metrics.Lower, true)
+	fig("uplink_bytes", float64(res.BytesSent), "bytes", "bytes all nodes put on their uplinks, as encoded on the wire", "", false)
+
+	x := make(metrics.Floats, rounds+1)
+	for i := range x {
+		x[i] = float64(i)
+	}
+	acc := metrics.Curve{Key: "accuracy_by_round", XUnit: "round", YUnit: "share",
+		Help:  "test accuracy of the model after each round (round 0: the initial model)",
+		Lines: []metrics.Line{{Name: "federated", X: x, Y: res.Accuracy}}}
+	if res.Clean != nil {
+		acc.Lines = append(acc.Lines, metrics.Line{Name: "clean run", X: x, Y: res.Clean.Accuracy})
+	}
+	if !math.IsNaN(res.Centralized) {
+		acc.Lines = append(acc.Lines, metrics.Line{Name: "centralized", X: metrics.Floats{0, float64(rounds)},
+			Y: metrics.Floats{res.Centralized, res.Centralized}})
+	}
+	asr := metrics.Curve{Key: "attack_success_by_round", XUnit: "round", YUnit: "share",
+		Help:  fmt.Sprintf("share of the class-%d test rows classified as %d after each round", src, dst),
+		Lines: []metrics.Line{{Name: "attack success", X: x, Y: res.AttackSuccess}}}
+	run.Curves = []metrics.Curve{acc, asr}
+	run.Groups = []metrics.Group{{Key: "attacker_shares", Unit: "share", Labels: []string{"learner identities", "training reward"},
+		Help: "attackers' share of the learner identities and of the training reward paid",
+		Sets: []metrics.BarSet{{Name: "attackers", Values: metrics.Floats{res.AttackerNodeShare(), res.AttackerTokenShare()}}}}}
+	run.Plots = []metrics.Plot{
+		{Kind: metrics.PlotLines, Data: []string{acc.Key},
+			Title:  "Test accuracy by round",
+			XLabel: "federated round (index)", YLabel: "test accuracy (fraction)",
+			Caption: "Accuracy of each committed model on the 1,797 optdigits test rows. " +
+				"Look at the gap to the clean run (same seed, no attackers) and to the centralized baseline: that gap is what the attack and the non-IID split cost."},
+		{Kind: metrics.PlotLines, Data: []string{asr.Key},
+			Title:  "Attack success by round",
+			XLabel: "federated round (index)", YLabel: fmt.Sprintf("class-%d rows read as %d (fraction)", src, dst),
+			Caption: "The targeted label-flip measure. Look for a line that stays up: the poison got into the model. " +
+				"A line that swings from round to round is the honest majority undoing the poison each round."},
+		{Kind: metrics.PlotBars, Data: []string{"attacker_shares"},
+			Title:  "Attackers' share of nodes and of the training reward",
+			XLabel: "what is shared (name)", YLabel: "attackers' share (fraction)",
+			Caption: "Rewards follow validator scores on held-out data. " +
+				"Look for the reward bar below the identities bar: scoring pays attackers less than their numbers."},
+	}
+	return run
+}
+
+func sumRejected(res *Result) int {
+	n := 0
+	for _, v := range res.Rejected {
+		n += v
+	}
+	return n
+}
+
+func params(p *Params) map[string]string {
+	m := map[string]string{
+		"model":          p.Model,
+		"rounds":         fmt.Sprint(p.Rounds),
+		"epochs":         fmt.Sprint(p.Epochs),
+		"batch_size":     fmt.Sprint(p.BatchSize),
+		"learning_rate":  fmt.Sprint(p.LearningRate),
+		"providers":      fmt.Sprint(p.Providers),
+		"partition":      schemeName(p),
+		"rule":           p.Rule,
+		"tolerate":       fmt.Sprint(p.Tolerate),
+		"validators":     fmt.Sprint(p.Validators),
+		"per_round":      fmt.Sprint(p.PerRound),
+		"attack":         string(p.Attack.Kind),
+		"attacker_share": fmt.Sprint(p.Attack.Share),
+		"round_timeout":  time.Duration(p.RoundTimeout).String(),
+		"gpus":           strings.Join(p.GPUs, ", "),
+	}
+	if p.Attack.ColludingValidators > 0 {
+		m["colluding_validators"] = fmt.Sprint(p.Attack.ColludingValidators)
+	}
+	return m
+}
+
+func schemeName(p *Params) string {
+	if p.Partition.Kind == "dirichlet" {
+		return fmt.Sprintf("dirichlet(%g)", p.Partition.Alpha)
+	}
+	return p.Partition.Kind
+}

@@ -1,0 +1,256 @@
+package learnrun
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dais-sim/dais/gpu/datasets"
+	"github.com/dais-sim/dais/protocol/learn"
+)
+
+// FilterSuffix marks a table rule that aggregates only updates whose
+// median validator score is at least Params.MinScore.
+const FilterSuffix = "+filter"
+
+// TableAttack is one attack column group of the table.
+type TableAttack struct {
+	Name   string
+	Attack Attack // Share is set per cell
+}
+
+// TableOptions describe an attack table: every rule × partition ×
+// attack × attacker share, one run each with Base's other settings and
+// seed. Base.Baseline adds the centralized baseline.
+type TableOptions struct {
+	Base Params
+	// Rules are learn.NamedRule names; a name ending in FilterSuffix
+	// is that rule behind the validators' score filter (Params.Filter
+	// with Base.MinScore).
+	Rules      []string
+	Partitions []datasets.Scheme
+	Attacks    []TableAttack
+	// Shares are the attackers' shares of learner identities; 0 is the
+	// clean run, shared by every attack of a rule and partition.
+	Shares []float64
+	// Workers run cells in parallel (0: GOMAXPROCS). Each run is
+	// deterministic, so the table does not depend on it.
+	Workers int
+	// Progress, if not nil, is called after each run, from one goroutine
+	// at a time.
+	Progress func(done, total int)
+}
+
+// DefaultTableOptions is the table: the six rules and FedAvg
+// behind the validators' score filter; IID and
+// Dirichlet(0.5) partitions; label flipping, sign flipping, scaling, a
+// little is enough, free riding and Sybil label flipping (both shards);
+// attacker shares 0, 10, 20, 30 and 45%; 20 providers, 20 rounds of 2
+// local epochs.
+func DefaultTableOptions() TableOptions {
+	base := DefaultParams()
+	base.Baseline = true
+	return TableOptions{
+		Base:       base,
+		Rules:      append(slices.Clone(learn.RuleNames), learn.RuleFedAvg+FilterSuffix),
+		Partitions: []datasets.Scheme{{Kind: datasets.SchemeIID}, {Kind: datasets.SchemeDirichlet, Alpha: 0.5}},
+		Attacks: []TableAttack{
+			{Name: "label_flip", Attack: Attack{Kind: LabelFlip}},
+			{Name: "sign_flip", Attack: Attack{Kind: SignFlip}},
+			{Name: "scaling", Attack: Attack{Kind: Scaling}},
+			{Name: "little_is_enough", Attack: Attack{Kind: LittleIsEnough}},
+			{Name: "free_rider", Attack: Attack{Kind: FreeRider}},
+			{Name: "sybil", Attack: Attack{Kind: Sybil, SybilData: SybilSample}},
+			{Name: "sybil_source", Attack: Attack{Kind: Sybil, SybilData: SybilSource}},
+		},
+		Shares: []float64{0, 0.1, 0.2, 0.3, 0.45},
+	}
+}
+
+// Cell is one run of the table.
+type Cell struct {
+	Partition, Rule, Attack string
+	Share                   float64
+	// Accuracy is the final test accuracy, Drop the clean cell's minus
+	// this one's; AttackSuccess is MeanAttackSuccess.
+	Accuracy, Drop, AttackSuccess float64
+	// NodeShare and TokenShare are the attackers' shares of identities
+	// and of the training reward.
+	NodeShare, TokenShare float64
+	Wall                  time.Duration
+}
+
+// Table is the result of AttackTable.
+type Table struct {
+	Options TableOptions
+	Cells   []Cell
+	// Centralized is the baseline's test accuracy; Wall the whole table's
+	// host time.
+	Centralized float64
+	Wall        time.Duration
+}
+
+// AttackTable runs every cell of the table. Cells run on Workers
+// goroutines, each run in its own World.
+func AttackTable(opts TableOptions) (*Table, error) {
+	start := time.Now()
+	type job struct {
+		cell Cell
+		p    Params
+	}
+	var jobs []job
+	for _, part := range opts.Partitions {
+		for _, rule := range opts.Rules {
+			for _, share := range opts.Shares {
+				attacks := opts.Attacks
+				if share == 0 {
+					attacks = []TableAttack{{Name: "none"}}
+				}
+				for _, a := range attacks {
+					p := opts.Base
+					p.Rule, p.Filter = strings.CutSuffix(rule, FilterSuffix)
+					p.Partition, p.Attack = part, a.Attack
+					p.Attack.Share = share
+					p.Clean, p.Baseline, p.Sink = false, false, nil
+					jobs = append(jobs, job{Cell{Partition: schemeName(&p), Rule: rule, Attack: a.Name, Share: share}, p})
+				}
+			}
+		}
+	}
+	t := &Table{Options: opts, Cells: make([]Cell, len(jobs))}
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	next := make(chan int)
+	errs := make([]error, len(jobs))
+	var mu sync.Mutex
+	done := 0
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				j := jobs[i]
+				res, err := Run(&j.p)
+				if err != nil {
+					errs[i] = err
+				} else {
+					c := j.cell
+					c.Accuracy, c.AttackSuccess = res.Final(), res.MeanAttackSuccess()
+					c.NodeShare, c.TokenShare, c.Wall = res.AttackerNodeShare(), res.AttackerTokenShare(), res.Wall
+					t.Cells[i] = c
+				}
+				mu.Lock()
+				done++
+				if opts.Progress != nil {
+					opts.Progress(done, len(jobs))
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := range jobs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("learnrun: table cell %+v: %w", jobs[i].cell, err)
+		}
+	}
+	for i, c := range t.Cells {
+		if clean, ok := t.Cell(c.Partition, c.Rule, "none", 0); ok {
+			t.Cells[i].Drop = clean.Accuracy - c.Accuracy
+		}
+	}
+	t.Centralized = math.NaN()
+	if opts.Base.Baseline {
+		var err error
+		if t.Centralized, err = Centralized(&opts.Base); err != nil {
+			return nil, err
+		}
+	}
+	t.Wall = time.Since(start)
+	return t, nil
+}
+
+// Cell returns the cell of a partition (as schemeName spells it), rule,
+// attack and share; share 0 is attack "none".
+func (t *Table) Cell(partition, rule, attack string, share float64) (Cell, bool) {
+	for _, c := range t.Cells {
+		if c.Partition == partition && c.Rule == rule && c.Share == share && (c.Attack == attack || share == 0) {
+			return c, true
+		}
+	}
+	return Cell{}, false
+}
+
+// Markdown renders the table: for each partition and attack, rules down
+// and attacker shares across, each cell "final accuracy / attack success"
+// in percent; then the attackers' reward share under the first rule.
+func (t *Table) Markdown() string {
+	var b strings.Builder
+	o := t.Options
+	pct := func(x float64) string {
+		if math.IsNaN(x) {
+			return "–"
+		}
+		return fmt.Sprintf("%.1f", 100*x)
+	}
+	header := func(first string) {
+		b.WriteString("| " + first + " |")
+		for _, s := range o.Shares {
+			fmt.Fprintf(&b, " %g%% |", 100*s)
+		}
+		b.WriteString("\n|---|")
+		for range o.Shares {
+			b.WriteString("---:|")
+		}
+		b.WriteString("\n")
+	}
+	for _, part := range o.Partitions {
+		p := o.Base
+		p.Partition = part
+		pn := schemeName(&p)
+		for _, a := range o.Attacks {
+			fmt.Fprintf(&b, "\n**%s, %s** — final test accuracy %% / attack success %% (1→7, mean over the last half of the rounds)\n\n", pn, a.Name)
+			header("rule")
+			for _, rule := range o.Rules {
+				b.WriteString("| " + rule + " |")
+				for _, s := range o.Shares {
+					c, _ := t.Cell(pn, rule, a.Name, s)
+					fmt.Fprintf(&b, " %s / %s |", pct(c.Accuracy), pct(c.AttackSuccess))
+				}
+				b.WriteString("\n")
+			}
+		}
+		if len(o.Rules) > 0 {
+			fmt.Fprintf(&b, "\n**%s, %s** — attackers' share of the training reward %% (share ∝ positive validator score; their share of identities is the column)\n\n", pn, o.Rules[0])
+			header("attack")
+			for _, a := range o.Attacks {
+				b.WriteString("| " + a.Name + " |")
+				for _, s := range o.Shares {
+					c, _ := t.Cell(pn, o.Rules[0], a.Name, s)
+					if s == 0 {
+						b.WriteString(" – |")
+						continue
+					}
+					fmt.Fprintf(&b, " %s (of %s) |", pct(c.TokenShare), pct(c.NodeShare))
+				}
+				b.WriteString("\n")
+			}
+		}
+	}
+	if !math.IsNaN(t.Centralized) {
+		fmt.Fprintf(&b, "\nCentralized baseline (same MLP, every provider row, %d epochs): %s%%.", o.Base.BaselineEpochs, pct(t.Centralized))
+	}
+	fmt.Fprintf(&b, "\n%d runs, wall time %v.\n", len(t.Cells), t.Wall.Round(time.Second))
+	return b.String()
+}

@@ -1,0 +1,69 @@
+package marketrun
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/dais-sim/dais/protocol"
+	"github.com/dais-sim/dais/protocol/market"
+)
+
+// The sweeps behind BENCHMARKS.md's marketplace section. Each iteration is
+// every run of the sweep; the tables are logged (-v).
+
+func BenchmarkDetectionTable(b *testing.B) {
+	for b.Loop() {
+		rows, err := DetectionTable(DetectionSchemes([]float64{0.01, 0.05, 0.1, 0.2}, []int{2, 3}))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("\n%s", FormatDetection(rows))
+	}
+}
+
+func BenchmarkSchedulerTable(b *testing.B) {
+	all := []market.Policy{market.FIFO, market.Fastest, market.FairShare, market.Lottery}
+	for b.Loop() {
+		for _, rate := range []float64{2.5, 8} {
+			rows, err := SchedulerTable(all, rate)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Logf("\n%.1f jobs/s:\n%s", rate, FormatSchedulers(rows))
+		}
+	}
+}
+
+func BenchmarkSybilGain(b *testing.B) {
+	for b.Loop() {
+		var s strings.Builder
+		s.WriteString("| k | work-based | per-identity |\n|---:|---:|---:|\n")
+		for _, k := range []int{1, 2, 3, 5, 10, 20} {
+			w, err := Run(SybilParams(k, false))
+			if err != nil {
+				b.Fatal(err)
+			}
+			p, err := Run(SybilParams(k, true))
+			if err != nil {
+				b.Fatal(err)
+			}
+			fmt.Fprintf(&s, "| %d | %.3f | %.3f |\n", k, w.SybilGain, p.SybilGain)
+		}
+		b.Logf("\n%s", s.String())
+	}
+}
+
+// BenchmarkLazy times one run of the lazy-provider experiment (spot
+// checks at 0.1): 114 nodes, about 50,000 units, 11 simulated minutes.
+func BenchmarkLazy(b *testing.B) {
+	for b.Loop() {
+		res, err := Run(LazyParams(market.Verification{Scheme: market.SpotCheck, SpotCheck: 0.1}))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(res.Events)/res.Wall.Seconds(), "events/s")
+		b.ReportMetric(protocol.Duration(res.End).Seconds()/res.Wall.Seconds(), "sim-s/wall-s")
+		b.ReportMetric(float64(res.Verified), "units")
+	}
+}

@@ -1,0 +1,550 @@
+package marketrun
+
+import (
+	"math"
+	"slices"
+	"time"
+
+	"github.com/dais-sim/dais/gpu"
+	"github.com/dais-sim/dais/metrics"
+	"github.com/dais-sim/dais/metrics/record"
+	"github.com/dais-sim/dais/protocol"
+	"github.com/dais-sim/dais/protocol/attack"
+	"github.com/dais-sim/dais/protocol/govern"
+	"github.com/dais-sim/dais/protocol/market"
+	"github.com/dais-sim/dais/protocol/rewards"
+	"github.com/dais-sim/dais/protocol/verify"
+	"github.com/dais-sim/dais/sim"
+)
+
+type unitKey struct {
+	job  market.JobID
+	unit uint32
+}
+
+type verifiedUnit struct {
+	key       unitKey
+	flops     float64
+	correct   bool
+	checked   bool
+	rescinded bool
+}
+
+// meter accumulates what a run's events say. It sees every event (the
+// committee's once), in order, and keeps per-node arrays.
+type meter struct {
+	p      *Params
+	nodes  []Node
+	stepNs int64
+	steps  int
+
+	busyNs, onlineNs     []int64
+	energyJ              []float64
+	earnAll, earnWork    []uint64
+	verFLOPs             []float64
+	fakes                []int
+	firstFake, detected  []protocol.Time
+	slashed              []uint64
+	completion           map[string][]float64 // by class label
+	jobLatency, waits    []float64
+	computed             map[unitKey]int
+	verified             []verifiedUnit
+	verifiedAt           map[unitKey]int // the unit's latest entry in verified
+	provFLOPs, valFLOPs  float64
+	classOf              []int // per node: index into classes, −1 if none
+	classes              []string
+	busySeries, onSeries [][]float64 // per class, per step: busy and online GPU-ns
+	supply               []SupplyPoint
+	posted, refused      int
+	statuses             map[market.Status]int
+	budgets, providers   uint64
+	pot, burned, refunds uint64
+	minted, burnedAll    uint64
+	slashedAll           uint64
+	proposals            []govern.Closed
+	activations          []govern.Activated
+	load                 market.CommitteeLoad
+	frauds               [rewards.NumOffences]int
+	timeouts, rejected   int
+	ringApprovals        int
+	fakedUnits           int
+	rescinded            int
+}
+
+func newMeter(p *Params) *meter {
+	return &meter{p: p, stepNs: p.StepNs, completion: map[string][]float64{}, computed: map[unitKey]int{},
+		statuses: map[market.Status]int{}, verifiedAt: map[unitKey]int{}}
+}
+
+// label is the class a node's figures go under: its GPU class, or its
+// attack for adversaries.
+func label(n Node) string {
+	if n.Adversary != "" {
+		return n.Adversary
+	}
+	return n.Class.Name
+}
+
+func (m *meter) start(wd *world) {
+	m.nodes = wd.nodes
+	n := len(wd.nodes)
+	m.steps = int(int64(wd.end)/m.stepNs) + 1
+	m.busyNs, m.onlineNs = make([]int64, n), make([]int64, n)
+	m.energyJ = make([]float64, n)
+	m.earnAll, m.earnWork = make([]uint64, n), make([]uint64, n)
+	m.verFLOPs = make([]float64, n)
+	m.fakes, m.slashed = make([]int, n), make([]uint64, n)
+	m.firstFake, m.detected = make([]protocol.Time, n), make([]protocol.Time, n)
+	m.classOf = make([]int, n)
+	for i := range n {
+		m.firstFake[i], m.detected[i], m.classOf[i] = -1, -1, -1
+	}
+	// Classes of honest providers, in catalog order.
+	for _, c := range gpu.Classes() {
+		for _, nd := range wd.nodes {
+			if nd.Role == Provider && nd.Adversary == "" && nd.Class.Name == c.Name {
+				m.classes = append(m.classes, c.Name)
+				break
+			}
+		}
+	}
+	for i, nd := range wd.nodes {
+		if nd.Role == Provider && nd.Adversary == "" {
+			m.classOf[i] = slices.Index(m.classes, nd.Class.Name)
+		}
+	}
+	m.busySeries, m.onSeries = make([][]float64, len(m.classes)), make([][]float64, len(m.classes))
+	for i := range m.classes {
+		m.busySeries[i], m.onSeries[i] = make([]float64, m.steps), make([]float64, m.steps)
+	}
+}
+
+// sampleOnline counts one step of online time for every node up now.
+func (m *meter) sampleOnline(w *sim.World) {
+	idx := int(int64(w.Now()) / m.stepNs)
+	for id := 1; id < len(m.nodes); id++ {
+		if !w.Online(protocol.NodeID(id)) {
+			continue
+		}
+		m.onlineNs[id] += m.stepNs
+		if c := m.classOf[id]; c >= 0 && idx < m.steps {
+			m.onSeries[c][idx] += float64(m.stepNs)
+		}
+	}
+}
+
+func (m *meter) record(s metrics.Stamped) {
+	id := s.Node
+	at := protocol.Time(s.AtNs)
+	switch e := s.Event.(type) {
+	case market.Computed:
+		m.busyNs[id] += e.DurationNs
+		m.energyJ[id] += e.EnergyJ
+		if e.Replay {
+			m.valFLOPs += e.FLOPs
+			return
+		}
+		m.provFLOPs += e.FLOPs
+		m.computed[unitKey{e.Job, e.Unit}]++
+		if c := m.classOf[id]; c >= 0 {
+			m.spread(c, s.AtNs-e.DurationNs, s.AtNs)
+		}
+	case market.Verified:
+		correct := e.Result == verify.Honest(e.Job, e.Unit, e.Steps)
+		k := unitKey{e.Job, e.Unit}
+		m.verifiedAt[k] = len(m.verified)
+		m.verified = append(m.verified, verifiedUnit{key: k, flops: float64(e.FLOPs), correct: correct, checked: e.Checked})
+		for _, p := range e.Payees {
+			m.verFLOPs[p] += float64(e.FLOPs)
+		}
+		l := label(m.nodes[e.Payees[0]])
+		m.completion[l] = append(m.completion[l], e.Latency.Milliseconds())
+	case market.Rescinded:
+		k := unitKey{e.Job, e.Unit}
+		if i, ok := m.verifiedAt[k]; ok {
+			m.verified[i].rescinded = true
+			delete(m.verifiedAt, k)
+		}
+		for _, p := range e.Payees {
+			m.verFLOPs[p] -= float64(e.FLOPs)
+		}
+		m.rescinded++
+	case market.LateAgreement:
+		m.verFLOPs[e.Provider] += float64(e.FLOPs)
+	case market.Assigned:
+		m.waits = append(m.waits, e.Queued.Milliseconds())
+	case market.TimedOut:
+		m.timeouts++
+	case market.FraudProven:
+		m.frauds[e.Offence]++
+		if m.detected[e.Offender] < 0 {
+			m.detected[e.Offender] = at
+		}
+	case attack.Faked:
+		m.fakedUnits++
+		m.fakes[id]++
+		if m.firstFake[id] < 0 {
+			m.firstFake[id] = at
+		}
+	case attack.Approved:
+		m.ringApprovals++
+	case rewards.Paid:
+		if n, ok := rewards.NodeOf(e.To); ok {
+			m.earnAll[n] += uint64(e.Amount)
+			switch e.Class {
+			case rewards.PaidFee, rewards.ClassCompute.String(), rewards.PaidParticipation:
+				m.earnWork[n] += uint64(e.Amount)
+			}
+		}
+	case rewards.Slashed:
+		if n, ok := rewards.NodeOf(e.Offender); ok {
+			m.slashed[n] += uint64(e.Amount)
+		}
+		m.slashedAll += uint64(e.Amount)
+	case market.Block:
+		m.minted += e.Minted
+		m.burnedAll += e.Burned
+		m.supply = append(m.supply, SupplyPoint{Height: e.Height, At: at, Supply: e.Supply, Emission: e.Emission, Escrow: e.Escrow})
+	case market.JobPosted:
+		m.posted++
+	case market.JobFinished:
+		if e.Status == market.Refused {
+			m.refused++
+			return
+		}
+		m.statuses[e.Status]++
+		if e.Status == market.Done {
+			m.jobLatency = append(m.jobLatency, e.Latency.Milliseconds())
+		}
+	case market.JobClosed:
+		m.budgets += e.Budget
+		m.providers += e.Providers
+		m.pot += e.Pot
+		m.burned += e.Burned
+		m.refunds += e.Refund
+	case govern.Closed:
+		m.proposals = append(m.proposals, e)
+	case govern.Activated:
+		m.activations = append(m.activations, e)
+	case market.CommitteeLoad:
+		m.load = e
+	case market.Rejected:
+		m.rejected++
+	}
+}
+
+// spread adds the busy interval [from, to) to class c's steps.
+func (m *meter) spread(c int, from, to int64) {
+	from = max(from, 0)
+	for t := from; t < to; {
+		idx := int(t / m.stepNs)
+		if idx >= m.steps {
+			return
+		}
+		next := min(int64(idx+1)*m.stepNs, to)
+		m.busySeries[c][idx] += float64(next - t)
+		t = next
+	}
+}
+
+// SupplyPoint is the supply after one block.
+type SupplyPoint struct {
+	Height   uint64
+	At       protocol.Time
+	Supply   uint64 // minted − burned since genesis, base units
+	Emission uint64 // minted in the block
+	Escrow   uint64 // held by open jobs
+}
+
+// ClassStats are the honest providers of one GPU class.
+type ClassStats struct {
+	Class     string
+	Providers int
+	// Units verified with a provider of the class as (first) payee, and
+	// their completion times (job post → verified), ms.
+	Units         int
+	P50, P95, P99 float64
+	// Utilization is busy GPU time ÷ online GPU time.
+	Utilization float64
+	GPUHours    float64
+	// EarningsPerGPUHour is tokens earned (fees, rewards, staking yield)
+	// per online GPU-hour; RewardPerPFLOP tokens of work rewards (fees and
+	// compute rewards) per PFLOP verified.
+	EarningsPerGPUHour float64
+	RewardPerPFLOP     float64
+	// EnergyKWh is busy (TDP) and idle energy; ElectricityUSDPerGPUHour
+	// its cost at the nodes' regional prices; ProfitUSDPerGPUHour is
+	// earnings at Params.TokenUSD less electricity.
+	EnergyKWh                float64
+	ElectricityUSDPerGPUHour float64
+	ProfitUSDPerGPUHour      float64
+}
+
+// Result is what a run measured.
+type Result struct {
+	Params *Params
+	Nodes  []Node
+	End    protocol.Time
+
+	Posted, Refused int
+	// Statuses counts jobs by final status (done, expired, cancelled).
+	Statuses map[market.Status]int
+	// Verified is the number of units verified; Throughput per second of
+	// the whole run.
+	Verified   int
+	Throughput float64
+	// Completion (units, post → verified), JobLatency (done jobs, post →
+	// settled) and QueueWait (replica queued → assigned), ms.
+	Completion, JobLatency, QueueWait Quantiles
+	// Classes are the honest providers by GPU class, in catalog order.
+	Classes []ClassStats
+
+	// Verification. UsefulFLOPs is one replica of every correctly
+	// verified unit; VerificationFLOPs what validators re-executed plus
+	// every further replica of verified units that providers computed;
+	// Overhead their ratio. BadAccepted counts verified units whose
+	// result was not the honest one.
+	UsefulFLOPs, VerificationFLOPs, Overhead float64
+	BadAccepted                              int
+	// BadChecked counts those a validator re-executed and approved.
+	BadChecked int
+	// Rescinded counts verified units taken back because a payee was
+	// proven to cheat on another unit.
+	Rescinded int
+	// Lazy is how many lazy providers or free riders faked at least one
+	// unit; Detected how many of them were proven to cheat;
+	// DetectionRate their ratio (NaN without cheats); DetectTimes the
+	// time from each detected one's first fake to its first proof.
+	Lazy, Detected int
+	DetectionRate  float64
+	DetectTimes    []protocol.Duration
+	FakedUnits     int
+	// Frauds counts proven offences by kind; RingApprovals approvals
+	// colluding validators gave without re-executing; ColludersCaught
+	// colluding validators proven to have given a false verdict, and
+	// HonestJailed honest validators outvoted by colluders (a false
+	// positive).
+	Frauds                        [rewards.NumOffences]int
+	RingApprovals                 int
+	ColludersCaught, HonestJailed int
+
+	// Fairness over honest providers with verified work: Jain and Gini of
+	// work rewards per verified FLOP; Jain of earnings per unit of
+	// capacity (tokens per online TFLOPS-hour, idle providers included).
+	RewardPerWork                        []float64
+	JainRewardPerWork, GiniRewardPerWork float64
+	JainEarningsPerCapacity              float64
+	// SybilGains is, per Sybil attacker, its identities' earnings ÷ the
+	// mean earnings of honest providers of its GPU class; SybilGain their
+	// mean (NaN without attackers).
+	SybilGains []float64
+	SybilGain  float64
+
+	EnergyKWh, EnergyPerUnitKWh float64
+
+	// Tokens, base units. Supply has a point per block.
+	Supply                           []SupplyPoint
+	Minted, Burned, Slashed          uint64
+	Budgets, PaidProviders, Pot      uint64
+	FeesBurned, Refunds              uint64
+	EscrowLeft                       uint64
+	OpenJobs                         int
+	Proposals                        []govern.Closed
+	Activations                      []govern.Activated
+	Load                             market.CommitteeLoad
+	Timeouts, Rejected               int
+	Events, Sent, Dropped, TraceHash uint64
+	Wall                             time.Duration
+
+	rec *record.Recorder
+	m   *meter
+}
+
+// Quantiles of a distribution, exact (nearest rank).
+type Quantiles struct {
+	N                        int
+	Mean, P50, P95, P99, Max float64
+}
+
+func quantiles(v []float64) Quantiles {
+	if len(v) == 0 {
+		nan := math.NaN()
+		return Quantiles{Mean: nan, P50: nan, P95: nan, P99: nan, Max: nan}
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	q := func(p float64) float64 {
+		k := int(math.Ceil(p*float64(len(s)))) - 1
+		return s[min(max(k, 0), len(s)-1)]
+	}
+	var sum float64
+	for _, x := range s {
+		sum += x
+	}
+	return Quantiles{N: len(s), Mean: sum / float64(len(s)), P50: q(0.5), P95: q(0.95), P99: q(0.99), Max: s[len(s)-1]}
+}
+
+func (m *meter) price(n Node) float64 {
+	if v, ok := m.p.Electricity[m.p.Matrix.Regions[n.Region]]; ok {
+		return v
+	}
+	return m.p.DefaultPrice
+}
+
+// energy is a node's kWh: busy energy plus idle power over its idle time.
+func (m *meter) energy(id int) float64 {
+	idle := max(m.onlineNs[id]-m.busyNs[id], 0)
+	return (m.energyJ[id] + m.nodes[id].Class.IdleW*float64(idle)/1e9) / 3.6e6
+}
+
+func (m *meter) result(wd *world, rec *record.Recorder) *Result {
+	r := &Result{Params: m.p, Nodes: m.nodes, End: wd.end, Posted: m.posted, Refused: m.refused, Statuses: m.statuses,
+		Supply: m.supply, Minted: m.minted, Burned: m.burnedAll, Slashed: m.slashedAll,
+		Budgets: m.budgets, PaidProviders: m.providers, Pot: m.pot, FeesBurned: m.burned, Refunds: m.refunds,
+		Proposals: m.proposals, Activations: m.activations, Load: m.load, Timeouts: m.timeouts, Rejected: m.rejected,
+		Frauds: m.frauds, RingApprovals: m.ringApprovals, FakedUnits: m.fakedUnits, Rescinded: m.rescinded,
+		rec: rec, m: m}
+	r.EscrowLeft, r.OpenJobs = wd.committee.Escrowed()
+	var all []float64
+	for _, c := range m.classes {
+		all = append(all, m.completion[c]...)
+	}
+	for _, a := range []string{Lazy, FreeRider, Sybil} {
+		all = append(all, m.completion[a]...)
+	}
+	r.Completion, r.JobLatency, r.QueueWait = quantiles(all), quantiles(m.jobLatency), quantiles(m.waits)
+
+	// Verification overhead.
+	for _, v := range m.verified {
+		if v.rescinded {
+			continue
+		}
+		r.Verified++
+		if v.correct {
+			r.UsefulFLOPs += v.flops
+		} else {
+			r.BadAccepted++
+			if v.checked {
+				r.BadChecked++
+			}
+		}
+		if n := m.computed[v.key]; n > 1 {
+			r.VerificationFLOPs += float64(n-1) * v.flops
+		}
+	}
+	r.VerificationFLOPs += m.valFLOPs
+	r.Throughput = float64(r.Verified) / protocol.Duration(wd.end).Seconds()
+	r.Overhead = math.NaN()
+	if r.UsefulFLOPs > 0 {
+		r.Overhead = r.VerificationFLOPs / r.UsefulFLOPs
+	}
+	for id, n := range m.nodes {
+		if m.fakes[id] > 0 {
+			r.Lazy++
+			if m.detected[id] >= 0 {
+				r.Detected++
+				r.DetectTimes = append(r.DetectTimes, m.detected[id].Sub(m.firstFake[id]))
+			}
+		}
+		if n.Role == Validator && m.detected[id] >= 0 {
+			if n.Adversary == Colluding {
+				r.ColludersCaught++
+			} else {
+				r.HonestJailed++
+			}
+		}
+	}
+	r.DetectionRate = math.NaN()
+	if r.Lazy > 0 {
+		r.DetectionRate = float64(r.Detected) / float64(r.Lazy)
+	}
+
+	// Per class.
+	var perCap []float64
+	for ci, c := range m.classes {
+		cs := ClassStats{Class: c}
+		q := quantiles(m.completion[c])
+		cs.Units, cs.P50, cs.P95, cs.P99 = q.N, q.P50, q.P95, q.P99
+		var busy, online int64
+		var earn, work, flops, kwh, usd float64
+		for id, n := range m.nodes {
+			if m.classOf[id] != ci {
+				continue
+			}
+			cs.Providers++
+			busy += m.busyNs[id]
+			online += m.onlineNs[id]
+			earn += float64(m.earnAll[id]) / float64(rewards.Token)
+			work += float64(m.earnWork[id]) / float64(rewards.Token)
+			flops += m.verFLOPs[id]
+			e := m.energy(id)
+			kwh += e
+			usd += e * m.price(n)
+			if m.verFLOPs[id] > 0 {
+				r.RewardPerWork = append(r.RewardPerWork, float64(m.earnWork[id])/m.verFLOPs[id])
+			}
+			if h := float64(m.onlineNs[id]) / 3.6e12; h > 0 {
+				perCap = append(perCap, float64(m.earnAll[id])/float64(rewards.Token)/h/n.Class.PeakTFLOPS(gpu.FP16))
+			}
+		}
+		cs.GPUHours = float64(online) / 3.6e12
+		cs.Utilization, cs.EarningsPerGPUHour, cs.RewardPerPFLOP = math.NaN(), math.NaN(), math.NaN()
+		cs.ElectricityUSDPerGPUHour, cs.ProfitUSDPerGPUHour = math.NaN(), math.NaN()
+		if online > 0 {
+			cs.Utilization = float64(busy) / float64(online)
+			cs.EarningsPerGPUHour = earn / cs.GPUHours
+			cs.ElectricityUSDPerGPUHour = usd / cs.GPUHours
+			cs.ProfitUSDPerGPUHour = (earn*m.p.TokenUSD - usd) / cs.GPUHours
+		}
+		if flops > 0 {
+			cs.RewardPerPFLOP = work / (flops / 1e15)
+		}
+		cs.EnergyKWh = kwh
+		r.Classes = append(r.Classes, cs)
+	}
+	r.JainRewardPerWork, r.GiniRewardPerWork = metrics.Jain(r.RewardPerWork), metrics.Gini(r.RewardPerWork)
+	r.JainEarningsPerCapacity = metrics.Jain(perCap)
+
+	// Sybil gain against honest providers of the attacker's class.
+	for _, ids := range wd.sybils {
+		base := m.nodes[ids[0]]
+		orig, _ := gpu.Lookup(base.Class.Name)
+		var honest float64
+		var n int
+		for id, nd := range m.nodes {
+			if m.classOf[id] >= 0 && nd.Class.Name == orig.Name {
+				honest += float64(m.earnAll[id])
+				n++
+			}
+		}
+		var mine float64
+		for _, id := range ids {
+			mine += float64(m.earnAll[id])
+		}
+		g := math.NaN()
+		if n > 0 && honest > 0 {
+			g = mine / (honest / float64(n))
+		}
+		r.SybilGains = append(r.SybilGains, g)
+	}
+	r.SybilGain = math.NaN()
+	if len(r.SybilGains) > 0 {
+		var s float64
+		for _, g := range r.SybilGains {
+			s += g
+		}
+		r.SybilGain = s / float64(len(r.SybilGains))
+	}
+
+	for id := 1; id < len(m.nodes); id++ {
+		r.EnergyKWh += m.energy(id)
+	}
+	r.EnergyPerUnitKWh = math.NaN()
+	if r.Verified > 0 {
+		r.EnergyPerUnitKWh = r.EnergyKWh / float64(r.Verified)
+	}
+	return r
+}
+
+// Jobs returns how many jobs ended with status s.
+func (r *Result) Jobs(s market.Status) int { return r.Statuses[s] }

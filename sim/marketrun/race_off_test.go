@@ -1,0 +1,5 @@
+//go:build !race
+
+package marketrun
+
+const raceEnabled = false
