@@ -135,6 +135,28 @@ type Protocol struct {
 	Verification Verification `yaml:"verification" doc:"How results are checked."`
 	Rewards      RewardPolicy `yaml:"rewards" doc:"Tokenomics: emission and how rewards are paid."`
 	Governance   Governance   `yaml:"governance" doc:"Governance proposals submitted during the run."`
+	Learning     *Learning    `yaml:"learning" doc:"Federated learning on optdigits with real training; when given, the run measures learning."`
+}
+
+// Learning configures federated training. Learners are the population's
+// nodes with the provider or data_owner role; their GPU classes set how long
+// training steps take in simulated time while the math is real.
+type Learning struct {
+	Model          string  `yaml:"model" default:"mlp" enum:"mlp|softmax" doc:"mlp (64→64→10, ReLU) or softmax regression, trained with gorgonia."`
+	Rounds         int     `yaml:"rounds" default:"20" min:"1" max:"10000" doc:"Federated rounds."`
+	LocalEpochs    int     `yaml:"local_epochs" default:"2" min:"1" max:"100" doc:"Passes over a learner's rows per round (E)."`
+	BatchSize      int     `yaml:"batch_size" default:"10" min:"1" max:"4096" doc:"Local mini-batch size."`
+	LearningRate   float64 `yaml:"learning_rate" default:"0.1" min:"0" max:"10" doc:"Local SGD learning rate (momentum 0.9)."`
+	PerRound       int     `yaml:"per_round" default:"0" min:"0" doc:"Learners selected per round (0: all)."`
+	Aggregation    string  `yaml:"aggregation" default:"fedavg" enum:"fedavg|krum|multi-krum|median|trimmed-mean|foolsgold" doc:"Aggregation rule."`
+	Tolerate       Share   `yaml:"tolerate" default:"30%" min:"0%" max:"50%" doc:"Attacker share the robust rules are sized for (Krum's f, trimmed mean's β)."`
+	Partition      string  `yaml:"partition" default:"iid" enum:"iid|dirichlet|one-class" doc:"How training rows are split across learners."`
+	Alpha          float64 `yaml:"alpha" default:"0.5" min:"0.001" max:"1000" doc:"dirichlet: concentration α (small is skewed)."`
+	Validators     int     `yaml:"validators" default:"3" min:"0" max:"100" doc:"Validators scoring updates on held-out rows (0: no scoring, no payouts)."`
+	ValidationRows int     `yaml:"validation_rows" default:"300" min:"10" max:"3000" doc:"Training rows held out for validators."`
+	Filter         bool    `yaml:"filter" default:"false" doc:"Drop updates whose median validator score is negative."`
+	Baseline       bool    `yaml:"baseline" default:"true" doc:"Also train the model centrally on the same rows and report its accuracy beside the federated one."`
+	Clean          bool    `yaml:"clean" default:"false" doc:"Also run without attackers (same seed) and report the accuracy drop."`
 }
 
 // Market configures the marketplace committee.
@@ -260,7 +282,8 @@ type Adversary struct {
 	Delay      Duration `yaml:"delay" default:"500ms" min:"0s" doc:"delayed_votes: how late the attackers' votes leave."`
 	Fraction   Share    `yaml:"fraction" default:"50%" min:"0%" max:"100%" doc:"lazy: share of units faked."`
 	Stale      bool     `yaml:"stale" default:"false" doc:"lazy: fakes are copies of the last real result rather than random."`
-	Identities int      `yaml:"identities" default:"2" min:"1" max:"1000" doc:"sybil: identities sharing one GPU (k)."`
+	Identities int      `yaml:"identities" default:"2" min:"1" max:"1000" doc:"sybil: identities sharing one GPU (k); in learning runs, the number of Sybil learners."`
+	Scale      float64  `yaml:"scale" default:"0" min:"0" doc:"sign_flip and scaling: the factor (0: 4 for sign_flip, 10 for scaling)."`
 }
 
 // Outputs says what a run writes.

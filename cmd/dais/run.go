@@ -20,6 +20,7 @@ import (
 	"github.com/dais-sim/dais/scenarios"
 	"github.com/dais-sim/dais/sim/blockprop"
 	"github.com/dais-sim/dais/sim/consensusrun"
+	"github.com/dais-sim/dais/sim/learnrun"
 	"github.com/dais-sim/dais/sim/marketrun"
 )
 
@@ -139,11 +140,14 @@ type repetition struct {
 // headline table. A run whose invariant checker saw a violation still
 // writes its report, then fails with the command that replays it.
 func runScenario(stdout, stderr io.Writer, sc *scenarios.Scenario, opt runOptions) error {
+	if sc.Protocol.Learning != nil && (sc.Workload != nil || sc.Protocol.Consensus != nil) {
+		return usageError{errors.New(sc.File + ": protocol.learning runs on its own: drop the workload and protocol.consensus sections")}
+	}
 	if sc.Workload != nil && sc.Protocol.Consensus != nil {
 		return usageError{errors.New(sc.File + ": a scenario runs either a workload (the marketplace, whose committee's consensus is modeled by protocol.market.commit_delay) or protocol.consensus, not both yet")}
 	}
-	if len(sc.Adversaries) > 0 && sc.Protocol.Consensus == nil && sc.Workload == nil {
-		return usageError{errors.New(sc.File + ": adversaries need protocol.consensus (consensus attacks) or a workload (marketplace attacks)")}
+	if len(sc.Adversaries) > 0 && sc.Protocol.Consensus == nil && sc.Workload == nil && sc.Protocol.Learning == nil {
+		return usageError{errors.New(sc.File + ": adversaries need protocol.consensus (consensus attacks), a workload (marketplace attacks) or protocol.learning (poisoning)")}
 	}
 	dir := sc.Outputs.Dir
 	if opt.out != "" {
@@ -208,6 +212,17 @@ func runScenario(stdout, stderr io.Writer, sc *scenarios.Scenario, opt runOption
 func runOnce(stderr io.Writer, sc *scenarios.Scenario, rep int, opt runOptions) (repetition, error) {
 	var bar *progress.Reporter
 	end := int64(sc.Run.Duration.D())
+	if sc.Protocol.Learning != nil {
+		p, err := learnrun.FromScenario(sc, rep)
+		if err != nil {
+			return repetition{}, usageError{fmt.Errorf("%s: %w", sc.File, err)}
+		}
+		res, err := learnrun.Run(p)
+		if err != nil {
+			return repetition{}, err
+		}
+		return repetition{run: learnrun.Summary(res), seed: p.Seed, wall: res.Wall, events: res.Events}, nil
+	}
 	if sc.Workload != nil {
 		p, err := marketrun.FromScenario(sc, rep)
 		if err != nil {
