@@ -55,9 +55,11 @@ SCENARIO is a YAML file, or the name of a shipped scenario (` + fmt.Sprint(scena
 Without one, run performs the built-in demo: one 1 MiB block flooded over 1,000 nodes in the
 ten measured cloud regions.
 
-Today the simulator runs the network, population and protocol.gossip sections; a scenario
-with a workload or adversaries is valid (dais validate) but is refused here until the
-marketplace, chain and learning parts land.
+A scenario runs one of four runners: protocol.learning (federated learning with real
+training), a workload (the compute marketplace), protocol.consensus (BFT or longest chain,
+optionally with the ledger and client transactions), or else block gossip. If the invariant
+checker sees a violation, the report is still written and the run exits 1 with the command
+that replays it.
 
 The same scenario and seed always give the same metrics.json, report.md and timeseries.csv,
 byte for byte.`,
