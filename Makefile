@@ -18,10 +18,14 @@ test:
 	$(GO) test -count=1 -race ./live/... ./sim/...
 
 # Long benchmarks; results go in BENCHMARKS.md with the machine they ran on.
+# BENCH=pattern narrows them, e.g. make bench BENCH=Hold.
+BENCH ?= .
 bench:
 	$(GO) test -run '^$$' -bench 'Hold' -count 6 ./sim/
 	$(GO) test -run '^$$' -bench 'BlockProp' -benchtime 20x -count 6 ./sim/blockprop/
 	$(GO) test -run '^$$' -bench 'RecorderOverhead' -benchtime 20x -count 6 ./sim/blockprop/
+	$(GO) test -run '^$$' -bench '$(BENCH)' -count 5 ./protocol/chain/ ./metrics/record/ ./gpu/models/
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime 1x -count 5 ./sim/consensusrun/ ./sim/marketrun/ ./sim/learnrun/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
