@@ -8,7 +8,6 @@ import (
 	"math"
 	"strings"
 
-
 	"github.com/dais-sim/dais/metrics"
 )
 
