@@ -1,6 +1,9 @@
 package scenarios
 
-import "github.com/dais-sim/dais/sim/netmodel"
+import (
+	"github.com/dais-sim/dais/protocol"
+	"github.com/dais-sim/dais/sim/netmodel"
+)
 
 // Scenario is one experiment: what runs, on what network and fleet, with
 // which protocol choices, under which attacks, and what it writes. The Go
@@ -334,4 +337,40 @@ func (sc *Scenario) RegionIndexes(g Group) []int {
 		}
 	}
 	return out
+}
+
+// NetPartitions are the scenario's partitions for the network model.
+// groupNodes maps each population group to its node IDs, which depend on
+// how a runner numbers nodes.
+func (sc *Scenario) NetPartitions(groupNodes map[string][]protocol.NodeID) []netmodel.Partition {
+	var out []netmodel.Partition
+	for _, sp := range sc.Network.Partitions {
+		part := netmodel.Partition{From: protocol.Time(sp.From), Until: protocol.Time(sp.Until)}
+		for _, name := range sp.Regions {
+			if i := sc.matrix.Index(name); i >= 0 {
+				part.Regions = append(part.Regions, i)
+			}
+		}
+		for _, g := range sp.Groups {
+			part.Nodes = append(part.Nodes, groupNodes[g]...)
+		}
+		for _, id := range sp.Nodes {
+			part.Nodes = append(part.Nodes, protocol.NodeID(id))
+		}
+		out = append(out, part)
+	}
+	return out
+}
+
+// NetChurn is the scenario's churn for the network model, or nil.
+func (sc *Scenario) NetChurn() *netmodel.Churn {
+	c := sc.Network.Churn
+	if c == nil {
+		return nil
+	}
+	ch := &netmodel.Churn{Session: c.Session.Dist(), CrashShare: float64(c.CrashShare)}
+	if c.Downtime != nil {
+		ch.Downtime = c.Downtime.Dist()
+	}
+	return ch
 }

@@ -6,7 +6,6 @@ import (
 	"github.com/dais-sim/dais/gpu"
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/scenarios"
-	"github.com/dais-sim/dais/sim/netmodel"
 )
 
 // FromScenario turns a checked scenario into run parameters for repetition
@@ -49,27 +48,10 @@ func FromScenario(sc *scenarios.Scenario, rep int) (*Params, error) {
 			groupNodes[g.Name] = append(groupNodes[g.Name], id)
 		}
 	}
-	for _, sp := range sc.Network.Partitions {
-		part := netmodel.Partition{From: protocol.Time(sp.From), Until: protocol.Time(sp.Until)}
-		for _, name := range sp.Regions {
-			if i := m.Index(name); i >= 0 {
-				part.Regions = append(part.Regions, i)
-			}
-		}
-		for _, g := range sp.Groups {
-			part.Nodes = append(part.Nodes, groupNodes[g]...)
-		}
-		for _, id := range sp.Nodes {
-			part.Nodes = append(part.Nodes, protocol.NodeID(id))
-		}
-		p.Partitions = append(p.Partitions, part)
-	}
-	if c := sc.Network.Churn; c != nil {
-		ch := &netmodel.Churn{Session: c.Session.Dist(), CrashShare: float64(c.CrashShare)}
-		if c.Downtime != nil {
-			ch.Downtime = c.Downtime.Dist()
-		}
+	p.Partitions = sc.NetPartitions(groupNodes)
+	if ch := sc.NetChurn(); ch != nil {
 		p.Churn = ch
+		c := sc.Network.Churn
 		for i := range p.Nodes {
 			if protocol.Stream(seed, "churn-pick", uint64(i)).Float64() < float64(c.Share) {
 				p.ChurnNodes = append(p.ChurnNodes, protocol.NodeID(i))

@@ -10,7 +10,6 @@ import (
 	"github.com/dais-sim/dais/protocol/consensus/bft"
 	"github.com/dais-sim/dais/protocol/rewards"
 	"github.com/dais-sim/dais/scenarios"
-	"github.com/dais-sim/dais/sim/netmodel"
 )
 
 // FromScenario turns a checked scenario with a protocol.consensus section
@@ -117,21 +116,7 @@ func FromScenario(sc *scenarios.Scenario, rep int) (*Params, error) {
 		}
 		p.Adversaries = append(p.Adversaries, Adversary{Kind: kind, Count: n, Delay: a.Delay.D()})
 	}
-	for _, sp := range sc.Network.Partitions {
-		part := netmodel.Partition{From: protocol.Time(sp.From), Until: protocol.Time(sp.Until)}
-		for _, name := range sp.Regions {
-			if i := m.Index(name); i >= 0 {
-				part.Regions = append(part.Regions, i)
-			}
-		}
-		for _, g := range sp.Groups {
-			part.Nodes = append(part.Nodes, groupNodes[g]...)
-		}
-		for _, id := range sp.Nodes {
-			part.Nodes = append(part.Nodes, protocol.NodeID(id))
-		}
-		p.Partitions = append(p.Partitions, part)
-	}
+	p.Partitions = sc.NetPartitions(groupNodes)
 	return p, p.validate()
 }
 

@@ -8,7 +8,6 @@ import (
 	"github.com/dais-sim/dais/protocol/market"
 	"github.com/dais-sim/dais/protocol/rewards"
 	"github.com/dais-sim/dais/scenarios"
-	"github.com/dais-sim/dais/sim/netmodel"
 )
 
 // FromScenario turns a checked scenario with a workload into run
@@ -133,12 +132,8 @@ func FromScenario(sc *scenarios.Scenario, rep int) (*Params, error) {
 			p.Electricity[e.Region] = e.USDPerKWh
 		}
 	}
-	if c := sc.Network.Churn; c != nil {
-		ch := &netmodel.Churn{Session: c.Session.Dist(), CrashShare: float64(c.CrashShare)}
-		if c.Downtime != nil {
-			ch.Downtime = c.Downtime.Dist()
-		}
-		p.Churn, p.ChurnShare = ch, float64(c.Share)
+	if ch := sc.NetChurn(); ch != nil {
+		p.Churn, p.ChurnShare = ch, float64(sc.Network.Churn.Share)
 	}
 	return p, nil
 }
