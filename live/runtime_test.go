@@ -3,6 +3,7 @@ package live_test
 import (
 	"errors"
 	"fmt"
+	"github.com/dais-sim/dais/live/livetest"
 	"runtime"
 	"slices"
 	"strings"
@@ -91,18 +92,6 @@ func (r *recorder) count(f func(metrics.Stamped) bool) int {
 
 func isReceived(s metrics.Stamped) bool  { _, ok := s.Event.(gossip.Received); return ok }
 func isDuplicate(s metrics.Stamped) bool { _, ok := s.Event.(gossip.Duplicate); return ok }
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
 
 type graph = gossiptest.Graph
 
@@ -202,7 +191,7 @@ func TestFloodOverMemNet(t *testing.T) {
 				rts[i].Start()
 			}
 			wantDup := tc.g.FloodSends() - (n - 1)
-			waitFor(t, 5*time.Second, "every copy to arrive", func() bool {
+			livetest.WaitFor(t, 5*time.Second, "every copy to arrive", func() bool {
 				return rec.count(isReceived) == n && rec.count(isDuplicate) == wantDup
 			})
 			for _, rt := range rts {
@@ -339,7 +328,7 @@ func TestTimersFireInDeadlineOrder(t *testing.T) {
 	}}
 	rt := newRuntime(t, n, live.Config{ID: 0, Seed: 1, Epoch: time.Now(), Transport: newMemNet().port(0)})
 	rt.Start()
-	waitFor(t, 5*time.Second, "five timers", func() bool { return len(n.fired()) == 5 })
+	livetest.WaitFor(t, 5*time.Second, "five timers", func() bool { return len(n.fired()) == 5 })
 	rt.Stop()
 	var tags []uint64
 	for _, f := range n.fired() {
@@ -376,7 +365,7 @@ func TestCancelledTimersNeverFire(t *testing.T) {
 	}
 	rt := newRuntime(t, n, live.Config{ID: 0, Seed: 1, Epoch: time.Now(), Transport: newMemNet().port(0)})
 	rt.Start()
-	waitFor(t, 5*time.Second, "timer 2", func() bool { return len(n.fired()) >= 1 })
+	livetest.WaitFor(t, 5*time.Second, "timer 2", func() bool { return len(n.fired()) >= 1 })
 	time.Sleep(80 * time.Millisecond) // past every deadline that was cancelled
 	rt.Stop()
 	fs := n.fired()
@@ -402,7 +391,7 @@ func TestMalformedFramesAreCountedAndDropped(t *testing.T) {
 		rt.Deliver(0, f)
 	}
 	rt.Deliver(0, good)
-	waitFor(t, 5*time.Second, "the good frame", func() bool { return len(n.snapshot()) == 2 })
+	livetest.WaitFor(t, 5*time.Second, "the good frame", func() bool { return len(n.snapshot()) == 2 })
 	rt.Stop()
 	if got := rt.Malformed(); got != uint64(len(bad)) {
 		t.Errorf("Malformed() = %d, want %d", got, len(bad))
@@ -464,7 +453,7 @@ func TestPublishReachesTheOthers(t *testing.T) {
 		}
 		return rs
 	}
-	waitFor(t, 5*time.Second, "the publication", func() bool {
+	livetest.WaitFor(t, 5*time.Second, "the publication", func() bool {
 		return len(recvs(nodes[0])) == 1 && len(recvs(nodes[1])) == 1
 	})
 	for _, rt := range rts {
@@ -521,7 +510,7 @@ func TestStopIsFinal(t *testing.T) {
 	if st := rt.Stats(); st.Dropped != 1 {
 		t.Errorf("Dropped = %d, want 1 (the frame after Stop)", st.Dropped)
 	}
-	waitFor(t, 2*time.Second, "the runtime's goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
+	livetest.WaitFor(t, 2*time.Second, "the runtime's goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
 }
 
 func TestStopBeforeStart(t *testing.T) {
@@ -571,7 +560,7 @@ func TestJobsRunInOrder(t *testing.T) {
 	})
 	rt := newRuntime(t, n, live.Config{ID: 0, Seed: 1, Epoch: time.Now(), Transport: newMemNet().port(0)})
 	rt.Start()
-	waitFor(t, 5*time.Second, "four jobs", func() bool { mu.Lock(); defer mu.Unlock(); return len(dones) == 4 })
+	livetest.WaitFor(t, 5*time.Second, "four jobs", func() bool { mu.Lock(); defer mu.Unlock(); return len(dones) == 4 })
 	rt.Stop()
 
 	var kinds []string

@@ -19,16 +19,6 @@ import (
 	"github.com/dais-sim/dais/protocol/wire"
 )
 
-// requireLoopback skips when the OS will not let the test bind 127.0.0.1.
-func requireLoopback(t *testing.T) {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Skipf("skipping: the OS refuses to bind a loopback TCP port (%v); live tests need 127.0.0.1", err)
-	}
-	l.Close()
-}
-
 // fastTimeouts make heights take about 100 ms on loopback.
 var fastTimeouts = node.Timeouts{
 	Propose: node.Duration(400 * time.Millisecond), ProposeDelta: node.Duration(200 * time.Millisecond),
@@ -97,17 +87,6 @@ func (tn *testNode) stop(t *testing.T) {
 }
 
 func (tn *testNode) height() uint64 { return tn.n.Status().Height }
-
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // dumpLogsOnFailure prints each node's log if the test fails.
 func dumpLogsOnFailure(t *testing.T, dirs ...string) {

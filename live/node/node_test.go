@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/dais-sim/dais/live/livetest"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -28,7 +29,7 @@ import (
 // blocks, serve /metrics and /status, answer a plain libp2p client, and
 // stop without leaving a goroutine behind.
 func TestThreeValidators(t *testing.T) {
-	requireLoopback(t)
+	livetest.RequireLoopback(t)
 	netw := testNetwork(t, 3, 0, 6)
 	root := t.TempDir()
 	var dirs []string
@@ -40,7 +41,7 @@ func TestThreeValidators(t *testing.T) {
 	}
 	dumpLogsOnFailure(t, dirs...)
 	const target = 6
-	waitFor(t, 30*time.Second, fmt.Sprintf("every node to commit height %d", target), func() bool {
+	livetest.WaitFor(t, 30*time.Second, fmt.Sprintf("every node to commit height %d", target), func() bool {
 		for _, n := range nodes {
 			if n.height() < target {
 				return false
@@ -61,13 +62,13 @@ func TestThreeValidators(t *testing.T) {
 		if st.StoreHeight+1 < st.Height {
 			t.Errorf("store at %d while the ledger is at %d: blocks are stored as they commit", st.StoreHeight, st.Height)
 		}
-		waitFor(t, 10*time.Second, "node 1 to list both others as peers", func() bool {
+		livetest.WaitFor(t, 10*time.Second, "node 1 to list both others as peers", func() bool {
 			return slices.Equal(nodes[1].n.Status().Peers, []protocol.NodeID{0, 2})
 		})
 	})
 
 	t.Run("metrics", func(t *testing.T) {
-		waitFor(t, 10*time.Second, "node 0 to see both others", func() bool { return len(nodes[0].n.Status().Peers) == 2 })
+		livetest.WaitFor(t, 10*time.Second, "node 0 to see both others", func() bool { return len(nodes[0].n.Status().Peers) == 2 })
 		fams := scrape(t, nodes[0].n.StatusAddr())
 		for _, name := range []string{node.MetricHeight, node.MetricFinality, node.MetricRounds, node.MetricCommits,
 			node.MetricPeers, node.MetricFrames, node.MetricUptime, node.MetricStoreHeight, node.MetricStoreWrite,
@@ -128,7 +129,7 @@ func TestThreeValidators(t *testing.T) {
 			t.Errorf("ping RTT %v", res.RTT)
 		}
 		// Identify told the client what the node speaks.
-		waitFor(t, 5*time.Second, "identify to list the node's protocols", func() bool {
+		livetest.WaitFor(t, 5*time.Second, "identify to list the node's protocols", func() bool {
 			protos, _ := c.Peerstore().GetProtocols(target.ID)
 			return slices.Contains(protos, p2p.ProtocolID) && slices.Contains(protos, ping.ID)
 		})
@@ -171,7 +172,7 @@ func TestThreeValidators(t *testing.T) {
 // it must replay every block it had stored, without the network, then
 // catch up on what it missed and take part again.
 func TestRestartReplaysAndCatchesUp(t *testing.T) {
-	requireLoopback(t)
+	livetest.RequireLoopback(t)
 	netw := testNetwork(t, 4, 0, 0)
 	root := t.TempDir()
 	var dirs []string
@@ -182,23 +183,23 @@ func TestRestartReplaysAndCatchesUp(t *testing.T) {
 		nodes = append(nodes, startNode(t, netw, i, dir))
 	}
 	dumpLogsOnFailure(t, dirs...)
-	waitFor(t, 30*time.Second, "node 3 to commit height 4", func() bool { return nodes[3].height() >= 4 })
+	livetest.WaitFor(t, 30*time.Second, "node 3 to commit height 4", func() bool { return nodes[3].height() >= 4 })
 	nodes[3].stop(t)
 	before := storedChain(t, dirs[3])
 
 	gone := nodes[0].height()
-	waitFor(t, 30*time.Second, "three validators to commit 5 heights without the fourth", func() bool {
+	livetest.WaitFor(t, 30*time.Second, "three validators to commit 5 heights without the fourth", func() bool {
 		return nodes[0].height() >= gone+5
 	})
 	nodes[3] = startNode(t, netw, 3, dirs[3])
-	waitFor(t, 10*time.Second, "the restarted node to replay its store", func() bool {
+	livetest.WaitFor(t, 10*time.Second, "the restarted node to replay its store", func() bool {
 		return nodes[3].n.Status().Replayed > 0
 	})
 	if st := nodes[3].n.Status(); st.Replayed != uint64(len(before)) {
 		t.Errorf("replayed %d heights, the store held %d", st.Replayed, len(before))
 	}
 	goal := nodes[0].height() + 2
-	waitFor(t, 30*time.Second, fmt.Sprintf("the restarted node to reach height %d", goal), func() bool {
+	livetest.WaitFor(t, 30*time.Second, fmt.Sprintf("the restarted node to reach height %d", goal), func() bool {
 		return nodes[3].height() >= goal
 	})
 	for _, n := range nodes {

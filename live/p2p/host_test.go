@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"github.com/dais-sim/dais/live/livetest"
 	"maps"
 	"net"
 	"slices"
@@ -26,17 +27,6 @@ import (
 	"github.com/dais-sim/dais/protocol/wire"
 	"github.com/dais-sim/dais/sim"
 )
-
-// requireLoopback skips when the OS will not let the test bind 127.0.0.1;
-// any later failure is a real one.
-func requireLoopback(t *testing.T) {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Skipf("skipping: the OS refuses to bind a loopback TCP port (%v); live p2p tests need 127.0.0.1", err)
-	}
-	l.Close()
-}
 
 // startHosts starts n hosts as nodes 0…n-1, each with every other in its
 // address book, and closes them when the test ends.
@@ -68,17 +58,6 @@ func startHosts(t *testing.T, n int, cfg p2p.Config) []*p2p.Host {
 		}
 	}
 	return hosts
-}
-
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // recorder is a Sink safe for concurrent use.
@@ -170,7 +149,7 @@ type graph = gossiptest.Graph
 // is a race on a real network (under -cpu 1 the three-hop copy sometimes
 // wins), so there the test asserts only what no arrival order can change.
 func TestFloodOverLibp2pMatchesSim(t *testing.T) {
-	requireLoopback(t)
+	livetest.RequireLoopback(t)
 	tree := graph{{1, 2}, {0, 3}, {0}, {1, 4}, {3}}
 	ring := graph{{1, 3}, {0, 2}, {1, 3}, {2, 0}}
 	for _, tr := range []struct {
@@ -234,7 +213,7 @@ func floodOverLibp2p(t *testing.T, listen []string, g graph, exact bool) {
 	for i := n - 1; i >= 0; i-- {
 		rts[i].Start()
 	}
-	waitFor(t, 20*time.Second, "every node to receive the block and every copy to arrive", func() bool {
+	livetest.WaitFor(t, 20*time.Second, "every node to receive the block and every copy to arrive", func() bool {
 		return len(rec.received()) == n && rec.duplicates() == wantDups
 	})
 	for _, rt := range rts {
@@ -368,7 +347,7 @@ func (b *inbox) all() []frameFrom {
 }
 
 func TestPublishReachesSubscribers(t *testing.T) {
-	requireLoopback(t)
+	livetest.RequireLoopback(t)
 	hosts := startHosts(t, 3, p2p.Config{})
 	boxes := make([]*inbox, len(hosts))
 	for i, h := range hosts {
@@ -385,7 +364,7 @@ func TestPublishReachesSubscribers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, 10*time.Second, "every host to see the others subscribed", func() bool {
+	livetest.WaitFor(t, 10*time.Second, "every host to see the others subscribed", func() bool {
 		for i, h := range hosts {
 			if len(h.TopicPeers("blocks")) != len(hosts)-1 || slices.Contains(h.TopicPeers("blocks"), protocol.NodeID(i)) {
 				return false
@@ -397,7 +376,7 @@ func TestPublishReachesSubscribers(t *testing.T) {
 	if err := hosts[0].Publish("blocks", slices.Clone(frame)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the publication", func() bool {
+	livetest.WaitFor(t, 10*time.Second, "the publication", func() bool {
 		return len(boxes[1].all()) > 0 && len(boxes[2].all()) > 0
 	})
 	for i := 1; i < len(hosts); i++ {
@@ -422,7 +401,7 @@ func TestPublishReachesSubscribers(t *testing.T) {
 // from a peer in the address book (the frames arrive, a bad length prefix
 // resets the stream) and from one that is not (nothing arrives).
 func TestStrangersAndBadFramesAreDropped(t *testing.T) {
-	requireLoopback(t)
+	livetest.RequireLoopback(t)
 	const maxFrame = 1024
 	h0, err := p2p.New(p2p.Config{Self: 0, MaxFrameBytes: maxFrame})
 	if err != nil {
@@ -471,7 +450,7 @@ func TestStrangersAndBadFramesAreDropped(t *testing.T) {
 	if err := write1(length(uint64(len(good))), good, length(maxFrame+1)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the good frame and the oversized one", func() bool {
+	livetest.WaitFor(t, 10*time.Second, "the good frame and the oversized one", func() bool {
 		return len(box.all()) == 1 && h0.Stats().Malformed == 1
 	})
 	if got := box.all(); got[0].from != 1 || !bytes.Equal(got[0].frame, good) {
@@ -480,13 +459,13 @@ func TestStrangersAndBadFramesAreDropped(t *testing.T) {
 	if err := write1(bytes.Repeat([]byte{0x80}, binary.MaxVarintLen64+1)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the overlong length prefix", func() bool { return h0.Stats().Malformed == 2 })
+	livetest.WaitFor(t, 10*time.Second, "the overlong length prefix", func() bool { return h0.Stats().Malformed == 2 })
 
 	_, writeStranger := rawHost()
 	if err := writeStranger(length(uint64(len(good))), good); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the stranger's stream", func() bool { return h0.Stats().UnknownPeer == 1 })
+	livetest.WaitFor(t, 10*time.Second, "the stranger's stream", func() bool { return h0.Stats().UnknownPeer == 1 })
 	if st := h0.Stats(); st.FramesReceived != 1 {
 		t.Errorf("FramesReceived = %d, want 1 (only the good frame from node 1)", st.FramesReceived)
 	}
@@ -496,7 +475,7 @@ func TestStrangersAndBadFramesAreDropped(t *testing.T) {
 }
 
 func TestSendAndBookErrors(t *testing.T) {
-	requireLoopback(t)
+	livetest.RequireLoopback(t)
 	hosts := startHosts(t, 2, p2p.Config{MaxFrameBytes: 64})
 	if err := hosts[0].Send(7, []byte{1, 2}); !errors.Is(err, p2p.ErrUnknownNode) {
 		t.Errorf("Send to a node not in the book: %v, want ErrUnknownNode", err)
@@ -514,7 +493,7 @@ func TestSendAndBookErrors(t *testing.T) {
 	if err := hosts[0].Send(1, []byte("frame")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the frame", func() bool { return len(box.all()) == 1 })
+	livetest.WaitFor(t, 10*time.Second, "the frame", func() bool { return len(box.all()) == 1 })
 	if err := hosts[0].Close(); err != nil {
 		t.Fatal(err)
 	}

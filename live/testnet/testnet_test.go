@@ -5,7 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
+	"github.com/dais-sim/dais/live/livetest"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -58,31 +58,11 @@ func runNode(args []string) int {
 
 var launcher = testnet.Launcher{Command: []string{os.Args[0]}, Env: []string{nodeEnv + "=1"}, DieWithParent: true}
 
-func requireLoopback(t *testing.T) {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Skipf("skipping: the OS refuses to bind a loopback TCP port (%v)", err)
-	}
-	l.Close()
-}
-
 var fast = node.Timeouts{
 	Propose: node.Duration(400 * time.Millisecond), ProposeDelta: node.Duration(200 * time.Millisecond),
 	Prevote: node.Duration(200 * time.Millisecond), PrevoteDelta: node.Duration(100 * time.Millisecond),
 	Precommit: node.Duration(200 * time.Millisecond), PrecommitDelta: node.Duration(100 * time.Millisecond),
 	Commit: node.Duration(100 * time.Millisecond),
-}
-
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 func heightOf(t *testing.T, tn *testnet.Testnet, id protocol.NodeID) uint64 {
@@ -128,7 +108,7 @@ func storedBlocks(t *testing.T, tn *testnet.Testnet, id protocol.NodeID) (recs [
 // block it had committed, caught up, and that the report of the run sees
 // one chain and one restart.
 func TestSIGKILLedNodeRestartsAndCatchesUp(t *testing.T) {
-	requireLoopback(t)
+	livetest.RequireLoopback(t)
 	tn, err := testnet.Create(testnet.Options{Dir: t.TempDir(), Nodes: 5, Validators: 4, Seed: 11, Timeouts: fast, TxRate: 8})
 	if err != nil {
 		t.Fatal(err)
@@ -157,7 +137,7 @@ func TestSIGKILLedNodeRestartsAndCatchesUp(t *testing.T) {
 	if err := tn.WaitReady(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "every node to reach height 4", func() bool {
+	livetest.WaitFor(t, 30*time.Second, "every node to reach height 4", func() bool {
 		for _, ns := range tn.Status(ctx) {
 			if ns.Status == nil || ns.Status.Height < 4 {
 				return false
@@ -178,7 +158,7 @@ func TestSIGKILLedNodeRestartsAndCatchesUp(t *testing.T) {
 		t.Fatalf("the killed node had stored %d heights", len(before))
 	}
 	resume := heightOf(t, tn, 0) + 4
-	waitFor(t, 30*time.Second, fmt.Sprintf("three validators to reach height %d", resume), func() bool {
+	livetest.WaitFor(t, 30*time.Second, fmt.Sprintf("three validators to reach height %d", resume), func() bool {
 		return heightOf(t, tn, 0) >= resume && heightOf(t, tn, 4) >= resume
 	})
 
@@ -193,7 +173,7 @@ func TestSIGKILLedNodeRestartsAndCatchesUp(t *testing.T) {
 		t.Fatalf("the restarted node replayed %+v, want the %d heights it had stored", st, len(before))
 	}
 	goal := heightOf(t, tn, 0) + 2
-	waitFor(t, 30*time.Second, fmt.Sprintf("the restarted node to reach height %d", goal), func() bool {
+	livetest.WaitFor(t, 30*time.Second, fmt.Sprintf("the restarted node to reach height %d", goal), func() bool {
 		return heightOf(t, tn, victim) >= goal
 	})
 
@@ -403,12 +383,12 @@ func TestLogsFollow(t *testing.T) {
 	var out lockedBuffer
 	done := make(chan error)
 	go func() { done <- tn.Logs(ctx, &out, true) }()
-	waitFor(t, 5*time.Second, "the first line", func() bool { return strings.Contains(out.String(), "node-1 | first\n") })
+	livetest.WaitFor(t, 5*time.Second, "the first line", func() bool { return strings.Contains(out.String(), "node-1 | first\n") })
 	f, _ := os.OpenFile(log1, os.O_APPEND|os.O_WRONLY, 0)
 	f.WriteString("ole\nthird\n")
 	f.Close()
 	os.WriteFile(tn.LogPath(0), []byte("zero\n"), 0o644)
-	waitFor(t, 5*time.Second, "the appended lines", func() bool {
+	livetest.WaitFor(t, 5*time.Second, "the appended lines", func() bool {
 		s := out.String()
 		return strings.Contains(s, "node-1 | second whole\nnode-1 | third\n") && strings.Contains(s, "node-0 | zero\n")
 	})
