@@ -12,4 +12,12 @@
 // Consensus attacks: Equivocate (two proposals and two votes per step, one
 // to each side of the validators, optionally colluding through a
 // Coalition), Silent (sends nothing) and DelayVotes (holds votes back).
+//
+// Marketplace attacks (market.go): LazyWork (fakes a share of its work
+// units; with stale results, a free rider) and ApproveRing (validators
+// approving each other's bad work).
+//
+// Learning attacks (poison.go): PoisonData (label flipping, and Sybils
+// training on a shared poisoned shard), ScaleUpdates and SignFlip,
+// LittleIsEnough, FreeRide, and InflateScores (colluding validators).
 package attack
