@@ -55,6 +55,7 @@ func Parse(file string, data []byte, overrides ...string) (*Scenario, error) {
 	if len(d.errs) > 0 {
 		return nil, d.errs.sorted()
 	}
+	sc.pos, sc.top = d.pos, d.top
 	return sc, nil
 }
 

@@ -1,6 +1,10 @@
 package scenarios
 
 import (
+	"fmt"
+	"strings"
+
+	"github.com/dais-sim/dais/gpu"
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/sim/netmodel"
 )
@@ -25,6 +29,19 @@ type Scenario struct {
 	Source []byte `yaml:"-"`
 
 	matrix netmodel.Matrix
+	gpus   *gpu.Catalog
+	// pos is where each key path was written, top where the document
+	// starts (At).
+	pos map[string]Pos
+	top Pos
+}
+
+// At is where a key path (protocol.verification.scheme,
+// population.groups[1].count) was written, or its nearest parent that
+// was: for errors a caller finds in a loaded scenario's values. A
+// built-in scenario has no positions (the zero Pos).
+func (sc *Scenario) At(path string) Pos {
+	return (&decoder{pos: sc.pos, top: sc.top}).at(path)
 }
 
 // Run names the run and fixes its randomness and length.
@@ -83,12 +100,15 @@ type Churn struct {
 type Population struct {
 	Nodes  int     `yaml:"nodes" min:"1" max:"10000000" doc:"Total number of nodes; required when a group is given by share."`
 	Groups []Group `yaml:"groups" doc:"Groups of like nodes. Default: one group of cpu nodes in every region."`
+	// HardwareProfiles are files dais gpu bench wrote, relative to the
+	// scenario file; each adds its measured class to the catalog.
+	HardwareProfiles []string `yaml:"hardware_profiles" doc:"Hardware profile files (written by dais gpu bench), relative to the scenario file; each adds its measured GPU class, which groups then name in gpu."`
 }
 
 // Group is a set of nodes with the same hardware, link and roles.
 type Group struct {
 	Name       string   `yaml:"name" required:"true" doc:"Name of the group, used by partitions and adversaries."`
-	GPU        string   `yaml:"gpu" default:"cpu" doc:"GPU class from the catalog: a100, cpu, h100, l40s, rtx3060, rtx3090, rtx4090, t4."`
+	GPU        string   `yaml:"gpu" default:"cpu" doc:"GPU class from the catalog (a100, cpu, h100, l40s, rtx3060, rtx3090, rtx4090, t4) or the name of a measured class from population.hardware_profiles."`
 	Count      int      `yaml:"count" min:"0" max:"10000000" doc:"Number of nodes; give count or share, not both."`
 	Share      Share    `yaml:"share" min:"0%" max:"100%" doc:"Share of population.nodes; group shares (with counts) must add up to nodes."`
 	Regions    []string `yaml:"regions" doc:"Regions the group's nodes are spread over, uniformly. Default: all regions."`
@@ -160,6 +180,20 @@ type Learning struct {
 	Filter         bool    `yaml:"filter" default:"false" doc:"Drop updates whose median validator score is negative."`
 	Baseline       bool    `yaml:"baseline" default:"true" doc:"Also train the model centrally on the same rows and report its accuracy beside the federated one."`
 	Clean          bool    `yaml:"clean" default:"false" doc:"Also run without attackers (same seed) and report the accuracy drop."`
+	Aggregators    int     `yaml:"aggregators" default:"0" min:"0" max:"100" doc:"Aggregator committee size: each member aggregates the round's accepted updates on its GPU and the coordinator commits the model version more than two thirds of them report (0: the coordinator aggregates, trusted)."`
+
+	// Surrogate is off (nil) unless the scenario asks for it.
+	Surrogate *LearningSurrogate `yaml:"surrogate" doc:"Surrogate mode, for more learners than real gradients allow (optdigits has 3,523 unheld rows): the protocol runs in full (selection, updates of the model's size on the network, scoring, committee, payouts) with modeled training, and test accuracy comes from a learning curve fitted to a real run; every such figure is labelled surrogate. Default: off (real gradients)."`
+}
+
+// LearningSurrogate configures learning's surrogate mode: the curve
+// acc(k) = a − b·exp(−c·k) is fitted to a real run of fit_providers
+// providers for fit_rounds rounds with the same model, partition, rule and
+// local training, and attacks scale it by the measured attack table.
+type LearningSurrogate struct {
+	FitProviders int `yaml:"fit_providers" default:"20" min:"1" max:"1000" doc:"Providers of the real run the learning curve is fitted to."`
+	FitRounds    int `yaml:"fit_rounds" default:"20" min:"3" max:"200" doc:"Rounds of the real run the learning curve is fitted to."`
+	Rows         int `yaml:"rows" default:"0" min:"0" max:"1000000" doc:"Nominal training rows per learner, the cost of its modeled training job (0: a fit-run provider's share)."`
 }
 
 // Market configures the marketplace committee.
@@ -277,7 +311,7 @@ type Gossip struct {
 
 // Adversary is one kind of attacker.
 type Adversary struct {
-	Kind       string   `yaml:"kind" required:"true" enum:"lazy|free_rider|sybil|label_flip|sign_flip|scaling|little_is_enough|colluding_validators|equivocation|silent_validator|delayed_votes" doc:"The attack."`
+	Kind       string   `yaml:"kind" required:"true" enum:"lazy|free_rider|sybil|label_flip|sign_flip|scaling|little_is_enough|colluding_validators|lying_aggregator|equivocation|silent_validator|delayed_votes" doc:"The attack."`
 	Count      int      `yaml:"count" min:"0" doc:"Number of attacking nodes; give count or share."`
 	Share      Share    `yaml:"share" min:"0%" max:"100%" doc:"Share of the nodes that attack."`
 	Group      string   `yaml:"group" doc:"Population group the attackers are drawn from. Default: any."`
@@ -294,6 +328,21 @@ type Outputs struct {
 	Formats []string `yaml:"formats" enum:"md|html|json|csv" doc:"Report files: md (report.md), html (report.html), json (metrics.json), csv (timeseries.csv). Default: all."`
 	Step    Duration `yaml:"step" default:"1s" min:"1ms" doc:"Resolution of time series."`
 	Dir     string   `yaml:"dir" doc:"Folder for the run's files. Default: runs/<run.name>."`
+}
+
+// GPUCatalog is the GPU classes the scenario's groups may name: the
+// built-in catalog and the measured classes of population.hardware_profiles.
+// Runners resolve class names through it (never gpu.Lookup directly), so
+// a group that names a measured class runs on its figures.
+func (sc *Scenario) GPUCatalog() *gpu.Catalog { return sc.gpus }
+
+// GPUClass resolves a GPU class name through GPUCatalog.
+func (sc *Scenario) GPUClass(name string) (gpu.Class, error) {
+	c, ok := sc.gpus.Lookup(name)
+	if !ok {
+		return gpu.Class{}, fmt.Errorf("scenarios: unknown GPU class %q; known: %s", name, strings.Join(sc.gpus.Names(), ", "))
+	}
+	return c, nil
 }
 
 // Matrix is the region matrix the scenario resolved (measured, a CSV or

@@ -6,9 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/dais-sim/dais/gpu"
+	"github.com/dais-sim/dais/gpu/profile"
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/sim/netmodel"
 )
@@ -258,6 +260,7 @@ func (sc *Scenario) NodeCount() int {
 
 func (d *decoder) validatePopulation(sc *Scenario) {
 	p := &sc.Population
+	d.loadProfiles(sc)
 	if len(p.Groups) == 0 {
 		if p.Nodes == 0 {
 			d.check("population", "give nodes, or groups of nodes")
@@ -276,8 +279,9 @@ func (d *decoder) validatePopulation(sc *Scenario) {
 			d.check(path+".name", "group %q is defined twice", g.Name)
 		}
 		names[g.Name] = true
-		if _, ok := gpu.Lookup(g.GPU); !ok {
-			d.check(path+".gpu", "unknown GPU class %q%s; the catalog has %s", g.GPU, suggest(g.GPU, gpu.Names()), strings.Join(gpu.Names(), ", "))
+		if _, ok := sc.gpus.Lookup(g.GPU); !ok {
+			names := sc.gpus.Names()
+			d.check(path+".gpu", "unknown GPU class %q%s; the catalog has %s", g.GPU, suggest(g.GPU, names), strings.Join(names, ", "))
 		}
 		hasCount, hasShare := d.has(path+".count"), d.has(path+".share")
 		if len(p.Groups) == 1 && !hasCount && !hasShare && p.Nodes > 0 {
@@ -333,6 +337,35 @@ func (d *decoder) validatePopulation(sc *Scenario) {
 			d.check("population.groups", "the groups hold no nodes")
 		}
 	}
+}
+
+// loadProfiles reads population.hardware_profiles into the scenario's GPU
+// catalog.
+func (d *decoder) loadProfiles(sc *Scenario) {
+	var added []gpu.Class
+	for i, f := range sc.Population.HardwareProfiles {
+		key := fmt.Sprintf("population.hardware_profiles[%d]", i)
+		path := f
+		if !filepath.IsAbs(path) && sc.File != "" {
+			path = filepath.Join(filepath.Dir(sc.File), path)
+		}
+		prof, err := profile.Load(path)
+		if err != nil {
+			d.check(key, "%v", err)
+			continue
+		}
+		c := prof.GPUClass()
+		if slices.ContainsFunc(added, func(a gpu.Class) bool { return strings.EqualFold(a.Name, c.Name) }) {
+			d.check(key, "%s defines class %q, which an earlier profile defines too", f, c.Name)
+			continue
+		}
+		added = append(added, c)
+	}
+	cat, err := gpu.NewCatalog(added...)
+	if err != nil { // profile.Load and the check above rule this out
+		panic(fmt.Sprintf("scenarios: measured classes do not make a catalog: %v", err))
+	}
+	sc.gpus = cat
 }
 
 func (d *decoder) splitShares(p *Population, rest int, shared float64) {

@@ -44,6 +44,26 @@ type Config struct {
 	// Trace, when true, hashes every dispatched input into TraceHash so two
 	// runs can be compared for determinism.
 	Trace bool
+	// CPU is what each message costs its sender's and receiver's
+	// processor; the zero value costs nothing.
+	CPU CPU
+}
+
+// CPU is the processing time a World charges for messages. A node's
+// processor does one thing at a time: a message it sends leaves, and a
+// message it receives is handled, only once the processor has spent the
+// cost after everything charged before (World.Charge included); messages
+// wait in that order. Timers and job completions are not charged and do
+// not wait: they stand for work the node's other threads do.
+type CPU struct {
+	// SendNs is charged for each message a node sends (a Send, or a
+	// Publish once, however many peers it reaches; gossip relays are the
+	// router's and free): encoding and signing.
+	SendNs int64
+	// RecvNs is charged for each message a node receives (a gossip
+	// duplicate the router drops costs nothing): decoding and checking
+	// signatures, before the node acts on it.
+	RecvNs int64
 }
 
 type evKind uint8
@@ -59,6 +79,7 @@ const (
 	evLeave                // churn: tag 1 = crash, 0 = graceful
 	evRejoin               // churn
 	evCall                 // fn
+	evReady                // from, msg: a received message the node's processor has processed
 )
 
 // payload is the body of a queued event; slots are reused through a free list.
@@ -82,6 +103,7 @@ type nodeState struct {
 	rng     *rand.Rand // created on first use
 	netRng  *rand.Rand
 	gpuFree protocol.Time // the node's GPU runs one job at a time, FIFO
+	cpuFree protocol.Time // when the node's processor is next free (Config.CPU, Charge)
 	epoch   uint32        // bumped when the node leaves, so its old timers and jobs die
 	online  bool
 	started bool
@@ -216,6 +238,20 @@ func (w *World) Rejoin(id protocol.NodeID, t protocol.Time) {
 	w.schedule(max(t, w.now), payload{kind: evRejoin, node: id})
 }
 
+// Charge makes node id's processor busy for d more, from now or from
+// when it is next free if that is later: the messages it sends and
+// receives meanwhile wait (see CPU). Drivers charge work the World does
+// not see, such as storing a committed block; a node that handles an
+// input calls it (through its sink) before the input's sends leave, and
+// they wait too.
+func (w *World) Charge(id protocol.NodeID, d protocol.Duration) {
+	if d <= 0 {
+		return
+	}
+	ns := &w.nodes[id]
+	ns.cpuFree = max(w.now, ns.cpuFree).Add(d)
+}
+
 // Step dispatches the next event. It returns false when the queue is empty.
 func (w *World) Step() bool {
 	if w.q.Len() == 0 {
@@ -305,7 +341,7 @@ func (w *World) dispatch(p *payload) {
 			return
 		}
 		w.traceEvent(p)
-		w.deliver(p.node, protocol.Recv{From: p.from, Msg: p.obj.(wire.Msg)})
+		w.receive(p.node, p.from, p.obj.(wire.Msg))
 	case evGossip:
 		hop := protocol.NodeID(p.tag)
 		if !ns.online || (w.cfg.Net != nil && !w.cfg.Net.Linked(hop, p.node, w.now)) {
@@ -317,7 +353,13 @@ func (w *World) dispatch(p *payload) {
 			return // a duplicate: the router drops it before the node sees it
 		}
 		seen[p.node/64] |= 1 << (p.node % 64)
-		w.forward(p.node, hop, p.from, p.id, p.obj.(wire.Msg))
+		w.forward(w.now, p.node, hop, p.from, p.id, p.obj.(wire.Msg))
+		w.traceEvent(p)
+		w.receive(p.node, p.from, p.obj.(wire.Msg))
+	case evReady:
+		if !ns.online || p.epoch != ns.epoch {
+			return
+		}
 		w.traceEvent(p)
 		w.deliver(p.node, protocol.Recv{From: p.from, Msg: p.obj.(wire.Msg)})
 	case evTimer:
@@ -342,7 +384,7 @@ func (w *World) dispatch(p *payload) {
 		}
 		ns.online = false
 		ns.epoch++
-		ns.gpuFree = 0
+		ns.gpuFree, ns.cpuFree = 0, 0
 	case evRejoin:
 		if ns.online || w.stopped {
 			return
@@ -351,6 +393,29 @@ func (w *World) dispatch(p *payload) {
 		ns.online = true
 		w.deliver(p.node, protocol.Start{Rejoin: true})
 	}
+}
+
+// receive hands a message that arrived to node id, now, or once its
+// processor has processed it (CPU.RecvNs, after what it was charged).
+func (w *World) receive(id, from protocol.NodeID, m wire.Msg) {
+	ns := &w.nodes[id]
+	if w.cfg.CPU.RecvNs == 0 && ns.cpuFree <= w.now {
+		w.deliver(id, protocol.Recv{From: from, Msg: m})
+		return
+	}
+	ns.cpuFree = max(w.now, ns.cpuFree).Add(protocol.Duration(w.cfg.CPU.RecvNs))
+	w.schedule(ns.cpuFree, payload{kind: evReady, node: id, from: from, epoch: ns.epoch, obj: m})
+}
+
+// sendAt is when a message node id sends now leaves: now, or once its
+// processor has spent CPU.SendNs after what it was charged.
+func (w *World) sendAt(id protocol.NodeID) protocol.Time {
+	ns := &w.nodes[id]
+	if w.cfg.CPU.SendNs == 0 && ns.cpuFree <= w.now {
+		return w.now
+	}
+	ns.cpuFree = max(w.now, ns.cpuFree).Add(protocol.Duration(w.cfg.CPU.SendNs))
+	return ns.cpuFree
 }
 
 func (w *World) deliver(id protocol.NodeID, in protocol.Input) {
@@ -379,13 +444,14 @@ func (w *World) traceEvent(p *payload) {
 	w.trace.Write(b)
 }
 
-// send charges the network for one hop and queues the arrival.
-func (w *World) send(from, to protocol.NodeID, m wire.Msg, p payload) {
+// send charges the network for one hop leaving at t (now or later) and
+// queues the arrival.
+func (w *World) send(t protocol.Time, from, to protocol.NodeID, m wire.Msg, p payload) {
 	w.sent++
-	at := w.now
+	at := t
 	if w.cfg.Net != nil {
 		var ok bool
-		at, ok = w.cfg.Net.Transmit(w.now, from, to, m.WireSize(), w.netRand(from))
+		at, ok = w.cfg.Net.Transmit(t, from, to, m.WireSize(), w.netRand(from))
 		if !ok {
 			w.dropped++
 			return
@@ -395,8 +461,8 @@ func (w *World) send(from, to protocol.NodeID, m wire.Msg, p payload) {
 }
 
 // forward passes a publication from node on to its overlay neighbours,
-// except the one it came from.
-func (w *World) forward(node, prev, origin protocol.NodeID, pub uint64, m wire.Msg) {
+// except the one it came from, leaving at t.
+func (w *World) forward(t protocol.Time, node, prev, origin protocol.NodeID, pub uint64, m wire.Msg) {
 	if w.cfg.Overlay == nil {
 		return
 	}
@@ -404,7 +470,7 @@ func (w *World) forward(node, prev, origin protocol.NodeID, pub uint64, m wire.M
 		if nb == prev || nb == node || nb == origin {
 			continue
 		}
-		w.send(node, nb, m, payload{kind: evGossip, node: nb, from: origin, id: pub, tag: uint64(node), obj: m})
+		w.send(t, node, nb, m, payload{kind: evGossip, node: nb, from: origin, id: pub, tag: uint64(node), obj: m})
 	}
 }
 
@@ -438,7 +504,7 @@ func (e *env) Send(to protocol.NodeID, m wire.Msg) {
 	if int(to) >= len(e.w.nodes) {
 		panic(fmt.Sprintf("sim: node %d sent to unknown node %d at %v", e.id, to, e.w.now))
 	}
-	e.w.send(e.id, to, m, payload{kind: evRecv, node: to, from: e.id, obj: m})
+	e.w.send(e.w.sendAt(e.id), e.id, to, m, payload{kind: evRecv, node: to, from: e.id, obj: m})
 }
 
 func (e *env) Publish(_ wire.Topic, m wire.Msg) {
@@ -447,7 +513,7 @@ func (e *env) Publish(_ wire.Topic, m wire.Msg) {
 	seen := make([]uint64, (len(w.nodes)+63)/64)
 	seen[e.id/64] |= 1 << (e.id % 64)
 	w.pubs = append(w.pubs, seen)
-	w.forward(e.id, e.id, e.id, pub, m)
+	w.forward(w.sendAt(e.id), e.id, e.id, e.id, pub, m)
 }
 
 func (e *env) SetTimer(after protocol.Duration, tag uint64) protocol.TimerID {

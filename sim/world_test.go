@@ -296,3 +296,37 @@ func TestGossipFloodReachesAllWithFullNetwork(t *testing.T) {
 		t.Fatalf("quantiles out of order: %v %v %v", r.Quantile(0.5), r.Quantile(0.9), r.Quantile(1))
 	}
 }
+
+// A node's processor does one thing at a time (Config.CPU, Charge): its
+// sends leave SendNs apart, each received message is handled RecvNs after
+// the processor is free, and a Charge delays both; timers do not wait.
+func TestCPUQueuesMessagesOnTheNodesProcessor(t *testing.T) {
+	const us = protocol.Microsecond
+	var l log
+	var w *sim.World
+	w = sim.New(sim.Config{CPU: sim.CPU{SendNs: int64(10 * us), RecvNs: int64(100 * us)}})
+	w.Add(protocol.NodeFunc(func(env protocol.Env, in protocol.Input) {
+		switch in.(type) {
+		case protocol.Start:
+			for i := uint64(0); i < 3; i++ {
+				env.Send(1, &ping{n: i}) // leave at 10, 20, 30 µs
+			}
+			w.Charge(0, 1000*us) // then the processor is busy until 1030 µs
+			env.Send(1, &ping{n: 3})
+			env.SetTimer(50*us, 0)
+		case protocol.TimerFired:
+			l.add(env, "timer")
+		}
+	}))
+	w.Add(protocol.NodeFunc(func(env protocol.Env, in protocol.Input) {
+		if r, ok := in.(protocol.Recv); ok {
+			l.add(env, "ping %d", r.Msg.(*ping).n)
+		}
+	}))
+	w.Start()
+	w.RunUntil(protocol.Time(protocol.Second))
+	want := []string{"50µs n0 timer", "110µs n1 ping 0", "210µs n1 ping 1", "310µs n1 ping 2", "1.14ms n1 ping 3"}
+	if fmt.Sprint(l.lines) != fmt.Sprint(want) {
+		t.Fatalf("got %q\nwant %q", l.lines, want)
+	}
+}

@@ -45,6 +45,7 @@ training on the CPU.`,
 			return nil
 		},
 	})
+	cmd.AddCommand(newGPUBenchCmd())
 	cmd.AddCommand(&cobra.Command{
 		Use:     "catalog",
 		Short:   "Print the GPU classes the simulator models, with their datasheet figures",

@@ -186,7 +186,13 @@ func runScenario(stdout, stderr io.Writer, sc *scenarios.Scenario, opt runOption
 	run.Meta.Scenario = sc.Run.Name
 	run.Meta.ScenarioSHA256 = hex.EncodeToString(sum[:])
 	run.Meta.ScenarioText = string(sc.Source)
-	run.Meta.Params = nil // the scenario text says it all
+	// The scenario text says it all, except where the figures came from
+	// when that is not a measurement (learnrun's surrogate mode).
+	src := run.Meta.Params["accuracy_source"]
+	run.Meta.Params = nil
+	if src != "" {
+		run.Meta.Params = map[string]string{"accuracy_source": src}
+	}
 	run.Meta.Seed = sc.Run.Seed
 	run.Meta.Seeds = seeds
 	run.Meta.Repetitions = len(runs)

@@ -61,6 +61,10 @@ func newTestnetUpCmd(dir *string) *cobra.Command {
 	var scenarioPath string
 	var fresh bool
 	var wait time.Duration
+	var withMarket bool
+	var marketJobs int
+	var withLearning bool
+	var learningRounds int
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Create a testnet (or take the one in --dir) and start its nodes",
@@ -68,9 +72,17 @@ func newTestnetUpCmd(dir *string) *cobra.Command {
 dais node process per node and waits until each answers /status.
 
 With --scenario, the nodes, roles, stakes, seed and BFT timeouts come from a scenario file
-with a protocol.consensus section (engine: bft), as dais run reads them; what a loopback
-testnet of honest processes cannot do (the network model, adversaries, workload) is listed
-and skipped.
+with a protocol.consensus section (engine: bft), as dais run reads them; a workload runs the
+marketplace (verification, scheduler, job type, arrivals) and protocol.learning the federated
+job (model, rounds, rule, partition, validators) on the nodes of the matching roles. A
+scenario without protocol.consensus but with either runs them on a BFT chain of all its
+nodes. What a loopback testnet of honest processes leaves out (the network model,
+adversaries) is listed; what it cannot run (bisection, several job types, more than 64
+nodes) is an error naming the file, line and key.
+
+With --learning, the nodes also run a federated training job on optdigits (node 0
+coordinates, scores updates and pays each round's pot on the chain; the others train);
+dais testnet status shows the round, the test accuracy and the tokens paid and earned.
 
 If --dir holds a testnet already, up starts those of its nodes that are not running (after
 dais testnet down, or a crash): each replays its stored chain and catches up with the others.
@@ -78,6 +90,7 @@ dais testnet down, or a crash): each replays its stored chain and catches up wit
 		Example: `  dais testnet up -n 4
   dais testnet up -n 7 --validators 4 --tx-rate 20 --seed 9
   dais testnet up --scenario my-bft.yaml -d runs/tn   # protocol.consensus.engine: bft, ≤ 64 nodes
+  dais testnet up -n 4 --learning --learning-rounds 10
   dais testnet up --fresh`,
 		Args: checkArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -102,7 +115,7 @@ dais testnet down, or a crash): each replays its stored chain and catches up wit
 				}
 				tn = nil
 			case err == nil:
-				if changed("nodes", "validators", "seed", "scenario", "tx-rate", "quic") {
+				if changed("nodes", "validators", "seed", "scenario", "tx-rate", "quic", "market", "market-jobs", "learning", "learning-rounds") {
 					return badInput("%s holds a testnet already: up without -n/--validators/--seed/--scenario/--tx-rate/--quic starts it again, --fresh replaces it", *dir)
 				}
 				running := tn.Running()
@@ -139,6 +152,14 @@ dais testnet down, or a crash): each replays its stored chain and catches up wit
 						fmt.Fprintln(stdout, "note:", n)
 					}
 				}
+				if withMarket && o.Market == nil {
+					o.Market = node.DefaultMarket(o.Nodes)
+					o.Market.Jobs = marketJobs
+				}
+				if withLearning && o.Learning == nil {
+					o.Learning = node.DefaultLearning(o.Nodes)
+					o.Learning.Rounds = learningRounds
+				}
 				o.Dir = *dir
 				if tn, err = testnet.Create(o); err != nil {
 					if errors.Is(err, testnet.ErrOptions) || errors.Is(err, node.ErrConfig) {
@@ -171,6 +192,10 @@ dais testnet down, or a crash): each replays its stored chain and catches up wit
 	f.StringVar(&scenarioPath, "scenario", "", "take nodes, roles, stakes, seed and timeouts from a scenario file")
 	f.BoolVar(&fresh, "fresh", false, "delete the testnet in --dir first (its chains too)")
 	f.DurationVar(&wait, "wait", 30*time.Second, "how long to wait for every node to answer /status")
+	f.BoolVar(&withMarket, "market", false, "run the compute marketplace beside consensus: node 0 leads the committee and posts jobs, the others provide (node.DefaultMarket)")
+	f.IntVar(&marketJobs, "market-jobs", 1, "with --market: jobs node 0 posts, one a second")
+	f.BoolVar(&withLearning, "learning", false, "run a federated training job on optdigits beside consensus: node 0 coordinates, scores and pays each round on chain, the others train (node.DefaultLearning)")
+	f.IntVar(&learningRounds, "learning-rounds", 8, "with --learning: federated rounds")
 	return cmd
 }
 
@@ -192,7 +217,7 @@ func newTestnetStatusCmd(dir *string) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:     "status",
-		Short:   "Show each node's height, round, peers and mempool, from its /status",
+		Short:   "Show each node's height, round, peers, mempool, market jobs and learning round, from its /status",
 		Example: "  dais testnet status\n  dais testnet status --json | jq '.[].status.height'",
 		Args:    checkArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -207,7 +232,7 @@ func newTestnetStatusCmd(dir *string) *cobra.Command {
 				return enc.Encode(sts)
 			}
 			t := reports.NewTable(cmd.OutOrStdout())
-			t.Header("node", "role", "pid", "height", "round", "peers", "mempool txs", "last commit", "stored", "uptime")
+			t.Header("node", "role", "pid", "height", "round", "peers", "mempool txs", "last commit", "stored", "uptime", "jobs", "learning")
 			up := 0
 			for _, ns := range sts {
 				row := []string{strconv.Itoa(int(ns.ID)), ns.Role, strconv.Itoa(ns.PID)}
@@ -225,8 +250,9 @@ func newTestnetStatusCmd(dir *string) *cobra.Command {
 					if s.Failed != "" {
 						row[len(row)-1] = "FAILED: " + s.Failed
 					}
+					row = append(row, testnet.MarketSummary(s.Market), testnet.LearningSummary(s.Learning))
 				} else {
-					row = append(row, "-", "-", "-", "-", "down ("+ns.Err+")", "-", "-")
+					row = append(row, "-", "-", "-", "-", "down ("+ns.Err+")", "-", "-", "-", "-")
 				}
 				_ = t.Append(row)
 			}

@@ -108,6 +108,14 @@ type Network struct {
 	// Scenario is the scenario file the network was made from, if any,
 	// for reports.
 	Scenario string `json:"scenario,omitempty" yaml:"scenario,omitempty"`
+	// HardwareProfiles are hardware profiles (dais gpu bench), by absolute
+	// path: their measured classes join the catalog the network's GPU
+	// class names resolve in (GPUCatalog).
+	HardwareProfiles []string `json:"hardware_profiles,omitempty" yaml:"hardware_profiles,omitempty"`
+	// Market, if set, runs the compute marketplace beside consensus (market.go).
+	Market *MarketSpec `json:"market,omitempty" yaml:"market,omitempty"`
+	// Learning, if set, runs a federated training job beside consensus (learning.go).
+	Learning *LearningSpec `json:"learning,omitempty" yaml:"learning,omitempty"`
 }
 
 // Member is one node of the network.
@@ -348,6 +356,11 @@ func (n *Network) Validate() error {
 	}
 	if validators == 0 {
 		return bad("the network has no validator")
+	}
+	if n.Learning != nil {
+		if err := n.Learning.validate(n); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -10,6 +10,14 @@
 //	defer n.Close()  // or node.Run(ctx, cfg, opts) until SIGTERM
 //
 // The node runs the protocol code the simulator runs (bft, chain), wired
-// as sim/consensusrun wires it. Keys derive from the network's seed, so a
-// network is described by one file every node reads (Network).
+// as sim/consensusrun wires it. Protocols beside consensus plug in as
+// Services of Apps routed by wire kind (apps.go): a network with a market
+// section runs the compute marketplace (market.go: the committee leader's
+// market ledger is its own, not the BFT chain; units run real work); one
+// with a learning section runs a federated training job (learning.go: its
+// payouts are transactions on the BFT chain). Their messages leave from a
+// goroutine per peer (appsend.go), and the events they emit go to the
+// events file with consensus's (protoevents.go), for dais testnet report.
+// Keys derive from the network's seed, so a network is described by one
+// file every node reads (Network).
 package node

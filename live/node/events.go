@@ -23,6 +23,8 @@ const (
 	EventTimeout      = "timeout"      // bft.TimeoutFired
 	EventEquivocation = "equivocation" // bft.Equivocation seen
 	EventStop         = "stop"         // the node shut down gracefully
+	// A protocol event's kind is its metrics.Event Kind: market.verified,
+	// learn.committed, … (Event.Protocol decodes it).
 )
 
 // Event is one line of a node's events file. Times are protocol time:
@@ -61,6 +63,10 @@ type Event struct {
 	Replayed uint64 `json:"replayed,omitempty"`
 	// equivocation
 	Validator uint32 `json:"validator,omitempty"`
+
+	// Data is a protocol event's fields (Kind market.*, rewards.*,
+	// learn.*, live.*; see protoevents.go and Event.Protocol).
+	Data json.RawMessage `json:"data,omitempty"`
 }
 
 // eventLog appends Events to a file. Each line is written whole with one

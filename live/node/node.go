@@ -49,8 +49,10 @@ const DefaultStatusAddr = "127.0.0.1:0"
 
 // dialTimeout bounds a dial to a peer. The runtime sends from the node
 // goroutine, so a dial to a peer that is down holds the node up this long
-// (libp2p's dial backoff makes the next ones fail at once); p2p's default of
-// 10 s would stall a validator for several rounds.
+// (libp2p's dial backoff makes the next ones fail at once; a peer that
+// accepts connections but does not answer costs it every time, twice);
+// p2p's default of 10 s would stall a validator for several rounds. The
+// services' messages leave from goroutines of their own (appsend.go).
 const dialTimeout = 3 * time.Second
 
 // Options are what a node takes from its process rather than its config.
@@ -107,6 +109,12 @@ type Status struct {
 	Version     string    `json:"version"`
 	// Failed says why the node stopped making progress, if it did.
 	Failed string `json:"failed,omitempty"`
+	// Market is the node's part in the marketplace, if the network runs
+	// one (market.go).
+	Market *MarketStatus `json:"market,omitempty"`
+	// Learning is the node's part in the federated job, if it has one
+	// (learning.go).
+	Learning *LearningStatus `json:"learning,omitempty"`
 }
 
 // Mempool is the size of a node's mempool.
@@ -136,6 +144,8 @@ type Node struct {
 	host      *p2p.Host
 	rt        atomic.Pointer[live.Runtime]
 	tel       *telemetry
+	services  []*Service // protocols beside consensus (apps.go)
+	appSend   *appSender // sends their messages (appsend.go)
 	failed    atomic.Bool
 	fatal     chan error
 
@@ -204,9 +214,12 @@ func New(cfg *Config, opts Options) (n *Node, err error) {
 		return nil, err
 	}
 	n.tel = newTelemetry(n.log, n.events, opts.Sink, infoLabels(netw.Name, uint32(cfg.ID), n.self.Role, pid.String(), opts.Version),
-		frameSource{host: n.host, rt: n.rt.Load, peers: func() int { return len(n.host.TopicPeers(PresenceTopic)) }, started: time.Now()})
+		frameSource{host: n.host, app: n.appSend, rt: n.rt.Load, peers: func() int { return len(n.host.TopicPeers(PresenceTopic)) }, started: time.Now()})
+	if err := n.registerServices(); err != nil {
+		return nil, err
+	}
 	rt, err := live.New(n.durable, live.Config{ID: cfg.ID, Seed: netw.Seed, Epoch: netw.Epoch,
-		Transport: gate{n.host, &n.failed}, Sink: n.tel,
+		Transport: gate{n.host, n.appSend, &n.failed}, Sink: n.tel,
 		OnError: func(err error) { n.log.Debug("transport", "err", err) }})
 	if err != nil {
 		return nil, err
@@ -305,6 +318,9 @@ func (n *Node) buildProtocol() (protocol.Node, *chainApp, error) {
 		engine = chain.NewClient(chain.ClientConfig{Key: chain.KeyFor(netw.Seed, id), Rate: netw.TxRate / float64(len(netw.Nodes)),
 			Targets: validators, Fanout: fanout, Recipients: addrs, Params: params, Ledger: ledger, Inner: engine})
 	}
+	if engine, err = n.buildServices(engine); err != nil {
+		return nil, nil, err
+	}
 	if n.opts.WrapNode != nil {
 		engine = n.opts.WrapNode(id, engine)
 	}
@@ -325,7 +341,16 @@ func (n *Node) startHost() error {
 		return err
 	}
 	n.host = h
-	n.cleanup = append(n.cleanup, h.Close)
+	var kinds []wire.Kind
+	for _, s := range n.services {
+		for _, a := range s.Apps {
+			kinds = append(kinds, a.Kinds...)
+		}
+	}
+	// Closed after the host (cleanup runs last first), so that a dial in
+	// flight ends at once.
+	n.appSend = newAppSender(h, n.log, kinds)
+	n.cleanup = append(n.cleanup, n.appSend.close, h.Close)
 	book, err := n.net.addrBook()
 	if err != nil {
 		return err
@@ -333,7 +358,7 @@ func (n *Node) startHost() error {
 	if err := h.AddPeers(book); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	for _, t := range append([]wire.Topic{PresenceTopic}, n.opts.Topics...) {
+	for _, t := range append(append([]wire.Topic{PresenceTopic}, n.opts.Topics...), n.serviceTopics()...) {
 		if err := h.Subscribe(t); err != nil {
 			return err
 		}
@@ -504,6 +529,7 @@ func (n *Node) Status() Status {
 	if !st.Started.IsZero() {
 		st.UptimeS = time.Since(st.Started).Seconds()
 	}
+	n.serviceStatus(&st)
 	return st
 }
 
@@ -574,15 +600,20 @@ func (n *Node) onFail(err error) {
 // errFailed is what the gate answers once the node has failed.
 var errFailed = errors.New("node: failed; sending nothing more")
 
-// gate is the node's transport: the host, until the node fails.
+// gate is the node's transport: the host, until the node fails; the
+// services' messages through app.
 type gate struct {
 	h      *p2p.Host
+	app    *appSender
 	failed *atomic.Bool
 }
 
 func (g gate) Send(to protocol.NodeID, frame []byte) error {
 	if g.failed.Load() {
 		return errFailed
+	}
+	if g.app.takes(frame) {
+		return g.app.send(to, frame)
 	}
 	return g.h.Send(to, frame)
 }

@@ -61,6 +61,7 @@ type telemetry struct {
 // frameSource is what the p2p collector reads at scrape time.
 type frameSource struct {
 	host    *p2p.Host
+	app     *appSender
 	rt      func() *live.Runtime
 	peers   func() int
 	started time.Time
@@ -155,7 +156,14 @@ func (t *telemetry) Record(s metrics.Stamped) {
 		t.rejected.WithLabelValues(e.Reason).Inc()
 		return
 	default:
-		return
+		pe, ok, err := protocolEvent(s.AtNs, e)
+		if err != nil {
+			t.log.Warn("events file", "err", err)
+		}
+		if !ok || err != nil {
+			return
+		}
+		ev = pe
 	}
 	t.events.write(&ev)
 }
@@ -167,7 +175,8 @@ type frameCollector struct{ src frameSource }
 var (
 	framesDesc = prometheus.NewDesc(MetricFrames, "Frames by what became of them: sent, received, published, gossip_received "+
 		"(delivered), malformed, unknown_peer, no_receiver (dropped by the transport), undecodable, dropped (dropped by the "+
-		"runtime: not running), send_error, publish_error (refused by the transport).", []string{"result"}, nil)
+		"runtime: not running), send_error, publish_error (refused by the transport), app_send_error, app_dropped "+
+		"(services' messages that failed, or were dropped behind a peer that does not take them).", []string{"result"}, nil)
 	inputsDesc = prometheus.NewDesc(MetricInputs, "Inputs handed to the node's state machine.", nil, nil)
 )
 
@@ -187,6 +196,7 @@ func (c *frameCollector) Collect(ch chan<- prometheus.Metric) {
 		{"gossip_received", hs.GossipReceived}, {"malformed", hs.Malformed}, {"unknown_peer", hs.UnknownPeer},
 		{"no_receiver", hs.NoReceiver}, {"undecodable", rs.Malformed}, {"dropped", rs.Dropped},
 		{"send_error", rs.SendErrors}, {"publish_error", rs.PublishErrors},
+		{"app_send_error", c.src.app.errs.Load()}, {"app_dropped", c.src.app.dropped.Load()},
 	} {
 		ch <- prometheus.MustNewConstMetric(framesDesc, prometheus.CounterValue, float64(f.n), f.result)
 	}

@@ -56,7 +56,9 @@ type sample struct {
 
 // Report reads every node's events file and summarizes the testnet the
 // way dais run summarizes a simulated consensus run: finality, block
-// interval, rounds, throughput, traffic. violations lists heights at which
+// interval, rounds, throughput, traffic; and, if the network runs them,
+// the marketplace and the federated job the way dais run summarizes a
+// simulated one (report_apps.go). violations lists heights at which
 // nodes committed different blocks (safety broken), each one line; the
 // run counts them in invariant_failures. Nodes that never started are
 // left out. Report works on a running or a stopped testnet.
@@ -74,6 +76,8 @@ func (t *Testnet) Report() (run *metrics.Run, violations []string, err error) {
 	var msgs, timeouts, equivocations, restarts, nEvents uint64
 	finalHeight := make([]float64, len(netw.Nodes))
 	reported := 0
+	var protoEvs []protoEvent // the marketplace's and the federated job's (report_apps.go)
+	var spans []online
 	for _, m := range netw.Nodes {
 		evs, err := t.events(m.ID)
 		if errors.Is(err, os.ErrNotExist) {
@@ -84,6 +88,7 @@ func (t *Testnet) Report() (run *metrics.Run, violations []string, err error) {
 		}
 		reported++
 		nEvents += uint64(len(evs))
+		spans = append(spans, onlineSpans(m.ID, evs)...)
 		val := isValidator[m.ID]
 		seen := map[uint64]bool{}
 		starts := 0
@@ -137,6 +142,14 @@ func (t *Testnet) Report() (run *metrics.Run, violations []string, err error) {
 				timeouts++
 			case node.EventEquivocation:
 				equivocations++
+			default:
+				pe, ok, err := ev.Protocol()
+				if err != nil {
+					return nil, nil, fmt.Errorf("testnet: node %d's %s: %w", m.ID, node.EventsFile, err)
+				}
+				if ok {
+					protoEvs = append(protoEvs, protoEvent{Stamped: metrics.Stamped{Node: uint32(m.ID), AtNs: ev.AtNs, Event: pe}, seq: len(protoEvs)})
+				}
 			}
 		}
 		restarts += uint64(max(starts-1, 0))
@@ -257,6 +270,19 @@ func (t *Testnet) Report() (run *metrics.Run, violations []string, err error) {
 		CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0)}
 	if span > 0 {
 		run.Host.EventsPerS = float64(nEvents) / span
+	}
+	byTime(protoEvs)
+	if netw.Market != nil {
+		sec, err := marketSection(netw, protoEvs, spans, start, end)
+		if err != nil {
+			return nil, nil, err
+		}
+		merge(run, sec, "market")
+	}
+	if netw.Learning != nil {
+		if sec := learningSection(netw, protoEvs); sec != nil {
+			merge(run, sec, "learning")
+		}
 	}
 	return run, violations, nil
 }

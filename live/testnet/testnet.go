@@ -11,7 +11,6 @@ import (
 
 	"github.com/dais-sim/dais/live/node"
 	"github.com/dais-sim/dais/protocol"
-	"github.com/dais-sim/dais/scenarios"
 )
 
 // MaxNodes bounds a local testnet: each node is a process with its own
@@ -53,6 +52,13 @@ type Options struct {
 	// Scenario is the file the options came from (FromScenario), recorded
 	// for reports.
 	Scenario string
+	// Market, if not nil, runs the compute marketplace beside consensus
+	// (node.MarketSpec; node.DefaultMarket is one small paid job).
+	Market *node.MarketSpec
+	// Learning, if not nil, runs a federated training job beside
+	// consensus (node.LearningSpec; node.DefaultLearning is node 0
+	// coordinating, the others learning).
+	Learning *node.LearningSpec
 }
 
 // Testnet is a testnet directory.
@@ -93,7 +99,8 @@ func Create(o Options) (*Testnet, error) {
 		validators = o.Nodes
 	}
 	netw := &node.Network{Name: name, Seed: o.Seed, Epoch: time.Now().UTC().Truncate(time.Millisecond),
-		Timeouts: o.Timeouts, TxRate: o.TxRate, Scenario: o.Scenario}
+		Timeouts: o.Timeouts, TxRate: o.TxRate, Scenario: o.Scenario, Market: o.Market,
+		Learning: o.Learning}
 	per := 1
 	if o.QUIC {
 		per = 2
@@ -123,6 +130,11 @@ func Create(o Options) (*Testnet, error) {
 	}
 	if err := netw.Validate(); err != nil {
 		return nil, err
+	}
+	if netw.Market != nil {
+		if err := netw.Market.Validate(netw); err != nil {
+			return nil, err
+		}
 	}
 	tn := &Testnet{Dir: o.Dir, Network: netw}
 	for _, m := range netw.Nodes {
@@ -241,56 +253,4 @@ func FreePorts(n int) ([]int, error) {
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	return ports, nil
-}
-
-// FromScenario turns a scenario with a BFT protocol.consensus section into
-// testnet options, as the simulator reads it (sim/consensusrun): the
-// validator-role groups' nodes first, with their stakes, then the rest as
-// followers; the seed, name and timeouts. notes name what the scenario asks
-// for that a loopback testnet of honest processes does not do (the network
-// model, adversaries, workload); the caller shows them.
-func FromScenario(sc *scenarios.Scenario) (o Options, notes []string, err error) {
-	c := sc.Protocol.Consensus
-	if c == nil || c.Engine != "bft" {
-		return o, nil, fmt.Errorf("%w: %s: a live testnet runs BFT consensus: the scenario needs protocol.consensus with engine: bft", ErrOptions, sc.File)
-	}
-	o = Options{Name: sc.Run.Name, Seed: sc.Run.Seed, Scenario: sc.File}
-	for pass := range 2 {
-		for _, g := range sc.Population.Groups {
-			if slices.Contains(g.Roles, "validator") != (pass == 0) {
-				continue
-			}
-			o.Nodes += g.Count
-			if pass == 0 {
-				o.Validators += g.Count
-				for range g.Count {
-					o.Stakes = append(o.Stakes, uint64(g.Stake))
-				}
-			}
-		}
-	}
-	if o.Validators == 0 {
-		return o, nil, fmt.Errorf("%w: %s: no population group has the validator role", ErrOptions, sc.File)
-	}
-	if o.Nodes > MaxNodes {
-		return o, nil, fmt.Errorf("%w: %s has %d nodes; a local testnet runs at most %d (use dais run to simulate it)", ErrOptions, sc.File, o.Nodes, MaxNodes)
-	}
-	d := func(v scenarios.Duration) node.Duration { return node.Duration(time.Duration(v.D())) }
-	t := c.Timeouts
-	o.Timeouts = node.Timeouts{Propose: d(t.Propose), ProposeDelta: d(t.ProposeDelta), Prevote: d(t.Prevote),
-		PrevoteDelta: d(t.PrevoteDelta), Precommit: d(t.Precommit), PrecommitDelta: d(t.PrecommitDelta), Commit: d(t.Commit)}
-	if c.MaxValidators > 0 && c.MaxValidators < o.Validators {
-		notes = append(notes, fmt.Sprintf("protocol.consensus.max_validators (%d) is not applied: all %d validator-role nodes validate", c.MaxValidators, o.Validators))
-	}
-	if c.Signatures == "modeled" {
-		notes = append(notes, "protocol.consensus.signatures: modeled is a simulator shortcut; live nodes sign and verify for real")
-	}
-	notes = append(notes, "network (latency, bandwidth, loss, partitions, churn) is not applied: the nodes talk over 127.0.0.1")
-	if len(sc.Adversaries) > 0 {
-		notes = append(notes, fmt.Sprintf("adversaries (%d) are not applied: every node is honest", len(sc.Adversaries)))
-	}
-	if sc.Workload != nil {
-		notes = append(notes, "workload is not applied: the marketplace does not run live yet")
-	}
-	return o, notes, nil
 }

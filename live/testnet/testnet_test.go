@@ -113,19 +113,7 @@ func TestSIGKILLedNodeRestartsAndCatchesUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if err := tn.Stop(5 * time.Second); err != nil {
-			t.Error(err)
-		}
-		if t.Failed() {
-			var b bytes.Buffer
-			tn.Logs(context.Background(), &b, false)
-			if b.Len() > 16<<10 {
-				b.Next(b.Len() - 16<<10)
-			}
-			t.Logf("logs:\n%s", b.String())
-		}
-	})
+	stopOnCleanup(t, tn, 16<<10)
 	if err := tn.Start(launcher); err != nil {
 		t.Fatal(err)
 	}

@@ -208,9 +208,17 @@ func coordinatewise(us []Update, f func(sorted []float64) float64) ([]float64, e
 // compares one round's updates (the paper compares each learner's summed
 // history, which needs learner identities a Rule does not see; a caller
 // keeping histories calls Weights on them and weighs the round's updates
-// itself). An all-zero update is similar to nothing and gets full weight,
-// so under IID data, where honest updates agree, free riders' zeros can
-// outweigh the honest learners (sim/learnrun's table shows it).
+// itself).
+//
+// Zero guard: an all-zero update (a free rider's) has no direction, so
+// cosine similarity says nothing about it; left in, it is similar to
+// nothing and gets full weight, and under IID data, where the honest
+// updates agree and are weighed down, zeros dilute the weighted mean until
+// the model stops learning (sim/learnrun measured 11% accuracy with 10%
+// free riders). Weights therefore gives zero updates weight 0 and
+// computes the others' weights among themselves, as if the zeros had not
+// been sent. A zero update would add nothing to the weighted sum anyway;
+// the guard only stops it from counting in the normalization.
 type FoolsGold struct {
 	// Kappa is the confidence parameter of the logit (the paper uses 1).
 	Kappa float64
@@ -237,11 +245,32 @@ func (fg FoolsGold) Aggregate(us []Update) ([]float64, error) {
 	return out, nil
 }
 
-// Weights returns FoolsGold's learning-rate weight for each update, in [0, 1].
+// Weights returns FoolsGold's learning-rate weight for each update, in
+// [0, 1]; zero updates get 0 (see FoolsGold).
 func (fg FoolsGold) Weights(us []Update) ([]float64, error) {
 	if _, err := check(us); err != nil {
 		return nil, err
 	}
+	var nonzero []Update
+	var at []int
+	for i, u := range us {
+		if floats.Norm(u.Delta, 2) > 0 {
+			nonzero = append(nonzero, u)
+			at = append(at, i)
+		}
+	}
+	w := make([]float64, len(us))
+	if len(nonzero) == 0 {
+		return w, nil
+	}
+	for j, x := range fg.weights(nonzero) {
+		w[at[j]] = x
+	}
+	return w, nil
+}
+
+// weights is FoolsGold's Algorithm 1 over non-zero updates.
+func (fg FoolsGold) weights(us []Update) []float64 {
 	n := len(us)
 	cs := make([][]float64, n)
 	maxCS := make([]float64, n)
@@ -259,7 +288,7 @@ func (fg FoolsGold) Weights(us []Update) ([]float64, error) {
 		}
 	}
 	if n == 1 {
-		return []float64{1}, nil
+		return []float64{1}
 	}
 	w := make([]float64, n)
 	for i := 0; i < n; i++ {
@@ -282,7 +311,7 @@ func (fg FoolsGold) Weights(us []Update) ([]float64, error) {
 	}
 	top := floats.Max(w)
 	if top == 0 {
-		return w, nil
+		return w
 	}
 	kappa := fg.Kappa
 	if kappa == 0 {
@@ -296,7 +325,7 @@ func (fg FoolsGold) Weights(us []Update) ([]float64, error) {
 		w[i] = kappa * (math.Log(w[i]/(1-w[i])) + 0.5)
 		w[i] = math.Min(1, math.Max(0, w[i]))
 	}
-	return w, nil
+	return w
 }
 
 func cosine(a, b []float64) float64 {

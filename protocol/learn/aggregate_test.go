@@ -69,6 +69,23 @@ func TestFoolsGoldWeights(t *testing.T) {
 	if err != nil || fmt.Sprint(w) != "[1 1 0 0]" {
 		t.Fatalf("weights %v, %v; want [1 1 0 0]", w, err)
 	}
+	// Zero updates get weight 0 and leave the others' weights as they
+	// were without them; all zeros, all 0.
+	w, err = FoolsGold{}.Weights(ups(nil, []float64{0, 0, 0}, []float64{1, 0, 0}, []float64{0, 1, 0},
+		[]float64{0, 0, 0}, []float64{0, 0, 1}, []float64{0, 0, 1}))
+	if err != nil || fmt.Sprint(w) != "[0 1 1 0 0 0]" {
+		t.Fatalf("weights with zero updates %v, %v; want [0 1 1 0 0 0]", w, err)
+	}
+	w, err = FoolsGold{}.Weights(ups(nil, []float64{0, 0}, []float64{0, 0}))
+	if err != nil || fmt.Sprint(w) != "[0 0]" {
+		t.Fatalf("weights of zeros %v, %v; want [0 0]", w, err)
+	}
+	// Honest updates that agree, beside zero updates: the mean is theirs,
+	// not diluted by the zeros.
+	agg, err := FoolsGold{}.Aggregate(ups(nil, []float64{1, 0.1}, []float64{1, -0.1}, []float64{0.9, 0}, []float64{0, 0}, []float64{0, 0}))
+	if err != nil || !(agg[0] > 0.9) {
+		t.Fatalf("foolsgold over agreeing updates and zeros: %v, %v; want the first coordinate above 0.9", agg, err)
+	}
 }
 
 func TestRuleErrors(t *testing.T) {

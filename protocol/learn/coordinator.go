@@ -1,7 +1,6 @@
 package learn
 
 import (
-	"math"
 	"slices"
 
 	"github.com/dais-sim/dais/protocol"
@@ -44,6 +43,30 @@ type CoordinatorConfig struct {
 	// Pot is the training reward of a round in base units, split by
 	// Payouts over the collected updates' scores.
 	Pot uint64
+	// RoundGap is how long the coordinator waits after committing a round
+	// before announcing the next; 0 announces it at once. A live network
+	// paces rounds with it, so that a round's payout can reach the chain
+	// and a learner that restarted can rejoin before the next begins.
+	RoundGap protocol.Duration
+	// Resume, if set, is the last committed model of a coordinator that
+	// ran before (a live process restarted on its data): it starts from
+	// it, at round Resume.Round+1, instead of from Initial.
+	Resume *Checkpoint
+	// Aggregators, ascending, are the aggregator committee: when given,
+	// the coordinator does not aggregate but commits the candidate that
+	// Quorum of them report (see Aggregator); none means the coordinator
+	// aggregates itself, trusted. AggregateTimeout is how long it waits
+	// for the committee (0: ScoreTimeout).
+	Aggregators      []protocol.NodeID
+	AggregateTimeout protocol.Duration
+}
+
+// Checkpoint is what a coordinator needs to resume: its last committed
+// round and model (Committed carries every field of it).
+type Checkpoint struct {
+	Round           uint64
+	Version, Parent Hash
+	Params          []float64
 }
 
 // Coordinator runs the rounds. For round r it announces the current model
@@ -55,9 +78,13 @@ type CoordinatorConfig struct {
 // order, with the rule; and commits the new model, whose version hashes
 // its parameters with its parent's version. Then round r+1 starts.
 //
-// The coordinator is trusted to aggregate honestly; everything it decides
-// is a function of the messages it got, so a committee replaying them
-// would reach the same version. A coordinator that rejoins after a crash
+// Without Aggregators the coordinator is trusted to aggregate honestly.
+// With them it only orders the round: it sends the committee the accepted
+// learners, in learner order, and commits the version that a quorum
+// (more than two thirds) of the committee reports; a round without a
+// quorum (by AggregateTimeout, or once every member has reported) leaves
+// the model as it was, and every candidate that differs from what was
+// committed is emitted as a Dissent. A coordinator that rejoins after a crash
 // gives up the round it was in (committing it as skipped) and starts the
 // next.
 type Coordinator struct {
@@ -74,6 +101,15 @@ type Coordinator struct {
 	updates  map[protocol.NodeID]*LocalUpdate
 	scores   map[protocol.NodeID][]float64
 	replied  map[protocol.NodeID]bool
+
+	// With a committee: the round's commit waiting for the tally, and the
+	// last round decided (for late candidates).
+	pending Committed
+	tally   *tally
+	decided struct {
+		round   uint64
+		version Hash
+	}
 }
 
 type phase uint8
@@ -82,11 +118,12 @@ const (
 	idle phase = iota
 	collecting
 	scoring
+	aggregating
 	done
 )
 
 // Timer tags: the round in the high bits, the phase it ends in the low.
-func tag(round uint64, p phase) uint64 { return round<<2 | uint64(p) }
+func tag(round uint64, p phase) uint64 { return round<<3 | uint64(p) }
 
 // NewCoordinator returns a coordinator; cfg.Rule and cfg.Initial must be
 // set and cfg.Learners ascending.
@@ -94,8 +131,11 @@ func NewCoordinator(cfg CoordinatorConfig) *Coordinator {
 	if cfg.Rule == nil || len(cfg.Initial) == 0 {
 		panic("learn: CoordinatorConfig needs a Rule and an Initial model")
 	}
-	if !slices.IsSorted(cfg.Learners) || !slices.IsSorted(cfg.Validators) {
-		panic("learn: CoordinatorConfig.Learners and Validators must be ascending")
+	if !slices.IsSorted(cfg.Learners) || !slices.IsSorted(cfg.Validators) || !ascending(cfg.Aggregators) {
+		panic("learn: CoordinatorConfig.Learners, Validators and Aggregators must be ascending")
+	}
+	if cfg.AggregateTimeout <= 0 {
+		cfg.AggregateTimeout = cfg.ScoreTimeout
 	}
 	return &Coordinator{cfg: cfg}
 }
@@ -113,11 +153,24 @@ func (c *Coordinator) Params() []float64 { return c.params }
 func (c *Coordinator) Handle(env protocol.Env, in protocol.Input) {
 	switch in := in.(type) {
 	case protocol.Start:
+		if r := c.cfg.Resume; c.params == nil && r != nil {
+			c.round, c.version, c.parent, c.params = r.Round, r.Version, r.Parent, slices.Clone(r.Params)
+			if c.cfg.Rounds > 0 && c.round >= c.cfg.Rounds {
+				c.phase = done
+				return
+			}
+			c.start(env, c.round+1)
+			return
+		}
 		if c.params == nil {
 			c.params = slices.Clone(c.cfg.Initial)
 			c.version = VersionOf(Hash{}, c.params)
 			env.Emit(Committed{Round: 0, Version: c.version, Params: c.params})
 			c.start(env, 1)
+			return
+		}
+		if in.Rejoin && c.phase == idle {
+			c.start(env, c.round+1) // its RoundGap timer died with it
 			return
 		}
 		if in.Rejoin && c.phase != done {
@@ -129,6 +182,10 @@ func (c *Coordinator) Handle(env protocol.Env, in protocol.Input) {
 		}
 	case protocol.TimerFired:
 		switch in.Tag {
+		case tag(c.round+1, idle):
+			if c.phase == idle {
+				c.start(env, c.round+1)
+			}
 		case tag(c.round, collecting):
 			if c.phase == collecting {
 				c.collected(env)
@@ -137,6 +194,10 @@ func (c *Coordinator) Handle(env protocol.Env, in protocol.Input) {
 			if c.phase == scoring {
 				c.finish(env)
 			}
+		case tag(c.round, aggregating):
+			if c.phase == aggregating {
+				c.decide(env, c.version, false)
+			}
 		}
 	case protocol.Recv:
 		switch m := in.Msg.(type) {
@@ -144,6 +205,8 @@ func (c *Coordinator) Handle(env protocol.Env, in protocol.Input) {
 			c.update(env, in.From, m)
 		case *Scores:
 			c.scored(env, in.From, m)
+		case *Candidate:
+			c.candidate(env, in.From, m)
 		}
 	}
 }
@@ -169,6 +232,9 @@ func (c *Coordinator) start(env protocol.Env, r uint64) {
 	}
 	for _, v := range c.cfg.Validators {
 		env.Send(v, m)
+	}
+	for _, a := range c.cfg.Aggregators {
+		env.Send(a, m)
 	}
 	c.timer = env.SetTimer(c.cfg.RoundTimeout, tag(r, collecting))
 }
@@ -252,7 +318,8 @@ func (c *Coordinator) scored(env protocol.Env, from protocol.NodeID, s *Scores) 
 	}
 }
 
-// finish pays, aggregates, commits and starts the next round.
+// finish pays, then aggregates and commits, or with a committee asks it
+// to aggregate.
 func (c *Coordinator) finish(env protocol.Env) {
 	ls := c.learners()
 	med := make([]float64, len(ls))
@@ -264,11 +331,13 @@ func (c *Coordinator) finish(env protocol.Env) {
 		pay, _ = Payouts(med, c.cfg.Pot)
 	}
 	us := make([]Update, 0, len(ls))
+	accepted := make([]protocol.NodeID, 0, len(ls))
 	for i, l := range ls {
 		ok := !(c.cfg.Filter && med[i] < c.cfg.MinScore)
 		if ok {
 			u := c.updates[l]
 			us = append(us, Update{Delta: u.Delta, Weight: float64(u.Samples)})
+			accepted = append(accepted, l)
 		} else {
 			env.Emit(Rejected{Round: c.round, Learner: l, Reason: RejectScore})
 		}
@@ -279,38 +348,39 @@ func (c *Coordinator) finish(env protocol.Env) {
 	}
 	final := c.cfg.Rounds > 0 && c.round >= c.cfg.Rounds
 	ev := Committed{Round: c.round, Parent: c.version, Updates: len(ls), Accepted: len(us), Final: final}
-	if next, ok := c.aggregate(us); ok {
+	c.updates, c.scores, c.replied = nil, nil, nil
+	if len(c.cfg.Aggregators) > 0 && len(us) >= max(c.cfg.MinUpdates, 1) {
+		c.phase, c.pending, c.tally = aggregating, ev, newTally()
+		q := &AggregateRequest{Round: c.round, Version: c.version, Learners: accepted}
+		for _, a := range c.cfg.Aggregators {
+			env.Send(a, q)
+		}
+		c.timer = env.SetTimer(c.cfg.AggregateTimeout, tag(c.round, aggregating))
+		return
+	}
+	if next, ok := step(c.cfg.Rule, c.cfg.MinUpdates, c.params, us); ok {
 		c.parent, c.params = c.version, next
 		c.version = VersionOf(c.parent, c.params)
 	} else {
 		ev.Skipped, ev.Parent = true, c.parent
 	}
+	c.commit(env, ev)
+}
+
+// commit emits the round's commit of the current model and starts the
+// next round, or ends after the last.
+func (c *Coordinator) commit(env protocol.Env, ev Committed) {
 	ev.Version, ev.Params = c.version, c.params
+	c.decided.round, c.decided.version = ev.Round, ev.Version
 	env.Emit(ev)
-	c.updates, c.scores, c.replied = nil, nil, nil
-	if final {
+	if ev.Final {
 		c.phase = done
 		return
 	}
+	if c.cfg.RoundGap > 0 {
+		c.phase = idle
+		c.timer = env.SetTimer(c.cfg.RoundGap, tag(c.round+1, idle))
+		return
+	}
 	c.start(env, c.round+1)
-}
-
-// aggregate returns the next model, or false when the round cannot move
-// it: too few updates, a rule error, or a non-finite result.
-func (c *Coordinator) aggregate(us []Update) ([]float64, bool) {
-	if len(us) < max(c.cfg.MinUpdates, 1) {
-		return nil, false
-	}
-	delta, err := c.cfg.Rule(len(us)).Aggregate(us)
-	if err != nil || len(delta) != len(c.params) {
-		return nil, false
-	}
-	next := make([]float64, len(c.params))
-	for i, p := range c.params {
-		next[i] = p + delta[i]
-		if math.IsNaN(next[i]) || math.IsInf(next[i], 0) {
-			return nil, false
-		}
-	}
-	return next, true
 }

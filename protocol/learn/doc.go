@@ -12,10 +12,24 @@
 //	Coordinator ──ScoreRequest{learners}──▶ Validators ──Scores──▶ Coordinator
 //	Coordinator: median score per learner → Scored{payout}; Rule → Committed{version}
 //
+// With an aggregator committee (CoordinatorConfig.Aggregators), a fourth
+// role aggregates in the coordinator's place:
+//
+//	Coordinator ──AggregateRequest{accepted learners}──▶ Aggregators (each has the updates)
+//	Aggregator: env.Submit(AggregateJob(rule, params, updates)) … JobDone ──Candidate{version, params}──▶ Coordinator
+//	Coordinator: Quorum (> 2/3) of identical versions → Committed{version, votes}; others → Dissent
+//
+// With f lying members and f < A/3 the honest version commits; with
+// A/3 ≤ f ≤ 2A/3 no version has a quorum and the round commits nothing
+// (Committed.NoQuorum); with f > 2A/3 the liars' version commits and the
+// honest members' candidates are the recorded dissent.
+//
 // A model version is the SHA-256 of its parent's version and its
 // parameters (VersionOf), so versions form a chain and a learner checks
 // what it trains from. Payouts splits each round's pot in proportion to
-// positive validator scores.
+// positive validator scores; a validator with a norm bound
+// (ValidatorConfig.NormBound) scores an update more than τ times the
+// round's median norm −Inf, so that boosting an update earns nothing.
 //
 // Every rule here is deterministic: ties break by update order (the
 // coordinator orders updates by learner ID, whatever order they arrived

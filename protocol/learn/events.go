@@ -15,10 +15,15 @@ var (
 		Help: "learners' updates the coordinator refused: late, for another version, malformed or filtered by score"}
 	TrainingPayout = &metrics.Measure{Name: "learn_payout", Unit: "base_units", Kind: metrics.PerNode,
 		Help: "training reward credited to a learner: its round pot share, in proportion to its positive validator score"}
+
+	Dissents = &metrics.Measure{Name: "learn_dissents", Kind: metrics.Counter,
+		Help: "aggregator candidates that differed from the committed version, were malformed or missing"}
+	RoundsNoQuorum = &metrics.Measure{Name: "learn_rounds_no_quorum", Kind: metrics.Counter,
+		Help: "rounds whose aggregator committee reached no quorum, leaving the model unchanged"}
 )
 
 // Measures lists the measures above, for a recorder.
-var Measures = []*metrics.Measure{RoundsCommitted, UpdatesAccepted, UpdatesRejected, TrainingPayout}
+var Measures = []*metrics.Measure{RoundsCommitted, UpdatesAccepted, UpdatesRejected, TrainingPayout, Dissents, RoundsNoQuorum}
 
 // RoundStarted is emitted by the coordinator when it announces a round.
 type RoundStarted struct {
@@ -107,6 +112,11 @@ type Committed struct {
 	Params  []float64
 	// Final is true for the last round of the run.
 	Final bool
+	// With an aggregator committee: Votes is how many members reported
+	// the committed version; NoQuorum is true when no version had a
+	// quorum, so the model stayed the same (Skipped is true too).
+	Votes    int
+	NoQuorum bool
 }
 
 // Kind implements metrics.Event.
@@ -116,4 +126,37 @@ func (Committed) Kind() string { return "learn.committed" }
 func (c Committed) Observe(_ metrics.Stamped, o metrics.Observer) {
 	o.Add(RoundsCommitted, 1)
 	o.Add(UpdatesAccepted, float64(c.Accepted))
+	if c.NoQuorum {
+		o.Add(RoundsNoQuorum, 1)
+	}
 }
+
+// Dissent is emitted by the coordinator for an aggregator whose candidate
+// did not become the round's committed version: it reported another
+// version (outvoted, or late), one that does not hash to its parameters,
+// or nothing; or no version had a quorum. Honest aggregators that missed
+// an update, and lying ones, both show up here: the record is what an
+// accountability process would start from.
+type Dissent struct {
+	Round      uint64
+	Aggregator protocol.NodeID
+	// Version is what it reported (zero when malformed or missing);
+	// Committed is what the round committed (its base without a quorum).
+	Version, Committed Hash
+	Reason             string
+}
+
+// Reasons a candidate dissents.
+const (
+	DissentOutvoted  = "outvoted"  // another version had a quorum
+	DissentLate      = "late"      // arrived after the round was decided, and differs
+	DissentNoQuorum  = "no-quorum" // no version had a quorum
+	DissentMalformed = "malformed" // its parameters do not hash to its version, or do not fit
+	DissentMissing   = "missing"   // it reported nothing before the timeout (no quorum)
+)
+
+// Kind implements metrics.Event.
+func (Dissent) Kind() string { return "learn.dissent" }
+
+// Observe implements metrics.Observable.
+func (Dissent) Observe(_ metrics.Stamped, o metrics.Observer) { o.Add(Dissents, 1) }

@@ -19,8 +19,9 @@ type TrainFunc func(learner protocol.NodeID, round uint64, global []float64) gpu
 type LearnerConfig struct {
 	// Coordinator announces rounds; only its Model messages are obeyed.
 	Coordinator protocol.NodeID
-	// Validators also get every update, to score it.
-	Validators []protocol.NodeID
+	// Validators also get every update, to score it, and Aggregators
+	// (the committee, if any) to aggregate it.
+	Validators, Aggregators []protocol.NodeID
 	// Samples is the number of rows the learner trains on, reported as
 	// its update's weight.
 	Samples uint64
@@ -92,6 +93,9 @@ func (l *Learner) Handle(env protocol.Env, in protocol.Input) {
 		env.Send(l.cfg.Coordinator, u)
 		for _, v := range l.cfg.Validators {
 			env.Send(v, u)
+		}
+		for _, a := range l.cfg.Aggregators {
+			env.Send(a, u)
 		}
 	}
 }

@@ -277,15 +277,7 @@ func TestLearner(t *testing.T) {
 
 func TestValidator(t *testing.T) {
 	var scored [][]float64
-	v := NewValidator(ValidatorConfig{Coordinator: coord,
-		Score: func(_ protocol.NodeID, round uint64, global []float64, deltas [][]float64) gpu.Job {
-			scored = deltas
-			out := make([]float64, len(deltas))
-			for i, d := range deltas {
-				out[i] = d[0]
-			}
-			return gpu.Job{Kind: "score", Work: fixed{out}}
-		}})
+	v := NewValidator(ValidatorConfig{Coordinator: coord, Score: firstValue(&scored)})
 	env := prototest.NewEnv(val, 1)
 	params := []float64{0}
 	m := &Model{Round: 1, Version: VersionOf(Hash{}, params), Params: params}

@@ -4,6 +4,8 @@ import (
 	"math"
 	"slices"
 
+	"gonum.org/v1/gonum/floats"
+
 	"github.com/dais-sim/dais/gpu"
 	"github.com/dais-sim/dais/protocol"
 )
@@ -20,6 +22,19 @@ type ScoreFunc func(validator protocol.NodeID, round uint64, global []float64, d
 type ValidatorConfig struct {
 	Coordinator protocol.NodeID
 	Score       ScoreFunc
+	// NormBound, if > 0, is τ of the validators' norm bound: an update
+	// whose L2 norm exceeds τ times the median norm of the round's
+	// non-zero updates it was asked to score is out of bound. It is not
+	// scored; its score is −Inf, so it earns nothing (Payouts) and a
+	// score filter drops it. Honest updates of one round have norms of
+	// one order, so the bound costs them little (sim/learnrun measures
+	// it under non-IID data), while an update boosted to dominate a mean
+	// (the scaling attack; Sun et al. 2019 bound norms against it) is
+	// rejected. The median is over non-zero norms so that free riders'
+	// zero updates cannot pull the bound down onto the honest ones. 0
+	// turns the bound off; values in (0, 1) would reject ordinary
+	// updates and are the caller's to refuse.
+	NormBound float64
 }
 
 // Validator assesses learners' contributions: it keeps the updates
@@ -34,7 +49,7 @@ type Validator struct {
 	global  []float64
 	// updates holds the current round's updates and any that arrived for
 	// the next round ahead of its model.
-	updates map[uint64]map[protocol.NodeID]*LocalUpdate
+	updates roundUpdates
 	jobs    map[protocol.JobID]scoreJob
 }
 
@@ -42,6 +57,9 @@ type scoreJob struct {
 	round    uint64
 	version  Hash
 	learners []protocol.NodeID
+	// out[i] marks learners[i] as out of the norm bound: not in the
+	// job, reported with score −Inf. nil when none is.
+	out []bool
 }
 
 // NewValidator returns a validator; cfg.Score must not be nil.
@@ -49,7 +67,7 @@ func NewValidator(cfg ValidatorConfig) *Validator {
 	if cfg.Score == nil {
 		panic("learn: ValidatorConfig.Score is nil")
 	}
-	return &Validator{cfg: cfg, updates: map[uint64]map[protocol.NodeID]*LocalUpdate{}, jobs: map[protocol.JobID]scoreJob{}}
+	return &Validator{cfg: cfg, updates: roundUpdates{}, jobs: map[protocol.JobID]scoreJob{}}
 }
 
 // Handle implements protocol.Node.
@@ -66,24 +84,9 @@ func (v *Validator) Handle(env protocol.Env, in protocol.Input) {
 				return
 			}
 			v.round, v.version, v.global = m.Round, m.Version, m.Params
-			// Deleting every older round gives the same map in any order.
-			for r := range v.updates {
-				if r < v.round {
-					delete(v.updates, r)
-				}
-			}
+			v.updates.prune(v.round)
 		case *LocalUpdate:
-			if m.Round < v.round || m.Round > v.round+1 {
-				return
-			}
-			byLearner := v.updates[m.Round]
-			if byLearner == nil {
-				byLearner = map[protocol.NodeID]*LocalUpdate{}
-				v.updates[m.Round] = byLearner
-			}
-			if _, dup := byLearner[in.From]; !dup {
-				byLearner[in.From] = m
-			}
+			v.updates.keep(v.round, in.From, m)
 		case *ScoreRequest:
 			if in.From == v.cfg.Coordinator {
 				v.score(env, m)
@@ -96,8 +99,8 @@ func (v *Validator) Handle(env protocol.Env, in protocol.Input) {
 		}
 		delete(v.jobs, in.ID)
 		out := &Scores{Round: s.round, Version: s.version}
-		if scores, ok := in.Result.Output.([]float64); ok && in.Result.Err == "" && len(scores) == len(s.learners) {
-			out.Learners, out.Scores = s.learners, scores
+		if scores, ok := in.Result.Output.([]float64); ok && in.Result.Err == "" && len(scores) == s.scored() {
+			out.Learners, out.Scores = s.learners, s.merge(scores)
 		}
 		env.Send(v.cfg.Coordinator, out)
 	}
@@ -124,8 +127,81 @@ func (v *Validator) score(env protocol.Env, q *ScoreRequest) {
 		env.Send(v.cfg.Coordinator, &Scores{Round: q.Round, Version: q.Version})
 		return
 	}
+	job := scoreJob{round: q.Round, version: q.Version, learners: slices.Clip(learners)}
+	if job.out = OutOfBound(deltas, v.cfg.NormBound); job.out != nil {
+		in := deltas[:0:0]
+		for i, d := range deltas {
+			if !job.out[i] {
+				in = append(in, d)
+			}
+		}
+		deltas = in
+		if len(deltas) == 0 { // only with tau < 1
+			env.Send(v.cfg.Coordinator, &Scores{Round: q.Round, Version: q.Version, Learners: job.learners, Scores: job.merge(nil)})
+			return
+		}
+	}
 	id := env.Submit(v.cfg.Score(env.Self(), q.Round, v.global, deltas))
-	v.jobs[id] = scoreJob{round: q.Round, version: q.Version, learners: slices.Clip(learners)}
+	v.jobs[id] = job
+}
+
+// scored is the number of learners the job scores.
+func (s scoreJob) scored() int {
+	n := len(s.learners)
+	for _, o := range s.out {
+		if o {
+			n--
+		}
+	}
+	return n
+}
+
+// merge returns one score per learner: the job's scores in order, −Inf
+// for those out of bound.
+func (s scoreJob) merge(scores []float64) []float64 {
+	if s.out == nil {
+		return scores
+	}
+	all := make([]float64, 0, len(s.learners))
+	for _, o := range s.out {
+		if o {
+			all = append(all, math.Inf(-1))
+			continue
+		}
+		all = append(all, scores[0])
+		scores = scores[1:]
+	}
+	return all
+}
+
+// OutOfBound marks the deltas whose L2 norm exceeds tau times the median
+// norm of the non-zero deltas (see ValidatorConfig.NormBound), or
+// returns nil when none does or tau <= 0.
+func OutOfBound(deltas [][]float64, tau float64) []bool {
+	if !(tau > 0) {
+		return nil
+	}
+	norms := make([]float64, len(deltas))
+	var nonzero []float64
+	for i, d := range deltas {
+		if norms[i] = floats.Norm(d, 2); norms[i] > 0 {
+			nonzero = append(nonzero, norms[i])
+		}
+	}
+	if len(nonzero) == 0 {
+		return nil
+	}
+	bound := tau * MedianScore(nonzero) // the median, by the same rule
+	var out []bool
+	for i, n := range norms {
+		if n > bound {
+			if out == nil {
+				out = make([]bool, len(deltas))
+			}
+			out[i] = true
+		}
+	}
+	return out
 }
 
 // fits reports whether a delta has n values, all finite.

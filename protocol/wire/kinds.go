@@ -32,8 +32,10 @@ const (
 	KindDisputeReveal Kind = 70 // bisection: a party's checkpoint with its Merkle proof
 
 	// protocol/learn
-	KindModel        Kind = 90 // a model version announced for a round: params and hashes
-	KindUpdate       Kind = 91 // a learner's parameter delta for a round
-	KindScoreRequest Kind = 92 // the coordinator asks validators to score a round's updates
-	KindScores       Kind = 93 // a validator's scores of a round's updates
+	KindModel            Kind = 90 // a model version announced for a round: params and hashes
+	KindUpdate           Kind = 91 // a learner's parameter delta for a round
+	KindScoreRequest     Kind = 92 // the coordinator asks validators to score a round's updates
+	KindScores           Kind = 93 // a validator's scores of a round's updates
+	KindAggregateRequest Kind = 94 // the coordinator asks the aggregator committee for a round's aggregate
+	KindCandidate        Kind = 95 // an aggregator's candidate model and its version hash
 )

@@ -48,6 +48,17 @@ var samples = map[wire.Kind][]wire.Msg{
 		&learn.Scores{Round: 2, Version: learn.Hash{4}, Learners: []protocol.NodeID{4, 900}, Scores: []float64{0.01, -0.5}},
 		&learn.Scores{Round: 1<<64 - 1, Learners: []protocol.NodeID{1<<32 - 1}, Scores: []float64{math.Inf(-1)}},
 	},
+	wire.KindAggregateRequest: {
+		&learn.AggregateRequest{},
+		&learn.AggregateRequest{Round: 2, Version: learn.Hash{4}, Learners: []protocol.NodeID{4, 5, 900}},
+		&learn.AggregateRequest{Round: 1<<64 - 1, Learners: []protocol.NodeID{0, 1<<32 - 1}},
+	},
+	wire.KindCandidate: {
+		&learn.Candidate{},
+		&learn.Candidate{Round: 3, Parent: learn.Hash{1}, Version: learn.Hash{1}}, // the rule could not move the model
+		&learn.Candidate{Round: 1<<64 - 1, Parent: learn.Hash{31: 0xff}, Version: learn.Hash{2}, Params: []float64{math.Inf(1), -0.5}},
+		&learn.Candidate{Round: 1, Params: make([]float64, 4810)},
+	},
 }
 
 // chainTxs has a transaction of every type, with edge values.

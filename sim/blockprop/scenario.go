@@ -3,7 +3,6 @@ package blockprop
 import (
 	"fmt"
 
-	"github.com/dais-sim/dais/gpu"
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/scenarios"
 )
@@ -34,9 +33,9 @@ func FromScenario(sc *scenarios.Scenario, rep int) (*Params, error) {
 	groupNodes := map[string][]protocol.NodeID{}
 	for gi, g := range sc.Population.Groups {
 		p.Groups = append(p.Groups, g.Name)
-		class, ok := gpu.Lookup(g.GPU)
-		if !ok {
-			return nil, fmt.Errorf("blockprop: group %s: unknown GPU class %q", g.Name, g.GPU)
+		class, err := sc.GPUClass(g.GPU)
+		if err != nil {
+			return nil, fmt.Errorf("blockprop: group %s: %w", g.Name, err)
 		}
 		regions := sc.RegionIndexes(g)
 		for k := 0; k < g.Count; k++ {

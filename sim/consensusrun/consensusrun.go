@@ -95,7 +95,7 @@ type NakamotoParams struct {
 type Placement struct {
 	Region int // index into the matrix's regions
 	Link   netmodel.Link
-	GPU    string // catalog class; "" means the run's default
+	GPU    string // class name, resolved through Params.Catalog; "" means the run's default
 }
 
 // Params describe one run.
@@ -110,7 +110,11 @@ type Params struct {
 	// Placement, if not nil, gives each node (validators first, then
 	// followers) its region, link and GPU class, replacing the seeded spread
 	// over regions, Link, and NakamotoParams.GPUs.
-	Placement  []Placement
+	Placement []Placement
+	// Catalog resolves GPU class names; nil means the built-in catalog.
+	// FromScenario sets the scenario's, with its measured hardware
+	// profiles.
+	Catalog    *gpu.Catalog
 	Jitter     dist.Dist
 	Loss       float64
 	Partitions []netmodel.Partition
@@ -132,6 +136,12 @@ type Params struct {
 	Nakamoto NakamotoParams
 
 	Adversaries []Adversary
+
+	// CPU is what each message costs its sender's and receiver's
+	// processor (sim.CPU), and CommitNs what storing a committed block
+	// costs the node that commits it (sim.World.Charge); zero: free.
+	CPU      sim.CPU
+	CommitNs protocol.Duration
 
 	Until protocol.Duration
 
@@ -183,6 +193,8 @@ func (p *Params) validate() error {
 		return bad("consensus attacks are BFT attacks")
 	case p.Ledger != nil && p.NewApp != nil:
 		return bad("NewApp and Ledger both give nodes their App")
+	case p.CPU.SendNs < 0 || p.CPU.RecvNs < 0 || p.CommitNs < 0:
+		return bad("negative processing cost (send %d ns, receive %d ns, commit %d ns)", p.CPU.SendNs, p.CPU.RecvNs, p.CommitNs)
 	}
 	if p.Ledger != nil {
 		if err := p.Ledger.validate(p.Validators + p.Followers); err != nil {
@@ -344,6 +356,7 @@ type mined struct {
 // run is the state of one run's collection.
 type run struct {
 	p         *Params
+	w         *sim.World
 	res       *Result
 	rec       *record.Recorder
 	chk       *check.Checker
@@ -411,7 +424,8 @@ func Run(p *Params) (*Result, error) {
 		Honest:       func(id protocol.NodeID) bool { return int(id) < total && !r.byz[id] },
 		Conservation: conserve, Record: p.Record, Seed: p.Seed,
 	})
-	w := sim.New(sim.Config{Seed: p.Seed, Net: net, Sink: metrics.SinkFunc(r.record), Trace: p.Trace})
+	w := sim.New(sim.Config{Seed: p.Seed, Net: net, Sink: metrics.SinkFunc(r.record), Trace: p.Trace, CPU: p.CPU})
+	r.w = w
 
 	newApp := p.NewApp
 	if newApp == nil {
@@ -597,7 +611,7 @@ func (r *run) buildNakamoto(w *sim.World, newApp func(protocol.NodeID) consensus
 			if p.Placement != nil && p.Placement[i].GPU != "" {
 				name = p.Placement[i].GPU
 			}
-			c, ok := gpu.Lookup(name)
+			c, ok := p.Catalog.Lookup(name)
 			if !ok {
 				return fmt.Errorf("%w: unknown GPU class %q", ErrParams, name)
 			}
@@ -673,6 +687,7 @@ func (r *run) record(s metrics.Stamped) {
 	switch ev := s.Event.(type) {
 	case consensus.Committed:
 		r.chk.Record(s)
+		r.w.Charge(protocol.NodeID(s.Node), r.p.CommitNs)
 		id := int(s.Node)
 		if r.byz[id] {
 			break

@@ -32,6 +32,7 @@ func FromScenario(sc *scenarios.Scenario, rep int) (*Params, error) {
 		BlockSize: int(c.BlockSize), Until: sc.Run.Duration.D(), Record: true,
 		StepNs:         int64(sc.Outputs.Step.D()),
 		FollowerDegree: sc.Protocol.Gossip.Degree,
+		Catalog:        sc.GPUCatalog(),
 	}
 	if j := sc.Network.Jitter; j != nil {
 		p.Jitter = j.Dist()

@@ -186,12 +186,28 @@ func (f failed) Run() (any, error) { return nil, f.err }
 //     scaled ×10 moves the model ten times as far along an honest
 //     direction and scores several times an honest update (the scaling
 //     attackers took 85% of the reward with 45% of the identities).
+//     Clipped, it scores as its honest direction does, so scalers earned
+//     about their share of identities; the validators' norm bound
+//     (Params.NormBound, learn.ValidatorConfig.NormBound) therefore
+//     rejects, before this job, updates more than τ times the median
+//     norm, and scores them −Inf.
+//
+// With marginal set (Params.MarginalScores) an update is scored by its
+// marginal contribution instead: with A = global + Σⱼ clip(deltaⱼ)/n, the
+// loss at A − clip(deltaᵢ)/n minus the loss at A, so that an update
+// counts by what it adds to the others' rather than on its own. Under
+// one-class-per-provider data an honest update on its own pushes every
+// validation row towards its one class, and scored alone the Sybil
+// label flippers of SybilTableOptions won most of the reward under
+// FoolsGold, Krum and the median (BENCHMARKS.md); by marginal
+// contribution they win less than their share but in one cell.
 type scoreWork struct {
-	spec   models.Spec
-	global []float64
-	deltas [][]float64
-	data   datasets.Dataset
-	clock  *clock
+	marginal bool // score by marginal contribution (see above)
+	spec     models.Spec
+	global   []float64
+	deltas   [][]float64
+	data     datasets.Dataset
+	clock    *clock
 }
 
 func (w scoreWork) Run() (any, error) {
@@ -215,13 +231,33 @@ func (w scoreWork) Run() (any, error) {
 		norms[i] = floats.Norm(d, 2)
 	}
 	bound := learn.MedianScore(norms) // the median, by the same rule
-	for i, d := range w.deltas {
-		step := 1 / float64(len(w.deltas))
+	steps := make([]float64, len(w.deltas))
+	for i := range w.deltas {
+		steps[i] = 1 / float64(len(w.deltas))
 		if norms[i] > bound {
-			step *= bound / norms[i]
+			steps[i] *= bound / norms[i]
 		}
+	}
+	ref := w.global
+	if w.marginal {
+		ref = slices.Clone(w.global)
+		for i, d := range w.deltas {
+			floats.AddScaled(ref, steps[i], d)
+		}
+		if err := m.SetParams(ref); err != nil {
+			return nil, err
+		}
+		if base, err = m.Loss(w.data); err != nil {
+			return nil, err
+		}
+		for i := range steps {
+			steps[i] = -steps[i]
+		}
+	}
+	for i, d := range w.deltas {
+		step := steps[i]
 		for j := range p {
-			p[j] = w.global[j] + step*d[j]
+			p[j] = ref[j] + step*d[j]
 		}
 		if err := m.SetParams(p); err != nil {
 			scores[i] = math.Inf(-1) // a delta that breaks the model
@@ -232,6 +268,9 @@ func (w scoreWork) Run() (any, error) {
 			return nil, err
 		}
 		scores[i] = base - l
+		if w.marginal {
+			scores[i] = -scores[i]
+		}
 	}
 	return scores, nil
 }

@@ -12,6 +12,20 @@
 //
 // Every gradient is real: each learner's training is a models.TrainJob run
 // in event order, so a run costs about a millisecond of host CPU per
-// learner per round (model build included) plus the SGD steps. There is
-// no surrogate learning curve for 10⁵-node runs yet.
+// learner per round (model build included) plus the SGD steps.
+//
+// NewFederation builds one job's data and math (split, initial model,
+// training and scoring jobs) for a driver that runs the roles itself: live
+// nodes (live/node) train on the same rows as a simulated run.
+//
+// Params.Aggregators adds an aggregator committee (learn.Aggregator) and
+// Attack.LyingAggregators liars in it (attack.LieAggregate).
+//
+// Params.Surrogate switches to surrogate mode for runs with more learners
+// than optdigits has rows (10⁵): the protocol runs in full with modeled
+// training, scoring and aggregation jobs and shared update vectors of the
+// real model's size, while test accuracy comes from a curve
+// acc(k) = a − b·exp(−c·k) fitted (FitCurve) to a real run of the same
+// model, partition and rule, scaled for attacks by the measured attack
+// table. Summary labels every such figure surrogate.
 package learnrun

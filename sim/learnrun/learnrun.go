@@ -1,7 +1,6 @@
 package learnrun
 
 import (
-	"fmt"
 	"math"
 	"slices"
 	"time"
@@ -13,8 +12,6 @@ import (
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/attack"
 	"github.com/dais-sim/dais/protocol/learn"
-	"github.com/dais-sim/dais/sim"
-	"github.com/dais-sim/dais/sim/netmodel"
 )
 
 // Result is what a run measured.
@@ -27,8 +24,11 @@ type Result struct {
 	Accuracy, AttackSuccess []float64
 	// RoundEnd[r] is when round r committed, in simulated time.
 	RoundEnd []protocol.Time
-	// Skipped counts rounds that left the model unchanged.
-	Skipped int
+	// Skipped counts rounds that left the model unchanged; NoQuorum those
+	// of them whose aggregator committee reached no quorum. Dissents
+	// counts aggregator candidates that differed from the committed
+	// version (learn.Dissent).
+	Skipped, NoQuorum, Dissents int
 	// Learners are every learner identity, Attackers those that attack
 	// (providers, or Sybil identities), both ascending.
 	Learners, Attackers []protocol.NodeID
@@ -40,11 +40,18 @@ type Result struct {
 	// Rejected by reason (learn.Reject*).
 	Updates, Accepted int
 	Rejected          map[string]int
+	// OutOfBound counts updates whose median score was −Inf (out of the
+	// validators' norm bound, or breaking the model), over all rounds;
+	// HonestOutOfBound those of learners that do not attack.
+	OutOfBound, HonestOutOfBound int
 	// TrainFailed counts training jobs that returned an error (a provider
 	// with no rows under a skewed partition).
 	TrainFailed int
 	// Clean is the attack-free run with the same seed (Params.Clean).
 	Clean *Result
+	// Surrogate, in surrogate mode, is the curve Accuracy and
+	// AttackSuccess come from; nil when they were measured.
+	Surrogate *SurrogateFit
 	// Centralized is the baseline's test accuracy (Params.Baseline), else
 	// NaN.
 	Centralized float64
@@ -111,6 +118,9 @@ func (r *Result) AttackerTokenShare() float64 {
 func Run(p *Params) (*Result, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
+	}
+	if p.Surrogate != nil {
+		return runSurrogate(p)
 	}
 	res, err := run(p)
 	if err != nil {
@@ -180,59 +190,44 @@ type state struct {
 	stats   map[uint64][2][]float64  // little-is-enough oracle, by round
 }
 
-func run(p *Params) (*Result, error) {
+// newState loads the data, splits it and builds the initial model: what
+// a run, or a live node (Federation), starts from.
+func newState(p *Params) (st *state, initial []float64, err error) {
 	train, test, err := load()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	s, err := makeSplit(p, train)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	st := &state{p: p, spec: p.spec(), split: s, test: test, globals: map[learn.Hash][]float64{},
+	st = &state{p: p, spec: p.spec(), split: s, test: test, globals: map[learn.Hash][]float64{},
 		stats: map[uint64][2][]float64{}}
 	st.src, st.dst = p.Attack.classes()
 	st.res = &Result{Params: p, Rejected: map[string]int{}, Centralized: math.NaN()}
 	init := st.spec
 	init.Seed = protocol.DeriveSeed(p.Seed, "init", 0)
 	if st.eval, err = models.New(init); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	initial := st.eval.Params()
+	return st, st.eval.Params(), nil
+}
 
-	matrix := p.Matrix
-	if matrix.Regions == nil {
-		matrix = netmodel.DefaultMatrix()
-	}
-	net, err := netmodel.New(matrix)
+func run(p *Params) (*Result, error) {
+	st, initial, err := newState(p)
 	if err != nil {
 		return nil, err
 	}
-	var hw []gpu.Class
-	place := func(id protocol.NodeID, link netmodel.Link, class string) {
-		r := protocol.Stream(p.Seed, "placement", uint64(id))
-		net.AddNode(r.IntN(len(matrix.Regions)), link)
-		if class == "" {
-			class = p.GPUs[r.IntN(len(p.GPUs))]
-		}
-		c, _ := gpu.Lookup(class)
-		hw = append(hw, c)
+	s := st.split
+
+	w, err := newWorld(p, metrics.SinkFunc(st.record))
+	if err != nil {
+		return nil, err
 	}
-	w := sim.New(sim.Config{
-		Seed: p.Seed, Net: net, Trace: p.Trace,
-		Hardware: func(id protocol.NodeID) gpu.Class { return hw[id] },
-		Sink:     metrics.SinkFunc(st.record),
-	})
+	place := w.place
 
 	V := p.Validators
-	validators := make([]protocol.NodeID, V)
-	for i := range validators {
-		validators[i] = protocol.NodeID(1 + i)
-	}
-	providers := make([]protocol.NodeID, p.Providers)
-	for i := range providers {
-		providers[i] = protocol.NodeID(1 + V + i)
-	}
+	validators, providers := p.nodeIDs()
 	nAtt := p.attackers()
 	attacking := map[int]bool{} // provider index → attacks
 	var sybils []protocol.NodeID
@@ -252,6 +247,7 @@ func run(p *Params) (*Result, error) {
 		}
 	}
 	learners := append(slices.Clone(providers), sybils...)
+	aggregators := p.committee(protocol.NodeID(1 + V + len(learners)))
 	st.res.Learners = learners
 	for i, id := range providers {
 		if !attacking[i] && s.shards[i].Len() > 0 {
@@ -261,36 +257,13 @@ func run(p *Params) (*Result, error) {
 
 	rule, _ := learn.NamedRule(p.Rule, p.Tolerate)
 	timed := func(n int) learn.Rule { return timedRule{inner: rule(n), clock: &st.clock} }
-	var pot uint64
-	if V > 0 {
-		pot = p.Pot
-	}
-	w.Add(learn.NewCoordinator(learn.CoordinatorConfig{
-		Learners: learners, Validators: validators, PerRound: p.PerRound, Rounds: uint64(p.Rounds),
-		Initial: initial, Rule: timed, RoundTimeout: p.RoundTimeout, ScoreTimeout: p.ScoreTimeout,
-		Filter: p.Filter, MinScore: p.MinScore, Pot: pot,
-	}))
-	place(coordinator, p.ServerLink, p.ServerGPU)
-
-	colluders := map[protocol.NodeID]bool{}
-	if c := p.Attack.ColludingValidators; c > 0 {
-		for _, i := range protocol.Stream(p.Seed, "colluders", 0).Perm(V)[:c] {
-			colluders[validators[i]] = true
-		}
-	}
-	for i, id := range validators {
-		var n protocol.Node = learn.NewValidator(learn.ValidatorConfig{Coordinator: coordinator, Score: st.scoreFunc(s.validation[i])})
-		if colluders[id] {
-			n = attack.InflateScores(n, st.res.Attackers)
-		}
-		if got := w.Add(n); got != id {
-			return nil, fmt.Errorf("learnrun: validator got ID %d, want %d", got, id)
-		}
-		place(id, p.ServerLink, p.ServerGPU)
+	if err := w.addServers(learners, validators, aggregators, st.res.Attackers, initial, timed,
+		func(i int) learn.ScoreFunc { return st.scoreFunc(s.validation[i]) }); err != nil {
+		return nil, err
 	}
 	for i, id := range providers {
 		data := s.shards[i]
-		honest := learn.NewLearner(learn.LearnerConfig{Coordinator: coordinator, Validators: validators,
+		honest := learn.NewLearner(learn.LearnerConfig{Coordinator: coordinator, Validators: validators, Aggregators: aggregators,
 			Samples: uint64(data.Len()), Train: st.trainFunc(data, !attacking[i] && p.Attack.Kind == LittleIsEnough)})
 		var n protocol.Node = honest
 		if attacking[i] {
@@ -304,32 +277,22 @@ func run(p *Params) (*Result, error) {
 		// the attacker's one poisoned shard: nothing in it to decorate.
 		poison := st.sybilShard()
 		for _, id := range sybils {
-			w.Add(learn.NewLearner(learn.LearnerConfig{Coordinator: coordinator, Validators: validators,
+			w.Add(learn.NewLearner(learn.LearnerConfig{Coordinator: coordinator, Validators: validators, Aggregators: aggregators,
 				Samples: uint64(poison.Len()), Train: st.trainFunc(poison, false)}))
 			place(id, p.ProviderLink, "")
 		}
 	}
+	if err := addCommittee(w, aggregators, timed, p.Attack.LyingAggregators); err != nil {
+		return nil, err
+	}
 	st.res.Payout = make([]uint64, w.Len())
 
-	start := time.Now()
-	w.Start()
-	limit := protocol.Time(0).Add(protocol.Duration(p.Rounds+1) * (p.RoundTimeout + p.ScoreTimeout + protocol.Minute))
-	w.RunWhile(func() bool { return !st.final }, limit)
-	w.Stop()
 	res := st.res
-	res.Wall = time.Since(start)
-	if !st.final {
-		return nil, fmt.Errorf("learnrun: seed %d: only %d of %d rounds committed by %v", p.Seed, len(res.Accuracy)-1, p.Rounds, limit)
+	if err := w.rounds(func() bool { return st.final }, len(aggregators) > 0, res); err != nil {
+		return nil, err
 	}
 	res.TrainWall, res.ScoreWall, res.AggregateWall = st.clock.train, st.clock.score, st.clock.aggregate
 	res.TrainJobs, res.TrainSteps, res.Aggregations = st.clock.trainJobs, st.clock.trainSteps, st.clock.aggregations
-	res.Events = w.Events()
-	res.Sent, res.Dropped = w.Messages()
-	for i := 0; i < w.Len(); i++ {
-		b, _ := net.UplinkStats(protocol.NodeID(i))
-		res.BytesSent += b
-	}
-	res.TraceHash = w.TraceHash()
 	return res, nil
 }
 
@@ -397,7 +360,7 @@ func (st *state) trainFunc(data datasets.Dataset, memoize bool) learn.TrainFunc 
 // scoreFunc is the learn.ScoreFunc of a validator holding data.
 func (st *state) scoreFunc(data datasets.Dataset) learn.ScoreFunc {
 	return func(_ protocol.NodeID, _ uint64, global []float64, deltas [][]float64) gpu.Job {
-		return scoreJob(scoreWork{spec: st.spec, global: global, deltas: deltas, data: data, clock: &st.clock})
+		return scoreJob(scoreWork{marginal: st.p.MarginalScores, spec: st.spec, global: global, deltas: deltas, data: data, clock: &st.clock})
 	}
 }
 
@@ -445,14 +408,25 @@ func (st *state) record(s metrics.Stamped) {
 		if ev.Skipped {
 			res.Skipped++
 		}
+		if ev.NoQuorum {
+			res.NoQuorum++
+		}
 		clear(st.globals)
 		st.globals[ev.Version] = ev.Params
 		st.final = ev.Final
 	case learn.Scored:
 		res.Payout[ev.Learner] += ev.Payout
 		res.Paid += ev.Payout
+		if math.IsInf(ev.Score, -1) {
+			res.OutOfBound++
+			if _, attacker := slices.BinarySearch(res.Attackers, ev.Learner); !attacker {
+				res.HonestOutOfBound++
+			}
+		}
 	case learn.Rejected:
 		res.Rejected[ev.Reason]++
+	case learn.Dissent:
+		res.Dissents++
 	case learn.Trained:
 		if ev.Err != "" {
 			res.TrainFailed++

@@ -85,6 +85,10 @@ type Attack struct {
 	// ColludingValidators is how many validators inflate the attackers'
 	// scores (attack.InflateScores); it combines with any Kind.
 	ColludingValidators int
+	// LyingAggregators is how many members of the aggregator committee
+	// report the round's step reversed (attack.LieAggregate with s = −1,
+	// all the same lie); it combines with any Kind.
+	LyingAggregators int
 }
 
 // Params describe one run. DefaultParams fills every field; the lead's
@@ -117,10 +121,32 @@ type Params struct {
 	// Filter drops updates whose median score is below MinScore.
 	Filter   bool
 	MinScore float64
+	// NormBound is τ of the validators' norm bound
+	// (learn.ValidatorConfig.NormBound): an update whose norm exceeds τ
+	// times the round's median non-zero norm is out of bound, scored −Inf
+	// and paid nothing. 0 turns it off.
+	NormBound float64
+	// MarginalScores makes validators score an update by its marginal
+	// contribution to the round's aggregate instead of on its own: the
+	// validation loss of the clipped mean of the round's in-bound
+	// updates without it, minus that with it (see scoreWork). Off, an
+	// update is scored alone: the loss of the global model minus that
+	// of global + its clipped share.
+	MarginalScores bool
 	// Pot is each round's training reward in base units.
 	Pot uint64
+	// Aggregators is the size of the aggregator committee (learn.Aggregator;
+	// placed as validators are, on ServerLink and ServerGPU); 0 means the
+	// coordinator aggregates, trusted.
+	Aggregators int
 
 	Attack Attack
+
+	// Surrogate, if set, runs in surrogate mode: the protocol with
+	// modeled training, accuracy from a fitted learning curve (see
+	// Surrogate). Clean is ignored there (the clean curve is the fitted
+	// one) and Baseline trains on the fit run's providers.
+	Surrogate *Surrogate
 
 	// Matrix is the region latency matrix (zero: netmodel.DefaultMatrix);
 	// ProviderLink and ServerLink the access links of providers and of
@@ -132,6 +158,10 @@ type Params struct {
 	// validators'.
 	GPUs      []string
 	ServerGPU string
+	// Catalog resolves GPU class names; nil means the built-in catalog.
+	// FromScenario sets the scenario's, with its measured hardware
+	// profiles.
+	Catalog *gpu.Catalog
 	// RoundTimeout and ScoreTimeout: see learn.CoordinatorConfig.
 	RoundTimeout, ScoreTimeout protocol.Duration
 
@@ -166,6 +196,7 @@ func DefaultParams() Params {
 		Tolerate:       0.3,
 		Validators:     3,
 		ValidationRows: 300,
+		NormBound:      6,
 		Pot:            1_000_000,
 		ProviderLink:   netmodel.Link{UpBps: 100e6, DownBps: 100e6},
 		ServerLink:     netmodel.Link{UpBps: 1e9, DownBps: 1e9},
@@ -201,10 +232,17 @@ func (p *Params) Validate() error {
 		return bad("%d learners per round", p.PerRound)
 	case p.Validators < 0 || p.ValidationRows < 0:
 		return bad("%d validators on %d rows", p.Validators, p.ValidationRows)
+	case p.NormBound != 0 && !(p.NormBound >= 1 && !math.IsInf(p.NormBound, 1)):
+		return bad("norm bound %v, want 0 (off) or a finite number >= 1", p.NormBound)
 	case p.Validators > 0 && p.ValidationRows < p.Validators:
 		return bad("%d validation rows for %d validators", p.ValidationRows, p.Validators)
-	case p.ValidationRows > optdigits.TrainRows-p.Providers:
-		return bad("%d validation rows leave fewer than one row per provider", p.ValidationRows)
+	case p.Surrogate == nil && p.ValidationRows > optdigits.TrainRows-p.Providers:
+		return bad("%d validation rows leave fewer than one row per provider of %d (optdigits has %d training rows; more learners need surrogate mode)",
+			p.ValidationRows, p.Providers, optdigits.TrainRows)
+	case p.Surrogate != nil && (p.Surrogate.FitProviders < 1 || p.Surrogate.FitRounds < 3 || p.Surrogate.Rows < 0):
+		return bad("surrogate fit of %d providers × %d rounds (want >= 1 × 3), %d rows", p.Surrogate.FitProviders, p.Surrogate.FitRounds, p.Surrogate.Rows)
+	case p.Surrogate != nil && a.Kind == Sybil:
+		return bad("the surrogate has no model of Sybil identities")
 	case p.RoundTimeout <= 0 || p.ScoreTimeout <= 0:
 		return bad("timeouts must be > 0")
 	case len(p.GPUs) == 0:
@@ -215,6 +253,8 @@ func (p *Params) Validate() error {
 		return bad("attacker share %v, count %d", a.Share, a.Count)
 	case a.ColludingValidators < 0 || a.ColludingValidators > p.Validators:
 		return bad("%d colluding validators of %d", a.ColludingValidators, p.Validators)
+	case p.Aggregators < 0 || a.LyingAggregators < 0 || a.LyingAggregators > p.Aggregators:
+		return bad("%d lying aggregators of %d", a.LyingAggregators, p.Aggregators)
 	case a.Source < 0 || a.Source >= 10 || a.Target < 0 || a.Target >= 10:
 		return bad("classes %d → %d outside [0, 10)", a.Source, a.Target)
 	case math.IsNaN(a.Scale) || math.IsNaN(a.Z):
@@ -231,7 +271,7 @@ func (p *Params) Validate() error {
 		return bad("%d attackers among %d providers", p.attackers(), p.Providers)
 	}
 	for _, g := range append([]string{p.ServerGPU}, p.GPUs...) {
-		if _, ok := gpu.Lookup(g); !ok {
+		if _, ok := p.Catalog.Lookup(g); !ok {
 			return bad("unknown GPU class %q", g)
 		}
 	}

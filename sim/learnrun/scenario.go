@@ -28,7 +28,12 @@ func FromScenario(sc *scenarios.Scenario, rep int) (*Params, error) {
 	p.Partition = datasets.Scheme{Kind: l.Partition, Alpha: l.Alpha}
 	p.Validators, p.ValidationRows, p.Filter = l.Validators, l.ValidationRows, l.Filter
 	p.Baseline, p.Clean = l.Baseline, l.Clean
+	p.Aggregators = l.Aggregators
+	if sg := l.Surrogate; sg != nil {
+		p.Surrogate = &Surrogate{FitProviders: sg.FitProviders, FitRounds: sg.FitRounds, Rows: sg.Rows}
+	}
 	p.Matrix = sc.Matrix()
+	p.Catalog = sc.GPUCatalog()
 	p.Providers = 0
 	p.GPUs = nil
 	for _, g := range sc.Population.Groups {
@@ -48,11 +53,15 @@ func FromScenario(sc *scenarios.Scenario, rep int) (*Params, error) {
 			p.Attack.ColludingValidators = max(a.Count, int(float64(a.Share)*float64(p.Validators)+0.5))
 			continue
 		}
+		if a.Kind == "lying_aggregator" {
+			p.Attack.LyingAggregators = max(a.Count, int(float64(a.Share)*float64(p.Aggregators)+0.5))
+			continue
+		}
 		if !slices.Contains(AttackKinds, kind) {
-			return nil, fmt.Errorf("%w: adversaries[%d]: %s is not a learning attack (label_flip, sign_flip, scaling, little_is_enough, free_rider, sybil, colluding_validators)", ErrParams, i, a.Kind)
+			return nil, fmt.Errorf("%w: adversaries[%d]: %s is not a learning attack (label_flip, sign_flip, scaling, little_is_enough, free_rider, sybil, colluding_validators, lying_aggregator)", ErrParams, i, a.Kind)
 		}
 		if p.Attack.Kind != None {
-			return nil, fmt.Errorf("%w: adversaries[%d]: one learning attack per run (plus colluding_validators)", ErrParams, i)
+			return nil, fmt.Errorf("%w: adversaries[%d]: one learning attack per run (plus colluding_validators and lying_aggregator)", ErrParams, i)
 		}
 		p.Attack.Kind, p.Attack.Share, p.Attack.Count = kind, float64(a.Share), a.Count
 		p.Attack.Scale, p.Attack.Stale = a.Scale, a.Stale

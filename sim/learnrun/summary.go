@@ -55,6 +55,12 @@ func Summary(res *Result) *metrics.Run {
 	fig("updates_accepted", float64(res.Accepted), "", "updates aggregated, all rounds", "", false)
 	fig("updates_rejected", float64(sumRejected(res)), "", "updates refused or filtered, all rounds", metrics.Lower, false)
 	fig("rounds_skipped", float64(res.Skipped), "", "rounds that left the model unchanged (too few usable updates)", metrics.Lower, false)
+	if p.Aggregators > 0 {
+		fig("aggregators", float64(p.Aggregators), "", "members of the aggregator committee; a version commits with more than two thirds of them", "", false)
+		fig("lying_aggregators", float64(p.Attack.LyingAggregators), "", "committee members reporting the round's step reversed", "", false)
+		fig("rounds_no_quorum", float64(res.NoQuorum), "", "rounds whose committee reached no quorum (model unchanged)", metrics.Lower, false)
+		fig("aggregator_dissents", float64(res.Dissents), "", "aggregator candidates that differed from the committed version, were malformed or missing", metrics.Lower, false)
+	}
 	fig("round_time_ms", roundMs, "ms", "mean simulated time per round: announce, train, send, score, aggregate", metrics.Lower, true)
 	fig("uplink_bytes", float64(res.BytesSent), "bytes", "bytes all nodes put on their uplinks, as encoded on the wire", "", false)
 
@@ -96,6 +102,9 @@ func Summary(res *Result) *metrics.Run {
 			Caption: "Rewards follow validator scores on held-out data. " +
 				"Look for the reward bar below the identities bar: scoring pays attackers less than their numbers."},
 	}
+	if res.Surrogate != nil {
+		labelSurrogate(run, res.Surrogate)
+	}
 	return run
 }
 
@@ -127,6 +136,10 @@ func params(p *Params) map[string]string {
 	}
 	if p.Attack.ColludingValidators > 0 {
 		m["colluding_validators"] = fmt.Sprint(p.Attack.ColludingValidators)
+	}
+	if p.Aggregators > 0 {
+		m["aggregators"] = fmt.Sprint(p.Aggregators)
+		m["lying_aggregators"] = fmt.Sprint(p.Attack.LyingAggregators)
 	}
 	return m
 }

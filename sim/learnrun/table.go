@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dais-sim/dais/gpu/datasets"
+	"github.com/dais-sim/dais/gpu/models"
 	"github.com/dais-sim/dais/protocol/learn"
 )
 
@@ -69,6 +70,48 @@ func DefaultTableOptions() TableOptions {
 		},
 		Shares: []float64{0, 0.1, 0.2, 0.3, 0.45},
 	}
+}
+
+// SybilTableOptions is the Sybil setting of Fung, Yoon and Beschastnikh
+// (2020, "The Limitations of Federated Learning in Sybil Settings"; their
+// MNIST experiment, on optdigits here): 10 honest providers, each holding
+// the rows of one class (one-class partition); k Sybil identities, each
+// training on the same copy of every Source-class row relabelled as
+// Target (SybilSource: 1 → 7); softmax regression trained as distributed
+// SGD, one gradient step per round on each learner's data (here one
+// full-batch step of learning rate 1, 30 rounds; the paper takes 3,000
+// steps on batches of 50, each client's update normalized to norm 1). The few honest holders of the source class are
+// outnumbered for that class, and the Sybils' identical updates are the
+// tightest cluster of the round. Shares are k = 2, 5 and 9 Sybils beside
+// the 10 providers (and 0, the clean run); every rule of learn.RuleNames
+// and FedAvg behind the validators' score filter.
+func SybilTableOptions() TableOptions {
+	base := DefaultParams()
+	base.Model = models.KindSoftmax
+	base.Providers = 10
+	base.Partition = datasets.Scheme{Kind: datasets.SchemeOneClass}
+	// One full-batch step: no class has more than 389 of optdigits'
+	// training rows, and a provider (or Sybil) holds one class.
+	base.Epochs, base.BatchSize = 1, 400
+	base.LearningRate, base.Momentum = 1, 0
+	base.Rounds = 30
+	return TableOptions{
+		Base:       base,
+		Rules:      append(slices.Clone(learn.RuleNames), learn.RuleFedAvg+FilterSuffix),
+		Partitions: []datasets.Scheme{base.Partition},
+		Attacks:    []TableAttack{{Name: "sybil_source", Attack: Attack{Kind: Sybil, SybilData: SybilSource}}},
+		Shares:     SybilShares(base.Providers, 0, 2, 5, 9),
+	}
+}
+
+// SybilShares returns the attacker shares of k Sybils beside n providers,
+// k/(n+k), for each k.
+func SybilShares(n int, ks ...int) []float64 {
+	out := make([]float64, len(ks))
+	for i, k := range ks {
+		out[i] = float64(k) / float64(n+k)
+	}
+	return out
 }
 
 // Cell is one run of the table.
@@ -207,7 +250,7 @@ func (t *Table) Markdown() string {
 	header := func(first string) {
 		b.WriteString("| " + first + " |")
 		for _, s := range o.Shares {
-			fmt.Fprintf(&b, " %g%% |", 100*s)
+			fmt.Fprintf(&b, " %.3g%% |", 100*s)
 		}
 		b.WriteString("\n|---|")
 		for range o.Shares {

@@ -69,11 +69,17 @@ type meter struct {
 	ringApprovals        int
 	fakedUnits           int
 	rescinded            int
+	// startAt is when the run started (0 in the simulator; a live
+	// network's first node start, Meter); honest says whether a verified
+	// result is the honest one.
+	startAt protocol.Time
+	honest  func(market.Verified) bool
 }
 
 func newMeter(p *Params) *meter {
 	return &meter{p: p, stepNs: p.StepNs, completion: map[string][]float64{}, computed: map[unitKey]int{},
-		statuses: map[market.Status]int{}, verifiedAt: map[unitKey]int{}}
+		statuses: map[market.Status]int{}, verifiedAt: map[unitKey]int{},
+		honest: func(e market.Verified) bool { return e.Result == verify.Honest(e.Job, e.Unit, e.Steps) }}
 }
 
 // label is the class a node's figures go under: its GPU class, or its
@@ -85,10 +91,10 @@ func label(n Node) string {
 	return n.Class.Name
 }
 
-func (m *meter) start(wd *world) {
-	m.nodes = wd.nodes
-	n := len(wd.nodes)
-	m.steps = int(int64(wd.end)/m.stepNs) + 1
+func (m *meter) start(nodes []Node, end protocol.Time) {
+	m.nodes = nodes
+	n := len(nodes)
+	m.steps = int(int64(end)/m.stepNs) + 1
 	m.busyNs, m.onlineNs = make([]int64, n), make([]int64, n)
 	m.energyJ = make([]float64, n)
 	m.earnAll, m.earnWork = make([]uint64, n), make([]uint64, n)
@@ -99,16 +105,15 @@ func (m *meter) start(wd *world) {
 	for i := range n {
 		m.firstFake[i], m.detected[i], m.classOf[i] = -1, -1, -1
 	}
-	// Classes of honest providers, in catalog order.
-	for _, c := range gpu.Classes() {
-		for _, nd := range wd.nodes {
-			if nd.Role == Provider && nd.Adversary == "" && nd.Class.Name == c.Name {
-				m.classes = append(m.classes, c.Name)
-				break
-			}
+	// Classes of honest providers, sorted by name as the catalog is;
+	// measured classes from hardware profiles sort among them.
+	for _, nd := range nodes {
+		if nd.Role == Provider && nd.Adversary == "" && !slices.Contains(m.classes, nd.Class.Name) {
+			m.classes = append(m.classes, nd.Class.Name)
 		}
 	}
-	for i, nd := range wd.nodes {
+	slices.Sort(m.classes)
+	for i, nd := range nodes {
 		if nd.Role == Provider && nd.Adversary == "" {
 			m.classOf[i] = slices.Index(m.classes, nd.Class.Name)
 		}
@@ -147,10 +152,10 @@ func (m *meter) record(s metrics.Stamped) {
 		m.provFLOPs += e.FLOPs
 		m.computed[unitKey{e.Job, e.Unit}]++
 		if c := m.classOf[id]; c >= 0 {
-			m.spread(c, s.AtNs-e.DurationNs, s.AtNs)
+			m.spread(m.busySeries[c], s.AtNs-e.DurationNs, s.AtNs)
 		}
 	case market.Verified:
-		correct := e.Result == verify.Honest(e.Job, e.Unit, e.Steps)
+		correct := m.honest(e)
 		k := unitKey{e.Job, e.Unit}
 		m.verifiedAt[k] = len(m.verified)
 		m.verified = append(m.verified, verifiedUnit{key: k, flops: float64(e.FLOPs), correct: correct, checked: e.Checked})
@@ -233,8 +238,8 @@ func (m *meter) record(s metrics.Stamped) {
 	}
 }
 
-// spread adds the busy interval [from, to) to class c's steps.
-func (m *meter) spread(c int, from, to int64) {
+// spread adds the interval [from, to) to a class's per-step series.
+func (m *meter) spread(series []float64, from, to int64) {
 	from = max(from, 0)
 	for t := from; t < to; {
 		idx := int(t / m.stepNs)
@@ -242,7 +247,7 @@ func (m *meter) spread(c int, from, to int64) {
 			return
 		}
 		next := min(int64(idx+1)*m.stepNs, to)
-		m.busySeries[c][idx] += float64(next - t)
+		series[idx] += float64(next - t)
 		t = next
 	}
 }
@@ -397,14 +402,17 @@ func (m *meter) energy(id int) float64 {
 	return (m.energyJ[id] + m.nodes[id].Class.IdleW*float64(idle)/1e9) / 3.6e6
 }
 
-func (m *meter) result(wd *world, rec *record.Recorder) *Result {
-	r := &Result{Params: m.p, Nodes: m.nodes, End: wd.end, Posted: m.posted, Refused: m.refused, Statuses: m.statuses,
+// result is what the events said, for a run that ended at end with
+// escrow held by openJobs jobs; sybils are the Sybil attackers'
+// identities.
+func (m *meter) result(end protocol.Time, escrow uint64, openJobs int, sybils [][]protocol.NodeID, rec *record.Recorder) *Result {
+	r := &Result{Params: m.p, Nodes: m.nodes, End: end, Posted: m.posted, Refused: m.refused, Statuses: m.statuses,
 		Supply: m.supply, Minted: m.minted, Burned: m.burnedAll, Slashed: m.slashedAll,
 		Budgets: m.budgets, PaidProviders: m.providers, Pot: m.pot, FeesBurned: m.burned, Refunds: m.refunds,
 		Proposals: m.proposals, Activations: m.activations, Load: m.load, Timeouts: m.timeouts, Rejected: m.rejected,
 		Frauds: m.frauds, RingApprovals: m.ringApprovals, FakedUnits: m.fakedUnits, Rescinded: m.rescinded,
 		rec: rec, m: m}
-	r.EscrowLeft, r.OpenJobs = wd.committee.Escrowed()
+	r.EscrowLeft, r.OpenJobs = escrow, openJobs
 	var all []float64
 	for _, c := range m.classes {
 		all = append(all, m.completion[c]...)
@@ -433,7 +441,7 @@ func (m *meter) result(wd *world, rec *record.Recorder) *Result {
 		}
 	}
 	r.VerificationFLOPs += m.valFLOPs
-	r.Throughput = float64(r.Verified) / protocol.Duration(wd.end).Seconds()
+	r.Throughput = float64(r.Verified) / end.Sub(m.startAt).Seconds()
 	r.Overhead = math.NaN()
 	if r.UsefulFLOPs > 0 {
 		r.Overhead = r.VerificationFLOPs / r.UsefulFLOPs
@@ -506,13 +514,12 @@ func (m *meter) result(wd *world, rec *record.Recorder) *Result {
 	r.JainEarningsPerCapacity = metrics.Jain(perCap)
 
 	// Sybil gain against honest providers of the attacker's class.
-	for _, ids := range wd.sybils {
+	for _, ids := range sybils {
 		base := m.nodes[ids[0]]
-		orig, _ := gpu.Lookup(base.Class.Name)
 		var honest float64
 		var n int
 		for id, nd := range m.nodes {
-			if m.classOf[id] >= 0 && nd.Class.Name == orig.Name {
+			if m.classOf[id] >= 0 && nd.Class.Name == base.Class.Name {
 				honest += float64(m.earnAll[id])
 				n++
 			}
@@ -536,8 +543,10 @@ func (m *meter) result(wd *world, rec *record.Recorder) *Result {
 		r.SybilGain = s / float64(len(r.SybilGains))
 	}
 
-	for id := 1; id < len(m.nodes); id++ {
-		r.EnergyKWh += m.energy(id)
+	for id, n := range m.nodes {
+		if n.Role != "" { // the committee's node is not counted
+			r.EnergyKWh += m.energy(id)
+		}
 	}
 	r.EnergyPerUnitKWh = math.NaN()
 	if r.Verified > 0 {

@@ -28,7 +28,7 @@ const (
 // Group is a population group: like nodes with one role.
 type Group struct {
 	Name string
-	// GPU is a catalog class name (gpu.Lookup).
+	// GPU is a class name, resolved through Params.Catalog.
 	GPU   string
 	Count int
 	// Regions are the matrix's region names the nodes spread over,
@@ -78,6 +78,10 @@ type Params struct {
 	Jitter dist.Dist
 	Loss   float64
 	Groups []Group
+	// Catalog resolves the groups' GPU names; nil means the built-in
+	// catalog. FromScenario sets the scenario's, with its measured
+	// hardware profiles.
+	Catalog *gpu.Catalog
 
 	// Arrivals is the whole workload's arrival process, split evenly
 	// among the requesters; Jobs the job types.
@@ -179,7 +183,7 @@ func (p *Params) validate() error {
 	}
 	var prov, val, req int
 	for _, g := range p.Groups {
-		if _, ok := gpu.Lookup(g.GPU); !ok {
+		if _, ok := p.Catalog.Lookup(g.GPU); !ok {
 			return bad("group %s: unknown GPU class %q", g.Name, g.GPU)
 		}
 		for _, r := range g.Regions {

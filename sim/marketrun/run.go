@@ -56,7 +56,7 @@ func build(p *Params, sink metrics.Sink) (*world, error) {
 	nodes := []Node{{Group: -1, Class: cpu, Sybil: -1}}
 	var byGroup [][]protocol.NodeID
 	for gi, g := range p.Groups {
-		class, _ := gpu.Lookup(g.GPU)
+		class, _ := p.Catalog.Lookup(g.GPU)
 		regions := make([]int, 0, len(p.Matrix.Regions))
 		for _, r := range g.Regions {
 			regions = append(regions, p.Matrix.Index(r))
@@ -304,7 +304,7 @@ func Run(p *Params) (res *Result, err error) {
 	if err != nil {
 		return nil, err
 	}
-	m.start(wd)
+	m.start(wd.nodes, wd.end)
 	defer func() {
 		if r := recover(); r != nil {
 			panic(fmt.Sprintf("%v (seed %d)", r, p.Seed))
@@ -336,7 +336,8 @@ func Run(p *Params) (res *Result, err error) {
 	}
 	w.Stop()
 	wall := time.Since(start)
-	res = m.result(wd, rec)
+	escrow, open := wd.committee.Escrowed()
+	res = m.result(wd.end, escrow, open, wd.sybils, rec)
 	res.Wall, res.Events, res.TraceHash = wall, w.Events(), w.TraceHash()
 	res.Sent, res.Dropped = w.Messages()
 	if res.EscrowLeft != 0 || res.OpenJobs != 0 {

@@ -32,6 +32,7 @@ func FromScenario(sc *scenarios.Scenario, rep int) (*Params, error) {
 		DefaultPrice:  sc.Economics.DefaultUSDPerKWh,
 		TokenUSD:      sc.Economics.TokenUSD,
 	}
+	p.Catalog = sc.GPUCatalog()
 	// One link for all: the market's traffic is small next to its compute.
 	p.Link = sc.Link(scenarios.Group{}, 0)
 	if j := sc.Network.Jitter; j != nil {

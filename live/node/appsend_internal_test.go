@@ -1,0 +1,98 @@
+package node
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync/atomic"
+	"testing"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/dais-sim/dais/live/livetest"
+	"github.com/dais-sim/dais/live/p2p"
+	"github.com/dais-sim/dais/protocol"
+	"github.com/dais-sim/dais/protocol/consensus/bft"
+	"github.com/dais-sim/dais/protocol/learn"
+	"github.com/dais-sim/dais/protocol/wire"
+)
+
+type countingReceiver struct{ n atomic.Int64 }
+
+func (r *countingReceiver) Deliver(protocol.NodeID, []byte) { r.n.Add(1) }
+
+// TestServiceSendDoesNotHoldConsensus sends a model (a service's kind) to
+// a peer that accepts TCP connections and never answers, the way a
+// stopped process does, which holds a send for two dial timeouts; then a
+// vote to a live peer. The model send returns at once and the vote
+// arrives while the model's dial is still pending: a hung learner does
+// not hold up the node's consensus messages.
+func TestServiceSendDoesNotHoldConsensus(t *testing.T) {
+	livetest.RequireLoopback(t)
+	hung, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hung.Close()
+	var accepted atomic.Int64
+	go func() {
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := hung.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			held = append(held, c)
+		}
+	}()
+	host := func(id protocol.NodeID) *p2p.Host {
+		key, _ := PeerKey(1, id)
+		h, err := p2p.New(p2p.Config{Self: id, Key: key, ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, DialTimeout: dialTimeout})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	h0, h1 := host(0), host(1)
+	defer h1.Close()
+	recv := &countingReceiver{}
+	h1.SetReceiver(recv)
+	pid0, _ := PeerIDFor(1, 0)
+	if err := h1.AddPeers(map[protocol.NodeID]peer.AddrInfo{0: {ID: pid0, Addrs: h0.AddrInfo().Addrs}}); err != nil {
+		t.Fatal(err)
+	}
+	pid1, _ := PeerIDFor(1, 1)
+	pid2, _ := PeerIDFor(1, 2)
+	addr2, _ := ma.NewMultiaddr(fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", hung.Addr().(*net.TCPAddr).Port))
+	if err := h0.AddPeers(map[protocol.NodeID]peer.AddrInfo{1: {ID: pid1, Addrs: h1.AddrInfo().Addrs}, 2: {ID: pid2, Addrs: []ma.Multiaddr{addr2}}}); err != nil {
+		t.Fatal(err)
+	}
+	app := newAppSender(h0, slog.New(slog.NewTextHandler(io.Discard, nil)), []wire.Kind{wire.KindModel})
+	g := gate{h: h0, app: app, failed: new(atomic.Bool)}
+
+	if err := g.Send(2, wire.Encode(&learn.Model{Round: 1})); err != nil {
+		t.Fatalf("the model send: %v", err)
+	}
+	livetest.WaitFor(t, dialTimeout, "the model's dial to reach the hung peer", func() bool { return accepted.Load() > 0 })
+	if err := g.Send(1, wire.Encode(&bft.Vote{})); err != nil {
+		t.Fatalf("the vote: %v", err)
+	}
+	livetest.WaitFor(t, dialTimeout, "the vote to arrive", func() bool { return recv.n.Load() == 1 })
+	if n := app.errs.Load(); n != 0 {
+		t.Fatalf("the model's send had failed (%d) before the vote arrived: it did not wait for the hung peer", n)
+	}
+	// Closing the host ends the pending dial, and the sender's goroutine.
+	h0.Close()
+	app.close()
+	if n := app.errs.Load(); n != 1 {
+		t.Errorf("%d service sends failed, want the one to the hung peer", n)
+	}
+}

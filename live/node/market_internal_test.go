@@ -1,0 +1,149 @@
+package node
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dais-sim/dais/gpu"
+	"github.com/dais-sim/dais/protocol"
+	"github.com/dais-sim/dais/protocol/chain"
+	"github.com/dais-sim/dais/protocol/market"
+	"github.com/dais-sim/dais/protocol/prototest"
+	"github.com/dais-sim/dais/protocol/verify"
+	"github.com/dais-sim/dais/protocol/wire"
+)
+
+func TestMatMulIsDeterministicAndSized(t *testing.T) {
+	job := chain.JobID{1, 2, 3}
+	w := UnitWork(job, 0, 0, 2e7, DefaultMaxWorkFLOPs)
+	if f := w.FLOPs(); f < 1e7 || f > 4e7 {
+		t.Errorf("UnitWork for 2e7 FLOPs does %g", f)
+	}
+	a, _ := w.Run()
+	b, _ := w.Run()
+	c, _ := UnitWork(job, 1, 0, 2e7, DefaultMaxWorkFLOPs).Run()
+	if a != b {
+		t.Error("the same unit's work gave two outputs")
+	}
+	if a == c {
+		t.Error("two units' work gave the same output")
+	}
+	if f := UnitWork(job, 0, 0, 1e15, 1e9).FLOPs(); f > 2e9 {
+		t.Errorf("work capped at 1e9 FLOPs does %g", f)
+	}
+	if LiveResult(job, 0, a.(verify.Hash)) == LiveResult(job, 0, c.(verify.Hash)) {
+		t.Error("different outputs give the same result hash")
+	}
+}
+
+// TestRealWorkCommitsTheOutputsHash drives a wrapped provider by hand: the
+// unit it submits carries its MatMul, and the result it sends is the hash
+// of the output, which a tampering provider does not reach.
+func TestRealWorkCommitsTheOutputsHash(t *testing.T) {
+	cpu, _ := gpu.Lookup("cpu")
+	job := chain.JobID{9}
+	spec := market.Spec{Kind: market.Compute, Units: 1, UnitFLOPs: 1e6, Steps: 1, Precision: gpu.FP32}
+	for _, tamper := range []bool{false, true} {
+		w := newRealWork(&market.Provider{Committee: 0, Class: cpu}, 0)
+		w.tamper = tamper
+		env := prototest.NewEnv(1, 1)
+		w.Handle(env, protocol.Start{})
+		w.Handle(env, protocol.Recv{From: 0, Msg: &market.Assign{Job: job, Unit: 0, Spec: spec}})
+		jobs := env.TakeJobs()
+		if len(jobs) != 1 || jobs[0].Job.Work == nil {
+			t.Fatalf("submitted %+v, want one job with work", jobs)
+		}
+		out, err := jobs[0].Job.Work.Run()
+		if err != nil {
+			t.Fatal(err)
+		}
+		env.TakeSent()
+		w.Handle(env, protocol.JobDone{ID: jobs[0].ID, Result: gpu.Result{DurationNs: 1, Output: out}})
+		sent := env.TakeSent()
+		if len(sent) != 1 {
+			t.Fatalf("sent %+v, want one result", sent)
+		}
+		res := sent[0].Msg.(*market.Result)
+		want := LiveResult(job, 0, out.(verify.Hash))
+		if (res.Result == want) == tamper {
+			t.Errorf("tamper %v: result %x, the real output's hash %x", tamper, res.Result, want)
+		}
+	}
+}
+
+// recorder is a protocol.Node that notes its inputs and sets a timer and
+// submits a job when told to.
+type recorder struct{ ins []protocol.Input }
+
+func (r *recorder) Handle(env protocol.Env, in protocol.Input) {
+	r.ins = append(r.ins, in)
+	if rv, ok := in.(protocol.Recv); ok {
+		if _, ok := rv.Msg.(*market.Join); ok {
+			env.SetTimer(protocol.Second, 7)
+			env.Submit(gpu.Job{FLOPs: 1})
+		}
+	}
+}
+
+func TestMuxRoutesByKindTimerAndJob(t *testing.T) {
+	eng, app := &recorder{}, &recorder{}
+	ready := false
+	m, err := newMux(eng, slog.New(slog.NewTextHandler(io.Discard, nil)),
+		[]App{{Name: "a", Node: app, Kinds: []wire.Kind{wire.KindJoin}, Ready: func() bool { return ready }}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := prototest.NewEnv(0, 1)
+	env.Node = m
+	m.Handle(env, protocol.Start{})
+	m.Handle(env, protocol.Recv{From: 1, Msg: &market.Join{Role: market.RoleProvider}}) // held: not ready
+	m.Handle(env, protocol.Recv{From: 1, Msg: &market.Leave{}})                         // not the app's: the engine's
+	if len(app.ins) != 0 || len(eng.ins) != 2 {
+		t.Fatalf("before ready: app got %v, engine %v", app.ins, eng.ins)
+	}
+	ready = true
+	env.Advance(protocol.Duration(appPoll)) // the poll starts the app, which gets the held Join
+	if len(app.ins) != 2 {
+		t.Fatalf("after ready: app got %v, want Start and the held Join", app.ins)
+	}
+	jobs := env.TakeJobs()
+	env.Advance(protocol.Second) // the app's timer
+	m.Handle(env, protocol.JobDone{ID: jobs[0].ID})
+	m.Handle(env, protocol.JobDone{ID: 999}) // nobody's: the engine's
+	if len(app.ins) != 4 || len(eng.ins) != 3 {
+		t.Errorf("app got %v, engine %v", app.ins, eng.ins)
+	}
+	if _, ok := app.ins[2].(protocol.TimerFired); !ok {
+		t.Errorf("the app's timer went elsewhere: %v", app.ins)
+	}
+}
+
+func TestMarketSpecValidate(t *testing.T) {
+	netw := &Network{Name: "t", Seed: 1, Epoch: time.Now(), Nodes: make([]Member, 3)}
+	for i := range netw.Nodes {
+		netw.Nodes[i] = Member{ID: protocol.NodeID(i), Role: RoleValidator, Addrs: []string{"/ip4/127.0.0.1/tcp/1"}}
+	}
+	if err := DefaultMarket(3).Validate(netw); err != nil {
+		t.Fatalf("the default market: %v", err)
+	}
+	for key, s := range map[string]*MarketSpec{
+		"providers[0]": {Providers: []protocol.NodeID{7}, Requesters: []protocol.NodeID{0}},
+		"validators[0]": {Providers: []protocol.NodeID{1}, Validators: []protocol.NodeID{1}, Requesters: []protocol.NodeID{0},
+			Verification: "spot_check"},
+		"requesters":   {Providers: []protocol.NodeID{1, 2}},
+		"verification": {Providers: []protocol.NodeID{1, 2}, Requesters: []protocol.NodeID{0}, Verification: "bisection"},
+		"replicas":     {Providers: []protocol.NodeID{1}, Requesters: []protocol.NodeID{0}, Replicas: 2},
+		"commit_delay": {Providers: []protocol.NodeID{1, 2}, Requesters: []protocol.NodeID{0}, CommitDelay: Duration(time.Second)},
+		"class":        {Providers: []protocol.NodeID{1, 2}, Requesters: []protocol.NodeID{0}, Class: "abacus"},
+		"budget":       {Providers: []protocol.NodeID{1, 2}, Requesters: []protocol.NodeID{0}, Budget: 1 << 62},
+	} {
+		err := s.Validate(netw)
+		if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "market."+key) {
+			t.Errorf("%s: %v, want an ErrConfig naming market.%s", key, err, key)
+		}
+	}
+}

@@ -1,0 +1,67 @@
+package marketrun
+
+import (
+	"github.com/dais-sim/dais/metrics"
+	"github.com/dais-sim/dais/metrics/record"
+	"github.com/dais-sim/dais/protocol"
+	"github.com/dais-sim/dais/protocol/market"
+)
+
+// Meter measures a marketplace from its events, for a driver that runs
+// the roles itself: dais testnet report feeds it the events a live
+// network's nodes wrote, so that its figures (Summary) are those of a
+// simulated run, under the same keys. Not safe for concurrent use.
+type Meter struct {
+	m          *meter
+	rec        *record.Recorder
+	start, end protocol.Time
+}
+
+// NewMeter measures a run of p (its tokenomics, prices and time-series
+// step; defaults filled in as Run fills them) over nodes, indexed by
+// NodeID (Role "" for the committee's node, and for nodes without a
+// market role), from start to end. honest says whether a verified
+// result is the honest one; nil takes every result as honest (live units'
+// results are hashes of real outputs, not verify.Honest's modeled ones,
+// and live runs no adversaries).
+func NewMeter(p *Params, nodes []Node, start, end protocol.Time, honest func(market.Verified) bool) *Meter {
+	q := *p
+	q.defaults()
+	m := newMeter(&q)
+	m.startAt = start
+	if honest != nil {
+		m.honest = honest
+	} else {
+		m.honest = func(market.Verified) bool { return true }
+	}
+	m.start(nodes, end)
+	rec := record.New(record.Config{StepNs: q.StepNs, EndNs: int64(end)}, recorded...)
+	return &Meter{m: m, rec: rec, start: start, end: end}
+}
+
+// Online counts node id as online from from to to (a live node's process
+// running); the simulator samples it from the world instead.
+func (mt *Meter) Online(id protocol.NodeID, from, to protocol.Time) {
+	m := mt.m
+	from, to = max(from, 0), min(to, mt.end)
+	if int(id) >= len(m.nodes) || to <= from {
+		return
+	}
+	m.onlineNs[id] += int64(to - from)
+	if c := m.classOf[id]; c >= 0 {
+		m.spread(m.onSeries[c], int64(from), int64(to))
+	}
+}
+
+// Record measures one event; call it in time order, each committee event
+// once.
+func (mt *Meter) Record(s metrics.Stamped) {
+	mt.m.record(s)
+	mt.rec.Record(s)
+}
+
+// Result is what the events said; escrow is what openJobs jobs still hold
+// at the end.
+func (mt *Meter) Result(escrow uint64, openJobs int) *Result {
+	return mt.m.result(mt.end, escrow, openJobs, nil, mt.rec)
+}
