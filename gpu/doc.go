@@ -7,8 +7,8 @@
 //
 // The package is pure types and math, with no goroutines, clock, OS or
 // cgo, so protocol code may import it. Executors that run real work or read
-// telemetry (gorgonia training, nvml) live in subpackages that only drivers
-// import.
+// telemetry (gorgonia training, nvml; gpu/kernel, the live market unit's
+// real computation) live in subpackages that only drivers import.
 //
 //	h100, _ := gpu.Lookup("h100")
 //	res := gpu.DefaultModel.Run(h100, job) // res.DurationNs, res.EnergyJ or res.Err

@@ -67,6 +67,8 @@ func TestBrokenFiles(t *testing.T) {
 			`f.yaml:6:40: population.groups[0].stake: "-5" is negative: a token amount is at least 0`}},
 		{"unknown GPU class", base + "  groups: [{name: a, count: 10, gpu: h200}]\n", []string{
 			`f.yaml:6:38: population.groups[0].gpu: unknown GPU class "h200" (did you mean "h100"?); the catalog has a100, cpu, h100, l40s, rtx3060, rtx3090, rtx4090, t4`}},
+		{"norm bound below 1", base + "protocol:\n  learning: {norm_bound: 0.5}\n", []string{
+			"f.yaml:7:26: protocol.learning.norm_bound: 0.5 would reject the median update itself: give 0 (no bound) or at least 1"}},
 		{"count and share", base + "  groups: [{name: a, count: 10, share: 50%}]\n", []string{
 			"f.yaml:6:40: population.groups[0].share: give count or share, not both"}},
 		{"counts do not add up", base + "  groups: [{name: a, count: 4}, {name: b, count: 5}]\n", []string{

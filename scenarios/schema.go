@@ -178,6 +178,8 @@ type Learning struct {
 	Validators     int     `yaml:"validators" default:"3" min:"0" max:"100" doc:"Validators scoring updates on held-out rows (0: no scoring, no payouts)."`
 	ValidationRows int     `yaml:"validation_rows" default:"300" min:"10" max:"3000" doc:"Training rows held out for validators."`
 	Filter         bool    `yaml:"filter" default:"false" doc:"Drop updates whose median validator score is negative."`
+	NormBound      float64 `yaml:"norm_bound" default:"6" min:"0" max:"1000" doc:"Validators reject (score −∞, pay nothing) an update whose norm exceeds this many times the round's median norm; 0: no bound. 6 rejects no honest update in the measured IID and Dirichlet(0.5) runs."`
+	MarginalScores bool    `yaml:"marginal_scores" default:"false" doc:"Score an update by what it adds to the round's mean (loss of the mean with it against without it) instead of on its own; pays one-class Sybils less, scalers under the bound more (see BENCHMARKS.md)."`
 	Baseline       bool    `yaml:"baseline" default:"true" doc:"Also train the model centrally on the same rows and report its accuracy beside the federated one."`
 	Clean          bool    `yaml:"clean" default:"false" doc:"Also run without attackers (same seed) and report the accuracy drop."`
 	Aggregators    int     `yaml:"aggregators" default:"0" min:"0" max:"100" doc:"Aggregator committee size: each member aggregates the round's accepted updates on its GPU and the coordinator commits the model version more than two thirds of them report (0: the coordinator aggregates, trusted)."`
@@ -269,6 +271,18 @@ type Consensus struct {
 	Timeouts      BFTTimeouts  `yaml:"timeouts" doc:"BFT timeouts; each grows by its delta per round (CometBFT defaults)."`
 	LongestChain  LongestChain `yaml:"longest_chain" doc:"Longest-chain settings."`
 	Ledger        Ledger       `yaml:"ledger" doc:"The real ledger under the engine: every node keeps a replica, clients submit signed transfers, and the invariant checker holds every replica to conservation of tokens and to one state root per height."`
+	Processing    Processing   `yaml:"processing" doc:"What a node's runtime costs: CPU time per message, store writes, timer lateness (0: free, the default). dais calibrate measures them on live nodes."`
+}
+
+// Processing is what a consensus node's runtime spends on messages, store
+// writes and timers. A node does one thing at a time: its messages wait
+// for it.
+type Processing struct {
+	Send        Duration `yaml:"send" default:"0s" min:"0s" max:"1s" doc:"Per message a node sends (a gossip publication once): encoding and signing; the message leaves when it is spent."`
+	Receive     Duration `yaml:"receive" default:"0s" min:"0s" max:"1s" doc:"Per message a node receives (not a gossip duplicate): decoding and checking signatures; the node acts on the message when it is spent."`
+	Commit      Duration `yaml:"commit" default:"0s" min:"0s" max:"10s" doc:"Per block a node commits: storing it (the live store's write and sync); the node's messages wait meanwhile."`
+	SignedRound Duration `yaml:"signed_round" default:"0s" min:"0s" max:"10s" doc:"BFT: per round a validator signs in, recording it (a synced store write) before its first proposal or vote of the round leaves, as live validators do so as never to sign a round twice."`
+	TimerLate   Duration `yaml:"timer_late" default:"0s" min:"0s" max:"1s" doc:"How late every timer fires past its due time (a live runtime's wake-up and input queue); a timer re-armed when it fires slips by as much each time."`
 }
 
 // Ledger puts the ledger (accounts, signed transfers, mempools, block

@@ -73,6 +73,9 @@ func (d *decoder) validate(sc *Scenario, root *node) {
 	if w := sc.Workload; w != nil {
 		d.validateWorkload(sc, w)
 	}
+	if l := sc.Protocol.Learning; l != nil && l.NormBound != 0 && l.NormBound < 1 {
+		d.check("protocol.learning.norm_bound", "%v would reject the median update itself: give 0 (no bound) or at least 1", l.NormBound)
+	}
 	for i, a := range sc.Adversaries {
 		path := fmt.Sprintf("adversaries[%d]", i)
 		d.countOrShare(path, d.has(path+".count"), d.has(path+".share"))

@@ -6,6 +6,7 @@ import (
 	"hash"
 	"hash/fnv"
 	"math/rand/v2"
+	"reflect"
 
 	"github.com/dais-sim/dais/gpu"
 	"github.com/dais-sim/dais/metrics"
@@ -47,6 +48,11 @@ type Config struct {
 	// CPU is what each message costs its sender's and receiver's
 	// processor; the zero value costs nothing.
 	CPU CPU
+	// TimerLateNs delays every timer past its due time, as a live
+	// runtime's timers fire late by the wake-up and the inputs queued
+	// ahead of them; a timer re-armed when it fires slips by as much each
+	// time, as it does live. 0: timers fire on time.
+	TimerLateNs int64
 }
 
 // CPU is the processing time a World charges for messages. A node's
@@ -56,9 +62,10 @@ type Config struct {
 // wait in that order. Timers and job completions are not charged and do
 // not wait: they stand for work the node's other threads do.
 type CPU struct {
-	// SendNs is charged for each message a node sends (a Send, or a
-	// Publish once, however many peers it reaches; gossip relays are the
-	// router's and free): encoding and signing.
+	// SendNs is charged for each message a node sends: encoding and
+	// signing, once however many peers it goes to (a Publish; or Sends of
+	// the same message, by pointer, while handling one input, as a
+	// broadcast does). Gossip relays are the router's and free.
 	SendNs int64
 	// RecvNs is charged for each message a node receives (a gossip
 	// duplicate the router drops costs nothing): decoding and checking
@@ -133,6 +140,11 @@ type World struct {
 	sent    uint64
 	dropped uint64
 	stopped bool
+
+	// lastSent is the message the node being handled last paid CPU.SendNs
+	// for, and when it left: a broadcast pays once.
+	lastSent   wire.Msg
+	lastSentAt protocol.Time
 }
 
 // New returns an empty World.
@@ -407,19 +419,25 @@ func (w *World) receive(id, from protocol.NodeID, m wire.Msg) {
 	w.schedule(ns.cpuFree, payload{kind: evReady, node: id, from: from, epoch: ns.epoch, obj: m})
 }
 
-// sendAt is when a message node id sends now leaves: now, or once its
-// processor has spent CPU.SendNs after what it was charged.
-func (w *World) sendAt(id protocol.NodeID) protocol.Time {
+// sendAt is when message m, which node id sends now, leaves: now, or once
+// its processor has spent CPU.SendNs after what it was charged; m again
+// within the same input leaves with the first.
+func (w *World) sendAt(id protocol.NodeID, m wire.Msg) protocol.Time {
 	ns := &w.nodes[id]
 	if w.cfg.CPU.SendNs == 0 && ns.cpuFree <= w.now {
 		return w.now
 	}
+	if w.lastSent != nil && reflect.ValueOf(m).Kind() == reflect.Pointer && m == w.lastSent {
+		return max(w.now, w.lastSentAt)
+	}
 	ns.cpuFree = max(w.now, ns.cpuFree).Add(protocol.Duration(w.cfg.CPU.SendNs))
+	w.lastSent, w.lastSentAt = m, ns.cpuFree
 	return ns.cpuFree
 }
 
 func (w *World) deliver(id protocol.NodeID, in protocol.Input) {
 	w.inputs++
+	w.lastSent = nil
 	w.env.id = id
 	w.nodes[id].node.Handle(&w.env, in)
 }
@@ -504,7 +522,7 @@ func (e *env) Send(to protocol.NodeID, m wire.Msg) {
 	if int(to) >= len(e.w.nodes) {
 		panic(fmt.Sprintf("sim: node %d sent to unknown node %d at %v", e.id, to, e.w.now))
 	}
-	e.w.send(e.w.sendAt(e.id), e.id, to, m, payload{kind: evRecv, node: to, from: e.id, obj: m})
+	e.w.send(e.w.sendAt(e.id, m), e.id, to, m, payload{kind: evRecv, node: to, from: e.id, obj: m})
 }
 
 func (e *env) Publish(_ wire.Topic, m wire.Msg) {
@@ -513,7 +531,7 @@ func (e *env) Publish(_ wire.Topic, m wire.Msg) {
 	seen := make([]uint64, (len(w.nodes)+63)/64)
 	seen[e.id/64] |= 1 << (e.id % 64)
 	w.pubs = append(w.pubs, seen)
-	w.forward(w.sendAt(e.id), e.id, e.id, e.id, pub, m)
+	w.forward(w.sendAt(e.id, m), e.id, e.id, e.id, pub, m)
 }
 
 func (e *env) SetTimer(after protocol.Duration, tag uint64) protocol.TimerID {
@@ -521,7 +539,7 @@ func (e *env) SetTimer(after protocol.Duration, tag uint64) protocol.TimerID {
 		after = 0
 	}
 	w := e.w
-	slot := w.schedule(w.now.Add(after), payload{kind: evTimer, node: e.id, epoch: w.nodes[e.id].epoch, tag: tag})
+	slot := w.schedule(w.now.Add(after+protocol.Duration(w.cfg.TimerLateNs)), payload{kind: evTimer, node: e.id, epoch: w.nodes[e.id].epoch, tag: tag})
 	id := uint64(w.slab[slot].gen)<<32 | uint64(slot)
 	w.slab[slot].id = id
 	return protocol.TimerID(id)

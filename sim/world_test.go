@@ -298,34 +298,61 @@ func TestGossipFloodReachesAllWithFullNetwork(t *testing.T) {
 }
 
 // A node's processor does one thing at a time (Config.CPU, Charge): its
-// sends leave SendNs apart, each received message is handled RecvNs after
-// the processor is free, and a Charge delays both; timers do not wait.
+// sends leave SendNs apart (a message broadcast to several peers pays
+// once), each received message is handled RecvNs after the processor is
+// free, and a Charge delays both; timers do not wait.
 func TestCPUQueuesMessagesOnTheNodesProcessor(t *testing.T) {
 	const us = protocol.Microsecond
 	var l log
-	var w *sim.World
-	w = sim.New(sim.Config{CPU: sim.CPU{SendNs: int64(10 * us), RecvNs: int64(100 * us)}})
+	w := sim.New(sim.Config{CPU: sim.CPU{SendNs: int64(10 * us), RecvNs: int64(100 * us)}})
 	w.Add(protocol.NodeFunc(func(env protocol.Env, in protocol.Input) {
 		switch in.(type) {
 		case protocol.Start:
 			for i := uint64(0); i < 3; i++ {
 				env.Send(1, &ping{n: i}) // leave at 10, 20, 30 µs
 			}
-			w.Charge(0, 1000*us) // then the processor is busy until 1030 µs
+			b := &ping{n: 9}
+			env.Send(1, b) // both leave at 40 µs
+			env.Send(2, b)
+			w.Charge(0, 1000*us) // then the processor is busy until 1040 µs
 			env.Send(1, &ping{n: 3})
 			env.SetTimer(50*us, 0)
 		case protocol.TimerFired:
 			l.add(env, "timer")
 		}
 	}))
-	w.Add(protocol.NodeFunc(func(env protocol.Env, in protocol.Input) {
+	recv := protocol.NodeFunc(func(env protocol.Env, in protocol.Input) {
 		if r, ok := in.(protocol.Recv); ok {
 			l.add(env, "ping %d", r.Msg.(*ping).n)
 		}
-	}))
+	})
+	w.Add(recv)
+	w.Add(recv)
 	w.Start()
 	w.RunUntil(protocol.Time(protocol.Second))
-	want := []string{"50µs n0 timer", "110µs n1 ping 0", "210µs n1 ping 1", "310µs n1 ping 2", "1.14ms n1 ping 3"}
+	want := []string{"50µs n0 timer", "110µs n1 ping 0", "140µs n2 ping 9", "210µs n1 ping 1", "310µs n1 ping 2", "410µs n1 ping 9", "1.15ms n1 ping 3"}
+	if fmt.Sprint(l.lines) != fmt.Sprint(want) {
+		t.Fatalf("got %q\nwant %q", l.lines, want)
+	}
+}
+
+// Late timers (Config.TimerLateNs) fire that much past due, and a timer
+// re-armed when it fires slips by as much each time.
+func TestLateTimersSlip(t *testing.T) {
+	var l log
+	w := sim.New(sim.Config{TimerLateNs: int64(3 * protocol.Millisecond)})
+	w.Add(protocol.NodeFunc(func(env protocol.Env, in protocol.Input) {
+		switch in.(type) {
+		case protocol.Start:
+			env.SetTimer(100*protocol.Millisecond, 0)
+		case protocol.TimerFired:
+			l.add(env, "tick")
+			env.SetTimer(100*protocol.Millisecond, 0)
+		}
+	}))
+	w.Start()
+	w.RunUntil(protocol.Time(350 * protocol.Millisecond))
+	want := []string{"103ms n0 tick", "206ms n0 tick", "309ms n0 tick"}
 	if fmt.Sprint(l.lines) != fmt.Sprint(want) {
 		t.Fatalf("got %q\nwant %q", l.lines, want)
 	}

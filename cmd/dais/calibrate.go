@@ -29,8 +29,10 @@ func newCalibrateCmd() *cobra.Command {
 		Short: "Run one small scenario live and simulated, and report the gap per metric",
 		Long: `Calibrate checks the simulator against this machine. It runs a BFT scenario live — an
 in-process testnet of real nodes (live/node, libp2p on 127.0.0.1, real signatures, a real store)
-— measures the round trip between the nodes with libp2p ping, then simulates the same scenario
-on a one-region network with that round trip and on the hardware profile, and prints, per
+— measures meanwhile the round trip of a dais message between two live runtimes, ed25519
+signing, the CPU the nodes spend per message, their store writes and timer lateness, then
+simulates the same scenario on a one-region network with that round trip, those processing
+costs (protocol.consensus.processing) and the hardware profile, and without the costs, and prints, per
 metric, the live figure, the simulated one and the gap (sim − live) / live: BFT finality p50
 and p99, block interval, rounds per height, transaction throughput. Then (--market-jobs) it runs
 a small live marketplace on as many nodes — node 0 posts a job every 1.1 s, two units each, every
@@ -40,7 +42,9 @@ to compare task completion time (job post → unit verified) and job completion 
 
 Without --profile, calibrate first measures this machine (dais gpu bench, shortened) and uses
 that profile, fitted to the live market's unit kernel (--fit matmul: the roofline then models a
-unit as long as the real float32 product took); it is written to the folder as profile.yaml. A
+unit as long as the real float32 product took); it is written to the folder as profile.yaml.
+With a matmul profile, the twin's units run at the kernel's rate timed again just before and
+after the live market, since a shared machine's load moves it within a minute. A
 --profile fitted otherwise (train, gemm) is used as it is, and the report says so. BFT
 consensus submits no GPU work, so the profile moves only the market's figures.
 

@@ -43,7 +43,7 @@ func TestProfileExitCodes(t *testing.T) {
 // what it measured.
 func TestGPUBenchWritesAProfile(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "p.yaml")
-	code, stdout, stderr := capture(t, "gpu", "bench", "--quick", "--name", "quick_box", "-o", out)
+	code, stdout, stderr := capture(t, "gpu", "bench", "--quick", "--name", "quick_box", "--fit", "matmul", "-o", out)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -51,10 +51,10 @@ func TestGPUBenchWritesAProfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Class.Name != "quick_box" || len(p.Measured.Train) != 2 || p.Host.Ran != "cpu" {
+	if p.Class.Name != "quick_box" || len(p.Measured.Train) != 2 || len(p.Measured.Kernel) != 1 || p.Fit != profile.FitMatMul || p.Host.Ran != "cpu" {
 		t.Errorf("profile %+v", p)
 	}
-	for _, w := range []string{"measuring on the CPU", "GEMM fp32", "stream triad", "train step mlp", "class quick_box", "wrote " + out} {
+	for _, w := range []string{"measuring on the CPU", "GEMM fp32", "stream triad", "train step mlp", "market unit matmul", "class quick_box (fit: matmul)", "wrote " + out} {
 		if !strings.Contains(stdout, w) {
 			t.Errorf("output lacks %q:\n%s", w, stdout)
 		}

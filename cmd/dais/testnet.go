@@ -338,8 +338,10 @@ func newTestnetReportCmd(dir *string) *cobra.Command {
 		Short: "Write the testnet's report folder (the format dais run writes) from its nodes' events",
 		Long: `Report reads every node's events.jsonl and writes a run folder — metrics.json,
 timeseries.csv, report.md, report.html, plots/ and host.json — with the figures of a simulated
-consensus run (finality, block interval, rounds per height, throughput, messages per block), so
-dais compare can put a testnet beside a simulation of it. It works on a running or a stopped
+consensus run (finality, block interval, rounds per height, throughput, messages per block) and,
+if the network runs them, of a simulated marketplace or federated-learning run (the simulator's
+own summaries, same keys), so dais compare can put a testnet beside a simulation of it. A
+testnet figure whose key the marketplace or learning also uses is renamed bft_KEY. It works on a running or a stopped
 testnet. A height at which two nodes committed different blocks is reported and exits 1.`,
 		Example: "  dais testnet report\n  dais testnet report -o runs/testnet-4 && dais compare runs/sim-4 runs/testnet-4",
 		Args:    checkArgs(cobra.NoArgs),

@@ -1,8 +1,10 @@
 // Package calibrate checks the simulator against reality: it runs one
 // small BFT scenario live (an in-process loopback testnet of real nodes,
-// live/node over libp2p) and in the simulator (sim/consensusrun) with the
-// link latency it measured between the live hosts (libp2p ping) and a
-// measured hardware profile, and reports, per metric, the live figure, the
+// live/node over libp2p) and in the simulator (sim/consensusrun) with what
+// it measured while the live nodes ran — the round trip of a dais message
+// (the network's RTT), ed25519 signing, the CPU per message, store writes,
+// timer lateness (protocol.consensus.processing; Costs) — and a measured
+// hardware profile, and reports, per metric, the live figure, the
 // simulated one and the gap.
 //
 //	sc, _ := scenarios.Load("scenarios/calibrate-live.yaml")
@@ -15,12 +17,14 @@
 package calibrate
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -36,6 +40,10 @@ import (
 	"github.com/dais-sim/dais/scenarios"
 	"github.com/dais-sim/dais/sim/consensusrun"
 )
+
+// LatenessPeriod is the timer lateness probe's period: about a BFT
+// timeout on loopback.
+const LatenessPeriod = 20 * time.Millisecond
 
 // ErrOptions is Run refusing its options or scenario.
 var ErrOptions = errors.New("calibrate: invalid options")
@@ -95,14 +103,24 @@ type Metric struct {
 	// GapPct is (Sim − Live) ÷ Live in percent; NaN (null in JSON) when
 	// either figure is missing or Live is 0.
 	GapPct float64 `json:"gap_pct"`
+	// SimFree is the consensus figure simulated without the measured
+	// processing costs (all 0, the scenario default); NaN for the
+	// market's figures.
+	SimFree float64 `json:"sim_free"`
 }
 
-// RTT is the measured loopback round trip.
+// RTT is the measured loopback round trip: the standard libp2p ping
+// (/ipfs/ping/1.0.0) to every node, one ping every LatenessPeriod, as
+// sparse as a BFT height's messages, so that each crosses idle
+// goroutines that must be woken as the nodes' own messages do.
+// BackToBackP50Ms is the p50 of pings sent back to back (ping.Ping), which
+// find the goroutines awake: a floor, not what the nodes' messages see.
 type RTT struct {
-	Samples int     `json:"samples"`
-	P50Ms   float64 `json:"p50_ms"`
-	P99Ms   float64 `json:"p99_ms"`
-	MinMs   float64 `json:"min_ms"`
+	Samples         int     `json:"samples"`
+	P50Ms           float64 `json:"p50_ms"`
+	P99Ms           float64 `json:"p99_ms"`
+	MinMs           float64 `json:"min_ms"`
+	BackToBackP50Ms float64 `json:"back_to_back_p50_ms"`
 }
 
 // Report is a calibration's outcome.
@@ -115,7 +133,10 @@ type Report struct {
 	SimS  float64 `json:"sim_s"`
 	RTT   RTT     `json:"rtt"`
 	// Profile is the hardware profile's class name, "" without one.
-	Profile string   `json:"profile,omitempty"`
+	Profile string `json:"profile,omitempty"`
+	// Costs are the processing costs measured live and given to the
+	// simulated consensus run.
+	Costs   Costs    `json:"costs"`
 	Metrics []Metric `json:"metrics"`
 	// Notes say what the live run does that the simulation does not
 	// model, and the reverse.
@@ -164,18 +185,22 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 
 	logf("live: %d nodes on 127.0.0.1 for %v", topts.Nodes, o.Duration)
-	live, rtt, err := runLive(ctx, topts, o.Duration, o.Pings)
+	live, rtt, costs, err := runLive(ctx, topts, o.Duration, o.Pings)
 	if err != nil {
 		return nil, err
 	}
 	rep := &Report{Scenario: sc.File, Nodes: topts.Nodes, Date: time.Now().UTC().Truncate(time.Second),
-		LiveS: o.Duration.Seconds(), SimS: o.Duration.Seconds(), RTT: rtt, Live: live}
-	logf("measured loopback RTT (libp2p ping, %d samples): p50 %.3f ms, p99 %.3f ms", rtt.Samples, rtt.P50Ms, rtt.P99Ms)
+		LiveS: o.Duration.Seconds(), SimS: o.Duration.Seconds(), RTT: rtt, Costs: costs, Live: live}
+	msg := costs.Message
+	logf("measured loopback RTT: libp2p ping p50 %.3f ms, p99 %.3f ms (%d samples; back to back %.3f ms); a dais message between two live runtimes p50 %.3f ms, p99 %.3f ms (%d samples)",
+		rtt.P50Ms, rtt.P99Ms, rtt.Samples, rtt.BackToBackP50Ms, msg.P50Ms, msg.P99Ms, msg.Samples)
+	logf("measured processing: ed25519 sign %.1f µs, verify %.1f µs (median of %d); CPU %.2f ms per node per block, %.1f messages received per node per block, so %.0f µs per message received on %d cores; block store write %.2f ms (mean of %d); signed-round write %.2f ms (mean of %d); timers %.3f ms late (mean of %d)",
+		costs.SignUs, costs.VerifyUs, costs.Samples, costs.CPUPerBlockMs, costs.MsgsPerBlock, costs.ReceiveUs, costs.Cores, costs.StoreMs, costs.StoreWrites, costs.SignedRoundMs, costs.SignedRoundWrites, costs.Timers.MeanMs, costs.Timers.Samples)
 
 	over := slices.Clone(o.Overrides)
 	over = append(over,
 		fmt.Sprintf("run.duration=%s", o.Duration),
-		fmt.Sprintf("network.latency={matrix: inline, regions: [loopback], rtt_ms: [[%.4f]]}", rtt.P50Ms),
+		fmt.Sprintf("network.latency={matrix: inline, regions: [loopback], rtt_ms: [[%.4f]]}", msg.P50Ms),
 		"network.jitter=", "network.loss=0%", "network.partitions=", "network.churn=")
 	for i := range sc.Population.Groups {
 		over = append(over, fmt.Sprintf("population.groups[%d].regions=[loopback]", i))
@@ -191,37 +216,63 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 		rep.Profile = prof.Class.Name
 	}
+	free := len(over)
+	over = append(over,
+		fmt.Sprintf("protocol.consensus.processing.send=%dns", int64(costs.SignUs*1e3)),
+		fmt.Sprintf("protocol.consensus.processing.receive=%dns", int64(costs.ReceiveUs*1e3)),
+		fmt.Sprintf("protocol.consensus.processing.commit=%dns", int64(costs.StoreMs*1e6)),
+		fmt.Sprintf("protocol.consensus.processing.signed_round=%dns", int64(costs.SignedRoundMs*1e6)),
+		fmt.Sprintf("protocol.consensus.processing.timer_late=%dns", int64(costs.Timers.MeanMs*1e6)))
 	rep.Overrides = over[len(o.Overrides):]
-	simSc, err := scenarios.Parse(sc.File, sc.Source, over...)
-	if err != nil {
-		return nil, fmt.Errorf("calibrate: the scenario with the measured network: %w", err)
-	}
-	logf("sim: the same scenario, %v, one region with the measured RTT", o.Duration)
-	p, err := consensusrun.FromScenario(simSc, 0)
-	if err != nil {
-		return nil, err
-	}
-	res, err := consensusrun.Run(p)
-	if err != nil {
-		return nil, err
-	}
-	rep.Sim = consensusrun.Summary(res)
-	rep.Metrics = compare(o.Probes, live, rep.Sim)
-
-	var marketNotes []string
-	if o.MarketJobs > 0 {
-		rtt := time.Duration(rep.RTT.P50Ms * float64(time.Millisecond))
-		logf("market: a live marketplace of %d jobs on %d nodes, then its simulated twin", o.MarketJobs, topts.Nodes)
-		ml, ms, mn, err := runMarket(ctx, o.Dir, topts.Nodes, o.MarketJobs, sc.Run.Seed, topts.Timeouts, rtt, prof)
+	simulate := func(over []string) (*metrics.Run, error) {
+		simSc, err := scenarios.Parse(sc.File, sc.Source, over...)
+		if err != nil {
+			return nil, fmt.Errorf("calibrate: the scenario with the measured network: %w", err)
+		}
+		p, err := consensusrun.FromScenario(simSc, 0)
 		if err != nil {
 			return nil, err
 		}
-		rep.Metrics = append(rep.Metrics, compare(MarketProbes, ml, ms)...)
+		res, err := consensusrun.Run(p)
+		if err != nil {
+			return nil, err
+		}
+		return consensusrun.Summary(res), nil
+	}
+	logf("sim: the same scenario, %v, one region with the measured RTT and processing costs, and without the costs", o.Duration)
+	if rep.Sim, err = simulate(over); err != nil {
+		return nil, err
+	}
+	simFree, err := simulate(over[:free])
+	if err != nil {
+		return nil, err
+	}
+	rep.Metrics = compare(o.Probes, live, rep.Sim)
+	for i, m := range rep.Metrics {
+		rep.Metrics[i].SimFree = math.NaN()
+		if f, ok := simFree.Figure(m.Key); ok {
+			rep.Metrics[i].SimFree = f.Value
+		}
+	}
+
+	var marketNotes []string
+	if o.MarketJobs > 0 {
+		rtt := time.Duration(msg.P50Ms * float64(time.Millisecond))
+		logf("market: a live marketplace of %d jobs on %d nodes, then its simulated twin", o.MarketJobs, topts.Nodes)
+		ml, ms, mn, err := runMarket(ctx, o.Dir, topts.Nodes, o.MarketJobs, sc.Run.Seed, topts.Timeouts, rtt, costs, prof)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range compare(MarketProbes, ml, ms) {
+			m.SimFree = math.NaN()
+			rep.Metrics = append(rep.Metrics, m)
+		}
 		rep.MarketSim, marketNotes = ms, mn
 	}
 	rep.Notes = append(notes,
-		"the simulator charges no CPU time for signing, verifying, encoding or storing; the live nodes spend it for real on this machine's cores",
-		fmt.Sprintf("the simulated network is one region whose RTT is the measured libp2p ping p50 (%.3f ms), with no jitter; live round trips vary (p99 %.3f ms)", rtt.P50Ms, rtt.P99Ms),
+		fmt.Sprintf("the simulated consensus charges each node the processing measured here (protocol.consensus.processing), on a processor that does one thing at a time: %.1f µs per vote it signs and sends (ed25519 sign, median); %.0f µs per message it receives: the CPU this process spent while the live nodes ran, %.2f ms per node per block, over the %.1f messages a node received per block, times %d nodes ÷ %d cores (ed25519 verify alone is %.1f µs); %.2f ms per block it stores (the live nodes' mean bbolt write, fsync included); %.2f ms before its first proposal or vote of each round (the synced signed-round record, live/store SetSigned timed here, one store per node written at once on the nodes' disk); and its timers fire %.3f ms late (the mean lateness of a %v timer in this process while the live nodes ran, p99 %.3f ms). \"sim, no costs\" is the simulation with all of them at 0",
+			costs.SignUs, costs.ReceiveUs, costs.CPUPerBlockMs, costs.MsgsPerBlock, topts.Nodes, costs.Cores, costs.VerifyUs, costs.StoreMs, costs.SignedRoundMs, costs.Timers.MeanMs, LatenessPeriod, costs.Timers.P99Ms),
+		fmt.Sprintf("the simulated network is one region whose RTT is the measured round trip of a dais message between two live runtimes (p50 %.3f ms, %v apart, as sparse as a height's messages: encoding, live/p2p's framed stream, the runtime's queue and goroutine wake-ups on both sides), with no jitter; live round trips vary (p99 %.3f ms). The standard libp2p ping, the same %v apart, takes %.3f ms (p50; p99 %.3f ms), and back to back %.3f ms, which only an awake goroutine pair sees", msg.P50Ms, LatenessPeriod, msg.P99Ms, LatenessPeriod, rtt.P50Ms, rtt.P99Ms, rtt.BackToBackP50Ms),
 		"live latencies are read on the nodes' wall clocks (one host, so no skew); the simulated ones on the virtual clock",
 	)
 	if l := sc.Protocol.Consensus.Ledger; l.Enabled {
@@ -269,27 +320,22 @@ func Gap(live, sim float64) float64 {
 // runLive runs the testnet's nodes in this process for d once they are
 // all ready, measures the loopback RTT to them meanwhile, and returns the
 // testnet's report.
-func runLive(ctx context.Context, topts testnet.Options, d time.Duration, pings int) (*metrics.Run, RTT, error) {
+func runLive(ctx context.Context, topts testnet.Options, d time.Duration, pings int) (*metrics.Run, RTT, Costs, error) {
+	var costs Costs
 	tn, err := testnet.Create(topts)
 	if err != nil {
-		return nil, RTT{}, err
+		return nil, RTT{}, costs, err
 	}
 	var nodes []*node.Node
-	closeAll := func() error {
-		var errs []error
-		for _, n := range nodes {
-			errs = append(errs, n.Close())
-		}
-		return errors.Join(errs...)
-	}
+	closeAll := func() error { return closeEach(nodes) }
 	for _, id := range tn.IDs() {
 		cfg, err := node.LoadConfig(tn.ConfigPath(id))
 		if err != nil {
-			return nil, RTT{}, errors.Join(err, closeAll())
+			return nil, RTT{}, costs, errors.Join(err, closeAll())
 		}
 		n, err := node.New(cfg, node.Options{Version: "calibrate"})
 		if err != nil {
-			return nil, RTT{}, errors.Join(err, closeAll())
+			return nil, RTT{}, costs, errors.Join(err, closeAll())
 		}
 		nodes = append(nodes, n)
 	}
@@ -297,7 +343,17 @@ func runLive(ctx context.Context, topts testnet.Options, d time.Duration, pings 
 		n.Start()
 	}
 	start := time.Now()
+	stopProbe := probeLateness(LatenessPeriod)
+	cpu0 := cpuTime()
 	rtt, pingErr := measureRTT(ctx, nodes, pings)
+	var hopErr error
+	costs.Message, hopErr = measureHops(ctx, len(nodes)*pings, LatenessPeriod)
+	costs.Samples = 300
+	costs.SignUs, costs.VerifyUs = measureSigs(costs.Samples)
+	const rounds = 30
+	costs.SignedRoundWrites = rounds * len(nodes)
+	var storeBenchErr error
+	costs.SignedRoundMs, storeBenchErr = measureSignedRound(filepath.Join(topts.Dir, "store-bench"), len(nodes), rounds)
 	timer := time.NewTimer(time.Until(start.Add(d)))
 	defer timer.Stop()
 	var runErr error
@@ -313,17 +369,30 @@ func runLive(ctx context.Context, topts testnet.Options, d time.Duration, pings 
 		default:
 		}
 	}
-	if err := errors.Join(runErr, pingErr, closeAll()); err != nil {
-		return nil, rtt, err
+	costs.Timers = stopProbe()
+	storeS, writes, frames, storeErr := scrapeNodes(ctx, nodes)
+	if writes > 0 {
+		costs.StoreMs, costs.StoreWrites = 1e3*storeS/float64(writes), writes
+		costs.CPUPerBlockMs = float64(cpuTime()-cpu0) / float64(time.Millisecond) / float64(writes)
+		costs.MsgsPerBlock = frames / float64(writes)
+	}
+	costs.Cores = runtime.GOMAXPROCS(0)
+	costs.ReceiveUs = costs.VerifyUs
+	if costs.MsgsPerBlock > 0 {
+		share := max(1, float64(len(nodes))/float64(costs.Cores))
+		costs.ReceiveUs = max(costs.VerifyUs, 1e3*costs.CPUPerBlockMs/costs.MsgsPerBlock*share)
+	}
+	if err := errors.Join(runErr, pingErr, hopErr, storeErr, storeBenchErr, closeAll()); err != nil {
+		return nil, rtt, costs, err
 	}
 	run, violations, err := tn.Report()
 	if err != nil {
-		return nil, rtt, err
+		return nil, rtt, costs, err
 	}
 	if len(violations) > 0 {
-		return nil, rtt, fmt.Errorf("calibrate: the live testnet broke safety: %s", strings.Join(violations, "; "))
+		return nil, rtt, costs, fmt.Errorf("calibrate: the live testnet broke safety: %s", strings.Join(violations, "; "))
 	}
-	return run, rtt, nil
+	return run, rtt, costs, nil
 }
 
 // measureRTT pings every node from a plain libp2p host on loopback (the
@@ -335,17 +404,57 @@ func measureRTT(ctx context.Context, nodes []*node.Node, pings int) (RTT, error)
 		return RTT{}, fmt.Errorf("calibrate: a host to ping from: %w", err)
 	}
 	defer h.Close()
-	var rtts []float64
+	var rtts, b2b []float64
 	for _, n := range nodes {
 		got, err := pingNode(ctx, h, n, pings+1)
 		if err != nil {
 			return RTT{}, err
 		}
+		b2b = append(b2b, got[1:]...)
+		if got, err = pingSpaced(ctx, h, n, pings+1, LatenessPeriod); err != nil {
+			return RTT{}, err
+		}
 		rtts = append(rtts, got[1:]...)
 	}
 	slices.Sort(rtts)
+	slices.Sort(b2b)
 	q := func(p float64) float64 { return rtts[min(len(rtts)-1, int(p*float64(len(rtts))))] }
-	return RTT{Samples: len(rtts), P50Ms: q(0.5), P99Ms: q(0.99), MinMs: rtts[0]}, nil
+	return RTT{Samples: len(rtts), P50Ms: q(0.5), P99Ms: q(0.99), MinMs: rtts[0], BackToBackP50Ms: median(b2b)}, nil
+}
+
+// pingSpaced speaks the ping protocol on one stream, count pings gap
+// apart, and returns their round trips in ms.
+func pingSpaced(ctx context.Context, h host.Host, n *node.Node, count int, gap time.Duration) ([]float64, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	s, err := h.NewStream(ctx, n.AddrInfo().ID, ping.ID)
+	if err != nil {
+		return nil, fmt.Errorf("calibrate: a ping stream to node %d: %w", n.ID(), err)
+	}
+	defer s.Close()
+	if d, ok := ctx.Deadline(); ok {
+		_ = s.SetDeadline(d)
+	}
+	buf, back := make([]byte, ping.PingSize), make([]byte, ping.PingSize)
+	var out []float64
+	for i := range count {
+		if i > 0 {
+			time.Sleep(gap)
+		}
+		buf[0], buf[1] = byte(i), byte(i>>8)
+		t := time.Now()
+		if _, err := s.Write(buf); err != nil {
+			return nil, fmt.Errorf("calibrate: pinging node %d: %w", n.ID(), err)
+		}
+		if _, err := io.ReadFull(s, back); err != nil {
+			return nil, fmt.Errorf("calibrate: pinging node %d: %w", n.ID(), err)
+		}
+		out = append(out, float64(time.Since(t))/float64(time.Millisecond))
+		if !bytes.Equal(buf, back) {
+			return nil, fmt.Errorf("calibrate: node %d echoed another ping", n.ID())
+		}
+	}
+	return out, nil
 }
 
 func pingNode(ctx context.Context, h host.Host, n *node.Node, count int) ([]float64, error) {

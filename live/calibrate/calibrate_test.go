@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -59,8 +60,28 @@ func TestCalibrateShippedScenario(t *testing.T) {
 			t.Errorf("live %s = %v: the testnet did not commit blocks with transfers", key, f.Value)
 		}
 	}
+	c := rep.Costs
+	if !(c.SignUs > 0) || !(c.VerifyUs > 0) || c.Samples != 300 || !(c.StoreMs > 0) || c.StoreWrites < 4 {
+		t.Errorf("costs %+v: want ed25519 timings and the live nodes' store writes", c)
+	}
+	if !(c.SignedRoundMs > 0) || c.SignedRoundWrites != 4*30 || !(c.CPUPerBlockMs > 0) || !(c.MsgsPerBlock > 0) || c.ReceiveUs < c.VerifyUs ||
+		c.Message.Samples != 4*pings || !(c.Message.P50Ms > 0) || c.Timers.Samples == 0 || c.Timers.MeanMs < 0 {
+		t.Errorf("costs %+v: want the signed-round writes, CPU per block, messages per block, a receive cost of at least a verify, message round trips and timer lateness", c)
+	}
+	if want := fmt.Sprintf("rtt_ms: [[%.4f]]", c.Message.P50Ms); !strings.Contains(strings.Join(rep.Overrides, "\n"), want) {
+		t.Errorf("the simulated network is not the measured message round trip %q: %q", want, rep.Overrides)
+	}
+	// The measured costs lengthen the simulated finality.
+	for _, m := range rep.Metrics {
+		if m.Key == "finality_ms_p50" && !(m.Sim > m.SimFree) {
+			t.Errorf("finality p50 simulated %v with the costs, %v without", m.Sim, m.SimFree)
+		}
+	}
 	over := strings.Join(rep.Overrides, "\n")
-	for _, w := range []string{"rtt_ms: [[", "population.groups[0].gpu=test_box", "run.duration=4s"} {
+	for _, w := range []string{"rtt_ms: [[", "population.groups[0].gpu=test_box", "run.duration=4s",
+		fmt.Sprintf("processing.send=%dns", int64(c.SignUs*1e3)), fmt.Sprintf("processing.receive=%dns", int64(c.ReceiveUs*1e3)),
+		fmt.Sprintf("processing.commit=%dns", int64(c.StoreMs*1e6)), fmt.Sprintf("processing.signed_round=%dns", int64(c.SignedRoundMs*1e6)),
+		fmt.Sprintf("processing.timer_late=%dns", int64(c.Timers.MeanMs*1e6))} {
 		if !strings.Contains(over, w) {
 			t.Errorf("sim overrides do not contain %q:\n%s", w, over)
 		}

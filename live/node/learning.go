@@ -367,7 +367,7 @@ func newLearnApp(spec *LearningSpec, ctx ServiceContext) (*learnApp, error) {
 	if validator {
 		j, _ := slices.BinarySearch(spec.Validators, self)
 		a.roles = append(a.roles, App{Name: "learning." + LearnValidator, Node: learn.NewValidator(learn.ValidatorConfig{
-			Coordinator: spec.Coordinator, Score: fed.Score(j)}), Kinds: []wire.Kind{wire.KindModel, wire.KindUpdate, wire.KindScoreRequest}})
+			Coordinator: spec.Coordinator, Score: fed.Score(j), NormBound: p.NormBound}), Kinds: []wire.Kind{wire.KindModel, wire.KindUpdate, wire.KindScoreRequest}})
 	}
 	for _, r := range a.roles {
 		a.st.Roles = append(a.st.Roles, strings.TrimPrefix(r.Name, "learning."))

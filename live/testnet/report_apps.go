@@ -169,23 +169,8 @@ func learningSection(netw *node.Network, evs []protoEvent) *metrics.Run {
 			r.at, r.committed, r.seen = protocol.Time(ev.AtNs), e, true
 		case node.LearnMeasured:
 			at(e.Round).acc = e.Accuracy
-		case learn.Scored:
-			if int(e.Learner) < len(res.Payout) {
-				res.Payout[e.Learner] += e.Payout
-			}
-			res.Paid += e.Payout
-			if math.IsInf(e.Score, -1) {
-				res.OutOfBound++
-				res.HonestOutOfBound++
-			}
-		case learn.Rejected:
-			res.Rejected[e.Reason]++
-		case learn.Dissent:
-			res.Dissents++
-		case learn.Trained:
-			if e.Err != "" {
-				res.TrainFailed++
-			}
+		default:
+			res.Tally(e)
 		}
 		res.Events++
 	}
@@ -193,18 +178,7 @@ func learningSection(netw *node.Network, evs []protoEvent) *metrics.Run {
 		return nil
 	}
 	for _, r := range rounds {
-		res.Accuracy = append(res.Accuracy, r.acc)
-		res.AttackSuccess = append(res.AttackSuccess, math.NaN())
-		res.RoundEnd = append(res.RoundEnd, r.at)
-		c := r.committed
-		res.Updates += c.Updates
-		res.Accepted += c.Accepted
-		if c.Skipped {
-			res.Skipped++
-		}
-		if c.NoQuorum {
-			res.NoQuorum++
-		}
+		res.AddRound(r.committed, r.acc, math.NaN(), r.at)
 	}
 	if n := len(rounds); n > 1 && res.RoundEnd[n-1] > res.RoundEnd[0] {
 		res.Wall = time.Duration(res.RoundEnd[n-1] - res.RoundEnd[0])

@@ -9,6 +9,7 @@ import (
 	"github.com/dais-sim/dais/gpu/datasets"
 	"github.com/dais-sim/dais/live/node"
 	"github.com/dais-sim/dais/protocol"
+	"github.com/dais-sim/dais/protocol/chain"
 	"github.com/dais-sim/dais/protocol/dist"
 	"github.com/dais-sim/dais/protocol/market"
 	"github.com/dais-sim/dais/scenarios"
@@ -156,6 +157,12 @@ func marketFromScenario(sc *scenarios.Scenario, groupIDs [][]protocol.NodeID, ba
 		}
 		if role != "requester" && !slices.Contains(classes, g.GPU) {
 			classes = append(classes, g.GPU)
+		}
+	}
+	for _, g := range sc.Population.Groups {
+		if g.Balance > 0 {
+			notes = append(notes, fmt.Sprintf("population balances are not applied: every account starts with %d tokens (node.DefaultBalance)", node.DefaultBalance/chain.Token))
+			break
 		}
 	}
 	for _, ids := range [][]protocol.NodeID{s.Requesters, s.Validators, s.Providers} {

@@ -138,10 +138,14 @@ type Params struct {
 	Adversaries []Adversary
 
 	// CPU is what each message costs its sender's and receiver's
-	// processor (sim.CPU), and CommitNs what storing a committed block
-	// costs the node that commits it (sim.World.Charge); zero: free.
-	CPU      sim.CPU
-	CommitNs protocol.Duration
+	// processor (sim.CPU); CommitNs what storing a committed block costs
+	// the node that commits it, and SignedRoundNs what recording the round
+	// a BFT validator signs in costs before its first proposal or vote of
+	// each round leaves (sim.World.Charge); zero: free.
+	CPU                     sim.CPU
+	CommitNs, SignedRoundNs protocol.Duration
+	// TimerLate delays every timer (sim.Config.TimerLateNs); 0: none.
+	TimerLate protocol.Duration
 
 	Until protocol.Duration
 
@@ -193,8 +197,9 @@ func (p *Params) validate() error {
 		return bad("consensus attacks are BFT attacks")
 	case p.Ledger != nil && p.NewApp != nil:
 		return bad("NewApp and Ledger both give nodes their App")
-	case p.CPU.SendNs < 0 || p.CPU.RecvNs < 0 || p.CommitNs < 0:
-		return bad("negative processing cost (send %d ns, receive %d ns, commit %d ns)", p.CPU.SendNs, p.CPU.RecvNs, p.CommitNs)
+	case p.CPU.SendNs < 0 || p.CPU.RecvNs < 0 || p.CommitNs < 0 || p.SignedRoundNs < 0 || p.TimerLate < 0:
+		return bad("negative processing cost (send %d ns, receive %d ns, commit %d ns, signed round %d ns, timer lateness %d ns)",
+			p.CPU.SendNs, p.CPU.RecvNs, p.CommitNs, p.SignedRoundNs, p.TimerLate)
 	}
 	if p.Ledger != nil {
 		if err := p.Ledger.validate(p.Validators + p.Followers); err != nil {
@@ -424,7 +429,8 @@ func Run(p *Params) (*Result, error) {
 		Honest:       func(id protocol.NodeID) bool { return int(id) < total && !r.byz[id] },
 		Conservation: conserve, Record: p.Record, Seed: p.Seed,
 	})
-	w := sim.New(sim.Config{Seed: p.Seed, Net: net, Sink: metrics.SinkFunc(r.record), Trace: p.Trace, CPU: p.CPU})
+	w := sim.New(sim.Config{Seed: p.Seed, Net: net, Sink: metrics.SinkFunc(r.record), Trace: p.Trace, CPU: p.CPU,
+		TimerLateNs: int64(p.TimerLate)})
 	r.w = w
 
 	newApp := p.NewApp
@@ -656,6 +662,9 @@ func (r *run) buildNakamoto(w *sim.World, newApp func(protocol.NodeID) consensus
 
 // add adds node id to the world, inside its client and WrapNode.
 func (r *run) add(w *sim.World, id protocol.NodeID, n protocol.Node) {
+	if r.p.SignedRoundNs > 0 && r.p.Engine == BFT && int(id) < r.p.Validators {
+		n = newSignedRounds(n, w, r.p.SignedRoundNs)
+	}
 	if r.led != nil {
 		n = r.led.client(id, n)
 	}

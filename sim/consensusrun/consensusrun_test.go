@@ -370,3 +370,51 @@ func TestLongestChainWeights(t *testing.T) {
 		}
 	}
 }
+
+// Processing costs (Params.CPU, CommitNs) lengthen a height by what the
+// nodes' processors spend: a decision is three message delays (proposal,
+// prevote, precommit), each at least one send and one receive longer, and
+// at most every validator's send and receive longer, queued on one
+// processor. Storing a block longer than the commit timeout holds the next
+// proposal back, and recording the round a validator signs in holds its
+// first message of the round back.
+func TestProcessingCosts(t *testing.T) {
+	const n = 4
+	base := func() *Params {
+		return &Params{Seed: 3, Engine: BFT, Validators: n, Until: 20 * protocol.Second, Record: true,
+			Matrix: netmodel.Matrix{Regions: []string{"lo"}, RTT: [][]protocol.Duration{{protocol.Millisecond}}}}
+	}
+	free := mustRun(t, base())
+	const send, recv = 100 * protocol.Microsecond, 300 * protocol.Microsecond
+	p := base()
+	p.CPU.SendNs, p.CPU.RecvNs = int64(send), int64(recv)
+	costly := mustRun(t, p)
+	extra := costly.Finality.P50 - free.Finality.P50
+	if lo, hi := 3*(send+recv), 3*n*(send+recv); extra < lo || extra > hi {
+		t.Errorf("finality p50 %v free, %v with send %v and receive %v: %v more, want [%v, %v]",
+			free.Finality.P50, costly.Finality.P50, send, recv, extra, lo, hi)
+	}
+	if costly.Blocks() == 0 || costly.Blocks() > free.Blocks() {
+		t.Errorf("%d blocks with costs, %d free", costly.Blocks(), free.Blocks())
+	}
+	p = base()
+	p.CommitNs = 1500 * protocol.Millisecond // longer than the 1 s commit timeout
+	stored := mustRun(t, p)
+	if got := stored.BlockInterval.P50; got < p.CommitNs || free.BlockInterval.P50 >= p.CommitNs {
+		t.Errorf("block interval p50 %v with a %v store, %v free", got, p.CommitNs, free.BlockInterval.P50)
+	}
+	// The round a validator signs in is stored twice on a height's path:
+	// by the proposer before its proposal, by the others before their
+	// prevotes; their precommits are of the same round.
+	p = base()
+	p.SignedRoundNs = 5 * protocol.Millisecond
+	guarded := mustRun(t, p)
+	if extra := guarded.Finality.P50 - free.Finality.P50; extra < 2*p.SignedRoundNs || extra > 3*p.SignedRoundNs {
+		t.Errorf("finality p50 %v with a %v signed-round write, %v free: want 2 to 3 writes more", guarded.Finality.P50, p.SignedRoundNs, free.Finality.P50)
+	}
+	p = base()
+	p.CPU.RecvNs = -1
+	if _, err := Run(p); err == nil {
+		t.Error("a negative cost ran")
+	}
+}

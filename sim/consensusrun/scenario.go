@@ -10,6 +10,7 @@ import (
 	"github.com/dais-sim/dais/protocol/consensus/bft"
 	"github.com/dais-sim/dais/protocol/rewards"
 	"github.com/dais-sim/dais/scenarios"
+	"github.com/dais-sim/dais/sim"
 )
 
 // FromScenario turns a checked scenario with a protocol.consensus section
@@ -33,6 +34,10 @@ func FromScenario(sc *scenarios.Scenario, rep int) (*Params, error) {
 		StepNs:         int64(sc.Outputs.Step.D()),
 		FollowerDegree: sc.Protocol.Gossip.Degree,
 		Catalog:        sc.GPUCatalog(),
+		CPU:            sim.CPU{SendNs: int64(c.Processing.Send), RecvNs: int64(c.Processing.Receive)},
+		CommitNs:       c.Processing.Commit.D(),
+		SignedRoundNs:  c.Processing.SignedRound.D(),
+		TimerLate:      c.Processing.TimerLate.D(),
 	}
 	if j := sc.Network.Jitter; j != nil {
 		p.Jitter = j.Dist()

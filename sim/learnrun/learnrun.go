@@ -393,6 +393,49 @@ func (st *state) honestStats(round uint64, base learn.Hash) (mean, sd []float64,
 	return mean, sd, true
 }
 
+// AddRound records a committed round: its test accuracy and attack
+// success, when it ended, and the commit's counts.
+func (r *Result) AddRound(c learn.Committed, acc, asr float64, at protocol.Time) {
+	r.Accuracy = append(r.Accuracy, acc)
+	r.AttackSuccess = append(r.AttackSuccess, asr)
+	r.RoundEnd = append(r.RoundEnd, at)
+	r.Updates += c.Updates
+	r.Accepted += c.Accepted
+	if c.Skipped {
+		r.Skipped++
+	}
+	if c.NoQuorum {
+		r.NoQuorum++
+	}
+}
+
+// Tally counts a learn event other than a commit: payouts and
+// out-of-bound scores (learn.Scored), rejections, dissents and failed
+// training jobs. Other events are ignored.
+func (r *Result) Tally(ev metrics.Event) {
+	switch ev := ev.(type) {
+	case learn.Scored:
+		if int(ev.Learner) < len(r.Payout) {
+			r.Payout[ev.Learner] += ev.Payout
+		}
+		r.Paid += ev.Payout
+		if math.IsInf(ev.Score, -1) {
+			r.OutOfBound++
+			if _, attacker := slices.BinarySearch(r.Attackers, ev.Learner); !attacker {
+				r.HonestOutOfBound++
+			}
+		}
+	case learn.Rejected:
+		r.Rejected[ev.Reason]++
+	case learn.Dissent:
+		r.Dissents++
+	case learn.Trained:
+		if ev.Err != "" {
+			r.TrainFailed++
+		}
+	}
+}
+
 // record is the run's sink: it measures each committed model on the test
 // rows and tallies scores, payouts and rejections.
 func (st *state) record(s metrics.Stamped) {
@@ -400,37 +443,12 @@ func (st *state) record(s metrics.Stamped) {
 	switch ev := s.Event.(type) {
 	case learn.Committed:
 		acc, asr := st.measure(ev.Params)
-		res.Accuracy = append(res.Accuracy, acc)
-		res.AttackSuccess = append(res.AttackSuccess, asr)
-		res.RoundEnd = append(res.RoundEnd, protocol.Time(s.AtNs))
-		res.Updates += ev.Updates
-		res.Accepted += ev.Accepted
-		if ev.Skipped {
-			res.Skipped++
-		}
-		if ev.NoQuorum {
-			res.NoQuorum++
-		}
+		res.AddRound(ev, acc, asr, protocol.Time(s.AtNs))
 		clear(st.globals)
 		st.globals[ev.Version] = ev.Params
 		st.final = ev.Final
-	case learn.Scored:
-		res.Payout[ev.Learner] += ev.Payout
-		res.Paid += ev.Payout
-		if math.IsInf(ev.Score, -1) {
-			res.OutOfBound++
-			if _, attacker := slices.BinarySearch(res.Attackers, ev.Learner); !attacker {
-				res.HonestOutOfBound++
-			}
-		}
-	case learn.Rejected:
-		res.Rejected[ev.Reason]++
-	case learn.Dissent:
-		res.Dissents++
-	case learn.Trained:
-		if ev.Err != "" {
-			res.TrainFailed++
-		}
+	default:
+		res.Tally(ev)
 	}
 	if st.p.Sink != nil {
 		st.p.Sink.Record(s)

@@ -20,6 +20,7 @@ import (
 // the measured network), reaches 95% test accuracy; the centralized
 // baseline of the same model is reported beside it.
 func TestCleanIID(t *testing.T) {
+	skipClaimUnderRace(t)
 	p := DefaultParams()
 	p.Baseline = true
 	res, err := Run(&p)
@@ -71,6 +72,7 @@ func reduced() Params {
 // walks up the loss while the robust rules stay within 3 points of their
 // own clean run; scoring pays the attackers less than their share.
 func TestSignFlipRobustRules(t *testing.T) {
+	skipClaimUnderRace(t)
 	tab, err := AttackTable(TableOptions{
 		Base:       reduced(),
 		Rules:      []string{learn.RuleFedAvg, learn.RuleMedian, learn.RuleTrimmedMean, learn.RuleKrum},
@@ -112,6 +114,7 @@ func TestSignFlipRobustRules(t *testing.T) {
 // asserted: here it exceeds their share of identities under Krum, the
 // median and FoolsGold, see BENCHMARKS.md.)
 func TestSybilFoolsGold(t *testing.T) {
+	skipClaimUnderRace(t)
 	opts := SybilTableOptions()
 	opts.Rules = []string{learn.RuleFedAvg, learn.RuleKrum, learn.RuleMedian, learn.RuleFoolsGold}
 	opts.Shares = SybilShares(opts.Base.Providers, 2, 5, 9)
@@ -139,6 +142,7 @@ func TestSybilFoolsGold(t *testing.T) {
 // 10×) score −Inf. Honest learners keep their reward: no more than 1% of
 // the honest updates fall out of the bound.
 func TestTokenShareBelowNodeShare(t *testing.T) {
+	skipClaimUnderRace(t)
 	attacks := []Attack{
 		{Kind: LabelFlip}, {Kind: SignFlip}, {Kind: Scaling}, {Kind: LittleIsEnough}, {Kind: FreeRider},
 		{Kind: Sybil, SybilData: SybilSample}, {Kind: Sybil, SybilData: SybilSource},
@@ -192,6 +196,7 @@ func TestTokenShareBelowNodeShare(t *testing.T) {
 // learners. A minority of them cannot move the median score; a majority
 // wins the poisoners more than their share.
 func TestCollusion(t *testing.T) {
+	skipClaimUnderRace(t)
 	p := DefaultParams()
 	p.Rounds, p.Providers, p.Rule = 3, 10, learn.RuleMedian
 	p.Attack = Attack{Kind: SignFlip, Share: 0.3}
@@ -402,4 +407,15 @@ func TestAttackTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("wrote %s (%d runs, %v)", *table, len(tab.Cells), tab.Wall)
+}
+
+// skipClaimUnderRace skips a test that asserts a measured claim: make test
+// runs it without the race detector, which would make it run ~10× slower
+// and has nothing new to find in it (TestDeterministic, TestAttackWiring
+// and TestCommitteeRun run the same code paths under -race).
+func skipClaimUnderRace(t *testing.T) {
+	t.Helper()
+	if raceEnabled {
+		t.Skip("a claim test; make test runs it without -race")
+	}
 }

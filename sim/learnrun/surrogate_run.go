@@ -236,30 +236,13 @@ func (st *surrogateState) record(s metrics.Stamped) {
 			acc = chance + (fit.Curve.At(float64(fit.Progress))-chance)*fit.Factor
 			asr = fit.AttackSuccess
 		}
-		res.Accuracy = append(res.Accuracy, acc)
-		res.AttackSuccess = append(res.AttackSuccess, asr)
-		res.RoundEnd = append(res.RoundEnd, protocol.Time(s.AtNs))
-		res.Updates += ev.Updates
-		res.Accepted += ev.Accepted
-		if ev.Skipped {
-			res.Skipped++
-		}
-		if ev.NoQuorum {
-			res.NoQuorum++
-		}
+		res.AddRound(ev, acc, asr, protocol.Time(s.AtNs))
 		st.final = ev.Final
-	case learn.Scored:
-		res.Payout[ev.Learner] += ev.Payout
-		res.Paid += ev.Payout
-	case learn.Rejected:
-		res.Rejected[ev.Reason]++
-	case learn.Dissent:
-		res.Dissents++
 	case learn.Trained:
 		res.TrainJobs++
-		if ev.Err != "" {
-			res.TrainFailed++
-		}
+		res.Tally(ev)
+	default:
+		res.Tally(ev)
 	}
 	if st.p.Sink != nil {
 		st.p.Sink.Record(s)

@@ -61,6 +61,7 @@ func surrogateParams(learners int) Params {
 // curve's, every curve figure is labelled surrogate, and attacks and a
 // lying committee act as documented.
 func TestSurrogate(t *testing.T) {
+	skipClaimUnderRace(t)
 	run := func(p Params) *Result {
 		t.Helper()
 		res, err := Run(&p)

@@ -12,6 +12,7 @@ import (
 	"github.com/dais-sim/dais/protocol/govern"
 	"github.com/dais-sim/dais/protocol/market"
 	"github.com/dais-sim/dais/protocol/rewards"
+	"github.com/dais-sim/dais/sim"
 	"github.com/dais-sim/dais/sim/netmodel"
 )
 
@@ -107,6 +108,12 @@ type Params struct {
 	// BlockInterval (0: 2 s) and CommitDelay (0: 300 ms, about the p50
 	// BFT finality sim/consensusrun measures for 100 validators).
 	BlockInterval, CommitDelay protocol.Duration
+	// TimerLate delays every node's timers (sim.Config.TimerLateNs) and
+	// CPU charges each message to its sender's and receiver's processor
+	// (sim.Config.CPU): a live runtime's costs, which dais calibrate
+	// measures; zero: none.
+	TimerLate protocol.Duration
+	CPU       sim.CPU
 	// RewardEvery: the reward period in blocks (see market.Config).
 	RewardEvery uint64
 	// TimeoutFactor, TimeoutSlack: see market.Config.

@@ -201,7 +201,7 @@ func build(p *Params, sink metrics.Sink) (*world, error) {
 		return nil, fmt.Errorf("%w: %w", ErrParams, err)
 	}
 
-	w := sim.New(sim.Config{Seed: p.Seed, Net: net, Sink: sink, Trace: p.Trace,
+	w := sim.New(sim.Config{Seed: p.Seed, Net: net, Sink: sink, Trace: p.Trace, TimerLateNs: int64(p.TimerLate), CPU: p.CPU,
 		Hardware: func(id protocol.NodeID) gpu.Class { return nodes[id].Class }})
 	nreq := 0
 	for _, n := range nodes {

@@ -1,0 +1,5 @@
+//go:build race
+
+package learnrun
+
+const raceEnabled = true
