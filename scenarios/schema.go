@@ -183,6 +183,7 @@ type Learning struct {
 	Baseline       bool    `yaml:"baseline" default:"true" doc:"Also train the model centrally on the same rows and report its accuracy beside the federated one."`
 	Clean          bool    `yaml:"clean" default:"false" doc:"Also run without attackers (same seed) and report the accuracy drop."`
 	Aggregators    int     `yaml:"aggregators" default:"0" min:"0" max:"100" doc:"Aggregator committee size: each member aggregates the round's accepted updates on its GPU and the coordinator commits the model version more than two thirds of them report (0: the coordinator aggregates, trusted)."`
+	Budget         Tokens  `yaml:"budget" default:"0" doc:"The training job's budget, escrowed on the coordinator's ledger when the job is posted: each round pays budget ÷ rounds to the learners by validator score and the rest is refunded after the last round (0: 0.001 token per round)."`
 
 	// Surrogate is off (nil) unless the scenario asks for it.
 	Surrogate *LearningSurrogate `yaml:"surrogate" doc:"Surrogate mode, for more learners than real gradients allow (optdigits has 3,523 unheld rows): the protocol runs in full (selection, updates of the model's size on the network, scoring, committee, payouts) with modeled training, and test accuracy comes from a learning curve fitted to a real run; every such figure is labelled surrogate. Default: off (real gradients)."`

@@ -1,9 +1,12 @@
 package learn
 
 import (
+	"fmt"
+	"math/bits"
 	"slices"
 
 	"github.com/dais-sim/dais/protocol"
+	"github.com/dais-sim/dais/protocol/chain"
 )
 
 // RuleFunc returns the aggregation rule for a round that collected n
@@ -59,6 +62,13 @@ type CoordinatorConfig struct {
 	// for the committee (0: ScoreTimeout).
 	Aggregators      []protocol.NodeID
 	AggregateTimeout protocol.Duration
+	// Chain, if set, puts the training job on a ledger the coordinator
+	// holds (see ChainConfig): the budget is escrowed at Start, each
+	// round's payouts are paid from it and its version committed, and the
+	// rest is refunded after the last round. Pot 0 then means
+	// Chain.Budget / Rounds. It needs Rounds > 0, Pot × Rounds ≤ Budget
+	// and no Resume.
+	Chain *ChainConfig
 }
 
 // Checkpoint is what a coordinator needs to resume: its last committed
@@ -110,6 +120,11 @@ type Coordinator struct {
 		round   uint64
 		version Hash
 	}
+
+	// With a ledger: the job on it and the payouts of the round in
+	// progress, paid when it commits.
+	chain *jobChain
+	pay   []credit
 }
 
 type phase uint8
@@ -137,8 +152,36 @@ func NewCoordinator(cfg CoordinatorConfig) *Coordinator {
 	if cfg.AggregateTimeout <= 0 {
 		cfg.AggregateTimeout = cfg.ScoreTimeout
 	}
-	return &Coordinator{cfg: cfg}
+	c := &Coordinator{cfg: cfg}
+	if ch := cfg.Chain; ch != nil {
+		if cfg.Rounds == 0 || cfg.Resume != nil {
+			panic("learn: CoordinatorConfig.Chain needs Rounds > 0 and no Resume")
+		}
+		if c.cfg.Pot == 0 {
+			c.cfg.Pot = ch.Budget / cfg.Rounds
+		}
+		if hi, lo := bits.Mul64(c.cfg.Pot, cfg.Rounds); hi != 0 || lo > ch.Budget {
+			panic(fmt.Sprintf("learn: a pot of %d over %d rounds exceeds the budget of %d", c.cfg.Pot, cfg.Rounds, ch.Budget))
+		}
+		var err error
+		if c.chain, err = newJobChain(*ch); err != nil {
+			panic(err.Error())
+		}
+	}
+	return c
 }
+
+// Ledger is the ledger the training job is on, and the job's ID; nil
+// without CoordinatorConfig.Chain.
+func (c *Coordinator) Ledger() (*chain.Ledger, chain.JobID) {
+	if c.chain == nil {
+		return nil, chain.JobID{}
+	}
+	return c.chain.l, c.chain.job
+}
+
+// Pot is the training reward of each round, in base units.
+func (c *Coordinator) Pot() uint64 { return c.cfg.Pot }
 
 // Round is the round in progress (or the last, once done).
 func (c *Coordinator) Round() uint64 { return c.round }
@@ -166,6 +209,9 @@ func (c *Coordinator) Handle(env protocol.Env, in protocol.Input) {
 			c.params = slices.Clone(c.cfg.Initial)
 			c.version = VersionOf(Hash{}, c.params)
 			env.Emit(Committed{Round: 0, Version: c.version, Params: c.params})
+			if c.chain != nil {
+				c.chain.post(env, c.version)
+			}
 			c.start(env, 1)
 			return
 		}
@@ -177,7 +223,9 @@ func (c *Coordinator) Handle(env protocol.Env, in protocol.Input) {
 			// What it collected died with it; learners train only for a
 			// round newer than the last they saw, so the round is given
 			// up and the next starts from the same model.
-			env.Emit(Committed{Round: c.round, Version: c.version, Parent: c.parent, Skipped: true, Params: c.params})
+			ev := Committed{Round: c.round, Version: c.version, Parent: c.parent, Skipped: true, Params: c.params}
+			env.Emit(ev)
+			c.onChain(env, ev)
 			c.start(env, c.round+1)
 		}
 	case protocol.TimerFired:
@@ -344,6 +392,9 @@ func (c *Coordinator) finish(env protocol.Env) {
 		if pay != nil {
 			env.Emit(Scored{Round: c.round, Learner: l, Score: med[i], Validators: len(c.scores[l]),
 				Accepted: ok, Payout: pay[i], Pot: c.cfg.Pot})
+			if c.chain != nil {
+				c.pay = append(c.pay, credit{learner: l, amount: pay[i]})
+			}
 		}
 	}
 	final := c.cfg.Rounds > 0 && c.round >= c.cfg.Rounds
@@ -367,12 +418,22 @@ func (c *Coordinator) finish(env protocol.Env) {
 	c.commit(env, ev)
 }
 
+// onChain records a committed round on the ledger, if there is one: the
+// payouts collected since the last commit, then the version.
+func (c *Coordinator) onChain(env protocol.Env, ev Committed) {
+	if c.chain != nil {
+		c.chain.record(env, ev, c.pay)
+		c.pay = c.pay[:0]
+	}
+}
+
 // commit emits the round's commit of the current model and starts the
 // next round, or ends after the last.
 func (c *Coordinator) commit(env protocol.Env, ev Committed) {
 	ev.Version, ev.Params = c.version, c.params
 	c.decided.round, c.decided.version = ev.Round, ev.Version
 	env.Emit(ev)
+	c.onChain(env, ev)
 	if ev.Final {
 		c.phase = done
 		return

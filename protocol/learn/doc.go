@@ -31,6 +31,17 @@
 // (ValidatorConfig.NormBound) scores an update more than τ times the
 // round's median norm −Inf, so that boosting an update earns nothing.
 //
+// With CoordinatorConfig.Chain the training job is on a chain.Ledger the
+// coordinator holds, as the market committee holds one (one proposer,
+// modeled signatures; blocks commit at once): a requester's JobPost
+// escrows the budget at Start; each round a Settle pays the learners
+// their Payouts out of the escrow (pot = budget / rounds unless Pot is
+// set) and a ResultCommit records the round's version as work unit r of
+// the job, so the ledger holds the chain of versions (ChainVersions);
+// the last round's Settle closes the job and refunds the rest. Every
+// block is checked for conservation (chain.Supply), and OnChain reports
+// each round's record. Without Chain, payouts are Scored events only.
+//
 // Every rule here is deterministic: ties break by update order (the
 // coordinator orders updates by learner ID, whatever order they arrived
 // in), and the only randomness (learner selection, differential-privacy

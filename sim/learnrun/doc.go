@@ -18,6 +18,16 @@
 // training and scoring jobs) for a driver that runs the roles itself: live
 // nodes (live/node) train on the same rows as a simulated run.
 //
+// The training job is posted on the coordinator's ledger (learn.ChainConfig):
+// Params.Budget (protocol.learning.budget; default Pot × Rounds) is
+// escrowed by a requester account, each round's payouts are paid from
+// it by validator score and each round's model version committed, and
+// the rest is refunded after the last round. Result.Budget = ChainPaid +
+// Refunded to the base unit, ChainPaid = Paid, and ChainVersions (read
+// back from the ledger) equal Versions; Summary reports
+// training_budget_tokens, training_paid_tokens, training_refunded_tokens
+// and versions_on_chain.
+//
 // Params.Aggregators adds an aggregator committee (learn.Aggregator) and
 // Attack.LyingAggregators liars in it (attack.LieAggregate).
 //

@@ -36,6 +36,14 @@ type Result struct {
 	// Paid the total paid to learners.
 	Payout []uint64
 	Paid   uint64
+	// Budget is the training job's escrow on the coordinator's ledger;
+	// ChainPaid is what the ledger paid learners out of it and Refunded
+	// what returned to the requester after the last round (Budget =
+	// ChainPaid + Refunded, and ChainPaid = Paid). Versions are the model
+	// versions committed, round 0 first; ChainVersions those the ledger
+	// holds for the job, read back after the run.
+	Budget, ChainPaid, Refunded uint64
+	Versions, ChainVersions     []learn.Hash
 	// Updates collected and Accepted into aggregates, over all rounds;
 	// Rejected by reason (learn.Reject*).
 	Updates, Accepted int
@@ -399,6 +407,7 @@ func (r *Result) AddRound(c learn.Committed, acc, asr float64, at protocol.Time)
 	r.Accuracy = append(r.Accuracy, acc)
 	r.AttackSuccess = append(r.AttackSuccess, asr)
 	r.RoundEnd = append(r.RoundEnd, at)
+	r.Versions = append(r.Versions, c.Version)
 	r.Updates += c.Updates
 	r.Accepted += c.Accepted
 	if c.Skipped {
@@ -425,6 +434,9 @@ func (r *Result) Tally(ev metrics.Event) {
 				r.HonestOutOfBound++
 			}
 		}
+	case learn.OnChain:
+		r.ChainPaid += ev.Paid
+		r.Refunded += ev.Refunded
 	case learn.Rejected:
 		r.Rejected[ev.Reason]++
 	case learn.Dissent:

@@ -233,7 +233,8 @@ func TestDeterministic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.TraceHash == 0 || a.TraceHash != b.TraceHash || !slices.Equal(a.Accuracy, b.Accuracy) || !slices.Equal(a.Payout, b.Payout) {
+	if a.TraceHash == 0 || a.TraceHash != b.TraceHash || !slices.Equal(a.Accuracy, b.Accuracy) || !slices.Equal(a.Payout, b.Payout) ||
+		!slices.Equal(a.ChainVersions, b.ChainVersions) || a.Refunded != b.Refunded {
 		t.Fatalf("two runs differ: trace %x / %x, accuracy %v / %v", a.TraceHash, b.TraceHash, a.Accuracy, b.Accuracy)
 	}
 	p.Seed++

@@ -133,8 +133,13 @@ type Params struct {
 	// update is scored alone: the loss of the global model minus that
 	// of global + its clipped share.
 	MarginalScores bool
-	// Pot is each round's training reward in base units.
+	// Pot is each round's training reward in base units; 0 means
+	// Budget / Rounds.
 	Pot uint64
+	// Budget is the training job's budget in base units, escrowed on the
+	// coordinator's ledger at the start (learn.ChainConfig); what the
+	// rounds do not pay is refunded. 0 means Pot × Rounds.
+	Budget uint64
 	// Aggregators is the size of the aggregator committee (learn.Aggregator;
 	// placed as validators are, on ServerLink and ServerGPU); 0 means the
 	// coordinator aggregates, trusted.
@@ -251,6 +256,12 @@ func (p *Params) Validate() error {
 		return bad("baseline of %d epochs", p.BaselineEpochs)
 	case !(a.Share >= 0 && a.Share < 1) || a.Count < 0:
 		return bad("attacker share %v, count %d", a.Share, a.Count)
+	case p.Pot == 0 && p.Budget == 0:
+		return bad("a training job needs a budget or a pot")
+	case p.Budget > 0 && p.Pot > p.Budget/uint64(p.Rounds):
+		return bad("a pot of %d base units over %d rounds exceeds the budget of %d", p.Pot, p.Rounds, p.Budget)
+	case p.Budget == 0 && p.Pot > math.MaxUint64/uint64(p.Rounds):
+		return bad("a pot of %d base units over %d rounds overflows", p.Pot, p.Rounds)
 	case a.ColludingValidators < 0 || a.ColludingValidators > p.Validators:
 		return bad("%d colluding validators of %d", a.ColludingValidators, p.Validators)
 	case p.Aggregators < 0 || a.LyingAggregators < 0 || a.LyingAggregators > p.Aggregators:
@@ -287,6 +298,14 @@ func (p *Params) spec() models.Spec {
 	s := models.Optdigits(p.Model)
 	s.BatchSize, s.LearningRate, s.Momentum = p.BatchSize, p.LearningRate, p.Momentum
 	return s
+}
+
+// budget is the training job's budget in base units.
+func (p *Params) budget() uint64 {
+	if p.Budget > 0 {
+		return p.Budget
+	}
+	return p.Pot * uint64(p.Rounds)
 }
 
 // attackers is the number of attacking identities: providers, or Sybils.

@@ -29,6 +29,9 @@ func FromScenario(sc *scenarios.Scenario, rep int) (*Params, error) {
 	p.Validators, p.ValidationRows, p.Filter = l.Validators, l.ValidationRows, l.Filter
 	p.Baseline, p.Clean = l.Baseline, l.Clean
 	p.Aggregators = l.Aggregators
+	if l.Budget > 0 {
+		p.Budget, p.Pot = uint64(l.Budget), 0 // the pot is budget / rounds
+	}
 	p.NormBound, p.MarginalScores = l.NormBound, l.MarginalScores
 	if sg := l.Surrogate; sg != nil {
 		p.Surrogate = &Surrogate{FitProviders: sg.FitProviders, FitRounds: sg.FitRounds, Rows: sg.Rows}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/dais-sim/dais/metrics"
 	"github.com/dais-sim/dais/protocol"
+	"github.com/dais-sim/dais/protocol/chain"
 )
 
 // Summary turns a finished run into the figures, curves and plots that
@@ -52,6 +53,13 @@ func Summary(res *Result) *metrics.Run {
 	fig("attacker_node_share", res.AttackerNodeShare(), "", "attackers' share of the learner identities", "", false)
 	fig("attacker_token_share", res.AttackerTokenShare(), "",
 		"attackers' share of the training reward paid: each round's pot split in proportion to positive median validator scores", metrics.Lower, true)
+	if res.Budget > 0 { // the job was on the coordinator's ledger (not in a live report)
+		tok := func(base uint64) float64 { return float64(base) / float64(chain.Token) }
+		fig("training_budget_tokens", tok(res.Budget), "tokens", "the training job's budget, escrowed on the coordinator's ledger when it was posted", "", false)
+		fig("training_paid_tokens", tok(res.ChainPaid), "tokens", "escrow the ledger paid learners, each round's pot split by positive median validator score", "", false)
+		fig("training_refunded_tokens", tok(res.Refunded), "tokens", "escrow returned to the requester after the last round (rounding, unscored or unpaid pots)", "", false)
+		fig("versions_on_chain", float64(len(res.ChainVersions)), "", "model versions the ledger holds for the job (rounds 0…R, a skipped round's unchanged)", "", false)
+	}
 	fig("updates_accepted", float64(res.Accepted), "", "updates aggregated, all rounds", "", false)
 	fig("updates_rejected", float64(sumRejected(res)), "", "updates refused or filtered, all rounds", metrics.Lower, false)
 	fig("rounds_skipped", float64(res.Skipped), "", "rounds that left the model unchanged (too few usable updates)", metrics.Lower, false)

@@ -8,6 +8,7 @@ import (
 	"github.com/dais-sim/dais/metrics"
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/attack"
+	"github.com/dais-sim/dais/protocol/chain"
 	"github.com/dais-sim/dais/protocol/learn"
 	"github.com/dais-sim/dais/sim"
 	"github.com/dais-sim/dais/sim/netmodel"
@@ -21,6 +22,7 @@ type world struct {
 	net     *netmodel.Model
 	regions int
 	hw      []gpu.Class
+	coord   *learn.Coordinator
 }
 
 func newWorld(p *Params, sink metrics.SinkFunc) (*world, error) {
@@ -80,11 +82,19 @@ func (w *world) rounds(final func() bool, committee bool, res *Result) error {
 		res.BytesSent += b
 	}
 	res.TraceHash = w.TraceHash()
+	l, job := w.coord.Ledger()
+	res.Budget = w.p.budget()
+	res.ChainVersions = learn.ChainVersions(l, job, chain.AddressOf(chain.KeyFor(w.p.Seed, coordinator)))
 	return nil
 }
 
+// requesterID names the key of the account that posts the training job:
+// no node of a run has it.
+const requesterID protocol.NodeID = 1<<32 - 1
+
 // addServers adds the coordinator (node 0: the learners, validators and
-// committee given, the rule, the initial model, p's round settings) and
+// committee given, the rule, the initial model, p's round settings, and
+// the ledger its training job is posted on with p's budget) and
 // the validators, validator i scoring with score(i); the colluders among
 // them, drawn from the seed's "colluders" stream, inflate the attackers'
 // scores (attack.InflateScores). All are placed on ServerLink and
@@ -92,15 +102,38 @@ func (w *world) rounds(final func() bool, committee bool, res *Result) error {
 func (w *world) addServers(learners, validators, aggregators, attackers []protocol.NodeID, initial []float64,
 	rule learn.RuleFunc, score func(i int) learn.ScoreFunc) error {
 	p := w.p
-	var pot uint64
-	if len(validators) > 0 {
-		pot = p.Pot
+	budget := p.budget()
+	pot := p.Pot
+	if pot == 0 {
+		pot = budget / uint64(p.Rounds)
 	}
-	w.Add(learn.NewCoordinator(learn.CoordinatorConfig{
+	if len(validators) == 0 {
+		pot = 0 // no scores, no payouts: the whole budget is refunded
+	}
+	requester := chain.PubKeyOf(chain.KeyFor(p.Seed, requesterID))
+	addrs := map[protocol.NodeID]chain.Address{}
+	w.coord = learn.NewCoordinator(learn.CoordinatorConfig{
 		Learners: learners, Validators: validators, PerRound: p.PerRound, Rounds: uint64(p.Rounds),
 		Initial: initial, Rule: rule, RoundTimeout: p.RoundTimeout, ScoreTimeout: p.ScoreTimeout,
 		Filter: p.Filter, MinScore: p.MinScore, Pot: pot, Aggregators: aggregators,
-	}))
+		Chain: &learn.ChainConfig{
+			Ledger: chain.Config{Params: chain.DefaultParams(), KeySeed: p.Seed,
+				Genesis: []chain.Account{{Address: requester.Address(), Balance: budget}}},
+			Requester: requester, Settler: chain.PubKeyOf(chain.KeyFor(p.Seed, coordinator)), Budget: budget,
+			Spec: []byte(fmt.Sprintf("optdigits %s, %d rounds, %s", p.Model, p.Rounds, p.Rule)),
+			// A learner's account is its simulated node key's, derived
+			// once (the surrogate pays up to 10⁵ learners).
+			Address: func(id protocol.NodeID) chain.Address {
+				a, ok := addrs[id]
+				if !ok {
+					a = chain.AddressOf(chain.KeyFor(p.Seed, id))
+					addrs[id] = a
+				}
+				return a
+			},
+		},
+	})
+	w.Add(w.coord)
 	w.place(coordinator, p.ServerLink, p.ServerGPU)
 	colluders := map[protocol.NodeID]bool{}
 	if c := p.Attack.ColludingValidators; c > 0 {
