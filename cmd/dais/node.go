@@ -23,7 +23,11 @@ ledger), over libp2p (TCP or QUIC, Noise), as one OS process.
 FILE (YAML or JSON) names the node's id, its data dir, and the network: the path of a
 testnet.json (or its directory) or the network inline (seed, epoch, every node's role, stake
 and multiaddrs, timeouts, tx_rate). Keys derive from the seed and the node id, so every node
-knows every peer ID up front. dais testnet up writes these files; see live/node.Config.
+knows every peer ID up front. A member may leave its multiaddrs out if the node's config says
+where it listens (listen: [/ip4/127.0.0.1/tcp/0]) and bootstrap addresses (bootstrap:
+[/ip4/…/tcp/…/p2p/ID], in the network or the config) lead to the others: the node dials them
+and asks the peers it reaches for the rest. dais testnet up writes these files; see
+live/node.Config.
 
 The data dir holds chain.db (committed blocks: after a crash the node replays them and catches
 up from its peers), node.log, events.jsonl (for dais testnet report) and status.addr, the

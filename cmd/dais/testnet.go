@@ -91,6 +91,7 @@ dais testnet down, or a crash): each replays its stored chain and catches up wit
   dais testnet up -n 7 --validators 4 --tx-rate 20 --seed 9
   dais testnet up --scenario my-bft.yaml -d runs/tn   # protocol.consensus.engine: bft, ≤ 64 nodes
   dais testnet up -n 4 --learning --learning-rounds 10
+  dais testnet up -n 5 --discovery                  # only node 0's address is written; the others find each other through it
   dais testnet up --fresh`,
 		Args: checkArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -115,7 +116,7 @@ dais testnet down, or a crash): each replays its stored chain and catches up wit
 				}
 				tn = nil
 			case err == nil:
-				if changed("nodes", "validators", "seed", "scenario", "tx-rate", "quic", "market", "market-jobs", "learning", "learning-rounds") {
+				if changed("nodes", "validators", "seed", "scenario", "tx-rate", "quic", "discovery", "market", "market-jobs", "learning", "learning-rounds") {
 					return badInput("%s holds a testnet already: up without -n/--validators/--seed/--scenario/--tx-rate/--quic starts it again, --fresh replaces it", *dir)
 				}
 				running := tn.Running()
@@ -146,7 +147,7 @@ dais testnet down, or a crash): each replays its stored chain and catches up wit
 					if err != nil {
 						return usageError{err}
 					}
-					so.TxRate, so.QUIC = o.TxRate, o.QUIC
+					so.TxRate, so.QUIC, so.Discovery = o.TxRate, o.QUIC, o.Discovery
 					o = so
 					for _, n := range notes {
 						fmt.Fprintln(stdout, "note:", n)
@@ -189,6 +190,7 @@ dais testnet down, or a crash): each replays its stored chain and catches up wit
 	f.Uint64Var(&o.Seed, "seed", 1, "root seed: every key and random stream derives from it")
 	f.Float64Var(&o.TxRate, "tx-rate", 2, "signed transfers per second over the whole testnet")
 	f.BoolVar(&o.QUIC, "quic", false, "listen on QUIC as well as TCP")
+	f.BoolVar(&o.Discovery, "discovery", false, "write only node 0's address (as the bootstrap); the others listen on ports the OS picks and find each other through it")
 	f.StringVar(&scenarioPath, "scenario", "", "take nodes, roles, stakes, seed and timeouts from a scenario file")
 	f.BoolVar(&fresh, "fresh", false, "delete the testnet in --dir first (its chains too)")
 	f.DurationVar(&wait, "wait", 30*time.Second, "how long to wait for every node to answer /status")
@@ -203,12 +205,22 @@ func printTestnet(w io.Writer, tn *testnet.Testnet) {
 	t := reports.NewTable(w)
 	t.Header("node", "role", "pid", "peer id", "listens on", "status and metrics")
 	running := tn.Running()
+	listens := map[protocol.NodeID][]string{} // where nodes without Addrs said they listen (--discovery)
+	for _, ns := range tn.Status(context.Background()) {
+		if ns.Status != nil {
+			listens[ns.ID] = ns.Status.Addrs
+		}
+	}
 	for _, m := range tn.Network.Nodes {
 		addr, _ := tn.StatusAddr(m.ID)
 		if addr != "" {
 			addr = "http://" + addr
 		}
-		_ = t.Append([]string{strconv.Itoa(int(m.ID)), m.Role, strconv.Itoa(running[m.ID]), m.PeerID, strings.Join(m.Addrs, " "), addr})
+		addrs := m.Addrs
+		if len(addrs) == 0 {
+			addrs = listens[m.ID]
+		}
+		_ = t.Append([]string{strconv.Itoa(int(m.ID)), m.Role, strconv.Itoa(running[m.ID]), m.PeerID, strings.Join(addrs, " "), addr})
 	}
 	t.Render()
 }

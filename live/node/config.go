@@ -61,8 +61,13 @@ type Config struct {
 	// Network describes every node of the network inline.
 	Network *Network `json:"network,omitempty" yaml:"network,omitempty"`
 	// Listen are the multiaddrs the libp2p host binds; empty means this
-	// node's Addrs in the Network.
+	// node's Addrs in the Network. A node the Network gives no Addrs must
+	// say where it listens; /ip4/127.0.0.1/tcp/0 takes a port the OS picks,
+	// and the other nodes learn it through bootstrap discovery.
 	Listen []string `json:"listen,omitempty" yaml:"listen,omitempty"`
+	// Bootstrap are more bootstrap addresses for this node, as
+	// Network.Bootstrap.
+	Bootstrap []string `json:"bootstrap,omitempty" yaml:"bootstrap,omitempty"`
 	// StatusAddr is the host:port of the HTTP server for /metrics and
 	// /status. Empty means 127.0.0.1:0: loopback only, a free port, which
 	// the node writes to DataDir/status.addr. Anything but loopback must
@@ -95,6 +100,11 @@ type Network struct {
 	Epoch time.Time `json:"epoch" yaml:"epoch"`
 	// Nodes are every node of the network, by ID 0…len−1.
 	Nodes []Member `json:"nodes" yaml:"nodes"`
+	// Bootstrap are multiaddrs ending in /p2p/<peer ID> of network nodes
+	// every node dials first; from the nodes it reaches it learns the
+	// others' addresses (the /dais/peers/1.0.0 protocol, live/p2p), so
+	// members may leave Addrs out. Every peer ID must be a member's.
+	Bootstrap []string `json:"bootstrap,omitempty" yaml:"bootstrap,omitempty"`
 	// Timeouts are the BFT timeouts; a zero field takes CometBFT's default
 	// (bft.DefaultTimeouts).
 	Timeouts Timeouts `json:"timeouts" yaml:"timeouts"`
@@ -127,7 +137,9 @@ type Member struct {
 	// Stake is a validator's stake in base units; 0 means DefaultStake.
 	Stake uint64 `json:"stake,omitempty" yaml:"stake,omitempty"`
 	// Addrs are the multiaddrs the node listens on and the others dial.
-	Addrs []string `json:"addrs" yaml:"addrs"`
+	// They may be left out where the node's Config.Listen says where it
+	// listens and the others find it through Bootstrap.
+	Addrs []string `json:"addrs,omitempty" yaml:"addrs,omitempty"`
 	// PeerID, if given, must be the one PeerKey derives: it catches a
 	// network file written for another seed.
 	PeerID string `json:"peer_id,omitempty" yaml:"peer_id,omitempty"`
@@ -295,6 +307,12 @@ func (c *Config) Validate() error {
 			return bad("listen %q: %v", a, err)
 		}
 	}
+	if len(c.Listen) == 0 && len(c.Network.Nodes[c.ID].Addrs) == 0 {
+		return bad("node %d has no addrs in the network: give listen (e.g. /ip4/127.0.0.1/tcp/0)", c.ID)
+	}
+	if _, err := c.Network.bootstrap("bootstrap", c.Bootstrap); err != nil {
+		return err
+	}
 	if c.StatusAddr != "" {
 		if _, _, err := net.SplitHostPort(c.StatusAddr); err != nil {
 			return bad("status_addr %q: %v", c.StatusAddr, err)
@@ -336,9 +354,6 @@ func (n *Network) Validate() error {
 		default:
 			return bad("node %d: role %q: want validator or follower", i, m.Role)
 		}
-		if len(m.Addrs) == 0 {
-			return bad("node %d has no addrs", i)
-		}
 		for _, a := range m.Addrs {
 			if _, err := ma.NewMultiaddr(a); err != nil {
 				return bad("node %d: addr %q: %v", i, a, err)
@@ -356,6 +371,9 @@ func (n *Network) Validate() error {
 	}
 	if validators == 0 {
 		return bad("the network has no validator")
+	}
+	if _, err := n.bootstrap("bootstrap", n.Bootstrap); err != nil {
+		return err
 	}
 	if n.Learning != nil {
 		if err := n.Learning.validate(n); err != nil {
@@ -455,8 +473,48 @@ func PeerIDFor(seed uint64, id protocol.NodeID) (peer.ID, error) {
 	return peer.IDFromPrivateKey(k)
 }
 
-// addrBook is the p2p address book of every node of the network.
-func (n *Network) addrBook() (map[protocol.NodeID]peer.AddrInfo, error) {
+// bootstrap parses bootstrap addresses (key names them in errors) into
+// the members they reach, by ID: each must end in /p2p/<peer ID> of a
+// member.
+func (n *Network) bootstrap(key string, addrs []string) (map[protocol.NodeID][]ma.Multiaddr, error) {
+	if len(addrs) == 0 {
+		return nil, nil
+	}
+	members := make(map[peer.ID]protocol.NodeID, len(n.Nodes))
+	for _, m := range n.Nodes {
+		pid, err := PeerIDFor(n.Seed, m.ID)
+		if err != nil {
+			return nil, err
+		}
+		members[pid] = m.ID
+	}
+	out := map[protocol.NodeID][]ma.Multiaddr{}
+	for i, a := range addrs {
+		addr, err := ma.NewMultiaddr(a)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s[%d] %q: %v", ErrConfig, key, i, a, err)
+		}
+		transport, pid := peer.SplitAddr(addr)
+		if pid == "" || transport == nil {
+			return nil, fmt.Errorf("%w: %s[%d] %q: want a transport address ending in /p2p/<peer ID>", ErrConfig, key, i, a)
+		}
+		id, ok := members[pid]
+		if !ok {
+			return nil, fmt.Errorf("%w: %s[%d] %q: peer %s is no node of the network (seed %d)", ErrConfig, key, i, a, pid, n.Seed)
+		}
+		out[id] = append(out[id], transport)
+	}
+	return out, nil
+}
+
+// addrBook is the p2p address book of every node of the network: each
+// member's Addrs and the bootstrap addresses that reach it (the network's
+// and extra, a node config's).
+func (n *Network) addrBook(extra []string) (map[protocol.NodeID]peer.AddrInfo, error) {
+	boot, err := n.bootstrap("bootstrap", slices.Concat(n.Bootstrap, extra))
+	if err != nil {
+		return nil, err
+	}
 	book := make(map[protocol.NodeID]peer.AddrInfo, len(n.Nodes))
 	for _, m := range n.Nodes {
 		pid, err := PeerIDFor(n.Seed, m.ID)
@@ -471,6 +529,7 @@ func (n *Network) addrBook() (map[protocol.NodeID]peer.AddrInfo, error) {
 			}
 			info.Addrs = append(info.Addrs, addr)
 		}
+		info.Addrs = append(info.Addrs, boot[m.ID]...)
 		book[m.ID] = info
 	}
 	return book, nil

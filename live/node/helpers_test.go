@@ -59,7 +59,12 @@ type testNode struct {
 
 func startNode(t *testing.T, netw *node.Network, id int, dir string) *testNode {
 	t.Helper()
-	cfg := &node.Config{ID: protocol.NodeID(id), DataDir: dir, Network: netw}
+	return startConfig(t, &node.Config{ID: protocol.NodeID(id), DataDir: dir, Network: netw})
+}
+
+// startConfig starts the node cfg describes and stops it when the test ends.
+func startConfig(t *testing.T, cfg *node.Config) *testNode {
+	t.Helper()
 	n, err := node.New(cfg, node.Options{Version: "test"})
 	if err != nil {
 		t.Fatal(err)

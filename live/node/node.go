@@ -334,7 +334,7 @@ func (n *Node) startHost() error {
 	}
 	listen := n.cfg.Listen
 	if len(listen) == 0 {
-		listen = n.self.Addrs
+		listen = n.self.Addrs // Validate made sure one of them is set
 	}
 	h, err := p2p.New(p2p.Config{Self: n.cfg.ID, Key: key, ListenAddrs: listen, DialTimeout: dialTimeout})
 	if err != nil {
@@ -351,7 +351,7 @@ func (n *Node) startHost() error {
 	// flight ends at once.
 	n.appSend = newAppSender(h, n.log, kinds)
 	n.cleanup = append(n.cleanup, n.appSend.close, h.Close)
-	book, err := n.net.addrBook()
+	book, err := n.net.addrBook(n.cfg.Bootstrap)
 	if err != nil {
 		return err
 	}
@@ -434,38 +434,91 @@ func (n *Node) Start() {
 
 // connectLoop keeps the host connected to every other node: gossipsub
 // reaches only connected peers, and a node that restarts is otherwise
-// noticed only when someone next sends to it.
+// noticed only when someone next sends to it. While a node is missing, it
+// also asks the nodes it reaches for the addresses of the nodes they reach
+// (bootstrap discovery, p2p.Host.FindPeers), so members without Addrs in
+// the network are found from the bootstrap nodes.
 func (n *Node) connectLoop() {
 	defer n.wg.Done()
 	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()
-	for {
+	for round := 0; ; round++ {
 		connected := map[protocol.NodeID]bool{}
 		for _, id := range n.host.TopicPeers(PresenceTopic) {
 			connected[id] = true
 		}
-		var wg sync.WaitGroup
-		for _, m := range n.net.Nodes {
-			if m.ID == n.cfg.ID || connected[m.ID] {
-				continue
-			}
-			wg.Add(1)
-			go func(id protocol.NodeID) {
-				defer wg.Done()
-				ctx, cancel := context.WithTimeout(n.ctx, dialTimeout)
-				defer cancel()
-				if err := n.host.Connect(ctx, id); err != nil {
-					n.log.Debug("connect", "peer", id, "err", err)
-				}
-			}(m.ID)
+		if missing := n.dial(connected); len(missing) > 0 && n.findPeers(connected, round) > 0 {
+			n.dial(connected)
 		}
-		wg.Wait()
 		select {
 		case <-n.ctx.Done():
 			return
 		case <-tick.C:
 		}
 	}
+}
+
+// dial connects to every node not in connected, in parallel, adds those it
+// reached, and returns those it did not.
+func (n *Node) dial(connected map[protocol.NodeID]bool) []protocol.NodeID {
+	var (
+		wg               sync.WaitGroup
+		mu               sync.Mutex
+		reached, missing []protocol.NodeID
+	)
+	for _, m := range n.net.Nodes {
+		if m.ID == n.cfg.ID || connected[m.ID] {
+			continue
+		}
+		wg.Add(1)
+		go func(id protocol.NodeID) {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(n.ctx, dialTimeout)
+			defer cancel()
+			err := n.host.Connect(ctx, id)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				n.log.Debug("connect", "peer", id, "err", err)
+				missing = append(missing, id)
+				return
+			}
+			reached = append(reached, id)
+		}(m.ID)
+	}
+	wg.Wait()
+	for _, id := range reached {
+		connected[id] = true
+	}
+	return missing
+}
+
+// askPeers is how many connected nodes a round of the connect loop asks
+// for peers, at most: enough to route around one that answers nothing
+// useful, few enough that a node that is down does not cost every node a
+// stream to every other every round.
+const askPeers = 3
+
+// findPeers asks up to askPeers connected nodes, starting at an offset
+// that moves each round, for the addresses of the nodes they reach, and
+// returns how many signed records it took in.
+func (n *Node) findPeers(connected map[protocol.NodeID]bool, round int) int {
+	var ids []protocol.NodeID
+	for _, m := range n.net.Nodes {
+		if connected[m.ID] {
+			ids = append(ids, m.ID)
+		}
+	}
+	took := 0
+	for i := range min(askPeers, len(ids)) {
+		id := ids[(round+i)%len(ids)]
+		k, err := n.host.FindPeers(n.ctx, id)
+		if err != nil {
+			n.log.Debug("find peers", "peer", id, "err", err)
+		}
+		took += k
+	}
+	return took
 }
 
 // Fatal delivers the error that stopped the node making progress (a store
@@ -538,6 +591,9 @@ func (n *Node) StatusAddr() string { return n.ln.Addr().String() }
 
 // AddrInfo is the node's libp2p peer ID and listen addresses.
 func (n *Node) AddrInfo() peer.AddrInfo { return n.host.AddrInfo() }
+
+// PeerStats are the node's p2p counters, bootstrap discovery's included.
+func (n *Node) PeerStats() p2p.Stats { return n.host.Stats() }
 
 // ID is the node's identity.
 func (n *Node) ID() protocol.NodeID { return n.cfg.ID }

@@ -71,7 +71,7 @@ func TestThreeValidators(t *testing.T) {
 		livetest.WaitFor(t, 10*time.Second, "node 0 to see both others", func() bool { return len(nodes[0].n.Status().Peers) == 2 })
 		fams := scrape(t, nodes[0].n.StatusAddr())
 		for _, name := range []string{node.MetricHeight, node.MetricFinality, node.MetricRounds, node.MetricCommits,
-			node.MetricPeers, node.MetricFrames, node.MetricUptime, node.MetricStoreHeight, node.MetricStoreWrite,
+			node.MetricPeers, node.MetricFrames, node.MetricPeerRecords, node.MetricUptime, node.MetricStoreHeight, node.MetricStoreWrite,
 			node.MetricMempoolTxs, node.MetricTxsCommitted, node.MetricInputs, node.MetricInfo, "go_goroutines"} {
 			if fams[name] == nil {
 				t.Errorf("/metrics has no %s", name)

@@ -36,6 +36,7 @@ const (
 	MetricStoreReplayed = "dais_store_replayed_heights"
 	MetricPeers         = "dais_p2p_peers"
 	MetricFrames        = "dais_p2p_frames_total"
+	MetricPeerRecords   = "dais_p2p_peer_records_total"
 	MetricInputs        = "dais_node_inputs_total"
 	MetricUptime        = "dais_node_uptime_seconds"
 	MetricInfo          = "dais_node_info"
@@ -177,10 +178,16 @@ var (
 		"(delivered), malformed, unknown_peer, no_receiver (dropped by the transport), undecodable, dropped (dropped by the "+
 		"runtime: not running), send_error, publish_error (refused by the transport), app_send_error, app_dropped "+
 		"(services' messages that failed, or were dropped behind a peer that does not take them).", []string{"result"}, nil)
-	inputsDesc = prometheus.NewDesc(MetricInputs, "Inputs handed to the node's state machine.", nil, nil)
+	inputsDesc  = prometheus.NewDesc(MetricInputs, "Inputs handed to the node's state machine.", nil, nil)
+	recordsDesc = prometheus.NewDesc(MetricPeerRecords, "Signed peer records in peers answers (bootstrap discovery) by what "+
+		"became of them: taken, foreign (a peer ID outside the network: dropped), malformed (dropped).", []string{"result"}, nil)
 )
 
-func (c *frameCollector) Describe(ch chan<- *prometheus.Desc) { ch <- framesDesc; ch <- inputsDesc }
+func (c *frameCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- framesDesc
+	ch <- inputsDesc
+	ch <- recordsDesc
+}
 
 func (c *frameCollector) Collect(ch chan<- prometheus.Metric) {
 	hs := c.src.host.Stats()
@@ -201,6 +208,9 @@ func (c *frameCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(framesDesc, prometheus.CounterValue, float64(f.n), f.result)
 	}
 	ch <- prometheus.MustNewConstMetric(inputsDesc, prometheus.CounterValue, float64(rs.Handled))
+	ch <- prometheus.MustNewConstMetric(recordsDesc, prometheus.CounterValue, float64(hs.PeerRecords), "taken")
+	ch <- prometheus.MustNewConstMetric(recordsDesc, prometheus.CounterValue, float64(hs.PeerRecordsForeign), "foreign")
+	ch <- prometheus.MustNewConstMetric(recordsDesc, prometheus.CounterValue, float64(hs.PeerRecordsMalformed), "malformed")
 }
 
 // infoLabels are the labels of dais_node_info.

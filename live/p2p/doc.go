@@ -10,4 +10,20 @@
 //	rt, err := live.New(node, live.Config{ID: id, Transport: h, ...})
 //	h.SetReceiver(rt)
 //	rt.Start(); defer h.Close(); defer rt.Stop()
+//
+// Bootstrap discovery (peers.go): a book entry may carry no addresses; the
+// host then learns them from the nodes it reaches. n, err :=
+// h.FindPeers(ctx, id) opens a /dais/peers/1.0.0 stream to node id, which
+// answers with the signed peer records (libp2p record.Envelope of a
+// peer.PeerRecord, as identify carries them) of itself and of the book
+// nodes it is connected to, each a uvarint length then the envelope, at
+// most MaxPeerRecords of at most MaxPeerRecordBytes. The asker checks each
+// signature and that the signer's peer ID is in its book; a record that
+// fails is dropped and counted (Stats.PeerRecordsMalformed,
+// PeerRecordsForeign), and a bad length prefix ends the answer. Only book
+// nodes are answered. Limits: addresses are those the nodes announce (no
+// NAT traversal, relay, hole punching or AutoNAT: a node behind NAT must
+// be given a reachable address); no DHT and no gossipsub peer exchange,
+// so a node finds only what its bootstrap nodes (and the nodes it reaches
+// through them) are connected to, which suits networks of tens of nodes.
 package p2p

@@ -21,6 +21,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
 	libp2pproto "github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
@@ -101,6 +102,11 @@ type Stats struct {
 	UnknownPeer uint64
 	// NoReceiver counts frames dropped because SetReceiver was not yet called.
 	NoReceiver uint64
+	// PeerRecords counts signed peer records taken from peers answers
+	// (FindPeers); PeerRecordsForeign those dropped for naming a peer
+	// outside the address book; PeerRecordsMalformed those dropped for not
+	// parsing, a bad signature or a bad length prefix.
+	PeerRecords, PeerRecordsForeign, PeerRecordsMalformed uint64
 }
 
 // Host is one node's libp2p endpoint and a live.Transport. All methods are
@@ -125,10 +131,14 @@ type Host struct {
 	out    map[protocol.NodeID]*outbound
 	topics map[wire.Topic]*pubsub.Topic
 	subs   map[wire.Topic]*pubsub.Subscription
-	wg     sync.WaitGroup // inbound stream handlers and topic readers
+	// records are the signed peer records address-book peers sent in
+	// identify, marshalled, for peers answers (peers.go).
+	records map[peer.ID][]byte
+	wg      sync.WaitGroup // inbound stream handlers and topic readers
 
 	framesSent, framesReceived, published, gossipReceived atomic.Uint64
 	reconnects, malformed, unknownPeer, noReceiver        atomic.Uint64
+	peerRecords, peerRecordsForeign, peerRecordsMalformed atomic.Uint64
 }
 
 type receiverBox struct{ r live.Receiver }
@@ -211,8 +221,16 @@ func New(cfg Config) (*Host, error) {
 		out:    map[protocol.NodeID]*outbound{},
 		topics: map[wire.Topic]*pubsub.Topic{},
 		subs:   map[wire.Topic]*pubsub.Subscription{},
+
+		records: map[peer.ID][]byte{},
+	}
+	if err := h.watchIdentify(); err != nil {
+		cancel()
+		lh.Close()
+		return nil, err
 	}
 	lh.SetStreamHandler(ProtocolID, h.handleStream)
+	lh.SetStreamHandler(PeersProtocolID, h.handlePeers)
 	return h, nil
 }
 
@@ -274,10 +292,16 @@ func (h *Host) SetReceiver(r live.Receiver) { h.recv.Store(&receiverBox{r}) }
 
 // Connect dials a node in the address book. Send dials on its own; Connect
 // is for gossipsub, which only reaches peers this host is connected to.
+// Connect ignores libp2p's dial backoff (which would hold a node that
+// dialed a bootstrap peer before it listened off for 5 s and more): its
+// callers retry at their own pace.
 func (h *Host) Connect(ctx context.Context, id protocol.NodeID) error {
 	pid, err := h.peerOf(id)
 	if err != nil {
 		return err
+	}
+	if sw, ok := h.host.Network().(*swarm.Swarm); ok && sw.Connectedness(pid) != network.Connected {
+		sw.Backoff().Clear(pid)
 	}
 	if err := h.host.Connect(ctx, peer.AddrInfo{ID: pid}); err != nil {
 		return fmt.Errorf("p2p: node %d connecting to node %d: %w", h.self, id, err)
@@ -587,6 +611,10 @@ func (h *Host) Stats() Stats {
 		Malformed:      h.malformed.Load(),
 		UnknownPeer:    h.unknownPeer.Load(),
 		NoReceiver:     h.noReceiver.Load(),
+
+		PeerRecords:          h.peerRecords.Load(),
+		PeerRecordsForeign:   h.peerRecordsForeign.Load(),
+		PeerRecordsMalformed: h.peerRecordsMalformed.Load(),
 	}
 }
 
@@ -607,6 +635,7 @@ func (h *Host) Close() error {
 	}
 	h.mu.Unlock()
 	h.host.RemoveStreamHandler(ProtocolID)
+	h.host.RemoveStreamHandler(PeersProtocolID)
 	for _, s := range subs {
 		s.Cancel()
 	}

@@ -11,6 +11,9 @@
 // The directory holds testnet.json (the node.Network every node reads:
 // seed, epoch, members, ports) and per node node-i/config.yaml, node-i/pid,
 // node-i/output.log (the process's stdout and stderr) and node-i/data (the
-// node's store, log, events and status.addr). Processes outlive the command
+// node's store, log, events and status.addr). With Options.Discovery only
+// node 0's address is written (as testnet.json's bootstrap); the other
+// nodes' configs listen on a port the OS picks and they find one another
+// through node 0. Processes outlive the command
 // that started them; the pid files let a later command find them.
 package testnet

@@ -49,6 +49,10 @@ type Options struct {
 	// dial over QUIC to a node that is down waits for a handshake timeout
 	// where TCP is refused at once, and testnets stop nodes on purpose.
 	QUIC bool
+	// Discovery writes only node 0's address into the network, as its
+	// bootstrap address; the other nodes listen on ports the OS picks and
+	// find one another through node 0 (bootstrap discovery, live/p2p).
+	Discovery bool
 	// Scenario is the file the options came from (FromScenario), recorded
 	// for reports.
 	Scenario string
@@ -105,15 +109,19 @@ func Create(o Options) (*Testnet, error) {
 	if o.QUIC {
 		per = 2
 	}
-	ports, err := FreePorts(o.Nodes * per)
+	withPorts := o.Nodes
+	if o.Discovery {
+		withPorts = 1
+	}
+	ports, err := FreePorts(withPorts * per)
 	if err != nil {
 		return nil, err
 	}
 	for i := range o.Nodes {
 		id := protocol.NodeID(i)
-		m := node.Member{ID: id, Role: node.RoleFollower, Addrs: []string{fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", ports[per*i])}}
-		if o.QUIC {
-			m.Addrs = append(m.Addrs, fmt.Sprintf("/ip4/127.0.0.1/udp/%d/quic-v1", ports[per*i+1]))
+		m := node.Member{ID: id, Role: node.RoleFollower}
+		if i < withPorts {
+			m.Addrs = listenAddrs(o.QUIC, ports[per*i], ports[min(per*i+1, len(ports)-1)])
 		}
 		if i < validators {
 			m.Role = node.RoleValidator
@@ -127,6 +135,11 @@ func Create(o Options) (*Testnet, error) {
 		}
 		m.PeerID = pid.String()
 		netw.Nodes = append(netw.Nodes, m)
+		if o.Discovery && i == 0 {
+			for _, a := range m.Addrs {
+				netw.Bootstrap = append(netw.Bootstrap, a+"/p2p/"+m.PeerID)
+			}
+		}
 	}
 	if err := netw.Validate(); err != nil {
 		return nil, err
@@ -142,6 +155,9 @@ func Create(o Options) (*Testnet, error) {
 			return nil, fmt.Errorf("testnet: creating node %d's directory: %w", m.ID, err)
 		}
 		cfg := &node.Config{ID: m.ID, DataDir: "data", NetworkFile: filepath.Join("..", node.NetworkFile)}
+		if len(m.Addrs) == 0 {
+			cfg.Listen = listenAddrs(o.QUIC, 0, 0) // ports the OS picks
+		}
 		if err := node.WriteFile(tn.ConfigPath(m.ID), cfg); err != nil {
 			return nil, fmt.Errorf("testnet: writing node %d's config: %w", m.ID, err)
 		}
@@ -152,6 +168,16 @@ func Create(o Options) (*Testnet, error) {
 		return nil, fmt.Errorf("testnet: writing %s: %w", netFile, err)
 	}
 	return tn, nil
+}
+
+// listenAddrs are a testnet node's loopback multiaddrs: TCP, and QUIC if
+// asked for; port 0 lets the OS pick.
+func listenAddrs(quic bool, tcpPort, udpPort int) []string {
+	addrs := []string{fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", tcpPort)}
+	if quic {
+		addrs = append(addrs, fmt.Sprintf("/ip4/127.0.0.1/udp/%d/quic-v1", udpPort))
+	}
+	return addrs
 }
 
 func (o *Options) validate() error {
