@@ -26,4 +26,11 @@
 // be given a reachable address); no DHT and no gossipsub peer exchange,
 // so a node finds only what its bootstrap nodes (and the nodes it reaches
 // through them) are connected to, which suits networks of tens of nodes.
+//
+// Resources (limits.go): the libp2p resource manager is on, with stated
+// limits (Config.Limits, DefaultLimits): 1,024 connections (512 inbound),
+// 8,192 streams (4,096 inbound) and 1 GiB of transport memory in all; 8
+// connections, 256 streams and 128 MiB per peer; libp2p's machine-scaled
+// defaults for every other scope. What is over a limit is refused by
+// libp2p before dais sees it.
 package p2p

@@ -84,6 +84,9 @@ type Config struct {
 	DialTimeout time.Duration
 	// WriteTimeout bounds writing one frame; 0 means 30 s.
 	WriteTimeout time.Duration
+	// Limits are the resource manager's limits (limits.go); nil means
+	// DefaultLimits.
+	Limits *Limits
 }
 
 // Stats counts a Host's traffic; all figures are totals since New.
@@ -179,8 +182,17 @@ func New(cfg Config) (*Host, error) {
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 30 * time.Second
 	}
+	limits := DefaultLimits
+	if cfg.Limits != nil {
+		limits = *cfg.Limits
+	}
+	rm, err := limits.resourceManager()
+	if err != nil {
+		return nil, err
+	}
 	lh, err := libp2p.New(
 		libp2p.Identity(cfg.Key),
+		libp2p.ResourceManager(rm),
 		libp2p.ListenAddrStrings(cfg.ListenAddrs...),
 		libp2p.Security(noise.ID, noise.New),
 		libp2p.Transport(tcp.NewTCPTransport),

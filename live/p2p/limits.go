@@ -1,0 +1,87 @@
+package p2p
+
+import (
+	"fmt"
+
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/network"
+	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
+)
+
+// Limits are the resource manager's limits a Host states for itself, on
+// top of go-libp2p's defaults scaled to the machine (rcmgr.DefaultLimits
+// with libp2p's service limits, AutoScale) for every scope not named here.
+// A connection or stream over a limit is refused by libp2p and never
+// reaches dais. The defaults (DefaultLimits) fit a network of up to a few
+// hundred dais nodes, each with one reused direct stream per peer
+// (/dais/msg), gossipsub's streams and the peer-record exchange.
+type Limits struct {
+	// Conns bounds the host's connections, ConnsInbound those others
+	// opened.
+	Conns, ConnsInbound int
+	// Streams bounds its open streams, StreamsInbound those others opened.
+	Streams, StreamsInbound int
+	// Memory bounds what the host's transports and muxers reserve, in
+	// bytes (stream windows, buffers); dais's own frames are bounded by
+	// MaxFrameBytes and MaxPublishBytes.
+	Memory int64
+	// PeerConns and PeerStreams bound what any one peer may hold open
+	// with this host; PeerMemory what it may make the host reserve.
+	PeerConns, PeerStreams int
+	PeerMemory             int64
+}
+
+// DefaultLimits are the limits a Host states unless Config.Limits says
+// otherwise.
+var DefaultLimits = Limits{
+	Conns: 1024, ConnsInbound: 512,
+	Streams: 8192, StreamsInbound: 4096,
+	Memory:    1 << 30,
+	PeerConns: 8, PeerStreams: 256,
+	PeerMemory: 128 << 20,
+}
+
+// validate reports a limit that would stop a host from working at all.
+func (l Limits) validate() error {
+	switch {
+	case l.Conns < 1 || l.ConnsInbound < 1 || l.ConnsInbound > l.Conns:
+		return fmt.Errorf("p2p: limits: conns %d, inbound %d: want 1 ≤ inbound ≤ conns", l.Conns, l.ConnsInbound)
+	case l.Streams < 1 || l.StreamsInbound < 1 || l.StreamsInbound > l.Streams:
+		return fmt.Errorf("p2p: limits: streams %d, inbound %d: want 1 ≤ inbound ≤ streams", l.Streams, l.StreamsInbound)
+	case l.PeerConns < 1 || l.PeerStreams < 1:
+		return fmt.Errorf("p2p: limits: per peer %d conns, %d streams: want at least 1 each", l.PeerConns, l.PeerStreams)
+	case l.Memory < 1<<20 || l.PeerMemory < 1<<20 || l.PeerMemory > l.Memory:
+		return fmt.Errorf("p2p: limits: memory %d, per peer %d: want 1 MiB ≤ per peer ≤ memory", l.Memory, l.PeerMemory)
+	}
+	return nil
+}
+
+// resourceManager builds the resource manager that enforces l.
+func (l Limits) resourceManager() (network.ResourceManager, error) {
+	if err := l.validate(); err != nil {
+		return nil, err
+	}
+	scaling := rcmgr.DefaultLimits
+	libp2p.SetDefaultServiceLimits(&scaling)
+	stated := rcmgr.PartialLimitConfig{
+		System: rcmgr.ResourceLimits{
+			Conns: rcmgr.LimitVal(l.Conns), ConnsInbound: rcmgr.LimitVal(l.ConnsInbound),
+			ConnsOutbound: rcmgr.LimitVal(l.Conns),
+			Streams:       rcmgr.LimitVal(l.Streams), StreamsInbound: rcmgr.LimitVal(l.StreamsInbound),
+			StreamsOutbound: rcmgr.LimitVal(l.Streams),
+			Memory:          rcmgr.LimitVal64(l.Memory),
+		},
+		PeerDefault: rcmgr.ResourceLimits{
+			Conns: rcmgr.LimitVal(l.PeerConns), ConnsInbound: rcmgr.LimitVal(l.PeerConns),
+			ConnsOutbound: rcmgr.LimitVal(l.PeerConns),
+			Streams:       rcmgr.LimitVal(l.PeerStreams), StreamsInbound: rcmgr.LimitVal(l.PeerStreams),
+			StreamsOutbound: rcmgr.LimitVal(l.PeerStreams),
+			Memory:          rcmgr.LimitVal64(l.PeerMemory),
+		},
+	}
+	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(stated.Build(scaling.AutoScale())))
+	if err != nil {
+		return nil, fmt.Errorf("p2p: the resource manager: %w", err)
+	}
+	return rm, nil
+}
