@@ -64,24 +64,22 @@ func (l Limits) resourceManager() (network.ResourceManager, error) {
 	scaling := rcmgr.DefaultLimits
 	libp2p.SetDefaultServiceLimits(&scaling)
 	stated := rcmgr.PartialLimitConfig{
-		System: rcmgr.ResourceLimits{
-			Conns: rcmgr.LimitVal(l.Conns), ConnsInbound: rcmgr.LimitVal(l.ConnsInbound),
-			ConnsOutbound: rcmgr.LimitVal(l.Conns),
-			Streams:       rcmgr.LimitVal(l.Streams), StreamsInbound: rcmgr.LimitVal(l.StreamsInbound),
-			StreamsOutbound: rcmgr.LimitVal(l.Streams),
-			Memory:          rcmgr.LimitVal64(l.Memory),
-		},
-		PeerDefault: rcmgr.ResourceLimits{
-			Conns: rcmgr.LimitVal(l.PeerConns), ConnsInbound: rcmgr.LimitVal(l.PeerConns),
-			ConnsOutbound: rcmgr.LimitVal(l.PeerConns),
-			Streams:       rcmgr.LimitVal(l.PeerStreams), StreamsInbound: rcmgr.LimitVal(l.PeerStreams),
-			StreamsOutbound: rcmgr.LimitVal(l.PeerStreams),
-			Memory:          rcmgr.LimitVal64(l.PeerMemory),
-		},
+		System:      scope(l.Conns, l.ConnsInbound, l.Streams, l.StreamsInbound, l.Memory),
+		PeerDefault: scope(l.PeerConns, l.PeerConns, l.PeerStreams, l.PeerStreams, l.PeerMemory),
 	}
 	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(stated.Build(scaling.AutoScale())))
 	if err != nil {
 		return nil, fmt.Errorf("p2p: the resource manager: %w", err)
 	}
 	return rm, nil
+}
+
+// scope is one scope's limits; outbound connections and streams are
+// bounded only by the totals.
+func scope(conns, connsIn, streams, streamsIn int, memory int64) rcmgr.ResourceLimits {
+	return rcmgr.ResourceLimits{
+		Conns: rcmgr.LimitVal(conns), ConnsInbound: rcmgr.LimitVal(connsIn), ConnsOutbound: rcmgr.LimitVal(conns),
+		Streams: rcmgr.LimitVal(streams), StreamsInbound: rcmgr.LimitVal(streamsIn), StreamsOutbound: rcmgr.LimitVal(streams),
+		Memory: rcmgr.LimitVal64(memory),
+	}
 }
