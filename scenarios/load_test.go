@@ -69,6 +69,8 @@ func TestBrokenFiles(t *testing.T) {
 			`f.yaml:6:38: population.groups[0].gpu: unknown GPU class "h200" (did you mean "h100"?); the catalog has a100, cpu, h100, l40s, rtx3060, rtx3090, rtx4090, t4`}},
 		{"norm bound below 1", base + "protocol:\n  learning: {norm_bound: 0.5}\n", []string{
 			"f.yaml:7:26: protocol.learning.norm_bound: 0.5 would reject the median update itself: give 0 (no bound) or at least 1"}},
+		{"dp with median", base + "protocol:\n  learning: {aggregation: median, dp: {noise_multiplier: 1}}\n", []string{
+			"f.yaml:7:40: protocol.learning.dp: differential privacy is DP-FedAvg: set aggregation to fedavg (it is median; the guarantee is the mean's)"}},
 		{"count and share", base + "  groups: [{name: a, count: 10, share: 50%}]\n", []string{
 			"f.yaml:6:40: population.groups[0].share: give count or share, not both"}},
 		{"counts do not add up", base + "  groups: [{name: a, count: 4}, {name: b, count: 5}]\n", []string{

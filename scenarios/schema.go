@@ -185,8 +185,18 @@ type Learning struct {
 	Aggregators    int     `yaml:"aggregators" default:"0" min:"0" max:"100" doc:"Aggregator committee size: each member aggregates the round's accepted updates on its GPU and the coordinator commits the model version more than two thirds of them report (0: the coordinator aggregates, trusted)."`
 	Budget         Tokens  `yaml:"budget" default:"0" doc:"The training job's budget, escrowed on the coordinator's ledger when the job is posted: each round pays budget ÷ rounds to the learners by validator score and the rest is refunded after the last round (0: 0.001 token per round)."`
 
+	// DP is off (nil) unless the scenario asks for it.
+	DP *LearningDP `yaml:"dp" doc:"Differential privacy (DP-FedAvg, McMahan et al. 2018): every update clipped to clip, averaged with equal weights, Gaussian noise of sd noise_multiplier·clip/n added; the run also runs without it (same seed) and reports the accuracy cost and the user-level ε. Needs aggregation fedavg. Default: off."`
+
 	// Surrogate is off (nil) unless the scenario asks for it.
 	Surrogate *LearningSurrogate `yaml:"surrogate" doc:"Surrogate mode, for more learners than real gradients allow (optdigits has 3,523 unheld rows): the protocol runs in full (selection, updates of the model's size on the network, scoring, committee, payouts) with modeled training, and test accuracy comes from a learning curve fitted to a real run; every such figure is labelled surrogate. Default: off (real gradients)."`
+}
+
+// LearningDP configures DP-FedAvg.
+type LearningDP struct {
+	Clip            float64 `yaml:"clip" default:"1" min:"0.000001" max:"1000000" doc:"L2 norm every update is clipped to (the sensitivity of one learner's contribution to the sum)."`
+	NoiseMultiplier float64 `yaml:"noise_multiplier" default:"1" min:"0" max:"1000" doc:"σ: the noise's standard deviation over the clip (0: clipping only, ε infinite)."`
+	Delta           float64 `yaml:"delta" default:"0.00001" min:"0.000000000001" max:"0.5" doc:"δ of the reported (ε, δ) guarantee."`
 }
 
 // LearningSurrogate configures learning's surrogate mode: the curve

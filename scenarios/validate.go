@@ -76,6 +76,14 @@ func (d *decoder) validate(sc *Scenario, root *node) {
 	if l := sc.Protocol.Learning; l != nil && l.NormBound != 0 && l.NormBound < 1 {
 		d.check("protocol.learning.norm_bound", "%v would reject the median update itself: give 0 (no bound) or at least 1", l.NormBound)
 	}
+	if l := sc.Protocol.Learning; l != nil && l.DP != nil {
+		if l.Aggregation != "fedavg" {
+			d.check("protocol.learning.dp", "differential privacy is DP-FedAvg: set aggregation to fedavg (it is %s; the guarantee is the mean's)", l.Aggregation)
+		}
+		if l.Surrogate != nil {
+			d.check("protocol.learning.dp", "differential privacy in surrogate mode: the fitted learning curve knows nothing of the noise")
+		}
+	}
 	for i, a := range sc.Adversaries {
 		path := fmt.Sprintf("adversaries[%d]", i)
 		d.countOrShare(path, d.has(path+".count"), d.has(path+".share"))

@@ -45,5 +45,12 @@
 // Every rule here is deterministic: ties break by update order (the
 // coordinator orders updates by learner ID, whatever order they arrived
 // in), and the only randomness (learner selection, differential-privacy
-// noise) comes from an injected stream.
+// noise) comes from an injected stream or seed.
+//
+// Differential privacy: DP is DP-FedAvg's rule (clip each update, average
+// with equal weights, add Gaussian noise of sd σ·clip/n, drawn from a
+// stream seeded by the rule's seed and the round's updates so committee
+// members agree), and Epsilon the user-level (ε, δ) it gives after a
+// number of rounds (Rényi DP of the Gaussian mechanism, composed, without
+// amplification by sampling).
 package learn

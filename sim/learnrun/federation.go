@@ -33,7 +33,7 @@ func NewFederation(p *Params) (*Federation, error) {
 	if err != nil {
 		return nil, err
 	}
-	rule, err := learn.NamedRule(p.Rule, p.Tolerate)
+	rule, err := p.rule()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrParams, err)
 	}

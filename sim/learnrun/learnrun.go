@@ -57,6 +57,8 @@ type Result struct {
 	TrainFailed int
 	// Clean is the attack-free run with the same seed (Params.Clean).
 	Clean *Result
+	// NoDP is the same run without differential privacy (Params.DP).
+	NoDP *Result
 	// Surrogate, in surrogate mode, is the curve Accuracy and
 	// AttackSuccess come from; nil when they were measured.
 	Surrogate *SurrogateFit
@@ -138,6 +140,13 @@ func Run(p *Params) (*Result, error) {
 		c := *p
 		c.Attack, c.Clean, c.Baseline, c.Sink = Attack{}, false, false, nil
 		if res.Clean, err = run(&c); err != nil {
+			return nil, err
+		}
+	}
+	if p.DP != nil {
+		c := *p
+		c.DP, c.Clean, c.Baseline, c.Sink = nil, false, false, nil
+		if res.NoDP, err = run(&c); err != nil {
 			return nil, err
 		}
 	}
@@ -263,7 +272,7 @@ func run(p *Params) (*Result, error) {
 		}
 	}
 
-	rule, _ := learn.NamedRule(p.Rule, p.Tolerate)
+	rule, _ := p.rule()
 	timed := func(n int) learn.Rule { return timedRule{inner: rule(n), clock: &st.clock} }
 	if err := w.addServers(learners, validators, aggregators, st.res.Attackers, initial, timed,
 		func(i int) learn.ScoreFunc { return st.scoreFunc(s.validation[i]) }); err != nil {

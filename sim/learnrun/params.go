@@ -170,6 +170,11 @@ type Params struct {
 	// RoundTimeout and ScoreTimeout: see learn.CoordinatorConfig.
 	RoundTimeout, ScoreTimeout protocol.Duration
 
+	// DP, if set, aggregates with DP-FedAvg (learn.DP) instead of Rule,
+	// and the run also runs without the noise (same seed, Result.NoDP)
+	// for the accuracy the privacy costs.
+	DP *DP
+
 	// Clean also runs the attack-free run with the same seed, for the
 	// accuracy drop. Baseline also trains the model centrally on every
 	// provider row for BaselineEpochs epochs.
@@ -226,6 +231,18 @@ func (p *Params) Validate() error {
 	}
 	if _, err := learn.NamedRule(p.Rule, p.Tolerate); err != nil {
 		return bad("%v", err)
+	}
+	if d := p.DP; d != nil {
+		switch {
+		case p.Rule != learn.RuleFedAvg:
+			return bad("differential privacy is DP-FedAvg: aggregation %q, want %q (the guarantee is the mean's)", p.Rule, learn.RuleFedAvg)
+		case !(d.Clip > 0) || math.IsInf(d.Clip, 1) || !(d.Sigma >= 0) || math.IsInf(d.Sigma, 1):
+			return bad("dp clip %v, noise multiplier %v: want a clip > 0 and a noise multiplier >= 0", d.Clip, d.Sigma)
+		case !(d.Delta > 0 && d.Delta < 1):
+			return bad("dp delta %v, want (0, 1)", d.Delta)
+		case p.Surrogate != nil:
+			return bad("differential privacy in surrogate mode: the learning curve knows nothing of the noise")
+		}
 	}
 	a := p.Attack
 	switch {
@@ -329,4 +346,20 @@ func (a Attack) classes() (src, dst int) {
 		return 1, 7
 	}
 	return a.Source, a.Target
+}
+
+// DP configures differential privacy (Params.DP): DP-FedAvg's clip and
+// noise multiplier, and the δ of the (ε, δ) guarantee reported.
+type DP struct {
+	Clip, Sigma, Delta float64
+}
+
+// rule is the round's aggregation rule: DP-FedAvg when DP is set, with
+// noise seeded from the run's seed, else the named rule.
+func (p *Params) rule() (learn.RuleFunc, error) {
+	if d := p.DP; d != nil {
+		r := learn.DP{Clip: d.Clip, Sigma: d.Sigma, Seed: protocol.DeriveSeed(p.Seed, "dp-noise", 0)}
+		return func(int) learn.Rule { return r }, nil
+	}
+	return learn.NamedRule(p.Rule, p.Tolerate)
 }

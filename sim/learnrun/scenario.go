@@ -33,6 +33,9 @@ func FromScenario(sc *scenarios.Scenario, rep int) (*Params, error) {
 		p.Budget, p.Pot = uint64(l.Budget), 0 // the pot is budget / rounds
 	}
 	p.NormBound, p.MarginalScores = l.NormBound, l.MarginalScores
+	if d := l.DP; d != nil {
+		p.DP = &DP{Clip: d.Clip, Sigma: d.NoiseMultiplier, Delta: d.Delta}
+	}
 	if sg := l.Surrogate; sg != nil {
 		p.Surrogate = &Surrogate{FitProviders: sg.FitProviders, FitRounds: sg.FitRounds, Rows: sg.Rows}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/dais-sim/dais/metrics"
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/chain"
+	"github.com/dais-sim/dais/protocol/learn"
 )
 
 // Summary turns a finished run into the figures, curves and plots that
@@ -41,6 +42,15 @@ func Summary(res *Result) *metrics.Run {
 	if res.Clean != nil {
 		fig("accuracy_clean_final", res.Clean.Final(), "", "final test accuracy of the attack-free run with the same seed", metrics.Higher, false)
 		fig("accuracy_drop", res.AccuracyDrop(), "", "clean run's final test accuracy minus this run's", metrics.Lower, true)
+	}
+	if d := p.DP; d != nil && res.NoDP != nil {
+		fig("dp_clip", d.Clip, "", "DP-FedAvg: every update clipped to this L2 norm, then averaged with equal weights", "", false)
+		fig("dp_noise_multiplier", d.Sigma, "", "DP-FedAvg: Gaussian noise of sd σ·clip/n added to each coordinate of the mean of n updates", "", false)
+		fig("dp_delta", d.Delta, "", "δ of the (ε, δ) guarantee", "", false)
+		fig("dp_epsilon", learn.Epsilon(d.Sigma, rounds, d.Delta), "",
+			"user-level ε after the rounds run (Rényi DP of the Gaussian mechanism, no amplification by sampling: an upper bound)", metrics.Lower, true)
+		fig("accuracy_no_dp_final", res.NoDP.Final(), "", "final test accuracy of the same run (same seed) aggregated with plain FedAvg, no clip and no noise", metrics.Higher, false)
+		fig("dp_accuracy_cost", res.NoDP.Final()-res.Final(), "", "final test accuracy without differential privacy minus with it: what the privacy costs", metrics.Lower, true)
 	}
 	if !math.IsNaN(res.Centralized) {
 		fig("accuracy_centralized", res.Centralized, "", "test accuracy of the same model trained centrally on every provider row (the baseline)", metrics.Higher, false)
@@ -81,6 +91,9 @@ func Summary(res *Result) *metrics.Run {
 		Lines: []metrics.Line{{Name: "federated", X: x, Y: res.Accuracy}}}
 	if res.Clean != nil {
 		acc.Lines = append(acc.Lines, metrics.Line{Name: "clean run", X: x, Y: res.Clean.Accuracy})
+	}
+	if res.NoDP != nil {
+		acc.Lines = append(acc.Lines, metrics.Line{Name: "without DP", X: x, Y: res.NoDP.Accuracy})
 	}
 	if !math.IsNaN(res.Centralized) {
 		acc.Lines = append(acc.Lines, metrics.Line{Name: "centralized", X: metrics.Floats{0, float64(rounds)},
