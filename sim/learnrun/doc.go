@@ -37,5 +37,6 @@
 // real model's size, while test accuracy comes from a curve
 // acc(k) = a − b·exp(−c·k) fitted (FitCurve) to a real run of the same
 // model, partition and rule, scaled for attacks by the measured attack
-// table. Summary labels every such figure surrogate.
+// table (attack_table.json, embedded: TestAttackTable writes it with
+// -tablejson). Summary labels every such figure surrogate.
 package learnrun

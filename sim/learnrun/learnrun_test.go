@@ -1,6 +1,7 @@
 package learnrun
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -335,6 +336,19 @@ func TestAttackTableMarkdown(t *testing.T) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
 	}
+	// Through JSON (NaN as null) the table renders the same.
+	tab.Cells[0].TokenShare = math.NaN()
+	js, err := json.Marshal(tab.Data())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d TableData
+	if err := json.Unmarshal(js, &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Markdown() != tab.Markdown() || !math.IsNaN(float64(d.Cells[0].TokenShare)) {
+		t.Errorf("markdown through JSON:\n%s\nwant\n%s", d.Markdown(), tab.Markdown())
+	}
 	c, ok := tab.Cell("iid", learn.RuleMedian, "sign_flip", 0.4)
 	clean, _ := tab.Cell("iid", learn.RuleMedian, "none", 0)
 	if !ok || c.Drop != clean.Accuracy-c.Accuracy || c.NodeShare != 0.4 {
@@ -344,6 +358,7 @@ func TestAttackTableMarkdown(t *testing.T) {
 
 var (
 	table        = flag.String("table", "", "run the full attack table and write its Markdown to this file")
+	tableJSON    = flag.String("tablejson", "", "run the full attack table and write it as JSON (TableData) to this file")
 	sybilTable   = flag.String("sybiltable", "", "run the Sybil table (SybilTableOptions) and write its Markdown to this file")
 	tableRules   = flag.String("tablerules", "", "with -table, only these rules (comma-separated, as the table names them)")
 	tableAttacks = flag.String("tableattacks", "", "with -table, only these attack columns (comma-separated, as the table names them)")
@@ -379,13 +394,17 @@ func TestSybilTable(t *testing.T) {
 	}
 }
 
-// TestAttackTable is the full table of BENCHMARKS.md: about 30 minutes
-// of CPU. Run it with
+// TestAttackTable is the full table of BENCHMARKS.md: about 22 minutes
+// on 2 cores. Run it with
 //
-//	go test ./sim/learnrun -run TestAttackTable -timeout 2h -table /tmp/table.md
+//	go test ./sim/learnrun -run 'TestAttackTable$' -timeout 2h -table /tmp/table.md -tablejson sim/learnrun/attack_table.json
+//
+// -table writes its Markdown (the tables of BENCHMARKS.md), -tablejson
+// its TableData, which the surrogate embeds (attack_table.json;
+// TestAttackTableInBenchmarks checks that the two agree).
 func TestAttackTable(t *testing.T) {
-	if *table == "" {
-		t.Skip("the full attack table runs only with -table FILE")
+	if *table == "" && *tableJSON == "" {
+		t.Skip("the full attack table runs only with -table FILE or -tablejson FILE")
 	}
 	opts := DefaultTableOptions()
 	if *tableRules != "" {
@@ -404,10 +423,62 @@ func TestAttackTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(*table, []byte(tab.Markdown()), 0o644); err != nil {
+	if *table != "" {
+		if err := os.WriteFile(*table, []byte(tab.Markdown()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if *tableJSON != "" {
+		js, err := json.MarshalIndent(tab.Data(), "", "\t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(*tableJSON, append(js, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("wrote %s %s (%d runs, %v)", *table, *tableJSON, len(tab.Cells), tab.Wall)
+}
+
+// The attack table the surrogate embeds (attack_table.json) is the
+// default table, its Markdown is BENCHMARKS.md's verbatim, and it has
+// every cell the surrogate reads.
+func TestAttackTableInBenchmarks(t *testing.T) {
+	d, err := measuredTable()
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("wrote %s (%d runs, %v)", *table, len(tab.Cells), tab.Wall)
+	o := DefaultTableOptions()
+	var attacks []string
+	for _, a := range o.Attacks {
+		attacks = append(attacks, a.Name)
+	}
+	if !slices.Equal(d.Rules, o.Rules) || !slices.Equal(d.Attacks, attacks) || !slices.Equal(d.Shares, o.Shares) ||
+		!slices.Equal(d.Partitions, (&Table{Options: o}).Data().Partitions) || d.Runs != len(d.Cells) {
+		t.Errorf("attack_table.json is not DefaultTableOptions' table: rules %v, attacks %v, shares %v, partitions %v, %d runs of %d cells",
+			d.Rules, d.Attacks, d.Shares, d.Partitions, d.Runs, len(d.Cells))
+	}
+	bench, err := os.ReadFile("../../BENCHMARKS.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if md := strings.TrimSpace(d.Markdown()); !strings.Contains(string(bench), md) {
+		t.Errorf("BENCHMARKS.md does not hold the Markdown of attack_table.json; rerun TestAttackTable with -table and -tablejson and paste:\n%s", md)
+	}
+	for _, part := range o.Partitions {
+		for _, rule := range o.Rules {
+			for _, kind := range surrogateAttacks {
+				for _, share := range []float64{0.05, 0.3, 0.6} {
+					p := o.Base
+					p.Partition, p.Attack = part, Attack{Kind: kind, Share: share}
+					p.Rule, p.Filter = strings.CutSuffix(rule, FilterSuffix)
+					if f, asr, err := attackEffect(&p, share); err != nil || math.IsNaN(f) || math.IsNaN(asr) {
+						t.Errorf("%s, %s, %s at %g: factor %v, attack success %v, %v", part.Kind, rule, kind, share, f, asr, err)
+					}
+				}
+			}
+		}
+	}
 }
 
 // skipClaimUnderRace skips a test that asserts a measured claim: make test

@@ -116,41 +116,30 @@ func FitCurve(acc []float64) (Curve, error) {
 // chance is the accuracy of guessing among optdigits' 10 classes.
 const chance = 0.1
 
-// measuredShares are the attacker shares of the measured attack table's
-// columns.
-var measuredShares = [5]float64{0, 0.10, 0.20, 0.30, 0.45}
-
 // attackEffect returns, for an attack by a share of the learners, the
 // factor by which it scales the curve's gain over chance and its attack
-// success rate, interpolated linearly between the measured table's
-// columns (measuredTable: final accuracy and attack success after 20
-// rounds, 20 providers, MLP): factor = (acc_attacked − 0.1)/(acc_clean −
-// 0.1). Dirichlet partitions use the α = 0.5 table, one-class the IID one.
+// success rate, interpolated linearly between the measured attack table's
+// shares (measuredTable, BENCHMARKS.md's table: final accuracy and attack
+// success after 20 rounds, 20 providers, MLP): factor = (acc_attacked −
+// 0.1)/(acc_clean − 0.1). Dirichlet partitions use the α = 0.5 table,
+// one-class the IID one.
 func attackEffect(p *Params, share float64) (factor, asr float64, err error) {
 	if p.Attack.Kind == None || share == 0 {
 		return 1, 0, nil
 	}
-	part := "iid"
-	if p.Partition.Kind == "dirichlet" {
-		part = "dirichlet"
+	shares, accs, asrs, err := measuredRow(p)
+	if err != nil {
+		return 0, 0, err
 	}
-	rule := p.Rule
-	if p.Filter {
-		rule += "+filter"
-	}
-	row, ok := measuredTable[part][rule][p.Attack.Kind]
-	if !ok {
-		return 0, 0, fmt.Errorf("%w: no measured effect of %s under %s (%s) for the surrogate", ErrParams, p.Attack.Kind, rule, part)
-	}
-	share = min(share, measuredShares[len(measuredShares)-1])
+	share = min(share, shares[len(shares)-1])
 	i := 1
-	for i < len(measuredShares)-1 && share > measuredShares[i] {
+	for i < len(shares)-1 && share > shares[i] {
 		i++
 	}
-	t := (share - measuredShares[i-1]) / (measuredShares[i] - measuredShares[i-1])
-	acc := row[i-1][0] + t*(row[i][0]-row[i-1][0])
-	asr = row[i-1][1] + t*(row[i][1]-row[i-1][1])
-	return (acc - chance) / (row[0][0] - chance), asr, nil
+	t := (share - shares[i-1]) / (shares[i] - shares[i-1])
+	acc := accs[i-1] + t*(accs[i]-accs[i-1])
+	asr = asrs[i-1] + t*(asrs[i]-asrs[i-1])
+	return (acc - chance) / (accs[0] - chance), asr, nil
 }
 
 // surrogateKeys are the keys of the figures, curves and plots whose values

@@ -1,114 +1,71 @@
 package learnrun
 
-// measuredTable is the attack table of BENCHMARKS.md ("Federated learning
-// under attack"), as measured by TestAttackTable with seed 1: for each
-// partition, rule and attack, the final test accuracy and the mean attack
-// success rate (1→7, second half of the rounds) at attacker shares 0, 10,
-// 20, 30 and 45% (measuredShares), after 20 rounds of 20 providers
-// training the MLP. The surrogate scales its learning curve by it
-// (attackEffect); it is a copy of measured figures, to be refreshed when
-// the table is.
-var measuredTable = map[string]map[string]map[AttackKind][5][2]float64{
-	"iid": {
-		"fedavg": {
-			LabelFlip:      {{0.959, 0}, {0.956, 0.008}, {0.954, 0.033}, {0.96, 0.172}, {0.959, 0.422}},
-			SignFlip:       {{0.959, 0}, {0.825, 0.012}, {0.103, 0.604}, {0.099, 0}, {0.101, 0}},
-			Scaling:        {{0.959, 0}, {0.93, 0}, {0.101, 0.179}, {0.098, 0.091}, {0.1, 0.091}},
-			LittleIsEnough: {{0.959, 0}, {0.958, 0}, {0.959, 0}, {0.958, 0}, {0.955, 0}},
-			FreeRider:      {{0.959, 0}, {0.955, 0}, {0.955, 0}, {0.956, 0}, {0.951, 0}},
-		},
-		"krum": {
-			LabelFlip:      {{0.91, 0}, {0.91, 0}, {0.91, 0}, {0.91, 0}, {0.912, 0.005}},
-			SignFlip:       {{0.91, 0}, {0.91, 0}, {0.91, 0}, {0.924, 0}, {0.91, 0}},
-			Scaling:        {{0.91, 0}, {0.91, 0}, {0.91, 0}, {0.924, 0}, {0.939, 0}},
-			LittleIsEnough: {{0.91, 0}, {0.957, 0}, {0.959, 0}, {0.959, 0}, {0.883, 0}},
-			FreeRider:      {{0.91, 0}, {0.915, 0}, {0.825, 0}, {0.825, 0}, {0.111, 0}},
-		},
-		"multi-krum": {
-			LabelFlip:      {{0.955, 0}, {0.955, 0}, {0.955, 0}, {0.96, 0}, {0.948, 0.148}},
-			SignFlip:       {{0.955, 0}, {0.955, 0}, {0.955, 0}, {0.96, 0}, {0.1, 0.013}},
-			Scaling:        {{0.955, 0}, {0.955, 0}, {0.955, 0}, {0.96, 0}, {0.194, 0.065}},
-			LittleIsEnough: {{0.955, 0}, {0.955, 0}, {0.958, 0}, {0.96, 0}, {0.948, 0}},
-			FreeRider:      {{0.955, 0}, {0.955, 0}, {0.949, 0}, {0.948, 0}, {0.942, 0}},
-		},
-		"median": {
-			LabelFlip:      {{0.954, 0}, {0.957, 0}, {0.955, 0}, {0.948, 0.005}, {0.95, 0.063}},
-			SignFlip:       {{0.954, 0}, {0.95, 0}, {0.942, 0}, {0.937, 0}, {0.871, 0}},
-			Scaling:        {{0.954, 0}, {0.954, 0}, {0.956, 0}, {0.957, 0}, {0.959, 0}},
-			LittleIsEnough: {{0.954, 0}, {0.954, 0}, {0.957, 0}, {0.961, 0}, {0.91, 0}},
-			FreeRider:      {{0.954, 0}, {0.952, 0}, {0.947, 0}, {0.942, 0}, {0.929, 0}},
-		},
-		"trimmed-mean": {
-			LabelFlip:      {{0.955, 0}, {0.955, 0}, {0.955, 0}, {0.953, 0.006}, {0.95, 0.209}},
-			SignFlip:       {{0.955, 0}, {0.95, 0}, {0.945, 0}, {0.937, 0}, {0.097, 0.273}},
-			Scaling:        {{0.955, 0}, {0.957, 0}, {0.958, 0}, {0.955, 0}, {0.461, 0}},
-			LittleIsEnough: {{0.955, 0}, {0.955, 0}, {0.954, 0}, {0.959, 0}, {0.937, 0}},
-			FreeRider:      {{0.955, 0}, {0.949, 0}, {0.949, 0}, {0.944, 0}, {0.938, 0}},
-		},
-		"foolsgold": {
-			LabelFlip:      {{0.96, 0}, {0.957, 0}, {0.962, 0.013}, {0.942, 0.093}, {0.892, 0.437}},
-			SignFlip:       {{0.96, 0}, {0.875, 0.026}, {0.102, 0.184}, {0.101, 0}, {0.102, 0}},
-			Scaling:        {{0.96, 0}, {0.957, 0}, {0.1, 0.205}, {0.102, 0.182}, {0.1, 0.091}},
-			LittleIsEnough: {{0.96, 0}, {0.955, 0}, {0.96, 0}, {0.96, 0}, {0.957, 0}},
-			FreeRider:      {{0.96, 0}, {0.111, 0}, {0.114, 0.002}, {0.112, 0.002}, {0.112, 0.002}},
-		},
-		"fedavg+filter": {
-			LabelFlip:      {{0.959, 0}, {0.957, 0}, {0.879, 0.048}, {0.962, 0.172}, {0.958, 0.179}},
-			SignFlip:       {{0.959, 0}, {0.948, 0}, {0.938, 0}, {0.898, 0.002}, {0.925, 0}},
-			Scaling:        {{0.959, 0}, {0.953, 0}, {0.099, 0.071}, {0.101, 0.091}, {0.1, 0.091}},
-			LittleIsEnough: {{0.959, 0}, {0.96, 0}, {0.955, 0}, {0.955, 0}, {0.957, 0}},
-			FreeRider:      {{0.959, 0}, {0.955, 0}, {0.95, 0}, {0.953, 0}, {0.946, 0}},
-		},
-	},
-	"dirichlet": {
-		"fedavg": {
-			LabelFlip:      {{0.951, 0}, {0.947, 0.012}, {0.939, 0.04}, {0.861, 0.164}, {0.856, 0.478}},
-			SignFlip:       {{0.951, 0}, {0.745, 0.004}, {0.406, 0.053}, {0.099, 0}, {0.101, 0}},
-			Scaling:        {{0.951, 0}, {0.906, 0}, {0.23, 0.109}, {0.098, 0.045}, {0.1, 0.091}},
-			LittleIsEnough: {{0.951, 0}, {0.949, 0}, {0.948, 0}, {0.944, 0}, {0.934, 0.017}},
-			FreeRider:      {{0.951, 0}, {0.949, 0}, {0.944, 0}, {0.939, 0}, {0.94, 0}},
-		},
-		"krum": {
-			LabelFlip:      {{0.771, 0.078}, {0.77, 0.088}, {0.77, 0.088}, {0.76, 0.02}, {0.787, 0.073}},
-			SignFlip:       {{0.771, 0.078}, {0.674, 0.098}, {0.617, 0.054}, {0.767, 0.083}, {0.619, 0.165}},
-			Scaling:        {{0.771, 0.078}, {0.674, 0.098}, {0.617, 0.054}, {0.767, 0.083}, {0.75, 0.01}},
-			LittleIsEnough: {{0.771, 0.078}, {0.948, 0}, {0.94, 0}, {0.888, 0.018}, {0.101, 0}},
-			FreeRider:      {{0.771, 0.078}, {0.671, 0.044}, {0.619, 0.165}, {0.111, 0}, {0.111, 0}},
-		},
-		"multi-krum": {
-			LabelFlip:      {{0.933, 0}, {0.943, 0}, {0.946, 0}, {0.948, 0}, {0.844, 0.482}},
-			SignFlip:       {{0.933, 0}, {0.94, 0}, {0.939, 0}, {0.945, 0}, {0.1, 0.909}},
-			Scaling:        {{0.933, 0}, {0.94, 0}, {0.939, 0}, {0.945, 0}, {0.344, 0.144}},
-			LittleIsEnough: {{0.933, 0}, {0.931, 0}, {0.939, 0}, {0.936, 0}, {0.728, 0.622}},
-			FreeRider:      {{0.933, 0}, {0.927, 0}, {0.926, 0}, {0.919, 0}, {0.846, 0.012}},
-		},
-		"median": {
-			LabelFlip:      {{0.937, 0}, {0.938, 0}, {0.937, 0.003}, {0.929, 0.021}, {0.907, 0.281}},
-			SignFlip:       {{0.937, 0}, {0.93, 0}, {0.925, 0}, {0.843, 0.008}, {0.557, 0.045}},
-			Scaling:        {{0.937, 0}, {0.935, 0}, {0.937, 0}, {0.943, 0}, {0.944, 0}},
-			LittleIsEnough: {{0.937, 0}, {0.94, 0}, {0.939, 0}, {0.919, 0.015}, {0.102, 0}},
-			FreeRider:      {{0.937, 0}, {0.932, 0}, {0.917, 0}, {0.897, 0}, {0.799, 0.16}},
-		},
-		"trimmed-mean": {
-			LabelFlip:      {{0.941, 0}, {0.939, 0}, {0.936, 0.005}, {0.932, 0.021}, {0.861, 0.561}},
-			SignFlip:       {{0.941, 0}, {0.935, 0}, {0.927, 0}, {0.863, 0.01}, {0.101, 0}},
-			Scaling:        {{0.941, 0}, {0.939, 0}, {0.942, 0}, {0.945, 0}, {0.927, 0.001}},
-			LittleIsEnough: {{0.941, 0}, {0.939, 0}, {0.939, 0}, {0.93, 0}, {0.196, 0}},
-			FreeRider:      {{0.941, 0}, {0.937, 0}, {0.932, 0}, {0.91, 0}, {0.884, 0.013}},
-		},
-		"foolsgold": {
-			LabelFlip:      {{0.95, 0}, {0.947, 0}, {0.948, 0.004}, {0.947, 0.056}, {0.925, 0.505}},
-			SignFlip:       {{0.95, 0}, {0.749, 0.063}, {0.1, 0.357}, {0.101, 0.909}, {0.099, 0}},
-			Scaling:        {{0.95, 0}, {0.916, 0.003}, {0.367, 0.005}, {0.1, 0}, {0.101, 0.099}},
-			LittleIsEnough: {{0.95, 0}, {0.948, 0}, {0.946, 0}, {0.943, 0}, {0.947, 0}},
-			FreeRider:      {{0.95, 0}, {0.947, 0}, {0.943, 0}, {0.94, 0}, {0.94, 0}},
-		},
-		"fedavg+filter": {
-			LabelFlip:      {{0.944, 0}, {0.934, 0.061}, {0.908, 0.098}, {0.896, 0.201}, {0.847, 0.215}},
-			SignFlip:       {{0.944, 0}, {0.924, 0}, {0.927, 0.004}, {0.937, 0.003}, {0.922, 0.019}},
-			Scaling:        {{0.944, 0}, {0.885, 0}, {0.311, 0.078}, {0.101, 0.091}, {0.1, 0.091}},
-			LittleIsEnough: {{0.944, 0}, {0.948, 0}, {0.924, 0}, {0.954, 0}, {0.945, 0.003}},
-			FreeRider:      {{0.944, 0}, {0.948, 0}, {0.941, 0}, {0.93, 0.001}, {0.942, 0}},
-		},
-	},
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// attackTableJSON is the attack table of BENCHMARKS.md ("Federated
+// learning under attack") as TestAttackTable writes it (-tablejson, seed
+// 1): for each partition, rule, attack and attacker share, the final test
+// accuracy and the mean attack success rate (1→7, second half of the
+// rounds) after 20 rounds of 20 providers training the MLP. The surrogate
+// scales its learning curve by it (attackEffect);
+// TestAttackTableInBenchmarks checks that its Markdown is BENCHMARKS.md's.
+//
+//go:embed attack_table.json
+var attackTableJSON []byte
+
+// measuredTable decodes attackTableJSON once.
+var measuredTable = sync.OnceValues(func() (*TableData, error) {
+	var d TableData
+	if err := json.Unmarshal(attackTableJSON, &d); err != nil {
+		return nil, fmt.Errorf("learnrun: attack_table.json: %w", err)
+	}
+	if len(d.Shares) < 2 || d.Shares[0] != 0 || !slices.IsSorted(d.Shares) {
+		return nil, fmt.Errorf("learnrun: attack_table.json: shares %v, want 0 and more, ascending", d.Shares)
+	}
+	return &d, nil
+})
+
+// surrogateAttacks are the attacks whose measured effect the surrogate
+// applies; Sybil identities are not modeled.
+var surrogateAttacks = []AttackKind{LabelFlip, SignFlip, Scaling, LittleIsEnough, FreeRider}
+
+// measuredRow returns, for p's partition (Dirichlet of any α reads the
+// table's Dirichlet partition, anything else its IID one), rule and
+// attack, the table's shares and the measured final accuracy and attack
+// success at each (share 0: the clean run).
+func measuredRow(p *Params) (shares, acc, asr []float64, err error) {
+	d, err := measuredTable()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rule := p.Rule
+	if p.Filter {
+		rule += FilterSuffix
+	}
+	kind, part := "iid", "iid"
+	if p.Partition.Kind == "dirichlet" {
+		kind = "dirichlet"
+		if i := slices.IndexFunc(d.Partitions, func(p string) bool { return strings.HasPrefix(p, "dirichlet(") }); i >= 0 {
+			part = d.Partitions[i]
+		}
+	}
+	missing := fmt.Errorf("%w: no measured effect of %s under %s (%s) for the surrogate", ErrParams, p.Attack.Kind, rule, kind)
+	if !slices.Contains(surrogateAttacks, p.Attack.Kind) || (kind == "dirichlet" && part == "iid") {
+		return nil, nil, nil, missing
+	}
+	for _, s := range d.Shares {
+		c, ok := d.Cell(part, rule, string(p.Attack.Kind), s)
+		if !ok {
+			return nil, nil, nil, missing
+		}
+		acc, asr = append(acc, float64(c.Accuracy)), append(asr, float64(c.AttackSuccess))
+	}
+	return d.Shares, acc, asr, nil
 }

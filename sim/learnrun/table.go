@@ -1,6 +1,7 @@
 package learnrun
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"runtime"
@@ -235,52 +236,137 @@ func (t *Table) Cell(partition, rule, attack string, share float64) (Cell, bool)
 	return Cell{}, false
 }
 
+// Markdown renders the table: Data().Markdown().
+func (t *Table) Markdown() string { return t.Data().Markdown() }
+
+// Data returns the table's results as TableData.
+func (t *Table) Data() *TableData {
+	o := t.Options
+	d := &TableData{Rules: o.Rules, Shares: o.Shares, BaselineEpochs: o.Base.BaselineEpochs,
+		Centralized: JSONFloat(t.Centralized), Runs: len(t.Cells), Wall: t.Wall.Round(time.Second)}
+	for _, part := range o.Partitions {
+		p := o.Base
+		p.Partition = part
+		d.Partitions = append(d.Partitions, schemeName(&p))
+	}
+	for _, a := range o.Attacks {
+		d.Attacks = append(d.Attacks, a.Name)
+	}
+	for _, c := range t.Cells {
+		d.Cells = append(d.Cells, TableCell{Partition: c.Partition, Rule: c.Rule, Attack: c.Attack, Share: c.Share,
+			Accuracy: JSONFloat(c.Accuracy), AttackSuccess: JSONFloat(c.AttackSuccess),
+			NodeShare: JSONFloat(c.NodeShare), TokenShare: JSONFloat(c.TokenShare)})
+	}
+	return d
+}
+
+// TableData is an attack table's results as TestAttackTable writes them
+// to JSON (-tablejson; the surrogate embeds BENCHMARKS.md's table as
+// attack_table.json): everything its Markdown renders.
+type TableData struct {
+	// Partitions are as schemeName spells them ("iid", "dirichlet(0.5)").
+	Partitions []string  `json:"partitions"`
+	Rules      []string  `json:"rules"`
+	Attacks    []string  `json:"attacks"`
+	Shares     []float64 `json:"shares"`
+	// BaselineEpochs and Centralized describe the centralized baseline
+	// (Centralized null: none).
+	BaselineEpochs int       `json:"baseline_epochs"`
+	Centralized    JSONFloat `json:"centralized"`
+	Runs           int       `json:"runs"`
+	// Wall is the whole table's host time, in nanoseconds, rounded to
+	// the second.
+	Wall  time.Duration `json:"wall_ns"`
+	Cells []TableCell   `json:"cells"`
+}
+
+// TableCell is one run of TableData; Cell says what its fields are.
+type TableCell struct {
+	Partition     string    `json:"partition"`
+	Rule          string    `json:"rule"`
+	Attack        string    `json:"attack"`
+	Share         float64   `json:"share"`
+	Accuracy      JSONFloat `json:"accuracy"`
+	AttackSuccess JSONFloat `json:"attack_success"`
+	NodeShare     JSONFloat `json:"node_share"`
+	TokenShare    JSONFloat `json:"token_share"`
+}
+
+// JSONFloat is a float64 that encodes NaN as JSON null and decodes null
+// as NaN.
+type JSONFloat float64
+
+// MarshalJSON implements json.Marshaler.
+func (f JSONFloat) MarshalJSON() ([]byte, error) {
+	if math.IsNaN(float64(f)) {
+		return []byte("null"), nil
+	}
+	return json.Marshal(float64(f))
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (f *JSONFloat) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*f = JSONFloat(math.NaN())
+		return nil
+	}
+	return json.Unmarshal(b, (*float64)(f))
+}
+
+// Cell returns the cell of a partition, rule, attack and share; share 0
+// is attack "none".
+func (d *TableData) Cell(partition, rule, attack string, share float64) (TableCell, bool) {
+	for _, c := range d.Cells {
+		if c.Partition == partition && c.Rule == rule && c.Share == share && (c.Attack == attack || share == 0) {
+			return c, true
+		}
+	}
+	nan := JSONFloat(math.NaN())
+	return TableCell{Accuracy: nan, AttackSuccess: nan, NodeShare: nan, TokenShare: nan}, false
+}
+
 // Markdown renders the table: for each partition and attack, rules down
 // and attacker shares across, each cell "final accuracy / attack success"
 // in percent; then the attackers' reward share under the first rule.
-func (t *Table) Markdown() string {
+func (d *TableData) Markdown() string {
 	var b strings.Builder
-	o := t.Options
-	pct := func(x float64) string {
-		if math.IsNaN(x) {
+	pct := func(x JSONFloat) string {
+		if math.IsNaN(float64(x)) {
 			return "–"
 		}
 		return fmt.Sprintf("%.1f", 100*x)
 	}
 	header := func(first string) {
 		b.WriteString("| " + first + " |")
-		for _, s := range o.Shares {
+		for _, s := range d.Shares {
 			fmt.Fprintf(&b, " %.3g%% |", 100*s)
 		}
 		b.WriteString("\n|---|")
-		for range o.Shares {
+		for range d.Shares {
 			b.WriteString("---:|")
 		}
 		b.WriteString("\n")
 	}
-	for _, part := range o.Partitions {
-		p := o.Base
-		p.Partition = part
-		pn := schemeName(&p)
-		for _, a := range o.Attacks {
-			fmt.Fprintf(&b, "\n**%s, %s** — final test accuracy %% / attack success %% (1→7, mean over the last half of the rounds)\n\n", pn, a.Name)
+	for _, pn := range d.Partitions {
+		for _, a := range d.Attacks {
+			fmt.Fprintf(&b, "\n**%s, %s** — final test accuracy %% / attack success %% (1→7, mean over the last half of the rounds)\n\n", pn, a)
 			header("rule")
-			for _, rule := range o.Rules {
+			for _, rule := range d.Rules {
 				b.WriteString("| " + rule + " |")
-				for _, s := range o.Shares {
-					c, _ := t.Cell(pn, rule, a.Name, s)
+				for _, s := range d.Shares {
+					c, _ := d.Cell(pn, rule, a, s)
 					fmt.Fprintf(&b, " %s / %s |", pct(c.Accuracy), pct(c.AttackSuccess))
 				}
 				b.WriteString("\n")
 			}
 		}
-		if len(o.Rules) > 0 {
-			fmt.Fprintf(&b, "\n**%s, %s** — attackers' share of the training reward %% (share ∝ positive validator score; their share of identities is the column)\n\n", pn, o.Rules[0])
+		if len(d.Rules) > 0 {
+			fmt.Fprintf(&b, "\n**%s, %s** — attackers' share of the training reward %% (share ∝ positive validator score; their share of identities is the column)\n\n", pn, d.Rules[0])
 			header("attack")
-			for _, a := range o.Attacks {
-				b.WriteString("| " + a.Name + " |")
-				for _, s := range o.Shares {
-					c, _ := t.Cell(pn, o.Rules[0], a.Name, s)
+			for _, a := range d.Attacks {
+				b.WriteString("| " + a + " |")
+				for _, s := range d.Shares {
+					c, _ := d.Cell(pn, d.Rules[0], a, s)
 					if s == 0 {
 						b.WriteString(" – |")
 						continue
@@ -291,9 +377,9 @@ func (t *Table) Markdown() string {
 			}
 		}
 	}
-	if !math.IsNaN(t.Centralized) {
-		fmt.Fprintf(&b, "\nCentralized baseline (same MLP, every provider row, %d epochs): %s%%.", o.Base.BaselineEpochs, pct(t.Centralized))
+	if !math.IsNaN(float64(d.Centralized)) {
+		fmt.Fprintf(&b, "\nCentralized baseline (same MLP, every provider row, %d epochs): %s%%.", d.BaselineEpochs, pct(d.Centralized))
 	}
-	fmt.Fprintf(&b, "\n%d runs, wall time %v.\n", len(t.Cells), t.Wall.Round(time.Second))
+	fmt.Fprintf(&b, "\n%d runs, wall time %v.\n", d.Runs, d.Wall)
 	return b.String()
 }
