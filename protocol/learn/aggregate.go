@@ -215,14 +215,22 @@ func coordinatewise(us []Update, f func(sorted []float64) float64) ([]float64, e
 // nothing and gets full weight, and under IID data, where the honest
 // updates agree and are weighed down, zeros dilute the weighted mean until
 // the model stops learning (sim/learnrun measured 11% accuracy with 10%
-// free riders). Weights therefore gives zero updates weight 0 and
-// computes the others' weights among themselves, as if the zeros had not
-// been sent. A zero update would add nothing to the weighted sum anyway;
-// the guard only stops it from counting in the normalization.
+// free riders). Weights therefore gives near-zero updates — a norm below
+// NegligibleNorm times the median non-zero norm, so that noise of 1e-12
+// passes no better than zeros — weight 0 and computes the others' weights
+// among themselves, as if they had not been sent. Such an update would add
+// next to nothing to the weighted sum anyway; the guard only stops it from
+// counting in the normalization. An attacker who sends a small update of
+// a random direction above that floor still gets full weight: that is the
+// limit of the guard, and the validators' score filter's to catch.
 type FoolsGold struct {
 	// Kappa is the confidence parameter of the logit (the paper uses 1).
 	Kappa float64
 }
+
+// NegligibleNorm is FoolsGold's zero guard: an update whose norm is below
+// this share of the round's median non-zero norm counts as zero.
+const NegligibleNorm = 1e-3
 
 func (FoolsGold) Name() string { return "foolsgold" }
 
@@ -246,15 +254,27 @@ func (fg FoolsGold) Aggregate(us []Update) ([]float64, error) {
 }
 
 // Weights returns FoolsGold's learning-rate weight for each update, in
-// [0, 1]; zero updates get 0 (see FoolsGold).
+// [0, 1]; zero and negligible updates get 0 (see FoolsGold).
 func (fg FoolsGold) Weights(us []Update) ([]float64, error) {
 	if _, err := check(us); err != nil {
 		return nil, err
 	}
+	norms := make([]float64, len(us))
+	var positive []float64
+	for i, u := range us {
+		if norms[i] = floats.Norm(u.Delta, 2); norms[i] > 0 {
+			positive = append(positive, norms[i])
+		}
+	}
+	var floor float64
+	if len(positive) > 0 {
+		sort.Float64s(positive)
+		floor = NegligibleNorm * positive[len(positive)/2]
+	}
 	var nonzero []Update
 	var at []int
 	for i, u := range us {
-		if floats.Norm(u.Delta, 2) > 0 {
+		if norms[i] > floor {
 			nonzero = append(nonzero, u)
 			at = append(at, i)
 		}

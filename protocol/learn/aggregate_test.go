@@ -86,6 +86,11 @@ func TestFoolsGoldWeights(t *testing.T) {
 	if err != nil || !(agg[0] > 0.9) {
 		t.Fatalf("foolsgold over agreeing updates and zeros: %v, %v; want the first coordinate above 0.9", agg, err)
 	}
+	// Nor by near-zero noise, which is as directionless as zeros.
+	agg, err = FoolsGold{}.Aggregate(ups(nil, []float64{1, 0.1}, []float64{1, -0.1}, []float64{0.9, 0}, []float64{1e-12, -3e-12}, []float64{-2e-12, 1e-12}))
+	if err != nil || !(agg[0] > 0.9) {
+		t.Fatalf("foolsgold over agreeing updates and 1e-12 noise: %v, %v; want the first coordinate above 0.9", agg, err)
+	}
 }
 
 func TestRuleErrors(t *testing.T) {

@@ -2,6 +2,7 @@ package learn
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -41,6 +42,10 @@ type AggregateRequest struct {
 	// Learners are the learners whose updates go into the aggregate,
 	// ascending: the order the rule sees them in.
 	Learners []protocol.NodeID
+	// Digests are the DigestOf of those updates as the coordinator holds
+	// them (the copies its validators scored), one per learner: an
+	// aggregator whose copy differs reports nothing.
+	Digests []Hash
 }
 
 // Candidate is one aggregator's result for a round, standing for its
@@ -67,12 +72,13 @@ func (*Candidate) Kind() wire.Kind { return wire.KindCandidate }
 func (r *AggregateRequest) AppendBody(b []byte) []byte {
 	b = binary.AppendUvarint(b, r.Round)
 	b = wire.AppendBytes(b, r.Version[:])
-	return appendNodes(b, r.Learners)
+	b = appendNodes(b, r.Learners)
+	return appendHashes(b, r.Digests)
 }
 
 // WireSize implements wire.Msg.
 func (r *AggregateRequest) WireSize() int {
-	return wire.HeaderSize(wire.KindAggregateRequest) + wire.UvarintSize(r.Round) + hashSize + nodesSize(r.Learners)
+	return wire.HeaderSize(wire.KindAggregateRequest) + wire.UvarintSize(r.Round) + hashSize + nodesSize(r.Learners) + hashesSize(r.Digests)
 }
 
 // AppendBody implements wire.Msg.
@@ -93,8 +99,12 @@ func decodeAggregateRequest(body []byte) (wire.Msg, error) {
 	q := &AggregateRequest{Round: r.Uvarint()}
 	q.Version = r.hash()
 	q.Learners = r.nodes()
+	q.Digests = r.hashes()
 	if err := r.done(); err != nil {
 		return nil, err
+	}
+	if len(q.Digests) != len(q.Learners) {
+		return nil, fmt.Errorf("%w: %d digests for %d learners", ErrMalformed, len(q.Digests), len(q.Learners))
 	}
 	return q, nil
 }
@@ -274,13 +284,21 @@ func (a *Aggregator) Handle(env protocol.Env, in protocol.Input) {
 }
 
 func (a *Aggregator) aggregate(env protocol.Env, q *AggregateRequest) {
-	if q.Round != a.round || q.Version != a.version || !ascending(q.Learners) {
+	if q.Round != a.round || q.Version != a.version || !ascending(q.Learners) || len(q.Digests) != len(q.Learners) {
 		return
 	}
 	us := make([]Update, 0, len(q.Learners))
-	for _, l := range q.Learners {
+	for i, l := range q.Learners {
 		u := a.updates[q.Round][l]
 		if u == nil || u.Base != a.version || !fits(u.Delta, len(a.global)) {
+			return
+		}
+		if DigestOf(u) != q.Digests[i] {
+			// The learner sent this aggregator another update than the
+			// one scored: aggregating either would commit an update no
+			// validator saw, or disagree with members that hold the
+			// scored one.
+			env.Emit(Rejected{Round: q.Round, Learner: l, Reason: RejectEquivocated})
 			return
 		}
 		us = append(us, Update{Delta: u.Delta, Weight: float64(u.Samples)})

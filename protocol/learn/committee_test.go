@@ -48,8 +48,23 @@ func TestCoordinatorCommittee(t *testing.T) {
 	if got := recipients(sent); !slices.Equal(got, aggs) {
 		t.Fatalf("after the update sent to %v, want an aggregate request to each aggregator", got)
 	}
-	if q := sent[0].Msg.(*AggregateRequest); q.Round != 1 || q.Version != v0 || !slices.Equal(q.Learners, []protocol.NodeID{10}) {
+	if q := sent[0].Msg.(*AggregateRequest); q.Round != 1 || q.Version != v0 || !slices.Equal(q.Learners, []protocol.NodeID{10}) ||
+		len(q.Digests) != 1 || q.Digests[0] != DigestOf(&LocalUpdate{Round: 1, Base: v0, Samples: 1, Delta: []float64{1, 1}}) {
 		t.Fatalf("request %+v", q)
+	}
+
+	// A learner that sent an aggregator another update than the one the
+	// coordinator scored: the aggregator refuses to aggregate it.
+	eq := NewAggregator(AggregatorConfig{Coordinator: coord, Rule: func(int) Rule { return FedAvg{} }})
+	eqenv := prototest.NewEnv(21, 1)
+	eq.Handle(eqenv, protocol.Recv{From: coord, Msg: &Model{Round: 1, Version: v0, Params: initial}})
+	eq.Handle(eqenv, protocol.Recv{From: 10, Msg: &LocalUpdate{Round: 1, Base: v0, Samples: 1, Delta: []float64{1e6, 1e6}}})
+	eq.Handle(eqenv, protocol.Recv{From: coord, Msg: sent[0].Msg})
+	if jobs := eqenv.TakeJobs(); len(jobs) != 0 {
+		t.Fatalf("aggregated a copy that differs from the scored update: %+v", jobs)
+	}
+	if rs := eventsOf[Rejected](eqenv.TakeEvents()); len(rs) != 1 || rs[0].Learner != 10 || rs[0].Reason != RejectEquivocated {
+		t.Fatalf("rejections %+v, want learner 10's equivocation", rs)
 	}
 	if cs := eventsOf[Committed](env.TakeEvents()); len(cs) != 0 {
 		t.Fatalf("committed %+v before the committee answered", cs)

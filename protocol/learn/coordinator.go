@@ -223,10 +223,11 @@ func (c *Coordinator) Handle(env protocol.Env, in protocol.Input) {
 			// What it collected died with it; learners train only for a
 			// round newer than the last they saw, so the round is given
 			// up and the next starts from the same model.
-			ev := Committed{Round: c.round, Version: c.version, Parent: c.parent, Skipped: true, Params: c.params}
-			env.Emit(ev)
-			c.onChain(env, ev)
-			c.start(env, c.round+1)
+			// The round counts as run: given up in the last round, the job
+			// ends (another round would pay a pot the escrow no longer
+			// holds); late candidates for it are dissents.
+			c.commit(env, Committed{Round: c.round, Parent: c.parent, Skipped: true,
+				Final: c.cfg.Rounds > 0 && c.round >= c.cfg.Rounds})
 		}
 	case protocol.TimerFired:
 		switch in.Tag {
@@ -380,12 +381,16 @@ func (c *Coordinator) finish(env protocol.Env) {
 	}
 	us := make([]Update, 0, len(ls))
 	accepted := make([]protocol.NodeID, 0, len(ls))
+	var digests []Hash
 	for i, l := range ls {
 		ok := !(c.cfg.Filter && med[i] < c.cfg.MinScore)
 		if ok {
 			u := c.updates[l]
 			us = append(us, Update{Delta: u.Delta, Weight: float64(u.Samples)})
 			accepted = append(accepted, l)
+			if len(c.cfg.Aggregators) > 0 {
+				digests = append(digests, DigestOf(u))
+			}
 		} else {
 			env.Emit(Rejected{Round: c.round, Learner: l, Reason: RejectScore})
 		}
@@ -402,7 +407,7 @@ func (c *Coordinator) finish(env protocol.Env) {
 	c.updates, c.scores, c.replied = nil, nil, nil
 	if len(c.cfg.Aggregators) > 0 && len(us) >= max(c.cfg.MinUpdates, 1) {
 		c.phase, c.pending, c.tally = aggregating, ev, newTally()
-		q := &AggregateRequest{Round: c.round, Version: c.version, Learners: accepted}
+		q := &AggregateRequest{Round: c.round, Version: c.version, Learners: accepted, Digests: digests}
 		for _, a := range c.cfg.Aggregators {
 			env.Send(a, q)
 		}

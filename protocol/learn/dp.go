@@ -62,15 +62,29 @@ func (d DP) Aggregate(us []Update) ([]float64, error) {
 }
 
 // Epsilon is ε of the (ε, δ) user-level differential privacy that rounds
-// rounds of DP with noise multiplier sigma give a learner (neighbouring
-// runs differ in one learner's whole data): the Gaussian mechanism's Rényi
-// DP, α/(2σ²) per round (Mironov 2017), composed over the rounds and
+// rounds of DP give a learner, the models released being what is
+// protected: neighbouring runs differ in one learner's whole data, which
+// replaces that learner's update in each round it takes part in. The
+// number of updates n is public (Committed.Updates), so it is fixed
+// between neighbours, and replacing one clipped update moves the sum by up
+// to 2·Clip: the noise, sd Sigma·Clip on the sum, is Sigma/2 times the
+// sensitivity. ε covers the committed models only, not the validators'
+// scores or the payouts, which are computed from the raw updates and are
+// public too.
+func (d DP) Epsilon(rounds int, delta float64) float64 { return Epsilon(d.Sigma/2, rounds, delta) }
+
+// Epsilon is ε of the (ε, δ)-DP of rounds compositions of the Gaussian
+// mechanism whose noise is sigma times the query's L2 sensitivity: Rényi
+// DP α/(2σ²) per round (Mironov 2017), composed over the rounds and
 // converted with ε = min over α > 1 of rounds·α/(2σ²) + ln(1/δ)/(α−1),
-// which is rounds/(2σ²) + √(2·rounds·ln(1/δ))/σ. It counts every round a
-// learner could take part in and no amplification by sampling, so when
-// fewer than all learners train each round it is an upper bound. σ = 0
-// (no noise) is +Inf.
+// which is rounds/(2σ²) + √(2·rounds·ln(1/δ))/σ. It counts every round
+// and no amplification by sampling, so when fewer than all learners train
+// each round it is an upper bound. σ = 0 (no noise) is +Inf; δ outside
+// (0, 1) is NaN.
 func Epsilon(sigma float64, rounds int, delta float64) float64 {
+	if !(delta > 0 && delta < 1) {
+		return math.NaN()
+	}
 	if !(sigma > 0) {
 		return math.Inf(1)
 	}

@@ -73,4 +73,12 @@ func TestEpsilon(t *testing.T) {
 	if !math.IsInf(Epsilon(0, 5, 1e-5), 1) {
 		t.Error("σ = 0 should give ε = +Inf")
 	}
+	if !math.IsNaN(Epsilon(1, 5, 1)) {
+		t.Error("δ = 1 should give NaN")
+	}
+	// Replacing one learner's update moves the sum by 2·clip: DP's ε is
+	// the Gaussian mechanism's at half its noise multiplier.
+	if got, want := (DP{Clip: 3, Sigma: 4}).Epsilon(20, 1e-5), Epsilon(2, 20, 1e-5); got != want {
+		t.Errorf("DP σ 4: ε %v, want %v (σ/2 against sensitivity 2·clip)", got, want)
+	}
 }

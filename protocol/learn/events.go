@@ -57,12 +57,13 @@ type Rejected struct {
 
 // Reasons an update is rejected.
 const (
-	RejectLate      = "late"       // its round has closed
-	RejectVersion   = "version"    // trained from another model
-	RejectUnknown   = "unselected" // the sender was not asked to train
-	RejectDuplicate = "duplicate"  // a second update from one learner
-	RejectMalformed = "malformed"  // wrong length or a non-finite value
-	RejectScore     = "score"      // filtered by its validator score
+	RejectLate        = "late"        // its round has closed
+	RejectEquivocated = "equivocated" // an aggregator's copy differs from the one the coordinator scored
+	RejectVersion     = "version"     // trained from another model
+	RejectUnknown     = "unselected"  // the sender was not asked to train
+	RejectDuplicate   = "duplicate"   // a second update from one learner
+	RejectMalformed   = "malformed"   // wrong length or a non-finite value
+	RejectScore       = "score"       // filtered by its validator score
 )
 
 // Kind implements metrics.Event.

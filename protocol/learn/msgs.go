@@ -247,6 +247,53 @@ func (r *reader) vector() []float64 {
 	return v
 }
 
+// DigestOf names an update as its receivers hold it: the hash of its
+// base version, its sample count and its delta. The coordinator lists the
+// digests of the updates it accepted (AggregateRequest.Digests), so an
+// aggregator holding another copy from the same learner — one that sent
+// different updates to different receivers — notices instead of
+// aggregating it.
+func DigestOf(u *LocalUpdate) Hash {
+	h := sha256.New()
+	h.Write([]byte(updateDomain))
+	h.Write(u.Base[:])
+	h.Write(binary.AppendUvarint(nil, u.Samples))
+	d := VersionOf(Hash{}, u.Delta)
+	h.Write(d[:])
+	var out Hash
+	h.Sum(out[:0])
+	return out
+}
+
+const updateDomain = "dais/learn/update/v1"
+
+func appendHashes(b []byte, hs []Hash) []byte {
+	b = binary.AppendUvarint(b, uint64(len(hs)))
+	for _, h := range hs {
+		b = wire.AppendBytes(b, h[:])
+	}
+	return b
+}
+
+func hashesSize(hs []Hash) int {
+	return wire.UvarintSize(uint64(len(hs))) + len(hs)*hashSize
+}
+
+func (r *reader) hashes() []Hash {
+	n := r.Uvarint()
+	if n > MaxLearners {
+		if r.err == nil {
+			r.err = fmt.Errorf("%w: %d hashes > %d", wire.ErrTooLarge, n, MaxLearners)
+		}
+		return nil
+	}
+	var hs []Hash
+	for i := uint64(0); i < n && r.err == nil; i++ {
+		hs = append(hs, r.hash())
+	}
+	return hs
+}
+
 func (r *reader) nodes() []protocol.NodeID {
 	n := r.Uvarint()
 	if n > MaxLearners {

@@ -424,3 +424,25 @@ func TestCoordinatorRejoin(t *testing.T) {
 		t.Fatalf("announced %+v, want round 2 of version %v", m, v0)
 	}
 }
+
+// A coordinator that crashes in the last round gives that round up as
+// the last: it announces no further round (with a ledger, one more round
+// would pay a pot the escrow no longer holds).
+func TestCoordinatorRejoinInLastRound(t *testing.T) {
+	c, env := newCoordinator(t, CoordinatorConfig{Learners: []protocol.NodeID{10}, Rounds: 1, Initial: []float64{1}})
+	env.TakeSent()
+	env.TakeEvents()
+	c.Handle(env, protocol.Start{Rejoin: true})
+	if cs := eventsOf[Committed](env.TakeEvents()); len(cs) != 1 || cs[0].Round != 1 || !cs[0].Skipped || !cs[0].Final {
+		t.Fatalf("commits %+v, want round 1 skipped and final", cs)
+	}
+	env.Advance(30 * protocol.Second)
+	for _, s := range env.TakeSent() {
+		if m, ok := s.Msg.(*Model); ok {
+			t.Errorf("announced round %d after the last", m.Round)
+		}
+	}
+	if cs := eventsOf[Committed](env.TakeEvents()); len(cs) != 0 {
+		t.Errorf("committed %+v after the last round", cs)
+	}
+}

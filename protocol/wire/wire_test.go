@@ -50,8 +50,8 @@ var samples = map[wire.Kind][]wire.Msg{
 	},
 	wire.KindAggregateRequest: {
 		&learn.AggregateRequest{},
-		&learn.AggregateRequest{Round: 2, Version: learn.Hash{4}, Learners: []protocol.NodeID{4, 5, 900}},
-		&learn.AggregateRequest{Round: 1<<64 - 1, Learners: []protocol.NodeID{0, 1<<32 - 1}},
+		&learn.AggregateRequest{Round: 2, Version: learn.Hash{4}, Learners: []protocol.NodeID{4, 5, 900}, Digests: []learn.Hash{{1}, {2}, {3}}},
+		&learn.AggregateRequest{Round: 1<<64 - 1, Learners: []protocol.NodeID{0, 1<<32 - 1}, Digests: []learn.Hash{{}, {9}}},
 	},
 	wire.KindCandidate: {
 		&learn.Candidate{},

@@ -31,7 +31,7 @@ func TestDifferentialPrivacy(t *testing.T) {
 		for _, f := range Summary(res).Figures {
 			figs[f.Key] = f.Value
 		}
-		if got, want := figs["dp_epsilon"], learn.Epsilon(sigma, 6, 1e-5); got != want && !(math.IsInf(got, 1) && math.IsInf(want, 1)) {
+		if got, want := figs["dp_epsilon"], (learn.DP{Clip: 2, Sigma: sigma}).Epsilon(6, 1e-5); got != want && !(math.IsInf(got, 1) && math.IsInf(want, 1)) {
 			t.Errorf("σ %v: dp_epsilon %v, want %v", sigma, got, want)
 		}
 		if got := figs["dp_accuracy_cost"]; got != cost[sigma] {
