@@ -62,6 +62,11 @@ type Service struct {
 	Apps []App
 	// Topics are the gossipsub topics the Apps publish on.
 	Topics []wire.Topic
+	// Sends are the wire kinds the Apps send: frames of these kinds (and
+	// of the kinds the Apps take) leave through a queue per peer, off the
+	// node goroutine (appsend.go), so a peer that hangs cannot hold up
+	// consensus.
+	Sends []wire.Kind
 	// Collectors are registered with the node's /metrics registry.
 	Collectors []prometheus.Collector
 	// Status, if not nil, fills the service's part of a Status. It is
@@ -306,4 +311,13 @@ func (e *appEnv) Submit(j gpu.Job) protocol.JobID {
 	id := e.Env.Submit(j)
 	e.m.jobs[id] = e.a
 	return id
+}
+
+// kindRange is the wire kinds from first to last.
+func kindRange(first, last wire.Kind) []wire.Kind {
+	var ks []wire.Kind
+	for k := first; k <= last; k++ {
+		ks = append(ks, k)
+	}
+	return ks
 }

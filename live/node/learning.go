@@ -274,6 +274,7 @@ func buildLearning(ctx ServiceContext) (*Service, error) {
 	return &Service{
 		Name:       "learning",
 		Apps:       apps,
+		Sends:      kindRange(wire.KindModel, wire.KindCandidate),
 		Collectors: a.m.collectors(),
 		Status:     func(st *Status) { st.Learning = a.status() },
 	}, nil

@@ -15,8 +15,11 @@ import (
 
 // learningNetwork is four validators running the default job: node 0
 // coordinates and scores, nodes 1–3 learn.
+// learningNetwork is four validators with signed transfers flowing (8/s:
+// the coordinator's payouts must not collide with a load client's nonces)
+// and a federated job of rounds rounds.
 func learningNetwork(t *testing.T, rounds int) *node.Network {
-	netw := testNetwork(t, 4, 0, 0)
+	netw := testNetwork(t, 4, 0, 8)
 	l := node.DefaultLearning(4)
 	l.Rounds, l.Model = rounds, "softmax"
 	l.RoundGap, l.RoundTimeout = node.Duration(300*time.Millisecond), node.Duration(4*time.Second)

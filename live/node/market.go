@@ -418,7 +418,7 @@ func buildMarket(ctx ServiceContext) (*Service, error) {
 	if len(apps) == 0 {
 		return nil, nil
 	}
-	return &Service{Name: "market", Apps: apps, Collectors: []prometheus.Collector{st.jobSeconds, &marketCollector{st: st}},
+	return &Service{Name: "market", Apps: apps, Sends: kindRange(wire.KindJobPost, wire.KindDisputeReveal), Collectors: []prometheus.Collector{st.jobSeconds, &marketCollector{st: st}},
 		Status: func(out *Status) { out.Market = st.snapshot() }}, nil
 }
 

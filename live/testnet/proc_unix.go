@@ -29,7 +29,11 @@ func processAlive(pid int, cfg string) bool {
 			return true
 		}
 	}
-	return false
+	// Between fork and exec a child still shows its parent's command
+	// line: a node this process has just started is not yet running its
+	// config, but it is not gone either.
+	self, err := os.ReadFile("/proc/self/cmdline")
+	return err == nil && len(cmdline) > 0 && bytes.Equal(cmdline, self)
 }
 
 func terminate(pid int) error { return syscall.Kill(pid, syscall.SIGTERM) }

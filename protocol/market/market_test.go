@@ -128,6 +128,12 @@ func TestProvider(t *testing.T) {
 	}
 	job := chain.JobID{7}
 	spec := Spec{Kind: Training, Units: 2, UnitFLOPs: 1e15, Steps: 16}
+	// Work from anyone but the committee is ignored.
+	p.Handle(env, protocol.Recv{From: 3, Msg: &Assign{Job: job, Unit: 1, Spec: spec, Root: true}})
+	p.Handle(env, protocol.Recv{From: 3, Msg: &DisputeQuery{Job: job, Unit: 1, Step: 9, Steps: 16}})
+	if j, s := env.TakeJobs(), env.TakeSent(); len(j)+len(s) != 0 {
+		t.Fatalf("a non-member's work started %+v and sent %+v", j, s)
+	}
 	p.Handle(env, protocol.Recv{From: 0, Msg: &Assign{Job: job, Unit: 1, Spec: spec, Root: true}})
 	jobs := env.TakeJobs()
 	if len(jobs) != 1 || jobs[0].Job.FLOPs != 1e15 {

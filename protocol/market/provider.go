@@ -33,6 +33,9 @@ func (p *Provider) Handle(env protocol.Env, in protocol.Input) {
 			env.Send(p.Committee, &Leave{})
 		}
 	case protocol.Recv:
+		if in.From != p.Committee {
+			return // work comes from the committee only: anyone else could make it compute for nothing
+		}
 		switch m := in.Msg.(type) {
 		case *Assign:
 			p.running[env.Submit(m.Spec.Unit())] = m
@@ -101,7 +104,7 @@ func (v *Validator) Handle(env protocol.Env, in protocol.Input) {
 		v.running = map[protocol.JobID]*Replay{}
 		env.Send(v.Committee, &Join{Role: RoleValidator, Class: v.Class, Slots: 1})
 	case protocol.Recv:
-		if m, ok := in.Msg.(*Replay); ok {
+		if m, ok := in.Msg.(*Replay); ok && in.From == v.Committee {
 			j := m.Spec.Step()
 			if m.Whole {
 				j = m.Spec.Unit()
