@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -87,12 +88,27 @@ func (t *Testnet) start(argv []string, l Launcher, id protocol.NodeID) error {
 	cmd.Env = append(os.Environ(), l.Env...)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = sysProcAttr(l.DieWithParent)
-	if err := cmd.Start(); err != nil {
+	// Start and reap the child on a goroutine locked to its OS thread
+	// until the child exits: the kernel sends a parent-death signal when
+	// the thread that forked the child ends, not the process (golang/go
+	// #27505), and the Go runtime ends a thread whenever a goroutine exits
+	// locked to it — any goroutine, in any library, that could later run
+	// on an unlocked forking thread. Reaping goes on for as long as this
+	// process lives; after that the init process reaps.
+	started := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		cmd.Wait()
+	}()
+	if err := <-started; err != nil {
 		return fmt.Errorf("testnet: starting node %d: %w", id, err)
 	}
-	// Reap the child when it exits, for as long as this process lives;
-	// after that the init process does.
-	go cmd.Wait()
 	if err := os.WriteFile(t.pidPath(id), []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644); err != nil {
 		cmd.Process.Kill()
 		return fmt.Errorf("testnet: node %d: writing its pid: %w", id, err)
