@@ -334,6 +334,9 @@ func (c *Coordinator) collected(env protocol.Env) {
 		return
 	}
 	q := &ScoreRequest{Round: c.round, Version: c.version, Learners: c.learners()}
+	for _, l := range q.Learners {
+		q.Digests = append(q.Digests, DigestOf(c.updates[l]))
+	}
 	for _, v := range c.cfg.Validators {
 		env.Send(v, q)
 	}

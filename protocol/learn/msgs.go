@@ -101,6 +101,12 @@ type ScoreRequest struct {
 	// Learners are the learners whose updates the coordinator accepted,
 	// ascending.
 	Learners []protocol.NodeID
+	// Digests are the DigestOf of those updates as the coordinator holds
+	// them, one per learner (the coordinator always sends them; a
+	// validator checks them when they are there): a validator holding
+	// another copy from a learner scores it −Inf, so a learner cannot have
+	// a good update scored and another aggregated.
+	Digests []Hash
 }
 
 // Scores is one validator's scores of a round's updates: Scores[i] is its
@@ -156,12 +162,13 @@ func (u *LocalUpdate) WireSize() int {
 func (r *ScoreRequest) AppendBody(b []byte) []byte {
 	b = binary.AppendUvarint(b, r.Round)
 	b = wire.AppendBytes(b, r.Version[:])
-	return appendNodes(b, r.Learners)
+	b = appendNodes(b, r.Learners)
+	return appendHashes(b, r.Digests)
 }
 
 // WireSize implements wire.Msg.
 func (r *ScoreRequest) WireSize() int {
-	return wire.HeaderSize(wire.KindScoreRequest) + wire.UvarintSize(r.Round) + hashSize + nodesSize(r.Learners)
+	return wire.HeaderSize(wire.KindScoreRequest) + wire.UvarintSize(r.Round) + hashSize + nodesSize(r.Learners) + hashesSize(r.Digests)
 }
 
 // AppendBody implements wire.Msg.
@@ -359,8 +366,12 @@ func decodeScoreRequest(body []byte) (wire.Msg, error) {
 	q := &ScoreRequest{Round: r.Uvarint()}
 	q.Version = r.hash()
 	q.Learners = r.nodes()
+	q.Digests = r.hashes()
 	if err := r.done(); err != nil {
 		return nil, err
+	}
+	if len(q.Digests) != 0 && len(q.Digests) != len(q.Learners) {
+		return nil, fmt.Errorf("%w: %d digests for %d learners", ErrMalformed, len(q.Digests), len(q.Learners))
 	}
 	return q, nil
 }

@@ -115,20 +115,37 @@ func (v *Validator) score(env protocol.Env, q *ScoreRequest) {
 	}
 	var learners []protocol.NodeID
 	var deltas [][]float64
-	for _, l := range q.Learners {
+	var equivocated []bool
+	check := len(q.Digests) == len(q.Learners)
+	for i, l := range q.Learners {
 		u := v.updates[q.Round][l]
 		if u == nil || u.Base != v.version || !fits(u.Delta, len(v.global)) {
 			continue
 		}
 		learners = append(learners, l)
 		deltas = append(deltas, u.Delta)
+		equivocated = append(equivocated, check && DigestOf(u) != q.Digests[i])
 	}
 	if len(learners) == 0 {
 		env.Send(v.cfg.Coordinator, &Scores{Round: q.Round, Version: q.Version})
 		return
 	}
 	job := scoreJob{round: q.Round, version: q.Version, learners: slices.Clip(learners)}
-	if job.out = OutOfBound(deltas, v.cfg.NormBound); job.out != nil {
+	job.out = OutOfBound(deltas, v.cfg.NormBound)
+	if slices.Contains(equivocated, true) {
+		// This copy is not the one the coordinator holds: scored −Inf,
+		// as an update out of bound is.
+		if job.out == nil {
+			job.out = make([]bool, len(deltas))
+		}
+		for i, e := range equivocated {
+			if e {
+				job.out[i] = true
+				env.Emit(Rejected{Round: q.Round, Learner: learners[i], Reason: RejectEquivocated})
+			}
+		}
+	}
+	if job.out != nil {
 		in := deltas[:0:0]
 		for i, d := range deltas {
 			if !job.out[i] {

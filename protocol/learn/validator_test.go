@@ -69,3 +69,38 @@ func firstValue(scored *[][]float64) ScoreFunc {
 		return gpu.Job{Kind: "score", Work: fixed{out}}
 	}
 }
+
+// A learner that sent the validator another update than the coordinator
+// holds gets −Inf for it (and is reported), whatever that copy would have
+// scored: it cannot have a good update scored and another aggregated.
+func TestValidatorEquivocation(t *testing.T) {
+	var scored [][]float64
+	v := NewValidator(ValidatorConfig{Coordinator: coord, Score: firstValue(&scored)})
+	env := prototest.NewEnv(val, 1)
+	params := []float64{0}
+	m := &Model{Round: 1, Version: VersionOf(Hash{}, params), Params: params}
+	recv := func(from protocol.NodeID, msg wire.Msg) { v.Handle(env, protocol.Recv{From: from, Msg: msg}) }
+	recv(coord, m)
+	sent := []*LocalUpdate{
+		{Round: 1, Base: m.Version, Samples: 1, Delta: []float64{0.5}},
+		{Round: 1, Base: m.Version, Samples: 1, Delta: []float64{0.9}}, // to the validator; the coordinator got another
+	}
+	for i, u := range sent {
+		recv(protocol.NodeID(10+i), u)
+	}
+	toCoordinator := &LocalUpdate{Round: 1, Base: m.Version, Samples: 1, Delta: []float64{-50}}
+	recv(coord, &ScoreRequest{Round: 1, Version: m.Version, Learners: []protocol.NodeID{10, 11},
+		Digests: []Hash{DigestOf(sent[0]), DigestOf(toCoordinator)}})
+	jobs := env.TakeJobs()
+	if len(jobs) != 1 || len(scored) != 1 {
+		t.Fatalf("%d jobs scoring %v, want one job over the one consistent update", len(jobs), scored)
+	}
+	if rs := eventsOf[Rejected](env.TakeEvents()); len(rs) != 1 || rs[0].Learner != 11 || rs[0].Reason != RejectEquivocated {
+		t.Fatalf("rejections %+v, want learner 11's equivocation", rs)
+	}
+	v.Handle(env, protocol.JobDone{ID: jobs[0].ID, Result: jobs[0].Job.Work.(fixed).result()})
+	s := env.TakeSent()[0].Msg.(*Scores)
+	if want := []float64{0.5, math.Inf(-1)}; !slices.Equal(s.Scores, want) {
+		t.Fatalf("scores %v, want %v", s.Scores, want)
+	}
+}

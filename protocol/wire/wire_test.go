@@ -40,7 +40,7 @@ var samples = map[wire.Kind][]wire.Msg{
 	},
 	wire.KindScoreRequest: {
 		&learn.ScoreRequest{},
-		&learn.ScoreRequest{Round: 2, Version: learn.Hash{4}, Learners: []protocol.NodeID{4, 5, 900}},
+		&learn.ScoreRequest{Round: 2, Version: learn.Hash{4}, Learners: []protocol.NodeID{4, 5, 900}, Digests: []learn.Hash{{7}, {8}, {9}}},
 		&learn.ScoreRequest{Round: 1<<64 - 1, Learners: []protocol.NodeID{0, 1<<32 - 1}},
 	},
 	wire.KindScores: {
