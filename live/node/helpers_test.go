@@ -57,6 +57,20 @@ type testNode struct {
 	n   *node.Node
 }
 
+// startAll starts every node of netw, each on its own data dir under a
+// test temp dir, and dumps their logs if the test fails.
+func startAll(t *testing.T, netw *node.Network) (nodes []*testNode, dirs []string) {
+	t.Helper()
+	root := t.TempDir()
+	for i := range netw.Nodes {
+		dir := filepath.Join(root, fmt.Sprintf("node-%d", i))
+		dirs = append(dirs, dir)
+		nodes = append(nodes, startNode(t, netw, i, dir))
+	}
+	dumpLogsOnFailure(t, dirs...)
+	return nodes, dirs
+}
+
 func startNode(t *testing.T, netw *node.Network, id int, dir string) *testNode {
 	t.Helper()
 	return startConfig(t, &node.Config{ID: protocol.NodeID(id), DataDir: dir, Network: netw})

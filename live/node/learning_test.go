@@ -36,13 +36,7 @@ func learningNetwork(t *testing.T, rounds int) *node.Network {
 func TestLearningRestartedCoordinatorResumes(t *testing.T) {
 	livetest.RequireLoopback(t)
 	netw := learningNetwork(t, 6)
-	var nodes []*testNode
-	var dirs []string
-	for i := range 4 {
-		dirs = append(dirs, filepath.Join(t.TempDir(), "n"))
-		nodes = append(nodes, startNode(t, netw, i, dirs[i]))
-	}
-	dumpLogsOnFailure(t, dirs...)
+	nodes, dirs := startAll(t, netw)
 	learning := func(i int) *node.LearningStatus {
 		if nodes[i].n == nil {
 			return nil
@@ -88,9 +82,9 @@ func TestLearningRestartedCoordinatorResumes(t *testing.T) {
 		if l.Earned == 0 || l.Trained < 3 || !slicesHave(l.Roles, node.LearnLearner) {
 			t.Errorf("learner %d: %+v, want earnings and ≥ 3 trainings", i, l)
 		}
-		if l.Balance < node.DefaultBalance+l.Earned {
-			t.Errorf("learner %d's balance %d is below genesis + earnings %d", i, l.Balance, node.DefaultBalance+l.Earned)
-		}
+		// No balance check: with transfers flowing a learner also sends
+		// and receives tokens. Its earnings are checked above, read from
+		// the Payout transactions in its committed blocks (earned == paid).
 	}
 	// Payouts floor each share: at most a base unit per learner is kept.
 	if pot := 6 * netw.Learning.Pot; learning(0).Paid > pot || learning(0).Paid < pot-6*3 {

@@ -31,15 +31,7 @@ import (
 func TestThreeValidators(t *testing.T) {
 	livetest.RequireLoopback(t)
 	netw := testNetwork(t, 3, 0, 6)
-	root := t.TempDir()
-	var dirs []string
-	var nodes []*testNode
-	for i := range netw.Nodes {
-		dir := filepath.Join(root, fmt.Sprintf("node-%d", i))
-		dirs = append(dirs, dir)
-		nodes = append(nodes, startNode(t, netw, i, dir))
-	}
-	dumpLogsOnFailure(t, dirs...)
+	nodes, dirs := startAll(t, netw)
 	const target = 6
 	livetest.WaitFor(t, 30*time.Second, fmt.Sprintf("every node to commit height %d", target), func() bool {
 		for _, n := range nodes {
@@ -174,15 +166,7 @@ func TestThreeValidators(t *testing.T) {
 func TestRestartReplaysAndCatchesUp(t *testing.T) {
 	livetest.RequireLoopback(t)
 	netw := testNetwork(t, 4, 0, 0)
-	root := t.TempDir()
-	var dirs []string
-	var nodes []*testNode
-	for i := range netw.Nodes {
-		dir := filepath.Join(root, fmt.Sprintf("node-%d", i))
-		dirs = append(dirs, dir)
-		nodes = append(nodes, startNode(t, netw, i, dir))
-	}
-	dumpLogsOnFailure(t, dirs...)
+	nodes, dirs := startAll(t, netw)
 	livetest.WaitFor(t, 30*time.Second, "node 3 to commit height 4", func() bool { return nodes[3].height() >= 4 })
 	nodes[3].stop(t)
 	before := storedChain(t, dirs[3])
