@@ -2,12 +2,14 @@ package metrics
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"regexp"
 	"slices"
+	"strconv"
 )
 
 // SchemaVersion is the version of the metrics.json layout. It changes when
@@ -117,6 +119,9 @@ type Group struct {
 	Help   string   `json:"help"`
 	Labels []string `json:"labels"`
 	Sets   []BarSet `json:"sets"`
+	// Counts says the values count things per label (heights per number of
+	// rounds): a label one repetition lacks counts 0 there, not missing.
+	Counts bool `json:"counts,omitempty"`
 }
 
 // BarSet is one value per label of a Group.
@@ -474,11 +479,16 @@ func (r *Run) MarshalIndent() ([]byte, error) {
 }
 
 // Aggregate summarizes repetitions of one scenario into one Run: each
-// figure's Value becomes its mean with Reps (spread, 95% CI, the values);
-// distributions, series, groups and curves become the element-wise mean
-// (for quantiles, the mean of each quantile across repetitions); the meta
-// and plots are the first repetition's, with Repetitions and Seeds set.
-// Repetitions must have the same keys and shapes.
+// figure's Value becomes its mean over the repetitions where it is defined
+// (not NaN), with Reps (count of defined values, spread, 95% CI, every
+// repetition's value, NaN where undefined); distributions, series, groups
+// and curves become the element-wise mean over the repetitions that have
+// the element (for quantiles, the mean of each quantile across repetitions
+// with samples). Keys are the union over repetitions in first-seen order:
+// a figure one repetition lacks counts as undefined there, a group label
+// as missing (0 for a Counts group), a curve point as missing. The meta and
+// plots are the first repetition's, with Repetitions and Seeds set.
+// Distributions must share quantile levels and series their step.
 func Aggregate(reps []*Run) (*Run, error) {
 	if len(reps) == 0 {
 		return nil, fmt.Errorf("%w: no repetitions", ErrInvalid)
@@ -491,81 +501,238 @@ func Aggregate(reps []*Run) (*Run, error) {
 		out.Meta.Seeds = append(out.Meta.Seeds, r.Meta.Seed)
 	}
 	mismatch := func(what string, i int) error {
-		return fmt.Errorf("%w: repetition %d differs from the first in %s", ErrInvalid, i, what)
+		return fmt.Errorf("%w: repetition %d differs from the first in %s", ErrInvalid, i+1, what)
 	}
-	for _, f := range first.Figures {
+	var figKeys []string
+	figs := map[string]Figure{}
+	for _, r := range reps {
+		for _, f := range r.Figures {
+			if _, ok := figs[f.Key]; !ok {
+				figKeys = append(figKeys, f.Key)
+				figs[f.Key] = f
+			}
+		}
+	}
+	for _, k := range figKeys {
+		f := figs[k]
 		vals := make([]float64, len(reps))
 		for i, r := range reps {
-			g, ok := r.Figure(f.Key)
-			if !ok {
-				return nil, mismatch("figure "+f.Key, i)
+			vals[i] = math.NaN()
+			if g, ok := r.Figure(k); ok {
+				vals[i] = g.Value
 			}
-			vals[i] = g.Value
 		}
 		f.Value, f.Reps = Summarize(vals)
 		out.Figures = append(out.Figures, f)
 	}
-	for _, d := range first.Dists {
+	for _, d := range unionBy(reps, func(r *Run) []Dist { return r.Dists }, func(d Dist) string { return d.Key }) {
 		d.Count = 0
-		vs := make([]Floats, len(reps))
+		var vs []Floats
 		for i, r := range reps {
 			o := r.Dist(d.Key)
-			if o == nil || !slices.Equal(o.Q, d.Q) {
-				return nil, mismatch("distribution "+d.Key, i)
+			if o == nil || o.Count == 0 {
+				continue
 			}
-			vs[i] = o.V
+			if len(d.Q) == 0 {
+				d.Q = o.Q
+			}
+			if !slices.Equal(o.Q, d.Q) {
+				return nil, mismatch("the quantile levels of distribution "+d.Key, i)
+			}
+			vs = append(vs, o.V)
 			d.Count += o.Count
 		}
 		d.V = meanOf(vs)
+		if len(vs) == 0 {
+			d.Q, d.V = nil, nil
+		}
 		out.Dists = append(out.Dists, d)
 	}
 	if first.Series != nil {
 		s := &Series{StepNs: first.Series.StepNs}
-		for _, c := range first.Series.Columns {
-			vs := make([]Floats, len(reps))
-			for i, r := range reps {
-				o := r.Column(c.Key)
-				if o == nil || r.Series.StepNs != s.StepNs {
-					return nil, mismatch("series column "+c.Key+" or step", i)
+		for i, r := range reps {
+			if r.Series != nil && r.Series.StepNs != s.StepNs {
+				return nil, mismatch("the series step", i)
+			}
+		}
+		cols := unionBy(reps, func(r *Run) []Column {
+			if r.Series == nil {
+				return nil
+			}
+			return r.Series.Columns
+		}, func(c Column) string { return c.Key })
+		n := 0
+		for _, c := range cols {
+			var vs []Floats
+			for _, r := range reps {
+				if o := r.Column(c.Key); o != nil {
+					vs = append(vs, o.Values)
 				}
-				vs[i] = o.Values
 			}
 			c.Values = meanOf(vs)
+			n = max(n, len(c.Values))
 			s.Columns = append(s.Columns, c)
+		}
+		for i := range s.Columns { // one length for every column
+			for len(s.Columns[i].Values) < n {
+				s.Columns[i].Values = append(s.Columns[i].Values, math.NaN())
+			}
 		}
 		out.Series = s
 	}
-	for _, g := range first.Groups {
-		g.Sets = slices.Clone(g.Sets)
-		for j := range g.Sets {
-			vs := make([]Floats, len(reps))
-			for i, r := range reps {
-				o := r.Group(g.Key)
-				if o == nil || len(o.Sets) != len(g.Sets) || !slices.Equal(o.Labels, g.Labels) || len(o.Sets[j].Values) != len(g.Labels) {
-					return nil, mismatch("group "+g.Key, i)
-				}
-				vs[i] = o.Sets[j].Values
-			}
-			g.Sets[j].Values = meanOf(vs)
-		}
-		out.Groups = append(out.Groups, g)
+	for _, g := range unionBy(reps, func(r *Run) []Group { return r.Groups }, func(g Group) string { return g.Key }) {
+		out.Groups = append(out.Groups, aggregateGroup(g, reps))
 	}
-	for _, c := range first.Curves {
-		c.Lines = slices.Clone(c.Lines)
-		for j := range c.Lines {
-			vs := make([]Floats, len(reps))
-			for i, r := range reps {
-				o := r.Curve(c.Key)
-				if o == nil || len(o.Lines) != len(c.Lines) || !slices.Equal(o.Lines[j].X, c.Lines[j].X) {
-					return nil, mismatch("curve "+c.Key, i)
-				}
-				vs[i] = o.Lines[j].Y
-			}
-			c.Lines[j].Y = meanOf(vs)
-		}
-		out.Curves = append(out.Curves, c)
+	for _, c := range unionBy(reps, func(r *Run) []Curve { return r.Curves }, func(c Curve) string { return c.Key }) {
+		out.Curves = append(out.Curves, aggregateCurve(c, reps))
 	}
 	return out, nil
+}
+
+// unionBy is the union of every repetition's items by key, in first-seen
+// order, each as the first repetition that has it wrote it.
+func unionBy[T any](reps []*Run, items func(*Run) []T, key func(T) string) []T {
+	var out []T
+	seen := map[string]bool{}
+	for _, r := range reps {
+		for _, it := range items(r) {
+			if k := key(it); !seen[k] {
+				seen[k] = true
+				out = append(out, it)
+			}
+		}
+	}
+	return out
+}
+
+// aggregateGroup is the mean of a group over the repetitions, per set name
+// and label: labels are the union in first-seen order (numerically sorted
+// when every label is a number, as "rounds per height" is).
+func aggregateGroup(g Group, reps []*Run) Group {
+	labels := unionBy(reps, func(r *Run) []string {
+		if o := r.Group(g.Key); o != nil {
+			return o.Labels
+		}
+		return nil
+	}, func(s string) string { return s })
+	sortNumeric(labels)
+	sets := unionBy(reps, func(r *Run) []BarSet {
+		if o := r.Group(g.Key); o != nil {
+			return o.Sets
+		}
+		return nil
+	}, func(b BarSet) string { return b.Name })
+	out := g
+	out.Labels = labels
+	out.Sets = nil
+	for _, set := range sets {
+		vs := make([]Floats, 0, len(reps))
+		for _, r := range reps {
+			o := r.Group(g.Key)
+			if o == nil {
+				continue
+			}
+			row := make(Floats, len(labels))
+			for j := range row {
+				row[j] = math.NaN()
+				if g.Counts {
+					row[j] = 0
+				}
+			}
+			for _, os := range o.Sets {
+				if os.Name != set.Name {
+					continue
+				}
+				for li, l := range o.Labels {
+					if li < len(os.Values) {
+						row[slices.Index(labels, l)] = os.Values[li]
+					}
+				}
+			}
+			vs = append(vs, row)
+		}
+		out.Sets = append(out.Sets, BarSet{Name: set.Name, Values: meanOf(vs)})
+	}
+	return out
+}
+
+// aggregateCurve is the mean of a curve over the repetitions, per line name
+// and x: the x values are the union, ascending.
+func aggregateCurve(c Curve, reps []*Run) Curve {
+	lines := unionBy(reps, func(r *Run) []Line {
+		if o := r.Curve(c.Key); o != nil {
+			return o.Lines
+		}
+		return nil
+	}, func(l Line) string { return l.Name })
+	out := c
+	out.Lines = nil
+	for _, line := range lines {
+		var xs []float64
+		same := true
+		for _, r := range reps {
+			if o := r.Curve(c.Key); o != nil {
+				for _, ol := range o.Lines {
+					if ol.Name == line.Name {
+						same = same && slices.Equal(ol.X, line.X)
+						xs = append(xs, ol.X...)
+					}
+				}
+			}
+		}
+		if !same {
+			slices.Sort(xs)
+			xs = slices.Compact(xs)
+		} else {
+			xs = line.X
+		}
+		var vs []Floats
+		for _, r := range reps {
+			o := r.Curve(c.Key)
+			if o == nil {
+				continue
+			}
+			for _, ol := range o.Lines {
+				if ol.Name != line.Name {
+					continue
+				}
+				if same {
+					vs = append(vs, ol.Y)
+					continue
+				}
+				row := make(Floats, len(xs))
+				for j := range row {
+					row[j] = math.NaN()
+				}
+				for k, x := range ol.X {
+					if j, ok := slices.BinarySearch(xs, x); ok && k < len(ol.Y) {
+						row[j] = ol.Y[k]
+					}
+				}
+				vs = append(vs, row)
+			}
+		}
+		y := meanOf(vs)
+		for len(y) < len(xs) {
+			y = append(y, math.NaN())
+		}
+		out.Lines = append(out.Lines, Line{Name: line.Name, X: append(Floats(nil), xs...), Y: y[:len(xs)]})
+	}
+	return out
+}
+
+// sortNumeric sorts labels by value when every one is a number, and leaves
+// them as they are otherwise.
+func sortNumeric(labels []string) {
+	vals := make(map[string]float64, len(labels))
+	for _, l := range labels {
+		v, err := strconv.ParseFloat(l, 64)
+		if err != nil {
+			return
+		}
+		vals[l] = v
+	}
+	slices.SortStableFunc(labels, func(a, b string) int { return cmp.Compare(vals[a], vals[b]) })
 }
 
 // meanOf is the element-wise mean of lists, over the longest list, skipping

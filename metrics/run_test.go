@@ -119,9 +119,74 @@ func TestAggregate(t *testing.T) {
 		t.Error(err)
 	}
 	odd := sampleRun(4, 1)
-	odd.Figures = odd.Figures[:1]
-	if _, err := Aggregate([]*Run{sampleRun(1, 1), odd}); err == nil || !strings.Contains(err.Error(), "figure alpha") {
-		t.Errorf("mismatched repetitions: %v", err)
+	odd.Dists[0].Q = Floats{0, 1}
+	odd.Dists[0].V = Floats{1, 2}
+	if _, err := Aggregate([]*Run{sampleRun(1, 1), odd}); err == nil || !strings.Contains(err.Error(), "distribution lat_ms") {
+		t.Errorf("mismatched quantile levels: %v", err)
+	}
+}
+
+// A figure undefined in some repetitions is the mean of the others with
+// their count, and the whole aggregate encodes to JSON (NaN as null).
+func TestAggregateUndefined(t *testing.T) {
+	a, b, c := sampleRun(1, 1), sampleRun(2, 2), sampleRun(3, 3)
+	a.Figures[1].Value = math.NaN()             // alpha undefined in repetition 1
+	c.Figures = c.Figures[:1]                   // repetition 3 lacks alpha and undefined_jain
+	b.Groups[0].Labels = []string{"t4", "a100"} // another label set
+	b.Groups[0].Sets[0].Values = Floats{5, 7}
+	c.Curves[0].Lines[0].X = Floats{1, 3}
+	agg, err := Aggregate([]*Run{a, b, c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := agg.Figure("alpha")
+	if f.Value != 4 || f.Reps.N != 1 || !math.IsNaN(f.Reps.Values[0]) || !math.IsNaN(f.Reps.Values[2]) || !math.IsNaN(f.Reps.CI95Lo) {
+		t.Errorf("alpha: %v %+v", f.Value, f.Reps)
+	}
+	u, _ := agg.Figure("undefined_jain")
+	if !math.IsNaN(u.Value) || u.Reps.N != 0 {
+		t.Errorf("undefined_jain: %v %+v", u.Value, u.Reps)
+	}
+	g := agg.Group("earn")
+	// h100: 4 (a), 12 (c); t4: 1, 5, 1; a100: 7 (b only).
+	if len(g.Labels) != 3 || g.Sets[0].Values[0] != 8 || !near(g.Sets[0].Values[1], 7.0/3, 1e-12) || g.Sets[0].Values[2] != 7 {
+		t.Errorf("group: %v %v", g.Labels, g.Sets[0].Values)
+	}
+	cv := agg.Curve("acc").Lines[0]
+	// x 1: 0.5 ×3; x 2: 0.7, 1.4; x 3: 2.1.
+	if len(cv.X) != 3 || cv.Y[0] != 0.5 || !near(cv.Y[1], 1.05, 1e-12) || !near(cv.Y[2], 2.1, 1e-12) {
+		t.Errorf("curve: %v %v", cv.X, cv.Y)
+	}
+	if err := agg.Validate(); err != nil {
+		t.Error(err)
+	}
+	js, err := agg.MarshalIndent()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Run
+	if err := json.Unmarshal(js, &back); err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := back.Figure("alpha"); f.Reps.N != 1 || !math.IsNaN(f.Reps.Std) || f.Reps.Values[1] != 4 {
+		t.Errorf("alpha back: %+v", f.Reps)
+	}
+}
+
+// A counts group treats a label a repetition lacks as 0.
+func TestAggregateCounts(t *testing.T) {
+	a, b := sampleRun(1, 1), sampleRun(2, 1)
+	a.Groups[0].Counts, b.Groups[0].Counts = true, true
+	b.Groups[0].Labels = []string{"1", "2"}
+	a.Groups[0].Labels = []string{"1", "3"}
+	agg, err := Aggregate([]*Run{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := agg.Group("earn")
+	// 1: 4, 4; 2: 0, 1; 3: 1, 0 — labels sorted numerically.
+	if strings.Join(g.Labels, ",") != "1,2,3" || g.Sets[0].Values[0] != 4 || g.Sets[0].Values[1] != 0.5 || g.Sets[0].Values[2] != 0.5 {
+		t.Errorf("counts group: %v %v", g.Labels, g.Sets[0].Values)
 	}
 }
 

@@ -1,7 +1,9 @@
 package metrics
 
 import (
+	"encoding/json"
 	"math"
+	"strconv"
 
 	"gonum.org/v1/gonum/stat"
 	"gonum.org/v1/gonum/stat/distuv"
@@ -9,34 +11,90 @@ import (
 
 // Reps summarizes one figure over the repetitions of a run.
 type Reps struct {
+	// N counts the repetitions where the figure is defined (not NaN); the
+	// mean, spread and interval are over those.
 	N int `json:"n"`
-	// Std is the sample standard deviation (n − 1 in the denominator).
+	// Std is the sample standard deviation (n − 1 in the denominator); NaN
+	// (null) for N < 2.
 	Std float64 `json:"std"`
 	// CI95Lo and CI95Hi bound the 95% confidence interval of the mean:
-	// mean ± t(0.975, n−1)·std/√n, Student's t.
+	// mean ± t(0.975, n−1)·std/√n, Student's t; NaN (null) for N < 2.
 	CI95Lo float64 `json:"ci95_lo"`
 	CI95Hi float64 `json:"ci95_hi"`
-	// Values are the figure in each repetition, in repetition order.
+	// Values are the figure in each repetition, in repetition order, NaN
+	// (null) where it was undefined.
 	Values Floats `json:"values"`
 }
 
-// Summarize returns the mean of values and, for two or more values, their
-// spread and 95% confidence interval; reps is nil for fewer than two.
+// MarshalJSON implements json.Marshaler: NaN is null.
+func (r Reps) MarshalJSON() ([]byte, error) {
+	var b []byte
+	b = append(b, `{"n":`...)
+	b = strconv.AppendInt(b, int64(r.N), 10)
+	for _, kv := range []struct {
+		k string
+		v float64
+	}{{"std", r.Std}, {"ci95_lo", r.CI95Lo}, {"ci95_hi", r.CI95Hi}} {
+		b = append(b, `,"`+kv.k+`":`...)
+		b = appendFloat(b, kv.v)
+	}
+	vals, _ := r.Values.MarshalJSON()
+	b = append(b, `,"values":`...)
+	b = append(b, vals...)
+	return append(b, '}'), nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler: null is NaN.
+func (r *Reps) UnmarshalJSON(b []byte) error {
+	var j struct {
+		N      int      `json:"n"`
+		Std    *float64 `json:"std"`
+		CI95Lo *float64 `json:"ci95_lo"`
+		CI95Hi *float64 `json:"ci95_hi"`
+		Values Floats   `json:"values"`
+	}
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	val := func(p *float64) float64 {
+		if p == nil {
+			return math.NaN()
+		}
+		return *p
+	}
+	*r = Reps{N: j.N, Std: val(j.Std), CI95Lo: val(j.CI95Lo), CI95Hi: val(j.CI95Hi), Values: j.Values}
+	return nil
+}
+
+// Summarize returns the mean of the defined (not NaN) values and, for two
+// or more values, Reps: how many are defined, their spread and 95%
+// confidence interval, and every value. The mean is NaN when none is
+// defined; spread and interval are NaN when fewer than two are.
 func Summarize(values []float64) (mean float64, reps *Reps) {
 	if len(values) == 0 {
 		return math.NaN(), nil
 	}
-	mean = stat.Mean(values, nil)
+	defined := make([]float64, 0, len(values))
+	for _, v := range values {
+		if !math.IsNaN(v) {
+			defined = append(defined, v)
+		}
+	}
+	mean = math.NaN()
+	if len(defined) > 0 {
+		mean = stat.Mean(defined, nil)
+	}
 	if len(values) < 2 {
 		return mean, nil
 	}
-	std := stat.StdDev(values, nil)
-	half := TQuantile(0.975, float64(len(values)-1)) * std / math.Sqrt(float64(len(values)))
-	return mean, &Reps{
-		N: len(values), Std: std,
-		CI95Lo: mean - half, CI95Hi: mean + half,
-		Values: append(Floats(nil), values...),
+	reps = &Reps{N: len(defined), Std: math.NaN(), CI95Lo: math.NaN(), CI95Hi: math.NaN(),
+		Values: append(Floats(nil), values...)}
+	if len(defined) >= 2 {
+		std := stat.StdDev(defined, nil)
+		half := TQuantile(0.975, float64(len(defined)-1)) * std / math.Sqrt(float64(len(defined)))
+		reps.Std, reps.CI95Lo, reps.CI95Hi = std, mean-half, mean+half
 	}
+	return mean, reps
 }
 
 // TQuantile is the p-quantile of Student's t with df degrees of freedom.

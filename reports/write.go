@@ -183,10 +183,15 @@ func FormatValue(v float64) string {
 }
 
 // formatFigure is the value with, across repetitions, its 95% CI
-// half-width: "12.3 ± 0.4".
+// half-width: "12.3 ± 0.4"; "12.3 (1 of 3 defined)" where fewer than two
+// repetitions define it.
 func formatFigure(f metrics.Figure) string {
 	s := FormatValue(f.Value)
-	if f.Reps != nil {
+	switch {
+	case f.Reps == nil:
+	case f.Reps.N < 2 && f.Reps.N < len(f.Reps.Values):
+		s += fmt.Sprintf(" (%d of %d defined)", f.Reps.N, len(f.Reps.Values))
+	default:
 		s += " ± " + FormatValue((f.Reps.CI95Hi-f.Reps.CI95Lo)/2)
 	}
 	return s

@@ -1,27 +1,19 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/dais-sim/dais/metrics"
 	"github.com/dais-sim/dais/reports"
 	"github.com/dais-sim/dais/reports/progress"
 	"github.com/dais-sim/dais/scenarios"
-	"github.com/dais-sim/dais/sim/blockprop"
-	"github.com/dais-sim/dais/sim/consensusrun"
-	"github.com/dais-sim/dais/sim/learnrun"
-	"github.com/dais-sim/dais/sim/marketrun"
+	"github.com/dais-sim/dais/sim/runner"
 )
 
 // shortcut flags of dais run, each a --set on one key.
@@ -129,161 +121,52 @@ func isBuiltin(name string) bool {
 	return false
 }
 
-// repetition is what one run of a scenario gave.
-type repetition struct {
-	run      *metrics.Run
-	seed     uint64
-	wall     time.Duration
-	events   uint64
-	failures []string // invariant violations
-}
-
 // runScenario runs every repetition, writes the run folder and prints the
 // headline table. A run whose invariant checker saw a violation still
 // writes its report, then fails with the command that replays it.
 func runScenario(stdout, stderr io.Writer, sc *scenarios.Scenario, opt runOptions) error {
-	if sc.Protocol.Learning != nil && (sc.Workload != nil || sc.Protocol.Consensus != nil) {
-		return usageError{errors.New(sc.File + ": protocol.learning runs on its own: drop the workload and protocol.consensus sections")}
-	}
-	if sc.Workload != nil && sc.Protocol.Consensus != nil {
-		return usageError{errors.New(sc.File + ": a scenario runs either a workload (the marketplace, whose committee's consensus is modeled by protocol.market.commit_delay) or protocol.consensus, not both yet")}
-	}
-	if len(sc.Adversaries) > 0 && sc.Protocol.Consensus == nil && sc.Workload == nil && sc.Protocol.Learning == nil {
-		return usageError{errors.New(sc.File + ": adversaries need protocol.consensus (consensus attacks), a workload (marketplace attacks) or protocol.learning (poisoning)")}
-	}
 	dir := sc.Outputs.Dir
 	if opt.out != "" {
 		dir = opt.out
 	}
-	var runs []*metrics.Run
-	host := &metrics.Host{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0)}
-	var seeds []uint64
-	var failures []string
-	for rep := 0; rep < sc.Run.Repetitions; rep++ {
-		r, err := runOnce(stderr, sc, rep, opt)
-		if err != nil {
-			return err
-		}
-		runs = append(runs, r.run)
-		seeds = append(seeds, r.seed)
-		host.WallS += r.wall.Seconds()
-		host.Events += r.events
-		for _, f := range r.failures {
-			failures = append(failures, fmt.Sprintf("repetition %d (seed %d): %s", rep+1, r.seed, f))
-		}
+	ro := runner.Options{Version: buildVersion()}
+	if !opt.quiet {
+		ro.Progress = &barProgress{w: stderr}
 	}
-	if host.WallS > 0 {
-		host.EventsPerS = float64(host.Events) / host.WallS
+	res, err := runner.Run(sc, ro)
+	if errors.Is(err, runner.ErrScenario) {
+		return usageError{err}
 	}
-	run := runs[0]
-	if len(runs) > 1 {
-		var err error
-		if run, err = metrics.Aggregate(runs); err != nil {
-			return err
-		}
+	if err != nil {
+		return err
 	}
-	sum := sha256.Sum256(sc.Source)
-	run.Meta.Scenario = sc.Run.Name
-	run.Meta.ScenarioSHA256 = hex.EncodeToString(sum[:])
-	run.Meta.ScenarioText = string(sc.Source)
-	// The scenario text says it all, except where the figures came from
-	// when that is not a measurement (learnrun's surrogate mode).
-	src := run.Meta.Params["accuracy_source"]
-	run.Meta.Params = nil
-	if src != "" {
-		run.Meta.Params = map[string]string{"accuracy_source": src}
-	}
-	run.Meta.Seed = sc.Run.Seed
-	run.Meta.Seeds = seeds
-	run.Meta.Repetitions = len(runs)
-	run.Meta.Version = buildVersion()
-	run.Meta.GoVersion = runtime.Version()
-	run.Host = host
+	run, host := res.Run, res.Host
 	if err := reports.Write(dir, run, sc.Outputs.Formats...); err != nil {
 		return fmt.Errorf("writing the run folder: %w", err)
 	}
 	fmt.Fprintf(stdout, "%s (%s): %d nodes, seed %d, %v simulated, %d repetition(s), %.2fs wall, %s events/s\n\n",
-		sc.Run.Name, sc.File, sc.NodeCount(), sc.Run.Seed, sc.Run.Duration, len(runs), host.WallS, reports.FormatValue(host.EventsPerS))
+		sc.Run.Name, sc.File, sc.NodeCount(), sc.Run.Seed, sc.Run.Duration, run.Meta.Repetitions, host.WallS, reports.FormatValue(host.EventsPerS))
 	if err := reports.Table(stdout, run); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "\nreport: %s\n", filepath.Join(dir, reports.HTMLFile))
-	if len(failures) > 0 {
+	if len(res.Failures) > 0 {
 		return fmt.Errorf("the invariant checker saw %d violation(s):\n  %s\nreplay: dais run %s --seed %d",
-			len(failures), strings.Join(failures, "\n  "), sc.File, sc.Run.Seed)
+			len(res.Failures), strings.Join(res.Failures, "\n  "), sc.File, sc.Run.Seed)
 	}
 	return nil
 }
 
-// runOnce runs one repetition: consensus when the scenario has a consensus
-// section, block gossip otherwise.
-func runOnce(stderr io.Writer, sc *scenarios.Scenario, rep int, opt runOptions) (repetition, error) {
-	var bar *progress.Reporter
-	end := int64(sc.Run.Duration.D())
-	if sc.Protocol.Learning != nil {
-		p, err := learnrun.FromScenario(sc, rep)
-		if err != nil {
-			return repetition{}, usageError{fmt.Errorf("%s: %w", sc.File, err)}
-		}
-		res, err := learnrun.Run(p)
-		if err != nil {
-			return repetition{}, err
-		}
-		return repetition{run: learnrun.Summary(res), seed: p.Seed, wall: res.Wall, events: res.Events}, nil
-	}
-	if sc.Workload != nil {
-		p, err := marketrun.FromScenario(sc, rep)
-		if err != nil {
-			return repetition{}, usageError{fmt.Errorf("%s: %w", sc.File, err)}
-		}
-		if !opt.quiet {
-			bar = progress.New(stderr, end+int64(2*time.Minute), progress.Options{})
-			p.Progress = bar.Update
-		}
-		res, err := marketrun.Run(p)
-		if err != nil {
-			return repetition{}, err
-		}
-		if bar != nil {
-			bar.Done(int64(res.End), res.Events)
-		}
-		return repetition{run: marketrun.Summary(res), seed: p.Seed, wall: res.Wall, events: res.Events}, nil
-	}
-	if sc.Protocol.Consensus != nil {
-		p, err := consensusrun.FromScenario(sc, rep)
-		if err != nil {
-			return repetition{}, usageError{fmt.Errorf("%s: %w", sc.File, err)}
-		}
-		res, err := consensusrun.Run(p)
-		if err != nil {
-			return repetition{}, err
-		}
-		r := repetition{run: consensusrun.Summary(res), seed: p.Seed, wall: res.Wall, events: res.Events}
-		for _, f := range res.Failures {
-			r.failures = append(r.failures, fmt.Sprint(f))
-		}
-		return r, nil
-	}
-	p, err := blockprop.FromScenario(sc, rep)
-	if err != nil {
-		return repetition{}, err
-	}
-	if err := p.Validate(); err != nil {
-		return repetition{}, usageError{fmt.Errorf("%s: %w", sc.File, err)}
-	}
-	end = int64(p.Until + p.Interval)
-	rec, sink := blockprop.NewRecorder(int64(sc.Outputs.Step.D()), end)
-	p.Sink = sink
-	if !opt.quiet {
-		bar = progress.New(stderr, end, progress.Options{})
-		p.Progress = bar.Update
-	}
-	res, err := blockprop.Run(p)
-	if err != nil {
-		return repetition{}, err
-	}
-	if bar != nil {
-		bar.Done(end, res.Events)
-	}
-	return repetition{run: blockprop.Summary(res, rec), seed: p.Seed, wall: res.Wall, events: res.Events}, nil
+// barProgress shows each repetition's progress on a progress.Reporter.
+type barProgress struct {
+	w   io.Writer
+	bar *progress.Reporter
 }
+
+func (b *barProgress) Start(rep int, endNs int64) {
+	b.bar = progress.New(b.w, endNs, progress.Options{})
+}
+
+func (b *barProgress) Update(simNs int64, events uint64) { b.bar.Update(simNs, events) }
+
+func (b *barProgress) Done(simNs int64, events uint64) { b.bar.Done(simNs, events) }

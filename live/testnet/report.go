@@ -248,7 +248,7 @@ func (t *Testnet) Report() (run *metrics.Run, violations []string, err error) {
 			rl[i], rv[i] = strconv.Itoa(i+1), float64(n)
 		}
 		run.Groups = append(run.Groups, metrics.Group{Key: "heights_by_rounds", Labels: rl,
-			Help: "how many heights took 1, 2, … rounds", Sets: []metrics.BarSet{{Name: "heights", Values: rv}}})
+			Help: "how many heights took 1, 2, … rounds", Sets: []metrics.BarSet{{Name: "heights", Values: rv}}, Counts: true})
 		run.Plots = append(run.Plots, metrics.Plot{Kind: metrics.PlotBars, Data: []string{"heights_by_rounds"},
 			Title: "Rounds needed per height", XLabel: "rounds (count)", YLabel: "heights (count)",
 			Caption: "Most heights should decide in round 1; heights needing more rounds show validators that were down, slow or restarting."})

@@ -192,7 +192,7 @@ func Summary(res *Result) *metrics.Run {
 		}
 		if len(labels) > 0 {
 			run.Groups = append(run.Groups, metrics.Group{Key: "heights_by_rounds", Labels: labels,
-				Help: "how many heights took 1, 2, … rounds", Sets: []metrics.BarSet{{Name: "heights", Values: vals}}})
+				Help: "how many heights took 1, 2, … rounds", Sets: []metrics.BarSet{{Name: "heights", Values: vals}}, Counts: true})
 			run.Plots = append(run.Plots, metrics.Plot{Kind: metrics.PlotBars, Data: []string{"heights_by_rounds"},
 				Title: "Rounds needed per height", XLabel: "rounds (count)", YLabel: "heights (count)",
 				Caption: "Most heights should decide in round 1; heights needing more rounds show proposers that were slow, silent, partitioned or equivocating."})

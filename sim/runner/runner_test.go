@@ -1,0 +1,139 @@
+package runner
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dais-sim/dais/reports"
+	"github.com/dais-sim/dais/scenarios"
+)
+
+// shorter keeps the repetition test of the slow shipped scenarios within a
+// few seconds: shorter runs, fewer rounds. Every code path of the scenario
+// (runner, adversaries, partitions, ledger) still runs.
+var shorter = map[string][]string{
+	"bft-ledger":          {"run.duration=6s"},
+	"federated-100k":      {"population.groups[0].count=300", "population.groups[1].count=300", "population.groups[2].count=400", "population.nodes=1000", "protocol.learning.per_round=100", "protocol.learning.rounds=2", "protocol.learning.surrogate.fit_rounds=3", "protocol.learning.surrogate.fit_providers=4"},
+	"federated-poisoning": {"protocol.learning.rounds=2"},
+	"heterogeneous-fleet": {"run.duration=1m"},
+	"longest-chain":       {"run.duration=4m"},
+	"lazy-providers":      {"run.duration=2m"},
+}
+
+// Every shipped scenario runs with three repetitions, and its figures and
+// report carry the 95% CIs and counts.
+func TestShippedScenariosRepeat(t *testing.T) {
+	if raceEnabled {
+		t.Skip("runs every shipped scenario three times; too slow under -race (make test runs it without)")
+	}
+	for _, name := range scenarios.BuiltinNames() {
+		t.Run(name, func(t *testing.T) {
+			sc, err := scenarios.Builtin(name, append([]string{"run.repetitions=3"}, shorter[name]...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := Run(sc, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			run := res.Run
+			if run.Meta.Repetitions != 3 || len(run.Meta.Seeds) != 3 || run.Meta.Seeds[0] == run.Meta.Seeds[1] {
+				t.Fatalf("meta: %d repetitions, seeds %v", run.Meta.Repetitions, run.Meta.Seeds)
+			}
+			withCI := 0
+			for _, f := range run.Figures {
+				if f.Reps == nil || len(f.Reps.Values) != 3 {
+					t.Fatalf("figure %s has no repetitions: %+v", f.Key, f.Reps)
+				}
+				if f.Reps.N >= 2 && !math.IsNaN(f.Reps.CI95Lo) {
+					withCI++
+					if !(f.Reps.CI95Lo <= f.Value && f.Value <= f.Reps.CI95Hi) {
+						t.Errorf("figure %s: mean %v outside its CI [%v, %v]", f.Key, f.Value, f.Reps.CI95Lo, f.Reps.CI95Hi)
+					}
+				}
+			}
+			if withCI == 0 {
+				t.Fatal("no figure has a confidence interval")
+			}
+			if err := run.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			if err := reports.Write(dir, run); err != nil {
+				t.Fatal(err)
+			}
+			md, err := os.ReadFile(filepath.Join(dir, reports.MarkdownFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Contains(md, []byte("mean ± 95% CI")) || !bytes.Contains(md, []byte(" ± ")) {
+				t.Errorf("report.md shows no CIs:\n%s", firstLines(md, 30))
+			}
+		})
+	}
+}
+
+// A figure a repetition cannot define (NaN) is carried as undefined, and
+// the mean is over the others with their count.
+func TestUndefinedFiguresAcrossRepetitions(t *testing.T) {
+	sc, err := scenarios.Builtin("marketplace-fairness", "run.repetitions=2", "run.duration=1m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(sc, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, ok := res.Run.Figure("detection_rate") // no adversaries: undefined in both
+	if !ok || !math.IsNaN(f.Value) || f.Reps == nil || f.Reps.N != 0 || len(f.Reps.Values) != 2 {
+		t.Fatalf("detection_rate: %v %+v", f.Value, f.Reps)
+	}
+	if _, err := res.Run.MarshalIndent(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Repetition r's figures do not depend on how many repetitions run.
+func TestRepetitionSeedsAreStable(t *testing.T) {
+	one, err := scenarios.Builtin("quickstart", "run.repetitions=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	three, _ := scenarios.Builtin("quickstart", "run.repetitions=3")
+	a, err := Run(one, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Run(three, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range a.Reps {
+		ja, _ := a.Reps[i].Run.MarshalIndent()
+		jb, _ := b.Reps[i].Run.MarshalIndent()
+		if a.Reps[i].Seed != b.Reps[i].Seed || !bytes.Equal(ja, jb) {
+			t.Errorf("repetition %d differs between runs of 2 and 3 repetitions", i)
+		}
+	}
+}
+
+func TestCheckRefusesMixedSections(t *testing.T) {
+	sc, err := scenarios.Builtin("federated-poisoning", "workload={arrivals: {process: poisson, rate: 1/s}, jobs: [{name: j, kind: compute, flops: {dist: fixed, value: 1e12}}]}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(sc, Options{}); !errors.Is(err, ErrScenario) || !strings.Contains(err.Error(), "protocol.learning runs on its own") {
+		t.Errorf("learning + workload: %v", err)
+	}
+}
+
+func firstLines(b []byte, n int) string {
+	lines := strings.SplitN(string(b), "\n", n+1)
+	return strings.Join(lines[:min(n, len(lines))], "\n")
+}
+
