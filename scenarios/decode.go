@@ -96,7 +96,7 @@ func setDefaults(v reflect.Value) {
 				panic(fmt.Sprintf("scenarios: bad default tag: %v", d.errs))
 			}
 		}
-		if fv.Kind() == reflect.Struct && fv.Type() != distSpecType && !fv.Addr().Type().Implements(scalarType) {
+		if fv.Kind() == reflect.Struct && fv.Type() != distSpecType && fv.Type() != rawValueType && !fv.Addr().Type().Implements(scalarType) {
 			setDefaults(fv)
 		}
 	}
@@ -116,6 +116,8 @@ func (d *decoder) decode(n *node, v reflect.Value, path string, f field) {
 	}
 	t := v.Type()
 	switch {
+	case t == rawValueType:
+		v.Set(reflect.ValueOf(RawValue{Text: n.flow(), Pos: n.pos}))
 	case t == distSpecType:
 		if spec, ok := d.decodeDist(n, path, f.unit); ok {
 			v.Set(reflect.ValueOf(spec))
@@ -124,7 +126,7 @@ func (d *decoder) decode(n *node, v reflect.Value, path string, f field) {
 		d.scalarInto(n, v, path, f)
 	case t.Kind() == reflect.Pointer:
 		nv := reflect.New(t.Elem())
-		if t.Elem().Kind() == reflect.Struct && t.Elem() != distSpecType {
+		if t.Elem().Kind() == reflect.Struct && t.Elem() != distSpecType && t.Elem() != rawValueType {
 			setDefaults(nv.Elem())
 		}
 		d.decode(n, nv.Elem(), path, f)
@@ -141,7 +143,7 @@ func (d *decoder) decode(n *node, v reflect.Value, path string, f field) {
 			ip := fmt.Sprintf("%s[%d]", path, i)
 			d.pos[ip] = item.pos
 			e := s.Index(i)
-			if e.Kind() == reflect.Struct && e.Type() != distSpecType && !e.Addr().Type().Implements(scalarType) {
+			if e.Kind() == reflect.Struct && e.Type() != distSpecType && e.Type() != rawValueType && !e.Addr().Type().Implements(scalarType) {
 				setDefaults(e)
 			}
 			d.decode(item, e, ip, f)

@@ -27,6 +27,26 @@ func JSONSchema() []byte {
 	return append(b, '\n')
 }
 
+// DocumentSchema is the JSON Schema of another file dais reads (a sweep, a
+// tune file), generated from its struct v (a pointer or value) as
+// JSONSchema is from Scenario.
+func DocumentSchema(v any, id, title, description string) []byte {
+	t := reflect.TypeOf(v)
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	s := objectSchema(t)
+	s["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+	s["$id"] = id
+	s["title"] = title
+	s["description"] = description
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		panic(err)
+	}
+	return append(b, '\n')
+}
+
 func objectSchema(t reflect.Type) map[string]any {
 	props := map[string]any{}
 	var required []string
@@ -72,6 +92,9 @@ func defaultValue(t reflect.Type, def string) any {
 func typeSchema(t reflect.Type, f field) map[string]any {
 	if t == distSpecType {
 		return distSchema(f.unit)
+	}
+	if t == rawValueType {
+		return map[string]any{} // any YAML value
 	}
 	if sc, ok := reflect.New(t).Interface().(scalar); ok {
 		str := map[string]any{"type": "string", "pattern": sc.pattern(), "examples": []string{sc.example()}}
