@@ -191,7 +191,7 @@ func TestFloodOverMemNet(t *testing.T) {
 				rts[i].Start()
 			}
 			wantDup := tc.g.FloodSends() - (n - 1)
-			livetest.WaitFor(t, 5*time.Second, "every copy to arrive", func() bool {
+			livetest.WaitFor(t, "every copy to arrive", func() bool {
 				return rec.count(isReceived) == n && rec.count(isDuplicate) == wantDup
 			})
 			for _, rt := range rts {
@@ -328,7 +328,7 @@ func TestTimersFireInDeadlineOrder(t *testing.T) {
 	}}
 	rt := newRuntime(t, n, live.Config{ID: 0, Seed: 1, Epoch: time.Now(), Transport: newMemNet().port(0)})
 	rt.Start()
-	livetest.WaitFor(t, 5*time.Second, "five timers", func() bool { return len(n.fired()) == 5 })
+	livetest.WaitFor(t, "five timers", func() bool { return len(n.fired()) == 5 })
 	rt.Stop()
 	var tags []uint64
 	for _, f := range n.fired() {
@@ -365,7 +365,7 @@ func TestCancelledTimersNeverFire(t *testing.T) {
 	}
 	rt := newRuntime(t, n, live.Config{ID: 0, Seed: 1, Epoch: time.Now(), Transport: newMemNet().port(0)})
 	rt.Start()
-	livetest.WaitFor(t, 5*time.Second, "timer 2", func() bool { return len(n.fired()) >= 1 })
+	livetest.WaitFor(t, "timer 2", func() bool { return len(n.fired()) >= 1 })
 	time.Sleep(80 * time.Millisecond) // past every deadline that was cancelled
 	rt.Stop()
 	fs := n.fired()
@@ -391,7 +391,7 @@ func TestMalformedFramesAreCountedAndDropped(t *testing.T) {
 		rt.Deliver(0, f)
 	}
 	rt.Deliver(0, good)
-	livetest.WaitFor(t, 5*time.Second, "the good frame", func() bool { return len(n.snapshot()) == 2 })
+	livetest.WaitFor(t, "the good frame", func() bool { return len(n.snapshot()) == 2 })
 	rt.Stop()
 	if got := rt.Malformed(); got != uint64(len(bad)) {
 		t.Errorf("Malformed() = %d, want %d", got, len(bad))
@@ -453,7 +453,7 @@ func TestPublishReachesTheOthers(t *testing.T) {
 		}
 		return rs
 	}
-	livetest.WaitFor(t, 5*time.Second, "the publication", func() bool {
+	livetest.WaitFor(t, "the publication", func() bool {
 		return len(recvs(nodes[0])) == 1 && len(recvs(nodes[1])) == 1
 	})
 	for _, rt := range rts {
@@ -510,7 +510,7 @@ func TestStopIsFinal(t *testing.T) {
 	if st := rt.Stats(); st.Dropped != 1 {
 		t.Errorf("Dropped = %d, want 1 (the frame after Stop)", st.Dropped)
 	}
-	livetest.WaitFor(t, 2*time.Second, "the runtime's goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
+	livetest.WaitFor(t, "the runtime's goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
 }
 
 func TestStopBeforeStart(t *testing.T) {
@@ -560,7 +560,7 @@ func TestJobsRunInOrder(t *testing.T) {
 	})
 	rt := newRuntime(t, n, live.Config{ID: 0, Seed: 1, Epoch: time.Now(), Transport: newMemNet().port(0)})
 	rt.Start()
-	livetest.WaitFor(t, 5*time.Second, "four jobs", func() bool { mu.Lock(); defer mu.Unlock(); return len(dones) == 4 })
+	livetest.WaitFor(t, "four jobs", func() bool { mu.Lock(); defer mu.Unlock(); return len(dones) == 4 })
 	rt.Stop()
 
 	var kinds []string

@@ -43,14 +43,14 @@ func TestLearningRestartedCoordinatorResumes(t *testing.T) {
 		}
 		return nodes[i].n.Status().Learning
 	}
-	livetest.WaitFor(t, 30*time.Second, "the coordinator to commit round 2", func() bool {
+	livetest.WaitFor(t, "the coordinator to commit round 2", func() bool {
 		l := learning(0)
 		return l != nil && l.Round >= 2
 	})
 	nodes[0].stop(t)
 	before := storedChain(t, dirs[0])
 	nodes[0] = startNode(t, netw, 0, dirs[0])
-	livetest.WaitFor(t, 60*time.Second, "the job to finish", func() bool {
+	livetest.WaitFor(t, "the job to finish", func() bool {
 		l := learning(0)
 		return l != nil && l.Done
 	})
@@ -68,7 +68,7 @@ func TestLearningRestartedCoordinatorResumes(t *testing.T) {
 	// last, then every learner must have earned, and what the chain paid
 	// must be what they earned.
 	var earned uint64
-	livetest.WaitFor(t, 20*time.Second, "every round's payout to commit", func() bool {
+	livetest.WaitFor(t, "every round's payout to commit", func() bool {
 		earned = 0
 		for i := 1; i < 4; i++ {
 			if l := learning(i); l != nil {

@@ -55,7 +55,7 @@ func TestDiscoveryTestnet(t *testing.T) {
 			return true
 		}
 	}
-	livetest.WaitFor(t, 20*time.Second, "every node to see every other and commit height 3", meshAt(3))
+	livetest.WaitFor(t, "every node to see every other and commit height 3", meshAt(3))
 
 	const victim = 2
 	before := tn.Status(ctx)[victim].Status.Addrs
@@ -78,5 +78,5 @@ func TestDiscoveryTestnet(t *testing.T) {
 		t.Logf("the restarted node got its old port again (%v)", before)
 	}
 	resume := heightOf(t, tn, 0) + 2
-	livetest.WaitFor(t, 20*time.Second, "the restarted node to be found again and every node to commit on", meshAt(resume))
+	livetest.WaitFor(t, "the restarted node to be found again and every node to commit on", meshAt(resume))
 }

@@ -173,7 +173,7 @@ func TestLiveMarketPaidJob(t *testing.T) {
 
 	// A clean shutdown: RunMarket closed every node without error; their
 	// goroutines end.
-	livetest.WaitFor(t, 10*time.Second, "the nodes' goroutines to end", func() bool { return runtime.NumGoroutine() <= before+2 })
+	livetest.WaitFor(t, "the nodes' goroutines to end", func() bool { return runtime.NumGoroutine() <= before+2 })
 }
 
 // reportOf writes the report folder of the testnet in dir, as dais

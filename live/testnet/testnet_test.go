@@ -125,7 +125,7 @@ func TestSIGKILLedNodeRestartsAndCatchesUp(t *testing.T) {
 	if err := tn.WaitReady(ctx); err != nil {
 		t.Fatal(err)
 	}
-	livetest.WaitFor(t, 30*time.Second, "every node to reach height 4", func() bool {
+	livetest.WaitFor(t, "every node to reach height 4", func() bool {
 		for _, ns := range tn.Status(ctx) {
 			if ns.Status == nil || ns.Status.Height < 4 {
 				return false
@@ -146,7 +146,7 @@ func TestSIGKILLedNodeRestartsAndCatchesUp(t *testing.T) {
 		t.Fatalf("the killed node had stored %d heights", len(before))
 	}
 	resume := heightOf(t, tn, 0) + 4
-	livetest.WaitFor(t, 30*time.Second, fmt.Sprintf("three validators to reach height %d", resume), func() bool {
+	livetest.WaitFor(t, fmt.Sprintf("three validators to reach height %d", resume), func() bool {
 		return heightOf(t, tn, 0) >= resume && heightOf(t, tn, 4) >= resume
 	})
 
@@ -161,7 +161,7 @@ func TestSIGKILLedNodeRestartsAndCatchesUp(t *testing.T) {
 		t.Fatalf("the restarted node replayed %+v, want the %d heights it had stored", st, len(before))
 	}
 	goal := heightOf(t, tn, 0) + 2
-	livetest.WaitFor(t, 30*time.Second, fmt.Sprintf("the restarted node to reach height %d", goal), func() bool {
+	livetest.WaitFor(t, fmt.Sprintf("the restarted node to reach height %d", goal), func() bool {
 		return heightOf(t, tn, victim) >= goal
 	})
 
@@ -371,12 +371,12 @@ func TestLogsFollow(t *testing.T) {
 	var out lockedBuffer
 	done := make(chan error)
 	go func() { done <- tn.Logs(ctx, &out, true) }()
-	livetest.WaitFor(t, 5*time.Second, "the first line", func() bool { return strings.Contains(out.String(), "node-1 | first\n") })
+	livetest.WaitFor(t, "the first line", func() bool { return strings.Contains(out.String(), "node-1 | first\n") })
 	f, _ := os.OpenFile(log1, os.O_APPEND|os.O_WRONLY, 0)
 	f.WriteString("ole\nthird\n")
 	f.Close()
 	os.WriteFile(tn.LogPath(0), []byte("zero\n"), 0o644)
-	livetest.WaitFor(t, 5*time.Second, "the appended lines", func() bool {
+	livetest.WaitFor(t, "the appended lines", func() bool {
 		s := out.String()
 		return strings.Contains(s, "node-1 | second whole\nnode-1 | third\n") && strings.Contains(s, "node-0 | zero\n")
 	})
