@@ -247,3 +247,22 @@ func TestOutsiderGossipGoesNowhere(t *testing.T) {
 		}
 	}
 }
+
+// TestIdentifyNamesTheVersion: identify announces the configured agent,
+// so a peer (or an operator's tool) can tell which build it talks to.
+func TestIdentifyNamesTheVersion(t *testing.T) {
+	livetest.RequireLoopback(t)
+	h, err := p2p.New(p2p.Config{Self: 0, ListenAddrs: tcpOnly, UserAgent: "dais/v1.2.3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	raw := rawMember(t, h, 1)
+	if err := raw.Connect(livetest.Context(t), h.AddrInfo()); err != nil {
+		t.Fatal(err)
+	}
+	livetest.WaitFor(t, "identify", func() bool {
+		av, err := raw.Peerstore().Get(h.AddrInfo().ID, "AgentVersion")
+		return err == nil && av == "dais/v1.2.3"
+	})
+}
