@@ -250,6 +250,7 @@ func New(cfg Config) (*Host, error) {
 		// Only members take part in topics: a peer outside the book that
 		// may connect (an observer) is never sent or forwarded anything.
 		pubsub.WithPeerFilter(func(pid peer.ID, _ string) bool { _, ok := h.nodeOf(pid); return ok }),
+		pubsub.WithRawTracer(rejections{h}),
 	)
 	if err != nil {
 		cancel()

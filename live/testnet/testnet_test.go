@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"github.com/dais-sim/dais/live/livetest"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -31,32 +29,11 @@ import (
 const nodeEnv = "DAIS_TESTNET_TEST_NODE"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(nodeEnv) != "" {
-		os.Exit(runNode(os.Args[1:]))
-	}
+	testnet.RunChild(nodeEnv, "test")
 	os.Exit(m.Run())
 }
 
-func runNode(args []string) int {
-	if len(args) != 2 || args[0] != "--config" {
-		fmt.Fprintln(os.Stderr, "want --config FILE, got", args)
-		return 2
-	}
-	cfg, err := node.LoadConfig(args[1])
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	if err := node.Run(ctx, cfg, node.Options{Version: "test"}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	return 0
-}
-
-var launcher = testnet.Launcher{Command: []string{os.Args[0]}, Env: []string{nodeEnv + "=1"}, DieWithParent: true}
+var launcher = testnet.SelfLauncher(nodeEnv)
 
 var fast = node.Timeouts{
 	Propose: node.Duration(400 * time.Millisecond), ProposeDelta: node.Duration(200 * time.Millisecond),
