@@ -14,6 +14,7 @@ import (
 	"github.com/dais-sim/dais/gpu"
 	"github.com/dais-sim/dais/live"
 	"github.com/dais-sim/dais/metrics"
+	"github.com/dais-sim/dais/metrics/record"
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/gossip"
 	"github.com/dais-sim/dais/protocol/gossip/gossiptest"
@@ -75,7 +76,7 @@ func (p memPort) Publish(_ wire.Topic, frame []byte) error {
 }
 
 // recorder is a Sink safe for concurrent use.
-type recorder struct{ metrics.Memory }
+type recorder struct{ record.Memory }
 
 func (r *recorder) snapshot() []metrics.Stamped { return r.Events() }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/dais-sim/dais/live"
 	"github.com/dais-sim/dais/live/p2p"
 	"github.com/dais-sim/dais/metrics"
+	"github.com/dais-sim/dais/metrics/record"
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/gossip"
 	"github.com/dais-sim/dais/protocol/gossip/gossiptest"
@@ -60,7 +61,7 @@ func startHosts(t *testing.T, n int, cfg p2p.Config) []*p2p.Host {
 }
 
 // recorder is a Sink safe for concurrent use.
-type recorder struct{ metrics.Memory }
+type recorder struct{ record.Memory }
 
 func (r *recorder) snapshot() []metrics.Stamped { return r.Events() }
 
