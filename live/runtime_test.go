@@ -356,6 +356,9 @@ func TestCancelledTimersNeverFire(t *testing.T) {
 			env.CancelTimer(env.SetTimer(5*protocol.Millisecond, 3))
 			late = env.SetTimer(40*protocol.Millisecond, 4)
 			env.CancelTimer(999) // unknown: a no-op
+			// Timers fire in deadline order, so once this one has, every
+			// cancelled one would have fired before it.
+			env.SetTimer(60*protocol.Millisecond, 5)
 		},
 		onFire: func(env protocol.Env, tf protocol.TimerFired) {
 			if tf.Tag == 2 {
@@ -366,12 +369,14 @@ func TestCancelledTimersNeverFire(t *testing.T) {
 	}
 	rt := newRuntime(t, n, live.Config{ID: 0, Seed: 1, Epoch: time.Now(), Transport: newMemNet().port(0)})
 	rt.Start()
-	livetest.WaitFor(t, "timer 2", func() bool { return len(n.fired()) >= 1 })
-	time.Sleep(80 * time.Millisecond) // past every deadline that was cancelled
+	livetest.WaitFor(t, "the last timer", func() bool {
+		fs := n.fired()
+		return len(fs) > 0 && fs[len(fs)-1].Tag == 5
+	})
 	rt.Stop()
 	fs := n.fired()
-	if len(fs) != 1 || fs[0].Tag != 2 {
-		t.Fatalf("fired %+v, want only the timer tagged 2", fs)
+	if len(fs) != 2 || fs[0].Tag != 2 {
+		t.Fatalf("fired %+v, want only the timers tagged 2 and 5", fs)
 	}
 }
 
@@ -492,7 +497,7 @@ func TestStopIsFinal(t *testing.T) {
 	}()
 	select {
 	case <-stopped:
-	case <-time.After(5 * time.Second):
+	case <-livetest.Context(t).Done():
 		t.Fatal("Stop did not return while an emulated job was pending")
 	}
 	rt.Deliver(1, wire.Encode(&gossip.Block{}))

@@ -210,7 +210,7 @@ network: {loss: 1%}
 			t.Errorf("cleanup: testnet down: %s", stderr)
 		}
 	})
-	code, stdout, stderr := cli(t, "testnet", "up", "-d", dir, "--scenario", sc, "--tx-rate", "6", "--wait", "20s")
+	code, stdout, stderr := cli(t, "testnet", "up", "-d", dir, "--scenario", sc, "--tx-rate", "6", "--wait", "5m")
 	if code != exitOK {
 		t.Fatalf("testnet up: exit %d\n%s%s", code, stdout, stderr)
 	}
@@ -271,7 +271,7 @@ network: {loss: 1%}
 		t.Errorf("status with every node down: exit %d\n%s%s", code, stdout, stderr)
 	}
 	// Up again: the same testnet, each node replaying its chain.
-	if code, stdout, stderr := cli(t, "testnet", "up", "-d", dir, "--wait", "20s"); code != exitOK || !strings.Contains(stdout, "nodes [0 1 2] of the testnet") {
+	if code, stdout, stderr := cli(t, "testnet", "up", "-d", dir, "--wait", "5m"); code != exitOK || !strings.Contains(stdout, "nodes [0 1 2] of the testnet") {
 		t.Fatalf("up again: exit %d\n%s%s", code, stdout, stderr)
 	}
 	_, out, _ := cli(t, "testnet", "status", "-d", dir, "--json")

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dais-sim/dais/live/livetest"
 	"github.com/dais-sim/dais/live/node"
 	"github.com/dais-sim/dais/live/store"
 	"github.com/dais-sim/dais/protocol"
@@ -162,7 +163,7 @@ func dumpLogsOnFailure(t *testing.T, dirs ...string) {
 // of the live packages are still running.
 func checkNoLeaks(t *testing.T) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := livetest.Deadline(t)
 	for {
 		var buf bytes.Buffer
 		pprof.Lookup("goroutine").WriteTo(&buf, 2)

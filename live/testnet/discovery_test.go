@@ -1,10 +1,8 @@
 package testnet_test
 
 import (
-	"context"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/dais-sim/dais/live/livetest"
 	"github.com/dais-sim/dais/live/node"
@@ -39,8 +37,7 @@ func TestDiscoveryTestnet(t *testing.T) {
 	if err := tn.Start(launcher); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
-	defer cancel()
+	ctx := livetest.Context(t)
 	if err := tn.WaitReady(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -65,8 +65,7 @@ func TestFederatedJobSurvivesSIGKILLedLearner(t *testing.T) {
 	if err := tn.Start(launcher); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	ctx := livetest.Context(t)
 	if err := tn.WaitReady(ctx); err != nil {
 		t.Fatal(err)
 	}

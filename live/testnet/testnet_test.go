@@ -97,8 +97,7 @@ func TestSIGKILLedNodeRestartsAndCatchesUp(t *testing.T) {
 	if err := tn.Start(launcher, 2); !errors.Is(err, testnet.ErrRunning) {
 		t.Errorf("starting a running node: %v, want ErrRunning", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
+	ctx := livetest.Context(t)
 	if err := tn.WaitReady(ctx); err != nil {
 		t.Fatal(err)
 	}
