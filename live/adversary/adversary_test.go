@@ -38,12 +38,7 @@ const (
 	blocked = node.MetricBlocked
 )
 
-var fast = node.Timeouts{
-	Propose: node.Duration(400 * time.Millisecond), ProposeDelta: node.Duration(200 * time.Millisecond),
-	Prevote: node.Duration(200 * time.Millisecond), PrevoteDelta: node.Duration(100 * time.Millisecond),
-	Precommit: node.Duration(200 * time.Millisecond), PrecommitDelta: node.Duration(100 * time.Millisecond),
-	Commit: node.Duration(100 * time.Millisecond),
-}
+var fast = testnet.FastTimeouts
 
 // maxRSS is the memory a node may hold under the attacks.
 const maxRSS = 200 << 20

@@ -346,9 +346,11 @@ func (b *inbox) all() []frameFrom {
 	return slices.Clone(b.frames)
 }
 
-func TestPublishReachesSubscribers(t *testing.T) {
-	livetest.RequireLoopback(t)
-	hosts := startHosts(t, 3, p2p.Config{})
+// subscribed starts three hosts, connected to each other and subscribed
+// to "blocks", each delivering to its inbox.
+func subscribed(t *testing.T, cfg p2p.Config) ([]*p2p.Host, []*inbox) {
+	t.Helper()
+	hosts := startHosts(t, 3, cfg)
 	boxes := make([]*inbox, len(hosts))
 	for i, h := range hosts {
 		boxes[i] = &inbox{}
@@ -357,12 +359,17 @@ func TestPublishReachesSubscribers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ctx := livetest.Context(t)
 	for _, c := range [][2]int{{0, 1}, {0, 2}, {1, 2}} {
-		if err := hosts[c[0]].Connect(ctx, protocol.NodeID(c[1])); err != nil {
+		if err := hosts[c[0]].Connect(livetest.Context(t), protocol.NodeID(c[1])); err != nil {
 			t.Fatal(err)
 		}
 	}
+	return hosts, boxes
+}
+
+func TestPublishReachesSubscribers(t *testing.T) {
+	livetest.RequireLoopback(t)
+	hosts, boxes := subscribed(t, p2p.Config{})
 	livetest.WaitFor(t, "every host to see the others subscribed", func() bool {
 		for i, h := range hosts {
 			if len(h.TopicPeers("blocks")) != len(hosts)-1 || slices.Contains(h.TopicPeers("blocks"), protocol.NodeID(i)) {

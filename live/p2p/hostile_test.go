@@ -41,6 +41,21 @@ func rawMember(t *testing.T, h *p2p.Host, id protocol.NodeID, opts ...libp2p.Opt
 	return raw
 }
 
+// attacked starts host 0 with cfg (Self and ListenAddrs set here), its
+// frames going to the returned inbox, and a raw member 1 to attack it.
+func attacked(t *testing.T, cfg p2p.Config) (*p2p.Host, *inbox, host.Host) {
+	t.Helper()
+	cfg.Self, cfg.ListenAddrs = 0, tcpOnly
+	h, err := p2p.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	box := &inbox{}
+	h.SetReceiver(box)
+	return h, box, rawMember(t, h, 1)
+}
+
 // block is a wire frame of n bytes or a little more (a gossip.Block).
 func block(n int) []byte {
 	return wire.Encode(&gossip.Block{Origin: 1, Height: 1, Payload: make([]byte, max(0, n-16))})
@@ -75,14 +90,7 @@ func stream(t *testing.T, raw host.Host, h *p2p.Host) network.Stream {
 // frame on a fresh stream still arrives.
 func TestFramesRefusedByKindAndHeader(t *testing.T) {
 	livetest.RequireLoopback(t)
-	h, err := p2p.New(p2p.Config{Self: 0, ListenAddrs: tcpOnly, KindLimits: map[wire.Kind]int{wire.KindBlockAnnounce: 500}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	box := &inbox{}
-	h.SetReceiver(box)
-	raw := rawMember(t, h, 1)
+	h, box, raw := attacked(t, p2p.Config{KindLimits: map[wire.Kind]int{wire.KindBlockAnnounce: 500}})
 	unknown := append([]byte{wire.Version}, binary.AppendUvarint(nil, 60999)...)
 	for _, c := range []struct {
 		frame        []byte
@@ -112,12 +120,7 @@ func TestFramesRefusedByKindAndHeader(t *testing.T) {
 // when its deadline passes, and its stream is reset.
 func TestSlowFrameTimesOut(t *testing.T) {
 	livetest.RequireLoopback(t)
-	h, err := p2p.New(p2p.Config{Self: 0, ListenAddrs: tcpOnly, FrameTimeout: 100e6})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	raw := rawMember(t, h, 1)
+	h, _, raw := attacked(t, p2p.Config{FrameTimeout: 100e6})
 	s := stream(t, raw, h)
 	s.Write(halfFrame())
 	livetest.WaitFor(t, "the half frame to time out", func() bool {
@@ -134,14 +137,7 @@ func TestSlowFrameTimesOut(t *testing.T) {
 func TestPeerRateDropsOverBudget(t *testing.T) {
 	livetest.RequireLoopback(t)
 	const rate, sent = 10, 200 // a burst of 2·rate, then rate a second
-	h, err := p2p.New(p2p.Config{Self: 0, ListenAddrs: tcpOnly, PeerFrameRate: rate})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	box := &inbox{}
-	h.SetReceiver(box)
-	raw := rawMember(t, h, 1)
+	h, box, raw := attacked(t, p2p.Config{PeerFrameRate: rate})
 	var all []byte
 	for range sent {
 		all = append(all, prefixed(block(100))...)
@@ -163,21 +159,8 @@ func TestPeerRateDropsOverBudget(t *testing.T) {
 // reaches them all.
 func TestOutsiderGossipGoesNowhere(t *testing.T) {
 	livetest.RequireLoopback(t)
-	hosts := startHosts(t, 3, p2p.Config{ListenAddrs: tcpOnly})
-	boxes := make([]*inbox, len(hosts))
-	for i, h := range hosts {
-		boxes[i] = &inbox{}
-		h.SetReceiver(boxes[i])
-		if err := h.Subscribe("blocks"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	hosts, boxes := subscribed(t, p2p.Config{ListenAddrs: tcpOnly})
 	ctx := livetest.Context(t)
-	for _, c := range [][2]int{{0, 1}, {0, 2}, {1, 2}} {
-		if err := hosts[c[0]].Connect(ctx, protocol.NodeID(c[1])); err != nil {
-			t.Fatal(err)
-		}
-	}
 	outsider, _, err := crypto.GenerateEd25519Key(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -252,12 +235,7 @@ func TestOutsiderGossipGoesNowhere(t *testing.T) {
 // so a peer (or an operator's tool) can tell which build it talks to.
 func TestIdentifyNamesTheVersion(t *testing.T) {
 	livetest.RequireLoopback(t)
-	h, err := p2p.New(p2p.Config{Self: 0, ListenAddrs: tcpOnly, UserAgent: "dais/v1.2.3"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	raw := rawMember(t, h, 1)
+	h, _, raw := attacked(t, p2p.Config{UserAgent: "dais/v1.2.3"})
 	if err := raw.Connect(livetest.Context(t), h.AddrInfo()); err != nil {
 		t.Fatal(err)
 	}

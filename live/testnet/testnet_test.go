@@ -35,12 +35,7 @@ func TestMain(m *testing.M) {
 
 var launcher = testnet.SelfLauncher(nodeEnv)
 
-var fast = node.Timeouts{
-	Propose: node.Duration(400 * time.Millisecond), ProposeDelta: node.Duration(200 * time.Millisecond),
-	Prevote: node.Duration(200 * time.Millisecond), PrevoteDelta: node.Duration(100 * time.Millisecond),
-	Precommit: node.Duration(200 * time.Millisecond), PrecommitDelta: node.Duration(100 * time.Millisecond),
-	Commit: node.Duration(100 * time.Millisecond),
-}
+var fast = testnet.FastTimeouts
 
 func heightOf(t *testing.T, tn *testnet.Testnet, id protocol.NodeID) uint64 {
 	t.Helper()
