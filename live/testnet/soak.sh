@@ -5,7 +5,8 @@
 # SIGKILLed every 30 s and restarted 10 s later. It fails on a fork, a lost
 # committed block or a node that does not come back, and prints finality
 # p50/p99 before and during the kills; the figures are also written as
-# JSON to $DAIS_SOAK_OUT (default soak.json).
+# JSON to $DAIS_SOAK_OUT (default soak.json). DAIS_SOAK_DIR=DIR keeps the
+# testnet (its logs) there.
 #
 #   live/testnet/soak.sh            # 12 minutes
 #   live/testnet/soak.sh 2m         # a shorter one

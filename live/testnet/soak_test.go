@@ -81,7 +81,11 @@ func TestSoak(t *testing.T) {
 		down       = 10 * time.Second
 	)
 	livetest.RequireLoopback(t)
-	tn, err := testnet.Create(testnet.Options{Dir: t.TempDir(), Nodes: validators, Seed: 3, TxRate: txRate})
+	dir := t.TempDir()
+	if d := os.Getenv("DAIS_SOAK_DIR"); d != "" {
+		dir = d // kept, to read the nodes' logs afterwards
+	}
+	tn, err := testnet.Create(testnet.Options{Dir: dir, Nodes: validators, Seed: 3, TxRate: txRate})
 	if err != nil {
 		t.Fatal(err)
 	}
