@@ -44,29 +44,30 @@ var fast = testnet.FastTimeouts
 const maxRSS = 200 << 20
 
 // network is a live test network under attack: validators 0–3 are node
-// processes; followers 4 and 5 are the attacker, which stole their key
+// processes; followers 4, 5 and 6 are the attacker, which stole their key
 // files. As node 4 it listens where node 4 would and is sent what node 4
-// would; as node 5 it listens nowhere, so it reaches only the nodes it
-// dials.
+// would; as nodes 5 and 6 it listens nowhere, so it reaches only the nodes
+// it dials.
 type network struct {
 	t        *testing.T
 	tn       *testnet.Testnet
 	att      *adversary.Host // node 4
 	quiet    *adversary.Host // node 5
+	flooder  *adversary.Host // node 6
 	mu       sync.Mutex
 	peakRSS  int64
 	sampling context.CancelFunc
 	done     chan struct{}
 }
 
-const attacker, quiet protocol.NodeID = 4, 5
+const attacker, quiet, flooder protocol.NodeID = 4, 5, 6
 
 var validators = []protocol.NodeID{0, 1, 2, 3}
 
 func startNetwork(t *testing.T) *network {
 	t.Helper()
 	livetest.RequireLoopback(t)
-	tn, err := testnet.Create(testnet.Options{Dir: t.TempDir(), Nodes: 6, Validators: 4, Seed: 17, Timeouts: fast, TxRate: 20})
+	tn, err := testnet.Create(testnet.Options{Dir: t.TempDir(), Nodes: 7, Validators: 4, Seed: 17, Timeouts: fast, TxRate: 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +107,7 @@ func startNetwork(t *testing.T) *network {
 		t.Cleanup(func() { h.Close() })
 		return h
 	}
-	n.att, n.quiet = stolen(attacker, true), stolen(quiet, false)
+	n.att, n.quiet, n.flooder = stolen(attacker, true), stolen(quiet, false), stolen(flooder, false)
 	n.waitHeight(2)
 	return n
 }
@@ -158,7 +159,7 @@ func (n *network) metrics(id protocol.NodeID) adversary.Metrics {
 func (n *network) height() uint64 {
 	low := uint64(1 << 62)
 	for _, ns := range n.tn.Status(livetest.Context(n.t)) {
-		if ns.ID == attacker || ns.ID == quiet {
+		if ns.ID >= attacker {
 			continue
 		}
 		if ns.Status == nil {
@@ -198,6 +199,29 @@ func TestAttacks(t *testing.T) {
 		}
 		return sum
 	}
+
+	// The length-prefix flood, as node 6, lasts the whole test: on every
+	// validator, 4 streams that promise a 60 MiB proposal (over any limit)
+	// and 48 that promise a 1 MiB one (within its kind's limit) and send
+	// only its header. The node reads 8 of them (the per-peer limit on
+	// message streams) until they time out; the resource manager refuses
+	// the others.
+	hold, stop := context.WithCancel(ctx)
+	defer stop()
+	var wg sync.WaitGroup
+	for _, id := range validators {
+		wg.Go(func() {
+			n.flooder.Hold(hold, id, 4, adversary.PromisedFrame(wire.KindProposal, 60<<20))
+			n.flooder.Hold(hold, id, 48, adversary.PromisedFrame(wire.KindProposal, 1<<20))
+		})
+	}
+	wg.Wait()
+	t.Run("length-prefix flood", func(t *testing.T) {
+		for _, id := range validators {
+			n.waitCount(id, 4, refused, "reason=oversize")
+			n.waitCount(id, 1, blocked, "resource=protocol")
+		}
+	})
 
 	t.Run("a leaked network file", func(t *testing.T) {
 		// Before keys were secret, the seed in testnet.json gave node 3's
@@ -307,37 +331,6 @@ func TestAttacks(t *testing.T) {
 		}
 	})
 
-	t.Run("length-prefix flood", func(t *testing.T) {
-		// On every validator, 4 streams that promise a 60 MiB proposal (over
-		// its kind's limit) and 48 that promise a 1 MiB one (within it) and
-		// send only its header.
-		hold, stop := context.WithCancel(ctx)
-		defer stop()
-		h := n.height()
-		var wg sync.WaitGroup
-		for _, id := range validators {
-			wg.Go(func() {
-				n.att.Hold(hold, id, 4, adversary.PromisedFrame(wire.KindProposal, 60<<20))
-				n.att.Hold(hold, id, 48, adversary.PromisedFrame(wire.KindProposal, 1<<20))
-			})
-		}
-		wg.Wait()
-		for _, id := range validators {
-			n.waitCount(id, 4, refused, "reason=oversize")
-			// Past the per-peer limit on message streams: refused by the
-			// resource manager.
-			n.waitCount(id, 1, blocked, "resource=protocol")
-		}
-		// The held frames time out; meanwhile the validators commit.
-		n.waitHeight(h + 3)
-		if raceEnabled {
-			return // 11 s of waiting; live/p2p's TestSlowFrameTimesOut runs the path under race
-		}
-		for _, id := range validators {
-			n.waitCount(id, 1, refused, "reason=read_timeout", "kind=bft.Proposal")
-		}
-	})
-
 	t.Run("500 concurrent streams", func(t *testing.T) {
 		hold, stop := context.WithCancel(ctx)
 		defer stop()
@@ -349,6 +342,14 @@ func TestAttacks(t *testing.T) {
 		n.att.Hold(hold, 0, 500, []byte{0x80})
 		n.waitCount(0, before+float64(500-p2p.DefaultLimits.PeerMsgStreams), blocked)
 		n.waitHeight(h + 2)
+	})
+
+	t.Run("the flood's held frames time out", func(t *testing.T) {
+		for _, id := range validators {
+			n.waitCount(id, 1, refused, "reason=read_timeout", "kind=bft.Proposal")
+		}
+		h := n.height()
+		n.waitHeight(h + 1)
 	})
 
 	if raceEnabled {

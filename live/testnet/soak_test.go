@@ -22,24 +22,33 @@ const soakEnv = "DAIS_SOAK"
 
 // SoakResult is what TestSoak measured, written as JSON to $DAIS_SOAK_OUT.
 type SoakResult struct {
-	Validators     int     `json:"validators"`
-	TxRate         float64 `json:"tx_rate"`
-	BeforeS        float64 `json:"before_s"`
-	DuringS        float64 `json:"during_s"`
-	Kills          int     `json:"kills"`
-	Heights        uint64  `json:"heights"` // the lowest final height of the nodes
-	Forks          int     `json:"forks"`   // heights where two nodes stored different blocks
-	LostBlocks     int     `json:"lost_blocks"`
-	FinalityBefore Quants  `json:"finality_ms_before"`
-	FinalityDuring Quants  `json:"finality_ms_during"`
-	TxsCommitted   int     `json:"txs_committed"`
+	Validators int     `json:"validators"`
+	TxRate     float64 `json:"tx_rate"`
+	BeforeS    float64 `json:"before_s"`
+	DuringS    float64 `json:"during_s"`
+	Kills      int     `json:"kills"`
+	Heights    uint64  `json:"heights"` // the lowest final height of the nodes
+	Forks      int     `json:"forks"`   // heights where two nodes stored different blocks
+	LostBlocks int     `json:"lost_blocks"`
+	// SplitNs is the protocol time of the first kill: before it, "before".
+	SplitNs int64 `json:"split_ns"`
+	// Finality is the network's: each height at the first node that
+	// committed it. FinalityAtNodes is every node's, each height once per
+	// node: a node restarted after a kill commits what it missed late,
+	// when it catches up, and that lag is in these.
+	FinalityBefore        Quants `json:"finality_ms_before"`
+	FinalityDuring        Quants `json:"finality_ms_during"`
+	FinalityAtNodesBefore Quants `json:"finality_at_nodes_ms_before"`
+	FinalityAtNodesDuring Quants `json:"finality_at_nodes_ms_during"`
+	TxsCommitted          int    `json:"txs_committed"`
 }
 
-// Quants are a sample's size, median and 99th percentile.
+// Quants are a sample's size, median, 99th percentile and maximum.
 type Quants struct {
 	N   int     `json:"n"`
 	P50 float64 `json:"p50"`
 	P99 float64 `json:"p99"`
+	Max float64 `json:"max"`
 }
 
 func quants(xs []float64) Quants {
@@ -48,7 +57,7 @@ func quants(xs []float64) Quants {
 	}
 	slices.Sort(xs)
 	q := func(p float64) float64 { return xs[min(len(xs)-1, int(p*float64(len(xs))))] }
-	return Quants{N: len(xs), P50: q(0.5), P99: q(0.99)}
+	return Quants{N: len(xs), P50: q(0.5), P99: q(0.99), Max: xs[len(xs)-1]}
 }
 
 // TestSoak runs four validator processes with the default BFT timeouts at
@@ -107,6 +116,7 @@ func TestSoak(t *testing.T) {
 	sleep(before)
 	res := SoakResult{Validators: validators, TxRate: txRate, BeforeS: before.Seconds(), DuringS: during.Seconds()}
 	split := time.Since(tn.Network.Epoch).Nanoseconds() // protocol time of the first kill
+	res.SplitNs = split
 	start := time.Now()
 	for i := 0; time.Since(start) < during; i++ {
 		tick := time.Now()
@@ -152,6 +162,8 @@ func TestSoak(t *testing.T) {
 	// Finality at each node, each height once (a height committed again
 	// in a replay after a kill counts once), split at the first kill.
 	var fBefore, fDuring []float64
+	type commit struct{ at, latency int64 }
+	first := map[uint64]commit{}
 	for id := range validators {
 		evs, err := tn.Events(protocol.NodeID(id))
 		if err != nil {
@@ -167,12 +179,24 @@ func TestSoak(t *testing.T) {
 				continue
 			}
 			seen[ev.Height] = true
+			if c, ok := first[ev.Height]; !ok || ev.AtNs < c.at {
+				first[ev.Height] = commit{ev.AtNs, ev.LatencyNs}
+			}
 			ms := float64(ev.LatencyNs) / 1e6
 			if ev.AtNs < split {
 				fBefore = append(fBefore, ms)
 			} else {
 				fDuring = append(fDuring, ms)
 			}
+		}
+	}
+	res.FinalityAtNodesBefore, res.FinalityAtNodesDuring = quants(fBefore), quants(fDuring)
+	fBefore, fDuring = nil, nil
+	for _, c := range first {
+		if c.at < split {
+			fBefore = append(fBefore, float64(c.latency)/1e6)
+		} else {
+			fDuring = append(fDuring, float64(c.latency)/1e6)
 		}
 	}
 	res.FinalityBefore, res.FinalityDuring = quants(fBefore), quants(fDuring)
@@ -186,6 +210,7 @@ func TestSoak(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	fmt.Fprintf(os.Stderr, "soak: %d kills, %d heights, %d forks, %d lost blocks; finality p50/p99 %.0f/%.0f ms before, %.0f/%.0f ms during\n",
-		res.Kills, res.Heights, res.Forks, res.LostBlocks, res.FinalityBefore.P50, res.FinalityBefore.P99, res.FinalityDuring.P50, res.FinalityDuring.P99)
+	fmt.Fprintf(os.Stderr, "soak: %d kills, %d heights, %d forks, %d lost blocks; finality p50/p99 %.0f/%.0f ms before, %.0f/%.0f ms during (at every node: %.0f/%.0f, %.0f/%.0f ms)\n",
+		res.Kills, res.Heights, res.Forks, res.LostBlocks, res.FinalityBefore.P50, res.FinalityBefore.P99, res.FinalityDuring.P50, res.FinalityDuring.P99,
+		res.FinalityAtNodesBefore.P50, res.FinalityAtNodesBefore.P99, res.FinalityAtNodesDuring.P50, res.FinalityAtNodesDuring.P99)
 }
