@@ -121,7 +121,9 @@ func (h *Host) Stream(ctx context.Context, to protocol.NodeID) (network.Stream, 
 }
 
 // Send writes frames, each length-prefixed, on a fresh stream to node
-// to, and closes its write side.
+// to, and closes its write side. It fails only if the stream cannot be
+// opened: a node resets a stream at a frame it refuses, so the writes
+// after it may fail, and an attacker does not care.
 func (h *Host) Send(ctx context.Context, to protocol.NodeID, frames ...[]byte) error {
 	s, err := h.Stream(ctx, to)
 	if err != nil {
@@ -131,11 +133,10 @@ func (h *Host) Send(ctx context.Context, to protocol.NodeID, frames ...[]byte) e
 	for _, f := range frames {
 		w.Write(Framed(f))
 	}
-	if err := w.Flush(); err != nil {
+	if w.Flush() != nil || s.CloseWrite() != nil {
 		s.Reset()
-		return err
 	}
-	return s.CloseWrite()
+	return nil
 }
 
 // SendEach writes each frame on a stream of its own, a few streams at a

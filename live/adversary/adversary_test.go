@@ -108,7 +108,7 @@ func startNetwork(t *testing.T) *network {
 		return h
 	}
 	n.att, n.quiet, n.flooder = stolen(attacker, true), stolen(quiet, false), stolen(flooder, false)
-	n.waitHeight(2)
+	n.advance(t)
 	return n
 }
 
@@ -142,45 +142,57 @@ func (n *network) peak() int64 {
 }
 
 // metrics scrapes node id's /metrics.
-func (n *network) metrics(id protocol.NodeID) adversary.Metrics {
-	n.t.Helper()
+func (n *network) metrics(t testing.TB, id protocol.NodeID) adversary.Metrics {
+	t.Helper()
 	addr, err := n.tn.StatusAddr(id)
 	if err != nil {
-		n.t.Fatal(err)
+		t.Fatal(err)
 	}
-	m, err := adversary.Scrape(livetest.Context(n.t), addr)
+	m, err := adversary.Scrape(livetest.Context(t), addr)
 	if err != nil {
-		n.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return m
 }
 
 // height is the lowest height the validators committed.
-func (n *network) height() uint64 {
+func (n *network) height(t testing.TB) uint64 {
 	low := uint64(1 << 62)
-	for _, ns := range n.tn.Status(livetest.Context(n.t)) {
+	for _, ns := range n.tn.Status(livetest.Context(t)) {
 		if ns.ID >= attacker {
 			continue
 		}
 		if ns.Status == nil {
-			n.t.Fatalf("node %d is down: %s", ns.ID, ns.Err)
+			t.Fatalf("node %d is down: %s", ns.ID, ns.Err)
 		}
 		low = min(low, ns.Status.Height)
 	}
 	return low
 }
 
-func (n *network) waitHeight(h uint64) {
-	n.t.Helper()
-	livetest.WaitFor(n.t, fmt.Sprintf("every validator to commit height %d", h), func() bool { return n.height() >= h })
+// advance waits until every validator has committed two more heights.
+func (n *network) advance(t testing.TB) {
+	t.Helper()
+	h := n.height(t) + 2
+	livetest.WaitFor(t, fmt.Sprintf("every validator to commit height %d", h), func() bool { return n.height(t) >= h })
 }
 
-// waitCount waits until node id's sum of name with labels reaches want.
-func (n *network) waitCount(id protocol.NodeID, want float64, name string, labels ...string) {
-	n.t.Helper()
-	livetest.WaitFor(n.t, fmt.Sprintf("node %d's %s%v to reach %v", id, name, labels, want), func() bool {
-		return n.metrics(id).Sum(name, labels...) >= want
+// waitCount waits until node id's sum of name with labels reaches want;
+// if it gives up, it logs what the node refused.
+func (n *network) waitCount(t testing.TB, id protocol.NodeID, want float64, name string, labels ...string) {
+	t.Helper()
+	var last adversary.Metrics
+	done := false
+	defer func() {
+		if !done && last != nil {
+			t.Logf("node %d refused %v; its resource manager blocked %v", id, last[refused], last[blocked])
+		}
+	}()
+	livetest.WaitFor(t, fmt.Sprintf("node %d's %s%v to reach %v", id, name, labels, want), func() bool {
+		last = n.metrics(t, id)
+		return last.Sum(name, labels...) >= want
 	})
+	done = true
 }
 
 // TestAttacks replays, against four validator processes, the attacks a
@@ -193,33 +205,38 @@ func TestAttacks(t *testing.T) {
 	n.sampleRSS()
 	ctx := livetest.Context(t)
 	seed := n.tn.Network.Seed
-	equivocations := func() (sum float64) {
+	equivocations := func(t testing.TB) (sum float64) {
 		for _, id := range validators {
-			sum += n.metrics(id).Sum(node.MetricEquivocations)
+			sum += n.metrics(t, id).Sum(node.MetricEquivocations)
 		}
 		return sum
 	}
 
 	// The length-prefix flood, as node 6, lasts the whole test: on every
-	// validator, 4 streams that promise a 60 MiB proposal (over any limit)
-	// and 48 that promise a 1 MiB one (within its kind's limit) and send
-	// only its header. The node reads 8 of them (the per-peer limit on
-	// message streams) until they time out; the resource manager refuses
-	// the others.
+	// validator, 4 streams that promise a 60 MiB proposal (over any
+	// limit), then 48 that promise a 1 MiB one (within its kind's limit)
+	// and send only its header. The node reads 8 of those (the per-peer
+	// limit on message streams) until they time out; the resource manager
+	// refuses the others.
 	hold, stop := context.WithCancel(ctx)
 	defer stop()
-	var wg sync.WaitGroup
-	for _, id := range validators {
-		wg.Go(func() {
-			n.flooder.Hold(hold, id, 4, adversary.PromisedFrame(wire.KindProposal, 60<<20))
-			n.flooder.Hold(hold, id, 48, adversary.PromisedFrame(wire.KindProposal, 1<<20))
-		})
-	}
-	wg.Wait()
-	t.Run("length-prefix flood", func(t *testing.T) {
+	flood := func(streams, length int) {
+		var wg sync.WaitGroup
 		for _, id := range validators {
-			n.waitCount(id, 4, refused, "reason=oversize")
-			n.waitCount(id, 1, blocked, "resource=protocol")
+			wg.Go(func() { n.flooder.Hold(hold, id, streams, adversary.PromisedFrame(wire.KindProposal, length)) })
+		}
+		wg.Wait()
+	}
+	t.Run("length-prefix flood", func(t *testing.T) {
+		// One wave after the other: the streams of a wave race for the
+		// node's 8 slots.
+		flood(4, 60<<20)
+		for _, id := range validators {
+			n.waitCount(t, id, 4, refused, "reason=oversize")
+		}
+		flood(48, 1<<20)
+		for _, id := range validators {
+			n.waitCount(t, id, float64(48-p2p.DefaultLimits.PeerMsgStreams), blocked, "resource=protocol")
 		}
 	})
 
@@ -238,24 +255,23 @@ func TestAttacks(t *testing.T) {
 		if err := outsider.Send(ctx, 0, adversary.ForgedVotes(seed, 2, 1, 1)...); err == nil {
 			t.Error("an outsider holding the leaked seed's key for node 3 opened a stream to node 0")
 		}
-		n.waitCount(0, 1, refused, "reason=unknown_peer", "kind=conn")
+		n.waitCount(t, 0, 1, refused, "reason=unknown_peer", "kind=conn")
 
 		// Votes signed with the key the seed gave validator 2, sent by the
 		// compromised member to every validator for the heights ahead:
 		// none verifies, none reaches an engine.
-		before := equivocations()
-		forged := adversary.ForgedVotes(seed, 2, n.height()+1000, 100) // far ahead: never stale
+		before := equivocations(t)
+		forged := adversary.ForgedVotes(seed, 2, n.height(t)+1000, 100) // far ahead: never stale
 		for _, id := range validators {
 			if err := n.att.Send(ctx, id, forged...); err != nil {
 				t.Fatal(err)
 			}
 		}
 		for _, id := range validators {
-			n.waitCount(id, float64(len(forged)), refused, "reason=bad_signature", "kind=bft.Vote")
+			n.waitCount(t, id, float64(len(forged)), refused, "reason=bad_signature", "kind=bft.Vote")
 		}
-		h := n.height()
-		n.waitHeight(h + 2)
-		if got := equivocations(); got != before {
+		n.advance(t)
+		if got := equivocations(t); got != before {
 			t.Errorf("equivocations went from %v to %v: a forged vote reached an engine", before, got)
 		}
 	})
@@ -270,8 +286,8 @@ func TestAttacks(t *testing.T) {
 		if err := n.att.Send(ctx, 1, replays...); err != nil {
 			t.Fatal(err)
 		}
-		n.waitCount(1, float64(len(replays)), refused, "reason=stale")
-		m := n.metrics(1)
+		n.waitCount(t, 1, float64(len(replays)), refused, "reason=stale")
+		m := n.metrics(t, 1)
 		if m.Sum(refused, "reason=stale", "kind=bft.Commit") < 1 || m.Sum(refused, "reason=stale", "kind=bft.Vote") < 1 {
 			t.Errorf("stale: %v commits, %v votes; want both", m.Sum(refused, "reason=stale", "kind=bft.Commit"), m.Sum(refused, "reason=stale", "kind=bft.Vote"))
 		}
@@ -279,19 +295,18 @@ func TestAttacks(t *testing.T) {
 
 	t.Run("random frames of every kind", func(t *testing.T) {
 		frames := adversary.RandomFrames(mrand.New(mrand.NewPCG(1, 2)), 8, 300)
-		before := n.metrics(3).Sum(refused)
+		before := n.metrics(t, 3).Sum(refused)
 		if err := n.att.SendEach(ctx, 3, frames...); err != nil {
 			t.Fatal(err)
 		}
 		// A random body rarely decodes, and one that does carries no valid
 		// signature; a few (a block request) are harmless.
-		n.waitCount(3, before+float64(len(frames))*9/10, refused)
-		m := n.metrics(3)
+		n.waitCount(t, 3, before+float64(len(frames))*9/10, refused)
+		m := n.metrics(t, 3)
 		if m.Sum(refused, "reason=undecodable") == 0 {
 			t.Error("no random frame was refused as undecodable")
 		}
-		h := n.height()
-		n.waitHeight(h + 1)
+		n.advance(t)
 	})
 
 	t.Run("outsider gossip flood", func(t *testing.T) {
@@ -303,7 +318,7 @@ func TestAttacks(t *testing.T) {
 			t.Fatal(err)
 		}
 		gossipIn := func(id protocol.NodeID) float64 {
-			m := n.metrics(id)
+			m := n.metrics(t, id)
 			return m.Sum(node.MetricFrames, "result=gossip_received") + m.Sum(refused, "kind=gossip")
 		}
 		var others [3]float64
@@ -320,10 +335,9 @@ func TestAttacks(t *testing.T) {
 			if err := n.quiet.Publish(ctx, 0, node.PresenceTopic, outsider, frames...); err != nil {
 				t.Fatal(err)
 			}
-			n.waitCount(0, float64((b+1)*per), refused, "kind=gossip")
+			n.waitCount(t, 0, float64((b+1)*per), refused, "kind=gossip")
 		}
-		h := n.height()
-		n.waitHeight(h + 1)
+		n.advance(t)
 		for i, id := range validators[1:] {
 			if got := gossipIn(id); got != others[i] {
 				t.Errorf("node %d took in %v publications during the flood: node 0 forwarded the outsider's", id, got-others[i])
@@ -334,22 +348,20 @@ func TestAttacks(t *testing.T) {
 	t.Run("500 concurrent streams", func(t *testing.T) {
 		hold, stop := context.WithCancel(ctx)
 		defer stop()
-		before := n.metrics(0).Sum(blocked)
-		h := n.height()
+		before := n.metrics(t, 0).Sum(blocked)
 		// Half a length prefix: the node waits for the rest. Each stream
 		// is refused by the resource manager (past the peer's streams, or
 		// its message streams) or served, and at most PeerMsgStreams are.
 		n.att.Hold(hold, 0, 500, []byte{0x80})
-		n.waitCount(0, before+float64(500-p2p.DefaultLimits.PeerMsgStreams), blocked)
-		n.waitHeight(h + 2)
+		n.waitCount(t, 0, before+float64(500-p2p.DefaultLimits.PeerMsgStreams), blocked)
+		n.advance(t)
 	})
 
 	t.Run("the flood's held frames time out", func(t *testing.T) {
 		for _, id := range validators {
-			n.waitCount(id, 1, refused, "reason=read_timeout", "kind=bft.Proposal")
+			n.waitCount(t, id, 1, refused, "reason=read_timeout", "kind=bft.Proposal")
 		}
-		h := n.height()
-		n.waitHeight(h + 1)
+		n.advance(t)
 	})
 
 	if raceEnabled {
