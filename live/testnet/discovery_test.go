@@ -16,6 +16,7 @@ import (
 // back on another port, and the others find it again.
 func TestDiscoveryTestnet(t *testing.T) {
 	livetest.RequireLoopback(t)
+	t.Parallel() // its nodes are processes (or goroutines no other test counts); it mostly waits
 	tn, err := testnet.Create(testnet.Options{Dir: t.TempDir(), Nodes: 4, Seed: 5, Timeouts: fast, Discovery: true})
 	if err != nil {
 		t.Fatal(err)

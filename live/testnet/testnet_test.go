@@ -81,6 +81,7 @@ func storedBlocks(t *testing.T, tn *testnet.Testnet, id protocol.NodeID) (recs [
 // one chain and one restart.
 func TestSIGKILLedNodeRestartsAndCatchesUp(t *testing.T) {
 	livetest.RequireLoopback(t)
+	t.Parallel() // its nodes are processes (or goroutines no other test counts); it mostly waits
 	tn, err := testnet.Create(testnet.Options{Dir: t.TempDir(), Nodes: 5, Validators: 4, Seed: 11, Timeouts: fast, TxRate: 8})
 	if err != nil {
 		t.Fatal(err)
