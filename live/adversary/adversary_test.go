@@ -294,7 +294,11 @@ func TestAttacks(t *testing.T) {
 	})
 
 	t.Run("random frames of every kind", func(t *testing.T) {
-		frames := adversary.RandomFrames(mrand.New(mrand.NewPCG(1, 2)), 8, 300)
+		perKind := 8
+		if raceEnabled {
+			perKind = 3 // the same path, fewer times
+		}
+		frames := adversary.RandomFrames(mrand.New(mrand.NewPCG(1, 2)), perKind, 300)
 		before := n.metrics(t, 3).Sum(refused)
 		if err := n.att.SendEach(ctx, 3, frames...); err != nil {
 			t.Fatal(err)
@@ -326,7 +330,11 @@ func TestAttacks(t *testing.T) {
 			others[i] = gossipIn(id)
 		}
 		const batches, per = 10, 10
-		payload := wire.Encode(&gossip.Block{Payload: make([]byte, 200<<10)})
+		size := 200 << 10
+		if raceEnabled {
+			size = 20 << 10 // the memory claim is not checked under race
+		}
+		payload := wire.Encode(&gossip.Block{Payload: make([]byte, size)})
 		for b := range batches {
 			var frames [][]byte
 			for range per {
