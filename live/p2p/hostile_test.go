@@ -92,6 +92,7 @@ func TestFramesRefusedByKindAndHeader(t *testing.T) {
 	livetest.RequireLoopback(t)
 	h, box, raw := attacked(t, p2p.Config{KindLimits: map[wire.Kind]int{wire.KindBlockAnnounce: 500}})
 	unknown := append([]byte{wire.Version}, binary.AppendUvarint(nil, 60999)...)
+	want := map[string]uint64{}
 	for _, c := range []struct {
 		frame        []byte
 		reason, kind string
@@ -101,9 +102,11 @@ func TestFramesRefusedByKindAndHeader(t *testing.T) {
 		{[]byte{wire.Version + 1, byte(wire.KindBlockAnnounce), 0}, p2p.ReasonUndecodable, "header"},
 		{[]byte{wire.Version}, p2p.ReasonUndecodable, "header"},
 	} {
+		want[c.reason+" "+c.kind]++
+		n := want[c.reason+" "+c.kind]
 		s := stream(t, raw, h)
 		s.Write(prefixed(c.frame))
-		livetest.WaitFor(t, c.reason+" "+c.kind, func() bool { return h.Refusals().Of(c.reason, c.kind) == 1 })
+		livetest.WaitFor(t, c.reason+" "+c.kind, func() bool { return h.Refusals().Of(c.reason, c.kind) == n })
 	}
 	good := block(400)
 	stream(t, raw, h).Write(prefixed(good))
