@@ -1,0 +1,374 @@
+package sweep
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/dais-sim/dais/reports"
+	"github.com/dais-sim/dais/reports/progress"
+	"github.com/dais-sim/dais/scenarios"
+	"github.com/dais-sim/dais/sim/runner"
+)
+
+// Files and folders of a sweep's output folder.
+const (
+	PlanFile   = "sweep.json" // the points, as every shard and merge sees them
+	PointsDir  = "points"     // one folder per point, named by Point.Dir
+	PointFile  = "point.json" // in a point's folder: which point it is
+	tmpPrefix  = ".tmp-"      // a point's folder while it is written
+	planSchema = 1            // version of sweep.json's layout
+	dirPerm    = fs.FileMode(0o755)
+	filePerm   = fs.FileMode(0o644)
+	defaultOut = "sweeps"
+)
+
+// Plan is sweep.json: the sweep as run, so that shards and merge agree on
+// its points without reading the sweep file again. It depends only on the
+// sweep file and the base scenario's bytes.
+type Plan struct {
+	Schema      int         `json:"schema"`
+	Name        string      `json:"name"`
+	Description string      `json:"description,omitempty"`
+	Base        string      `json:"base"`
+	BaseSHA256  string      `json:"base_sha256"`
+	Runner      string      `json:"runner"`
+	Design      string      `json:"design"`
+	Seed        uint64      `json:"seed"`
+	Repetitions int         `json:"repetitions"`
+	Set         []string    `json:"set,omitempty"`
+	Axes        []PlanAxis  `json:"axes"`
+	Objectives  []Objective `json:"objectives,omitempty"`
+	Plot        []string    `json:"plot,omitempty"`
+	Points      []Point     `json:"points"`
+}
+
+// PlanAxis is an axis as the tables and plots need it.
+type PlanAxis struct {
+	Name string `json:"name"`
+	Key  string `json:"key"`
+	// Scale is log for a log range, else linear (a list of values is drawn
+	// on a log scale when they are positive numbers spanning two decades).
+	Scale string `json:"scale"`
+	Unit  string `json:"unit,omitempty"`
+}
+
+// Plan is the sweep as sweep.json records it.
+func (s *Sweep) Plan() *Plan {
+	p := &Plan{Schema: planSchema, Name: s.Name, Description: s.File.Description, Base: s.File.Base,
+		BaseSHA256: sha256Hex(s.Base), Runner: string(s.Kind), Design: s.File.Design, Seed: s.Seed,
+		Repetitions: s.Repetitions, Objectives: s.File.Objectives, Plot: s.File.Plot, Points: s.Points}
+	for _, st := range s.File.Set {
+		p.Set = append(p.Set, st.Override())
+	}
+	for _, a := range s.File.Axes {
+		pa := PlanAxis{Name: a.column(), Key: a.Key, Scale: "linear"}
+		if a.Range != nil {
+			pa.Scale, pa.Unit = a.Range.Scale, a.Range.Unit
+		}
+		p.Axes = append(p.Axes, pa)
+	}
+	return p
+}
+
+func (p *Plan) marshal() ([]byte, error) {
+	b, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// PointRecord is point.json, in a point's folder.
+type PointRecord struct {
+	Index     int      `json:"index"`
+	Hash      string   `json:"hash"`
+	Sweep     string   `json:"sweep"`
+	Axes      []string `json:"axes"`
+	Values    []string `json:"values"`
+	Overrides []string `json:"overrides"`
+	Base      string   `json:"base"`
+	BaseSHA   string   `json:"base_sha256"`
+	Version   string   `json:"dais_version"`
+	// Failures are the invariant checker's violations in this point's
+	// repetitions: the point ran and its figures stand, but a safety or
+	// conservation check broke.
+	Failures []string `json:"failures,omitempty"`
+}
+
+// Shard selects the points one task of a cluster job runs: those whose
+// index is Index modulo Count. The zero value runs every point.
+type Shard struct{ Index, Count int }
+
+// Has says whether the shard runs point i.
+func (s Shard) Has(i int) bool { return s.Count <= 1 || i%s.Count == s.Index }
+
+func (s Shard) String() string {
+	if s.Count <= 1 {
+		return "all points"
+	}
+	return fmt.Sprintf("shard %d/%d", s.Index, s.Count)
+}
+
+// Options tune Run.
+type Options struct {
+	// Dir is the output folder; empty: File.Outputs.Dir or sweeps/<name>.
+	Dir string
+	// Jobs is how many points run at once (0: GOMAXPROCS).
+	Jobs  int
+	Shard Shard
+	// Version is the dais version written into each point.
+	Version string
+	// Progress, if not nil, gets a line or bar of points done and the ETA.
+	Progress io.Writer
+	// ProgressMode picks the display (progress.Auto: a bar on a terminal).
+	ProgressMode progress.Mode
+}
+
+// Outcome says what a Run did.
+type Outcome struct {
+	Dir string
+	// Points this run was given (its shard's), how many were already done
+	// (skipped), ran now, and failed (no folder written; a rerun retries).
+	Points, Skipped, Ran int
+	Failed               []error
+	// Violations are the points whose runs broke an invariant.
+	Violations []string
+}
+
+// OutDir is where a run writes when Options.Dir is empty.
+func (s *Sweep) OutDir() string {
+	if s.File.Outputs.Dir != "" {
+		return s.File.Outputs.Dir
+	}
+	return filepath.Join(defaultOut, s.Name)
+}
+
+// Run runs the sweep's points of opt.Shard that have no folder yet, each
+// on its own goroutine of a pool of opt.Jobs, and writes each point's
+// folder atomically. It does not merge: with every point done, call Merge.
+func Run(s *Sweep, opt Options) (*Outcome, error) {
+	dir := opt.Dir
+	if dir == "" {
+		dir = s.OutDir()
+	}
+	out := &Outcome{Dir: dir}
+	points := filepath.Join(dir, PointsDir)
+	if err := os.MkdirAll(points, dirPerm); err != nil {
+		return nil, err
+	}
+	plan, err := s.Plan().marshal()
+	if err != nil {
+		return nil, err
+	}
+	// Every shard writes the same bytes; the rename makes each write whole.
+	if err := writeAtomic(filepath.Join(dir, PlanFile), plan); err != nil {
+		return nil, err
+	}
+	removeStaleTemps(points)
+	var todo []Point
+	for _, p := range s.Points {
+		if !opt.Shard.Has(p.Index) {
+			continue
+		}
+		out.Points++
+		if done(points, p) {
+			out.Skipped++
+			continue
+		}
+		todo = append(todo, p)
+	}
+	var bar *progress.Counter
+	if opt.Progress != nil {
+		bar = progress.NewCounter(opt.Progress, out.Points, out.Skipped, progress.Options{Mode: opt.ProgressMode})
+	}
+	var mu sync.Mutex
+	parallel(len(todo), opt.Jobs, func(k int) {
+		p := todo[k]
+		failures, err := s.runPoint(points, p, opt)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			out.Failed = append(out.Failed, fmt.Errorf("point %d (%s): %w", p.Index, s.describe(p), err))
+		} else {
+			out.Ran++
+		}
+		if len(failures) > 0 {
+			out.Violations = append(out.Violations, fmt.Sprintf("point %d (%s): %s", p.Index, s.describe(p), strings.Join(failures, "; ")))
+		}
+		if bar != nil {
+			bar.Add(1)
+		}
+	})
+	if bar != nil {
+		bar.Done()
+	}
+	return out, nil
+}
+
+// done says whether point p's folder is there, whole and p's.
+func done(points string, p Point) bool {
+	b, err := os.ReadFile(filepath.Join(points, p.Dir(), PointFile))
+	if err != nil {
+		return false
+	}
+	var rec PointRecord
+	return json.Unmarshal(b, &rec) == nil && rec.Hash == p.Hash
+}
+
+// runPoint runs every repetition of point p and writes its folder: first
+// into a temporary folder beside it, then renamed into place, so the
+// folder is whole or absent whatever happens to the process.
+func (s *Sweep) runPoint(points string, p Point, opt Options) ([]string, error) {
+	sc, err := scenarios.Parse(s.BaseFile, s.Base, p.Overrides...)
+	if err != nil {
+		return nil, err
+	}
+	res, err := runner.Run(sc, runner.Options{Version: opt.Version})
+	if err != nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	tmp := filepath.Join(points, fmt.Sprintf("%s%s-%s-%d", tmpPrefix, p.Dir(), host, os.Getpid()))
+	if err := os.RemoveAll(tmp); err != nil {
+		return nil, err
+	}
+	formats := []string{"json"}
+	if s.File.Outputs.Reports {
+		formats = nil
+	}
+	if err := reports.Write(tmp, res.Run, formats...); err != nil {
+		return nil, err
+	}
+	if len(formats) > 0 {
+		// reports.Write makes plots/ for the SVGs a full report has.
+		_ = os.Remove(filepath.Join(tmp, reports.PlotsDir))
+	}
+	rec := PointRecord{Index: p.Index, Hash: p.Hash, Sweep: s.Name, Values: p.Values, Overrides: p.Overrides,
+		Base: s.File.Base, BaseSHA: sha256Hex(s.Base), Version: opt.Version, Failures: res.Failures}
+	for _, a := range s.File.Axes {
+		rec.Axes = append(rec.Axes, a.column())
+	}
+	b, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, PointFile), append(b, '\n'), filePerm); err != nil {
+		return nil, err
+	}
+	if err := syncDir(tmp); err != nil {
+		return nil, err
+	}
+	final := filepath.Join(points, p.Dir())
+	if err := os.Rename(tmp, final); err != nil {
+		// Another process (a shard run twice) finished the point first:
+		// its folder is as good as ours.
+		if done(points, p) {
+			return res.Failures, os.RemoveAll(tmp)
+		}
+		return nil, err
+	}
+	return res.Failures, syncPath(points)
+}
+
+// writeAtomic writes a file through a temporary file and a rename.
+func writeAtomic(path string, b []byte) error {
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, b) {
+		return nil
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), tmpPrefix+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), filePerm)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
+}
+
+// syncDir flushes every file in dir, then dir itself, so that after the
+// rename the folder's content is on disk, not only in the page cache.
+func syncDir(dir string) error {
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		return syncPath(path)
+	})
+	if err != nil {
+		return err
+	}
+	return syncPath(dir)
+}
+
+func syncPath(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, syscall.EINVAL) { // some filesystems cannot sync a folder
+		return nil
+	}
+	return err
+}
+
+// removeStaleTemps deletes the temporary folders that runs on this host
+// left when they were killed (their process is gone). Other hosts' (a
+// shared volume) are left: their processes may be running.
+func removeStaleTemps(points string) {
+	host, _ := os.Hostname()
+	ents, err := os.ReadDir(points)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		name, ok := strings.CutPrefix(e.Name(), tmpPrefix)
+		if !ok || !e.IsDir() {
+			continue
+		}
+		// .tmp-<dir>-<host>-<pid>; host names may hold '-'.
+		rest, pidText, ok1 := cutLast(name, "-")
+		_, h, ok2 := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if !ok1 || !ok2 || err != nil || h != host {
+			continue
+		}
+		if pid == os.Getpid() || syscall.Kill(pid, 0) == syscall.ESRCH {
+			os.RemoveAll(filepath.Join(points, e.Name()))
+		}
+	}
+}
+
+func cutLast(s, sep string) (before, after string, found bool) {
+	i := strings.LastIndex(s, sep)
+	if i < 0 {
+		return s, "", false
+	}
+	return s[:i], s[i+len(sep):], true
+}
