@@ -246,6 +246,9 @@ func (s *Sweep) checkPoints(jobs int) error {
 			srcs := append(append([]source(nil), fixed...), src)
 			if _, err := scenarios.Parse(s.BaseFile, s.Base, overrides(srcs)...); err != nil {
 				add(asErrors(s.mapErrors(err, srcs, &scenarios.Error{Pos: src.valPos, Path: src.path, Msg: "with " + src.override})))
+				if s.File.Axes[i].Range != nil {
+					break // a range's values share one position: its first bad value says it
+				}
 			}
 		}
 	}
