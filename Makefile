@@ -6,7 +6,7 @@ LDFLAGS := -X main.version=$(VERSION)
 # warnings say nothing about dais.
 export CGO_CFLAGS ?= -O2 -g -Wno-deprecated-declarations
 
-.PHONY: build test bench lint demo clean
+.PHONY: build test bench lint demo clean slurm-test
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/dais ./cmd/dais
@@ -16,6 +16,11 @@ test:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race ./live/... ./sim/...
+
+# A sweep run as a Slurm job array on a one-node cluster started on this
+# machine (root: it installs slurm-wlm and munge); CI runs it after test.
+slurm-test:
+	bash .ci/slurm-sweep.sh
 
 # Long benchmarks; results go in BENCHMARKS.md with the machine they ran on.
 # BENCH=pattern narrows them, e.g. make bench BENCH=Hold.
