@@ -75,8 +75,8 @@ func (c *Counter) Add(k int) {
 		_ = c.bar.Set(c.skipped + c.n)
 		return
 	}
-	if now.Sub(c.last) < c.opt.Interval {
-		return
+	if now.Sub(c.last) < c.opt.Interval || c.skipped+c.n >= c.total {
+		return // the last item's line is Done's
 	}
 	c.last = now
 	fmt.Fprintf(c.w, "progress: %d of %d points (%.0f%%), ETA %s\n", c.skipped+c.n, c.total, 100*float64(c.skipped+c.n)/float64(max(c.total, 1)), c.eta(now))

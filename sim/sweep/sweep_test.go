@@ -359,3 +359,18 @@ func TestParseShard(t *testing.T) {
 		}
 	}
 }
+
+// docs/metrics.md names every column of the sweep tables.
+func TestDocsNameEveryColumn(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/metrics.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cs := range [][]string{headColumns, tableColumns, summaryColumns, {TableCSV, TableJSONL, SummaryCSV, SummaryJSONL, PlanFile, PointFile}} {
+		for _, c := range cs {
+			if !strings.Contains(string(doc), "`"+c+"`") {
+				t.Errorf("docs/metrics.md does not name %s", c)
+			}
+		}
+	}
+}
