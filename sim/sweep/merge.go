@@ -191,7 +191,7 @@ func copyPoint(out string, dirs []string, p Point) error {
 		if _, err := os.Stat(filepath.Join(src, PointFile)); err != nil {
 			continue
 		}
-		tmp := filepath.Join(out, PointsDir, fmt.Sprintf("%s%s-merge-%d", tmpPrefix, p.Dir(), os.Getpid()))
+		tmp := tmpDir(filepath.Join(out, PointsDir), p)
 		if err := os.RemoveAll(tmp); err != nil {
 			return err
 		}

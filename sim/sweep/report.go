@@ -549,16 +549,9 @@ func (r *Result) markdown(w io.Writer, figs, flat []figure, unknown []string, pl
 	}
 	if len(flat) > 0 {
 		fmt.Fprintf(b, "\n## Figures the axes do not move\n\nThe same mean at every point, so not drawn:\n\n")
-		var rows [][]string
-		for _, f := range flat {
-			v := math.NaN()
-			for _, s := range f.stats {
-				if !math.IsNaN(s.mean) {
-					v = s.mean
-					break
-				}
-			}
-			rows = append(rows, []string{"`" + f.key + "`", reports.FormatValue(v), f.unit})
+		rows := flatRows(flat)
+		for _, row := range rows {
+			row[0] = "`" + row[0] + "`"
 		}
 		mdTable(b, []string{"figure", "value", "unit"}, rows)
 	}
@@ -567,6 +560,22 @@ func (r *Result) markdown(w io.Writer, figs, flat []figure, unknown []string, pl
 		head, rows := r.pointTable(figs, nil)
 		mdTable(b, head, rows)
 	}
+}
+
+// flatRows are the figures the axes do not move, with their one value.
+func flatRows(flat []figure) [][]string {
+	var rows [][]string
+	for _, f := range flat {
+		v := math.NaN()
+		for _, s := range f.stats {
+			if !math.IsNaN(s.mean) {
+				v = s.mean
+				break
+			}
+		}
+		rows = append(rows, []string{f.key, reports.FormatValue(v), f.unit})
+	}
+	return rows
 }
 
 func (r *Result) objectiveFigures() []figure {
@@ -672,19 +681,8 @@ func (r *Result) html(w io.Writer, figs, flat []figure, unknown []string, plots 
 		hp = append(hp, htmlPlot{N: i + 1, Title: p.Title, Caption: p.Caption, SVG: template.HTML(reports.InlineSVG(p.SVG))})
 	}
 	data["Plots"] = hp
-	var flatRows [][]string
-	for _, f := range flat {
-		v := math.NaN()
-		for _, s := range f.stats {
-			if !math.IsNaN(s.mean) {
-				v = s.mean
-				break
-			}
-		}
-		flatRows = append(flatRows, []string{f.key, reports.FormatValue(v), f.unit})
-	}
-	if len(flatRows) > 0 {
-		data["Flat"] = flatRows
+	if len(flat) > 0 {
+		data["Flat"] = flatRows(flat)
 	}
 	if len(figs) > 0 {
 		head, rows := r.pointTable(figs, nil)

@@ -237,8 +237,7 @@ func (s *Sweep) runPoint(points string, p Point, opt Options) ([]string, error) 
 	if err != nil {
 		return nil, err
 	}
-	host, _ := os.Hostname()
-	tmp := filepath.Join(points, fmt.Sprintf("%s%s-%s-%d", tmpPrefix, p.Dir(), host, os.Getpid()))
+	tmp := tmpDir(points, p)
 	if err := os.RemoveAll(tmp); err != nil {
 		return nil, err
 	}
@@ -278,6 +277,14 @@ func (s *Sweep) runPoint(points string, p Point, opt Options) ([]string, error) 
 		return nil, err
 	}
 	return res.Failures, syncPath(points)
+}
+
+// tmpDir is where this process writes point p's folder before renaming
+// it into place: .tmp-<dir>-<host>-<pid>, so a later run on this host can
+// tell that its writer is gone.
+func tmpDir(points string, p Point) string {
+	host, _ := os.Hostname()
+	return filepath.Join(points, fmt.Sprintf("%s%s-%s-%d", tmpPrefix, p.Dir(), host, os.Getpid()))
 }
 
 // writeAtomic writes a file through a temporary file and a rename.
