@@ -147,6 +147,9 @@ func runSweep(cmd *cobra.Command, path string, rf sweepRunFlags) error {
 
 func mergeSweep(w io.Writer, out string, dirs []string) error {
 	res, err := sweep.Merge(out, dirs)
+	if errors.Is(err, sweep.ErrNotSweep) {
+		return usageError{err}
+	}
 	if err != nil && !errors.Is(err, sweep.ErrIncomplete) {
 		return err
 	}
@@ -318,7 +321,7 @@ With pods on several nodes the claim must be ReadWriteMany. When the Job is comp
 			if o.SweepText, err = os.ReadFile(args[0]); err != nil {
 				return err
 			}
-			if _, statErr := os.Stat(s.BaseFile); statErr == nil || base != "" {
+			if !s.BaseBuiltin {
 				o.BaseText = s.Base
 			}
 			b, err := sweep.K8sManifest(s, o)

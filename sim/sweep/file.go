@@ -178,24 +178,24 @@ func (a Axis) count() int {
 
 // resolveBase finds the base scenario: a file relative to the sweep file,
 // or a shipped scenario by name. It returns the name the scenario loader
-// gives in errors, and its bytes.
-func resolveBase(sweepFile, base string) (file string, data []byte, err error) {
+// gives in errors, its bytes, and whether it is a shipped one.
+func resolveBase(sweepFile, base string) (file string, data []byte, builtin bool, err error) {
 	path := base
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(filepath.Dir(sweepFile), base)
 	}
 	data, err = os.ReadFile(path)
 	if err == nil {
-		return path, data, nil
+		return path, data, false, nil
 	}
 	for _, b := range scenarios.BuiltinNames() {
 		if b == strings.TrimSuffix(base, ".yaml") {
 			sc, berr := scenarios.Builtin(b)
 			if berr != nil {
-				return "", nil, berr
+				return "", nil, false, berr
 			}
-			return sc.File, sc.Source, nil
+			return sc.File, sc.Source, true, nil
 		}
 	}
-	return "", nil, fmt.Errorf("%s is neither a file (%v) nor a shipped scenario (%s)", base, err, strings.Join(scenarios.BuiltinNames(), ", "))
+	return "", nil, false, fmt.Errorf("%s is neither a file (%v) nor a shipped scenario (%s)", base, err, strings.Join(scenarios.BuiltinNames(), ", "))
 }

@@ -32,6 +32,10 @@ const (
 // folder in any of the folders merged.
 var ErrIncomplete = errors.New("sweep: points missing")
 
+// ErrNotSweep means a folder given to Gather or Merge is not a sweep's
+// output folder.
+var ErrNotSweep = errors.New("sweep: not the output folder of a sweep run")
+
 // tableColumns come before and after the axis columns of the long table;
 // an axis may not take their names.
 var (
@@ -74,7 +78,7 @@ func Gather(dirs []string) (*Result, error) {
 	for _, d := range dirs {
 		b, err := os.ReadFile(filepath.Join(d, PlanFile))
 		if err != nil {
-			return nil, fmt.Errorf("sweep: %s: no %s: not the output folder of a sweep run (%w)", d, PlanFile, err)
+			return nil, fmt.Errorf("%w: %s: no %s (%v)", ErrNotSweep, d, PlanFile, err)
 		}
 		if plan == nil {
 			plan, planBytes = &Plan{}, b
@@ -127,6 +131,9 @@ func readPoint(dir string, p Point) (*PointRecord, *metrics.Run, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	// The tables and the report read figures only; a large sweep's
+	// distributions and series would not fit in memory together.
+	run.Dists, run.Series, run.Groups, run.Curves, run.Plots = nil, nil, nil, nil, nil
 	return rec, run, nil
 }
 

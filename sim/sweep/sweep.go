@@ -44,6 +44,9 @@ type Sweep struct {
 	// relative paths; Base holds its bytes.
 	BaseFile string
 	Base     []byte
+	// BaseBuiltin says the base is a shipped scenario, which every dais
+	// binary holds.
+	BaseBuiltin bool
 	// Seed is the design's seed: File.Seed or the base's run.seed.
 	Seed uint64
 	// Repetitions is every point's run.repetitions.
@@ -101,7 +104,7 @@ func Load(path string, opt LoadOptions) (*Sweep, error) {
 	if opt.Base != "" {
 		base = opt.Base
 	}
-	s.BaseFile, s.Base, err = resolveBase(path, base)
+	s.BaseFile, s.Base, s.BaseBuiltin, err = resolveBase(path, base)
 	if err != nil {
 		return nil, scenarios.Errors{doc.Errorf("base", "%v", err)}
 	}
