@@ -156,7 +156,7 @@ axes:
     values: [0, 1%]
 objectives:
   - {figure: propagation_ms_p50, goal: minimize}
-  - {figure: messages_per_node, goal: minimize}
+  - {figure: messages_sent, goal: minimize}
 EOF
 
 cd "$work"

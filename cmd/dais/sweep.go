@@ -153,6 +153,9 @@ func mergeSweep(w io.Writer, out string, dirs []string) error {
 	if err != nil && !errors.Is(err, sweep.ErrIncomplete) {
 		return err
 	}
+	for _, warn := range res.Warnings {
+		fmt.Fprintln(os.Stderr, "dais: warning:", warn)
+	}
 	done := len(res.Plan.Points) - len(res.Missing)
 	fmt.Fprintf(w, "merged %d of %d points into %s: %s, %s, %s, %s\nreport: %s\n", done, len(res.Plan.Points), out,
 		sweep.TableCSV, sweep.TableJSONL, sweep.SummaryCSV, sweep.SummaryJSONL, filepath.Join(out, reports.HTMLFile))

@@ -64,6 +64,8 @@ type Result struct {
 	Records []*PointRecord
 	// Missing are the indexes of points no folder holds.
 	Missing []int
+	// Warnings are what the report could not do as the sweep asked.
+	Warnings []string
 }
 
 // Gather reads the plan and the point folders of dirs (a sweep's output

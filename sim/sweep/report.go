@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/agnivade/levenshtein"
+
 	"github.com/dais-sim/dais/metrics"
 	"github.com/dais-sim/dais/reports"
 )
@@ -85,7 +87,7 @@ func (r *Result) choose() (plot, flat []figure, unknown []string) {
 		f, ok := r.figureOf(k)
 		switch {
 		case !ok:
-			unknown = append(unknown, k)
+			unknown = append(unknown, k+suggestFigure(k, r.Runs))
 		case constant(f):
 			flat = append(flat, f)
 		default:
@@ -93,6 +95,27 @@ func (r *Result) choose() (plot, flat []figure, unknown []string) {
 		}
 	}
 	return plot, flat, unknown
+}
+
+// suggestFigure is ` (did you mean "x"?)` for the figure key of the
+// points closest to k, or "".
+func suggestFigure(k string, runs []*metrics.Run) string {
+	best, bestD := "", len(k)/3+1
+	for _, run := range runs {
+		if run == nil {
+			continue
+		}
+		for _, f := range run.Figures {
+			if d := levenshtein.ComputeDistance(k, f.Key); d < bestD {
+				best, bestD = f.Key, d
+			}
+		}
+		break
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
 }
 
 func contains(xs []string, s string) bool {
@@ -363,8 +386,12 @@ func (r *Result) paretoPlot() (sweepPlot, bool, error) {
 
 // WriteReport writes report.md, report.html and plots/*.svg into dir.
 // Everything in them is a function of the plan and the points' figures.
+// Figure keys of the plan that no point has go to r.Warnings.
 func (r *Result) WriteReport(dir string) error {
 	figs, flat, unknown := r.choose()
+	for _, k := range unknown {
+		r.Warnings = append(r.Warnings, "no point has the figure "+k+", which the sweep file names (plot or objectives)")
+	}
 	plots, err := r.plots(figs)
 	if err != nil {
 		return err
@@ -534,7 +561,7 @@ func (r *Result) markdown(w io.Writer, figs, flat []figure, unknown []string, pl
 		}
 	}
 	if len(unknown) > 0 {
-		fmt.Fprintf(b, "\nNo point has the figure(s) %s named in the sweep file; metrics.json of any point lists the keys.\n", "`"+strings.Join(unknown, "`, `")+"`")
+		fmt.Fprintf(b, "\nNo point has these figures the sweep file names: %s; metrics.json of any point lists the keys.\n", mdEscape(strings.Join(unknown, "; ")))
 	}
 	if _, _, idx, ok := r.front(); ok {
 		fmt.Fprintf(b, "\n## Pareto front\n\n")
@@ -616,7 +643,7 @@ var htmlTmpl = template.Must(template.New("sweep").Parse(`
 <ul>{{range .Violations}}<li>{{.}}</li>{{end}}</ul>
 {{- end}}
 {{- if .Unknown}}
-<p>No point has the figure(s) {{range $i, $k := .Unknown}}{{if $i}}, {{end}}<code>{{$k}}</code>{{end}} named in the sweep file; metrics.json of any point lists the keys.</p>
+<p>No point has these figures the sweep file names: {{range $i, $k := .Unknown}}{{if $i}}; {{end}}{{$k}}{{end}}; metrics.json of any point lists the keys.</p>
 {{- end}}
 {{- with .Front}}
 <h2>Pareto front</h2>
@@ -643,12 +670,12 @@ var htmlTmpl = template.Must(template.New("sweep").Parse(`
 <p>Mean ± half the 95% CI over the repetitions.{{$.Trunc}}</p>
 {{template "table" .}}
 {{- end}}
-{{define "table"}}<table>
+{{define "table"}}<div style="overflow-x:auto"><table>
 <tr>{{range .Head}}<th>{{.}}</th>{{end}}</tr>
 {{- range .Rows}}
 <tr>{{range $j, $c := .}}<td{{if $j}} class="num"{{end}}>{{$c}}</td>{{end}}</tr>
 {{- end}}
-</table>{{end}}
+</table></div>{{end}}
 `))
 
 type htmlTable struct {

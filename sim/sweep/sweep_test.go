@@ -208,7 +208,7 @@ axes:
     range: {min: 0, max: 0.02, steps: 3}
 objectives:
   - {figure: propagation_ms_p50, goal: minimize}
-  - {figure: messages_per_node, goal: minimize}
+  - {figure: messages_sent, goal: minimize}
 `
 
 // The same sweep run whole with one worker, as 3 shards and as 8 shards
