@@ -99,13 +99,20 @@ fi
 host=$(hostname -s)
 cpus=$(nproc)
 mem_mb=$(awk '/MemTotal/ {print int($2 / 1024 * 0.8)}' /proc/meminfo)
+# Two free ports: a controller left over from a killed run keeps its own.
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+port=16817
+while listening $port || listening $((port + 1)); do
+	port=$((port + 2))
+	[ $port -lt 16917 ] || fail "no two free ports between 16817 and 16917 on 127.0.0.1"
+done
 export SLURM_CONF=$work/slurm.conf
 mkdir -p "$work/state" "$work/spool"
 cat >"$SLURM_CONF" <<EOF
 ClusterName=dais-ci
 SlurmctldHost=$host(127.0.0.1)
-SlurmctldPort=16817
-SlurmdPort=16818
+SlurmctldPort=$port
+SlurmdPort=$((port + 1))
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
