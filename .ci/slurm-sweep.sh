@@ -136,7 +136,7 @@ NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem_mb State=UNKNOWN
 PartitionName=ci Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
 
-say "starting slurmctld and slurmd ($host, $cpus CPUs)"
+say "starting slurmctld and slurmd ($host, $cpus CPUs, ports $port and $((port + 1)))"
 slurmctld -D -i >"$work/slurmctld.stdout" 2>&1 &
 pids+=($!)
 wait_for "slurmctld answers" 60 scontrol ping || fail "slurmctld did not answer scontrol ping within 60 s: $(tail -n 5 "$work/slurmctld.log" "$work/slurmctld.stdout" 2>/dev/null)"
