@@ -31,6 +31,7 @@ bench:
 	$(GO) test -run '^$$' -bench 'RecorderOverhead' -benchtime 20x -count 6 ./sim/blockprop/
 	$(GO) test -run '^$$' -bench '$(BENCH)' -count 5 ./protocol/chain/ ./metrics/record/ ./gpu/models/
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime 1x -count 5 ./sim/consensusrun/ ./sim/marketrun/ ./sim/learnrun/
+	$(GO) test -run '^$$' -bench 'TokenomicsSweep' -benchtime 1x -count 2 ./sim/sweep/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
