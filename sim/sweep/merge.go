@@ -224,13 +224,8 @@ func listInts(xs []int, limit int) string {
 	return "points " + strings.Join(parts, ", ")
 }
 
-// row writes one table row as CSV or as a JSON object with the same
-// columns in the same order.
-type row struct {
-	names []string
-	cells []cell
-}
-
+// cell is one table value as CSV text and as JSON: a row is written as
+// CSV or as a JSON object with the same columns in the same order.
 type cell struct {
 	text string // CSV text; empty for a missing value
 	json string // JSON value
