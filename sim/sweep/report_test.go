@@ -145,3 +145,37 @@ func TestReportContents(t *testing.T) {
 		t.Errorf("report.html: %d inline SVGs", strings.Count(string(html), "<svg"))
 	}
 }
+
+// A sampled design is drawn as scatters with error bars: no lines joining
+// points whose other axes differ, and no heat map.
+func TestReportSampled(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Load(write(t, dir, "s.yaml", `base: quickstart
+design: latin_hypercube
+points: 5
+repetitions: 2
+set: {run.duration: 20s, population.nodes: 40}
+axes:
+  - {key: network.loss, range: {min: 0, max: 0.05}}
+  - {key: protocol.gossip.block_size, range: {min: 10000, max: 1000000, scale: log, integer: true}}
+plot: [propagation_ms_p50]
+`), LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	if _, err := Run(s, Options{Dir: out, Jobs: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Merge(out, []string{out}); err != nil {
+		t.Fatal(err)
+	}
+	md, _ := os.ReadFile(filepath.Join(out, "report.md"))
+	if !strings.Contains(string(md), "Each point of the latin_hypercube design") || strings.Contains(string(md), " over network.loss and ") {
+		t.Errorf("report.md:\n%s", md)
+	}
+	svgs, _ := filepath.Glob(filepath.Join(out, "plots", "*.svg"))
+	if len(svgs) != 2 {
+		t.Errorf("%d plots, want 2", len(svgs))
+	}
+}
