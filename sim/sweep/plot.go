@@ -15,8 +15,9 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgsvg"
 
-	// reports sets the plots' font, so sweep plots look like run plots.
-	_ "github.com/dais-sim/dais/reports"
+	// reports also sets the plots' font, so sweep plots look like run
+	// plots.
+	"github.com/dais-sim/dais/reports"
 )
 
 // Plot size: the run reports'.
@@ -151,13 +152,15 @@ func linePlot(title, ylabel, legendTitle string, xv axisView, curves []curve) ([
 		entries++
 	}
 	cols := colors(len(curves))
+	// Bands of many lines overlap: the more lines, the fainter each band.
+	alpha := uint8(max(16, 60/min(len(curves), 4)))
 	for i, c := range curves {
 		for _, seg := range segments(c.x, c.lo, c.hi) {
 			band, err := plotter.NewPolygon(seg)
 			if err != nil {
 				return nil, err
 			}
-			band.Color = withAlpha(cols[i], 50)
+			band.Color = withAlpha(cols[i], alpha)
 			band.LineStyle.Width = 0
 			pl.Add(band)
 		}
@@ -315,7 +318,7 @@ func heatPlot(title, zlabel string, xv, yv axisView, z [][]float64) ([]byte, err
 				continue
 			}
 			xys = append(xys, plotter.XY{X: float64(c), Y: float64(r)})
-			labels = append(labels, strconv.FormatFloat(v, 'g', 3, 64))
+			labels = append(labels, reports.FormatValue(v))
 			styles = append(styles, contrast(shade(v)))
 		}
 	}
@@ -345,6 +348,7 @@ func heatPlot(title, zlabel string, xv, yv axisView, z [][]float64) ([]byte, err
 		ax.a.Min, ax.a.Max = -0.5, float64(len(ax.v.values))-0.5
 	}
 	bar := plot.New()
+	bar.Y.Tick.Marker = ticks{}
 	bar.HideX()
 	bar.Y.Label.Text = zlabel
 	bar.Y.Padding = 0
@@ -511,8 +515,23 @@ func headroom(ax *plot.Axis) {
 	ax.Min, ax.Max = ax.Min-d, ax.Max+d
 }
 
+// ticks are gonum's default ticks labelled as reports write numbers:
+// 2500, not 2500.00.
+type ticks struct{}
+
+func (ticks) Ticks(lo, hi float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i := range ts {
+		if ts[i].Label != "" {
+			ts[i].Label = reports.FormatValue(ts[i].Value)
+		}
+	}
+	return ts
+}
+
 func newPlot(title, xlabel, ylabel string) *plot.Plot {
 	pl := plot.New()
+	pl.X.Tick.Marker, pl.Y.Tick.Marker = ticks{}, ticks{}
 	pl.Title.Text = title
 	pl.X.Label.Text = xlabel
 	pl.Y.Label.Text = ylabel
