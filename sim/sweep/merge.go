@@ -118,16 +118,9 @@ func Gather(dirs []string) (*Result, error) {
 }
 
 func readPoint(dir string, p Point) (*PointRecord, *metrics.Run, error) {
-	b, err := os.ReadFile(filepath.Join(dir, PointFile))
+	rec, err := checkPoint(dir, p)
 	if err != nil {
 		return nil, nil, err
-	}
-	rec := &PointRecord{}
-	if err := json.Unmarshal(b, rec); err != nil {
-		return nil, nil, fmt.Errorf("sweep: %s: %w", filepath.Join(dir, PointFile), err)
-	}
-	if rec.Hash != p.Hash {
-		return nil, nil, fmt.Errorf("sweep: %s holds point %s, want %s", dir, rec.Hash, p.Hash)
 	}
 	run, err := reports.Load(dir)
 	if err != nil {

@@ -3,7 +3,6 @@ package sweep
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -98,7 +97,10 @@ type PointRecord struct {
 	Overrides []string `json:"overrides"`
 	Base      string   `json:"base"`
 	BaseSHA   string   `json:"base_sha256"`
-	Version   string   `json:"dais_version"`
+	// MetricsSHA256 is the hash of the folder's metrics.json: a torn
+	// folder fails it.
+	MetricsSHA256 string `json:"metrics_sha256"`
+	Version       string `json:"dais_version"`
 	// Failures are the invariant checker's violations in this point's
 	// repetitions: the point ran and its figures stand, but a safety or
 	// conservation check broke.
@@ -181,9 +183,16 @@ func Run(s *Sweep, opt Options) (*Outcome, error) {
 			continue
 		}
 		out.Points++
-		if done(points, p) {
+		dir := filepath.Join(points, p.Dir())
+		if _, err := checkPoint(dir, p); err == nil {
 			out.Skipped++
 			continue
+		} else if fileExists(dir) {
+			// Damaged (a machine crash mid-write): out of the way, to
+			// be run again.
+			if err := os.RemoveAll(dir); err != nil {
+				return nil, err
+			}
 		}
 		todo = append(todo, p)
 	}
@@ -215,14 +224,37 @@ func Run(s *Sweep, opt Options) (*Outcome, error) {
 	return out, nil
 }
 
-// done says whether point p's folder is there, whole and p's.
+// done says whether point p's folder is there, whole and p's: its
+// point.json names p and holds the SHA-256 of its metrics.json. Folders
+// are renamed into place whole, so only a crash of the machine (not of the
+// process) can leave one that fails this; it is then run again.
 func done(points string, p Point) bool {
-	b, err := os.ReadFile(filepath.Join(points, p.Dir(), PointFile))
+	_, err := checkPoint(filepath.Join(points, p.Dir()), p)
+	return err == nil
+}
+
+// checkPoint reads a point folder's point.json and checks it against p
+// and the folder's metrics.json.
+func checkPoint(dir string, p Point) (*PointRecord, error) {
+	b, err := os.ReadFile(filepath.Join(dir, PointFile))
 	if err != nil {
-		return false
+		return nil, err
 	}
-	var rec PointRecord
-	return json.Unmarshal(b, &rec) == nil && rec.Hash == p.Hash
+	rec := &PointRecord{}
+	if err := json.Unmarshal(b, rec); err != nil {
+		return nil, fmt.Errorf("sweep: %s: %w", filepath.Join(dir, PointFile), err)
+	}
+	if rec.Hash != p.Hash {
+		return nil, fmt.Errorf("sweep: %s holds point %s, want %s", dir, rec.Hash, p.Hash)
+	}
+	m, err := os.ReadFile(filepath.Join(dir, reports.MetricsFile))
+	if err != nil {
+		return nil, err
+	}
+	if sha256Hex(m) != rec.MetricsSHA256 {
+		return nil, fmt.Errorf("sweep: %s is damaged: its %s does not match the hash in %s; delete the folder and run the sweep again", dir, reports.MetricsFile, PointFile)
+	}
+	return rec, nil
 }
 
 // runPoint runs every repetition of point p and writes its folder: first
@@ -252,8 +284,12 @@ func (s *Sweep) runPoint(points string, p Point, opt Options) ([]string, error) 
 		// reports.Write makes plots/ for the SVGs a full report has.
 		_ = os.Remove(filepath.Join(tmp, reports.PlotsDir))
 	}
+	m, err := os.ReadFile(filepath.Join(tmp, reports.MetricsFile))
+	if err != nil {
+		return nil, err
+	}
 	rec := PointRecord{Index: p.Index, Hash: p.Hash, Sweep: s.Name, Values: p.Values, Overrides: p.Overrides,
-		Base: s.File.Base, BaseSHA: sha256Hex(s.Base), Version: opt.Version, Failures: res.Failures}
+		Base: s.File.Base, BaseSHA: sha256Hex(s.Base), MetricsSHA256: sha256Hex(m), Version: opt.Version, Failures: res.Failures}
 	for _, a := range s.File.Axes {
 		rec.Axes = append(rec.Axes, a.column())
 	}
@@ -264,9 +300,9 @@ func (s *Sweep) runPoint(points string, p Point, opt Options) ([]string, error) 
 	if err := os.WriteFile(filepath.Join(tmp, PointFile), append(b, '\n'), filePerm); err != nil {
 		return nil, err
 	}
-	if err := syncDir(tmp); err != nil {
-		return nil, err
-	}
+	// No fsync: it cost more than the runs on a busy disk (a fifth of a
+	// second per point), and a folder a machine crash leaves torn fails
+	// done's check and runs again.
 	final := filepath.Join(points, p.Dir())
 	if err := os.Rename(tmp, final); err != nil {
 		// Another process (a shard run twice) finished the point first:
@@ -276,7 +312,12 @@ func (s *Sweep) runPoint(points string, p Point, opt Options) ([]string, error) 
 		}
 		return nil, err
 	}
-	return res.Failures, syncPath(points)
+	return res.Failures, nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // tmpDir is where this process writes point p's folder before renaming
@@ -297,9 +338,6 @@ func writeAtomic(path string, b []byte) error {
 		return err
 	}
 	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -311,36 +349,6 @@ func writeAtomic(path string, b []byte) error {
 	}
 	if err != nil {
 		os.Remove(f.Name())
-	}
-	return err
-}
-
-// syncDir flushes every file in dir, then dir itself, so that after the
-// rename the folder's content is on disk, not only in the page cache.
-func syncDir(dir string) error {
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		return syncPath(path)
-	})
-	if err != nil {
-		return err
-	}
-	return syncPath(dir)
-}
-
-func syncPath(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if errors.Is(err, syscall.EINVAL) { // some filesystems cannot sync a folder
-		return nil
 	}
 	return err
 }
