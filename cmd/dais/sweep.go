@@ -111,6 +111,7 @@ func runSweep(cmd *cobra.Command, path string, rf sweepRunFlags) error {
 	if err != nil {
 		return err
 	}
+	sweep.TuneGC()
 	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	opt := sweep.Options{Dir: rf.out, Jobs: rf.jobs, Shard: shard, Version: buildVersion()}
 	if !rf.quiet {

@@ -12,6 +12,7 @@ import (
 //
 //	go test -run '^$' -bench TokenomicsSweep -benchtime 1x -count 2 ./sim/sweep/
 func BenchmarkTokenomicsSweep(b *testing.B) {
+	TuneGC() // as dais sweep run does
 	s, err := Load("../../scenarios/sweeps/marketplace-tokenomics.yaml", LoadOptions{})
 	if err != nil {
 		b.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"math"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/palette/moreland"
@@ -422,13 +423,16 @@ func paretoPlot(title, xlabel, ylabel string, x, y, xlo, xhi, ylo, yhi []float64
 			rest = append(rest, plotter.XY{X: x[i], Y: y[i]})
 		}
 	}
+	tied := make([]int, 0, len(front)) // per mark, how many more points share it
 	for k, i := range front {
 		// Points with the same means (an axis that does not move these
-		// figures) share one mark, labelled with all their indexes.
+		// figures) share one mark, labelled "first (+more)".
 		if k > 0 && x[i] == x[front[k-1]] && y[i] == y[front[k-1]] {
-			frLabels[len(frLabels)-1] += ", " + strconv.Itoa(index[i])
+			tied[len(tied)-1]++
+			frLabels[len(frLabels)-1] = fmt.Sprintf("%s (+%d)", strings.SplitN(frLabels[len(frLabels)-1], " ", 2)[0], tied[len(tied)-1])
 			continue
 		}
+		tied = append(tied, 0)
 		fr = append(fr, plotter.XY{X: x[i], Y: y[i]})
 		frLabels = append(frLabels, strconv.Itoa(index[i]))
 		if !math.IsNaN(xlo[i]) && !math.IsNaN(xhi[i]) {

@@ -380,7 +380,7 @@ func (r *Result) paretoPlot() (sweepPlot, bool, error) {
 	if err != nil {
 		return sweepPlot{}, false, err
 	}
-	caption := fmt.Sprintf("Each point's means of the two objectives; the points no other point beats on both (the front, by their means) are joined and labelled with their index, with their 95%% confidence intervals as error bars: where the bars of two front points overlap, the repetitions do not tell them apart. The front's points are listed in the table below.")
+	caption := fmt.Sprintf("Each point's means of the two objectives; the points no other point beats on both (the front, by their means) are joined and labelled with their index (3 (+7): point 3 and 7 more points with the same means), with their 95%% confidence intervals as error bars: where the bars of two front points overlap, the repetitions do not tell them apart. The front's points are listed in the table below.")
 	return sweepPlot{Title: title, Caption: caption, SVG: svg}, true, nil
 }
 
