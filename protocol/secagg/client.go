@@ -51,9 +51,9 @@ type ClientConfig struct {
 // stream, a live node crypto/rand. A Client is not safe for concurrent use.
 type Client struct {
 	cfg   ClientConfig
-	cPriv Key    // encrypts the shares dealt to this client
-	sSeed Secret // seed of the mask key, shared
-	sPriv Key
+	cPriv PrivateKey // encrypts the shares dealt to this client
+	sSeed Secret     // seed of the mask key, shared
+	sPriv PrivateKey
 	b     Secret // seed of the self mask, shared
 
 	list    *KeyList
@@ -80,9 +80,11 @@ func NewClient(cfg ClientConfig, entropy io.Reader) (*Client, *Keys, error) {
 		cfg.KA = X25519{}
 	}
 	c := &Client{cfg: cfg}
-	if _, err := io.ReadFull(entropy, c.cPriv[:]); err != nil {
+	var secret Key
+	if _, err := io.ReadFull(entropy, secret[:]); err != nil {
 		return nil, nil, err
 	}
+	c.cPriv = cfg.KA.Private(secret)
 	var err error
 	if c.sSeed, err = newSecret(entropy); err != nil {
 		return nil, nil, err
@@ -90,9 +92,9 @@ func NewClient(cfg ClientConfig, entropy io.Reader) (*Client, *Keys, error) {
 	if c.b, err = newSecret(entropy); err != nil {
 		return nil, nil, err
 	}
-	c.sPriv = privateOf(c.sSeed, cfg.Round)
+	c.sPriv = cfg.KA.Private(privateOf(c.sSeed, cfg.Round))
 	c.work.KeyAgreements += 2
-	return c, &Keys{Round: cfg.Round, C: cfg.KA.Public(c.cPriv), S: cfg.KA.Public(c.sPriv)}, nil
+	return c, &Keys{Round: cfg.Round, C: c.cPriv.Public(), S: c.sPriv.Public()}, nil
 }
 
 // MinThreshold is the smallest threshold a client accepts for n clients:
@@ -113,7 +115,7 @@ func (c *Client) Share(l *KeyList, entropy io.Reader) (*Shares, error) {
 		return nil, ErrList
 	}
 	i, ok := slices.BinarySearch(l.Clients, c.cfg.ID)
-	if !ok || l.C[i] != c.cfg.KA.Public(c.cPriv) {
+	if !ok || l.C[i] != c.cPriv.Public() {
 		return nil, ErrList
 	}
 	t := int(l.Threshold)
@@ -145,7 +147,7 @@ func (c *Client) Share(l *KeyList, entropy io.Reader) (*Shares, error) {
 			c.own, c.ownB = shares[j][0], shares[j][1]
 			continue
 		}
-		shared, err := c.cfg.KA.Shared(c.cPriv, l.C[j])
+		shared, err := c.cPriv.Shared(l.C[j])
 		if err != nil {
 			return nil, fmt.Errorf("secagg: client %d's key: %w", id, err)
 		}
@@ -215,7 +217,7 @@ func (c *Client) Mask(x []uint64) (*Masked, error) {
 			continue
 		}
 		j, _ := slices.BinarySearch(c.list.Clients, v)
-		shared, err := c.cfg.KA.Shared(c.sPriv, c.list.S[j])
+		shared, err := c.sPriv.Shared(c.list.S[j])
 		if err != nil {
 			return nil, fmt.Errorf("secagg: client %d's key: %w", v, err)
 		}

@@ -125,7 +125,7 @@ func TestFixedPoint(t *testing.T) {
 // which the runs at n = 10 and 100 exercise with X25519.
 type fastDH struct{}
 
-func (fastDH) exp(base uint64, k Key) uint64 {
+func fastExp(base uint64, k Key) uint64 {
 	e := binary.LittleEndian.Uint64(k[:]) | 1
 	r := uint64(1)
 	for ; e > 0; e >>= 1 {
@@ -137,16 +137,20 @@ func (fastDH) exp(base uint64, k Key) uint64 {
 	return r
 }
 
-func (d fastDH) Public(private Key) Key {
-	var k Key
-	binary.LittleEndian.PutUint64(k[:], d.exp(37, private))
-	return k
+func (fastDH) Private(secret Key) PrivateKey { return fastKey(secret) }
+
+type fastKey Key
+
+func (k fastKey) Public() Key {
+	var p Key
+	binary.LittleEndian.PutUint64(p[:], fastExp(37, Key(k)))
+	return p
 }
 
-func (d fastDH) Shared(private, peer Key) (Key, error) {
-	var k Key
-	binary.LittleEndian.PutUint64(k[:], d.exp(binary.LittleEndian.Uint64(peer[:])%prime, private))
-	return k, nil
+func (k fastKey) Shared(peer Key) (Key, error) {
+	var s Key
+	binary.LittleEndian.PutUint64(s[:], fastExp(binary.LittleEndian.Uint64(peer[:])%prime, Key(k)))
+	return s, nil
 }
 
 // setup is a round after the sharing phase: every client has its shares.

@@ -294,16 +294,16 @@ func (s *Server) Sum() ([]uint64, error) {
 			s.work.MaskWords += s.cfg.Dim
 			continue
 		}
-		priv := privateOf(seed(k), s.cfg.Round)
+		priv := s.cfg.KA.Private(privateOf(seed(k), s.cfg.Round))
 		j, _ := slices.BinarySearch(s.list.Clients, u)
 		s.work.KeyAgreements++
-		if s.cfg.KA.Public(priv) != s.list.S[j] {
+		if priv.Public() != s.list.S[j] {
 			return nil, &Failure{Round: s.cfg.Round, Phase: PhaseRebuild, Have: len(s.unmask), Need: t,
 				Detail: fmt.Sprintf("the shares of client %d's mask key do not rebuild its advertised key", u)}
 		}
 		for _, v := range s.u3 {
 			k, _ := slices.BinarySearch(s.list.Clients, v)
-			shared, err := s.cfg.KA.Shared(priv, s.list.S[k])
+			shared, err := priv.Shared(s.list.S[k])
 			if err != nil {
 				return nil, err
 			}
