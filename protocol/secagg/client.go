@@ -32,6 +32,12 @@ func (w *Work) Add(o Work) {
 	w.Seals += o.Seals
 }
 
+// Sub is w − o: the work done since o was read.
+func (w Work) Sub(o Work) Work {
+	return Work{KeyAgreements: w.KeyAgreements - o.KeyAgreements, MaskWords: w.MaskWords - o.MaskWords,
+		FieldMuls: w.FieldMuls - o.FieldMuls, Seals: w.Seals - o.Seals}
+}
+
 // ClientConfig configures one client's part in one round.
 type ClientConfig struct {
 	ID    ID
