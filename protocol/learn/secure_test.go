@@ -88,7 +88,9 @@ func secureRound(t *testing.T, deltas [][]float64, samples []uint64, silent func
 	for i, id := range learners {
 		d := deltas[i]
 		p.add(id, NewLearner(LearnerConfig{Coordinator: coord, Samples: samples[i], Secure: &SecureLearner{FracBits: 24},
-			Train: func(protocol.NodeID, uint64, []float64) gpu.Job { return gpu.Job{Kind: "train", Work: fixed{slices.Clone(d)}} }}))
+			Train: func(protocol.NodeID, uint64, []float64) gpu.Job {
+				return gpu.Job{Kind: "train", Work: fixed{slices.Clone(d)}}
+			}}))
 	}
 	p.drop = func(from protocol.NodeID, m any) bool {
 		switch m.(type) {
