@@ -59,6 +59,10 @@ type Result struct {
 	Clean *Result
 	// NoDP is the same run without differential privacy (Params.DP).
 	NoDP *Result
+	// Secure is what secure aggregation did (Params.Secure), and Clear
+	// the same run in clear with Secure.ClearRule.
+	Secure *SecureStats
+	Clear  *Result
 	// Surrogate, in surrogate mode, is the curve Accuracy and
 	// AttackSuccess come from; nil when they were measured.
 	Surrogate *SurrogateFit
@@ -143,6 +147,11 @@ func Run(p *Params) (*Result, error) {
 			return nil, err
 		}
 	}
+	if p.Secure != nil && p.Secure.ClearRule != "" {
+		if res.Clear, err = run(clearRun(p)); err != nil {
+			return nil, err
+		}
+	}
 	if p.DP != nil {
 		c := *p
 		c.DP, c.Clean, c.Baseline, c.Sink = nil, false, false, nil
@@ -202,7 +211,8 @@ type state struct {
 	dst   int
 	final bool
 
-	honest  []protocol.NodeID        // honest providers with rows
+	charge  func(protocol.NodeID, protocol.Duration) // the world's Charge
+	honest  []protocol.NodeID                        // honest providers with rows
 	globals map[learn.Hash][]float64 // the newest committed model, by version
 	stats   map[uint64][2][]float64  // little-is-enough oracle, by round
 }
@@ -242,6 +252,7 @@ func run(p *Params) (*Result, error) {
 		return nil, err
 	}
 	place := w.place
+	st.charge = w.Charge
 
 	V := p.Validators
 	validators, providers := p.nodeIDs()
@@ -281,10 +292,13 @@ func run(p *Params) (*Result, error) {
 	for i, id := range providers {
 		data := s.shards[i]
 		honest := learn.NewLearner(learn.LearnerConfig{Coordinator: coordinator, Validators: validators, Aggregators: aggregators,
-			Samples: uint64(data.Len()), Train: st.trainFunc(data, !attacking[i] && p.Attack.Kind == LittleIsEnough)})
+			Samples: uint64(data.Len()), Train: st.trainFunc(data, !attacking[i] && p.Attack.Kind == LittleIsEnough), Secure: p.secureLearner()})
 		var n protocol.Node = honest
 		if attacking[i] {
 			n = st.decorate(honest, data, len(learners), nAtt)
+		}
+		if p.Secure != nil {
+			n = st.dropAfterSharing(n, id)
 		}
 		w.Add(n)
 		place(id, p.ProviderLink, "")
@@ -294,8 +308,12 @@ func run(p *Params) (*Result, error) {
 		// the attacker's one poisoned shard: nothing in it to decorate.
 		poison := st.sybilShard()
 		for _, id := range sybils {
-			w.Add(learn.NewLearner(learn.LearnerConfig{Coordinator: coordinator, Validators: validators, Aggregators: aggregators,
-				Samples: uint64(poison.Len()), Train: st.trainFunc(poison, false)}))
+			var n protocol.Node = learn.NewLearner(learn.LearnerConfig{Coordinator: coordinator, Validators: validators, Aggregators: aggregators,
+				Samples: uint64(poison.Len()), Train: st.trainFunc(poison, false), Secure: p.secureLearner()})
+			if p.Secure != nil {
+				n = st.dropAfterSharing(n, id)
+			}
+			w.Add(n)
 			place(id, p.ProviderLink, "")
 		}
 	}
@@ -468,6 +486,8 @@ func (st *state) record(s metrics.Stamped) {
 		clear(st.globals)
 		st.globals[ev.Version] = ev.Params
 		st.final = ev.Final
+	case learn.SecureWork, learn.SecureRound:
+		st.secureRecord(s)
 	default:
 		res.Tally(ev)
 	}

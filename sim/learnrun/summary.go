@@ -123,6 +123,7 @@ func Summary(res *Result) *metrics.Run {
 			Caption: "Rewards follow validator scores on held-out data. " +
 				"Look for the reward bar below the identities bar: scoring pays attackers less than their numbers."},
 	}
+	secureFigures(run, res)
 	if res.Surrogate != nil {
 		labelSurrogate(run, res.Surrogate)
 	}
@@ -157,6 +158,9 @@ func params(p *Params) map[string]string {
 	}
 	if p.Attack.ColludingValidators > 0 {
 		m["colluding_validators"] = fmt.Sprint(p.Attack.ColludingValidators)
+	}
+	if s := p.Secure; s != nil {
+		m["secure_aggregation"] = fmt.Sprintf("threshold %v, dropout %v, clear rule %q", s.Threshold, s.Dropout, s.ClearRule)
 	}
 	if p.Aggregators > 0 {
 		m["aggregators"] = fmt.Sprint(p.Aggregators)

@@ -107,7 +107,7 @@ func (w *world) addServers(learners, validators, aggregators, attackers []protoc
 	if pot == 0 {
 		pot = budget / uint64(p.Rounds)
 	}
-	if len(validators) == 0 {
+	if len(validators) == 0 && p.Secure == nil {
 		pot = 0 // no scores, no payouts: the whole budget is refunded
 	}
 	requester := chain.PubKeyOf(chain.KeyFor(p.Seed, requesterID))
@@ -115,7 +115,7 @@ func (w *world) addServers(learners, validators, aggregators, attackers []protoc
 	w.coord = learn.NewCoordinator(learn.CoordinatorConfig{
 		Learners: learners, Validators: validators, PerRound: p.PerRound, Rounds: uint64(p.Rounds),
 		Initial: initial, Rule: rule, RoundTimeout: p.RoundTimeout, ScoreTimeout: p.ScoreTimeout,
-		Filter: p.Filter, MinScore: p.MinScore, Pot: pot, Aggregators: aggregators,
+		Filter: p.Filter, MinScore: p.MinScore, Pot: pot, Aggregators: aggregators, Secure: p.secureCoordinator(),
 		Chain: &learn.ChainConfig{
 			Ledger: chain.Config{Params: chain.DefaultParams(), KeySeed: p.Seed,
 				Genesis: []chain.Account{{Address: requester.Address(), Balance: budget}}},

@@ -1,0 +1,99 @@
+package learnrun
+
+import (
+	"math"
+	"testing"
+
+	"github.com/dais-sim/dais/protocol"
+	"github.com/dais-sim/dais/protocol/learn"
+	"github.com/dais-sim/dais/protocol/secagg"
+)
+
+func secureParams(rounds int, dropout float64) Params {
+	p := DefaultParams()
+	p.Rounds, p.Baseline, p.Providers = rounds, false, 10
+	p.Secure = &Secure{Threshold: 0.67, Dropout: dropout, FracBits: 24, StepTimeout: 10 * protocol.Second}
+	return p
+}
+
+// TestSecureAggregationRun: with secure aggregation the simulated
+// federation learns what FedAvg in clear learns (the sum is FedAvg's to
+// within the fixed-point rounding); with 30% of learners dropping out
+// after sharing rounds still unmask (t = 7 of 10); with 40% dropping out
+// every round fails to unmask and the model stays the initial one. The
+// protocol's work is charged on the nodes' processors, so rounds take
+// longer than in clear.
+func TestSecureAggregationRun(t *testing.T) {
+	skipClaimUnderRace(t)
+	clear := secureParams(4, 0)
+	clear.Secure = nil
+	cres, err := Run(&clear)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := secureParams(4, 0)
+	res, err := Run(&p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := math.Abs(res.Final() - cres.Final()); d > 0.005 {
+		t.Errorf("secure FedAvg accuracy %.4f, clear %.4f: want within 0.5 points", res.Final(), cres.Final())
+	}
+	ss := res.Secure
+	if ss == nil || ss.Rounds != 4 || ss.Unmasked != 4 || ss.Threshold != 7 || ss.CoordinatorNs <= 0 || ss.LearnerNs <= 0 {
+		t.Fatalf("secure stats %+v", ss)
+	}
+	if res.Paid == 0 || res.Updates != 40 {
+		t.Errorf("paid %d for %d updates, want the pots paid to 40 updates", res.Paid, res.Updates)
+	}
+	if rt, ct := res.RoundEnd[4]-res.RoundEnd[0], cres.RoundEnd[4]-cres.RoundEnd[0]; rt <= ct {
+		t.Errorf("secure rounds took %v, clear %v: the protocol's work and messages cost nothing", rt, ct)
+	}
+
+	p = secureParams(4, 0.3)
+	res, err = Run(&p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss = res.Secure
+	if ss.Dropped == 0 || ss.Survived == 0 || ss.Unmasked == 0 {
+		t.Fatalf("30%% dropout: %+v, want dropouts survived", ss)
+	}
+	if ss.Unmasked+len(res.Accuracy)-1 < 4 || res.Final() < res.Accuracy[0]+0.2 {
+		t.Errorf("30%% dropout: accuracy %.3f from %.3f after %d unmasked rounds", res.Final(), res.Accuracy[0], ss.Unmasked)
+	}
+
+	p = secureParams(2, 1)
+	res, err = Run(&p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ss := res.Secure; ss.Unmasked != 0 || ss.Failed[secagg.PhaseMasked] != 2 || res.Skipped != 2 || res.Final() != res.Accuracy[0] {
+		t.Errorf("everyone dropping out: %+v, skipped %d, accuracy %v → %v", ss, res.Skipped, res.Accuracy[0], res.Final())
+	}
+	figs := map[string]float64{}
+	for _, f := range Summary(res).Figures {
+		figs[f.Key] = f.Value
+	}
+	if figs["secagg_rounds_failed"] != 2 || figs["secagg_dropouts"] != 20 {
+		t.Errorf("figures: failed %v, dropouts %v", figs["secagg_rounds_failed"], figs["secagg_dropouts"])
+	}
+}
+
+// A light run of the same code under -race.
+func TestSecureAggregationLight(t *testing.T) {
+	p := secureParams(1, 0.1)
+	p.Providers, p.Epochs = 5, 1
+	res, err := Run(&p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Secure == nil || res.Secure.Rounds != 1 {
+		t.Fatalf("secure stats %+v", res.Secure)
+	}
+	bad := secureParams(1, 0)
+	bad.Rule = learn.RuleKrum
+	if err := bad.Validate(); err == nil {
+		t.Error("secure aggregation with Krum accepted")
+	}
+}
