@@ -211,10 +211,12 @@ type state struct {
 	dst   int
 	final bool
 
-	charge  func(protocol.NodeID, protocol.Duration) // the world's Charge
-	honest  []protocol.NodeID                        // honest providers with rows
+	honest  []protocol.NodeID        // honest providers with rows
 	globals map[learn.Hash][]float64 // the newest committed model, by version
 	stats   map[uint64][2][]float64  // little-is-enough oracle, by round
+
+	// charge is the world's Charge, for secure aggregation's work.
+	charge func(protocol.NodeID, protocol.Duration)
 }
 
 // newState loads the data, splits it and builds the initial model: what
