@@ -124,6 +124,14 @@ type Group struct {
 type Workload struct {
 	Arrivals Arrivals  `yaml:"arrivals" required:"true" doc:"When jobs are posted."`
 	Jobs     []JobType `yaml:"jobs" required:"true" doc:"Kinds of job and their shares of arrivals."`
+	// Encryption is off (nil) unless the scenario asks for it.
+	Encryption *WorkloadEncryption `yaml:"encryption" doc:"End-to-end encrypted work (X25519 key wraps, ChaCha20-Poly1305): each unit's input sealed by its requester to the provider that runs it (and granted to re-executors), its result sealed to the requester; validators and the committee see only ciphertext and commitments. The simulator charges each node's processor the measured sealing cost and reports the bytes it adds. Default: off."`
+}
+
+// WorkloadEncryption sizes the payloads end-to-end encryption seals.
+type WorkloadEncryption struct {
+	Input  Size `yaml:"input" default:"1MiB" doc:"A unit's input, sealed by the requester and opened by each executor."`
+	Output Size `yaml:"output" default:"64KiB" doc:"A unit's result, sealed by the provider to the requester."`
 }
 
 // Arrivals is the job arrival process.

@@ -362,6 +362,8 @@ type Result struct {
 	Wall                             time.Duration
 
 	rec *record.Recorder
+	// sealing is what end-to-end encryption cost (Params.Encryption).
+	sealing *sealing
 	m   *meter
 }
 
