@@ -362,9 +362,10 @@ type Result struct {
 	Wall                             time.Duration
 
 	rec *record.Recorder
+	m   *meter
+
 	// sealing is what end-to-end encryption cost (Params.Encryption).
 	sealing *sealing
-	m   *meter
 }
 
 // Quantiles of a distribution, exact (nearest rank).
