@@ -76,6 +76,9 @@ type Result struct {
 	// Engine and network counts.
 	Events, Sent, Dropped, BytesSent uint64
 	TraceHash                        uint64
+	// LearnerBytesSent and CoordinatorBytesSent split BytesSent: what the
+	// learners put on their uplinks, and the coordinator.
+	LearnerBytesSent, CoordinatorBytesSent uint64
 }
 
 // Final is the test accuracy after the last round.

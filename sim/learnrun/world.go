@@ -81,6 +81,11 @@ func (w *world) rounds(final func() bool, committee bool, res *Result) error {
 		b, _ := w.net.UplinkStats(protocol.NodeID(i))
 		res.BytesSent += b
 	}
+	for _, id := range res.Learners {
+		b, _ := w.net.UplinkStats(id)
+		res.LearnerBytesSent += b
+	}
+	res.CoordinatorBytesSent, _ = w.net.UplinkStats(coordinator)
 	res.TraceHash = w.TraceHash()
 	l, job := w.coord.Ledger()
 	res.Budget = w.p.budget()
