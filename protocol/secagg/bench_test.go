@@ -86,3 +86,49 @@ func TestCostOf(t *testing.T) {
 		t.Fatalf("Of = %v, want %v", got, want)
 	}
 }
+
+// BenchmarkRoundWork counts one round's operations for n clients (10% of
+// them dropping out after sharing, t = ⌊2n/3⌋+1, the MLP's 4,811 values)
+// and prices them with DefaultCost: what the coordinator and one client
+// spend on X25519, masks, Shamir and sealing, and the bytes one client
+// sends and receives. It runs fastDH, so n = 1,000 fits a benchmark;
+// BenchmarkRound measures n = 10 and 100 with X25519 against the model.
+func BenchmarkRoundWork(b *testing.B) {
+	for _, n := range []int{10, 100, 1000} {
+		b.Run(fmt.Sprint("n=", n), func(b *testing.B) {
+			const dim = 4811
+			x := make([][]uint64, n)
+			for i := range x {
+				x[i] = make([]uint64, dim)
+			}
+			drop := dropouts(n, 0.1, 1)
+			for b.Loop() {
+				s := share(b, n, 2*n/3+1, dim, 1, fastDH{})
+				if _, err := s.finish(x, drop); err != nil {
+					b.Fatal(err)
+				}
+				// A client that survived: its first, and the bytes of
+				// every message it sent (up) and was sent (down).
+				c := 0
+				for drop[c] {
+					c++
+				}
+				srv, cl := s.server.Work(), s.clients[c].Work()
+				l := len(s.server.U2())
+				keys := (&Keys{Round: 7}).WireSize()
+				shares := (&Shares{Round: 7, To: s.ids[:n-1], Sealed: make([][]byte, n-1)}).WireSize()
+				masked := (&Masked{Round: 7, Y: x[0]}).WireSize()
+				unmask := (&Unmask{Round: 7, Owners: s.server.U2(), Shares: make([]Share, l)}).WireSize()
+				up := keys + shares + masked + unmask
+				list := (&KeyList{Round: 7, Clients: s.ids, C: make([]Key, n), S: make([]Key, n)}).WireSize()
+				down := list + shares + (&Survivors{Round: 7, Clients: s.server.U3()}).WireSize()
+				b.ReportMetric(float64(DefaultCost.Of(srv))/1e6, "coord-ms")
+				b.ReportMetric(float64(DefaultCost.Of(cl))/1e6, "client-ms")
+				b.ReportMetric(float64(up), "client-up-B")
+				b.ReportMetric(float64(down), "client-down-B")
+				b.ReportMetric(float64(srv.KeyAgreements), "coord-KA")
+				b.ReportMetric(float64(cl.KeyAgreements), "client-KA")
+			}
+		})
+	}
+}
