@@ -90,8 +90,21 @@ func (SecureRound) Kind() string { return "learn.secure_round" }
 // simulator charges (secagg.Cost); live, the time is simply spent.
 type SecureWork struct {
 	Round uint64
-	Work  secagg.Work
+	// Step is the step just done: for a learner SecureKeys, SecureShared,
+	// SecureReceived, SecureMasked or SecureUnmasked; for the coordinator
+	// the secagg phase it closed.
+	Step string
+	Work secagg.Work
 }
+
+// A learner's steps, as SecureWork names them.
+const (
+	SecureKeys     = "keys"
+	SecureShared   = "shared"
+	SecureReceived = "received"
+	SecureMasked   = "masked"
+	SecureUnmasked = "unmasked"
+)
 
 // Kind implements metrics.Event.
 func (SecureWork) Kind() string { return "learn.secure_work" }
@@ -113,6 +126,17 @@ func (c *Coordinator) secureStart(env protocol.Env) {
 	c.sec = &secureCoord{round: c.round, t: t, phase: secagg.PhaseKeys, started: env.Now(),
 		server: secagg.NewServer(secagg.ServerConfig{Round: c.round, Threshold: t, Dim: len(c.params) + 1, KA: s.KA})}
 	c.timer = env.SetTimer(s.StepTimeout, tag(c.round, collecting))
+}
+
+// emitWork emits the server's work since the last call, for the phase
+// just closed.
+func (sc *secureCoord) emitWork(env protocol.Env, phase string) {
+	w := sc.server.Work()
+	d := w.Sub(sc.work)
+	sc.work = w
+	if d != (secagg.Work{}) {
+		env.Emit(SecureWork{Round: sc.round, Step: phase, Work: d})
+	}
 }
 
 // secureRecv takes a learner's secure-aggregation message; it reports
@@ -171,6 +195,7 @@ func (c *Coordinator) secureClose(env protocol.Env) {
 	sc := c.sec
 	srv := sc.server
 	step := c.cfg.Secure.StepTimeout
+	phase := sc.phase
 	var err error
 	switch sc.phase {
 	case secagg.PhaseKeys:
@@ -205,12 +230,12 @@ func (c *Coordinator) secureClose(env protocol.Env) {
 		var sum []uint64
 		sum, err = srv.Sum()
 		if err == nil {
-			sc.emitWork(env)
+			sc.emitWork(env, phase)
 			c.secureCommit(env, secagg.Decode(sum, c.cfg.Secure.FracBits))
 			return
 		}
 	}
-	sc.emitWork(env)
+	sc.emitWork(env, phase)
 	if err != nil {
 		c.secureEnd(env, err)
 		ev := Committed{Round: c.round, Parent: c.parent, Skipped: true, Final: c.final()}
@@ -218,15 +243,6 @@ func (c *Coordinator) secureClose(env protocol.Env) {
 	}
 }
 
-// emitWork emits the server's work since the last call.
-func (sc *secureCoord) emitWork(env protocol.Env) {
-	w := sc.server.Work()
-	d := w.Sub(sc.work)
-	sc.work = w
-	if d != (secagg.Work{}) {
-		env.Emit(SecureWork{Round: sc.round, Work: d})
-	}
-}
 
 // secureEnd emits the round's SecureRound.
 func (c *Coordinator) secureEnd(env protocol.Env, err error) {
@@ -306,7 +322,7 @@ func (l *Learner) secureJoin(env protocol.Env, r uint64, dim int) {
 		return
 	}
 	l.sec = &secureLearner{round: r, client: c}
-	l.secureWork(env)
+	l.secureWork(env, SecureKeys)
 	env.Send(l.cfg.Coordinator, keys)
 }
 
@@ -316,6 +332,7 @@ func (l *Learner) secureJoin(env protocol.Env, r uint64, dim int) {
 func (l *Learner) secureRecv(env protocol.Env, m wire.Msg) bool {
 	s := l.sec
 	var err error
+	var step string
 	switch m := m.(type) {
 	case *secagg.KeyList:
 		if s == nil || m.Round != s.round {
@@ -323,7 +340,7 @@ func (l *Learner) secureRecv(env protocol.Env, m wire.Msg) bool {
 		}
 		var sh *secagg.Shares
 		if sh, err = s.client.Share(m, l.entropy(env)); err == nil {
-			s.m = len(m.Clients)
+			s.m, step = len(m.Clients), SecureShared
 			env.Send(l.cfg.Coordinator, sh)
 		}
 	case *secagg.SharesFor:
@@ -331,8 +348,10 @@ func (l *Learner) secureRecv(env protocol.Env, m wire.Msg) bool {
 			return true
 		}
 		if err = s.client.Receive(m); err == nil {
-			s.received = true
+			s.received, step = true, SecureReceived
+			l.secureWork(env, step)
 			l.secureMask(env)
+			return true
 		}
 	case *secagg.Survivors:
 		if s == nil || m.Round != s.round {
@@ -340,12 +359,13 @@ func (l *Learner) secureRecv(env protocol.Env, m wire.Msg) bool {
 		}
 		var u *secagg.Unmask
 		if u, err = s.client.Unmask(m); err == nil {
+			step = SecureUnmasked
 			env.Send(l.cfg.Coordinator, u)
 		}
 	default:
 		return false
 	}
-	l.secureWork(env)
+	l.secureWork(env, step)
 	if err != nil {
 		l.sec = nil
 	}
@@ -357,7 +377,6 @@ func (l *Learner) secureTrained(env protocol.Env, round uint64, delta []float64)
 	if s := l.sec; s != nil && s.round == round {
 		s.delta = delta
 		l.secureMask(env)
-		l.secureWork(env)
 	}
 }
 
@@ -397,18 +416,19 @@ func (l *Learner) secureMask(env protocol.Env) {
 		return
 	}
 	s.sent = true
+	l.secureWork(env, SecureMasked)
 	env.Send(l.cfg.Coordinator, m)
 }
 
-func (l *Learner) secureWork(env protocol.Env) {
+// secureWork emits the learner's step and the work it took; a step
+// refused (step "") emits nothing.
+func (l *Learner) secureWork(env protocol.Env, step string) {
 	s := l.sec
-	if s == nil {
+	if s == nil || step == "" {
 		return
 	}
 	w := s.client.Work()
 	d := w.Sub(s.work)
 	s.work = w
-	if d != (secagg.Work{}) {
-		env.Emit(SecureWork{Round: s.round, Work: d})
-	}
+	env.Emit(SecureWork{Round: s.round, Step: step, Work: d})
 }

@@ -473,6 +473,8 @@ func (r *Result) Tally(ev metrics.Event) {
 		r.Rejected[ev.Reason]++
 	case learn.Dissent:
 		r.Dissents++
+	case learn.SecureRound:
+		r.tallySecure(ev)
 	case learn.Trained:
 		if ev.Err != "" {
 			r.TrainFailed++
@@ -491,8 +493,8 @@ func (st *state) record(s metrics.Stamped) {
 		clear(st.globals)
 		st.globals[ev.Version] = ev.Params
 		st.final = ev.Final
-	case learn.SecureWork, learn.SecureRound:
-		st.secureRecord(s)
+	case learn.SecureWork:
+		st.secureWork(s, ev)
 	default:
 		res.Tally(ev)
 	}

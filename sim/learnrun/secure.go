@@ -36,8 +36,9 @@ type SecureStats struct {
 	// those that failed to unmask (by phase).
 	Rounds, Unmasked int
 	Failed           map[string]int
-	// Dropped counts learners that dropped out after sharing, over all
-	// rounds; Survived those of them in rounds that still unmasked.
+	// Dropped counts learners that dropped out after sharing (shared but
+	// sent no masked update), over all rounds; Survived those of them in
+	// rounds that still unmasked.
 	Dropped, Survived int
 	// Threshold is the last round's t; Selected its learners.
 	Threshold, Selected int
@@ -46,8 +47,6 @@ type SecureStats struct {
 	CoordinatorNs, LearnerNs int64
 	// Work is the operations they performed.
 	CoordinatorWork, LearnerWork secagg.Work
-
-	dropped map[uint64]int // by round, until its SecureRound
 }
 
 func (p *Params) validateSecure() error {
@@ -121,21 +120,19 @@ func (st *state) dropAfterSharing(n protocol.Node, id protocol.NodeID) protocol.
 	return protocol.NodeFunc(func(env protocol.Env, in protocol.Input) {
 		n.Handle(dropEnv{Env: env, drops: func(round uint64) bool {
 			return protocol.Stream(st.p.Seed, "secagg-dropout", round<<32|uint64(id)).Float64() < share
-		}, st: st}, in)
+		}}, in)
 	})
 }
 
 type dropEnv struct {
 	protocol.Env
 	drops func(round uint64) bool
-	st    *state
 }
 
 func (e dropEnv) Send(to protocol.NodeID, m wire.Msg) {
 	switch m := m.(type) {
 	case *secagg.Masked:
 		if e.drops(m.Round) {
-			e.st.secure().dropped[m.Round]++
 			return
 		}
 	case *secagg.Unmask:
@@ -146,40 +143,41 @@ func (e dropEnv) Send(to protocol.NodeID, m wire.Msg) {
 	e.Env.Send(to, m)
 }
 
-func (st *state) secure() *SecureStats {
-	if st.res.Secure == nil {
-		st.res.Secure = &SecureStats{Failed: map[string]int{}, dropped: map[uint64]int{}}
+func (r *Result) secure() *SecureStats {
+	if r.Secure == nil {
+		r.Secure = &SecureStats{Failed: map[string]int{}}
 	}
-	return st.res.Secure
+	return r.Secure
 }
 
-// secureRecord charges a node's processor for its secure-aggregation
-// work and tallies the rounds.
-func (st *state) secureRecord(s metrics.Stamped) {
-	ss := st.secure()
-	switch ev := s.Event.(type) {
-	case learn.SecureWork:
-		d := st.p.Secure.cost().Of(ev.Work)
-		st.charge(protocol.NodeID(s.Node), d)
-		if protocol.NodeID(s.Node) == coordinator {
-			ss.CoordinatorNs += int64(d)
-			ss.CoordinatorWork.Add(ev.Work)
-		} else {
-			ss.LearnerNs += int64(d)
-			ss.LearnerWork.Add(ev.Work)
-		}
-	case learn.SecureRound:
-		ss.Rounds++
-		ss.Threshold, ss.Selected = ev.Threshold, ev.Selected
-		dropped := ss.dropped[ev.Round]
-		delete(ss.dropped, ev.Round)
-		ss.Dropped += dropped
-		if ev.Failed == "" {
-			ss.Unmasked++
-			ss.Survived += dropped
-		} else {
-			ss.Failed[ev.Failed]++
-		}
+// secureWork charges a node's processor for its secure-aggregation work.
+func (st *state) secureWork(s metrics.Stamped, ev learn.SecureWork) {
+	ss := st.res.secure()
+	d := st.p.Secure.cost().Of(ev.Work)
+	st.charge(protocol.NodeID(s.Node), d)
+	if protocol.NodeID(s.Node) == coordinator {
+		ss.CoordinatorNs += int64(d)
+		ss.CoordinatorWork.Add(ev.Work)
+	} else {
+		ss.LearnerNs += int64(d)
+		ss.LearnerWork.Add(ev.Work)
+	}
+}
+
+// tallySecure counts a securely aggregated round (simulated or live).
+func (r *Result) tallySecure(ev learn.SecureRound) {
+	ss := r.secure()
+	ss.Rounds++
+	ss.Threshold, ss.Selected = ev.Threshold, ev.Selected
+	dropped := ev.Shared - ev.Masked
+	if ev.Failed != secagg.PhaseKeys && ev.Failed != secagg.PhaseShares {
+		ss.Dropped += dropped // once the masked inputs are collected, Masked is final
+	}
+	if ev.Failed == "" {
+		ss.Unmasked++
+		ss.Survived += dropped
+	} else {
+		ss.Failed[ev.Failed]++
 	}
 }
 
@@ -199,10 +197,12 @@ func secureFigures(run *metrics.Run, res *Result) {
 	fig("secagg_rounds_failed", float64(failed), "", "rounds that failed to unmask (fewer than t learners reached a phase): the model stayed as it was", metrics.Lower, true)
 	fig("secagg_dropouts", float64(ss.Dropped), "", "learners that dropped out after sharing, over all rounds", "", false)
 	fig("secagg_dropouts_survived", float64(ss.Survived), "", "dropouts in rounds that still unmasked their sum", metrics.Higher, true)
-	fig("secagg_coordinator_cpu_ms_per_round", float64(ss.CoordinatorNs)/1e6/float64(rounds), "ms",
-		"modeled processor time of the coordinator's part per round (rebuilding seeds, removing masks), from the measured unit costs", metrics.Lower, false)
-	fig("secagg_learner_cpu_ms_per_round", float64(ss.LearnerNs)/1e6/float64(rounds*max(ss.Selected, 1)), "ms",
-		"modeled processor time of one learner's part per round (keys, sharing, masking), from the measured unit costs", metrics.Lower, false)
+	if ss.CoordinatorNs > 0 { // simulated: the time is modeled; live, it was spent
+		fig("secagg_coordinator_cpu_ms_per_round", float64(ss.CoordinatorNs)/1e6/float64(rounds), "ms",
+			"modeled processor time of the coordinator's part per round (rebuilding seeds, removing masks), from the measured unit costs", metrics.Lower, false)
+		fig("secagg_learner_cpu_ms_per_round", float64(ss.LearnerNs)/1e6/float64(rounds*max(ss.Selected, 1)), "ms",
+			"modeled processor time of one learner's part per round (keys, sharing, masking), from the measured unit costs", metrics.Lower, false)
+	}
 	fig("updates_seen_by_coordinator", 0, "", "individual updates the coordinator received in clear (secure aggregation: none, only the sums)", metrics.Lower, false)
 	if c := res.Clear; c != nil {
 		fig("clear_rule_accuracy_final", c.Final(), "",
@@ -230,3 +230,11 @@ func clearRun(p *Params) *Params {
 	}
 	return &c
 }
+
+// SecureCoordinator is the coordinator's secure-aggregation settings for
+// a live job (nil when Params.Secure is not set).
+func (f *Federation) SecureCoordinator() *learn.SecureConfig { return f.st.p.secureCoordinator() }
+
+// SecureLearner is a learner's secure-aggregation settings for a live job
+// (nil when Params.Secure is not set); the caller sets its Entropy.
+func (f *Federation) SecureLearner() *learn.SecureLearner { return f.st.p.secureLearner() }
