@@ -242,8 +242,8 @@ type LearningStatus struct {
 	Balance uint64 `json:"balance"`
 	// With secure aggregation: a learner's last step (learn.Secure*) and
 	// the round it was in; the coordinator's rounds unmasked and failed,
-	// and the learners that dropped out after sharing in rounds that
-	// still unmasked.
+	// and the learners that dropped out after sharing (before masking or
+	// before unmasking) in rounds that still unmasked.
 	SecureRound    uint64 `json:"secure_round,omitempty"`
 	SecureStep     string `json:"secure_step,omitempty"`
 	SecureUnmasked int    `json:"secure_unmasked,omitempty"`
@@ -470,7 +470,7 @@ func (a *learnApp) observe(env protocol.Env, ev metrics.Event) {
 		a.mu.Lock()
 		if e.Failed == "" {
 			a.st.SecureUnmasked++
-			a.st.SecureSurvived += e.Shared - e.Masked
+			a.st.SecureSurvived += e.Shared - e.Unmasked
 		} else {
 			a.st.SecureFailed++
 		}

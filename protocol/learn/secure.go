@@ -243,7 +243,6 @@ func (c *Coordinator) secureClose(env protocol.Env) {
 	}
 }
 
-
 // secureEnd emits the round's SecureRound.
 func (c *Coordinator) secureEnd(env protocol.Env, err error) {
 	u1, u2, u3, u5 := c.sec.server.Counts()

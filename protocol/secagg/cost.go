@@ -14,11 +14,11 @@ func (c Cost) Of(w Work) protocol.Duration {
 		c.FieldMulNs*float64(w.FieldMuls) + c.SealNs*float64(w.Seals) + 0.5)
 }
 
-// DefaultCost is measured on the development machine (2-core Xeon,
-// Go 1.26.8) by this package's benchmarks: BenchmarkKeyAgreementX25519,
+// DefaultCost is measured on the development machine (2 cores of an
+// "Oxide Virtual Turin-like Processor", Go 1.26.8) by this package's benchmarks: BenchmarkKeyAgreementX25519,
 // BenchmarkMaskWord (ns/word), BenchmarkShamirDeal (ns/mul) and
-// BenchmarkSealShares (ns/seal); see BENCHMARKS.md for the command and
-// the figures: the fastest of three runs each (the machine is shared, and
-// contention only adds). A key agreement also stands for the derivation of
-// a public key.
-var DefaultCost = Cost{KeyAgreementNs: 42_000, MaskWordNs: 5.5, FieldMulNs: 3.1, SealNs: 510}
+// BenchmarkSealShares (ns/seal), in process CPU time (the machine is
+// shared: its wall clock counts other processes' load); see BENCHMARKS.md
+// for the command and the figures. A key agreement also stands for the
+// derivation of a public key.
+var DefaultCost = Cost{KeyAgreementNs: 42_300, MaskWordNs: 6.1, FieldMulNs: 2.5, SealNs: 504}

@@ -163,6 +163,10 @@ type setup struct {
 	server    *Server
 	// transcript is every message the server received, encoded, in order.
 	transcript [][]byte
+	// last and lastClients are the copies the last finish ran (nil for a
+	// client that dropped), for their Work.
+	last        *Server
+	lastClients []*Client
 }
 
 func (s *setup) recv(m wire.Msg) { s.transcript = append(s.transcript, wire.Encode(m)) }
@@ -218,6 +222,7 @@ func share(tb testing.TB, n, t, dim int, seed uint64, ka KeyAgreement) *setup {
 func (s *setup) finish(inputs [][]uint64, dropped map[int]bool) ([]uint64, error) {
 	srv := *s.server
 	srv.masked = map[ID][]uint64{}
+	s.last, s.lastClients = &srv, make([]*Client, len(s.clients))
 	var live []*Client
 	var liveIDs []ID
 	for i, c := range s.clients {
@@ -225,6 +230,7 @@ func (s *setup) finish(inputs [][]uint64, dropped map[int]bool) ([]uint64, error
 			continue
 		}
 		cc := *c
+		s.lastClients[i] = &cc
 		m, err := cc.Mask(inputs[i])
 		if err != nil {
 			return nil, err

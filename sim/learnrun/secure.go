@@ -37,8 +37,8 @@ type SecureStats struct {
 	Rounds, Unmasked int
 	Failed           map[string]int
 	// Dropped counts learners that dropped out after sharing (shared but
-	// sent no masked update), over all rounds; Survived those of them in
-	// rounds that still unmasked.
+	// sent no masked update, or no unmasking shares), over all rounds;
+	// Survived those of them in rounds that still unmasked.
 	Dropped, Survived int
 	// Threshold is the last round's t; Selected its learners.
 	Threshold, Selected int
@@ -169,10 +169,17 @@ func (r *Result) tallySecure(ev learn.SecureRound) {
 	ss := r.secure()
 	ss.Rounds++
 	ss.Threshold, ss.Selected = ev.Threshold, ev.Selected
-	dropped := ev.Shared - ev.Masked
-	if ev.Failed != secagg.PhaseKeys && ev.Failed != secagg.PhaseShares {
-		ss.Dropped += dropped // once the masked inputs are collected, Masked is final
+	// A learner that shared and then sent no masked update, or no
+	// unmasking shares, dropped out after sharing.
+	var dropped int
+	switch ev.Failed {
+	case secagg.PhaseKeys, secagg.PhaseShares: // none had shared
+	case secagg.PhaseMasked:
+		dropped = ev.Shared - ev.Masked
+	default:
+		dropped = ev.Shared - ev.Unmasked
 	}
+	ss.Dropped += dropped
 	if ev.Failed == "" {
 		ss.Unmasked++
 		ss.Survived += dropped
