@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/dais-sim/dais/live/testnet"
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/learn"
+	"github.com/dais-sim/dais/scenarios"
 	"github.com/dais-sim/dais/sim/learnrun"
 )
 
@@ -111,4 +113,29 @@ func TestSecureFederatedJobSurvivesSIGKILLedLearner(t *testing.T) {
 	})
 	t.Logf("learner 3 killed in round %d; %d rounds unmasked, %d dropouts survived; accuracy %.4f secure live, %.4f clear simulated",
 		round, c.SecureUnmasked, c.SecureSurvived, *c.TestAccuracy, clear.Final())
+}
+
+// TestFromScenarioSecureAggregation maps the shipped secure-aggregation
+// scenario onto a testnet: the job runs under secure aggregation with the
+// scenario's threshold, pays learners without scoring them, and the
+// simulated dropouts and clear run are notes.
+func TestFromScenarioSecureAggregation(t *testing.T) {
+	sc, err := scenarios.Load("../../scenarios/federated-secure-aggregation.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, notes, err := testnet.FromScenario(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := o.Learning.SecureAggregation
+	if s == nil || s.Threshold != 0.67 || s.FracBits != 24 || s.StepTimeout != node.Duration(10*time.Second) || o.Learning.Pot == 0 {
+		t.Fatalf("learning %+v, secure %+v", o.Learning, s)
+	}
+	all := strings.Join(notes, "\n")
+	for _, want := range []string{"dropout is not applied", "clear_rule is not applied"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("notes %q lack %q", notes, want)
+		}
+	}
 }
