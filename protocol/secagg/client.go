@@ -1,7 +1,6 @@
 package secagg
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -133,15 +132,8 @@ func (c *Client) Share(l *KeyList, entropy io.Reader) (*Shares, error) {
 	for j, id := range l.Clients {
 		xs[j] = point(id)
 	}
-	var b [8]byte
 	var rerr error
-	draw := func() uint64 {
-		if _, err := io.ReadFull(entropy, b[:]); err != nil && rerr == nil {
-			rerr = err
-		}
-		return binary.BigEndian.Uint64(b[:])
-	}
-	shares := shareSecrets([]Secret{c.sSeed, c.b}, t, xs, draw)
+	shares := shareSecrets([]Secret{c.sSeed, c.b}, t, xs, words(entropy, &rerr))
 	if rerr != nil {
 		return nil, rerr
 	}

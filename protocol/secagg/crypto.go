@@ -92,16 +92,21 @@ func (s Secret) bytes() []byte {
 // a dropped client's key from t shares.
 func privateOf(seed Secret, round uint64) Key { return derive(tagKey, round, seed.bytes()) }
 
-// newSecret draws a secret from r.
-func newSecret(r io.Reader) (Secret, error) {
+// words reads 64-bit words from r; the first read error sticks in *err.
+func words(r io.Reader, err *error) func() uint64 {
 	var b [8]byte
-	var err error
-	draw := func() uint64 {
-		if _, e := io.ReadFull(r, b[:]); e != nil && err == nil {
-			err = e
+	return func() uint64 {
+		if _, e := io.ReadFull(r, b[:]); e != nil && *err == nil {
+			*err = e
 		}
 		return binary.BigEndian.Uint64(b[:])
 	}
+}
+
+// newSecret draws a secret from r.
+func newSecret(r io.Reader) (Secret, error) {
+	var err error
+	draw := words(r, &err)
 	s := Secret{element(draw), element(draw)}
 	return s, err
 }
