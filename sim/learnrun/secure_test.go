@@ -3,6 +3,7 @@ package learnrun
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"testing"
 
 	"github.com/dais-sim/dais/protocol"
@@ -81,16 +82,24 @@ func TestSecureAggregationRun(t *testing.T) {
 	}
 }
 
-// A light run of the same code under -race.
+// A light run of the same code under -race; the same seed replays it
+// exactly (keys, seeds and dropouts come from the run's streams).
 func TestSecureAggregationLight(t *testing.T) {
-	p := secureParams(1, 0.1)
-	p.Providers, p.Epochs = 5, 1
+	p := secureParams(2, 0.2)
+	p.Providers, p.Epochs, p.Trace = 5, 1, true
 	res, err := Run(&p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Secure == nil || res.Secure.Rounds != 1 {
+	if res.Secure == nil || res.Secure.Rounds != 2 {
 		t.Fatalf("secure stats %+v", res.Secure)
+	}
+	again, err := Run(&p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.TraceHash != res.TraceHash || !reflect.DeepEqual(again.Secure, res.Secure) || again.Final() != res.Final() {
+		t.Fatalf("the same seed ran differently: trace %x / %x, %+v / %+v", res.TraceHash, again.TraceHash, res.Secure, again.Secure)
 	}
 	bad := secureParams(1, 0)
 	bad.Rule = learn.RuleKrum
