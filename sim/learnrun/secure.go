@@ -47,6 +47,11 @@ type SecureStats struct {
 	CoordinatorNs, LearnerNs int64
 	// Work is the operations they performed.
 	CoordinatorWork, LearnerWork secagg.Work
+	// NoiseShare is, over the rounds that unmasked, the smallest share of
+	// a round's keyed learners whose inputs are in its sum: with DP, each
+	// brings its part of the noise, so the sum carries σ·√NoiseShare of
+	// the noise planned (1 when none dropped out).
+	NoiseShare float64
 }
 
 func (p *Params) validateSecure() error {
@@ -181,6 +186,9 @@ func (r *Result) tallySecure(ev learn.SecureRound) {
 	}
 	ss.Dropped += dropped
 	if ev.Failed == "" {
+		if share := float64(ev.Masked) / float64(max(ev.Keys, 1)); ss.Unmasked == 0 || share < ss.NoiseShare {
+			ss.NoiseShare = share
+		}
 		ss.Unmasked++
 		ss.Survived += dropped
 	} else {
@@ -245,3 +253,15 @@ func (f *Federation) SecureCoordinator() *learn.SecureConfig { return f.st.p.sec
 // SecureLearner is a learner's secure-aggregation settings for a live job
 // (nil when Params.Secure is not set); the caller sets its Entropy.
 func (f *Federation) SecureLearner() *learn.SecureLearner { return f.st.p.secureLearner() }
+
+// dpSigma is the noise multiplier the run's guarantee can claim: Sigma,
+// or under secure aggregation, where learners add the noise and those who
+// drop out take their part with them, Sigma·√NoiseShare of the worst
+// round.
+func (r *Result) dpSigma() float64 {
+	s := r.Params.DP.Sigma
+	if ss := r.Secure; ss != nil && ss.Unmasked > 0 {
+		s *= math.Sqrt(ss.NoiseShare)
+	}
+	return s
+}

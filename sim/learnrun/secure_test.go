@@ -150,3 +150,40 @@ func BenchmarkSecureRound(b *testing.B) {
 		}
 	}
 }
+
+// TestSecureDP: DP-FedAvg under secure aggregation, the learners clipping
+// and adding the noise, learns what central DP-FedAvg learns without
+// noise (the same clipped mean), and with noise and dropouts reports the
+// ε of the noise that was left: more than the noise planned would give.
+func TestSecureDP(t *testing.T) {
+	skipClaimUnderRace(t)
+	central := secureParams(4, 0)
+	central.Secure = nil
+	central.DP = &DP{Clip: 2, Sigma: 0, Delta: 1e-5}
+	cres, err := Run(&central)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := secureParams(4, 0)
+	p.DP = &DP{Clip: 2, Sigma: 0, Delta: 1e-5}
+	res, err := Run(&p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := math.Abs(res.Final() - cres.Final()); d > 0.005 {
+		t.Errorf("secure DP-FedAvg without noise %.4f, central %.4f", res.Final(), cres.Final())
+	}
+	p = secureParams(4, 0.2)
+	p.DP = &DP{Clip: 2, Sigma: 1, Delta: 1e-5}
+	if res, err = Run(&p); err != nil {
+		t.Fatal(err)
+	}
+	figs := map[string]float64{}
+	for _, f := range Summary(res).Figures {
+		figs[f.Key] = f.Value
+	}
+	planned := learn.DP{Clip: 2, Sigma: 1}.Epsilon(4, 1e-5)
+	if s := res.Secure.NoiseShare; !(s > 0 && s < 1) || !(figs["dp_epsilon"] > planned) {
+		t.Errorf("with dropouts: noise share %v, ε %v (planned noise: %v)", s, figs["dp_epsilon"], planned)
+	}
+}
