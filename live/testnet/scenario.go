@@ -242,6 +242,9 @@ func marketFromScenario(sc *scenarios.Scenario, groupIDs [][]protocol.NodeID, ba
 	if len(sc.Protocol.Governance.Proposals) > 0 {
 		notes = append(notes, "protocol.governance.proposals are not applied: the live market runs no governance")
 	}
+	if w.Encryption != nil {
+		notes = append(notes, "workload.encryption is not applied: the live market's units are not sealed (protocol/seal is not wired into it)")
+	}
 	return s, notes, nil
 }
 
