@@ -193,3 +193,31 @@ func TestSecureDP(t *testing.T) {
 		t.Errorf("with dropouts: noise share %v, ε %v (planned noise: %v)", s, figs["dp_epsilon"], planned)
 	}
 }
+
+// TestPrivacyAgainstRobustness is the scenario's claim at small scale:
+// 30% of learners sign-flipping their updates wreck FedAvg under secure
+// aggregation (their updates enter the sum unseen), while the coordinate-
+// wise median in clear, which must see every update, keeps the model.
+func TestPrivacyAgainstRobustness(t *testing.T) {
+	skipClaimUnderRace(t)
+	p := secureParams(5, 0)
+	p.Attack = Attack{Kind: SignFlip, Share: 0.3}
+	p.Secure.ClearRule = learn.RuleMedian
+	res, err := Run(&p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Clear == nil || res.Clear.Params.Rule != learn.RuleMedian || res.Clear.Secure != nil {
+		t.Fatal("no clear median run beside the secure one")
+	}
+	figs := map[string]float64{}
+	for _, f := range Summary(res).Figures {
+		figs[f.Key] = f.Value
+	}
+	if res.Final() > 0.5 || res.Clear.Final() < 0.8 || figs["robustness_lost_accuracy"] != res.Clear.Final()-res.Final() {
+		t.Errorf("secure FedAvg %.3f, clear median %.3f, robustness lost %v", res.Final(), res.Clear.Final(), figs["robustness_lost_accuracy"])
+	}
+	if figs["updates_seen_by_coordinator"] != 0 || figs["clear_updates_seen_by_coordinator"] != 50 {
+		t.Errorf("updates seen: %v secure, %v clear (want 0 and 10 × 5)", figs["updates_seen_by_coordinator"], figs["clear_updates_seen_by_coordinator"])
+	}
+}
