@@ -33,6 +33,9 @@ func FromScenario(sc *scenarios.Scenario, rep int) (*Params, error) {
 		TokenUSD:      sc.Economics.TokenUSD,
 	}
 	p.Catalog = sc.GPUCatalog()
+	if e := w.Encryption; e != nil {
+		p.Encryption = &Encryption{InputBytes: int64(e.Input), OutputBytes: int64(e.Output)}
+	}
 	// One link for all: the market's traffic is small next to its compute.
 	p.Link = sc.Link(scenarios.Group{}, 0)
 	if j := sc.Network.Jitter; j != nil {

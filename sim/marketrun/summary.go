@@ -90,6 +90,7 @@ func Summary(res *Result) *metrics.Run {
 		f("messages_sent", float64(res.Sent), "", "messages handed to the network model", "", false),
 		f("engine_events", float64(res.Events), "", "events the engine took off its queue", "", false),
 	}
+	figs = append(figs, res.sealing.figures()...)
 	run.Figures = append(figs, run.Figures...)
 	run.AddFairness("reward_per_work", "honest providers' work rewards (fee shares and compute rewards) per verified FLOP", res.RewardPerWork)
 	for i := range run.Figures {
