@@ -126,7 +126,8 @@ func tuneRun(stdout, stderr io.Writer, t *tune.Tune, out string, jobs int, check
 		return nil
 	}
 	wall := time.Since(start)
-	host := &metrics.Host{WallS: wall.Seconds(), GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0)}
+	host := &metrics.Host{WallS: wall.Seconds(), Events: res.Events, EventsPerS: float64(res.Events) / wall.Seconds(),
+		GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0)}
 	if err := tune.Write(out, res, host); err != nil {
 		return fmt.Errorf("writing %s: %w", out, err)
 	}

@@ -39,8 +39,8 @@ func (r *Result) BestYAML() ([]byte, error) {
 	for _, o := range overrides {
 		fmt.Fprintf(&b, "#   --set %s\n", o)
 	}
-	if dir := filepath.Dir(t.BaseFile); dir != "." {
-		fmt.Fprintf(&b, "# Paths in it (a latency CSV, hardware profiles) are read relative to this file, as the base read them from %s/.\n", dir)
+	if m := t.Scenario.Network.Latency.Matrix; len(t.Scenario.Population.HardwareProfiles) > 0 || m != "measured" && m != "inline" {
+		fmt.Fprintf(&b, "# Its latency CSV and hardware profiles are read relative to this file's folder, as the base read them from %s/.\n", filepath.Dir(t.BaseFile))
 	}
 	b.WriteString("\n")
 	b.WriteString(strings.TrimLeft(f.String(), "\n"))

@@ -88,7 +88,7 @@ func (r *Result) reportBlocks(svg []byte) []block {
 		val = append(val, []string{"meets the constraints", yesNo(v.Base.Feasible), yesNo(v.Best.Feasible)})
 		bs = append(bs, block{table: val}, block{text: v.verdict(t.maximize)})
 	}
-	caption := "Each dot is a candidate's score (its objective, averaged over the repetitions, with the penalties of its constraints); the line is the best so far. Look for the line flattening: more budget would gain little. Crosses are candidates past a constraint's bound."
+	caption := "Each dot is a candidate's score: its objective, averaged over the repetitions, with the penalties of its constraints. The line is the best so far. Look for the line flattening (more budget would gain little) and for the dots gathering near it (the search has narrowed). Crosses are candidates past a constraint's bound; the axis spans the candidates within them."
 	bs = append(bs, block{heading: "Convergence"}, block{svg: svg, file: "plots/convergence.svg", text: caption},
 		block{heading: "Files"},
 		block{table: [][]string{{"file", "what it holds"},
@@ -244,13 +244,12 @@ func html(title string, bs []block) ([]byte, error) {
 // convergenceSVG draws every candidate's score and the best so far.
 func (r *Result) convergenceSVG() ([]byte, error) {
 	pl := plot.New()
-	pl.Title.Text = "Tuning: score by candidate and the best so far"
+	pl.Title.Text = "Score by candidate, and the best so far"
 	pl.X.Label.Text = "candidate (evaluation order)"
-	dir := "higher is better"
-	if !r.Tune.maximize {
-		dir = "lower is better"
+	pl.Y.Label.Text = "score (lower is better)"
+	if r.Tune.maximize {
+		pl.Y.Label.Text = "score (higher is better)"
 	}
-	pl.Y.Label.Text = "score (objective with penalties; " + dir + ")"
 	pl.Add(plotter.NewGrid())
 	var ok, bad, line plotter.XYs
 	best := math.NaN()
@@ -269,18 +268,16 @@ func (r *Result) convergenceSVG() ([]byte, error) {
 		}
 		line = append(line, plotter.XY{X: float64(e.Index), Y: best})
 	}
-	// The axis spans the feasible candidates and the best line: a heavily
-	// penalized candidate would flatten everything else.
+	// The axis spans the feasible candidates (all of them if none is):
+	// one heavily penalized candidate would flatten everything else. The
+	// best line is clipped to it.
 	lo, hi := math.Inf(1), math.Inf(-1)
-	for _, xy := range [2]plotter.XYs{ok, line} {
-		for _, p := range xy {
-			lo, hi = math.Min(lo, p.Y), math.Max(hi, p.Y)
-		}
-	}
+	span := ok
 	if len(ok) == 0 {
-		for _, p := range bad {
-			lo, hi = math.Min(lo, p.Y), math.Max(hi, p.Y)
-		}
+		span = bad
+	}
+	for _, p := range span {
+		lo, hi = math.Min(lo, p.Y), math.Max(hi, p.Y)
 	}
 	var shown plotter.XYs
 	for _, p := range bad {
@@ -321,7 +318,7 @@ func (r *Result) convergenceSVG() ([]byte, error) {
 	}
 	pl.Legend.Top = !r.Tune.maximize
 	if n := len(bad) - len(shown); n > 0 {
-		pl.Title.Text += fmt.Sprintf(" (%d penalized candidates off the axis)", n)
+		pl.Title.Text += fmt.Sprintf(" (%d penalized off the axis)", n)
 	}
 	c := vgsvg.New(7*vg.Inch, 3.6*vg.Inch)
 	pl.Draw(draw.New(c))

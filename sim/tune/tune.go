@@ -106,10 +106,12 @@ type Result struct {
 	Converged bool
 	// Validation is nil unless the tune file asks for it.
 	Validation *Validation
-	// Runs is how many simulation runs were made; Wall their wall time,
-	// all together (not part of the deterministic result).
-	Runs int
-	Wall time.Duration
+	// Runs is how many simulation runs were made, Events the events their
+	// engines handled; Wall their wall time, all together (not part of the
+	// deterministic result).
+	Runs   int
+	Events uint64
+	Wall   time.Duration
 }
 
 // Validation compares the base and the best candidate on fresh seeds.
@@ -436,6 +438,7 @@ func (s *search) runs(scs []*scenarios.Scenario, reps int) ([][]*metrics.Run, []
 		}
 		out[i][r] = got[k].Run
 		s.res.Wall += got[k].Wall
+		s.res.Events += got[k].Events
 		for _, f := range got[k].Failures {
 			fails[i] = append(fails[i], fmt.Sprintf("repetition %d (seed %d): %s", r+1, got[k].Seed, f))
 		}
