@@ -154,8 +154,11 @@ func Run(t *Tune, opt Options) (*Result, error) {
 		jobs = runtime.GOMAXPROCS(0)
 	}
 	s := &search{t: t, jobs: jobs, progress: opt.Progress, res: &Result{Tune: t, Best: -1}}
-	if err := s.check(); err != nil || opt.CheckOnly {
-		return s.res, err
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	if opt.CheckOnly {
+		return s.res, nil
 	}
 	dim := len(t.Parameters)
 	x0 := make([]float64, dim)
