@@ -256,6 +256,8 @@ type RewardPolicy struct {
 	Cap                 Tokens `yaml:"cap" default:"0" doc:"Maximum supply ever minted (0: no cap)."`
 	Payout              string `yaml:"payout" default:"work" enum:"work|per_identity" doc:"work: compute rewards pro rata to verified work (FLOPs), so identities sharing a GPU gain nothing; per_identity: every provider identity also gets participation_reward per period (Sybil-prone)."`
 	ParticipationReward Tokens `yaml:"participation_reward" default:"0" doc:"per_identity: tokens per provider identity per reward period."`
+	FeeBurn             Share  `yaml:"fee_burn" default:"10%" min:"0%" max:"20%" doc:"Share of each job's fee that is burned, offsetting emission. The provider keeps 80% of the fee and the rest joins the reward pot, so at most 20%."`
+	SlashLazyWork       Share  `yaml:"slash_lazy_work" default:"10%" min:"0%" max:"100%" doc:"Share of a provider's stake burned for each result proven lazy (a failed spot check, quorum or dispute)."`
 }
 
 // Governance lists proposals the run submits.
