@@ -18,23 +18,25 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 </head>
 <body>
 <main>
+<h1>{{.Title}}</h1>
 {{.Body}}
 </main>
 </body>
 </html>
 `))
 
-// Page writes a self-contained HTML page in the style of the run reports
-// — the same inline style sheet and the policy that forbids scripts and
-// fetches — around body, which the caller has escaped (html/template).
-// Other reports (a sweep's) use it to look like run reports.
+// Page writes a self-contained HTML page in the run reports' style (the
+// same inline style, and a CSP that forbids every fetch and script) with
+// title and body, for the other reports dais writes (dais tune). body is
+// trusted HTML; an SVG inside it goes through InlineSVG.
 func Page(w io.Writer, title string, body template.HTML) error {
 	err := pageTmpl.Execute(w, map[string]any{"CSS": template.CSS(css), "CSP": csp, "Title": title, "Body": body})
 	if err != nil {
-		return fmt.Errorf("reports: page: %w", err)
+		return fmt.Errorf("reports: html: %w", err)
 	}
 	return nil
 }
 
-// InlineSVG strips an SVG document's XML prolog so it can sit inside HTML.
-func InlineSVG(svg []byte) []byte { return inlineSVG(svg) }
+// InlineSVG is a gonum/plot SVG document ready to sit inside HTML: its XML
+// prolog stripped (gonum/plot escapes its own text).
+func InlineSVG(svg []byte) template.HTML { return template.HTML(inlineSVG(svg)) }

@@ -14,10 +14,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/agnivade/levenshtein"
-
 	"github.com/dais-sim/dais/metrics"
 	"github.com/dais-sim/dais/reports"
+	"github.com/dais-sim/dais/scenarios"
 )
 
 // maxLines bounds the lines of one plot: past it, lines for evenly spaced
@@ -100,22 +99,17 @@ func (r *Result) choose() (plot, flat []figure, unknown []string) {
 // suggestFigure is ` (did you mean "x"?)` for the figure key of the
 // points closest to k, or "".
 func suggestFigure(k string, runs []*metrics.Run) string {
-	best, bestD := "", len(k)/3+1
 	for _, run := range runs {
 		if run == nil {
 			continue
 		}
-		for _, f := range run.Figures {
-			if d := levenshtein.ComputeDistance(k, f.Key); d < bestD {
-				best, bestD = f.Key, d
-			}
+		keys := make([]string, len(run.Figures))
+		for i, f := range run.Figures {
+			keys[i] = f.Key
 		}
-		break
+		return scenarios.DidYouMean(k, keys)
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
+	return ""
 }
 
 func contains(xs []string, s string) bool {
@@ -627,7 +621,6 @@ func (r *Result) tablesNote() string {
 }
 
 var htmlTmpl = template.Must(template.New("sweep").Parse(`
-<h1>{{.Name}}: dais sweep report</h1>
 {{with .Description}}<p>{{.}}</p>{{end}}
 <table>
 {{- range .Meta}}
@@ -705,7 +698,7 @@ func (r *Result) html(w io.Writer, figs, flat []figure, unknown []string, plots 
 	var hp []htmlPlot
 	for i, p := range plots {
 		// The SVG is gonum/plot's output, whose text it escapes itself.
-		hp = append(hp, htmlPlot{N: i + 1, Title: p.Title, Caption: p.Caption, SVG: template.HTML(reports.InlineSVG(p.SVG))})
+		hp = append(hp, htmlPlot{N: i + 1, Title: p.Title, Caption: p.Caption, SVG: reports.InlineSVG(p.SVG)})
 	}
 	data["Plots"] = hp
 	if len(flat) > 0 {
