@@ -105,18 +105,7 @@ func TestAxisView(t *testing.T) {
 // map for its two-axis grid and the Pareto front; a figure no axis moves
 // is listed instead, and a key no point has is named.
 func TestReportContents(t *testing.T) {
-	dir := t.TempDir()
-	s, err := Load(write(t, dir, "s.yaml", smallSweep+"plot: [propagation_ms_p50, nodes, no_such_figure]\n"), LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(dir, "out")
-	if _, err := Run(s, Options{Dir: out, Jobs: 2}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Merge(out, []string{out}); err != nil {
-		t.Fatal(err)
-	}
+	out := runAndMerge(t, smallSweep+"plot: [propagation_ms_p50, nodes, no_such_figure]\n")
 	md, _ := os.ReadFile(filepath.Join(out, "report.md"))
 	for _, want := range []string{
 		"### 1. propagation_ms_p50 against protocol.gossip.degree",
@@ -149,8 +138,7 @@ func TestReportContents(t *testing.T) {
 // A sampled design is drawn as scatters with error bars: no lines joining
 // points whose other axes differ, and no heat map.
 func TestReportSampled(t *testing.T) {
-	dir := t.TempDir()
-	s, err := Load(write(t, dir, "s.yaml", `base: quickstart
+	out := runAndMerge(t, `base: quickstart
 design: latin_hypercube
 points: 5
 repetitions: 2
@@ -159,7 +147,23 @@ axes:
   - {key: network.loss, range: {min: 0, max: 0.05}}
   - {key: protocol.gossip.block_size, range: {min: 10000, max: 1000000, scale: log, integer: true}}
 plot: [propagation_ms_p50]
-`), LoadOptions{})
+`)
+	md, _ := os.ReadFile(filepath.Join(out, "report.md"))
+	if !strings.Contains(string(md), "Each point of the latin_hypercube design") || strings.Contains(string(md), " over network.loss and ") {
+		t.Errorf("report.md:\n%s", md)
+	}
+	svgs, _ := filepath.Glob(filepath.Join(out, "plots", "*.svg"))
+	if len(svgs) != 2 {
+		t.Errorf("%d plots, want 2", len(svgs))
+	}
+}
+
+// runAndMerge runs a sweep file's text with two workers and merges it; it
+// returns the output folder.
+func runAndMerge(t *testing.T, text string) string {
+	t.Helper()
+	dir := t.TempDir()
+	s, err := Load(write(t, dir, "s.yaml", text), LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,12 +174,5 @@ plot: [propagation_ms_p50]
 	if _, err := Merge(out, []string{out}); err != nil {
 		t.Fatal(err)
 	}
-	md, _ := os.ReadFile(filepath.Join(out, "report.md"))
-	if !strings.Contains(string(md), "Each point of the latin_hypercube design") || strings.Contains(string(md), " over network.loss and ") {
-		t.Errorf("report.md:\n%s", md)
-	}
-	svgs, _ := filepath.Glob(filepath.Join(out, "plots", "*.svg"))
-	if len(svgs) != 2 {
-		t.Errorf("%d plots, want 2", len(svgs))
-	}
+	return out
 }
