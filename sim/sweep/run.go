@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 
 	"github.com/dais-sim/dais/reports"
@@ -200,19 +199,18 @@ func Run(s *Sweep, opt Options) (*Outcome, error) {
 	if opt.Progress != nil {
 		bar = progress.NewCounter(opt.Progress, out.Points, out.Skipped, progress.Options{Mode: opt.ProgressMode})
 	}
-	var mu sync.Mutex
+	// Each worker writes only its points' slots: the messages come out in
+	// point order whatever order the points finish in.
+	failed := make([]error, len(todo))
+	violations := make([]string, len(todo))
 	parallel(len(todo), opt.Jobs, func(k int) {
 		p := todo[k]
 		failures, err := s.runPoint(points, p, opt)
-		mu.Lock()
-		defer mu.Unlock()
 		if err != nil {
-			out.Failed = append(out.Failed, fmt.Errorf("point %d (%s): %w", p.Index, s.describe(p), err))
-		} else {
-			out.Ran++
+			failed[k] = fmt.Errorf("point %d (%s): %w", p.Index, s.describe(p), err)
 		}
 		if len(failures) > 0 {
-			out.Violations = append(out.Violations, fmt.Sprintf("point %d (%s): %s", p.Index, s.describe(p), strings.Join(failures, "; ")))
+			violations[k] = fmt.Sprintf("point %d (%s): %s", p.Index, s.describe(p), strings.Join(failures, "; "))
 		}
 		if bar != nil {
 			bar.Add(1)
@@ -220,6 +218,16 @@ func Run(s *Sweep, opt Options) (*Outcome, error) {
 	})
 	if bar != nil {
 		bar.Done()
+	}
+	for k := range todo {
+		if failed[k] != nil {
+			out.Failed = append(out.Failed, failed[k])
+		} else {
+			out.Ran++
+		}
+		if violations[k] != "" {
+			out.Violations = append(out.Violations, violations[k])
+		}
 	}
 	return out, nil
 }
