@@ -230,3 +230,21 @@ func TestSweepCommand(t *testing.T) {
 		t.Errorf("sweep slurm: exit %d %s\n%s", code, stderr, b)
 	}
 }
+
+// Points another dais version ran are kept, with a warning.
+func TestSweepWarnsOfOtherVersions(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "s.yaml")
+	os.WriteFile(file, []byte("base: quickstart\nset: {run.duration: 10s, population.nodes: 30}\naxes: [{key: protocol.gossip.degree, values: [3, 5]}]\nplot: [coverage]\n"), 0o644)
+	out := filepath.Join(dir, "out")
+	if code, _, stderr := capture(t, "sweep", file, "-q", "-o", out); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	old := version
+	version = "v0.0.0-test"
+	defer func() { version = old }()
+	code, stdout, stderr := capture(t, "sweep", file, "-q", "-o", out)
+	if code != exitOK || !strings.Contains(stdout, "2 were already done") || !strings.Contains(stderr, "2 of the points already done were run by another dais version") {
+		t.Errorf("exit %d\n%s%s", code, stdout, stderr)
+	}
+}

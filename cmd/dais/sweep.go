@@ -129,6 +129,9 @@ func runSweep(cmd *cobra.Command, path string, rf sweepRunFlags) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "ran %d points in %s; %d were already done\n", out.Ran, time.Since(start).Round(time.Millisecond), out.Skipped)
+	if out.OtherVersion > 0 {
+		fmt.Fprintf(stderr, "dais: warning: %d of the points already done were run by another dais version than this one (%s); their figures may differ from what it gives: sweep into a new folder (-o) to run them again\n", out.OtherVersion, opt.Version)
+	}
 	for _, v := range out.Violations {
 		fmt.Fprintf(stderr, "invariant violated: %s\n", v)
 	}

@@ -141,7 +141,11 @@ type Outcome struct {
 	// Points this run was given (its shard's), how many were already done
 	// (skipped), ran now, and failed (no folder written; a rerun retries).
 	Points, Skipped, Ran int
-	Failed               []error
+	// OtherVersion counts the skipped points another dais version ran:
+	// their hash covers the inputs, not the code, so their figures may
+	// differ from what this version would give.
+	OtherVersion int
+	Failed       []error
 	// Violations are the points whose runs broke an invariant.
 	Violations []string
 }
@@ -183,8 +187,11 @@ func Run(s *Sweep, opt Options) (*Outcome, error) {
 		}
 		out.Points++
 		dir := filepath.Join(points, p.Dir())
-		if _, err := checkPoint(dir, p); err == nil {
+		if rec, err := checkPoint(dir, p); err == nil {
 			out.Skipped++
+			if rec.Version != opt.Version {
+				out.OtherVersion++
+			}
 			continue
 		} else if fileExists(dir) {
 			// Damaged (a machine crash mid-write): out of the way, to
