@@ -6,7 +6,7 @@ LDFLAGS := -X main.version=$(VERSION)
 # warnings say nothing about dais.
 export CGO_CFLAGS ?= -O2 -g -Wno-deprecated-declarations
 
-.PHONY: build test bench lint demo clean
+.PHONY: build test bench lint demo clean slurm-test
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/dais ./cmd/dais
@@ -22,6 +22,11 @@ test:
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race $(RACE_PKGS)
 
+# A sweep run as a Slurm job array on a one-node cluster started on this
+# machine (root: it installs slurm-wlm and munge); CI runs it after test.
+slurm-test:
+	bash .ci/slurm-sweep.sh
+
 # Long benchmarks; results go in BENCHMARKS.md with the machine they ran on.
 # BENCH=pattern narrows them, e.g. make bench BENCH=Hold.
 BENCH ?= .
@@ -31,6 +36,7 @@ bench:
 	$(GO) test -run '^$$' -bench 'RecorderOverhead' -benchtime 20x -count 6 ./sim/blockprop/
 	$(GO) test -run '^$$' -bench '$(BENCH)' -count 5 ./protocol/chain/ ./metrics/record/ ./gpu/models/
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime 1x -count 5 ./sim/consensusrun/ ./sim/marketrun/ ./sim/learnrun/
+	$(GO) test -run '^$$' -bench 'TokenomicsSweep' -benchtime 1x -count 2 ./sim/sweep/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -118,6 +118,8 @@ func (d *decoder) decode(n *node, v reflect.Value, path string, f field) {
 	switch {
 	case t == rawValueType:
 		v.Set(reflect.ValueOf(RawValue{Text: n.flow(), Pos: n.pos}))
+	case t == settingsType:
+		d.decodeSettings(n, v, path)
 	case t == distSpecType:
 		if spec, ok := d.decodeDist(n, path, f.unit); ok {
 			v.Set(reflect.ValueOf(spec))

@@ -79,5 +79,6 @@ heterogeneous GPU nodes, deterministically: the same seed gives the same run.`,
 	root.AddCommand(newVersionCmd(), newRunCmd(), newValidateCmd(), newSchemaCmd(), newCompareCmd(), newGPUCmd())
 	root.AddCommand(newNodeCmd(), newTestnetCmd())
 	root.AddCommand(newCalibrateCmd(), newTuneCmd())
+	root.AddCommand(newSweepCmd())
 	return root
 }
