@@ -69,9 +69,16 @@ func TestSecureFederatedJobSurvivesSIGKILLedLearner(t *testing.T) {
 		c := learningOf(tn, 0)
 		return c != nil && c.Round >= round+1
 	})
-	if c := learningOf(tn, 0); c.SecureSurvived < 1 || c.SecureFailed != 0 {
-		t.Fatalf("after the kill in round %d: %d dropouts survived, %d rounds failed; want the round unmasked without learner 3",
-			round, c.SecureSurvived, c.SecureFailed)
+	// Where the kill lands is the machine's business: before learner 3's
+	// masked update left, the round unmasks without it (a dropout
+	// survived); after, its self mask is rebuilt from the others' shares.
+	// Either way the round must unmask.
+	c0 := learningOf(tn, 0)
+	if c0.SecureFailed != 0 {
+		t.Fatalf("after the kill in round %d: %d rounds failed to unmask; want none", round, c0.SecureFailed)
+	}
+	if c0.SecureSurvived == 0 {
+		t.Logf("learner 3's masked update left before the kill in round %d: the round unmasked with it", round)
 	}
 	if err := tn.Start(launcher, victim); err != nil {
 		t.Fatal(err)
