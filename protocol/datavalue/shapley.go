@@ -1,0 +1,175 @@
+package datavalue
+
+import (
+	"fmt"
+	"math"
+	"math/bits"
+	"math/rand/v2"
+)
+
+// Coalition is a set of players (data providers), player i in bit i: up
+// to 64 players.
+type Coalition uint64
+
+// Has reports whether player i is in c.
+func (c Coalition) Has(i int) bool { return c>>uint(i)&1 == 1 }
+
+// With is c with player i.
+func (c Coalition) With(i int) Coalition { return c | 1<<uint(i) }
+
+// Size is the number of players in c.
+func (c Coalition) Size() int { return bits.OnesCount64(uint64(c)) }
+
+// All is the coalition of players 0…n−1.
+func All(n int) Coalition {
+	if n >= 64 {
+		return ^Coalition(0)
+	}
+	return 1<<uint(n) - 1
+}
+
+// Utility is what a coalition's data is worth: for a data market, the
+// validation gain of a model trained on the union of its members' rows.
+// It must be a function of the coalition alone (the same coalition, the
+// same value, whatever was evaluated before), which is what lets Cache
+// keep it and makes every estimator here reproducible.
+type Utility func(Coalition) float64
+
+// Cache memoizes a Utility by coalition. Evaluations counts the calls that
+// reached the utility. Used from one goroutine.
+type Cache struct {
+	u           Utility
+	vals        map[Coalition]float64
+	Evaluations int
+}
+
+// NewCache returns an empty cache over u.
+func NewCache(u Utility) *Cache { return &Cache{u: u, vals: map[Coalition]float64{}} }
+
+// Value is u(c), computed once.
+func (c *Cache) Value(s Coalition) float64 {
+	if v, ok := c.vals[s]; ok {
+		return v
+	}
+	v := c.u(s)
+	c.vals[s] = v
+	c.Evaluations++
+	return v
+}
+
+// Known reports u(c) if it has been computed.
+func (c *Cache) Known(s Coalition) (float64, bool) {
+	v, ok := c.vals[s]
+	return v, ok
+}
+
+// MaxExact is the most players Exact takes: 2^20 coalitions.
+const MaxExact = 20
+
+// Exact is the Shapley value of each of n players:
+//
+//	φ_i = Σ_{S ⊆ N∖{i}} |S|!·(n−|S|−1)!/n! · (u(S ∪ {i}) − u(S))
+//
+// from every one of the 2^n coalitions (Shapley 1953): the reference the
+// Monte Carlo estimate is measured against.
+func Exact(n int, u *Cache) ([]float64, error) {
+	if n < 1 || n > MaxExact {
+		return nil, fmt.Errorf("%w: exact Shapley of %d players, want 1…%d", ErrParams, n, MaxExact)
+	}
+	// w[k] = k!(n−k−1)!/n!, by the recurrence w[k+1] = w[k]·(k+1)/(n−k−1).
+	w := make([]float64, n)
+	w[0] = 1 / float64(n)
+	for k := 0; k+1 < n; k++ {
+		w[k+1] = w[k] * float64(k+1) / float64(n-k-1)
+	}
+	phi := make([]float64, n)
+	for s := Coalition(0); s <= All(n); s++ {
+		us := u.Value(s)
+		k := s.Size()
+		for i := range n {
+			if !s.Has(i) {
+				phi[i] += w[k] * (u.Value(s.With(i)) - us)
+			}
+		}
+	}
+	return phi, nil
+}
+
+// LeaveOneOut is each player's u(N) − u(N ∖ {i}): what the market loses
+// without it.
+func LeaveOneOut(n int, u *Cache) []float64 {
+	all := All(n)
+	full := u.Value(all)
+	out := make([]float64, n)
+	for i := range n {
+		out[i] = full - u.Value(all&^(1<<uint(i)))
+	}
+	return out
+}
+
+// MonteCarlo is truncated Monte Carlo Shapley (TMC-Shapley, Ghorbani & Zou,
+// "Data Shapley", ICML 2019): average each player's marginal contribution
+// over random orders of the players, and stop walking an order once the
+// coalition built so far is within Tolerance of the full coalition's
+// utility (the rest of the order adds nothing worth training for, and
+// counts 0).
+type MonteCarlo struct {
+	// Permutations is the sample budget: orders drawn.
+	Permutations int
+	// Tolerance is the truncation, relative to |u(N) − u(∅)|; 0 never
+	// truncates.
+	Tolerance float64
+}
+
+// Estimate is a Monte Carlo Shapley estimate.
+type Estimate struct {
+	Values []float64
+	// StdErr is each value's standard error over the orders drawn (NaN
+	// with one order).
+	StdErr []float64
+	// Truncated counts the marginal contributions set to 0 by truncation.
+	Truncated int
+}
+
+// Estimate draws mc.Permutations orders of n players from r.
+func (mc MonteCarlo) Estimate(n int, u *Cache, r *rand.Rand) (Estimate, error) {
+	if n < 1 || n > 64 || mc.Permutations < 1 || !(mc.Tolerance >= 0) {
+		return Estimate{}, fmt.Errorf("%w: Monte Carlo Shapley of %d players, %d orders, tolerance %v", ErrParams, n, mc.Permutations, mc.Tolerance)
+	}
+	empty, full := u.Value(0), u.Value(All(n))
+	tol := mc.Tolerance * math.Abs(full-empty)
+	sum, sq := make([]float64, n), make([]float64, n)
+	est := Estimate{Values: make([]float64, n), StdErr: make([]float64, n)}
+	order := make([]int, n)
+	for range mc.Permutations {
+		for i := range order {
+			order[i] = i
+		}
+		r.Shuffle(n, func(i, j int) { order[i], order[j] = order[j], order[i] })
+		var s Coalition
+		prev := empty
+		for _, p := range order {
+			s = s.With(p)
+			var m float64
+			if mc.Tolerance > 0 && math.Abs(full-prev) < tol {
+				est.Truncated++
+			} else {
+				v := u.Value(s)
+				m, prev = v-prev, v
+			}
+			sum[p] += m
+			sq[p] += m * m
+		}
+	}
+	T := float64(mc.Permutations)
+	for i := range n {
+		est.Values[i] = sum[i] / T
+		if mc.Permutations < 2 {
+			est.StdErr[i] = math.NaN()
+			continue
+		}
+		v := (sq[i] - sum[i]*sum[i]/T) / (T - 1)
+		est.StdErr[i] = math.Sqrt(max(v, 0) / T)
+	}
+	return est, nil
+}
