@@ -14,16 +14,21 @@ import (
 // consensus messages; here each block also commits at once, at the
 // instant of the round's commit. It reuses the ledger's job machinery:
 //
-//	Start:        requester JobPost{Budget, Spec}        → the budget in escrow, job ID JobIDFor(requester, nonce)
-//	              settler   ResultCommit{job, 0, v₀}      → the genesis version
-//	round r:      settler   Settle{job, pay by score}     → the round's payouts out of the escrow
-//	              settler   ResultCommit{job, r, v_r}     → the round's committed version
-//	last round:   Settle{…, Close}                        → what is left back to the requester
+//	Start:        requester JobPost{Budget, Spec}             → the budget in escrow, job ID JobIDFor(requester, nonce)
+//	              settler   ResultCommit{job, 0, v₀}           → the genesis version
+//	              settler   VersionCommit{job, 0, v₀, parent 0} → the root of the job's version tree
+//	round r:      settler   Settle{job, pay by score}          → the round's payouts out of the escrow
+//	              settler   ResultCommit{job, r, v_r}          → the round's committed version
+//	              settler   VersionCommit{job, r, v_r, v_{r−1}} → v_r as the child of its parent (a new version only)
+//	last round:   Settle{…, Close}                             → what is left back to the requester
 //
-// The settler is the coordinator's account (chain.Config.Settler). A
-// version's parent is the version of the unit before it: unit r holds
-// Committed.Version and unit r−1 its Committed.Parent, or the same
-// version when the round was skipped. Conservation (chain.Supply.Check)
+// The settler is the coordinator's account (chain.Config.Settler). Unit r
+// holds the version round r committed (the same as unit r−1's when the
+// round was skipped); each new version also names its parent by hash in a
+// VersionCommit, which the ledger refuses unless it holds the parent for
+// the job, so chain.Ledger.Lineage walks any version back to the root
+// through parents the ledger checked, and the version records who may use
+// it (ChainConfig.Access). Conservation (chain.Supply.Check)
 // is checked after every block and a break panics, as the market
 // committee's CheckSupply does.
 
@@ -45,6 +50,10 @@ type ChainConfig struct {
 	// Address is a learner's account; nil means
 	// chain.AddressOf(chain.KeyFor(Ledger.KeySeed, id)).
 	Address func(protocol.NodeID) chain.Address
+	// Access and Price say who may use the job's versions: open (the
+	// zero value), or paid at Price base units per request (chain.Use).
+	Access chain.Access
+	Price  uint64
 }
 
 // OnChain is emitted by a coordinator with a ledger once a round's
@@ -120,6 +129,7 @@ func (j *jobChain) post(env protocol.Env, v0 Hash) {
 	j.submit(env.Now(), j.cfg.Requester, chain.NewJobPost(0, 0, j.cfg.Budget, j.cfg.Spec))
 	j.flush(env.Now())
 	j.submit(env.Now(), j.cfg.Settler, chain.NewResultCommit(0, 0, j.job, 0, chain.Hash(v0)))
+	j.version(env.Now(), 0, v0, Hash{})
 	j.flush(env.Now())
 	env.Emit(OnChain{Round: 0, Height: j.l.Height(), Version: v0, Escrow: j.escrow()})
 }
@@ -158,9 +168,19 @@ func (j *jobChain) record(env protocol.Env, ev Committed, pay []credit) {
 		}
 	}
 	j.submit(env.Now(), j.cfg.Settler, chain.NewResultCommit(0, 0, j.job, uint32(ev.Round), chain.Hash(ev.Version)))
+	if !ev.Skipped {
+		j.version(env.Now(), uint32(ev.Round), ev.Version, ev.Parent)
+	}
 	j.flush(env.Now())
 	after := j.escrow()
 	env.Emit(OnChain{Round: ev.Round, Height: j.l.Height(), Version: ev.Version, Paid: paid, Refunded: before - paid - after, Escrow: after})
+}
+
+// version commits v as the child of parent (the zero Hash for the root),
+// with the job's access rule.
+func (j *jobChain) version(now protocol.Time, unit uint32, v, parent Hash) {
+	j.submit(now, j.cfg.Settler, chain.NewVersionCommit(0, 0, chain.VersionCommit{Job: j.job, Unit: unit,
+		Version: chain.Hash(v), Parent: chain.Hash(parent), Access: j.cfg.Access, Price: j.cfg.Price}))
 }
 
 // credit is one learner's payout of a round.
