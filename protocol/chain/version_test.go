@@ -28,7 +28,7 @@ func TestVersionParents(t *testing.T) {
 		v    VersionCommit
 		want error
 	}{
-		{VersionCommit{Job: job, Version: vh(9)}, ErrVersionParent},                        // a second root
+		{VersionCommit{Job: job, Version: vh(9)}, ErrVersionParent},                         // a second root
 		{VersionCommit{Job: job, Unit: 1, Version: vh(2), Parent: vh(7)}, ErrVersionParent}, // unknown parent
 		{VersionCommit{Job: job, Unit: 1, Version: vh(1), Parent: vh(1)}, ErrDuplicate},     // the same version again
 		{VersionCommit{Job: JobID{1}, Version: vh(5)}, ErrUnknownJob},
