@@ -84,6 +84,7 @@ func (d *decoder) validate(sc *Scenario, root *node) {
 			d.check("protocol.learning.dp", "differential privacy in surrogate mode: the fitted learning curve knows nothing of the noise")
 		}
 	}
+	d.validateEconomy(sc)
 	for i, a := range sc.Adversaries {
 		path := fmt.Sprintf("adversaries[%d]", i)
 		d.countOrShare(path, d.has(path+".count"), d.has(path+".share"))

@@ -215,7 +215,7 @@ func TestMonteCarloConverges(t *testing.T) {
 	phi, _ := Exact(8, u)
 	small, _ := MonteCarlo{Permutations: 250}.Estimate(8, u, rand.New(rand.NewPCG(3, 3)))
 	big, _ := MonteCarlo{Permutations: 4000}.Estimate(8, u, rand.New(rand.NewPCG(4, 4)))
-	strat, _ := MonteCarlo{Permutations: 4000, Antithetic: true, ExactEnds: true}.Estimate(8, u, rand.New(rand.NewPCG(5, 5)))
+	strat, _ := MonteCarlo{Permutations: 4000, Antithetic: true, Head: 2, Last: true}.Estimate(8, u, rand.New(rand.NewPCG(5, 5)))
 	for i := range phi {
 		if d := math.Abs(strat.Values[i] - phi[i]); d > 4*strat.StdErr[i] {
 			t.Errorf("player %d: stratified estimate %v, exact %v (%.1f standard errors)", i, strat.Values[i], phi[i], d/strat.StdErr[i])
@@ -299,7 +299,8 @@ func TestBounty(t *testing.T) {
 // TestVarianceReduction: on a game whose value is concave in coalition
 // size (a first data set brings most of the gain, as real data sets do),
 // antithetic pairs and exact ends each cut the error of the same budget,
-// and together by more than half.
+// together by more than half, and an exact second position cuts it
+// further.
 func TestVarianceReduction(t *testing.T) {
 	n := 8
 	w := []float64{1, 2, 3, 1, 0.5, 2, 1, 0.2}
@@ -326,10 +327,56 @@ func TestVarianceReduction(t *testing.T) {
 	}
 	plain := errOf(MonteCarlo{Permutations: 20})
 	anti := errOf(MonteCarlo{Permutations: 20, Antithetic: true})
-	ends := errOf(MonteCarlo{Permutations: 20, ExactEnds: true})
-	both := errOf(MonteCarlo{Permutations: 20, Antithetic: true, ExactEnds: true})
-	t.Logf("RMS error over 50 estimates of 20 orders: plain %.4f, antithetic %.4f, exact ends %.4f, both %.4f", plain, anti, ends, both)
-	if anti >= plain || ends >= plain || both > plain/2 {
-		t.Errorf("RMS errors: plain %.4f, antithetic %.4f, exact ends %.4f, both %.4f", plain, anti, ends, both)
+	ends := errOf(MonteCarlo{Permutations: 20, Head: 1, Last: true})
+	both := errOf(MonteCarlo{Permutations: 20, Antithetic: true, Head: 1, Last: true})
+	pairs := errOf(MonteCarlo{Permutations: 20, Antithetic: true, Head: 2, Last: true})
+	t.Logf("RMS error over 50 estimates of 20 orders: plain %.4f, antithetic %.4f, exact ends %.4f, both %.4f, and pairs %.4f", plain, anti, ends, both, pairs)
+	if anti >= plain || ends >= plain || both > plain/2 || pairs >= both {
+		t.Errorf("RMS errors: plain %.4f, antithetic %.4f, exact ends %.4f, both %.4f, and pairs %.4f", plain, anti, ends, both, pairs)
+	}
+}
+
+// TestPrefetchChangesNothing: a cache told ahead of time (and looking
+// ahead along orders) gives the same values, evaluating every coalition
+// it is asked for once.
+func TestPrefetchChangesNothing(t *testing.T) {
+	g := game(rand.New(rand.NewPCG(2, 2)), 9)
+	plain := NewCache(g)
+	// A driver memoizes what it computed ahead; the cache may tell it of a
+	// coalition again (look-ahead past a truncation point is not kept),
+	// and it skips what it has.
+	told := map[Coalition]int{}
+	memo := map[Coalition]float64{}
+	ahead := NewCache(func(c Coalition) float64 {
+		if v, ok := memo[c]; ok {
+			return v
+		}
+		told[c]++
+		return g(c)
+	})
+	ahead.Prefetch = func(cs []Coalition) {
+		for _, c := range cs {
+			if _, ok := memo[c]; !ok {
+				told[c]++
+				memo[c] = g(c)
+			}
+		}
+	}
+	ahead.Batch = 4
+	mc := MonteCarlo{Permutations: 30, Tolerance: 0.05, Antithetic: true, Head: 2, Last: true}
+	a, _ := mc.Estimate(9, plain, rand.New(rand.NewPCG(3, 3)))
+	b, _ := mc.Estimate(9, ahead, rand.New(rand.NewPCG(3, 3)))
+	if !slices.Equal(a.Values, b.Values) || a.Truncated != b.Truncated {
+		t.Fatalf("with prefetch %v, without %v", b.Values, a.Values)
+	}
+	for c, n := range told {
+		if n > 1 {
+			t.Fatalf("coalition %b computed %d times", c, n)
+		}
+	}
+	for _, c := range []Coalition{0, All(9), 1, 3} {
+		if told[c] != 1 {
+			t.Errorf("coalition %b computed %d times, want once", c, told[c])
+		}
 	}
 }

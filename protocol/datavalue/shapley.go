@@ -42,6 +42,31 @@ type Cache struct {
 	u           Utility
 	vals        map[Coalition]float64
 	Evaluations int
+	// Prefetch, if set, is told of coalitions an estimator is about to
+	// evaluate, before it asks for them one by one, so that a driver can
+	// compute them at once (on a worker pool; the utility stays a
+	// function of the coalition, so nothing depends on the order they
+	// finish in). Batch is how many coalitions ahead an estimator looks
+	// along a random order (0: none); past a truncation point they are
+	// computed for nothing.
+	Prefetch func([]Coalition)
+	Batch    int
+}
+
+// prefetch passes the coalitions not yet known to Prefetch.
+func (c *Cache) prefetch(cs []Coalition) {
+	if c.Prefetch == nil {
+		return
+	}
+	var missing []Coalition
+	for _, s := range cs {
+		if _, ok := c.vals[s]; !ok && !slices.Contains(missing, s) {
+			missing = append(missing, s)
+		}
+	}
+	if len(missing) > 0 {
+		c.Prefetch(missing)
+	}
 }
 
 // NewCache returns an empty cache over u.
@@ -83,6 +108,13 @@ func Exact(n int, u *Cache) ([]float64, error) {
 	for k := 0; k+1 < n; k++ {
 		w[k+1] = w[k] * float64(k+1) / float64(n-k-1)
 	}
+	if u.Prefetch != nil {
+		all := make([]Coalition, 0, 1<<uint(n))
+		for s := Coalition(0); s <= All(n); s++ {
+			all = append(all, s)
+		}
+		u.prefetch(all)
+	}
 	phi := make([]float64, n)
 	for s := Coalition(0); s <= All(n); s++ {
 		us := u.Value(s)
@@ -100,10 +132,15 @@ func Exact(n int, u *Cache) ([]float64, error) {
 // without it.
 func LeaveOneOut(n int, u *Cache) []float64 {
 	all := All(n)
+	cs := []Coalition{all}
+	for i := range n {
+		cs = append(cs, all&^(1<<uint(i)))
+	}
+	u.prefetch(cs)
 	full := u.Value(all)
 	out := make([]float64, n)
 	for i := range n {
-		out[i] = full - u.Value(all&^(1<<uint(i)))
+		out[i] = full - u.Value(cs[i+1])
 	}
 	return out
 }
@@ -125,17 +162,23 @@ type MonteCarlo struct {
 	// the large marginals of the first positions, which dominate the
 	// variance, are balanced by small ones (antithetic variates).
 	Antithetic bool
-	// ExactEnds computes each player's marginal contribution at the first
-	// position (u({i}) − u(∅)) and the last (u(N) − u(N ∖ {i}), its
-	// leave-one-out value) exactly, 2n more evaluations, and samples only
-	// the positions between: φ_i = (first_i + last_i)/n + (n−2)/n · the
-	// mean of i's sampled middle marginals (stratification by position;
-	// unbiased, as i's position in a random order is uniform over the
-	// middle ones given it is not at an end). The first position carries
-	// most of the variance of data games, where one data set alone brings
-	// most of the gain. A player never drawn in the middle (a budget far
-	// below n orders) gets 0 for the middle.
-	ExactEnds bool
+	// Head computes each player's mean marginal contribution at the first
+	// Head positions exactly (0, 1 or 2: over every coalition of fewer
+	// than Head others — n, then n(n−1)/2 more evaluations) and Last the
+	// one at the last position (u(N) − u(N ∖ {i}), its leave-one-out
+	// value); orders are sampled for the positions between only:
+	//
+	//	φ_i = (Σ_{exact k} μ_{i,k} + m · the mean of i's sampled marginals) / n
+	//
+	// with m the number of sampled positions (stratification by position:
+	// unbiased, since i's position in a random order is uniform over the
+	// sampled ones given it is in one). The first positions carry most of
+	// the variance of data games, where one data set alone brings most of
+	// the gain, and a poor one makes a small coalition poor. A player
+	// never drawn in a sampled position (a budget far below n orders)
+	// gets 0 for them.
+	Head int
+	Last bool
 }
 
 // Estimate is a Monte Carlo Shapley estimate.
@@ -155,9 +198,29 @@ func (mc MonteCarlo) Estimate(n int, u *Cache, r *rand.Rand) (Estimate, error) {
 	if n < 1 || n > 64 || mc.Permutations < 1 || !(mc.Tolerance >= 0) {
 		return Estimate{}, fmt.Errorf("%w: Monte Carlo Shapley of %d players, %d orders, tolerance %v", ErrParams, n, mc.Permutations, mc.Tolerance)
 	}
+	if mc.Head < 0 || mc.Head > 2 {
+		return Estimate{}, fmt.Errorf("%w: %d exact head positions, want 0, 1 or 2", ErrParams, mc.Head)
+	}
+	head, last := min(mc.Head, n), mc.Last && n > mc.Head
+	exactSet := []Coalition{0, All(n)}
+	for i := range n {
+		if head >= 1 {
+			exactSet = append(exactSet, Coalition(0).With(i))
+		}
+		if last {
+			exactSet = append(exactSet, All(n)&^(1<<uint(i)))
+		}
+		for j := i + 1; head >= 2 && j < n; j++ {
+			exactSet = append(exactSet, Coalition(0).With(i).With(j))
+		}
+	}
+	u.prefetch(exactSet)
 	empty, full := u.Value(0), u.Value(All(n))
 	tol := mc.Tolerance * math.Abs(full-empty)
-	ends := mc.ExactEnds && n > 2
+	lo, hi := head, n // sampled positions [lo, hi)
+	if last {
+		hi--
+	}
 	sum, sq, cnt := make([]float64, n), make([]float64, n), make([]float64, n)
 	est := Estimate{Values: make([]float64, n), StdErr: make([]float64, n)}
 	order := make([]int, n)
@@ -174,14 +237,25 @@ func (mc MonteCarlo) Estimate(n int, u *Cache, r *rand.Rand) (Estimate, error) {
 		prev := empty
 		for k, p := range order {
 			s = s.With(p)
+			if k >= hi {
+				break // exact, below
+			}
 			var m float64
 			if mc.Tolerance > 0 && math.Abs(full-prev) < tol {
 				est.Truncated++
-			} else if !ends || k < n-1 {
+			} else {
+				if _, ok := u.Known(s); !ok && u.Batch > 1 {
+					ahead, a := []Coalition{s}, s
+					for _, q := range order[k+1 : min(k+u.Batch, hi)] {
+						a = a.With(q)
+						ahead = append(ahead, a)
+					}
+					u.prefetch(ahead)
+				}
 				v := u.Value(s)
 				m, prev = v-prev, v
 			}
-			if ends && (k == 0 || k == n-1) {
+			if k < lo {
 				continue
 			}
 			sum[p] += m
@@ -189,6 +263,7 @@ func (mc MonteCarlo) Estimate(n int, u *Cache, r *rand.Rand) (Estimate, error) {
 			cnt[p]++
 		}
 	}
+	all := All(n)
 	for i := range n {
 		mean, se := 0.0, math.NaN()
 		if c := cnt[i]; c > 0 {
@@ -198,16 +273,25 @@ func (mc MonteCarlo) Estimate(n int, u *Cache, r *rand.Rand) (Estimate, error) {
 				se = math.Sqrt(max(v, 0) / c)
 			}
 		}
-		if !ends {
-			est.Values[i], est.StdErr[i] = mean, se
-			continue
+		sampled := float64(hi - lo)
+		exact := 0.0
+		if head >= 1 {
+			exact += u.Value(Coalition(0).With(i)) - empty
 		}
-		all := All(n)
-		first := u.Value(Coalition(0).With(i)) - empty
-		last := full - u.Value(all&^(1<<uint(i)))
-		w := float64(n-2) / float64(n)
-		est.Values[i] = (first+last)/float64(n) + w*mean
-		est.StdErr[i] = w * se
+		if head >= 2 {
+			var pair float64
+			for j := range n {
+				if j != i {
+					pair += u.Value(Coalition(0).With(i).With(j)) - u.Value(Coalition(0).With(j))
+				}
+			}
+			exact += pair / float64(n-1)
+		}
+		if last {
+			exact += full - u.Value(all&^(1<<uint(i)))
+		}
+		est.Values[i] = (exact + sampled*mean) / float64(n)
+		est.StdErr[i] = sampled / float64(n) * se
 	}
 	return est, nil
 }
