@@ -247,7 +247,8 @@ type EconomyValuation struct {
 	L2           float64 `yaml:"l2" default:"0.001" min:"0.000001" max:"100" doc:"lbfgs: the L2 penalty on the weights, which makes the optimum unique."`
 	Permutations int     `yaml:"permutations" default:"20" min:"1" max:"100000" doc:"Monte Carlo Shapley's sample budget: random orders of the providers, in antithetic pairs, each provider's first and last positions computed exactly."`
 	Tolerance    Share   `yaml:"tolerance" default:"1%" min:"0%" max:"100%" doc:"Truncation: stop walking an order once the coalition is within this share of the full coalition's gain."`
-	Exact        int     `yaml:"exact" default:"10" min:"0" max:"16" doc:"Also compute exact Shapley (2^n coalitions) when there are at most this many providers, and report the Monte Carlo estimate's error against it."`
+	Exact        int     `yaml:"exact" default:"10" min:"0" max:"16" doc:"Also compute exact Shapley (2^n coalitions) when there are at most this many providers, pay by it, and report the Monte Carlo estimate's error against it."`
+	Truth        bool    `yaml:"truth" default:"true" doc:"Also value the data on the 1,797 test rows the protocol never sees (the true value the report correlates rewards with): free with exact Shapley, about as many models again without."`
 	Epochs       int     `yaml:"epochs" default:"3" min:"1" max:"100" doc:"sgd: epochs each coalition's model trains for."`
 	BatchSize    int     `yaml:"batch_size" default:"32" min:"1" max:"4096" doc:"sgd: the mini-batch size."`
 	LearningRate float64 `yaml:"learning_rate" default:"0.1" min:"0.000001" max:"10" doc:"sgd: the learning rate (momentum 0.9)."`

@@ -110,6 +110,9 @@ type Valuation struct {
 	Permutations      int
 	Tolerance         float64
 	Exact             int
+	// Truth also values the data on the test rows (EconomyResult's
+	// Truth): free with exact Shapley, about as many models again without.
+	Truth bool
 }
 
 // Valuation trainers.
@@ -120,7 +123,7 @@ const (
 
 // DefaultValuation is the scenario defaults.
 func DefaultValuation() Valuation {
-	return Valuation{Seed: 100, Trainer: TrainerLBFGS, L2: 1e-3, Epochs: 3, BatchSize: 32, LearningRate: 0.1, Permutations: 20, Tolerance: 0.01, Exact: 10}
+	return Valuation{Seed: 100, Trainer: TrainerLBFGS, L2: 1e-3, Epochs: 3, BatchSize: 32, LearningRate: 0.1, Permutations: 20, Tolerance: 0.01, Exact: 10, Truth: true}
 }
 
 // Account IDs of the economy's participants that are not simulated

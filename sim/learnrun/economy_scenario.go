@@ -28,7 +28,7 @@ func economyFromScenario(sc *scenarios.Scenario, p *Params) error {
 		Dedup:    datavalue.DedupParams{Hashes: e.Dedup.Hashes, Bands: e.Dedup.Bands, Levels: 16, Threshold: float64(e.Dedup.Threshold), Seed: protocol.DeriveSeed(p.Seed, "dedup", 0)},
 		Value: Valuation{Seed: e.Valuation.Seed, Trainer: e.Valuation.Trainer, L2: e.Valuation.L2, Epochs: e.Valuation.Epochs, BatchSize: e.Valuation.BatchSize,
 			LearningRate: e.Valuation.LearningRate, Permutations: e.Valuation.Permutations,
-			Tolerance: float64(e.Valuation.Tolerance), Exact: e.Valuation.Exact},
+			Tolerance: float64(e.Valuation.Tolerance), Exact: e.Valuation.Exact, Truth: e.Valuation.Truth},
 		Bounty:      e.Bounty,
 		Yuma:        yuma.Params{Kappa: float64(e.Yuma.Kappa), BondPenalty: float64(e.Yuma.BondPenalty), BondAlpha: float64(e.Yuma.BondAlpha)},
 		Rule:        economy.Rule(e.Rule),

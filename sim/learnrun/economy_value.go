@@ -225,7 +225,7 @@ func valueData(spec *EconomySpec, seed uint64, reg *registry, val, test datasets
 		if out.truth, err = datavalue.Exact(n, onTest); err != nil {
 			return nil, err
 		}
-	} else {
+	} else if vs.Truth {
 		// The same estimator on the test rows, on orders of its own, so
 		// that the truth does not share the estimate's sampling error.
 		t, err := mc.Estimate(n, onTest, protocol.Stream(seed, "shapley-truth", 0))
@@ -233,6 +233,12 @@ func valueData(spec *EconomySpec, seed uint64, reg *registry, val, test datasets
 			return nil, err
 		}
 		out.truth = t.Values
+	}
+	if out.truth == nil {
+		out.truth = make([]float64, n)
+		for i := range out.truth {
+			out.truth[i] = math.NaN()
+		}
 	}
 	out.trainings, out.wall = v.trainings, v.wall
 	return out, v.err
