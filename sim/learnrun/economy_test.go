@@ -24,9 +24,9 @@ func economyParams(data []DataSpec, rounds int) *Params {
 	v := DefaultValuation()
 	v.Exact = 10
 	p.Economy = &EconomySpec{
-		Data:   data,
-		Stakes: []uint64{100, 100, 100},
-		Shares: rewards.Shares{rewards.ClassCompute: 5000, rewards.ClassData: 3000, rewards.ClassValidators: 2000},
+		Data:     data,
+		Stakes:   []uint64{100, 100, 100},
+		Shares:   rewards.Shares{rewards.ClassCompute: 5000, rewards.ClassData: 3000, rewards.ClassValidators: 2000},
 		PerRound: 1_000_000_000, Dedup: datavalue.DefaultDedup(1), Value: v, Bounty: 1, Yuma: yuma.DefaultParams(),
 		Rule: economy.RuleObjective,
 	}
