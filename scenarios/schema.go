@@ -205,8 +205,9 @@ type Economy struct {
 	Valuation   EconomyValuation `yaml:"valuation" doc:"How data sets' value is measured: the validation gain (mean cross-entropy) of softmax regression trained on the union of a coalition's rows, each coalition trained once; leave-one-out, and truncated Monte Carlo Shapley over providers (exact Shapley when there are few)."`
 	Bounty      float64          `yaml:"bounty" default:"1" min:"0" max:"100" doc:"β of the class bounty: a row of class c counts 1 + β·e_c/max e, where e is the round's model's error rate per class on validation rows (the classes the model is worst at pay most)."`
 	Yuma        EconomyYuma      `yaml:"yuma" doc:"Yuma consensus parameters (protocol/yuma; subtensor's defaults)."`
-	Humans      []HumanGroup     `yaml:"humans" doc:"Validator groups whose nodes are human validators: they check data sets' labels by hand instead of scoring updates."`
-	Rule        string           `yaml:"rule" default:"product" enum:"objective|product|weighted|gate" doc:"How a data set's objective assessment (its measured value, by the automated validators' consensus) and the human one (the share of labels the humans found right) combine: objective (humans ignored), product (value × human agreement), weighted ((1 − human_weight)·objective + human_weight·human consensus shares), gate (value where the human agreement reaches gate, else 0)."`
+	Humans      []HumanGroup     `yaml:"humans" doc:"Validator groups whose nodes are human validators: each round they label rows of the data sets by hand instead of scoring updates; a row's consensus label (Yuma over the humans' stake) checks the label its provider gave, and a human is paid by how often its labels have consensus."`
+	HumanSample int              `yaml:"human_sample" default:"10" min:"1" max:"3500" doc:"Rows of every data set the humans label each round (the same rows for all, drawn afresh each round)."`
+	Rule        string           `yaml:"rule" default:"product" enum:"objective|product|weighted|gate" doc:"How a data set's objective assessment (its measured value, by the automated validators' consensus) and the human one (the share of its checked rows whose given label is the humans' consensus label) combine: objective (humans ignored), product (value × human agreement), weighted ((1 − human_weight)·objective share + human_weight·agreement share), gate (value where the human agreement reaches gate, else 0)."`
 	HumanWeight Share            `yaml:"human_weight" default:"50%" min:"0%" max:"100%" doc:"weighted: the humans' weight."`
 	Gate        Share            `yaml:"gate" default:"60%" min:"0%" max:"100%" doc:"gate: the human agreement a data set needs to earn."`
 	Access      string           `yaml:"access" default:"open" enum:"open|paid" doc:"Who may use the committed model versions: open (free) or paid per request (price), which feeds the next settlement's pot."`
@@ -265,11 +266,10 @@ type EconomyYuma struct {
 type HumanGroup struct {
 	Group    string   `yaml:"group" required:"true" doc:"Population group (role validator) of human validators."`
 	Accuracy Share    `yaml:"accuracy" default:"90%" min:"0%" max:"100%" doc:"Chance a fresh human labels a row right."`
-	Fatigue  Share    `yaml:"fatigue" default:"0.05%" min:"0%" max:"100%" doc:"Accuracy lost per check made in a round (never below chance)."`
-	Latency  Duration `yaml:"latency" default:"10s" min:"1ms" doc:"Time one check takes."`
-	Window   Duration `yaml:"window" default:"10m" min:"1ms" doc:"Time a human spends checking each round: at most window/latency checks."`
-	Cost     Tokens   `yaml:"cost" default:"0.0001" min:"0" doc:"What one check costs the human, in tokens (reported against its earnings)."`
-	Sample   int      `yaml:"sample" default:"20" min:"1" max:"3500" doc:"Most rows checked per data set per round."`
+	Fatigue  Share    `yaml:"fatigue" default:"0.05%" min:"0%" max:"100%" doc:"Accuracy lost per row labelled in a round (never below chance)."`
+	Latency  Duration `yaml:"latency" default:"10s" min:"1ms" doc:"Time labelling one row takes."`
+	Window   Duration `yaml:"window" default:"10m" min:"1ms" doc:"Time a human spends labelling each round: at most window/latency rows; the rest of the round's sample stays unlabelled by it."`
+	Cost     Tokens   `yaml:"cost" default:"0.0001" min:"0" doc:"What labelling one row costs the human, in tokens (reported against its earnings)."`
 }
 
 // LearningDP configures DP-FedAvg.

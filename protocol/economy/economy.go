@@ -20,16 +20,16 @@ var ErrConfig = errors.New("economy: bad configuration")
 // combine into what it earns.
 type Rule string
 
-// Rules. I_obj and I_hum are the data sets' shares of the objective and
-// the human Yuma incentive; a_hum the κ-median of the humans' raw label
-// agreement.
+// Rules. I_obj is a data set's share of the objective Yuma incentive;
+// a_hum the share of its checked rows whose given label is the humans'
+// consensus label (HumanChecks).
 const (
 	// RuleObjective: the objective incentive alone; humans earn nothing.
 	RuleObjective Rule = "objective"
 	// RuleProduct: I_obj · a_hum, the measured value discounted by the
 	// share of labels the humans found right.
 	RuleProduct Rule = "product"
-	// RuleWeighted: (1 − λ)·I_obj + λ·I_hum.
+	// RuleWeighted: (1 − λ)·I_obj + λ·a_hum / Σ a_hum.
 	RuleWeighted Rule = "weighted"
 	// RuleGate: I_obj where a_hum ≥ the gate, else 0.
 	RuleGate Rule = "gate"
@@ -39,8 +39,9 @@ const (
 type Validator struct {
 	ID    protocol.NodeID
 	Stake uint64 // base units
-	// Human validators check data sets' labels; the others score
-	// compute updates and report the data sets' measured value.
+	// Human validators label rows of the data sets (HumanChecks); the
+	// others score compute updates and report the data sets' measured
+	// value.
 	Human bool
 }
 
@@ -73,6 +74,8 @@ type Config struct {
 	// providers, in the order of the rows and columns Round takes.
 	Learners, DataProviders []protocol.NodeID
 	Validators              []Validator
+	// Classes is the number of labels rows can have (HumanChecks).
+	Classes int
 	// KeySeed derives every account (chain.KeyFor).
 	KeySeed uint64
 	// UserBalance is the users' genesis balance, which requests are paid
@@ -80,22 +83,33 @@ type Config struct {
 	UserBalance uint64
 }
 
-// Round is one round's input. Matrices are validators × items, in the
-// order of Config's automated validators (Compute, Objective) or human
-// validators (Human); a row the validator did not send is all zero or
-// nil. Weights must be ≥ 0 or NaN (counted 0); agreements in [0, 1] or
-// NaN.
+// Round is one round's input. Matrices are automated validators × items,
+// in Config order; a row the validator did not send is all zero or nil.
+// Weights must be ≥ 0 or NaN (counted 0).
 type Round struct {
 	Round           uint64
 	Version, Parent chain.Hash
 	// Skipped rounds kept the model: no new version.
 	Skipped bool
 	// Compute: scores of the learners' updates. Objective: the data sets'
-	// measured value. Human: label agreement per data set.
-	Compute, Objective, Human [][]float64
+	// measured value.
+	Compute, Objective [][]float64
+	// Human: the human validators' label checks (nil: none this round).
+	Human *HumanChecks
 	// Requests is how many requests users made to the version this
 	// round.
 	Requests int
+}
+
+// HumanChecks are one round's label checks: the rows checked — the data
+// set each comes from and the label its provider gave — and each human
+// validator's label of each (humans in Config order; −1: not labelled).
+// Each (row, label) is an item of the human Yuma consensus: a human's
+// weight goes to the labels it gave, and a row's consensus label is the
+// one κ of the humans' stake supports.
+type HumanChecks struct {
+	Set, Given []int
+	Labels     [][]int
 }
 
 // Outcome is what a round paid and why.
@@ -105,10 +119,12 @@ type Outcome struct {
 	Pot, Revenue uint64
 	Payout       rewards.Payout
 	// The round's Yuma epochs; an epoch with no active validator is the
-	// zero Epoch (its pool share went to the treasury).
+	// zero Epoch (its pool share went to the treasury). The human epoch's
+	// items are (row, label) pairs, new each round, so it keeps no bonds.
 	Compute, Objective, Human yuma.Epoch
 	// DataScore is each data set's weight in the data pool, by the rule;
-	// HumanAgreement the humans' κ-median agreement (NaN without humans).
+	// HumanAgreement the share of its checked rows whose given label is
+	// the humans' consensus label (NaN where no row has one).
 	DataScore, HumanAgreement []float64
 	// ValidatorWeight is each validator's weight in the validation pool,
 	// in Config order.
@@ -127,7 +143,7 @@ type Accountant struct {
 	auto   []int // indexes of automated validators in cfg.Validators
 	humans []int
 
-	compute, objective, human *yuma.State
+	compute, objective *yuma.State
 	version                   chain.Hash
 	rounds                    uint64
 }
@@ -151,7 +167,7 @@ func New(cfg Config, now protocol.Time) (*Accountant, error) {
 		return nil, err
 	}
 	a := &Accountant{cfg: cfg, local: chain.Local{L: l, Who: "economy: the accountant"}, keys: map[protocol.NodeID]chain.Address{},
-		compute: yuma.New(cfg.Yuma), objective: yuma.New(cfg.Yuma), human: yuma.New(cfg.Yuma)}
+		compute: yuma.New(cfg.Yuma), objective: yuma.New(cfg.Yuma)}
 	for i, v := range cfg.Validators {
 		if v.Human {
 			a.humans = append(a.humans, i)
@@ -187,6 +203,8 @@ func (c Config) validate() error {
 		return bad("%d rounds of %d base units: want both > 0", c.Rounds, c.PerRound)
 	case c.PerRound > 0 && c.Rounds > math.MaxUint64/c.PerRound:
 		return bad("budget of %d × %d overflows", c.PerRound, c.Rounds)
+	case c.Classes < 2 && slices.ContainsFunc(c.Validators, func(v Validator) bool { return v.Human }):
+		return bad("%d classes for human label checks", c.Classes)
 	case len(c.Learners)+len(c.DataProviders) == 0 || len(c.Validators) == 0:
 		return bad("%d learners, %d data providers, %d validators", len(c.Learners), len(c.DataProviders), len(c.Validators))
 	}
@@ -254,10 +272,9 @@ func (a *Accountant) Round(now protocol.Time, in Round) (Outcome, error) {
 	if out.Objective, err = a.epoch(a.objective, a.auto, in.Objective, len(a.cfg.DataProviders)); err != nil {
 		return Outcome{}, fmt.Errorf("objective: %w", err)
 	}
-	if out.Human, err = a.epoch(a.human, a.humans, in.Human, len(a.cfg.DataProviders)); err != nil {
+	if out.Human, out.HumanAgreement, err = a.humanEpoch(in.Human); err != nil {
 		return Outcome{}, fmt.Errorf("human: %w", err)
 	}
-	out.HumanAgreement = a.agreement(in.Human)
 	out.DataScore, err = a.dataScores(out)
 	if err != nil {
 		return Outcome{}, err
@@ -286,7 +303,8 @@ func (a *Accountant) Round(now protocol.Time, in Round) (Outcome, error) {
 // epoch runs one Yuma epoch over the validators idx (indexes into
 // Config.Validators) on their rows of w; a validator whose row is missing
 // or all zero is inactive this epoch (no stake), as one that set no
-// weights. No active validator: the zero Epoch.
+// weights. No active validator: the zero Epoch. st nil runs it without
+// bonds from earlier epochs.
 func (a *Accountant) epoch(st *yuma.State, idx []int, w [][]float64, items int) (yuma.Epoch, error) {
 	if len(idx) == 0 || items == 0 {
 		return yuma.Epoch{}, nil
@@ -321,34 +339,65 @@ func (a *Accountant) epoch(st *yuma.State, idx []int, w [][]float64, items int) 
 	if !active {
 		return yuma.Epoch{}, nil
 	}
+	if st == nil {
+		return yuma.Step(a.cfg.Yuma, stake, rows, nil)
+	}
 	return st.Epoch(stake, rows)
 }
 
-// agreement is the humans' κ-median raw agreement per data set, stake
-// weighted over the humans that checked it (NaN where none did).
-func (a *Accountant) agreement(w [][]float64) []float64 {
-	out := make([]float64, len(a.cfg.DataProviders))
-	for d := range out {
-		var stake, col []float64
-		for k, i := range a.humans {
-			if k < len(w) && d < len(w[k]) && w[k][d] >= 0 {
-				stake = append(stake, float64(a.cfg.Validators[i].Stake))
-				col = append(col, w[k][d])
-			}
+// humanEpoch runs the human consensus over (row, label) items and returns
+// each data set's agreement: the share of its rows with a consensus label
+// whose given label is it.
+func (a *Accountant) humanEpoch(hc *HumanChecks) (yuma.Epoch, []float64, error) {
+	agree := make([]float64, len(a.cfg.DataProviders))
+	for d := range agree {
+		agree[d] = math.NaN()
+	}
+	if hc == nil || len(a.humans) == 0 {
+		return yuma.Epoch{}, agree, nil
+	}
+	C, R := a.cfg.Classes, len(hc.Set)
+	if len(hc.Given) != R || len(hc.Labels) != len(a.humans) {
+		return yuma.Epoch{}, nil, fmt.Errorf("%w: %d rows with %d labels given, %d humans' labels for %d humans", ErrConfig, R, len(hc.Given), len(hc.Labels), len(a.humans))
+	}
+	w := make([][]float64, len(a.humans))
+	for k, ls := range hc.Labels {
+		if len(ls) != R {
+			return yuma.Epoch{}, nil, fmt.Errorf("%w: human %d labelled %d rows of %d", ErrConfig, k, len(ls), R)
 		}
-		out[d] = math.NaN()
-		var sum float64
-		for _, s := range stake {
-			sum += s
-		}
-		if sum > 0 {
-			for k := range stake {
-				stake[k] /= sum
+		w[k] = make([]float64, R*C)
+		for r, c := range ls {
+			if c >= 0 && c < C {
+				w[k][r*C+c] = 1
 			}
-			out[d] = yuma.WeightedMedian(stake, col, a.cfg.Yuma.Kappa)
 		}
 	}
-	return out
+	ep, err := a.epoch(nil, a.humans, w, R*C)
+	if err != nil || ep.Consensus == nil {
+		return ep, agree, err
+	}
+	right, with := make([]float64, len(agree)), make([]float64, len(agree))
+	for r, d := range hc.Set {
+		best, label := 0.0, -1
+		for c := range C {
+			if v := ep.Consensus[r*C+c]; v > best {
+				best, label = v, c
+			}
+		}
+		if label < 0 || d < 0 || d >= len(agree) {
+			continue
+		}
+		with[d]++
+		if hc.Given[r] == label {
+			right[d]++
+		}
+	}
+	for d := range agree {
+		if with[d] > 0 {
+			agree[d] = right[d] / with[d]
+		}
+	}
+	return ep, agree, nil
 }
 
 // humanShare is the part of the data assessment the rule gives the
@@ -374,6 +423,12 @@ func (a *Accountant) dataScores(out Outcome) ([]float64, error) {
 		return s, nil
 	}
 	humans := out.Human.Incentive != nil
+	var agreeSum float64
+	for _, x := range out.HumanAgreement {
+		if x > 0 {
+			agreeSum += x
+		}
+	}
 	for d := range n {
 		obj := out.Objective.Incentive[d]
 		agree := out.HumanAgreement[d]
@@ -381,7 +436,10 @@ func (a *Accountant) dataScores(out Outcome) ([]float64, error) {
 		case !humans || a.cfg.Rule == RuleObjective:
 			s[d] = obj
 		case a.cfg.Rule == RuleWeighted:
-			s[d] = (1-a.cfg.HumanWeight)*obj + a.cfg.HumanWeight*out.Human.Incentive[d]
+			s[d] = (1 - a.cfg.HumanWeight) * obj
+			if agree > 0 {
+				s[d] += a.cfg.HumanWeight * agree / agreeSum
+			}
 		case math.IsNaN(agree):
 			s[d] = obj // no human checked it: the objective measure stands
 		case a.cfg.Rule == RuleProduct:

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/dais-sim/dais/protocol"
@@ -27,9 +28,33 @@ func testConfig() Config {
 		DataProviders: []protocol.NodeID{20, 21, 22},
 		Validators: []Validator{{ID: 1, Stake: 100}, {ID: 2, Stake: 100}, {ID: 3, Stake: 100},
 			{ID: 4, Stake: 50, Human: true}, {ID: 5, Stake: 50, Human: true}},
+		Classes:     10,
 		KeySeed:     7,
 		UserBalance: 1 << 40,
 	}
+}
+
+// checks: four rows of each data set, given labels 0…3; set 22's last
+// two are wrong (given 9). Both humans label every row with its true
+// label, except that the second mislabels the first row of set 20.
+func checks() *HumanChecks {
+	hc := &HumanChecks{}
+	var truth []int
+	for d := range 3 {
+		for r := range 4 {
+			hc.Set = append(hc.Set, d)
+			truth = append(truth, r)
+			g := r
+			if d == 2 && r >= 2 {
+				g = 9
+			}
+			hc.Given = append(hc.Given, g)
+		}
+	}
+	second := slices.Clone(truth)
+	second[0] = 5
+	hc.Labels = [][]int{truth, second}
+	return hc
 }
 
 func hash(b byte) chain.Hash { return chain.Hash{b, 0xee} }
@@ -44,7 +69,7 @@ func honestRound(r uint64, inflate bool) Round {
 	return Round{Round: r, Version: hash(byte(r)), Parent: hash(byte(r - 1)),
 		Compute:   compute,
 		Objective: [][]float64{{0.3, 0.2, 0.01}, {0.3, 0.2, 0.01}, {0.3, 0.2, 0.01}},
-		Human:     [][]float64{{0.95, 0.9, 0.5}, {0.9, 0.95, 0.55}},
+		Human:     checks(),
 		Requests:  3}
 }
 
@@ -143,13 +168,17 @@ func TestAccountantClipsInflation(t *testing.T) {
 	}
 }
 
-// The rules: product discounts the half-wrong data set by the humans'
-// agreement; gate at 0.6 cuts it; objective ignores the humans and pays
-// them nothing.
+// The rules: the humans' consensus labels find half of set 22's labels
+// wrong and all of the others' right (the row they disagree on takes the
+// label of the human with more stake); product pays set 22 half its objective score, gate at 60%
+// nothing, and objective ignores the humans and pays them nothing.
 func TestAccountantRules(t *testing.T) {
 	score := func(rule Rule, gate float64) Outcome {
 		cfg := testConfig()
 		cfg.Rule, cfg.Gate = rule, gate
+		// Unequal stake, so that one of the two humans' labels can lack κ
+		// support (two of equal stake each hold exactly κ).
+		cfg.Validators[3].Stake, cfg.Validators[4].Stake = 60, 40
 		out, err := open(t, cfg).Round(1, honestRound(1, false))
 		if err != nil {
 			t.Fatal(err)
@@ -157,19 +186,53 @@ func TestAccountantRules(t *testing.T) {
 		return out
 	}
 	obj, prod, gate := score(RuleObjective, 0), score(RuleProduct, 0), score(RuleGate, 0.6)
-	// Two humans of equal stake found 0.5 and 0.55: half the stake
-	// supports 0.55, the κ-median read from the top.
-	if math.Abs(prod.HumanAgreement[2]-0.55) > 1e-12 {
-		t.Errorf("human agreement on set 22: %v", prod.HumanAgreement[2])
+	if !slices.Equal(prod.HumanAgreement, []float64{1, 1, 0.5}) {
+		t.Errorf("human agreement %v, want [1 1 0.5]", prod.HumanAgreement)
 	}
-	if r := prod.DataScore[2] / obj.DataScore[2]; math.Abs(r-0.55) > 1e-9 {
-		t.Errorf("product scored set 22 at %v of the objective, want its agreement 0.55", r)
+	if r := prod.DataScore[2] / obj.DataScore[2]; math.Abs(r-0.5) > 1e-9 {
+		t.Errorf("product scored set 22 at %v of the objective, want its agreement 0.5", r)
 	}
 	if gate.DataScore[2] != 0 || gate.DataScore[0] != obj.DataScore[0] {
 		t.Errorf("gate: %v, objective %v", gate.DataScore, obj.DataScore)
 	}
 	if obj.ValidatorWeight[3] != 0 || prod.ValidatorWeight[3] <= 0 {
 		t.Errorf("human weights: objective %v, product %v", obj.ValidatorWeight[3], prod.ValidatorWeight[3])
+	}
+	// The human whose label lacked support earns less per unit of stake.
+	if w := prod.ValidatorWeight; !(w[4]/40 < w[3]/60) {
+		t.Errorf("human weights %v for stakes 60 and 40: the mislabelling human should earn less per stake", w[3:])
+	}
+}
+
+// Humans are paid for accuracy: of three of equal stake labelling the
+// same 200 rows, two right 95% of the time and one 60%, the inaccurate
+// one keeps less of its weight after clipping and earns less.
+func TestHumansPaidForAccuracy(t *testing.T) {
+	cfg := testConfig()
+	cfg.Validators = []Validator{{ID: 1, Stake: 100}, {ID: 4, Stake: 50, Human: true}, {ID: 5, Stake: 50, Human: true}, {ID: 6, Stake: 50, Human: true}}
+	a := open(t, cfg)
+	r := rand.New(rand.NewPCG(4, 4))
+	hc := &HumanChecks{}
+	var truth []int
+	for i := range 200 {
+		hc.Set = append(hc.Set, i%3)
+		truth = append(truth, r.IntN(10))
+		hc.Given = append(hc.Given, truth[i])
+	}
+	for _, acc := range []float64{0.95, 0.95, 0.6} {
+		h := Human{Accuracy: acc, Latency: protocol.Second, Window: protocol.Hour}
+		hc.Labels = append(hc.Labels, h.Label(r, truth, 10).Labels)
+	}
+	in := honestRound(1, false)
+	in.Compute, in.Objective, in.Human = [][]float64{{1, 1, 1}}, [][]float64{{1, 1, 1}}, hc
+	out, err := a.Round(1, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trust, w := out.Human.ValidatorTrust, out.ValidatorWeight[1:]
+	t.Logf("trust %.3f, weights %.1f", trust, w)
+	if !(trust[2] < trust[0] && trust[2] < trust[1] && w[2] < w[0] && w[2] < w[1]) {
+		t.Errorf("trust %v, weights %v: the 60%% human should keep and earn least", trust, w)
 	}
 }
 
@@ -190,41 +253,45 @@ func TestConfigRefused(t *testing.T) {
 	}
 }
 
-// A human's agreement with clean labels is its accuracy; with a share q of
-// wrong labels, (1−q)·p + q·(1−p)/9; fatigue lowers it; the window caps
-// the checks.
-func TestHumanAssess(t *testing.T) {
+// A fresh human labels right as often as its accuracy; fatigue lowers
+// it; the window caps the labels.
+func TestHumanLabel(t *testing.T) {
 	const n = 20000
-	set := func(noise float64, r *rand.Rand) LabelledSet {
-		s := LabelledSet{Given: make([]int, n), True: make([]int, n)}
-		for i := range n {
-			s.True[i] = r.IntN(10)
-			s.Given[i] = s.True[i]
-			if r.Float64() < noise {
-				s.Given[i] = (s.True[i] + 1 + r.IntN(9)) % 10
+	r := rand.New(rand.NewPCG(1, 1))
+	truth := make([]int, n)
+	for i := range truth {
+		truth[i] = r.IntN(10)
+	}
+	right := func(l Labelled) float64 {
+		k := 0
+		for i, c := range l.Labels {
+			if c == truth[i] {
+				k++
 			}
 		}
-		return s
+		return float64(k) / float64(l.Checked)
 	}
-	r := rand.New(rand.NewPCG(1, 1))
-	sets := []LabelledSet{set(0, r), set(0.3, r)}
-	h := Human{Accuracy: 0.9, Latency: protocol.Second, Window: 100000 * protocol.Second, Cost: 3, Sample: n}
-	a := h.Assess(r, sets, 10)
-	if a.Checked != 2*n || a.Cost != 6*n || a.Busy != 2*n*protocol.Second {
-		t.Fatalf("checked %d, cost %d, busy %v", a.Checked, a.Cost, a.Busy)
+	h := Human{Accuracy: 0.9, Latency: protocol.Second, Window: 100000 * protocol.Second, Cost: 3}
+	l := h.Label(r, truth, 10)
+	if l.Checked != n || l.Cost != 3*n || l.Busy != n*protocol.Second {
+		t.Fatalf("checked %d, cost %d, busy %v", l.Checked, l.Cost, l.Busy)
 	}
-	want := []float64{0.9, 0.7*0.9 + 0.3*0.1/9}
-	for d := range want {
-		if math.Abs(a.Agreement[d]-want[d]) > 0.01 {
-			t.Errorf("set %d: agreement %.4f, want %.4f", d, a.Agreement[d], want[d])
+	if a := right(l); math.Abs(a-0.9) > 0.01 {
+		t.Errorf("accuracy %.4f, want 0.9", a)
+	}
+	tired := Human{Accuracy: 0.9, Fatigue: 0.00002, Latency: protocol.Second, Window: 100000 * protocol.Second}
+	if a := right(tired.Label(rand.New(rand.NewPCG(1, 2)), truth, 10)); a > 0.75 {
+		t.Errorf("fatigue of 2e-5 a label over %d labels left accuracy at %.3f", n, a)
+	}
+	short := Human{Accuracy: 0.9, Latency: 10 * protocol.Second, Window: 15 * protocol.Minute}
+	c := short.Label(rand.New(rand.NewPCG(1, 3)), truth, 10)
+	unlabelled := 0
+	for _, x := range c.Labels {
+		if x < 0 {
+			unlabelled++
 		}
 	}
-	tired := Human{Accuracy: 0.9, Fatigue: 0.00002, Latency: protocol.Second, Window: 100000 * protocol.Second, Sample: n}
-	if b := tired.Assess(rand.New(rand.NewPCG(1, 2)), sets[:1], 10); b.Agreement[0] > 0.85 {
-		t.Errorf("fatigue of 2e-5 a check over %d checks left agreement at %.3f", n, b.Agreement[0])
-	}
-	short := Human{Accuracy: 0.9, Latency: 10 * protocol.Second, Window: 15 * protocol.Minute, Sample: 200}
-	if c := short.Assess(rand.New(rand.NewPCG(1, 3)), sets, 10); c.Checked != 90 || !math.IsNaN(c.Agreement[0]) && !math.IsNaN(c.Agreement[1]) {
-		t.Errorf("a 15-minute window of 10-second checks made %d checks, agreements %v", c.Checked, c.Agreement)
+	if c.Checked != 90 || unlabelled != n-90 {
+		t.Errorf("a 15-minute window of 10-second labels made %d, left %d unlabelled", c.Checked, unlabelled)
 	}
 }

@@ -46,8 +46,10 @@ type EconomySpec struct {
 	// Attack.ColludingValidators of them as any run does.
 	Stakes    []uint64
 	Colluders []int
-	// Humans are the human validators.
-	Humans []HumanSpec
+	// Humans are the human validators; each round they label the same
+	// HumanSample rows of every data set (drawn afresh each round).
+	Humans      []HumanSpec
+	HumanSample int
 	// Shares split each round's pot; PerRound is its emission.
 	Shares   rewards.Shares
 	PerRound uint64
@@ -183,6 +185,9 @@ func (e *EconomySpec) validate(p *Params) error {
 			return err
 		}
 	}
+	if len(e.Humans) > 0 && e.HumanSample < 1 {
+		return fmt.Errorf("human validators check %d rows per data set", e.HumanSample)
+	}
 	return nil
 }
 
@@ -202,6 +207,7 @@ type economyRun struct {
 	scores     map[scoreKey][]float64
 	eval       *models.Model
 	humanRand  []*rand.Rand
+	sampleRand *rand.Rand
 	requests   *rand.Rand
 
 	rounds []economy.Outcome
@@ -394,7 +400,7 @@ func (e *economyRun) open(now protocol.Time) error {
 	sp := e.spec
 	cfg := economy.Config{Shares: sp.Shares, Yuma: sp.Yuma, Rule: sp.Rule, HumanWeight: sp.HumanWeight, Gate: sp.Gate,
 		Access: sp.Access, Price: sp.Price, PerRound: sp.PerRound, Rounds: uint64(e.p.Rounds),
-		Learners: e.learners, KeySeed: e.p.Seed, UserBalance: math.MaxUint64 / 4}
+		Learners: e.learners, Classes: optdigits.Classes, KeySeed: e.p.Seed, UserBalance: math.MaxUint64 / 4}
 	for i := range sp.Data {
 		cfg.DataProviders = append(cfg.DataProviders, dataBase+protocol.NodeID(i))
 	}
@@ -406,6 +412,7 @@ func (e *economyRun) open(now protocol.Time) error {
 		e.humanRand = append(e.humanRand, protocol.Stream(e.p.Seed, "human", uint64(i)))
 	}
 	e.humans = make([]humanTally, len(sp.Humans))
+	e.sampleRand = protocol.Stream(e.p.Seed, "human-sample", 0)
 	e.requests = protocol.Stream(e.p.Seed, "requests", 0)
 	var err error
 	if e.acct, err = economy.New(cfg, now); err != nil {
@@ -463,18 +470,28 @@ func classErrors(m *models.Model, ds datasets.Dataset) []float64 {
 	return wrong
 }
 
-// assessHumans is each human validator's label checks of every data set.
-func (e *economyRun) assessHumans() [][]float64 {
-	var out [][]float64
-	sets := make([]economy.LabelledSet, len(e.reg.sets))
+// assessHumans draws the round's rows to check — up to HumanSample of
+// every data set as registered — and has every human validator label
+// them, as far as its window allows.
+func (e *economyRun) assessHumans() *economy.HumanChecks {
+	if len(e.spec.Humans) == 0 {
+		return nil
+	}
+	hc := &economy.HumanChecks{}
+	var truth []int
 	for d, s := range e.reg.sets {
-		sets[d] = economy.LabelledSet{Given: s.data.Y, True: s.truth}
+		n := s.data.Len()
+		for _, i := range e.sampleRand.Perm(n)[:min(e.spec.HumanSample, n)] {
+			hc.Set = append(hc.Set, d)
+			hc.Given = append(hc.Given, s.data.Y[i])
+			truth = append(truth, s.truth[i])
+		}
 	}
 	for i, h := range e.spec.Humans {
-		a := h.Assess(e.humanRand[i], sets, optdigits.Classes)
-		e.humans[i].checked += a.Checked
-		e.humans[i].cost += a.Cost
-		out = append(out, a.Agreement)
+		l := h.Label(e.humanRand[i], truth, optdigits.Classes)
+		e.humans[i].checked += l.Checked
+		e.humans[i].cost += l.Cost
+		hc.Labels = append(hc.Labels, l.Labels)
 	}
-	return out
+	return hc
 }

@@ -36,6 +36,7 @@ func economyFromScenario(sc *scenarios.Scenario, p *Params) error {
 		Gate:        float64(e.Gate),
 		Price:       uint64(e.Price),
 		Requests:    e.Requests.PerSecond(),
+		HumanSample: e.HumanSample,
 	}
 	if e.Access == "paid" {
 		sp.Access = chain.AccessPaid
@@ -80,7 +81,7 @@ func economyFromScenario(sc *scenarios.Scenario, p *Params) error {
 			for range g.Count {
 				sp.Humans = append(sp.Humans, HumanSpec{Group: g.Name, Stake: uint64(g.Stake), Human: economy.Human{
 					Accuracy: float64(h.Accuracy), Fatigue: float64(h.Fatigue), Latency: h.Latency.D(), Window: h.Window.D(),
-					Cost: uint64(h.Cost), Sample: h.Sample}})
+					Cost: uint64(h.Cost)}})
 			}
 			continue
 		}

@@ -97,7 +97,8 @@ func TestEconomyLight(t *testing.T) {
 	p := economyParams([]DataSpec{{Group: "a", Rows: 40, CopyOf: -1}, {Group: "b", CopyOf: 0}}, 1)
 	p.Economy.Value.Permutations = 2
 	p.Economy.Access, p.Economy.Price, p.Economy.Requests = chain.AccessPaid, 1000, 1
-	p.Economy.Humans = []HumanSpec{{Group: "h", Stake: 50, Human: economy.Human{Accuracy: 0.9, Latency: protocol.Second, Window: protocol.Minute, Sample: 5}}}
+	p.Economy.Humans = []HumanSpec{{Group: "h", Stake: 50, Human: economy.Human{Accuracy: 0.9, Latency: protocol.Second, Window: protocol.Minute}}}
+	p.Economy.HumanSample = 5
 	p.Economy.Rule = economy.RuleProduct
 	e := runEconomyOrFail(t, p)
 	if e.Data[1].Tokens != 0 || e.Data[0].Tokens == 0 {
@@ -196,7 +197,7 @@ func TestDataEconomyScenario(t *testing.T) {
 		t.Errorf("%d data providers of %d kinds, %d learners, %d validators (%d colluding), %d humans",
 			len(e.Data), len(kinds), p.Providers, p.Validators, len(e.Colluders), len(e.Humans))
 	}
-	if e.Access != chain.AccessPaid || e.Price != 1_000_000 || e.Shares[rewards.ClassData] != 3000 || p.Attack.Kind != FreeRider {
+	if e.Access != chain.AccessPaid || e.Price != 10_000_000 || e.Shares[rewards.ClassData] != 3000 || p.Attack.Kind != FreeRider {
 		t.Errorf("access %s at %d, data share %d, attack %q", e.Access, e.Price, e.Shares[rewards.ClassData], p.Attack.Kind)
 	}
 	for i, d := range e.Data {
