@@ -144,8 +144,8 @@ type Accountant struct {
 	humans []int
 
 	compute, objective *yuma.State
-	version                   chain.Hash
-	rounds                    uint64
+	version            chain.Hash
+	rounds             uint64
 }
 
 // New opens the economy's ledger: the treasury's budget of PerRound ×

@@ -250,6 +250,7 @@ func runEconomy(p *Params) (*Result, error) {
 		return nil, err
 	}
 	res.Params = p
+	res.Wall += e.value.wall // the valuation ran before the rounds' clock started
 	res.Centralized = math.NaN()
 	if p.Baseline {
 		if res.Centralized, err = Centralized(&q); err != nil {
