@@ -33,6 +33,8 @@ type valuation struct {
 	// Host cost: models trained, and the time it took.
 	trainings int
 	wall      time.Duration
+	// game is the validation utility, every coalition evaluated kept.
+	game *datavalue.Cache
 }
 
 // valuer trains softmax regression on a coalition's unique rows and
@@ -210,7 +212,7 @@ func valueData(spec *EconomySpec, seed uint64, reg *registry, val, test datasets
 		c.Prefetch, c.Batch = v.prefetch, lookAhead
 	}
 	n := len(v.sets)
-	out := &valuation{loo: datavalue.LeaveOneOut(n, onVal), truthLOO: datavalue.LeaveOneOut(n, onTest)}
+	out := &valuation{loo: datavalue.LeaveOneOut(n, onVal), truthLOO: datavalue.LeaveOneOut(n, onTest), game: onVal}
 	out.full = onVal.Value(datavalue.All(n))
 	mc := datavalue.MonteCarlo{Permutations: vs.Permutations, Tolerance: vs.Tolerance, Antithetic: true, Head: 2, Last: true}
 	est, err := mc.Estimate(n, onVal, protocol.Stream(seed, "shapley", 0))
