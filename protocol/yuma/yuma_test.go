@@ -197,8 +197,9 @@ type cabalFigures struct {
 	// consensus on the cabal's miners (mean over them): honest run, attack
 	// run, and the support bound in the attack run.
 	consHonest, consAttack, bound float64
-	// the cabal miners' share of prerank and of incentive (after clipping)
-	preShare, incShare float64
+	// the cabal miners' share of prerank and of incentive (after
+	// clipping), and their incentive share in the honest run
+	preShare, incShare, honestShare float64
 	// dividends per unit of stake, cabal and honest validators, averaged
 	// over the last half of the epochs
 	divCabal, divHonest float64
@@ -239,6 +240,7 @@ func runCabal(t testing.TB, v, cabal, epochs int) cabalFigures {
 				f.bound += b
 				f.preShare += ea.Prerank[j]
 				f.incShare += ea.Incentive[j]
+				f.honestShare += eh.Incentive[j]
 				nOwn++
 			}
 		}
@@ -297,12 +299,12 @@ func TestCabalClipped(t *testing.T) {
 // TestCabalStakeSweep -v ./protocol/yuma/) and holds every row below κ
 // to the same claims as TestCabalClipped.
 func TestCabalStakeSweep(t *testing.T) {
-	t.Logf("| cabal stake | consensus, honest | consensus, attacked | support bound | cabal miners' prerank share | incentive share | dividend/stake cabal | honest |")
-	t.Logf("|---:|---:|---:|---:|---:|---:|---:|---:|")
+	t.Logf("| cabal stake | consensus, honest run | consensus, attacked | support bound | cabal miners' prerank share | incentive share | incentive share, honest run | dividend/stake, cabal | dividend/stake, honest |")
+	t.Logf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for k := 2; k <= 9; k++ {
 		f := runCabal(t, 20, k, 40)
-		t.Logf("| %.0f%% | %.4f | %.4f | %.4f | %.4f | %.4f | %.3f | %.3f |", 100*f.stakeShare, f.consHonest, f.consAttack, f.bound,
-			f.preShare, f.incShare, f.divCabal, f.divHonest)
+		t.Logf("| %.0f%% | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %.3f | %.3f |", 100*f.stakeShare, f.consHonest, f.consAttack, f.bound,
+			f.preShare, f.incShare, f.honestShare, f.divCabal, f.divHonest)
 		if f.consAttack > f.bound+1e-12 || f.divCabal >= f.divHonest {
 			t.Errorf("cabal of %.0f%%: %+v", 100*f.stakeShare, f)
 		}
