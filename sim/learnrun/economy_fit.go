@@ -70,15 +70,7 @@ func (s softmaxFit) objective(ds datasets.Dataset) optimize.Problem {
 					z[j] += xi * wj
 				}
 			}
-			mx := z[0]
-			for _, v := range z[1:] {
-				mx = max(mx, v)
-			}
-			var sum float64
-			for j, v := range z {
-				z[j] = math.Exp(v - mx)
-				sum += z[j]
-			}
+			sum := expShifted(z)
 			y := ds.Y[r]
 			loss -= math.Log(z[y] / sum)
 			for j := range z { // the row's loss gradient in its logits, over n
@@ -150,15 +142,7 @@ func brier(p []float64, inputs, classes int, ds datasets.Dataset) float64 {
 				z[j] += x * w
 			}
 		}
-		mx := z[0]
-		for _, v := range z[1:] {
-			mx = max(mx, v)
-		}
-		var s float64
-		for j, v := range z {
-			z[j] = math.Exp(v - mx)
-			s += z[j]
-		}
+		s := expShifted(z)
 		for j, v := range z {
 			d := v / s
 			if j == ds.Y[r] {
@@ -168,4 +152,19 @@ func brier(p []float64, inputs, classes int, ds datasets.Dataset) float64 {
 		}
 	}
 	return sum / float64(max(ds.Len(), 1))
+}
+
+// expShifted replaces logits z by exp(z − max z), so that they cannot
+// overflow, and returns their sum: z[j]/sum is the softmax.
+func expShifted(z []float64) float64 {
+	mx := z[0]
+	for _, v := range z[1:] {
+		mx = max(mx, v)
+	}
+	var sum float64
+	for j, v := range z {
+		z[j] = math.Exp(v - mx)
+		sum += z[j]
+	}
+	return sum
 }

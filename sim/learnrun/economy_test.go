@@ -145,27 +145,14 @@ func TestEconomyDeterministic(t *testing.T) {
 }
 
 // TestEconomySpearman20 is the claim at 20 providers of mixed
-// quality (sizes 40–200 rows, label noise 0–60%, some class-skewed, two
-// copies): the data rewards' rank correlation with leave-one-out value is
-// at least 0.8.
+// quality (mixedData: sizes 40–200 rows, label noise 0–60%, some
+// class-skewed, two copies): the data rewards' rank correlation with
+// leave-one-out value is at least 0.8.
 func TestEconomySpearman20(t *testing.T) {
 	if raceEnabled || testing.Short() {
 		t.Skip("trains several hundred models")
 	}
-	r := protocol.Stream(3, "mixed", 0)
-	noise := []float64{0, 0, 0.1, 0.2, 0.4, 0.6}
-	var data []DataSpec
-	for i := range 20 {
-		d := DataSpec{Group: "mixed", Rows: 40 + r.IntN(161), LabelNoise: noise[r.IntN(len(noise))], CopyOf: -1}
-		switch {
-		case i%7 == 3:
-			d.Classes = []int{r.IntN(10), r.IntN(10), r.IntN(10)}
-		case i == 9 || i == 17:
-			d = DataSpec{Group: "copy", CopyOf: i - 5, Jitter: 0.03}
-		}
-		data = append(data, d)
-	}
-	p := economyParams(data, 1)
+	p := economyParams(mixedData(20), 1)
 	p.Economy.Value.Truth = false // not what the claim is about; it would double the models
 	e := runEconomyOrFail(t, p)
 	var tokens, loo []float64
