@@ -153,26 +153,26 @@ func addEconomyGroups(run *metrics.Run, res *Result) {
 	}
 	for _, l := range e.Learners {
 		if l.Lazy {
-			add("compute: lazy", l.Tokens)
+			add("lazy", l.Tokens)
 		} else {
-			add("compute: honest", l.Tokens)
+			add("learners", l.Tokens)
 		}
 	}
 	for _, d := range e.Data {
-		add("data: "+d.Group, d.Tokens)
+		add(d.Group, d.Tokens)
 	}
 	for _, v := range e.Validators {
 		switch {
 		case v.Human:
-			add("human: "+v.Group, v.Tokens)
+			add(v.Group, v.Tokens)
 		case v.Colluder:
-			add("validation: colluding", v.Tokens)
+			add("colluders", v.Tokens)
 		default:
-			add("validation: honest", v.Tokens)
+			add("validators", v.Tokens)
 		}
 	}
 	byKind := metrics.Group{Key: "economy_tokens_by_kind", Unit: "tokens",
-		Help: "tokens paid to each kind of contributor over the run, in all and per node"}
+		Help: "tokens paid to each kind of contributor over the run, in all and per node: learners and lazy learners (compute), each data provider group, honest and colluding validators, each human validator group"}
 	total, per := metrics.BarSet{Name: "all nodes"}, metrics.BarSet{Name: "per node"}
 	for _, k := range kinds {
 		byKind.Labels = append(byKind.Labels, k.label)
@@ -252,7 +252,7 @@ func addEconomyGroups(run *metrics.Run, res *Result) {
 	run.Plots = append(run.Plots,
 		metrics.Plot{Kind: metrics.PlotBars, Data: []string{byKind.Key}, Title: "Tokens by contributor kind",
 			XLabel: "contributor kind (name)", YLabel: "tokens paid (tokens)",
-			Caption: "Everything the pools paid, by kind of contributor. Look for lazy learners, copies and colluders near zero per node, and honest kinds paid by what they bring."},
+			Caption: "Everything the pools paid, by kind of contributor, left to right: compute (learners, lazy learners), each data provider group, validators (honest, colluding), each human validator group. Look for lazy learners, copies and colluders near zero per node, and honest kinds paid by what they bring."},
 		metrics.Plot{Kind: metrics.PlotBars, Data: []string{dv.Key}, Title: "Data rewards against data value",
 			XLabel: "data provider group (name)", YLabel: "share of the total (fraction)",
 			Caption: "Each data group's share of the data tokens beside its share of the measured value (validation rows) and of the true value (test rows, unseen by the protocol). Look for the bars to match; a copy's bars are all zero."},

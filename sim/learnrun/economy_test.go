@@ -193,7 +193,7 @@ func TestDataEconomyScenario(t *testing.T) {
 		t.Errorf("access %s at %d, data share %d, attack %q", e.Access, e.Price, e.Shares[rewards.ClassData], p.Attack.Kind)
 	}
 	for i, d := range e.Data {
-		if d.Group == "data-copies" && (d.CopyOf < 0 || e.Data[d.CopyOf].Group != "data-honest") {
+		if d.Group == "copies" && (d.CopyOf < 0 || e.Data[d.CopyOf].Group != "honest") {
 			t.Errorf("data set %d copies %d", i, d.CopyOf)
 		}
 	}
