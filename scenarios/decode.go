@@ -370,3 +370,8 @@ func suggest(word string, candidates []string) string {
 	}
 	return ""
 }
+
+// DidYouMean is ` (did you mean "x"?)` for the candidate nearest to word
+// within a third of its length in edits, or "": the loader's suggestion,
+// for other names dais checks (figure keys in a tune file).
+func DidYouMean(word string, candidates []string) string { return suggest(word, candidates) }

@@ -19,6 +19,12 @@ func (d *decoder) validateEconomy(sc *Scenario) {
 	}
 	e := l.Economy
 	const base = "protocol.learning.economy"
+	if l.SecureAggregation != nil {
+		d.check(base, "the economy pays learners by the validators' scores of each update, which secure_aggregation hides: drop one of them")
+	}
+	if l.DP != nil || l.Surrogate != nil || l.Clean {
+		d.check(base, "the economy runs alone: drop dp, surrogate and clean")
+	}
 	groups := map[string]Group{}
 	var names []string
 	for _, g := range sc.Population.Groups {

@@ -124,6 +124,14 @@ type Group struct {
 type Workload struct {
 	Arrivals Arrivals  `yaml:"arrivals" required:"true" doc:"When jobs are posted."`
 	Jobs     []JobType `yaml:"jobs" required:"true" doc:"Kinds of job and their shares of arrivals."`
+	// Encryption is off (nil) unless the scenario asks for it.
+	Encryption *WorkloadEncryption `yaml:"encryption" doc:"End-to-end encrypted work (X25519 key wraps, ChaCha20-Poly1305): each unit's input sealed by its requester to the provider that runs it (and granted to re-executors), its result sealed to the requester; validators and the committee see only ciphertext and commitments. The simulator charges each node's processor the measured sealing cost and reports the bytes it adds. Default: off."`
+}
+
+// WorkloadEncryption sizes the payloads end-to-end encryption seals.
+type WorkloadEncryption struct {
+	Input  Size `yaml:"input" default:"1MiB" doc:"A unit's input, sealed by the requester and opened by each executor."`
+	Output Size `yaml:"output" default:"64KiB" doc:"A unit's result, sealed by the provider to the requester."`
 }
 
 // Arrivals is the job arrival process.
@@ -187,6 +195,9 @@ type Learning struct {
 
 	// DP is off (nil) unless the scenario asks for it.
 	DP *LearningDP `yaml:"dp" doc:"Differential privacy (DP-FedAvg, McMahan et al. 2018): every update clipped to clip, averaged with equal weights, Gaussian noise of sd noise_multiplier·clip/n added; the run also runs without it (same seed) and reports the accuracy cost and the user-level ε. Needs aggregation fedavg. Default: off."`
+
+	// SecureAggregation is off (nil) unless the scenario asks for it.
+	SecureAggregation *LearningSecureAggregation `yaml:"secure_aggregation" doc:"Secure aggregation (Bonawitz et al. 2017): learners send masked updates (pairwise X25519 masks and a self mask in Z_2^64, seeds Shamir-shared) and the coordinator learns only their sum, so a round survives learners dropping out after sharing. Only fedavg (and dp, noise added by learners) can aggregate a sum: krum, multi-krum, median, trimmed-mean and foolsgold compare individual updates and are refused, as are the score filter, marginal scores and an aggregator committee; validators score nothing and each round's pot is split equally among the learners in the sum. Default: off."`
 
 	// Surrogate is off (nil) unless the scenario asks for it.
 	Surrogate *LearningSurrogate `yaml:"surrogate" doc:"Surrogate mode, for more learners than real gradients allow (optdigits has 3,523 unheld rows): the protocol runs in full (selection, updates of the model's size on the network, scoring, committee, payouts) with modeled training, and test accuracy comes from a learning curve fitted to a real run; every such figure is labelled surrogate. Default: off (real gradients)."`
@@ -272,6 +283,15 @@ type HumanGroup struct {
 	Cost     Tokens   `yaml:"cost" default:"0.0001" min:"0" doc:"What labelling one row costs the human, in tokens (reported against its earnings)."`
 }
 
+// LearningSecureAggregation configures secure aggregation.
+type LearningSecureAggregation struct {
+	Threshold   Share    `yaml:"threshold" default:"67%" min:"51%" max:"100%" doc:"Shares of a learner's seeds needed to rebuild them, as a share of the round's learners (t = ⌈threshold·n⌉, more than half): a round unmasks with up to n − t learners dropping out after sharing."`
+	Dropout     Share    `yaml:"dropout" default:"0%" min:"0%" max:"100%" doc:"Share of each round's learners that drop out after sharing their seeds (each drawn independently per round from the seed): they send no masked update and no unmasking shares."`
+	FracBits    int      `yaml:"frac_bits" default:"24" min:"8" max:"40" doc:"Fixed-point fractional bits of the masked updates (values rounded to multiples of 2^-frac_bits)."`
+	StepTimeout Duration `yaml:"step_timeout" default:"10s" min:"1ms" max:"1h" doc:"How long the coordinator waits for the learners' keys, shares and unmasking shares (masked updates: until the round timeout)."`
+	ClearRule   string   `yaml:"clear_rule" default:"none" enum:"none|fedavg|krum|multi-krum|median|trimmed-mean|foolsgold" doc:"Also run the same scenario and seed in clear with this rule (a robust one, against the same attack), and report privacy bought against robustness lost (none: no such run)."`
+}
+
 // LearningDP configures DP-FedAvg.
 type LearningDP struct {
 	Clip            float64 `yaml:"clip" default:"1" min:"0.000001" max:"1000000" doc:"L2 norm every update is clipped to (the sensitivity of one learner's contribution to the sum)."`
@@ -316,6 +336,8 @@ type RewardPolicy struct {
 	Cap                 Tokens `yaml:"cap" default:"0" doc:"Maximum supply ever minted (0: no cap)."`
 	Payout              string `yaml:"payout" default:"work" enum:"work|per_identity" doc:"work: compute rewards pro rata to verified work (FLOPs), so identities sharing a GPU gain nothing; per_identity: every provider identity also gets participation_reward per period (Sybil-prone)."`
 	ParticipationReward Tokens `yaml:"participation_reward" default:"0" doc:"per_identity: tokens per provider identity per reward period."`
+	FeeBurn             Share  `yaml:"fee_burn" default:"10%" min:"0%" max:"20%" doc:"Share of each job's fee that is burned, offsetting emission. The provider keeps 80% of the fee and the rest joins the reward pot, so at most 20%."`
+	SlashLazyWork       Share  `yaml:"slash_lazy_work" default:"10%" min:"0%" max:"100%" doc:"Share of a provider's stake burned for each result proven lazy (a failed spot check, quorum or dispute)."`
 }
 
 // Governance lists proposals the run submits.

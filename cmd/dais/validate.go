@@ -3,10 +3,13 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/dais-sim/dais/scenarios"
+	"github.com/dais-sim/dais/sim/tune"
 )
 
 func newValidateCmd() *cobra.Command {
@@ -15,13 +18,25 @@ func newValidateCmd() *cobra.Command {
 		Use:   "validate FILE...",
 		Short: "Check scenario files without running them",
 		Long: `Validate loads each scenario file and reports every problem in it at once, each with
-file:line:column and the key path. It exits 0 when all files are valid and 2 otherwise.`,
+file:line:column and the key path. It exits 0 when all files are valid and 2 otherwise.
+A file named tune-*.yaml is checked as a tune file (see dais tune).`,
 		Example: `  dais validate scenarios/*.yaml
   dais validate my.yaml --set run.seed=7`,
 		Args: checkArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			bad := 0
 			for _, f := range args {
+				if strings.HasPrefix(filepath.Base(f), "tune-") {
+					// A tune file (shipped beside the scenarios it tunes).
+					t, err := tune.Load(f)
+					if err != nil {
+						fmt.Fprintln(os.Stderr, err)
+						bad++
+						continue
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "ok  %s (tune file: %d parameters of %s; dais tune --check also checks its figures)\n", f, len(t.Parameters), t.BaseFile)
+					continue
+				}
 				sc, err := scenarios.Load(f, sets...)
 				if err != nil {
 					fmt.Fprintln(os.Stderr, err)

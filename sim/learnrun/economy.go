@@ -151,6 +151,8 @@ func (e *EconomySpec) validate(p *Params) error {
 		return fmt.Errorf("no emission per round")
 	case p.Clean || p.DP != nil || p.Surrogate != nil:
 		return fmt.Errorf("the economy runs alone: no clean run, differential privacy or surrogate mode")
+	case p.Secure != nil:
+		return fmt.Errorf("the economy pays learners by the validators' scores of each update, which secure aggregation hides")
 	case !(e.Requests >= 0) || math.IsInf(e.Requests, 1) || !(e.Bounty >= 0):
 		return fmt.Errorf("requests %v/s, bounty %v", e.Requests, e.Bounty)
 	}

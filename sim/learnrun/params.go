@@ -175,6 +175,9 @@ type Params struct {
 	// for the accuracy the privacy costs.
 	DP *DP
 
+	// Secure, if set, aggregates by secure aggregation (see Secure).
+	Secure *Secure
+
 	// Clean also runs the attack-free run with the same seed, for the
 	// accuracy drop. Baseline also trains the model centrally on every
 	// provider row for BaselineEpochs epochs.
@@ -249,6 +252,9 @@ func (p *Params) Validate() error {
 		case p.Surrogate != nil:
 			return bad("differential privacy in surrogate mode: the learning curve knows nothing of the noise")
 		}
+	}
+	if err := p.validateSecure(); err != nil {
+		return err
 	}
 	a := p.Attack
 	switch {

@@ -81,6 +81,11 @@ func (w *world) rounds(final func() bool, committee bool, res *Result) error {
 		b, _ := w.net.UplinkStats(protocol.NodeID(i))
 		res.BytesSent += b
 	}
+	for _, id := range res.Learners {
+		b, _ := w.net.UplinkStats(id)
+		res.LearnerBytesSent += b
+	}
+	res.CoordinatorBytesSent, _ = w.net.UplinkStats(coordinator)
 	res.TraceHash = w.TraceHash()
 	l, job := w.coord.Ledger()
 	res.Budget = w.p.budget()
@@ -107,7 +112,7 @@ func (w *world) addServers(learners, validators, aggregators, attackers []protoc
 	if pot == 0 {
 		pot = budget / uint64(p.Rounds)
 	}
-	if len(validators) == 0 {
+	if len(validators) == 0 && p.Secure == nil {
 		pot = 0 // no scores, no payouts: the whole budget is refunded
 	}
 	requester := chain.PubKeyOf(chain.KeyFor(p.Seed, requesterID))
@@ -115,7 +120,7 @@ func (w *world) addServers(learners, validators, aggregators, attackers []protoc
 	w.coord = learn.NewCoordinator(learn.CoordinatorConfig{
 		Learners: learners, Validators: validators, PerRound: p.PerRound, Rounds: uint64(p.Rounds),
 		Initial: initial, Rule: rule, RoundTimeout: p.RoundTimeout, ScoreTimeout: p.ScoreTimeout,
-		Filter: p.Filter, MinScore: p.MinScore, Pot: pot, Aggregators: aggregators,
+		Filter: p.Filter, MinScore: p.MinScore, Pot: pot, Aggregators: aggregators, Secure: p.secureCoordinator(),
 		Chain: &learn.ChainConfig{
 			Ledger: chain.Config{Params: chain.DefaultParams(), KeySeed: p.Seed,
 				Genesis: []chain.Account{{Address: requester.Address(), Balance: budget}}},
