@@ -84,6 +84,7 @@ func (d *decoder) validate(sc *Scenario, root *node) {
 			d.check("protocol.learning.dp", "differential privacy in surrogate mode: the fitted learning curve knows nothing of the noise")
 		}
 	}
+	d.validateEconomy(sc)
 	if l := sc.Protocol.Learning; l != nil && l.SecureAggregation != nil {
 		d.validateSecureAggregation(l)
 	}

@@ -69,6 +69,8 @@ type Result struct {
 	// Centralized is the baseline's test accuracy (Params.Baseline), else
 	// NaN.
 	Centralized float64
+	// Economy is what the data economy paid (Params.Economy), else nil.
+	Economy *EconomyResult
 
 	// Host time: the whole run, and the real work inside it.
 	Wall, TrainWall, ScoreWall, AggregateWall time.Duration
@@ -138,6 +140,9 @@ func Run(p *Params) (*Result, error) {
 	}
 	if p.Surrogate != nil {
 		return runSurrogate(p)
+	}
+	if p.Economy != nil {
+		return runEconomy(p)
 	}
 	res, err := run(p)
 	if err != nil {

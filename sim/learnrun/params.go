@@ -188,6 +188,12 @@ type Params struct {
 	Trace bool
 	// Sink, if not nil, also receives every event.
 	Sink metrics.Sink
+
+	// Economy, if set, runs the data economy (economy.go): the registered
+	// data sets are the learners' rows, and every round pays compute,
+	// data and validation by measured value.
+	Economy *EconomySpec
+	econ    *economyRun // the run's economy, set by runEconomy
 }
 
 // DefaultParams is the configuration of the clean check: the MLP
@@ -312,6 +318,11 @@ func (p *Params) Validate() error {
 	if p.Matrix.Regions != nil {
 		if err := p.Matrix.Validate(); err != nil {
 			return bad("%v", err)
+		}
+	}
+	if p.Economy != nil {
+		if err := p.Economy.validate(p); err != nil {
+			return bad("economy: %v", err)
 		}
 	}
 	return nil

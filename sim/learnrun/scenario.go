@@ -61,6 +61,11 @@ func FromScenario(sc *scenarios.Scenario, rep int) (*Params, error) {
 	if p.Providers == 0 {
 		return nil, fmt.Errorf("%w: protocol.learning needs population nodes with the provider or data_owner role", ErrParams)
 	}
+	if l.Economy != nil {
+		if err := economyFromScenario(sc, &p); err != nil {
+			return nil, err
+		}
+	}
 	for i, a := range sc.Adversaries {
 		kind := AttackKind(a.Kind)
 		if a.Kind == "colluding_validators" {

@@ -140,16 +140,14 @@ func (w *world) addServers(learners, validators, aggregators, attackers []protoc
 	})
 	w.Add(w.coord)
 	w.place(coordinator, p.ServerLink, p.ServerGPU)
-	colluders := map[protocol.NodeID]bool{}
-	if c := p.Attack.ColludingValidators; c > 0 {
-		for _, i := range protocol.Stream(p.Seed, "colluders", 0).Perm(len(validators))[:c] {
-			colluders[validators[i]] = true
-		}
-	}
+	colluders := p.colluders(validators)
 	for i, id := range validators {
 		var n protocol.Node = learn.NewValidator(learn.ValidatorConfig{Coordinator: coordinator, Score: score(i), NormBound: p.NormBound})
 		if colluders[id] {
 			n = attack.InflateScores(n, attackers)
+		}
+		if p.econ != nil {
+			n = p.econ.tap(id, n)
 		}
 		if got := w.Add(n); got != id {
 			return fmt.Errorf("learnrun: validator got ID %d, want %d", got, id)
