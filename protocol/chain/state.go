@@ -193,6 +193,9 @@ type layer struct {
 
 	// fees collected by the block being applied; paid out at its end.
 	fees uint64
+	// scratch layers (mempool checks) are never committed: they keep no
+	// state sum, which saves a leaf hash per write.
+	scratch bool
 }
 
 func newBase() *layer { return &layer{nextProposal: 1} }
@@ -200,7 +203,7 @@ func newBase() *layer { return &layer{nextProposal: 1} }
 // child returns an empty layer on top of l.
 func (l *layer) child() *layer {
 	return &layer{parent: l, sum: l.sum, height: l.height, minted: l.minted, burned: l.burned,
-		nextProposal: l.nextProposal, fees: l.fees}
+		nextProposal: l.nextProposal, fees: l.fees, scratch: l.scratch}
 }
 
 // root returns the state root.
@@ -234,12 +237,14 @@ func (l *layer) account(a Address) acct {
 }
 
 func (l *layer) setAccount(a Address, v acct) {
-	old, existed := lookup(l, func(l *layer) map[Address]acct { return l.accounts }, a)
-	if existed {
-		l.sum.sub(old.leaf)
+	if !l.scratch {
+		old, existed := lookup(l, func(l *layer) map[Address]acct { return l.accounts }, a)
+		if existed {
+			l.sum.sub(old.leaf)
+		}
+		v.leaf = accountLeaf(a, v)
+		l.sum.add(v.leaf)
 	}
-	v.leaf = accountLeaf(a, v)
-	l.sum.add(v.leaf)
 	if l.accounts == nil {
 		l.accounts = make(map[Address]acct)
 	}
@@ -251,10 +256,12 @@ func (l *layer) job(id JobID) (Job, bool) {
 }
 
 func (l *layer) setJob(j Job) {
-	if old, ok := l.job(j.ID); ok {
-		l.sum.sub(old.leaf())
+	if !l.scratch {
+		if old, ok := l.job(j.ID); ok {
+			l.sum.sub(old.leaf())
+		}
+		l.sum.add(j.leaf())
 	}
-	l.sum.add(j.leaf())
 	if l.jobs == nil {
 		l.jobs = make(map[JobID]Job)
 	}
@@ -267,7 +274,9 @@ func (l *layer) commit(k commitKey) (Commitment, bool) {
 
 // addCommit records a new commitment (commitments are never changed).
 func (l *layer) addCommit(k commitKey, c Commitment) {
-	l.sum.add(commitLeaf(k, c))
+	if !l.scratch {
+		l.sum.add(commitLeaf(k, c))
+	}
 	if l.commits == nil {
 		l.commits = make(map[commitKey]Commitment)
 	}
@@ -281,11 +290,13 @@ func (l *layer) batch(release uint64) unbondBatch {
 
 // setBatch replaces the batch at release; nil removes it.
 func (l *layer) setBatch(release uint64, b unbondBatch) {
-	if old := l.batch(release); old != nil {
-		l.sum.sub(batchLeaf(release, old))
-	}
-	if b != nil {
-		l.sum.add(batchLeaf(release, b))
+	if !l.scratch {
+		if old := l.batch(release); old != nil {
+			l.sum.sub(batchLeaf(release, old))
+		}
+		if b != nil {
+			l.sum.add(batchLeaf(release, b))
+		}
 	}
 	if l.unbond == nil {
 		l.unbond = make(map[uint64]unbondBatch)
@@ -299,7 +310,9 @@ func (l *layer) proposal(id uint64) (ProposalRecord, bool) {
 
 // addProposal records a new proposal under the next number.
 func (l *layer) addProposal(p ProposalRecord) {
-	l.sum.add(p.leaf())
+	if !l.scratch {
+		l.sum.add(p.leaf())
+	}
 	if l.proposals == nil {
 		l.proposals = make(map[uint64]ProposalRecord)
 	}
@@ -312,10 +325,12 @@ func (l *layer) vote(k voteKey) (Choice, bool) {
 }
 
 func (l *layer) setVote(k voteKey, c Choice) {
-	if old, ok := l.vote(k); ok {
-		l.sum.sub(voteLeaf(k, old))
+	if !l.scratch {
+		if old, ok := l.vote(k); ok {
+			l.sum.sub(voteLeaf(k, old))
+		}
+		l.sum.add(voteLeaf(k, c))
 	}
-	l.sum.add(voteLeaf(k, c))
 	if l.votes == nil {
 		l.votes = make(map[voteKey]Choice)
 	}
@@ -328,7 +343,9 @@ func (l *layer) evidenceUsed(h Hash) bool {
 }
 
 func (l *layer) useEvidence(h Hash) {
-	l.sum.add(evidenceLeaf(h))
+	if !l.scratch {
+		l.sum.add(evidenceLeaf(h))
+	}
 	if l.evidence == nil {
 		l.evidence = make(map[Hash]bool)
 	}
@@ -338,6 +355,9 @@ func (l *layer) useEvidence(h Hash) {
 // flushInto writes l's records and counters into its parent p: the parent
 // becomes the state l describes.
 func (l *layer) flushInto(p *layer) {
+	if l.scratch {
+		panic("chain: a scratch layer flushed into the state")
+	}
 	flush(l.accounts, &p.accounts)
 	flush(l.jobs, &p.jobs)
 	flush(l.commits, &p.commits)
