@@ -1,6 +1,9 @@
 package market
 
 import (
+	"cmp"
+	"slices"
+
 	"github.com/dais-sim/dais/gpu"
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/chain"
@@ -23,6 +26,8 @@ type member struct {
 	busyUntil protocol.Time
 	vtime     float64
 	capacity  float64 // FLOP/s the class achieves at its FP16 peak
+	cls       int     // index of its class in Committee.classes (durations are cached by it)
+	inFree    bool    // in Committee.free
 
 	// Validator state.
 	checks          int // outstanding
@@ -51,11 +56,41 @@ type job struct {
 	posted    protocol.Time
 	deadline  protocol.Time // 0: none
 	state     jobState
-	units     []*unit
-	verified  int
-	resolved  int
-	status    Status
-	refund    uint64
+	// units, and the replicas and payees they point into, are allocated
+	// once per job: a unit costs no allocation of its own.
+	units    []unit
+	reps     []replica  // replicas handed out, in order; a new chunk when full
+	repPtrs  []*replica // backing of every unit's first replicas
+	payees   []protocol.NodeID
+	verified int
+	resolved int
+	status   Status
+	refund   uint64
+	// dur caches a unit's duration on each member class (Committee.classes),
+	// 0 unknown, −1 cannot run it.
+	dur []int64
+}
+
+// newReplica returns a fresh replica from the job's slab.
+func (j *job) newReplica() *replica {
+	if len(j.reps) == cap(j.reps) {
+		j.reps = make([]replica, 0, max(len(j.units), 16)) // earlier chunks stay where they are
+	}
+	j.reps = j.reps[:len(j.reps)+1]
+	return &j.reps[len(j.reps)-1]
+}
+
+// onePayee is the payee list of a unit accepted from one provider: the
+// unit's slot in the job's array the first time (events share payee
+// lists, so a slot is never written twice), its own slice after a rescind.
+func (j *job) onePayee(u *unit, id protocol.NodeID) []protocol.NodeID {
+	if u.paidOnce {
+		return []protocol.NodeID{id}
+	}
+	u.paidOnce = true
+	s := j.payees[u.idx : u.idx+1 : u.idx+1]
+	s[0] = id
+	return s
 }
 
 type unitState uint8
@@ -81,6 +116,8 @@ type unit struct {
 	winner  Hash
 	checked bool
 	placed  bool // the first replica is assigned (adaptive replication decided)
+	// paidOnce: the unit's slot in job.payees is taken (onePayee).
+	paidOnce bool
 }
 
 func (u *unit) resolved() bool { return u.state == unitDone || u.state == unitFailed }
@@ -138,15 +175,26 @@ func (c *Committee) opened(env protocol.Env, j *job, h uint64) {
 	}
 	env.Emit(JobOpened{Job: j.id, Requester: j.requester, Seq: j.seq, Units: j.spec.Units, Height: h, Wait: now.Sub(j.posted)})
 	c.send(env, j.requester, &JobStatus{Seq: j.seq, Job: j.id, Status: Opened})
-	j.units = make([]*unit, j.spec.Units)
 	v := c.cfg.Verify
+	want := 1
+	switch v.Scheme {
+	case Redundancy:
+		want = v.Replicas
+	case Bisection:
+		want = 2
+	}
+	j.units = make([]unit, j.spec.Units)
+	j.reps = make([]replica, 0, len(j.units)*want)
+	j.repPtrs = make([]*replica, len(j.units)*want)
+	j.payees = make([]protocol.NodeID, len(j.units))
 	for i := range j.units {
-		u := &unit{job: j, idx: uint32(i)}
+		u := &j.units[i]
+		u.job, u.idx = j, uint32(i)
+		u.reps = j.repPtrs[i*want : i*want : (i+1)*want]
 		switch v.Scheme {
 		case Redundancy:
 			u.q = verify.NewQuorum(v.Replicas, v.Quorum, v.MaxReplicas)
 		}
-		j.units[i] = u
 		n := 1
 		switch {
 		case v.Scheme == Bisection:
@@ -171,6 +219,49 @@ func (c *Committee) enqueue(u *unit, n int, now protocol.Time) {
 	u.queued += n
 }
 
+// refresh puts provider p in the free list, or takes it out, as its state
+// says; every change to what free() reads calls it.
+func (c *Committee) refresh(p *member) {
+	if p.role != RoleProvider || p.free() == p.inFree {
+		return
+	}
+	p.inFree = !p.inFree
+	i, _ := slices.BinarySearchFunc(c.free, p.id, func(m *member, id protocol.NodeID) int { return cmp.Compare(m.id, id) })
+	if p.inFree {
+		c.free = slices.Insert(c.free, i, p)
+	} else {
+		c.free = slices.Delete(c.free, i, i+1)
+	}
+}
+
+// classIndex is the index of a member class in c.classes (appended when new).
+func (c *Committee) classIndex(cl gpu.Class) int {
+	for i, x := range c.classes {
+		if x == cl {
+			return i
+		}
+	}
+	c.classes = append(c.classes, cl)
+	return len(c.classes) - 1
+}
+
+// unitNs is how long one of j's units takes on provider p's class, or −1
+// when it cannot run there.
+func (c *Committee) unitNs(j *job, p *member) int64 {
+	if p.cls >= len(j.dur) {
+		j.dur = append(j.dur, make([]int64, len(c.classes)-len(j.dur))...)
+	}
+	if d := j.dur[p.cls]; d != 0 {
+		return d
+	}
+	ns, _, err := c.cfg.Model.Duration(p.class, j.spec.Unit())
+	if err != nil {
+		ns = -1
+	}
+	j.dur[p.cls] = ns
+	return ns
+}
+
 // join registers a provider or validator, or brings one back: whatever
 // it had been given before is lost (a rejoining node's GPU queue is
 // empty).
@@ -190,6 +281,7 @@ func (c *Committee) join(env protocol.Env, from protocol.NodeID, m *Join) {
 		return
 	}
 	mb.class, mb.slots = m.Class, max(int(m.Slots), 1)
+	mb.cls = c.classIndex(m.Class)
 	mb.capacity = m.Class.PeakTFLOPS(gpu.FP16) * 1e12 * c.cfg.Model.ComputeEfficiency
 	mb.online, mb.suspect = true, false
 	mb.freeSince, mb.busyUntil = env.Now(), env.Now()
@@ -203,6 +295,7 @@ func (c *Committee) join(env protocol.Env, from protocol.NodeID, m *Join) {
 		}
 	}
 	mb.vtime = max(mb.vtime, least)
+	c.refresh(mb)
 }
 
 func insertByID(s []*member, m *member) []*member {
@@ -222,6 +315,7 @@ func (c *Committee) leave(env protocol.Env, from protocol.NodeID) {
 	if mb := c.members[from]; mb != nil && mb.role == RoleProvider {
 		mb.online = false
 		c.dropActive(env, mb)
+		c.refresh(mb)
 	}
 }
 
@@ -231,7 +325,9 @@ func (c *Committee) dropActive(env protocol.Env, p *member) {
 		r.state = repLost
 		c.requeue(env, r.u)
 	}
+	clear(p.active)
 	p.active = p.active[:0]
+	c.refresh(p)
 }
 
 // requeue asks for one more replica of a unit whose replica was lost, if
@@ -243,13 +339,15 @@ func (c *Committee) requeue(env protocol.Env, u *unit) {
 	c.enqueue(u, 1, env.Now())
 }
 
-func (p *member) remove(r *replica) {
+// release takes replica r off provider p's running list.
+func (c *Committee) release(p *member, r *replica) {
 	for i, a := range p.active {
 		if a == r {
-			p.active = append(p.active[:i], p.active[i+1:]...)
-			return
+			p.active = slices.Delete(p.active, i, i+1)
+			break
 		}
 	}
+	c.refresh(p)
 }
 
 // eligible reports whether provider p may take a replica of u now: it has
@@ -265,8 +363,8 @@ func (c *Committee) eligible(p *member, u *unit, now protocol.Time) (finish prot
 			return 0, false
 		}
 	}
-	ns, _, err := c.cfg.Model.Duration(p.class, spec.Unit())
-	if err != nil {
+	ns := c.unitNs(u.job, p)
+	if ns < 0 {
 		return 0, false
 	}
 	finish = max(now, p.busyUntil).Add(protocol.Duration(ns))
@@ -278,38 +376,32 @@ func (c *Committee) eligible(p *member, u *unit, now protocol.Time) (finish prot
 
 // match assigns queued units to free providers by the policy, looking at
 // most Window entries into the queue (a unit no free provider can take
-// waits without blocking those behind it).
+// waits without blocking those behind it). The free list and the queue
+// are kept as they change, so a match with nothing to do costs nothing,
+// and one that assigns costs the candidates it weighs.
 func (c *Committee) match(env protocol.Env) {
-	var free []*member
-	for _, p := range c.provs {
-		if p.free() {
-			free = append(free, p)
-		}
-	}
-	if len(free) == 0 || len(c.queue) == 0 {
-		c.compact()
+	if len(c.free) == 0 || c.qhead == len(c.queue) {
 		return
 	}
 	now := env.Now()
-	cands := make([]Candidate, 0, len(free))
-	who := make([]*member, 0, len(free))
 	seen := 0
-	for i, u := range c.queue {
+	// Entries queued while matching (a replica asked for by an assignment)
+	// wait for the next match.
+	end := len(c.queue)
+	for i := c.qhead; i < end && len(c.free) > 0; i++ {
+		u := c.queue[i]
 		if u == nil {
 			continue
 		}
 		if u.resolved() || u.job.state != jobOpen || u.queued == 0 {
-			c.queue[i] = nil
+			c.unqueue(i)
 			continue
 		}
 		if seen++; seen > c.cfg.Window {
 			break
 		}
-		cands, who = cands[:0], who[:0]
-		for _, p := range free {
-			if !p.free() {
-				continue
-			}
+		cands, who := c.cands[:0], c.who[:0]
+		for _, p := range c.free {
 			finish, ok := c.eligible(p, u, now)
 			if !ok {
 				continue
@@ -321,6 +413,7 @@ func (c *Committee) match(env protocol.Env) {
 			cands = append(cands, Candidate{ID: p.id, FreeSince: p.freeSince, Finish: finish, VTime: p.vtime, Weight: w})
 			who = append(who, p)
 		}
+		c.cands, c.who = cands, who
 		if len(cands) == 0 {
 			continue
 		}
@@ -329,36 +422,40 @@ func (c *Committee) match(env protocol.Env) {
 			draw = env.Rand().Float64()
 		}
 		k := Pick(c.cfg.Scheduler, cands, draw)
-		c.queue[i] = nil
+		c.unqueue(i)
 		c.assign(env, u, who[k], cands[k].Finish)
-		if !anyFree(free) {
-			break
-		}
 	}
-	c.compact()
+	clear(c.who)
+	c.tidy()
 }
 
-func anyFree(ms []*member) bool {
-	for _, m := range ms {
-		if m.free() {
-			return true
-		}
-	}
-	return false
+// unqueue empties queue entry i (tidy compacts).
+func (c *Committee) unqueue(i int) {
+	c.queue[i] = nil
+	c.holes++
 }
 
-// compact drops the queue's empty entries.
-func (c *Committee) compact() {
-	q := c.queue[:0]
-	for _, u := range c.queue {
-		if u != nil {
-			q = append(q, u)
+// tidy drops the queue's leading holes, and compacts it once half of it
+// is holes, so each entry costs O(1) however long the queue.
+func (c *Committee) tidy() {
+	for c.qhead < len(c.queue) && c.queue[c.qhead] == nil {
+		c.qhead++
+		c.holes--
+	}
+	if c.qhead == len(c.queue) {
+		c.queue, c.qhead, c.holes = c.queue[:0], 0, 0
+		return
+	}
+	if live := len(c.queue) - c.qhead - c.holes; live < (len(c.queue)-c.qhead)/2 && len(c.queue) > 64 {
+		q := c.queue[:0]
+		for _, x := range c.queue[c.qhead:] {
+			if x != nil {
+				q = append(q, x)
+			}
 		}
+		clear(c.queue[len(q):])
+		c.queue, c.qhead, c.holes = q, 0, 0
 	}
-	for i := len(q); i < len(c.queue); i++ {
-		c.queue[i] = nil
-	}
-	c.queue = q
 }
 
 // assign gives provider p a replica of u.
@@ -381,10 +478,12 @@ func (c *Committee) assign(env protocol.Env, u *unit, p *member, finish protocol
 		}
 	}
 	expect := finish.Sub(now)
-	r := &replica{u: u, p: p, at: now,
+	r := u.job.newReplica()
+	*r = replica{u: u, p: p, at: now,
 		timeoutAt: now.Add(protocol.Duration(float64(expect)*c.cfg.TimeoutFactor) + c.cfg.TimeoutSlack)}
 	u.reps = append(u.reps, r)
 	p.active = append(p.active, r)
+	c.refresh(p)
 	p.busyUntil = finish
 	p.vtime += float64(u.job.spec.UnitFLOPs) / p.capacity
 	c.stats.Decisions++
@@ -403,9 +502,10 @@ func (c *Committee) timeouts(env protocol.Env) {
 				i++
 				continue
 			}
-			p.active = append(p.active[:i], p.active[i+1:]...)
+			p.active = slices.Delete(p.active, i, i+1)
 			r.state = repLost
 			p.suspect = true
+			c.refresh(p)
 			env.Emit(TimedOut{Job: r.u.job.id, Unit: r.u.idx, Provider: p.id})
 			c.requeue(env, r.u)
 		}

@@ -211,9 +211,17 @@ type Committee struct {
 	members   []*member // by NodeID; nil for nodes that never joined
 	provs     []*member // providers in ID order
 	vals      []*member // validators in ID order
+	free      []*member // providers with a free slot, in ID order (refresh)
+	classes   []gpu.Class
 	jobs      map[JobID]*job
 	open      []*job // open jobs in posting order (closed ones pruned)
+	// queue holds a unit once per replica it waits for, in order; entries
+	// before qhead are gone and holes (nil) are skipped (unqueue).
 	queue     []*unit
+	qhead     int
+	holes     int
+	cands     []Candidate // match's scratch
+	who       []*member
 	checks    map[uint64]*check
 	checkList []*check // live checks in ID order (pruned at ticks)
 	disputes  []*dispute

@@ -106,9 +106,9 @@ func (c *Committee) endDispute(env protocol.Env, d *dispute, honest *Hash) {
 	u.state = unitOpen
 	switch {
 	case wrong[0] && !wrong[1]:
-		c.accept(env, u, []protocol.NodeID{d.rep[1].p.id}, d.rep[1].result)
+		c.accept(env, u, u.job.onePayee(u, d.rep[1].p.id), d.rep[1].result)
 	case wrong[1] && !wrong[0]:
-		c.accept(env, u, []protocol.NodeID{d.rep[0].p.id}, d.rep[0].result)
+		c.accept(env, u, u.job.onePayee(u, d.rep[0].p.id), d.rep[0].result)
 	default:
 		c.enqueue(u, 2, env.Now())
 	}

@@ -16,12 +16,15 @@ func (c *Committee) result(env protocol.Env, from protocol.NodeID, m *Result) {
 	if p == nil || p.role != RoleProvider {
 		return
 	}
-	p.suspect = false
+	if p.suspect {
+		p.suspect = false
+		c.refresh(p)
+	}
 	j, ok := c.jobs[m.Job]
 	if !ok || m.Unit >= uint32(len(j.units)) {
 		return
 	}
-	u := j.units[m.Unit]
+	u := &j.units[m.Unit]
 	var r *replica
 	for _, x := range p.active {
 		if x.u == u {
@@ -32,7 +35,7 @@ func (c *Committee) result(env protocol.Env, from protocol.NodeID, m *Result) {
 	if r == nil {
 		return // a late answer to an assignment that timed out or was dropped
 	}
-	p.remove(r)
+	c.release(p, r)
 	if len(p.active) == 0 {
 		p.busyUntil = env.Now()
 	}
@@ -65,7 +68,7 @@ func (c *Committee) result(env protocol.Env, from protocol.NodeID, m *Result) {
 	}
 	switch c.cfg.Verify.Scheme {
 	case NoVerification:
-		c.accept(env, u, []protocol.NodeID{from}, r.result)
+		c.accept(env, u, j.onePayee(u, from), r.result)
 	case SpotCheck:
 		if u.state != unitOpen {
 			return
@@ -73,7 +76,7 @@ func (c *Committee) result(env protocol.Env, from protocol.NodeID, m *Result) {
 		if env.Rand().Float64() < c.spotCheck() {
 			c.startCheck(env, u, r, nil, 0)
 		} else {
-			c.accept(env, u, []protocol.NodeID{from}, r.result)
+			c.accept(env, u, j.onePayee(u, from), r.result)
 		}
 	case Redundancy:
 		u.q.Add(from, r.result)
@@ -135,7 +138,9 @@ func (c *Committee) accept(env protocol.Env, u *unit, payees []protocol.NodeID, 
 		c.trust.Agree(id)
 		c.work = append(c.work, rewards.VerifiedWork{Provider: c.acct(id), FLOPs: j.spec.UnitFLOPs})
 	}
-	env.Emit(Verified{Job: j.id, Unit: u.idx, Payees: slices.Clone(payees), Result: result,
+	// payees is not changed in place later (a late agreement appends, a
+	// rescind replaces it), so the event may share it.
+	env.Emit(Verified{Job: j.id, Unit: u.idx, Payees: payees[:len(payees):len(payees)], Result: result,
 		Steps: j.spec.Steps, FLOPs: j.spec.UnitFLOPs, Latency: env.Now().Sub(j.posted), Checked: u.checked})
 	if j.resolved == len(j.units) {
 		c.closeJob(env, j, Done)
@@ -161,6 +166,7 @@ func (c *Committee) fraud(env protocol.Env, r *replica, how verify.Scheme, step 
 	c.trust.Disagree(p.id)
 	if !c.cfg.Verify.NoJail && !p.jailed {
 		p.jailed = true
+		c.refresh(p)
 		c.rescind(env, p)
 	}
 	u := r.u
@@ -185,7 +191,8 @@ func (c *Committee) rescind(env protocol.Env, p *member) {
 		if j.state != jobOpen {
 			continue
 		}
-		for _, u := range j.units {
+		for i := range j.units {
+			u := &j.units[i]
 			if u.state != unitDone || !slices.Contains(u.payees, p.id) {
 				continue
 			}
@@ -321,7 +328,7 @@ func (c *Committee) abandonCheck(env protocol.Env, ck *check) {
 	case u.state == unitChecking && u.job.state == jobOpen:
 		u.state = unitOpen
 		u.checked = false
-		c.accept(env, u, []protocol.NodeID{ck.r.p.id}, ck.r.result)
+		c.accept(env, u, u.job.onePayee(u, ck.r.p.id), ck.r.result)
 	}
 }
 
@@ -381,7 +388,7 @@ func (c *Committee) verdict(env protocol.Env, from protocol.NodeID, m *Verdict) 
 	}
 	if d.Winner == ck.r.result {
 		u.state = unitOpen
-		c.accept(env, u, []protocol.NodeID{ck.r.p.id}, ck.r.result)
+		c.accept(env, u, u.job.onePayee(u, ck.r.p.id), ck.r.result)
 		return
 	}
 	c.fraud(env, ck.r, verify.ByReplay, u.job.spec.Steps, ck.r.result)

@@ -21,11 +21,11 @@ func (c *Committee) closeJob(env protocol.Env, j *job, st Status) {
 		return
 	}
 	j.state, j.status = jobClosing, st
-	for _, u := range j.units {
-		for _, r := range u.reps {
+	for i := range j.units {
+		for _, r := range j.units[i].reps {
 			if r.state == repRunning {
 				r.state = repLost
-				r.p.remove(r)
+				c.release(r.p, r)
 			}
 		}
 	}
@@ -34,7 +34,8 @@ func (c *Committee) closeJob(env protocol.Env, j *job, st Status) {
 	paid := map[protocol.NodeID]uint64{}
 	var ids []protocol.NodeID
 	var pot, burn, providers uint64
-	for _, u := range j.units {
+	for i := range j.units {
+		u := &j.units[i]
 		if u.state != unitDone {
 			continue
 		}
