@@ -208,13 +208,13 @@ type Committee struct {
 	treasury chain.Address
 	nonces   map[chain.Address]uint64
 
-	members   []*member // by NodeID; nil for nodes that never joined
-	provs     []*member // providers in ID order
-	vals      []*member // validators in ID order
-	free      []*member // providers with a free slot, in ID order (refresh)
-	classes   []gpu.Class
-	jobs      map[JobID]*job
-	open      []*job // open jobs in posting order (closed ones pruned)
+	members []*member // by NodeID; nil for nodes that never joined
+	provs   []*member // providers in ID order
+	vals    []*member // validators in ID order
+	free    []*member // providers with a free slot, in ID order (refresh)
+	classes []gpu.Class
+	jobs    map[JobID]*job
+	open    []*job // open jobs in posting order (closed ones pruned)
 	// queue holds a unit once per replica it waits for, in order; entries
 	// before qhead are gone and holes (nil) are skipped (unqueue).
 	queue     []*unit
