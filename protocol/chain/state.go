@@ -35,6 +35,7 @@ const (
 	tagProposal = 'p'
 	tagVote     = 'v'
 	tagEvidence = 'e'
+	tagRoot     = 'r'
 )
 
 // acc256 is a 256-bit accumulator, little-endian limbs, arithmetic mod 2²⁵⁶.
@@ -167,6 +168,10 @@ func voteLeaf(k voteKey, c Choice) Hash {
 
 func evidenceLeaf(h Hash) Hash { return leafHash(tagEvidence, h[:]) }
 
+func rootLeaf(root Hash, r RootRecord) Hash {
+	return leafHash(tagRoot, root[:], binary.BigEndian.AppendUint32(nil, r.Count), u64(r.Height))
+}
+
 // layer is the state, or changes on top of a parent layer: the committed
 // state is a layer without parent; a block being checked or built, or a
 // mempool check, writes to a child layer, so the committed state is never
@@ -183,6 +188,7 @@ type layer struct {
 	proposals map[uint64]ProposalRecord
 	votes     map[voteKey]Choice
 	evidence  map[Hash]bool
+	roots     map[Hash]RootRecord
 
 	// Counters: the whole state's values, not differences.
 	sum          acc256
@@ -352,6 +358,21 @@ func (l *layer) useEvidence(h Hash) {
 	l.evidence[h] = true
 }
 
+func (l *layer) resultRoot(h Hash) (RootRecord, bool) {
+	return lookup(l, func(l *layer) map[Hash]RootRecord { return l.roots }, h)
+}
+
+// addResultRoot records a new result batch (never changed).
+func (l *layer) addResultRoot(h Hash, r RootRecord) {
+	if !l.scratch {
+		l.sum.add(rootLeaf(h, r))
+	}
+	if l.roots == nil {
+		l.roots = make(map[Hash]RootRecord)
+	}
+	l.roots[h] = r
+}
+
 // flushInto writes l's records and counters into its parent p: the parent
 // becomes the state l describes.
 func (l *layer) flushInto(p *layer) {
@@ -364,6 +385,7 @@ func (l *layer) flushInto(p *layer) {
 	flush(l.proposals, &p.proposals)
 	flush(l.votes, &p.votes)
 	flush(l.evidence, &p.evidence)
+	flush(l.roots, &p.roots)
 	for k, b := range l.unbond {
 		if p.unbond == nil {
 			p.unbond = make(map[uint64]unbondBatch)
@@ -436,6 +458,9 @@ func (l *layer) recomputeRoot() Hash {
 	}
 	for h := range merged(l, func(l *layer) map[Hash]bool { return l.evidence }) {
 		sum.add(evidenceLeaf(h))
+	}
+	for h, r := range merged(l, func(l *layer) map[Hash]RootRecord { return l.roots }) {
+		sum.add(rootLeaf(h, r))
 	}
 	c := *l
 	c.sum = sum
