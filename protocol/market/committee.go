@@ -309,6 +309,9 @@ func NewCommittee(cfg Config) (*Committee, error) {
 	lc.VerifyEvidence = verify.Judge(func(j chain.JobID, u uint32, a chain.Address) (verify.Hash, bool) {
 		cm, ok := c.ledger.Commitment(j, u, a)
 		return cm.Result, ok
+	}, func(root verify.Hash) (uint32, bool) {
+		r, ok := c.ledger.ResultRoot(root)
+		return r.Count, ok
 	})
 	lc.SlashFraction = c.slashFraction
 	lc.ModeledVerification = true
