@@ -2,6 +2,7 @@ package market
 
 import (
 	"cmp"
+	"math"
 	"slices"
 
 	"github.com/dais-sim/dais/gpu"
@@ -27,11 +28,26 @@ type member struct {
 	vtime     float64
 	capacity  float64 // FLOP/s the class achieves at its FP16 peak
 	cls       int     // index of its class in Committee.classes (durations are cached by it)
+	downBps   uint64  // declared link (Join)
+	upBps     uint64
 	inFree    bool    // in Committee.free
 
 	// Validator state.
 	checks          int // outstanding
 	agree, verdicts int
+}
+
+// transfer is how long a unit's input and output take on the member's
+// declared link (0 when it declared none).
+func (m *member) transfer(s *Spec) protocol.Duration {
+	var ns float64
+	if m.downBps > 0 {
+		ns += float64(s.InputBytes) * 8e9 / float64(m.downBps)
+	}
+	if m.upBps > 0 {
+		ns += float64(s.OutputBytes) * 8e9 / float64(m.upBps)
+	}
+	return protocol.Duration(math.Ceil(ns))
 }
 
 func (m *member) free() bool {
@@ -50,6 +66,7 @@ const (
 type job struct {
 	id        JobID
 	requester protocol.NodeID
+	onChain   bool // the post (its escrow) is committed
 	seq       uint64
 	spec      Spec
 	budget    uint64
@@ -109,9 +126,7 @@ type unit struct {
 	state  unitState
 	q      *verify.Quorum // Redundancy
 	reps   []*replica
-	queued int // queue entries waiting
-	// since is when the oldest waiting queue entry was queued.
-	since   protocol.Time
+	queued  int // queue entries waiting
 	payees  []protocol.NodeID
 	winner  Hash
 	checked bool
@@ -138,8 +153,26 @@ type replica struct {
 	state     repState
 	result    Hash
 	root      Hash
-	committed bool // its ResultCommit is on chain
+	committed bool // its ResultCommit, or the ResultRoot of its batch, is on chain
 	invalid   bool // proven wrong
+	// batch and bidx place its result in a batch committed by its root
+	// (continuous matching).
+	batch *resultBatch
+	bidx  uint32
+}
+
+// resultBatch is the results of one block under continuous matching:
+// committed on chain by their Merkle root, kept for the proofs of slashes.
+type resultBatch struct {
+	root   Hash
+	leaves []Hash
+	reps   []*replica // until the root commits
+}
+
+// qent is a queue entry: a unit waiting for one replica, since at.
+type qent struct {
+	u  *unit
+	at protocol.Time
 }
 
 // post turns a requester's job post into its JobPost transaction.
@@ -156,17 +189,34 @@ func (c *Committee) post(env protocol.Env, from protocol.NodeID, m *PostJob) {
 		n = c.ledger.Account(a).Nonce
 	}
 	j := &job{id: chain.JobIDFor(a, n), requester: from, seq: m.Seq, spec: m.Spec, budget: m.Budget, posted: m.Posted}
-	p := &pending{done: func(env protocol.Env, h uint64) { c.opened(env, j, h) }}
+	p := &pending{done: func(env protocol.Env, h uint64) { c.escrowed(env, j, h) }}
 	if !c.submit(env, pub, chain.NewJobPost(0, 0, m.Budget, m.Spec.Encode()), p) {
 		c.send(env, from, st)
 		return
 	}
 	c.jobs[j.id] = j
 	c.open = append(c.open, j)
+	if c.cfg.Matching == Continuous {
+		// The ledger admitted the post against the requester's balance
+		// and its other pending posts, so its escrow is certain to apply
+		// in the next block: the units need not wait for it.
+		c.opened(env, j, 0)
+	}
 }
 
-// opened queues a job's units once its post is on chain: the committee
-// schedules only from the on-chain queue.
+// escrowed acts on a job post's commit: the escrow is on chain (its
+// settlement may go out); per block, the units become schedulable now.
+func (c *Committee) escrowed(env protocol.Env, j *job, h uint64) {
+	j.onChain = true
+	env.Emit(JobCommitted{Job: j.id, Requester: j.requester, Seq: j.seq, Height: h, Wait: env.Now().Sub(j.posted)})
+	if c.cfg.Matching == PerBlock {
+		c.opened(env, j, h)
+	}
+}
+
+// opened queues a job's units: at its post's commit (per block: the
+// committee schedules only from the on-chain queue), or when the post
+// arrives (continuous; h is 0).
 func (c *Committee) opened(env protocol.Env, j *job, h uint64) {
 	now := env.Now()
 	j.state = jobOpen
@@ -210,13 +260,29 @@ func (c *Committee) opened(env protocol.Env, j *job, h uint64) {
 }
 
 func (c *Committee) enqueue(u *unit, n int, now protocol.Time) {
-	if u.queued == 0 {
-		u.since = now
-	}
 	for range n {
-		c.queue = append(c.queue, u)
+		c.queue = append(c.queue, qent{u, now})
 	}
 	u.queued += n
+	c.count(now, n)
+	c.stats.Enqueued += uint64(n)
+}
+
+// count changes the number of replicas waiting by d at now, integrating
+// the number over time (CommitteeLoad.QueueArea, for Little's law).
+func (c *Committee) count(now protocol.Time, d int) {
+	c.stats.QueueArea += float64(c.waiting) * now.Sub(c.waitAt).Seconds()
+	c.waitAt = now
+	c.waiting += d
+}
+
+// dequeue drops what a unit still waits for: it was resolved, or its job
+// ended (its queue entries are skipped from now on).
+func (c *Committee) dequeue(u *unit, now protocol.Time) {
+	if u.queued > 0 {
+		c.count(now, -u.queued)
+		u.queued = 0
+	}
 }
 
 // refresh puts provider p in the free list, or takes it out, as its state
@@ -282,6 +348,7 @@ func (c *Committee) join(env protocol.Env, from protocol.NodeID, m *Join) {
 	}
 	mb.class, mb.slots = m.Class, max(int(m.Slots), 1)
 	mb.cls = c.classIndex(m.Class)
+	mb.downBps, mb.upBps = m.DownBps, m.UpBps
 	mb.capacity = m.Class.PeakTFLOPS(gpu.FP16) * 1e12 * c.cfg.Model.ComputeEfficiency
 	mb.online, mb.suspect = true, false
 	mb.freeSince, mb.busyUntil = env.Now(), env.Now()
@@ -367,7 +434,7 @@ func (c *Committee) eligible(p *member, u *unit, now protocol.Time) (finish prot
 	if ns < 0 {
 		return 0, false
 	}
-	finish = max(now, p.busyUntil).Add(protocol.Duration(ns))
+	finish = max(now, p.busyUntil).Add(protocol.Duration(ns) + p.transfer(spec))
 	if u.job.deadline > 0 && finish > u.job.deadline {
 		return 0, false
 	}
@@ -389,7 +456,7 @@ func (c *Committee) match(env protocol.Env) {
 	// wait for the next match.
 	end := len(c.queue)
 	for i := c.qhead; i < end && len(c.free) > 0; i++ {
-		u := c.queue[i]
+		u, at := c.queue[i].u, c.queue[i].at
 		if u == nil {
 			continue
 		}
@@ -423,7 +490,7 @@ func (c *Committee) match(env protocol.Env) {
 		}
 		k := Pick(c.cfg.Scheduler, cands, draw)
 		c.unqueue(i)
-		c.assign(env, u, who[k], cands[k].Finish)
+		c.assign(env, u, who[k], cands[k].Finish, at)
 	}
 	clear(c.who)
 	c.tidy()
@@ -431,14 +498,14 @@ func (c *Committee) match(env protocol.Env) {
 
 // unqueue empties queue entry i (tidy compacts).
 func (c *Committee) unqueue(i int) {
-	c.queue[i] = nil
+	c.queue[i].u = nil
 	c.holes++
 }
 
 // tidy drops the queue's leading holes, and compacts it once half of it
 // is holes, so each entry costs O(1) however long the queue.
 func (c *Committee) tidy() {
-	for c.qhead < len(c.queue) && c.queue[c.qhead] == nil {
+	for c.qhead < len(c.queue) && c.queue[c.qhead].u == nil {
 		c.qhead++
 		c.holes--
 	}
@@ -449,7 +516,7 @@ func (c *Committee) tidy() {
 	if live := len(c.queue) - c.qhead - c.holes; live < (len(c.queue)-c.qhead)/2 && len(c.queue) > 64 {
 		q := c.queue[:0]
 		for _, x := range c.queue[c.qhead:] {
-			if x != nil {
+			if x.u != nil {
 				q = append(q, x)
 			}
 		}
@@ -458,14 +525,12 @@ func (c *Committee) tidy() {
 	}
 }
 
-// assign gives provider p a replica of u.
-func (c *Committee) assign(env protocol.Env, u *unit, p *member, finish protocol.Time) {
+// assign gives provider p a replica of u, queued since queued.
+func (c *Committee) assign(env protocol.Env, u *unit, p *member, finish, queued protocol.Time) {
 	now := env.Now()
 	u.queued--
-	wait := now.Sub(u.since)
-	if u.queued > 0 {
-		u.since = now
-	}
+	c.count(now, -1)
+	wait := now.Sub(queued)
 	v := c.cfg.Verify
 	if !u.placed {
 		u.placed = true
@@ -488,7 +553,7 @@ func (c *Committee) assign(env protocol.Env, u *unit, p *member, finish protocol
 	p.vtime += float64(u.job.spec.UnitFLOPs) / p.capacity
 	c.stats.Decisions++
 	env.Emit(Assigned{Job: u.job.id, Unit: u.idx, Provider: p.id, Queued: wait})
-	c.send(env, p.id, &Assign{Job: u.job.id, Unit: u.idx, Spec: u.job.spec, Root: v.Scheme == Bisection})
+	c.send(env, p.id, &Assign{Job: u.job.id, Unit: u.idx, Spec: u.job.spec, Root: v.Scheme == Bisection, Source: u.job.requester})
 }
 
 // timeouts requeues assignments past their timeout; their provider gets

@@ -108,6 +108,45 @@ type ProposalPlan struct {
 	Abstain    float64
 }
 
+// Matching is when the committee's scheduler may give out a job's units.
+type Matching uint8
+
+// Matchings.
+const (
+	// PerBlock schedules from the on-chain queue: a job's units wait for
+	// the block that commits its post, and every result is its provider's
+	// ResultCommit transaction.
+	PerBlock Matching = iota
+	// Continuous is off-chain matching with on-chain settlement: a job's
+	// units are schedulable as soon as its post reaches the committee
+	// (the ledger admitted the escrow to the mempool, so it commits in the
+	// next block) and a free provider gets work at once; the escrow, the
+	// block's results (one ResultRoot: the Merkle root of their
+	// commitments) and the settlements go on chain in batches, block by
+	// block. A settlement waits for its job's post to commit.
+	Continuous
+	numMatchings
+)
+
+var matchingNames = [...]string{"per_block", "continuous"}
+
+func (m Matching) String() string {
+	if m < numMatchings {
+		return matchingNames[m]
+	}
+	return fmt.Sprintf("Matching(%d)", uint8(m))
+}
+
+// ParseMatching reads a matching's name.
+func ParseMatching(s string) (Matching, error) {
+	for m := PerBlock; m < numMatchings; m++ {
+		if matchingNames[m] == s {
+			return m, nil
+		}
+	}
+	return 0, fmt.Errorf("market: unknown matching %q (per_block, continuous)", s)
+}
+
 // Config sets up a Committee.
 type Config struct {
 	// Ledger is the chain's configuration (genesis, params, key seed).
@@ -126,6 +165,7 @@ type Config struct {
 	Settler, Pool, Treasury chain.PubKey
 
 	Policy            rewards.Policy
+	Matching          Matching
 	Scheduler         Policy
 	LotteryByCapacity bool
 	Verify            Verification
@@ -165,6 +205,8 @@ func (c *Config) Validate() error {
 	switch {
 	case c.BlockInterval <= 0 || c.CommitDelay < 0 || c.CommitDelay >= c.BlockInterval:
 		return fmt.Errorf("market: block interval %v and commit delay %v: want 0 ≤ delay < interval", c.BlockInterval, c.CommitDelay)
+	case c.Matching >= numMatchings:
+		return fmt.Errorf("market: matching %d", c.Matching)
 	case c.Scheduler < FIFO || c.Scheduler >= numPolicies:
 		return fmt.Errorf("market: scheduler %d", c.Scheduler)
 	case c.Verify.Scheme < NoVerification || c.Verify.Scheme >= numSchemes:
@@ -217,9 +259,12 @@ type Committee struct {
 	open    []*job // open jobs in posting order (closed ones pruned)
 	// queue holds a unit once per replica it waits for, in order; entries
 	// before qhead are gone and holes (nil) are skipped (unqueue).
-	queue     []*unit
+	queue     []qent
 	qhead     int
 	holes     int
+	waiting   int           // replicas waiting in the queue (count)
+	waitAt    protocol.Time // when waiting last changed
+	batch     []*replica    // results since the last block (continuous)
 	cands     []Candidate // match's scratch
 	who       []*member
 	checks    map[uint64]*check
@@ -404,6 +449,7 @@ func (c *Committee) Handle(env protocol.Env, in protocol.Input) {
 		c.stats.MsgsIn++
 		c.recv(env, in.From, in.Msg)
 	case protocol.Stop:
+		c.count(env.Now(), 0)
 		env.Emit(c.stats)
 	}
 }
@@ -454,6 +500,7 @@ func (c *Committee) tick(env protocol.Env) {
 	c.issueSlashes(env)
 	c.proposeGovernance(env, c.ledger.Height()+1)
 	c.match(env)
+	c.flushResults(env)
 	c.flushReleases(env)
 	if c.building.ok {
 		panic("market: a block is still being agreed on at the next tick")
@@ -484,7 +531,7 @@ func (c *Committee) commit(env protocol.Env) {
 		}
 	}
 	env.Emit(rewards.Supply{Height: h, Minted: rewards.Tokens(app.Minted), Burned: rewards.Tokens(app.Burned)})
-	env.Emit(Block{Height: h, Txs: app.Txs, Minted: app.Minted, Burned: app.Burned,
+	env.Emit(Block{Height: h, Txs: app.Txs, Bytes: app.Bytes, Minted: app.Minted, Burned: app.Burned,
 		Supply: sup.Minted - sup.Burned, Escrow: sup.Escrow, Emission: app.Minted})
 	c.unpaid += app.Minted
 	c.resolve(env, h, before)
@@ -496,12 +543,16 @@ func (c *Committee) commit(env protocol.Env) {
 }
 
 // pending is a transaction the committee built and the mempool holds.
+// What its commit does: done, or (without a closure per transaction) mark
+// a replica's or a batch's results committed, or record a slash.
 type pending struct {
 	sender chain.Address
 	nonce  uint64
 	typ    chain.TxType
 	done   func(env protocol.Env, h uint64)
 	slash  *slashReq
+	rep    *replica
+	batch  *resultBatch
 }
 
 // modeledSig stands for a signature: the ledger runs with
@@ -553,6 +604,15 @@ func (c *Committee) resolve(env protocol.Env, h uint64, stakeBefore map[chain.Ad
 	for _, p := range done {
 		if p.slash != nil {
 			c.slashed(env, h, p.slash, stakeBefore)
+		}
+		if p.rep != nil {
+			p.rep.committed = true
+		}
+		if b := p.batch; b != nil {
+			for _, r := range b.reps {
+				r.committed = true
+			}
+			b.reps = nil
 		}
 		if p.done != nil {
 			p.done(env, h)

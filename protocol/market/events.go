@@ -67,25 +67,41 @@ type JobFinished struct {
 
 func (JobFinished) Kind() string { return "market.finished" }
 
-// JobOpened is emitted by the committee when a job post commits.
+// JobOpened is emitted by the committee when a job's units become
+// schedulable: at its post's commit (per-block matching), or when the post
+// reaches the committee (continuous matching; Height 0).
 type JobOpened struct {
 	Job       JobID
 	Requester protocol.NodeID
 	Seq       uint64
 	Units     uint32
 	Height    uint64
-	// Wait is from the post to its commit.
+	// Wait is from the post to now.
 	Wait protocol.Duration
 }
 
 func (JobOpened) Kind() string { return "market.opened" }
+
+// JobCommitted is emitted by the committee when a job's post (its escrow)
+// commits on chain.
+type JobCommitted struct {
+	Job       JobID
+	Requester protocol.NodeID
+	Seq       uint64
+	Height    uint64
+	// Wait is from the post to its commit.
+	Wait protocol.Duration
+}
+
+func (JobCommitted) Kind() string { return "market.committed" }
 
 // Assigned is emitted when a unit replica goes to a provider.
 type Assigned struct {
 	Job      JobID
 	Unit     uint32
 	Provider protocol.NodeID
-	// Queued is how long the replica waited in the queue.
+	// Queued is how long the replica waited in the committee's queue
+	// (from when the unit, or the replica asked for later, was queued).
 	Queued protocol.Duration
 }
 
@@ -184,6 +200,7 @@ func (JobClosed) Kind() string { return "market.closed" }
 type Block struct {
 	Height         uint64
 	Txs            int
+	Bytes          int // the block's encoding
 	Minted, Burned uint64 // in this block
 	// Supply is minted − burned since genesis; Escrow is what open jobs
 	// hold.
@@ -210,6 +227,14 @@ type CommitteeLoad struct {
 	Decisions       uint64 // assignments made
 	Txs             uint64 // transactions built
 	Blocks          uint64
+	// Enqueued counts replicas that entered the queue; QueueArea is the
+	// number waiting integrated over time, replica-seconds (÷ the run's
+	// length: the mean queue length, L of Little's law).
+	Enqueued  uint64
+	QueueArea float64
+	// Batches of results committed by their root (continuous matching),
+	// and the results they held.
+	Batches, BatchedResults uint64
 }
 
 func (CommitteeLoad) Kind() string { return "market.committee_load" }

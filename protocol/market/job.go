@@ -73,12 +73,18 @@ type Spec struct {
 	// Deadline is the time from posting after which the job stops: its
 	// unverified units are refunded. 0: none.
 	Deadline protocol.Duration
+	// InputBytes a provider fetches from the requester before it can run a
+	// unit, and OutputBytes it sends back after: moved over the network
+	// model on the two nodes' own links (0: none, and no message).
+	InputBytes, OutputBytes uint64
 }
 
-// MaxUnits bounds a job's units, and MaxSteps a unit's steps, on the wire.
+// MaxUnits bounds a job's units, MaxSteps a unit's steps and MaxData a
+// unit's input or output, on the wire.
 const (
 	MaxUnits = 1 << 24
 	MaxSteps = 1 << 16
+	MaxData  = 1 << 40
 )
 
 // Validate reports a spec no provider could run or the ledger store.
@@ -96,6 +102,8 @@ func (s Spec) Validate() error {
 		return fmt.Errorf("market: negative deadline")
 	case s.MemBytes > 1<<62:
 		return fmt.Errorf("market: %d bytes of memory", s.MemBytes)
+	case s.InputBytes > MaxData || s.OutputBytes > MaxData:
+		return fmt.Errorf("market: units of %d input and %d output bytes, want at most %d", s.InputBytes, s.OutputBytes, uint64(MaxData))
 	}
 	return nil
 }
@@ -126,15 +134,19 @@ func TrainingFLOPs(flopsPerSample, samples, epochs uint64) uint64 {
 
 func (s Spec) appendTo(b []byte) []byte {
 	b = append(b, byte(s.Kind), byte(s.Precision))
-	for _, x := range []uint64{uint64(s.Units), s.UnitFLOPs, s.UnitBytes, s.MemBytes, uint64(s.Steps), uint64(s.Deadline)} {
+	for _, x := range s.fields() {
 		b = binary.AppendUvarint(b, x)
 	}
 	return b
 }
 
+func (s Spec) fields() [8]uint64 {
+	return [8]uint64{uint64(s.Units), s.UnitFLOPs, s.UnitBytes, s.MemBytes, uint64(s.Steps), uint64(s.Deadline), s.InputBytes, s.OutputBytes}
+}
+
 func (s Spec) size() int {
 	n := 2
-	for _, x := range []uint64{uint64(s.Units), s.UnitFLOPs, s.UnitBytes, s.MemBytes, uint64(s.Steps), uint64(s.Deadline)} {
+	for _, x := range s.fields() {
 		n += wire.UvarintSize(x)
 	}
 	return n
@@ -150,6 +162,7 @@ func readSpec(r *reader) Spec {
 	s.UnitFLOPs, s.UnitBytes, s.MemBytes = r.u64(), r.u64(), r.u64()
 	s.Steps = r.u32()
 	s.Deadline = protocol.Duration(r.i63())
+	s.InputBytes, s.OutputBytes = r.u64(), r.u64()
 	if r.err == nil {
 		if err := s.Validate(); err != nil {
 			r.err = fmt.Errorf("%w: %v", wire.ErrTooLarge, err)

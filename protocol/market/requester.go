@@ -3,6 +3,7 @@ package market
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 
 	"github.com/dais-sim/dais/gpu"
 	"github.com/dais-sim/dais/protocol"
@@ -79,6 +80,10 @@ type JobType struct {
 	// unit pays the same per FLOP whatever its size.
 	Budget        uint64
 	PricePerPFLOP uint64
+	// InputBytes and OutputBytes of each unit, drawn per job like FLOPs
+	// (nil: none): the data a provider fetches before a unit and sends
+	// back after it.
+	InputBytes, OutputBytes dist.Dist
 }
 
 // Requester posts jobs to the committee by its arrival process, from its
@@ -131,6 +136,13 @@ func (q *Requester) Handle(env protocol.Env, in protocol.Input) {
 		}
 		q.next(env, false)
 	case protocol.Recv:
+		if f, ok := in.Msg.(*Fetch); ok {
+			// The requester holds its jobs' inputs and serves them to the
+			// providers the committee assigned (in a deployment, checked
+			// against the signed assignment; not modeled).
+			env.Send(in.From, &Data{Job: f.Job, Unit: f.Unit, Bytes: f.Bytes})
+			return
+		}
 		m, ok := in.Msg.(*JobStatus)
 		if !ok {
 			return
@@ -186,6 +198,7 @@ func (q *Requester) post(env protocol.Env) {
 	if t.Intensity > 0 {
 		spec.UnitBytes = uint64(flops / t.Intensity)
 	}
+	spec.InputBytes, spec.OutputBytes = dataBytes(t.InputBytes, r), dataBytes(t.OutputBytes, r)
 	budget := t.Budget
 	if t.PricePerPFLOP > 0 {
 		budget = uint64(math.Ceil(float64(t.PricePerPFLOP) * spec.TotalFLOPs() / 1e15))
@@ -197,6 +210,19 @@ func (q *Requester) post(env protocol.Env) {
 	if q.CancelShare > 0 && r.Float64() < q.CancelShare {
 		env.SetTimer(q.CancelAfter, cancelTag|q.seq)
 	}
+}
+
+// dataBytes draws a unit's data size (0 without a distribution), within
+// [0, MaxData].
+func dataBytes(d dist.Dist, r *rand.Rand) uint64 {
+	if d == nil {
+		return 0
+	}
+	x := d.Sample(r)
+	if !(x > 0) {
+		return 0
+	}
+	return uint64(math.Min(math.Round(x), MaxData))
 }
 
 // pick returns the job type whose share interval holds u.

@@ -1,6 +1,7 @@
 package market
 
 import (
+	"fmt"
 	"slices"
 
 	"github.com/dais-sim/dais/protocol"
@@ -46,9 +47,11 @@ func (c *Committee) result(env protocol.Env, from protocol.NodeID, m *Result) {
 		return
 	}
 	r.state, r.result, r.root = repDone, m.Result, m.Root
-	rr := r
-	c.submit(env, c.cfg.Keys[from], chain.NewResultCommit(0, 0, j.id, u.idx, m.Result),
-		&pending{done: func(protocol.Env, uint64) { rr.committed = true }})
+	if c.cfg.Matching == Continuous {
+		c.batch = append(c.batch, r) // committed with the block's other results (flushResults)
+	} else {
+		c.submit(env, c.cfg.Keys[from], chain.NewResultCommit(0, 0, j.id, u.idx, m.Result), &pending{rep: r})
+	}
 	if j.state != jobOpen {
 		return
 	}
@@ -102,6 +105,27 @@ func (c *Committee) result(env protocol.Env, from protocol.NodeID, m *Result) {
 	}
 }
 
+// flushResults commits the results taken since the last block by the
+// Merkle root of their commitments (continuous matching): one ResultRoot
+// for the whole batch.
+func (c *Committee) flushResults(env protocol.Env) {
+	if len(c.batch) == 0 {
+		return
+	}
+	b := &resultBatch{leaves: make([]Hash, len(c.batch)), reps: c.batch}
+	for i, r := range c.batch {
+		r.batch, r.bidx = b, uint32(i)
+		b.leaves[i] = verify.ResultLeaf(r.u.job.id, r.u.idx, c.addrs[r.p.id], r.result)
+	}
+	b.root = verify.Root(b.leaves)
+	if !c.submit(env, c.cfg.Settler, chain.NewResultRoot(0, 0, b.root, uint32(len(b.leaves))), &pending{batch: b}) {
+		panic(fmt.Sprintf("market: a batch of %d results was refused", len(b.leaves)))
+	}
+	c.stats.Batches++
+	c.stats.BatchedResults += uint64(len(b.leaves))
+	c.batch = nil
+}
+
 // decideQuorum acts on a redundancy quorum's decision.
 func (c *Committee) decideQuorum(env protocol.Env, u *unit) {
 	d := u.q.Decide()
@@ -131,6 +155,7 @@ func (c *Committee) replicaOf(u *unit, id protocol.NodeID) *replica {
 // and its FLOPs count as their verified work in the next reward split.
 func (c *Committee) accept(env protocol.Env, u *unit, payees []protocol.NodeID, result Hash) {
 	u.state, u.payees, u.winner = unitDone, payees, result
+	c.dequeue(u, env.Now())
 	j := u.job
 	j.verified++
 	j.resolved++
@@ -150,6 +175,7 @@ func (c *Committee) accept(env protocol.Env, u *unit, payees []protocol.NodeID, 
 // fail gives up on a unit: its share of the budget is refunded.
 func (c *Committee) fail(env protocol.Env, u *unit) {
 	u.state = unitFailed
+	c.dequeue(u, env.Now())
 	u.job.resolved++
 	if u.job.resolved == len(u.job.units) {
 		c.closeJob(env, u.job, Done)
@@ -173,7 +199,7 @@ func (c *Committee) fraud(env protocol.Env, r *replica, how verify.Scheme, step 
 	env.Emit(FraudProven{Offender: p.id, Offence: rewards.LazyWork, How: how, Job: u.job.id, Unit: u.idx})
 	ev := verify.Evidence{Offence: rewards.LazyWork, How: how, Offender: c.addrs[p.id], Job: u.job.id, Unit: u.idx,
 		Steps: u.job.spec.Steps, Step: step, Claimed: claimed}
-	s := &slashReq{offender: p.id, offence: rewards.LazyWork, evidence: ev.Encode()}
+	s := &slashReq{offender: p.id, offence: rewards.LazyWork, ev: ev}
 	if step == u.job.spec.Steps {
 		s.wait = r
 	}
@@ -228,7 +254,7 @@ func (c *Committee) falseVerdict(env protocol.Env, v *member, ck *check, claimed
 	env.Emit(FraudProven{Offender: v.id, Offence: rewards.FalseApproval, How: verify.ByReplay, Job: u.job.id, Unit: u.idx})
 	ev := verify.Evidence{Offence: rewards.FalseApproval, How: verify.ByReplay, Offender: c.addrs[v.id], Job: u.job.id,
 		Unit: u.idx, Steps: u.job.spec.Steps, Step: ck.target, Claimed: claimed}
-	c.slashes = append(c.slashes, &slashReq{offender: v.id, offence: rewards.FalseApproval, evidence: ev.Encode()})
+	c.slashes = append(c.slashes, &slashReq{offender: v.id, offence: rewards.FalseApproval, ev: ev})
 }
 
 // check is a validator panel re-executing a unit (a spot check) or one

@@ -8,6 +8,7 @@ import (
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/chain"
 	"github.com/dais-sim/dais/protocol/rewards"
+	"github.com/dais-sim/dais/protocol/verify"
 )
 
 // closeJob ends a job and settles its escrow: each verified unit's price
@@ -22,6 +23,7 @@ func (c *Committee) closeJob(env protocol.Env, j *job, st Status) {
 	}
 	j.state, j.status = jobClosing, st
 	for i := range j.units {
+		c.dequeue(&j.units[i], env.Now())
 		for _, r := range j.units[i].reps {
 			if r.state == repRunning {
 				r.state = repLost
@@ -83,11 +85,12 @@ func (c *Committee) closeJob(env protocol.Env, j *job, st Status) {
 		c.send(env, j.requester, &JobStatus{Seq: j.seq, Job: j.id, Status: st, Verified: uint32(j.verified), Refund: j.refund})
 		c.pruneOpen()
 	}
-	c.releases = append(c.releases, release{r: chain.Release{Job: j.id, Pay: credits, Burn: burn, Close: true}, done: done})
+	c.releases = append(c.releases, release{j: j, r: chain.Release{Job: j.id, Pay: credits, Burn: burn, Close: true}, done: done})
 }
 
 // release is a job's settlement waiting for the next block.
 type release struct {
+	j    *job
 	r    chain.Release
 	done func(env protocol.Env, h uint64)
 }
@@ -97,8 +100,19 @@ type release struct {
 const maxSettleBytes = 64 << 10
 
 // flushReleases puts the settlements of the jobs that ended since the
-// last block into Settle transactions, many jobs to each.
+// last block into Settle transactions, many jobs to each. A job whose post
+// is not on chain yet (continuous matching) waits for the next block.
 func (c *Committee) flushReleases(env protocol.Env) {
+	var later []release
+	ready := c.releases[:0]
+	for _, r := range c.releases {
+		if r.j.onChain {
+			ready = append(ready, r)
+		} else {
+			later = append(later, r)
+		}
+	}
+	c.releases = ready
 	for len(c.releases) > 0 {
 		n, size, credits := 0, 0, 0
 		for n < len(c.releases) {
@@ -125,7 +139,7 @@ func (c *Committee) flushReleases(env protocol.Env) {
 		}
 		c.releases = c.releases[n:]
 	}
-	c.releases = nil
+	c.releases = later
 }
 
 // pruneOpen drops closed jobs from the open list once they are half of
@@ -280,7 +294,8 @@ func (c *Committee) account(a chain.Address) rewards.Account {
 type slashReq struct {
 	offender protocol.NodeID
 	offence  rewards.Offence
-	evidence []byte
+	ev       verify.Evidence
+	evidence []byte // ev encoded when the slash goes out
 	// wait is the replica whose commitment the evidence names: the slash
 	// goes on chain after it, so the judge can check the commitment.
 	wait *replica
@@ -299,6 +314,13 @@ func (c *Committee) issueSlashes(env protocol.Env) {
 		if c.ledger.Account(a).Stake == 0 {
 			continue
 		}
+		if r := s.wait; r != nil && r.batch != nil {
+			// The claim was committed in a batch: the evidence carries its
+			// place among the batch's leaves.
+			s.ev.Proof = &verify.ResultProof{Root: r.batch.root, Count: uint32(len(r.batch.leaves)), Index: r.bidx,
+				Path: verify.Prove(r.batch.leaves, int(r.bidx))}
+		}
+		s.evidence = s.ev.Encode()
 		c.submit(env, c.cfg.Settler, chain.NewSlash(0, 0, a, s.evidence), &pending{slash: s})
 	}
 	for i := len(keep); i < len(c.slashes); i++ {
