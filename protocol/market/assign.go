@@ -30,7 +30,7 @@ type member struct {
 	cls       int     // index of its class in Committee.classes (durations are cached by it)
 	downBps   uint64  // declared link (Join)
 	upBps     uint64
-	inFree    bool    // in Committee.free
+	inFree    bool // in Committee.free
 
 	// Validator state.
 	checks          int // outstanding
@@ -121,11 +121,11 @@ const (
 )
 
 type unit struct {
-	job    *job
-	idx    uint32
-	state  unitState
-	q      *verify.Quorum // Redundancy
-	reps   []*replica
+	job     *job
+	idx     uint32
+	state   unitState
+	q       *verify.Quorum // Redundancy
+	reps    []*replica
 	queued  int // queue entries waiting
 	payees  []protocol.NodeID
 	winner  Hash

@@ -265,7 +265,7 @@ type Committee struct {
 	waiting   int           // replicas waiting in the queue (count)
 	waitAt    protocol.Time // when waiting last changed
 	batch     []*replica    // results since the last block (continuous)
-	cands     []Candidate // match's scratch
+	cands     []Candidate   // match's scratch
 	who       []*member
 	checks    map[uint64]*check
 	checkList []*check // live checks in ID order (pruned at ticks)

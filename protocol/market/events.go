@@ -200,7 +200,7 @@ func (JobClosed) Kind() string { return "market.closed" }
 type Block struct {
 	Height         uint64
 	Txs            int
-	Bytes          int // the block's encoding
+	Bytes          int    // the block's encoding
 	Minted, Burned uint64 // in this block
 	// Supply is minted − burned since genesis; Escrow is what open jobs
 	// hold.
