@@ -72,6 +72,7 @@ type job struct {
 	budget    uint64
 	posted    protocol.Time
 	deadline  protocol.Time // 0: none
+	ended     protocol.Time // when closeJob ended it
 	state     jobState
 	// units, and the replicas and payees they point into, are allocated
 	// once per job: a unit costs no allocation of its own.

@@ -191,6 +191,9 @@ type JobClosed struct {
 	Burned    uint64
 	Refund    uint64
 	Height    uint64
+	// Wait is from when the job ended (done, expired, cancelled) to this
+	// settlement's commit.
+	Wait protocol.Duration
 }
 
 func (JobClosed) Kind() string { return "market.closed" }

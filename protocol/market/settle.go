@@ -21,7 +21,7 @@ func (c *Committee) closeJob(env protocol.Env, j *job, st Status) {
 	if j.state != jobOpen {
 		return
 	}
-	j.state, j.status = jobClosing, st
+	j.state, j.status, j.ended = jobClosing, st, env.Now()
 	for i := range j.units {
 		c.dequeue(&j.units[i], env.Now())
 		for _, r := range j.units[i].reps {
@@ -76,7 +76,7 @@ func (c *Committee) closeJob(env protocol.Env, j *job, st Status) {
 	done := func(env protocol.Env, h uint64) {
 		j.state = jobClosed
 		env.Emit(JobClosed{Job: j.id, Requester: j.requester, Status: st, Units: uint32(len(j.units)), Verified: uint32(j.verified),
-			Budget: j.budget, Providers: providers, Pot: pot, Burned: burn, Refund: j.refund, Height: h})
+			Budget: j.budget, Providers: providers, Pot: pot, Burned: burn, Refund: j.refund, Height: h, Wait: env.Now().Sub(j.ended)})
 		for _, id := range ids {
 			if paid[id] > 0 {
 				env.Emit(rewards.Paid{Height: h, Class: rewards.PaidFee, To: c.acct(id), Amount: rewards.Tokens(paid[id])})
