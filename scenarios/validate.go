@@ -416,6 +416,12 @@ func (d *decoder) splitShares(p *Population, rest int, shared float64) {
 }
 
 func (d *decoder) validateWorkload(sc *Scenario, w *Workload) {
+	if m := sc.Protocol.Market; m.CommitDelay >= m.BlockInterval {
+		d.check("protocol.market.commit_delay", "commit delay %s is not below the block interval %s", m.CommitDelay, m.BlockInterval)
+	}
+	if m := sc.Protocol.Market; w.Drain <= 4*m.BlockInterval {
+		d.check("workload.drain", "drain %s: want more than four blocks (4 × %s) so that the last jobs settle", w.Drain, m.BlockInterval)
+	}
 	a := w.Arrivals
 	switch a.Process {
 	case "poisson", "constant":

@@ -150,6 +150,7 @@ type replica struct {
 	u         *unit
 	p         *member
 	at        protocol.Time
+	doneAt    protocol.Time // its result arrived
 	timeoutAt protocol.Time
 	state     repState
 	result    Hash

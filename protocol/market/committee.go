@@ -606,11 +606,11 @@ func (c *Committee) resolve(env protocol.Env, h uint64, stakeBefore map[chain.Ad
 			c.slashed(env, h, p.slash, stakeBefore)
 		}
 		if p.rep != nil {
-			p.rep.committed = true
+			c.resultCommitted(env, p.rep)
 		}
 		if b := p.batch; b != nil {
 			for _, r := range b.reps {
-				r.committed = true
+				c.resultCommitted(env, r)
 			}
 			b.reps = nil
 		}
@@ -618,6 +618,13 @@ func (c *Committee) resolve(env protocol.Env, h uint64, stakeBefore map[chain.Ad
 			p.done(env, h)
 		}
 	}
+}
+
+// resultCommitted marks a result on chain and counts the time it took.
+func (c *Committee) resultCommitted(env protocol.Env, r *replica) {
+	r.committed = true
+	c.stats.ResultsCommitted++
+	c.stats.ResultCommitWait += env.Now().Sub(r.doneAt).Seconds()
 }
 
 // policy returns the rewards policy in force at height h: the base

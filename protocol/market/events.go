@@ -238,6 +238,11 @@ type CommitteeLoad struct {
 	// Batches of results committed by their root (continuous matching),
 	// and the results they held.
 	Batches, BatchedResults uint64
+	// ResultsCommitted counts results whose commitment (own transaction
+	// or batch root) went on chain; ResultCommitWait sums the seconds from
+	// each result's arrival to that commit.
+	ResultsCommitted uint64
+	ResultCommitWait float64
 }
 
 func (CommitteeLoad) Kind() string { return "market.committee_load" }

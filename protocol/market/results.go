@@ -46,7 +46,7 @@ func (c *Committee) result(env protocol.Env, from protocol.NodeID, m *Result) {
 		c.requeue(env, u)
 		return
 	}
-	r.state, r.result, r.root = repDone, m.Result, m.Root
+	r.state, r.result, r.root, r.doneAt = repDone, m.Result, m.Root, env.Now()
 	if c.cfg.Matching == Continuous {
 		c.batch = append(c.batch, r) // committed with the block's other results (flushResults)
 	} else {
