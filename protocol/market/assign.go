@@ -84,6 +84,10 @@ type job struct {
 	resolved int
 	status   Status
 	refund   uint64
+	// A session (Spec.Stream): units released so far, and whether the
+	// requester ended it.
+	released int
+	final    bool
 	// dur caches a unit's duration on each member class (Committee.classes),
 	// 0 unknown, −1 cannot run it.
 	dur []int64
@@ -127,7 +131,9 @@ type unit struct {
 	state   unitState
 	q       *verify.Quorum // Redundancy
 	reps    []*replica
-	queued  int // queue entries waiting
+	queued  int           // queue entries waiting
+	posted  protocol.Time // a session's unit: when the requester released it
+	flops   uint64        // a session's unit: its own size (0: the spec's)
 	payees  []protocol.NodeID
 	winner  Hash
 	checked bool
@@ -137,6 +143,35 @@ type unit struct {
 }
 
 func (u *unit) resolved() bool { return u.state == unitDone || u.state == unitFailed }
+
+// spec is the unit's spec: its job's, with a session unit's own size.
+func (u *unit) spec() Spec {
+	s := u.job.spec
+	if u.flops != 0 {
+		if s.UnitFLOPs > 0 {
+			s.UnitBytes = uint64(float64(s.UnitBytes) * float64(u.flops) / float64(s.UnitFLOPs))
+		}
+		s.UnitFLOPs = u.flops
+	}
+	return s
+}
+
+// unitFLOPs is one replica's arithmetic.
+func (u *unit) unitFLOPs() uint64 {
+	if u.flops != 0 {
+		return u.flops
+	}
+	return u.job.spec.UnitFLOPs
+}
+
+// postedAt is when the unit was posted: its job's post, or its release in
+// a session.
+func (u *unit) postedAt() protocol.Time {
+	if u.job.spec.Stream {
+		return u.posted
+	}
+	return u.job.posted
+}
 
 type repState uint8
 
@@ -171,6 +206,12 @@ type resultBatch struct {
 	reps   []*replica // until the root commits
 }
 
+// sessionKey names a session by its requester's own number for it.
+type sessionKey struct {
+	requester protocol.NodeID
+	seq       uint64
+}
+
 // qent is a queue entry: a unit waiting for one replica, since at.
 type qent struct {
 	u  *unit
@@ -198,6 +239,15 @@ func (c *Committee) post(env protocol.Env, from protocol.NodeID, m *PostJob) {
 	}
 	c.jobs[j.id] = j
 	c.open = append(c.open, j)
+	c.makeUnits(j)
+	if m.Spec.Stream {
+		k := sessionKey{from, m.Seq}
+		c.sessions[k] = j
+		for _, r := range c.early[k] {
+			c.releaseUnit(env, j, r)
+		}
+		delete(c.early, k)
+	}
 	if c.cfg.Matching == Continuous {
 		// The ledger admitted the post against the requester's balance
 		// and its other pending posts, so its escrow is certain to apply
@@ -227,6 +277,21 @@ func (c *Committee) opened(env protocol.Env, j *job, h uint64) {
 	}
 	env.Emit(JobOpened{Job: j.id, Requester: j.requester, Seq: j.seq, Units: j.spec.Units, Height: h, Wait: now.Sub(j.posted)})
 	c.send(env, j.requester, &JobStatus{Seq: j.seq, Job: j.id, Status: Opened})
+	n := len(j.units)
+	if j.spec.Stream {
+		n = j.released // the rest are queued as they are released
+	}
+	for i := range n {
+		c.enqueueNew(&j.units[i], now)
+	}
+	if c.closedAll {
+		c.closeJob(env, j, Cancelled)
+	}
+}
+
+// makeUnits lays out a job's units, with the replicas and payees they
+// point into, once per job.
+func (c *Committee) makeUnits(j *job) {
 	v := c.cfg.Verify
 	want := 1
 	switch v.Scheme {
@@ -243,21 +308,61 @@ func (c *Committee) opened(env protocol.Env, j *job, h uint64) {
 		u := &j.units[i]
 		u.job, u.idx = j, uint32(i)
 		u.reps = j.repPtrs[i*want : i*want : (i+1)*want]
-		switch v.Scheme {
-		case Redundancy:
+		if v.Scheme == Redundancy {
 			u.q = verify.NewQuorum(v.Replicas, v.Quorum, v.MaxReplicas)
 		}
-		n := 1
-		switch {
-		case v.Scheme == Bisection:
-			n = 2
-		case v.Scheme == Redundancy && v.TrustAfter == 0:
-			n = u.q.Want() // adaptive replication decides at the first assignment
-		}
-		c.enqueue(u, n, now)
 	}
-	if c.closedAll {
-		c.closeJob(env, j, Cancelled)
+}
+
+// enqueueNew queues a fresh unit for the replicas it starts with.
+func (c *Committee) enqueueNew(u *unit, now protocol.Time) {
+	v := c.cfg.Verify
+	n := 1
+	switch {
+	case v.Scheme == Bisection:
+		n = 2
+	case v.Scheme == Redundancy && v.TrustAfter == 0:
+		n = u.q.Want() // adaptive replication decides at the first assignment
+	}
+	c.enqueue(u, n, now)
+}
+
+// releaseUnit takes the next unit of a session (Spec.Stream), or its end.
+func (c *Committee) releaseUnit(env protocol.Env, j *job, m *Release) {
+	if j.state >= jobClosing || j.final {
+		return
+	}
+	if m.End {
+		j.final = true
+		c.maybeDone(env, j)
+		return
+	}
+	if int(m.Unit) != j.released || j.released >= len(j.units) {
+		return // a repeat, or a unit past the session's
+	}
+	u := &j.units[m.Unit]
+	u.posted, u.flops = m.Posted, m.FLOPs
+	j.released++
+	if j.released == len(j.units) {
+		j.final = true
+	}
+	if j.state == jobOpen {
+		c.enqueueNew(u, env.Now())
+	}
+}
+
+// maybeDone closes a job whose units are all resolved: all of them, or
+// for a session every released one once it has ended.
+func (c *Committee) maybeDone(env protocol.Env, j *job) {
+	n := len(j.units)
+	if j.spec.Stream {
+		if !j.final {
+			return
+		}
+		n = j.released
+	}
+	if j.resolved == n && j.state == jobOpen {
+		c.closeJob(env, j, Done)
 	}
 }
 
@@ -313,9 +418,18 @@ func (c *Committee) classIndex(cl gpu.Class) int {
 	return len(c.classes) - 1
 }
 
-// unitNs is how long one of j's units takes on provider p's class, or −1
-// when it cannot run there.
-func (c *Committee) unitNs(j *job, p *member) int64 {
+// unitNs is how long unit u takes on provider p's class, or −1 when it
+// cannot run there: cached per job and class, except for a session's units
+// of their own size.
+func (c *Committee) unitNs(u *unit, p *member) int64 {
+	j := u.job
+	if u.flops != 0 {
+		ns, _, err := c.cfg.Model.Duration(p.class, u.spec().Unit())
+		if err != nil {
+			return -1
+		}
+		return ns
+	}
 	if p.cls >= len(j.dur) {
 		j.dur = append(j.dur, make([]int64, len(c.classes)-len(j.dur))...)
 	}
@@ -432,7 +546,7 @@ func (c *Committee) eligible(p *member, u *unit, now protocol.Time) (finish prot
 			return 0, false
 		}
 	}
-	ns := c.unitNs(u.job, p)
+	ns := c.unitNs(u, p)
 	if ns < 0 {
 		return 0, false
 	}
@@ -552,10 +666,10 @@ func (c *Committee) assign(env protocol.Env, u *unit, p *member, finish, queued 
 	p.active = append(p.active, r)
 	c.refresh(p)
 	p.busyUntil = finish
-	p.vtime += float64(u.job.spec.UnitFLOPs) / p.capacity
+	p.vtime += float64(u.unitFLOPs()) / p.capacity
 	c.stats.Decisions++
-	env.Emit(Assigned{Job: u.job.id, Unit: u.idx, Provider: p.id, Queued: wait})
-	c.send(env, p.id, &Assign{Job: u.job.id, Unit: u.idx, Spec: u.job.spec, Root: v.Scheme == Bisection, Source: u.job.requester})
+	env.Emit(Assigned{Job: u.job.id, Unit: u.idx, Provider: p.id, Queued: wait, Posted: u.postedAt()})
+	c.send(env, p.id, &Assign{Job: u.job.id, Unit: u.idx, Spec: u.spec(), Root: v.Scheme == Bisection, Source: u.job.requester})
 }
 
 // timeouts requeues assignments past their timeout; their provider gets

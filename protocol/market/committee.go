@@ -250,13 +250,15 @@ type Committee struct {
 	treasury chain.Address
 	nonces   map[chain.Address]uint64
 
-	members []*member // by NodeID; nil for nodes that never joined
-	provs   []*member // providers in ID order
-	vals    []*member // validators in ID order
-	free    []*member // providers with a free slot, in ID order (refresh)
-	classes []gpu.Class
-	jobs    map[JobID]*job
-	open    []*job // open jobs in posting order (closed ones pruned)
+	members  []*member // by NodeID; nil for nodes that never joined
+	provs    []*member // providers in ID order
+	vals     []*member // validators in ID order
+	free     []*member // providers with a free slot, in ID order (refresh)
+	classes  []gpu.Class
+	jobs     map[JobID]*job
+	sessions map[sessionKey]*job       // open sessions by their requester\'s number
+	early    map[sessionKey][]*Release // releases that arrived before their session
+	open     []*job                    // open jobs in posting order (closed ones pruned)
 	// queue holds a unit once per replica it waits for, in order; entries
 	// before qhead are gone and holes (nil) are skipped (unqueue).
 	queue     []qent
@@ -327,6 +329,7 @@ func NewCommittee(cfg Config) (*Committee, error) {
 		cfg.Gov = govern.DefaultConfig()
 	}
 	c := &Committee{cfg: cfg, base: cfg.Policy, jobs: map[JobID]*job{}, checks: map[uint64]*check{},
+		sessions: map[sessionKey]*job{}, early: map[sessionKey][]*Release{},
 		nonces: map[chain.Address]uint64{}, nodeOf: map[chain.Address]protocol.NodeID{}, schedCache: map[int64]rewards.Schedule{},
 		settler: cfg.Settler.Address(), pool: cfg.Pool.Address(), treasury: cfg.Treasury.Address(),
 		trust: verify.Trust{After: cfg.Verify.TrustAfter, Sample: cfg.Verify.TrustSample}}
@@ -466,6 +469,14 @@ func (c *Committee) recv(env protocol.Env, from protocol.NodeID, m wire.Msg) {
 	switch m := m.(type) {
 	case *PostJob:
 		c.post(env, from, m)
+	case *Release:
+		if j, ok := c.sessions[sessionKey{from, m.Seq}]; ok {
+			c.releaseUnit(env, j, m)
+		} else if len(c.early) < 1<<16 {
+			// It overtook its session's post on the way (jitter).
+			k := sessionKey{from, m.Seq}
+			c.early[k] = append(c.early[k], m)
+		}
 	case *Cancel:
 		if j, ok := c.jobs[m.Job]; ok && j.requester == from && j.state == jobOpen {
 			c.closeJob(env, j, Cancelled)

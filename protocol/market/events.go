@@ -103,6 +103,9 @@ type Assigned struct {
 	// Queued is how long the replica waited in the committee's queue
 	// (from when the unit, or the replica asked for later, was queued).
 	Queued protocol.Duration
+	// Posted is when the unit was posted: its job's post, or its release
+	// in a session.
+	Posted protocol.Time
 }
 
 func (Assigned) Kind() string { return "market.assigned" }
@@ -118,7 +121,8 @@ type Verified struct {
 	Result Hash
 	Steps  uint32
 	FLOPs  uint64
-	// Latency is from the job's post to now.
+	// Latency is from the unit's post (its job's, or its release in a
+	// session) to now.
 	Latency protocol.Duration
 	// Checked is true when a validator re-executed the unit.
 	Checked bool

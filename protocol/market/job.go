@@ -77,6 +77,13 @@ type Spec struct {
 	// unit, and OutputBytes it sends back after: moved over the network
 	// model on the two nodes' own links (0: none, and no message).
 	InputBytes, OutputBytes uint64
+	// Stream makes the job a session: its escrow covers Units units, but
+	// each unit arrives on its own (a Release from the requester: a
+	// request to an inference service, say) and is schedulable from then;
+	// the session ends when the requester says it is done (or runs out of
+	// units) and every released unit is resolved. Unreleased units are
+	// refunded.
+	Stream bool
 }
 
 // MaxUnits bounds a job's units, MaxSteps a unit's steps and MaxData a
@@ -133,7 +140,7 @@ func TrainingFLOPs(flopsPerSample, samples, epochs uint64) uint64 {
 }
 
 func (s Spec) appendTo(b []byte) []byte {
-	b = append(b, byte(s.Kind), byte(s.Precision))
+	b = append(b, byte(s.Kind)|streamBit(s.Stream), byte(s.Precision))
 	for _, x := range s.fields() {
 		b = binary.AppendUvarint(b, x)
 	}
@@ -155,9 +162,19 @@ func (s Spec) size() int {
 // Encode returns the spec's canonical encoding (the JobPost's Spec bytes).
 func (s Spec) Encode() []byte { return s.appendTo(nil) }
 
+// streamBit is the Stream flag, carried in the kind's byte (kinds are
+// small): a session's spec costs no extra byte.
+func streamBit(on bool) byte {
+	if on {
+		return 0x80
+	}
+	return 0
+}
+
 func readSpec(r *reader) Spec {
 	var s Spec
-	s.Kind, s.Precision = Kind(r.byte()), gpu.Precision(r.byte())
+	k := r.byte()
+	s.Kind, s.Stream, s.Precision = Kind(k&0x7f), k&0x80 != 0, gpu.Precision(r.byte())
 	s.Units = r.u32()
 	s.UnitFLOPs, s.UnitBytes, s.MemBytes = r.u64(), r.u64(), r.u64()
 	s.Steps = r.u32()

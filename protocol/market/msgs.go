@@ -36,6 +36,7 @@ func init() {
 	reg(wire.KindDisputeReveal, "market.DisputeReveal", decodeDisputeReveal)
 	reg(wire.KindFetch, "market.Fetch", decodeFetch)
 	reg(wire.KindData, "market.Data", decodeData)
+	reg(wire.KindRelease, "market.Release", decodeRelease)
 }
 
 // PostJob is a requester's job post. It stands for the requester's signed
@@ -236,6 +237,33 @@ func decodeAssign(r *reader) wire.Msg {
 	m.Spec = readSpec(r)
 	m.Root = r.flag()
 	m.Source = protocol.NodeID(r.u32())
+	return m
+}
+
+// Release hands the committee the next unit of a session (a job whose
+// Spec.Stream is set), posted by the requester at Posted, or with End says
+// the session has no more units. Seq is the session's PostJob.Seq, so a
+// requester can release units before it knows the job's ID.
+type Release struct {
+	Seq    uint64
+	Unit   uint32
+	Posted protocol.Time
+	// FLOPs is this unit's own size (0: the session's Spec.UnitFLOPs):
+	// requests to a service differ.
+	FLOPs uint64
+	End   bool
+}
+
+func (*Release) Kind() wire.Kind { return wire.KindRelease }
+func (m *Release) AppendBody(b []byte) []byte {
+	return appendFlag(appendU(b, m.Seq, uint64(m.Unit), uint64(m.Posted), m.FLOPs), m.End)
+}
+func (m *Release) WireSize() int {
+	return wire.HeaderSize(wire.KindRelease) + sizeU(m.Seq, uint64(m.Unit), uint64(m.Posted), m.FLOPs) + 1
+}
+func decodeRelease(r *reader) wire.Msg {
+	m := &Release{Seq: r.u64(), Unit: r.u32(), Posted: protocol.Time(r.i63()), FLOPs: r.u64()}
+	m.End = r.flag()
 	return m
 }
 

@@ -61,8 +61,8 @@ func (c *Committee) result(env protocol.Env, from protocol.NodeID, m *Result) {
 			if r.result == u.winner {
 				u.payees = append(u.payees, from)
 				c.trust.Agree(from)
-				c.work = append(c.work, rewards.VerifiedWork{Provider: c.acct(from), FLOPs: j.spec.UnitFLOPs})
-				env.Emit(LateAgreement{Job: j.id, Unit: u.idx, Provider: from, FLOPs: j.spec.UnitFLOPs})
+				c.work = append(c.work, rewards.VerifiedWork{Provider: c.acct(from), FLOPs: u.unitFLOPs()})
+				env.Emit(LateAgreement{Job: j.id, Unit: u.idx, Provider: from, FLOPs: u.unitFLOPs()})
 			} else {
 				c.fraud(env, r, verify.ByQuorum, u.job.spec.Steps, r.result)
 			}
@@ -161,15 +161,13 @@ func (c *Committee) accept(env protocol.Env, u *unit, payees []protocol.NodeID, 
 	j.resolved++
 	for _, id := range payees {
 		c.trust.Agree(id)
-		c.work = append(c.work, rewards.VerifiedWork{Provider: c.acct(id), FLOPs: j.spec.UnitFLOPs})
+		c.work = append(c.work, rewards.VerifiedWork{Provider: c.acct(id), FLOPs: u.unitFLOPs()})
 	}
 	// payees is not changed in place later (a late agreement appends, a
 	// rescind replaces it), so the event may share it.
 	env.Emit(Verified{Job: j.id, Unit: u.idx, Payees: payees[:len(payees):len(payees)], Result: result,
-		Steps: j.spec.Steps, FLOPs: j.spec.UnitFLOPs, Latency: env.Now().Sub(j.posted), Checked: u.checked})
-	if j.resolved == len(j.units) {
-		c.closeJob(env, j, Done)
-	}
+		Steps: j.spec.Steps, FLOPs: u.unitFLOPs(), Latency: env.Now().Sub(u.postedAt()), Checked: u.checked})
+	c.maybeDone(env, j)
 }
 
 // fail gives up on a unit: its share of the budget is refunded.
@@ -177,9 +175,7 @@ func (c *Committee) fail(env protocol.Env, u *unit) {
 	u.state = unitFailed
 	c.dequeue(u, env.Now())
 	u.job.resolved++
-	if u.job.resolved == len(u.job.units) {
-		c.closeJob(env, u.job, Done)
-	}
+	c.maybeDone(env, u.job)
 }
 
 // fraud records a provider's proven lazy work: the replica is invalid
@@ -222,7 +218,7 @@ func (c *Committee) rescind(env protocol.Env, p *member) {
 			if u.state != unitDone || !slices.Contains(u.payees, p.id) {
 				continue
 			}
-			env.Emit(Rescinded{Job: j.id, Unit: u.idx, Payees: u.payees, FLOPs: j.spec.UnitFLOPs})
+			env.Emit(Rescinded{Job: j.id, Unit: u.idx, Payees: u.payees, FLOPs: u.unitFLOPs()})
 			for _, r := range u.reps {
 				if r.state == repDone {
 					r.invalid = true
@@ -308,7 +304,8 @@ func (c *Committee) startCheck(env protocol.Env, u *unit, r *replica, d *dispute
 // check accepts the result unchecked and a referee's dispute is decided
 // by restarting the unit.
 func (c *Committee) askValidator(env protocol.Env, ck *check) {
-	spec := &ck.u.job.spec
+	us := ck.u.spec()
+	spec := &us
 	var pool []*member
 	for _, v := range c.vals {
 		if v.online && !v.jailed && int64(spec.MemBytes) <= v.class.MemoryBytes() && !slices.Contains(ck.asked, v) {

@@ -22,6 +22,9 @@ func (c *Committee) closeJob(env protocol.Env, j *job, st Status) {
 		return
 	}
 	j.state, j.status, j.ended = jobClosing, st, env.Now()
+	if j.spec.Stream {
+		delete(c.sessions, sessionKey{j.requester, j.seq})
+	}
 	for i := range j.units {
 		c.dequeue(&j.units[i], env.Now())
 		for _, r := range j.units[i].reps {

@@ -33,6 +33,7 @@ func init() {
 		&market.PostJob{Seq: 7, Posted: protocol.Time(protocol.Second), Budget: 10 * chain.Token,
 			Spec: market.Spec{Kind: market.Compute, Units: 8, UnitFLOPs: 1e14, UnitBytes: 1e12, MemBytes: 8e9, Steps: 16, Deadline: protocol.Minute}},
 		&market.PostJob{Seq: 1<<64 - 1, Posted: 1<<63 - 1, Budget: 1<<64 - 1, Spec: specMax},
+		&market.PostJob{Seq: 2, Budget: 5, Spec: market.Spec{Kind: market.Inference, Units: 1000, Steps: 1, Stream: true}},
 	}
 	samples[wire.KindJobStatus] = []wire.Msg{
 		&market.JobStatus{Status: market.Opened},
@@ -53,6 +54,10 @@ func init() {
 		&market.Assign{Spec: specSmall},
 		&market.Assign{Job: marketJob, Unit: 3, Spec: specMax, Root: true},
 		&market.Assign{Job: maxJob, Unit: 1<<32 - 1, Spec: specSmall, Source: 1<<32 - 1},
+	}
+	samples[wire.KindRelease] = []wire.Msg{
+		&market.Release{},
+		&market.Release{Seq: 1<<64 - 1, Unit: 1<<32 - 1, Posted: 1<<63 - 1, FLOPs: 1<<64 - 1, End: true},
 	}
 	samples[wire.KindFetch] = []wire.Msg{
 		&market.Fetch{},

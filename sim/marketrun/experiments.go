@@ -343,3 +343,50 @@ func ConservationParams() *Params {
 		Drain:       2 * protocol.Minute,
 	}
 }
+
+// MMcParams is an M/M/c queue run as a marketplace under continuous
+// matching: c identical H100 providers taking one unit at a time (slots
+// 1), one requester posting one-unit jobs as a Poisson process at
+// λ = ρ·c·μ for jobs/λ seconds, unit sizes exponential with a mean
+// service time of 1/μ = 10 ms (no launch overhead in the duration
+// model, so the service time is exactly the exponential draw, rounded up
+// to a nanosecond), FIFO, no verification, and no latency or bandwidth
+// limit anywhere. Blocks settle escrow, results and payouts every 2 s
+// without holding up matching.
+func MMcParams(c int, rho float64, jobs int, seed uint64) *Params {
+	const meanService = 0.01 // s
+	h100, _ := gpu.Lookup("h100")
+	model := gpu.Model{ComputeEfficiency: 0.5, MemoryEfficiency: 0.8}
+	rate := h100.PeakTFLOPS(gpu.FP16) * 1e12 * model.ComputeEfficiency // FLOP/s
+	lambda := rho * float64(c) / meanService
+	return &Params{
+		Seed:   seed,
+		Matrix: netmodel.Matrix{Regions: []string{"here"}, RTT: [][]protocol.Duration{{0}}},
+		Model:  model,
+		Groups: []Group{
+			{Name: "providers", GPU: "h100", Count: c, Role: Provider, Slots: 1},
+			{Name: "requester", GPU: "cpu", Count: 1, Role: Requester, Balance: 1 << 60},
+		},
+		Arrivals: market.Arrivals{Process: market.Poisson, Rate: lambda},
+		Jobs: []market.JobType{{Name: "mmc", Kind: market.Compute, Share: 1, FLOPs: dist.Exponential{M: meanService * rate},
+			Units: 1, MemBytes: 1e9, Steps: 1, Precision: gpu.FP16, Budget: 1000}},
+		Scheduler: market.FIFO,
+		Matching:  market.Continuous,
+		Until:     protocol.Duration(float64(jobs) / lambda * float64(protocol.Second)),
+		Drain:     20 * protocol.Second,
+		StepNs:    int64(10 * protocol.Minute),
+	}
+}
+
+// ErlangC is the mean wait in queue of an M/M/c queue with arrival rate
+// lambda and service rate mu per server: C(c, a)/(cμ − λ), a = λ/μ.
+func ErlangC(c int, lambda, mu float64) float64 {
+	a := lambda / mu
+	term, sum := 1.0, 0.0 // aᵏ/k!
+	for k := range c {
+		sum += term
+		term *= a / float64(k+1)
+	}
+	last := term * float64(c) / (float64(c) - a)
+	return last / (sum + last) / (float64(c)*mu - lambda)
+}

@@ -23,9 +23,15 @@ import (
 type jobRec struct {
 	posted, committed protocol.Time // committed: −1 until the post commits
 	flops             float64       // per unit
-	start             []protocol.Time
-	computed          []uint16
-	state             []uint8 // unitVerified, unitCorrect, unitChecked
+	// unitPosted holds each unit's own post time in a session (its
+	// release); nil for a job whose units were posted with it.
+	unitPosted []protocol.Time
+	// unitFLOPs holds each unit's own size in a session whose units
+	// differ; nil while they are all flops.
+	unitFLOPs []float64
+	start     []protocol.Time
+	computed  []uint16
+	state     []uint8 // unitVerified, unitCorrect, unitChecked
 }
 
 const (
@@ -57,6 +63,27 @@ func (j *jobRec) unit(u uint32) {
 	}
 	j.computed = append(j.computed, make([]uint16, n-len(j.computed))...)
 	j.state = append(j.state, make([]uint8, n-len(j.state))...)
+}
+
+// setFLOPs records unit u's size.
+func (j *jobRec) setFLOPs(u uint32, f float64) {
+	switch {
+	case j.unitFLOPs == nil && (j.flops == 0 || j.flops == f):
+		j.flops = f
+	default:
+		for len(j.unitFLOPs) < len(j.start) {
+			j.unitFLOPs = append(j.unitFLOPs, j.flops)
+		}
+		j.unitFLOPs[u] = f
+	}
+}
+
+// flopsOf is unit u's size.
+func (j *jobRec) flopsOf(u int) float64 {
+	if u < len(j.unitFLOPs) {
+		return j.unitFLOPs[u]
+	}
+	return j.flops
 }
 
 // meter accumulates what a run's events say. It sees every event (the
@@ -225,7 +252,7 @@ func (m *meter) record(s metrics.Stamped) {
 	case market.Verified:
 		j := m.job(e.Job)
 		j.unit(e.Unit)
-		j.flops = float64(e.FLOPs)
+		j.setFLOPs(e.Unit, float64(e.FLOPs))
 		st := uint8(unitVerified)
 		if m.honest(e) {
 			st |= unitCorrect
@@ -254,6 +281,16 @@ func (m *meter) record(s metrics.Stamped) {
 		m.verFLOPs[e.Provider] += float64(e.FLOPs)
 	case market.Assigned:
 		m.waits = append(m.waits, e.Queued.Milliseconds())
+		if j := m.job(e.Job); e.Posted != j.posted && j.posted >= 0 {
+			j.unit(e.Unit)
+			if j.unitPosted == nil {
+				j.unitPosted = make([]protocol.Time, len(j.start))
+			}
+			for len(j.unitPosted) < len(j.start) {
+				j.unitPosted = append(j.unitPosted, 0)
+			}
+			j.unitPosted[e.Unit] = e.Posted
+		}
 	case market.JobOpened:
 		j := m.job(e.Job)
 		j.posted = at.Add(-e.Wait)
@@ -539,7 +576,11 @@ func (m *meter) result(end protocol.Time, escrow uint64, openJobs int, sybils []
 	for _, j := range m.jobOrder {
 		for u, st := range j.state {
 			if s := j.start[u]; s >= 0 && j.posted >= 0 {
-				postStart = append(postStart, s.Sub(j.posted).Milliseconds())
+				posted := j.posted
+				if u < len(j.unitPosted) && j.unitPosted[u] != 0 {
+					posted = j.unitPosted[u]
+				}
+				postStart = append(postStart, s.Sub(posted).Milliseconds())
 				if j.committed >= 0 {
 					commitStart = append(commitStart, s.Sub(j.committed).Milliseconds())
 				}
@@ -548,8 +589,9 @@ func (m *meter) result(end protocol.Time, escrow uint64, openJobs int, sybils []
 				continue
 			}
 			r.Verified++
+			f := j.flopsOf(u)
 			if st&unitCorrect != 0 {
-				r.UsefulFLOPs += j.flops
+				r.UsefulFLOPs += f
 			} else {
 				r.BadAccepted++
 				if st&unitChecked != 0 {
@@ -557,7 +599,7 @@ func (m *meter) result(end protocol.Time, escrow uint64, openJobs int, sybils []
 				}
 			}
 			if n := j.computed[u]; n > 1 {
-				r.VerificationFLOPs += float64(n-1) * j.flops
+				r.VerificationFLOPs += float64(n-1) * f
 			}
 		}
 	}

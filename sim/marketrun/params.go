@@ -95,6 +95,9 @@ type Params struct {
 	Jitter dist.Dist
 	Loss   float64
 	Groups []Group
+	// Model turns a unit and a class into a duration, for the engine and
+	// the scheduler alike (zero: gpu.DefaultModel).
+	Model gpu.Model
 	// Catalog resolves the groups' GPU names; nil means the built-in
 	// catalog. FromScenario sets the scenario's, with its measured
 	// hardware profiles.
@@ -209,6 +212,11 @@ func (p *Params) validate() error {
 	}
 	if err := p.Matrix.Validate(); err != nil {
 		return err
+	}
+	if p.Model != (gpu.Model{}) {
+		if err := p.Model.Validate(); err != nil {
+			return fmt.Errorf("%w: %w", ErrParams, err)
+		}
 	}
 	var prov, val, req int
 	for _, g := range p.Groups {

@@ -225,7 +225,7 @@ func build(p *Params, sink metrics.Sink, onlineHook func(protocol.NodeID, protoc
 		Gov: p.Gov, Proposals: p.Proposals,
 		BlockInterval: p.BlockInterval, CommitDelay: p.CommitDelay,
 		TimeoutFactor: p.TimeoutFactor, TimeoutSlack: p.TimeoutSlack, RewardEvery: p.RewardEvery,
-		CloseAt: end.Add(-3 * p.BlockInterval), CheckSupply: true,
+		CloseAt: end.Add(-3 * p.BlockInterval), CheckSupply: true, Model: p.Model,
 	}
 	committee, err := market.NewCommittee(cfg)
 	if err != nil {
@@ -239,7 +239,7 @@ func build(p *Params, sink metrics.Sink, onlineHook func(protocol.NodeID, protoc
 		}
 	}
 	w = sim.New(sim.Config{Seed: p.Seed, Net: net, Sink: sink, Trace: p.Trace, TimerLateNs: int64(p.TimerLate), CPU: p.CPU,
-		Hardware: func(id protocol.NodeID) gpu.Class { return nodes[id].Class }, Online: online})
+		Hardware: func(id protocol.NodeID) gpu.Class { return nodes[id].Class }, Online: online, Model: p.Model})
 	nreq := 0
 	for _, n := range nodes {
 		if n.Role == Requester {
