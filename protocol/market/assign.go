@@ -424,10 +424,20 @@ func (c *Committee) classIndex(cl gpu.Class) int {
 func (c *Committee) unitNs(u *unit, p *member) int64 {
 	j := u.job
 	if u.flops != 0 {
+		// A session unit of its own size: cached for the unit being
+		// matched, by class.
+		if c.durUnit != u {
+			c.durUnit = u
+			c.durByClass = append(c.durByClass[:0], make([]int64, len(c.classes))...)
+		}
+		if d := c.durByClass[p.cls]; d != 0 {
+			return d
+		}
 		ns, _, err := c.cfg.Model.Duration(p.class, u.spec().Unit())
 		if err != nil {
-			return -1
+			ns = -1
 		}
+		c.durByClass[p.cls] = ns
 		return ns
 	}
 	if p.cls >= len(j.dur) {

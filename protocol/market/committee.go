@@ -261,21 +261,24 @@ type Committee struct {
 	open     []*job                    // open jobs in posting order (closed ones pruned)
 	// queue holds a unit once per replica it waits for, in order; entries
 	// before qhead are gone and holes (nil) are skipped (unqueue).
-	queue     []qent
-	qhead     int
-	holes     int
-	waiting   int           // replicas waiting in the queue (count)
-	waitAt    protocol.Time // when waiting last changed
-	batch     []*replica    // results since the last block (continuous)
-	cands     []Candidate   // match's scratch
-	who       []*member
-	checks    map[uint64]*check
-	checkList []*check // live checks in ID order (pruned at ticks)
-	disputes  []*dispute
-	nextChk   uint64
-	inflight  []*pending
-	slashes   []*slashReq
-	releases  []release // settlements for the next block
+	queue   []qent
+	qhead   int
+	holes   int
+	waiting int           // replicas waiting in the queue (count)
+	waitAt  protocol.Time // when waiting last changed
+	batch   []*replica    // results since the last block (continuous)
+	cands   []Candidate   // match's scratch
+	who     []*member
+	// durByClass caches durUnit's duration by member class (unitNs).
+	durUnit    *unit
+	durByClass []int64
+	checks     map[uint64]*check
+	checkList  []*check // live checks in ID order (pruned at ticks)
+	disputes   []*dispute
+	nextChk    uint64
+	inflight   []*pending
+	slashes    []*slashReq
+	releases   []release // settlements for the next block
 
 	building struct {
 		height uint64
@@ -287,8 +290,9 @@ type Committee struct {
 
 	// Rewards accumulated since the last payout.
 	work      []rewards.VerifiedWork
-	unpaid    uint64 // minted since the last payout
-	poolBusy  bool   // a pool payout is in flight
+	workAt    []int32 // by NodeID: the provider's entry in work, −1 if none
+	unpaid    uint64  // minted since the last payout
+	poolBusy  bool    // a pool payout is in flight
 	treasBusy bool
 
 	// Governance.

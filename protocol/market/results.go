@@ -2,6 +2,7 @@ package market
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/dais-sim/dais/protocol"
@@ -61,7 +62,7 @@ func (c *Committee) result(env protocol.Env, from protocol.NodeID, m *Result) {
 			if r.result == u.winner {
 				u.payees = append(u.payees, from)
 				c.trust.Agree(from)
-				c.work = append(c.work, rewards.VerifiedWork{Provider: c.acct(from), FLOPs: u.unitFLOPs()})
+				c.credit(from, u.unitFLOPs())
 				env.Emit(LateAgreement{Job: j.id, Unit: u.idx, Provider: from, FLOPs: u.unitFLOPs()})
 			} else {
 				c.fraud(env, r, verify.ByQuorum, u.job.spec.Steps, r.result)
@@ -102,6 +103,34 @@ func (c *Committee) result(env protocol.Env, from protocol.NodeID, m *Result) {
 			return
 		}
 		c.startDispute(env, u, done[0], done[1])
+	}
+}
+
+// credit counts flops of verified work for provider id in the reward
+// period, one entry per provider (the split sums a provider's entries, so
+// it pays the same for one entry as for one per unit, and sorts fewer).
+func (c *Committee) credit(id protocol.NodeID, flops uint64) {
+	if c.workAt == nil {
+		c.workAt = make([]int32, len(c.addrs))
+		c.indexWork()
+	}
+	if i := c.workAt[id]; i >= 0 && c.work[i].FLOPs <= math.MaxUint64-flops {
+		c.work[i].FLOPs += flops
+		return
+	}
+	c.workAt[id] = int32(len(c.work)) // a new entry, also when the last would overflow
+	c.work = append(c.work, rewards.VerifiedWork{Provider: c.acct(id), FLOPs: flops})
+}
+
+// indexWork rebuilds workAt from work (after entries were dropped).
+func (c *Committee) indexWork() {
+	for i := range c.workAt {
+		c.workAt[i] = -1
+	}
+	for i, w := range c.work {
+		if id, ok := rewards.NodeOf(w.Provider); ok && int(id) < len(c.workAt) {
+			c.workAt[id] = int32(i)
+		}
 	}
 }
 
@@ -161,7 +190,7 @@ func (c *Committee) accept(env protocol.Env, u *unit, payees []protocol.NodeID, 
 	j.resolved++
 	for _, id := range payees {
 		c.trust.Agree(id)
-		c.work = append(c.work, rewards.VerifiedWork{Provider: c.acct(id), FLOPs: u.unitFLOPs()})
+		c.credit(id, u.unitFLOPs())
 	}
 	// payees is not changed in place later (a late agreement appends, a
 	// rescind replaces it), so the event may share it.
@@ -240,6 +269,7 @@ func (c *Committee) rescind(env protocol.Env, p *member) {
 	}
 	acct := c.acct(p.id)
 	c.work = slices.DeleteFunc(c.work, func(w rewards.VerifiedWork) bool { return w.Provider == acct })
+	c.indexWork()
 }
 
 // falseVerdict records a validator whose verdict the panel outvoted: it

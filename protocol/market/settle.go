@@ -185,6 +185,7 @@ func (c *Committee) payPool(env protocol.Env, h uint64) {
 	bal := c.ledger.Account(c.pool).Balance
 	if bal == 0 {
 		c.work, c.unpaid = c.work[:0], 0
+		c.indexWork()
 		return
 	}
 	em := min(c.unpaid, bal)
@@ -220,6 +221,7 @@ func (c *Committee) payPool(env protocol.Env, h uint64) {
 		credits = append(credits, chain.Credit{To: c.treasury, Amount: uint64(out.Treasury)})
 	}
 	c.work, c.unpaid = c.work[:0], c.unpaid-em
+	c.indexWork()
 	if len(credits) == 0 {
 		return
 	}

@@ -346,15 +346,17 @@ func ConservationParams() *Params {
 
 // MMcParams is an M/M/c queue run as a marketplace under continuous
 // matching: c identical H100 providers taking one unit at a time (slots
-// 1), one requester posting one-unit jobs as a Poisson process at
-// λ = ρ·c·μ for jobs/λ seconds, unit sizes exponential with a mean
-// service time of 1/μ = 10 ms (no launch overhead in the duration
-// model, so the service time is exactly the exponential draw, rounded up
-// to a nanosecond), FIFO, no verification, and no latency or bandwidth
-// limit anywhere. Blocks settle escrow, results and payouts every 2 s
-// without holding up matching.
-func MMcParams(c int, rho float64, jobs int, seed uint64) *Params {
+// 1); one requester whose requests (units of a session, each its own
+// size) arrive as a Poisson process at λ = ρ·c·μ for units/λ seconds;
+// unit sizes exponential with a mean service time of 1/μ = 10 ms (no
+// launch overhead in the duration model, so a service time is exactly
+// its exponential draw, rounded up to a nanosecond); FIFO; no
+// verification; no latency or bandwidth limit anywhere. Blocks settle
+// the sessions' escrow, the results and payouts every 2 s without
+// holding up matching.
+func MMcParams(c int, rho float64, units int, seed uint64) *Params {
 	const meanService = 0.01 // s
+	const session = 20_000   // units per session
 	h100, _ := gpu.Lookup("h100")
 	model := gpu.Model{ComputeEfficiency: 0.5, MemoryEfficiency: 0.8}
 	rate := h100.PeakTFLOPS(gpu.FP16) * 1e12 * model.ComputeEfficiency // FLOP/s
@@ -368,11 +370,11 @@ func MMcParams(c int, rho float64, jobs int, seed uint64) *Params {
 			{Name: "requester", GPU: "cpu", Count: 1, Role: Requester, Balance: 1 << 60},
 		},
 		Arrivals: market.Arrivals{Process: market.Poisson, Rate: lambda},
-		Jobs: []market.JobType{{Name: "mmc", Kind: market.Compute, Share: 1, FLOPs: dist.Exponential{M: meanService * rate},
-			Units: 1, MemBytes: 1e9, Steps: 1, Precision: gpu.FP16, Budget: 1000}},
+		Jobs: []market.JobType{{Name: "mmc", Kind: market.Inference, Share: 1, FLOPs: dist.Exponential{M: meanService * rate},
+			Units: session, Stream: true, MemBytes: 1e9, Steps: 1, Precision: gpu.FP16, Budget: session * 1000}},
 		Scheduler: market.FIFO,
 		Matching:  market.Continuous,
-		Until:     protocol.Duration(float64(jobs) / lambda * float64(protocol.Second)),
+		Until:     protocol.Duration(float64(units) / lambda * float64(protocol.Second)),
 		Drain:     20 * protocol.Second,
 		StepNs:    int64(10 * protocol.Minute),
 	}

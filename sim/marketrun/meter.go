@@ -43,6 +43,10 @@ const (
 // job returns the record of job id, made on first sight with units
 // units (0 when the event does not say: the arrays grow as units show).
 func (m *meter) job(id market.JobID) *jobRec {
+	if m.lastJob != nil && m.lastID == id {
+		return m.lastJob // a job's events come in runs
+	}
+	defer func() { m.lastID, m.lastJob = id, m.jobs[id] }()
 	j, ok := m.jobs[id]
 	if !ok {
 		j = &jobRec{posted: -1, committed: -1}
@@ -112,6 +116,8 @@ type meter struct {
 	settleWait           []float64 // per job: ended → settled, ms
 	jobs                 map[market.JobID]*jobRec
 	jobOrder             []*jobRec
+	lastID               market.JobID
+	lastJob              *jobRec
 	firstPost, lastDone  protocol.Time
 	provFLOPs, valFLOPs  float64
 	classOf              []int // per node: index into classes, −1 if none
@@ -519,17 +525,61 @@ func quantiles(v []float64) Quantiles {
 		nan := math.NaN()
 		return Quantiles{Mean: nan, P50: nan, P95: nan, P99: nan, Max: nan}
 	}
+	// Order statistics by selection, not a full sort: the same values,
+	// in linear time (runs of millions of units measure millions).
 	s := slices.Clone(v)
-	slices.Sort(s)
-	q := func(p float64) float64 {
-		k := int(math.Ceil(p*float64(len(s)))) - 1
-		return s[min(max(k, 0), len(s)-1)]
-	}
+	rank := func(p float64) int { return min(max(int(math.Ceil(p*float64(len(s))))-1, 0), len(s)-1) }
+	k99, k95, k50 := rank(0.99), rank(0.95), rank(0.5)
+	selectK(s, k99)
+	selectK(s[:k99+1], k95)
+	selectK(s[:k95+1], k50)
 	var sum float64
-	for _, x := range s {
+	for _, x := range v {
 		sum += x
 	}
-	return Quantiles{N: len(s), Mean: sum / float64(len(s)), P50: q(0.5), P95: q(0.95), P99: q(0.99), Max: s[len(s)-1]}
+	return Quantiles{N: len(s), Mean: sum / float64(len(s)), P50: s[k50], P95: s[k95], P99: s[k99], Max: slices.Max(s[k99:])}
+}
+
+// selectK reorders s so that s[k] is its k-th smallest value, those before
+// it no larger and those after no smaller (Hoare's selection, median of
+// three pivots; deterministic).
+func selectK(s []float64, k int) {
+	lo, hi := 0, len(s)-1
+	for hi > lo {
+		mid := lo + (hi-lo)/2
+		if s[mid] < s[lo] {
+			s[mid], s[lo] = s[lo], s[mid]
+		}
+		if s[hi] < s[lo] {
+			s[hi], s[lo] = s[lo], s[hi]
+		}
+		if s[hi] < s[mid] {
+			s[hi], s[mid] = s[mid], s[hi]
+		}
+		pivot := s[mid]
+		i, j := lo, hi
+		for i <= j {
+			for s[i] < pivot {
+				i++
+			}
+			for s[j] > pivot {
+				j--
+			}
+			if i <= j {
+				s[i], s[j] = s[j], s[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return
+		}
+	}
 }
 
 func (m *meter) price(n Node) float64 {
