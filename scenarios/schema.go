@@ -218,6 +218,7 @@ type Market struct {
 	LotteryBy     string   `yaml:"lottery_by" default:"stake" enum:"stake|capacity" doc:"lottery: weigh providers by stake or by GPU capacity."`
 	BlockInterval Duration `yaml:"block_interval" default:"2s" min:"100ms" doc:"The committee's block interval: job posts, results and payments settle on chain in blocks."`
 	CommitDelay   Duration `yaml:"commit_delay" default:"300ms" min:"0s" doc:"Modeled agreement delay of the committee per block (BFT finality p50 measured for 100 validators); 0s commits each block as it is proposed. Less than block_interval."`
+	Bandwidth     string   `yaml:"bandwidth" doc:"Name of a network.bandwidth class for the committee leader's node (its assignments and statuses queue on its uplink). Default: drawn by class shares."`
 	Matching      string   `yaml:"matching" default:"per_block" enum:"per_block|continuous" doc:"per_block: a job's units wait for the block that commits its post, and every result is a transaction; continuous: off-chain matching with on-chain settlement: units are assigned as soon as a job or a provider is ready, and escrow, results (one Merkle root per block) and payouts settle on chain in batches per block."`
 }
 

@@ -416,6 +416,13 @@ func (d *decoder) splitShares(p *Population, rest int, shared float64) {
 }
 
 func (d *decoder) validateWorkload(sc *Scenario, w *Workload) {
+	if b := sc.Protocol.Market.Bandwidth; b != "" && !slices.ContainsFunc(sc.Network.Bandwidth, func(c BandwidthClass) bool { return c.Name == b }) {
+		var names []string
+		for _, c := range sc.Network.Bandwidth {
+			names = append(names, c.Name)
+		}
+		d.check("protocol.market.bandwidth", "no network.bandwidth class %q%s", b, suggest(b, names))
+	}
 	if m := sc.Protocol.Market; m.CommitDelay >= m.BlockInterval {
 		d.check("protocol.market.commit_delay", "commit delay %s is not below the block interval %s", m.CommitDelay, m.BlockInterval)
 	}

@@ -567,9 +567,10 @@ func (c *Committee) eligible(p *member, u *unit, now protocol.Time) (finish prot
 	return finish, true
 }
 
-// match assigns queued units to free providers by the policy, looking at
-// most Window entries into the queue (a unit no free provider can take
-// waits without blocking those behind it). The free list and the queue
+// match assigns queued units to free providers by the policy, passing
+// over at most Window units no free provider can take (they wait without
+// blocking those behind them; the units it assigns do not count, so a
+// thousand free providers all get work at once). The free list and the queue
 // are kept as they change, so a match with nothing to do costs nothing,
 // and one that assigns costs the candidates it weighs.
 func (c *Committee) match(env protocol.Env) {
@@ -590,7 +591,7 @@ func (c *Committee) match(env protocol.Env) {
 			c.unqueue(i)
 			continue
 		}
-		if seen++; seen > c.cfg.Window {
+		if seen == c.cfg.Window {
 			break
 		}
 		cands, who := c.cands[:0], c.who[:0]
@@ -608,6 +609,7 @@ func (c *Committee) match(env protocol.Env) {
 		}
 		c.cands, c.who = cands, who
 		if len(cands) == 0 {
+			seen++
 			continue
 		}
 		var draw float64

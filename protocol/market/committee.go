@@ -188,8 +188,8 @@ type Config struct {
 	// 1): the reward period over which verified work is counted (and
 	// per-identity participation paid, under that payout).
 	RewardEvery uint64
-	// Window is how far into the queue the scheduler looks for a unit a
-	// free provider can take (0 means 512).
+	// Window is how many queued units no free provider can take the
+	// scheduler passes over looking for one it can (0 means 512).
 	Window int
 	Model  gpu.Model
 	// CloseAt cancels every open job at that time (0: never): a run's end,

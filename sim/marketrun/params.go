@@ -90,11 +90,14 @@ type Params struct {
 	// empty. With Links, each node of a group gets the group's named class
 	// or one drawn by share from its placement stream (the committee's
 	// node too, as a node without a group).
-	Link   netmodel.Link
-	Links  []LinkClass
-	Jitter dist.Dist
-	Loss   float64
-	Groups []Group
+	Link  netmodel.Link
+	Links []LinkClass
+	// CommitteeLink names the committee's class in Links ("": drawn by
+	// share).
+	CommitteeLink string
+	Jitter        dist.Dist
+	Loss          float64
+	Groups        []Group
 	// Model turns a unit and a class into a duration, for the engine and
 	// the scheduler alike (zero: gpu.DefaultModel).
 	Model gpu.Model
@@ -219,6 +222,9 @@ func (p *Params) validate() error {
 		}
 	}
 	var prov, val, req int
+	if c := p.CommitteeLink; c != "" && !slices.ContainsFunc(p.Links, func(l LinkClass) bool { return l.Name == c }) {
+		return bad("committee: unknown link class %q", c)
+	}
 	for _, g := range p.Groups {
 		if g.Bandwidth != "" && !slices.ContainsFunc(p.Links, func(l LinkClass) bool { return l.Name == g.Bandwidth }) {
 			return bad("group %s: unknown link class %q", g.Name, g.Bandwidth)

@@ -80,7 +80,7 @@ func build(p *Params, sink metrics.Sink, onlineHook func(protocol.NodeID, protoc
 	}
 	net.Jitter, net.Loss = p.Jitter, p.Loss
 	cpu, _ := gpu.Lookup("cpu")
-	nodes := []Node{{Group: -1, Class: cpu, Sybil: -1, Link: p.link("", protocol.Stream(p.Seed, "placement", 0).Float64)}}
+	nodes := []Node{{Group: -1, Class: cpu, Sybil: -1, Link: p.link(p.CommitteeLink, protocol.Stream(p.Seed, "placement", 0).Float64)}}
 	var byGroup [][]protocol.NodeID
 	for gi, g := range p.Groups {
 		class, _ := p.Catalog.Lookup(g.GPU)

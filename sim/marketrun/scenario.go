@@ -31,6 +31,7 @@ func FromScenario(sc *scenarios.Scenario, rep int) (*Params, error) {
 		BlockInterval: sc.Protocol.Market.BlockInterval.D(),
 		CommitDelay:   sc.Protocol.Market.CommitDelay.D(),
 		NoCommitDelay: sc.Protocol.Market.CommitDelay == 0,
+		CommitteeLink: sc.Protocol.Market.Bandwidth,
 		DefaultPrice:  sc.Economics.DefaultUSDPerKWh,
 		TokenUSD:      sc.Economics.TokenUSD,
 	}
