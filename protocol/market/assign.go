@@ -91,6 +91,12 @@ type job struct {
 	// dur caches a unit's duration on each member class (Committee.classes),
 	// 0 unknown, −1 cannot run it.
 	dur []int64
+	// A session's units' own release times and sizes (Spec.Stream), and
+	// under redundancy each unit's accepted result; nil otherwise, so a
+	// unit of another job costs none of it.
+	unitPosted []protocol.Time
+	unitFLOPs  []uint64
+	winners    []Hash
 }
 
 // newReplica returns a fresh replica from the job's slab.
@@ -131,11 +137,8 @@ type unit struct {
 	state   unitState
 	q       *verify.Quorum // Redundancy
 	reps    []*replica
-	queued  int           // queue entries waiting
-	posted  protocol.Time // a session's unit: when the requester released it
-	flops   uint64        // a session's unit: its own size (0: the spec's)
+	queued  int // queue entries waiting
 	payees  []protocol.NodeID
-	winner  Hash
 	checked bool
 	placed  bool // the first replica is assigned (adaptive replication decided)
 	// paidOnce: the unit's slot in job.payees is taken (onePayee).
@@ -147,19 +150,19 @@ func (u *unit) resolved() bool { return u.state == unitDone || u.state == unitFa
 // spec is the unit's spec: its job's, with a session unit's own size.
 func (u *unit) spec() Spec {
 	s := u.job.spec
-	if u.flops != 0 {
+	if f := u.ownFLOPs(); f != 0 {
 		if s.UnitFLOPs > 0 {
-			s.UnitBytes = uint64(float64(s.UnitBytes) * float64(u.flops) / float64(s.UnitFLOPs))
+			s.UnitBytes = uint64(float64(s.UnitBytes) * float64(f) / float64(s.UnitFLOPs))
 		}
-		s.UnitFLOPs = u.flops
+		s.UnitFLOPs = f
 	}
 	return s
 }
 
 // unitFLOPs is one replica's arithmetic.
 func (u *unit) unitFLOPs() uint64 {
-	if u.flops != 0 {
-		return u.flops
+	if f := u.ownFLOPs(); f != 0 {
+		return f
 	}
 	return u.job.spec.UnitFLOPs
 }
@@ -168,9 +171,17 @@ func (u *unit) unitFLOPs() uint64 {
 // a session.
 func (u *unit) postedAt() protocol.Time {
 	if u.job.spec.Stream {
-		return u.posted
+		return u.job.unitPosted[u.idx]
 	}
 	return u.job.posted
+}
+
+// ownFLOPs is a session unit's own size (0: the spec's).
+func (u *unit) ownFLOPs() uint64 {
+	if u.job.unitFLOPs == nil {
+		return 0
+	}
+	return u.job.unitFLOPs[u.idx]
 }
 
 type repState uint8
@@ -189,9 +200,9 @@ type replica struct {
 	timeoutAt protocol.Time
 	state     repState
 	result    Hash
-	root      Hash
-	committed bool // its ResultCommit, or the ResultRoot of its batch, is on chain
-	invalid   bool // proven wrong
+	root      *Hash // the checkpoints' root (bisection)
+	committed bool  // its ResultCommit, or the ResultRoot of its batch, is on chain
+	invalid   bool  // proven wrong
 	// batch and bidx place its result in a batch committed by its root
 	// (continuous matching).
 	batch *resultBatch
@@ -304,6 +315,12 @@ func (c *Committee) makeUnits(j *job) {
 	j.reps = make([]replica, 0, len(j.units)*want)
 	j.repPtrs = make([]*replica, len(j.units)*want)
 	j.payees = make([]protocol.NodeID, len(j.units))
+	if j.spec.Stream {
+		j.unitPosted, j.unitFLOPs = make([]protocol.Time, len(j.units)), make([]uint64, len(j.units))
+	}
+	if v.Scheme == Redundancy {
+		j.winners = make([]Hash, len(j.units))
+	}
 	for i := range j.units {
 		u := &j.units[i]
 		u.job, u.idx = j, uint32(i)
@@ -341,7 +358,7 @@ func (c *Committee) releaseUnit(env protocol.Env, j *job, m *Release) {
 		return // a repeat, or a unit past the session's
 	}
 	u := &j.units[m.Unit]
-	u.posted, u.flops = m.Posted, m.FLOPs
+	j.unitPosted[m.Unit], j.unitFLOPs[m.Unit] = m.Posted, m.FLOPs
 	j.released++
 	if j.released == len(j.units) {
 		j.final = true
@@ -423,7 +440,7 @@ func (c *Committee) classIndex(cl gpu.Class) int {
 // of their own size.
 func (c *Committee) unitNs(u *unit, p *member) int64 {
 	j := u.job
-	if u.flops != 0 {
+	if u.ownFLOPs() != 0 {
 		// A session unit of its own size: cached for the unit being
 		// matched, by class.
 		if c.durUnit != u {

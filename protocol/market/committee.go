@@ -302,6 +302,11 @@ type Committee struct {
 		ok     bool
 		pol    rewards.Policy
 	}
+	parCache struct {
+		height uint64
+		ok     bool
+		ps     govern.Params
+	}
 	schedCache     map[int64]rewards.Schedule
 	chainProposals uint64
 
@@ -645,10 +650,11 @@ func (c *Committee) resultCommitted(env protocol.Env, r *replica) {
 // policy returns the rewards policy in force at height h: the base
 // policy with governance's parameters at h.
 func (c *Committee) policy(h uint64) rewards.Policy {
-	if pc := &c.polCache; pc.ok && pc.height == h {
+	if pc := &c.polCache; pc.ok && c.unchanged(pc.height, h) {
+		pc.height = h
 		return pc.pol
 	}
-	p, err := c.base.WithParams(c.gov.ParamsAt(h).Lookup)
+	p, err := c.base.WithParams(c.params(h).Lookup)
 	if err != nil {
 		// The registry refuses changes that make an invalid policy, so
 		// this is a broken invariant.
@@ -658,9 +664,35 @@ func (c *Committee) policy(h uint64) rewards.Policy {
 	return p
 }
 
+// unchanged reports whether no governance change activates in (from, to]:
+// the parameters at from still hold at to (looked up for a short gap only).
+func (c *Committee) unchanged(from, to uint64) bool {
+	if to < from || to-from > 64 {
+		return false
+	}
+	for x := from + 1; x <= to; x++ {
+		if len(c.gov.Activations(x)) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// params are governance's parameters in force at height h (cached: they
+// change only at activations, and every block reads them).
+func (c *Committee) params(h uint64) govern.Params {
+	if pc := &c.parCache; pc.ok && c.unchanged(pc.height, h) {
+		pc.height = h
+		return pc.ps
+	}
+	ps := c.gov.ParamsAt(h)
+	c.parCache.height, c.parCache.ok, c.parCache.ps = h, true, ps
+	return ps
+}
+
 // schedule is the emission schedule in force at height h.
 func (c *Committee) schedule(h uint64) rewards.Schedule {
-	e := c.gov.ParamsAt(h).Get(rewards.ParamEmissionPerBlock)
+	e := c.params(h).Get(rewards.ParamEmissionPerBlock)
 	s, ok := c.schedCache[e]
 	if !ok {
 		spec := c.base.Emission
@@ -686,5 +718,5 @@ func (c *Committee) slashFraction(h uint64, ev []byte) chain.PPM {
 
 // spotCheck is the spot-check probability in force.
 func (c *Committee) spotCheck() float64 {
-	return float64(c.gov.ParamsAt(c.ledger.Height()+1).Get(govern.ParamSpotCheck)) / 1e6
+	return float64(c.params(c.ledger.Height()+1).Get(govern.ParamSpotCheck)) / 1e6
 }

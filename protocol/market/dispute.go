@@ -66,7 +66,7 @@ func (c *Committee) reveal(env protocol.Env, from protocol.NodeID, m *DisputeRev
 			continue
 		}
 		n := int(d.u.job.spec.Steps) + 1
-		if !verify.VerifyProof(d.rep[k].root, n, int(m.Step), m.Checkpoint, m.Proof) {
+		if root := d.rep[k].root; root == nil || !verify.VerifyProof(*root, n, int(m.Step), m.Checkpoint, m.Proof) {
 			c.forfeit(env, d, [2]bool{k == 0, k == 1})
 			return
 		}

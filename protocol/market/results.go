@@ -47,7 +47,11 @@ func (c *Committee) result(env protocol.Env, from protocol.NodeID, m *Result) {
 		c.requeue(env, u)
 		return
 	}
-	r.state, r.result, r.root, r.doneAt = repDone, m.Result, m.Root, env.Now()
+	r.state, r.result, r.doneAt = repDone, m.Result, env.Now()
+	if c.cfg.Verify.Scheme == Bisection {
+		root := m.Root
+		r.root = &root
+	}
 	if c.cfg.Matching == Continuous {
 		c.batch = append(c.batch, r) // committed with the block's other results (flushResults)
 	} else {
@@ -59,7 +63,7 @@ func (c *Committee) result(env protocol.Env, from protocol.NodeID, m *Result) {
 	if u.resolved() {
 		// A replica beyond the quorum: checked against the winner.
 		if u.state == unitDone && u.q != nil {
-			if r.result == u.winner {
+			if r.result == j.winners[u.idx] {
 				u.payees = append(u.payees, from)
 				c.trust.Agree(from)
 				c.credit(from, u.unitFLOPs())
@@ -183,7 +187,10 @@ func (c *Committee) replicaOf(u *unit, id protocol.NodeID) *replica {
 // accept makes a unit verified: its payees share its fee at settlement
 // and its FLOPs count as their verified work in the next reward split.
 func (c *Committee) accept(env protocol.Env, u *unit, payees []protocol.NodeID, result Hash) {
-	u.state, u.payees, u.winner = unitDone, payees, result
+	u.state, u.payees = unitDone, payees
+	if j := u.job; j.winners != nil {
+		j.winners[u.idx] = result
+	}
 	c.dequeue(u, env.Now())
 	j := u.job
 	j.verified++
@@ -253,7 +260,7 @@ func (c *Committee) rescind(env protocol.Env, p *member) {
 					r.invalid = true
 				}
 			}
-			u.state, u.payees, u.winner, u.checked = unitOpen, nil, Hash{}, false
+			u.state, u.payees, u.checked = unitOpen, nil, false
 			j.verified--
 			j.resolved--
 			n := 1
