@@ -516,14 +516,14 @@ type Result struct {
 
 // Quantiles of a distribution, exact (nearest rank).
 type Quantiles struct {
-	N                        int
-	Mean, P50, P95, P99, Max float64
+	N                             int
+	Mean, Min, P50, P95, P99, Max float64
 }
 
 func quantiles(v []float64) Quantiles {
 	if len(v) == 0 {
 		nan := math.NaN()
-		return Quantiles{Mean: nan, P50: nan, P95: nan, P99: nan, Max: nan}
+		return Quantiles{Mean: nan, Min: nan, P50: nan, P95: nan, P99: nan, Max: nan}
 	}
 	// Order statistics by selection, not a full sort: the same values,
 	// in linear time (runs of millions of units measure millions).
@@ -537,7 +537,7 @@ func quantiles(v []float64) Quantiles {
 	for _, x := range v {
 		sum += x
 	}
-	return Quantiles{N: len(s), Mean: sum / float64(len(s)), P50: s[k50], P95: s[k95], P99: s[k99], Max: slices.Max(s[k99:])}
+	return Quantiles{N: len(s), Mean: sum / float64(len(s)), Min: slices.Min(s[:k50+1]), P50: s[k50], P95: s[k95], P99: s[k99], Max: slices.Max(s[k99:])}
 }
 
 // selectK reorders s so that s[k] is its k-th smallest value, those before

@@ -144,7 +144,7 @@ func TestQuantilesSelect(t *testing.T) {
 			k := int(math.Ceil(p*float64(len(s)))) - 1
 			return s[min(max(k, 0), len(s)-1)]
 		}
-		if got.P50 != q(0.5) || got.P95 != q(0.95) || got.P99 != q(0.99) || got.Max != s[len(s)-1] {
+		if got.P50 != q(0.5) || got.P95 != q(0.95) || got.P99 != q(0.99) || got.Max != s[len(s)-1] || got.Min != s[0] {
 			t.Fatalf("n %d: %+v vs %v %v %v %v", n, got, q(0.5), q(0.95), q(0.99), s[len(s)-1])
 		}
 	}
