@@ -2,8 +2,10 @@ package marketrun
 
 import (
 	"fmt"
+	"github.com/dais-sim/dais/scenarios"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/market"
@@ -65,5 +67,46 @@ func BenchmarkLazy(b *testing.B) {
 		b.ReportMetric(float64(res.Events)/res.Wall.Seconds(), "events/s")
 		b.ReportMetric(protocol.Duration(res.End).Seconds()/res.Wall.Seconds(), "sim-s/wall-s")
 		b.ReportMetric(float64(res.Verified), "units")
+	}
+}
+
+// BenchmarkMasterWorkers is the cluster simulators' master-workers
+// benchmark (scenarios/master-workers.yaml, as dais run runs it): one job
+// of units units of 10 GFLOP with 1 MB of input each over workers H100s
+// on a star, continuous matching. Each iteration is one whole run, timed
+// end to end: world built, run to the end of its drain (200 s simulated),
+// figures summarized. It reports
+// units per wall second and the makespan's distance from the bound
+// (units ÷ workers × (input transfer + unit time), starBound).
+func BenchmarkMasterWorkers(b *testing.B) {
+	for _, units := range []int{10_000, 100_000, 1_000_000} {
+		for _, workers := range []int{100, 1000} {
+			b.Run(fmt.Sprintf("units=%d/workers=%d", units, workers), func(b *testing.B) {
+				sc, err := scenarios.Load("../../scenarios/master-workers.yaml", fmt.Sprintf("workload.jobs[0].units=%d", units),
+					fmt.Sprintf("population.groups[0].count=%d", workers), "workload.drain=200s")
+				if err != nil {
+					b.Fatal(err)
+				}
+				p, err := FromScenario(sc, 0)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for b.Loop() {
+					start := time.Now()
+					res, err := Run(p)
+					if err != nil {
+						b.Fatal(err)
+					}
+					Summary(res)
+					wall := time.Since(start)
+					if res.Verified != units {
+						b.Fatalf("%d units verified of %d", res.Verified, units)
+					}
+					bound := starBound(workers, units, 1e6, 1e9)
+					b.ReportMetric(float64(units)/wall.Seconds(), "units/s")
+					b.ReportMetric(100*(res.Makespan-bound)/bound, "makespan-%")
+				}
+			})
+		}
 	}
 }
