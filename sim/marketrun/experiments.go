@@ -86,12 +86,14 @@ func DetectionSchemes(ps []float64, ks []int) []Scheme {
 		Scheme{"bisection", market.Verification{Scheme: market.Bisection}})
 }
 
-// DetectionTable runs the lazy-provider experiment under each scheme and
-// returns detection rate against overhead.
-func DetectionTable(schemes []Scheme) ([]DetectionRow, error) {
+// DetectionTable runs the lazy-provider experiment under each scheme, with
+// matching m, and returns detection rate against overhead.
+func DetectionTable(schemes []Scheme, m market.Matching) ([]DetectionRow, error) {
 	var rows []DetectionRow
 	for _, sc := range schemes {
-		res, err := Run(LazyParams(sc.Verify))
+		p := LazyParams(sc.Verify)
+		p.Matching = m
+		res, err := Run(p)
 		if err != nil {
 			return nil, err
 		}
@@ -203,11 +205,12 @@ type SchedulerRow struct {
 }
 
 // SchedulerTable runs the heterogeneous fleet under each scheduler, at
-// rate jobs per second (0: FairnessParams').
-func SchedulerTable(ss []market.Policy, rate float64) ([]SchedulerRow, error) {
+// rate jobs per second (0: FairnessParams'), with matching m.
+func SchedulerTable(ss []market.Policy, rate float64, m market.Matching) ([]SchedulerRow, error) {
 	var rows []SchedulerRow
 	for _, s := range ss {
 		p := FairnessParams(s)
+		p.Matching = m
 		if rate > 0 {
 			p.Arrivals.Rate = rate
 		}
