@@ -17,7 +17,7 @@ type Scenario struct {
 	Run         Run         `yaml:"run" required:"true" doc:"The run: its name, seed, length and repetitions."`
 	Network     Network     `yaml:"network" doc:"The network under the nodes: latency between regions, access links, jitter, loss, partitions and churn."`
 	Population  Population  `yaml:"population" doc:"The nodes: GPU classes, regions, stake and roles, in groups by count or share."`
-	Workload    *Workload   `yaml:"workload" doc:"The jobs requesters post: arrival process and job types. Not simulated yet (arrives with the marketplace); validated."`
+	Workload    *Workload   `yaml:"workload" doc:"The jobs requesters post: arrival process and job types. A scenario with a workload runs the compute marketplace."`
 	Protocol    Protocol    `yaml:"protocol" doc:"Protocol choices and parameters."`
 	Adversaries []Adversary `yaml:"adversaries" doc:"Attackers: kind, how many, when. Not simulated yet (arrive with the chain, marketplace and learning); validated."`
 	Economics   Economics   `yaml:"economics" doc:"Prices for profit figures: electricity by region, the token's value."`
@@ -151,6 +151,7 @@ type JobType struct {
 	Steps         int       `yaml:"steps" default:"1" min:"1" max:"1000000" doc:"Checkpointed steps per unit (what a bisection dispute bisects)."`
 	InputBytes    *DistSpec `yaml:"input_bytes" unit:"size" doc:"Input data per work unit, drawn per job like flops, e.g. 1MB or {dist: lognormal, median: 50MB, sigma: 1}: a provider fetches it from the requester over both nodes' links before it can run the unit. Default: none."`
 	OutputBytes   *DistSpec `yaml:"output_bytes" unit:"size" doc:"Output data per work unit, drawn per job: the provider sends it to the requester before its result. Default: none."`
+	Stream        bool      `yaml:"stream" default:"false" doc:"Each arrival of this type is one unit (a request to a service) released into a session: a job of units units escrowed once, whose units each draw their own flops; the requester opens the next session when one is used up. Default: each arrival is a whole job."`
 }
 
 // Protocol holds the protocol choices. Each later part adds its section.

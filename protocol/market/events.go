@@ -13,7 +13,7 @@ import (
 // The measures the Observable events feed.
 var (
 	Completion = &metrics.Measure{Name: "unit_completion", Unit: "ms", Kind: metrics.Distribution, Better: metrics.Lower,
-		Help: "time from a job's post to one of its units being verified"}
+		Help: "time from a unit's post (its job's; a session unit's release) to its being verified"}
 	VerifiedUnits = &metrics.Measure{Name: "verified_units", Kind: metrics.Counter, Better: metrics.Higher,
 		Help: "work units verified"}
 	ComputedFLOPs = &metrics.Measure{Name: "computed", Unit: "flops", Kind: metrics.Counter,

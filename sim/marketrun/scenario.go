@@ -61,7 +61,7 @@ func FromScenario(sc *scenarios.Scenario, rep int) (*Params, error) {
 	for _, j := range w.Jobs {
 		jt := market.JobType{Name: j.Name, Share: float64(j.Share), Units: uint32(j.Units), Intensity: j.Intensity,
 			MemBytes: uint64(j.Memory), Steps: uint32(j.Steps), Precision: gpu.FP16, Deadline: j.Deadline.D(),
-			Budget: uint64(j.Budget), PricePerPFLOP: uint64(j.PricePerPFLOP)}
+			Budget: uint64(j.Budget), PricePerPFLOP: uint64(j.PricePerPFLOP), Stream: j.Stream}
 		if jt.Kind, err = market.ParseKind(j.Kind); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrParams, err)
 		}

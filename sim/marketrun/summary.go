@@ -58,7 +58,7 @@ func Summary(res *Result) *metrics.Run {
 		f("queue_length_mean", res.QueueLength, "", "replicas waiting in the committee's queue, averaged over the run (Little's law: queue_arrivals_per_s × queue_wait_ms_mean ÷ 1000)", metrics.Lower, false),
 		f("queue_arrivals_per_s", res.QueueArrivals, "", "replicas entering the committee's queue per second of the run", "", false),
 	}
-	figs = append(figs, waitFigures("wait_post_start", "a unit's wait from its job's post to its first replica starting on a GPU", res.PostStart)...)
+	figs = append(figs, waitFigures("wait_post_start", "a unit's wait from its post (its job's; a session unit's release) to its first replica starting on a GPU", res.PostStart)...)
 	figs = append(figs, waitFigures("wait_post_commit", "a job's wait from its post to its escrow committing on chain", res.PostCommit)...)
 	figs = append(figs, waitFigures("wait_commit_start", "a unit's wait from its job's escrow committing to its first replica starting (negative: started first, under continuous matching)", res.CommitStart)...)
 	figs = append(figs, waitFigures("settle", "a job's wait from its end (done, expired, cancelled) to its settlement committing", res.Settle)...)
