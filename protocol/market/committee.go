@@ -244,6 +244,7 @@ type Committee struct {
 
 	addrs    []chain.Address   // by NodeID
 	accts    []rewards.Account // rewards.NodeAccount by NodeID, made on first use
+	acctNode map[rewards.Account]protocol.NodeID
 	nodeOf   map[chain.Address]protocol.NodeID
 	settler  chain.Address
 	pool     chain.Address
@@ -410,6 +411,22 @@ func (c *Committee) acct(id protocol.NodeID) rewards.Account {
 		c.accts[id] = rewards.NodeAccount(id)
 	}
 	return c.accts[id]
+}
+
+// nodeOfAcct is rewards.NodeOf for this committee's accounts, without
+// formatting one to check it.
+func (c *Committee) nodeOfAcct(a rewards.Account) (protocol.NodeID, bool) {
+	if c.acctNode == nil {
+		c.acctNode = map[rewards.Account]protocol.NodeID{}
+	}
+	if id, ok := c.acctNode[a]; ok {
+		return id, true
+	}
+	id, ok := rewards.NodeOf(a)
+	if ok {
+		c.acctNode[a] = id
+	}
+	return id, ok
 }
 
 // Ledger returns the committee's ledger (for invariant checks and

@@ -132,7 +132,7 @@ func (c *Committee) indexWork() {
 		c.workAt[i] = -1
 	}
 	for i, w := range c.work {
-		if id, ok := rewards.NodeOf(w.Provider); ok && int(id) < len(c.workAt) {
+		if id, ok := c.nodeOfAcct(w.Provider); ok && int(id) < len(c.workAt) {
 			c.workAt[id] = int32(i)
 		}
 	}

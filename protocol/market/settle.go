@@ -211,7 +211,7 @@ func (c *Committee) payPool(env protocol.Env, h uint64) {
 	pays := out.Payments()
 	var credits []chain.Credit
 	for _, p := range pays {
-		id, ok := rewards.NodeOf(p.To)
+		id, ok := c.nodeOfAcct(p.To)
 		if !ok || p.Amount == 0 {
 			continue
 		}

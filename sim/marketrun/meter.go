@@ -118,6 +118,7 @@ type meter struct {
 	jobOrder             []*jobRec
 	lastID               market.JobID
 	lastJob              *jobRec
+	acctNode             map[rewards.Account]protocol.NodeID
 	firstPost, lastDone  protocol.Time
 	provFLOPs, valFLOPs  float64
 	classOf              []int // per node: index into classes, −1 if none
@@ -325,7 +326,7 @@ func (m *meter) record(s metrics.Stamped) {
 	case attack.Approved:
 		m.ringApprovals++
 	case rewards.Paid:
-		if n, ok := rewards.NodeOf(e.To); ok {
+		if n, ok := m.nodeOf(e.To); ok {
 			m.earnAll[n] += uint64(e.Amount)
 			switch e.Class {
 			case rewards.PaidFee, rewards.ClassCompute.String(), rewards.PaidParticipation:
@@ -333,7 +334,7 @@ func (m *meter) record(s metrics.Stamped) {
 			}
 		}
 	case rewards.Slashed:
-		if n, ok := rewards.NodeOf(e.Offender); ok {
+		if n, ok := m.nodeOf(e.Offender); ok {
 			m.slashed[n] += uint64(e.Amount)
 		}
 		m.slashedAll += uint64(e.Amount)
@@ -369,6 +370,21 @@ func (m *meter) record(s metrics.Stamped) {
 	case market.Rejected:
 		m.rejected++
 	}
+}
+
+// nodeOf is rewards.NodeOf, remembered (every payment names its account).
+func (m *meter) nodeOf(a rewards.Account) (protocol.NodeID, bool) {
+	if id, ok := m.acctNode[a]; ok {
+		return id, true
+	}
+	id, ok := rewards.NodeOf(a)
+	if ok {
+		if m.acctNode == nil {
+			m.acctNode = map[rewards.Account]protocol.NodeID{}
+		}
+		m.acctNode[a] = id
+	}
+	return id, ok
 }
 
 // spread adds the interval [from, to) to a class's per-step series.
