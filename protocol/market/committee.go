@@ -38,21 +38,11 @@ const (
 
 var schemeNames = [...]string{"", "none", "redundancy", "spot_check", "bisection"}
 
-func (s Scheme) String() string {
-	if s >= NoVerification && s < numSchemes {
-		return schemeNames[s]
-	}
-	return fmt.Sprintf("Scheme(%d)", uint8(s))
-}
+func (s Scheme) String() string { return name(schemeNames[:], s, "Scheme") }
 
 // ParseScheme reads a scheme's name.
 func ParseScheme(s string) (Scheme, error) {
-	for k := NoVerification; k < numSchemes; k++ {
-		if schemeNames[k] == s {
-			return k, nil
-		}
-	}
-	return 0, fmt.Errorf("market: unknown verification %q (none, redundancy, spot_check, bisection)", s)
+	return parseName[Scheme](schemeNames[:], s, "verification")
 }
 
 // Verification configures how results are checked.
@@ -130,21 +120,11 @@ const (
 
 var matchingNames = [...]string{"per_block", "continuous"}
 
-func (m Matching) String() string {
-	if m < numMatchings {
-		return matchingNames[m]
-	}
-	return fmt.Sprintf("Matching(%d)", uint8(m))
-}
+func (m Matching) String() string { return name(matchingNames[:], m, "Matching") }
 
 // ParseMatching reads a matching's name.
 func ParseMatching(s string) (Matching, error) {
-	for m := PerBlock; m < numMatchings; m++ {
-		if matchingNames[m] == s {
-			return m, nil
-		}
-	}
-	return 0, fmt.Errorf("market: unknown matching %q (per_block, continuous)", s)
+	return parseName[Matching](matchingNames[:], s, "matching")
 }
 
 // Config sets up a Committee.

@@ -3,6 +3,7 @@ package market
 import (
 	"encoding/binary"
 	"fmt"
+	"strings"
 
 	"github.com/dais-sim/dais/gpu"
 	"github.com/dais-sim/dais/protocol"
@@ -36,21 +37,34 @@ const (
 
 var kindNames = [...]string{"", "inference", "compute", "training"}
 
-func (k Kind) String() string {
-	if k >= Inference && k < numKinds {
-		return kindNames[k]
-	}
-	return fmt.Sprintf("Kind(%d)", uint8(k))
-}
+func (k Kind) String() string { return name(kindNames[:], k, "Kind") }
 
 // ParseKind reads a kind's name.
-func ParseKind(s string) (Kind, error) {
-	for k := Inference; k < numKinds; k++ {
-		if kindNames[k] == s {
-			return k, nil
+func ParseKind(s string) (Kind, error) { return parseName[Kind](kindNames[:], s, "job kind") }
+
+// name is an enum value's name in names ("" where it has none: the
+// zero value), or Type(n).
+func name[T ~uint8](names []string, v T, typ string) string {
+	if int(v) < len(names) && names[v] != "" {
+		return names[v]
+	}
+	return fmt.Sprintf("%s(%d)", typ, uint8(v))
+}
+
+// parseName reads an enum value by its name in names.
+func parseName[T ~uint8](names []string, s, what string) (T, error) {
+	for v, n := range names {
+		if n != "" && n == s {
+			return T(v), nil
 		}
 	}
-	return 0, fmt.Errorf("market: unknown job kind %q (inference, compute, training)", s)
+	var known []string
+	for _, n := range names {
+		if n != "" {
+			known = append(known, n)
+		}
+	}
+	return 0, fmt.Errorf("market: unknown %s %q (%s)", what, s, strings.Join(known, ", "))
 }
 
 // Spec is a job as posted: how many units, what each costs, how long the
