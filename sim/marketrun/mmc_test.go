@@ -1,6 +1,8 @@
 package marketrun
 
 import (
+	"cmp"
+	"encoding/binary"
 	"flag"
 	"fmt"
 	"math"
@@ -9,6 +11,9 @@ import (
 	"testing"
 
 	"gonum.org/v1/gonum/stat/distuv"
+
+	"github.com/dais-sim/dais/metrics"
+	"github.com/dais-sim/dais/protocol/market"
 )
 
 // Continuous matching is a first-come-first-served queue with c servers:
@@ -146,6 +151,63 @@ func TestQuantilesSelect(t *testing.T) {
 		}
 		if got.P50 != q(0.5) || got.P95 != q(0.95) || got.P99 != q(0.99) || got.Max != s[len(s)-1] || got.Min != s[0] {
 			t.Fatalf("n %d: %+v vs %v %v %v %v", n, got, q(0.5), q(0.95), q(0.99), s[len(s)-1])
+		}
+	}
+}
+
+// Pathwise: under continuous matching with no latency, every request
+// starts exactly when a first-come-first-served queue of c servers fed the
+// same arrival and service times starts it (to the nanosecond). So the
+// marketplace is that queue, and what separates its mean wait from Erlang
+// C is sampling alone.
+func TestContinuousIsFCFS(t *testing.T) {
+	for _, c := range []int{1, 4, 16} {
+		p := MMcParams(c, 0.8, 20_000, 77)
+		type req struct{ posted, start, service int64 }
+		reqs := map[[2]uint64]*req{} // by job's first 8 bytes and unit
+		key := func(j market.JobID, u uint32) [2]uint64 {
+			return [2]uint64{binary.LittleEndian.Uint64(j[:8]), uint64(u)}
+		}
+		get := func(k [2]uint64) *req {
+			r, ok := reqs[k]
+			if !ok {
+				r = &req{}
+				reqs[k] = r
+			}
+			return r
+		}
+		p.Sink = metrics.SinkFunc(func(s metrics.Stamped) {
+			switch e := s.Event.(type) {
+			case market.Assigned:
+				get(key(e.Job, e.Unit)).posted = int64(e.Posted)
+			case market.Computed:
+				r := get(key(e.Job, e.Unit))
+				r.service = e.DurationNs
+				r.start = s.AtNs - e.DurationNs
+			}
+		})
+		mustRun(t, p)
+		var all []*req
+		for _, r := range reqs {
+			if r.service > 0 {
+				all = append(all, r)
+			}
+		}
+		slices.SortFunc(all, func(a, b *req) int { return cmp.Compare(a.posted, b.posted) })
+		free := make([]int64, c) // when each server is next free
+		mismatch := 0
+		for _, r := range all {
+			k := slices.Index(free, slices.Min(free))
+			start := max(r.posted, free[k])
+			free[k] = start + r.service
+			if start != r.start {
+				if mismatch++; mismatch <= 3 {
+					t.Errorf("c = %d: a request posted at %d started at %d; a FCFS queue starts it at %d", c, r.posted, r.start, start)
+				}
+			}
+		}
+		if len(all) < 19_000 || mismatch > 0 {
+			t.Errorf("c = %d: %d of %d requests start other than in a FCFS queue", c, mismatch, len(all))
 		}
 	}
 }
