@@ -292,6 +292,7 @@ func (c *Committee) opened(env protocol.Env, j *job, h uint64) {
 	if j.spec.Stream {
 		n = j.released // the rest are queued as they are released
 	}
+	c.queue = slices.Grow(c.queue, n)
 	for i := range n {
 		c.enqueueNew(&j.units[i], now)
 	}

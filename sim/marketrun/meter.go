@@ -62,6 +62,9 @@ func (j *jobRec) unit(u uint32) {
 		return
 	}
 	n := int(u) + 1
+	if cap(j.start) < n {
+		j.start = slices.Grow(j.start, max(n, 2*len(j.start))-len(j.start))
+	}
 	for len(j.start) < n {
 		j.start = append(j.start, -1)
 	}
