@@ -108,7 +108,11 @@ func TestSybilGain(t *testing.T) {
 // about the same per verified FLOP, and spreads work by capacity better
 // than greedy-fastest (which leaves slow GPUs idle).
 func TestFairShareFairness(t *testing.T) {
-	for _, m := range []market.Matching{market.PerBlock, market.Continuous} {
+	modes := []market.Matching{market.PerBlock, market.Continuous}
+	if raceEnabled {
+		modes = modes[:1] // continuous matching runs under the race detector in the lighter tests
+	}
+	for _, m := range modes {
 		run := func(s market.Policy) *Result {
 			p := FairnessParams(s)
 			p.Matching = m

@@ -161,8 +161,12 @@ func TestQuantilesSelect(t *testing.T) {
 // marketplace is that queue, and what separates its mean wait from Erlang
 // C is sampling alone.
 func TestContinuousIsFCFS(t *testing.T) {
+	n := 20_000
+	if raceEnabled {
+		n = 4_000
+	}
 	for _, c := range []int{1, 4, 16} {
-		p := MMcParams(c, 0.8, 20_000, 77)
+		p := MMcParams(c, 0.8, n, 77)
 		type req struct{ posted, start, service int64 }
 		reqs := map[[2]uint64]*req{} // by job's first 8 bytes and unit
 		key := func(j market.JobID, u uint32) [2]uint64 {
@@ -206,7 +210,7 @@ func TestContinuousIsFCFS(t *testing.T) {
 				}
 			}
 		}
-		if len(all) < 19_000 || mismatch > 0 {
+		if len(all) < n*95/100 || mismatch > 0 {
 			t.Errorf("c = %d: %d of %d requests start other than in a FCFS queue", c, mismatch, len(all))
 		}
 	}
