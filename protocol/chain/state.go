@@ -280,13 +280,19 @@ func (l *layer) commit(k commitKey) (Commitment, bool) {
 
 // addCommit records a new commitment (commitments are never changed).
 func (l *layer) addCommit(k commitKey, c Commitment) {
+	addRecord(l, &l.commits, k, c, func() Hash { return commitLeaf(k, c) })
+}
+
+// addRecord writes a record that is never changed into the map m points
+// to, adding its leaf to the state sum (not in a scratch layer).
+func addRecord[K comparable, V any](l *layer, m *map[K]V, k K, v V, leaf func() Hash) {
 	if !l.scratch {
-		l.sum.add(commitLeaf(k, c))
+		l.sum.add(leaf())
 	}
-	if l.commits == nil {
-		l.commits = make(map[commitKey]Commitment)
+	if *m == nil {
+		*m = make(map[K]V)
 	}
-	l.commits[k] = c
+	(*m)[k] = v
 }
 
 func (l *layer) batch(release uint64) unbondBatch {
@@ -349,13 +355,7 @@ func (l *layer) evidenceUsed(h Hash) bool {
 }
 
 func (l *layer) useEvidence(h Hash) {
-	if !l.scratch {
-		l.sum.add(evidenceLeaf(h))
-	}
-	if l.evidence == nil {
-		l.evidence = make(map[Hash]bool)
-	}
-	l.evidence[h] = true
+	addRecord(l, &l.evidence, h, true, func() Hash { return evidenceLeaf(h) })
 }
 
 func (l *layer) resultRoot(h Hash) (RootRecord, bool) {
@@ -364,13 +364,7 @@ func (l *layer) resultRoot(h Hash) (RootRecord, bool) {
 
 // addResultRoot records a new result batch (never changed).
 func (l *layer) addResultRoot(h Hash, r RootRecord) {
-	if !l.scratch {
-		l.sum.add(rootLeaf(h, r))
-	}
-	if l.roots == nil {
-		l.roots = make(map[Hash]RootRecord)
-	}
-	l.roots[h] = r
+	addRecord(l, &l.roots, h, r, func() Hash { return rootLeaf(h, r) })
 }
 
 // flushInto writes l's records and counters into its parent p: the parent
