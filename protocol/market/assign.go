@@ -233,6 +233,7 @@ type qent struct {
 func (c *Committee) post(env protocol.Env, from protocol.NodeID, m *PostJob) {
 	st := &JobStatus{Seq: m.Seq, Status: Refused}
 	if m.Spec.Validate() != nil || m.Budget == 0 || c.closedAll {
+		delete(c.early, sessionKey{from, m.Seq})
 		c.send(env, from, st)
 		return
 	}
@@ -245,6 +246,7 @@ func (c *Committee) post(env protocol.Env, from protocol.NodeID, m *PostJob) {
 	j := &job{id: chain.JobIDFor(a, n), requester: from, seq: m.Seq, spec: m.Spec, budget: m.Budget, posted: m.Posted}
 	p := &pending{done: func(env protocol.Env, h uint64) { c.escrowed(env, j, h) }}
 	if !c.submit(env, pub, chain.NewJobPost(0, 0, m.Budget, m.Spec.Encode()), p) {
+		delete(c.early, sessionKey{from, m.Seq}) // a refused session's early releases go nowhere
 		c.send(env, from, st)
 		return
 	}
