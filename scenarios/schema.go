@@ -17,7 +17,7 @@ type Scenario struct {
 	Run         Run         `yaml:"run" required:"true" doc:"The run: its name, seed, length and repetitions."`
 	Network     Network     `yaml:"network" doc:"The network under the nodes: latency between regions, access links, jitter, loss, partitions and churn."`
 	Population  Population  `yaml:"population" doc:"The nodes: GPU classes, regions, stake and roles, in groups by count or share."`
-	Workload    *Workload   `yaml:"workload" doc:"The jobs requesters post: arrival process and job types. Not simulated yet (arrives with the marketplace); validated."`
+	Workload    *Workload   `yaml:"workload" doc:"The jobs requesters post: arrival process and job types. A scenario with a workload runs the compute marketplace."`
 	Protocol    Protocol    `yaml:"protocol" doc:"Protocol choices and parameters."`
 	Adversaries []Adversary `yaml:"adversaries" doc:"Attackers: kind, how many, when. Not simulated yet (arrive with the chain, marketplace and learning); validated."`
 	Economics   Economics   `yaml:"economics" doc:"Prices for profit figures: electricity by region, the token's value."`
@@ -124,6 +124,7 @@ type Group struct {
 type Workload struct {
 	Arrivals Arrivals  `yaml:"arrivals" required:"true" doc:"When jobs are posted."`
 	Jobs     []JobType `yaml:"jobs" required:"true" doc:"Kinds of job and their shares of arrivals."`
+	Drain    Duration  `yaml:"drain" default:"2m" min:"0s" doc:"How long the run goes on after run.duration, when requesters stop posting, so that posted jobs finish; jobs still open three blocks before the end are cancelled and settled. More than four blocks (protocol.market.block_interval)."`
 	// Encryption is off (nil) unless the scenario asks for it.
 	Encryption *WorkloadEncryption `yaml:"encryption" doc:"End-to-end encrypted work (X25519 key wraps, ChaCha20-Poly1305): each unit's input sealed by its requester to the provider that runs it (and granted to re-executors), its result sealed to the requester; validators and the committee see only ciphertext and commitments. The simulator charges each node's processor the measured sealing cost and reports the bytes it adds. Default: off."`
 }
@@ -156,6 +157,9 @@ type JobType struct {
 	PricePerPFLOP Tokens    `yaml:"price_per_pflop" default:"0" doc:"If > 0, the budget is this price per 10^15 FLOPs of the job instead of budget."`
 	Intensity     float64   `yaml:"intensity" default:"0" min:"0" doc:"FLOPs per byte of memory traffic (0: compute-bound)."`
 	Steps         int       `yaml:"steps" default:"1" min:"1" max:"1000000" doc:"Checkpointed steps per unit (what a bisection dispute bisects)."`
+	InputBytes    *DistSpec `yaml:"input_bytes" unit:"size" doc:"Input data per work unit, drawn per job like flops, e.g. 1MB or {dist: lognormal, median: 50MB, sigma: 1}: a provider fetches it from the requester over both nodes' links before it can run the unit. Default: none."`
+	OutputBytes   *DistSpec `yaml:"output_bytes" unit:"size" doc:"Output data per work unit, drawn per job: the provider sends it to the requester before its result. Default: none."`
+	Stream        bool      `yaml:"stream" default:"false" doc:"Each arrival of this type is one unit (a request to a service) released into a session: a job of units units escrowed once, whose units each draw their own flops; the requester opens the next session when one is used up. Default: each arrival is a whole job."`
 }
 
 // Protocol holds the protocol choices. Each later part adds its section.
@@ -314,7 +318,9 @@ type Market struct {
 	Scheduler     string   `yaml:"scheduler" default:"fair_share" enum:"fifo|fastest|fair_share|lottery" doc:"fifo (longest-idle provider first), fastest (greedy by capability), fair_share (weighted fair queueing, so small GPUs keep getting work they can finish), lottery (chance proportional to stake or capacity)."`
 	LotteryBy     string   `yaml:"lottery_by" default:"stake" enum:"stake|capacity" doc:"lottery: weigh providers by stake or by GPU capacity."`
 	BlockInterval Duration `yaml:"block_interval" default:"2s" min:"100ms" doc:"The committee's block interval: job posts, results and payments settle on chain in blocks."`
-	CommitDelay   Duration `yaml:"commit_delay" default:"300ms" min:"0s" doc:"Modeled agreement delay of the committee per block (BFT finality p50 measured for 100 validators)."`
+	CommitDelay   Duration `yaml:"commit_delay" default:"300ms" min:"0s" doc:"Modeled agreement delay of the committee per block (BFT finality p50 measured for 100 validators); 0s commits each block as it is proposed. Less than block_interval."`
+	Bandwidth     string   `yaml:"bandwidth" doc:"Name of a network.bandwidth class for the committee leader's node (its assignments and statuses queue on its uplink). Default: drawn by class shares."`
+	Matching      string   `yaml:"matching" default:"per_block" enum:"per_block|continuous" doc:"per_block: a job's units wait for the block that commits its post, and every result is a transaction; continuous: off-chain matching with on-chain settlement: units are assigned as soon as a job or a provider is ready, and escrow, results (one Merkle root per block) and payouts settle on chain in batches per block."`
 }
 
 // Verification configures how results are checked.

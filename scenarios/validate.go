@@ -442,6 +442,19 @@ func (d *decoder) splitShares(p *Population, rest int, shared float64) {
 }
 
 func (d *decoder) validateWorkload(sc *Scenario, w *Workload) {
+	if b := sc.Protocol.Market.Bandwidth; b != "" && !slices.ContainsFunc(sc.Network.Bandwidth, func(c BandwidthClass) bool { return c.Name == b }) {
+		var names []string
+		for _, c := range sc.Network.Bandwidth {
+			names = append(names, c.Name)
+		}
+		d.check("protocol.market.bandwidth", "no network.bandwidth class %q%s", b, suggest(b, names))
+	}
+	if m := sc.Protocol.Market; m.CommitDelay >= m.BlockInterval {
+		d.check("protocol.market.commit_delay", "commit delay %s is not below the block interval %s", m.CommitDelay, m.BlockInterval)
+	}
+	if m := sc.Protocol.Market; w.Drain <= 4*m.BlockInterval {
+		d.check("workload.drain", "drain %s: want more than four blocks (4 × %s) so that the last jobs settle", w.Drain, m.BlockInterval)
+	}
 	a := w.Arrivals
 	switch a.Process {
 	case "poisson", "constant":

@@ -118,6 +118,8 @@ func DefaultParams() Params {
 				TxPayout:   2_000,
 				TxVersion:  2_000,
 				TxUse:      1_000,
+				// A batch of results: one record, however many leaves.
+				TxResultRoot: 2_000,
 			},
 			PerByte: 10,
 		},

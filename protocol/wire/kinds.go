@@ -30,6 +30,9 @@ const (
 	KindVerdict       Kind = 68 // a validator's re-executed hash
 	KindDisputeQuery  Kind = 69 // bisection: the committee asks a party for one checkpoint
 	KindDisputeReveal Kind = 70 // bisection: a party's checkpoint with its Merkle proof
+	KindFetch         Kind = 71 // a provider asks a unit's source for its input
+	KindData          Kind = 72 // a unit's input or output (modeled bytes)
+	KindRelease       Kind = 73 // a requester releases the next unit of a session
 
 	// protocol/learn
 	KindModel            Kind = 90 // a model version announced for a round: params and hashes

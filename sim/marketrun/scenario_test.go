@@ -41,11 +41,13 @@ func TestShippedGovernanceScenario(t *testing.T) {
 		yes                  string
 		passed, noQuorum     float64
 		lastEmission, minted float64
+		matching             string
 	}{
-		{"60%", 1, 0, 0.25, 59},
-		{"20%", 0, 1, 1, 0},
+		{"60%", 1, 0, 0.25, 59, "per_block"},
+		{"20%", 0, 1, 1, 0, "per_block"},
+		{"60%", 1, 0, 0.25, 59, "continuous"},
 	} {
-		run := runShipped(t, "tokenomics-governance.yaml", "protocol.governance.proposals[0].yes="+tc.yes)
+		run := runShipped(t, "tokenomics-governance.yaml", "protocol.governance.proposals[0].yes="+tc.yes, "protocol.market.matching="+tc.matching)
 		if figure(t, run, "proposals_passed") != tc.passed || figure(t, run, "proposals_no_quorum") != tc.noQuorum {
 			t.Errorf("yes %s: passed %v, no quorum %v; want %v, %v", tc.yes, figure(t, run, "proposals_passed"), figure(t, run, "proposals_no_quorum"), tc.passed, tc.noQuorum)
 		}
@@ -66,9 +68,11 @@ func TestShippedGovernanceScenario(t *testing.T) {
 // The shipped lazy-provider scenario, shortened: every cheater caught at
 // about p of overhead.
 func TestShippedLazyScenario(t *testing.T) {
-	run := runShipped(t, "lazy-providers.yaml", "run.duration=3m")
-	if d, o := figure(t, run, "detection_rate"), figure(t, run, "verification_overhead"); d < 0.99 || o > 0.15 {
-		t.Fatalf("detection %.3f at overhead %.3f; want ≥ 0.99 at ≤ 0.15", d, o)
+	for _, m := range []string{"per_block", "continuous"} {
+		run := runShipped(t, "lazy-providers.yaml", "run.duration=3m", "protocol.market.matching="+m)
+		if d, o := figure(t, run, "detection_rate"), figure(t, run, "verification_overhead"); d < 0.99 || o > 0.15 {
+			t.Errorf("%s: detection %.3f at overhead %.3f; want ≥ 0.99 at ≤ 0.15", m, d, o)
+		}
 	}
 }
 

@@ -51,8 +51,23 @@ func Summary(res *Result) *metrics.Run {
 		f("throughput_units_per_s", res.Throughput, "units_per_s", "verified work units per second of the run", metrics.Higher, true),
 		f("job_completion_ms_p50", res.JobLatency.P50, "ms", "median time from a done job's post to its settlement", metrics.Lower, false),
 		f("job_completion_ms_p95", res.JobLatency.P95, "ms", "p95 time from a done job's post to its settlement", metrics.Lower, false),
-		f("queue_wait_ms_p50", res.QueueWait.P50, "ms", "median time a unit replica waited in the on-chain queue", metrics.Lower, false),
-		f("queue_wait_ms_p95", res.QueueWait.P95, "ms", "p95 time a unit replica waited in the on-chain queue", metrics.Lower, false),
+		f("queue_wait_ms_mean", res.QueueWait.Mean, "ms", "mean time a unit replica waited in the committee's queue for a provider", metrics.Lower, false),
+		f("queue_wait_ms_p50", res.QueueWait.P50, "ms", "median time a unit replica waited in the committee's queue for a provider", metrics.Lower, false),
+		f("queue_wait_ms_p95", res.QueueWait.P95, "ms", "p95 time a unit replica waited in the committee's queue for a provider", metrics.Lower, false),
+		f("queue_wait_ms_p99", res.QueueWait.P99, "ms", "p99 time a unit replica waited in the committee's queue for a provider", metrics.Lower, false),
+		f("queue_length_mean", res.QueueLength, "", "replicas waiting in the committee's queue, averaged over the run (Little's law: queue_arrivals_per_s × queue_wait_ms_mean ÷ 1000)", metrics.Lower, false),
+		f("queue_arrivals_per_s", res.QueueArrivals, "", "replicas entering the committee's queue per second of the run", "", false),
+	}
+	figs = append(figs, waitFigures("wait_post_start", "a unit's wait from its post (its job's; a session unit's release) to its first replica starting on a GPU", res.PostStart)...)
+	figs = append(figs, waitFigures("wait_post_commit", "a job's wait from its post to its escrow committing on chain", res.PostCommit)...)
+	figs = append(figs, waitFigures("wait_commit_start", "a unit's wait from its job's escrow committing to its first replica starting (negative: started first, under continuous matching)", res.CommitStart)...)
+	figs = append(figs, waitFigures("settle", "a job's wait from its end (done, expired, cancelled) to its settlement committing", res.Settle)...)
+	figs = append(figs, metrics.Figures{
+		f("result_commit_ms_mean", 1000*res.Load.ResultCommitWait/float64(res.Load.ResultsCommitted), "ms", "mean time from a result's arrival to its commitment (own transaction, or its batch's root) on chain", metrics.Lower, false),
+		f("result_batches", float64(res.Load.Batches), "", "batches of results committed by their Merkle root (continuous matching)", "", false),
+		f("makespan_s", res.Makespan, "s", "time from the first job post to the last unit verified", metrics.Lower, false),
+		f("chain_bytes", float64(res.ChainBytes), "bytes", "encoded size of the committed blocks", metrics.Lower, false),
+		f("network_bytes", float64(res.BytesSent), "bytes", "bytes the network carried: every message's encoded size, unit input and output included", "", false),
 		f("useful_flops", res.UsefulFLOPs, "flops", "arithmetic of one replica of every correctly verified unit", metrics.Higher, false),
 		f("verification_flops", res.VerificationFLOPs, "flops", "arithmetic spent verifying: validators' re-execution and every further replica of verified units", "", false),
 		f("verification_overhead", res.Overhead, "", "verification FLOPs ÷ useful FLOPs", metrics.Lower, true),
@@ -90,7 +105,7 @@ func Summary(res *Result) *metrics.Run {
 		f("assignment_timeouts", float64(res.Timeouts), "", "assignments that timed out and were requeued", metrics.Lower, false),
 		f("messages_sent", float64(res.Sent), "", "messages handed to the network model", "", false),
 		f("engine_events", float64(res.Events), "", "events the engine took off its queue", "", false),
-	}
+	}...)
 	figs = append(figs, res.sealing.figures()...)
 	run.Figures = append(figs, run.Figures...)
 	run.AddFairness("reward_per_work", "honest providers' work rewards (fee shares and compute rewards) per verified FLOP", res.RewardPerWork)
@@ -190,6 +205,14 @@ func yearlyInflation(res *Result) float64 {
 	return net / genesis * year / float64(last.At)
 }
 
+// waitFigures are a wait's mean, p50, p95 and p99 in ms.
+func waitFigures(key, what string, q Quantiles) metrics.Figures {
+	mk := func(stat string, v float64, help string) metrics.Figure {
+		return metrics.Figure{Key: key + "_ms_" + stat, Value: v, Unit: "ms", Help: help + " " + what, Better: metrics.Lower}
+	}
+	return metrics.Figures{mk("mean", q.Mean, "mean of"), mk("p50", q.P50, "median of"), mk("p95", q.P95, "p95 of"), mk("p99", q.P99, "p99 of")}
+}
+
 func durationsS(ds []protocol.Duration) []float64 {
 	out := make([]float64, len(ds))
 	for i, d := range ds {
@@ -258,6 +281,7 @@ func params(p *Params) map[string]string {
 	return map[string]string{
 		"groups":       strings.Join(groups, ", "),
 		"scheduler":    p.Scheduler.String(),
+		"matching":     p.Matching.String(),
 		"verification": p.Verify.Scheme.String(),
 		"spot_check":   fmt.Sprint(p.Verify.SpotCheck),
 		"replicas":     fmt.Sprint(p.Verify.Replicas),
