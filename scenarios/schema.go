@@ -17,9 +17,9 @@ type Scenario struct {
 	Run         Run         `yaml:"run" required:"true" doc:"The run: its name, seed, length and repetitions."`
 	Network     Network     `yaml:"network" doc:"The network under the nodes: latency between regions, access links, jitter, loss, partitions and churn."`
 	Population  Population  `yaml:"population" doc:"The nodes: GPU classes, regions, stake and roles, in groups by count or share."`
-	Workload    *Workload   `yaml:"workload" doc:"The jobs requesters post: arrival process and job types. Not simulated yet (arrives with the marketplace); validated."`
+	Workload    *Workload   `yaml:"workload" doc:"The jobs requesters post: arrival process and job types. A scenario with a workload runs the compute marketplace (scheduling, verification, rewards, governance)."`
 	Protocol    Protocol    `yaml:"protocol" doc:"Protocol choices and parameters."`
-	Adversaries []Adversary `yaml:"adversaries" doc:"Attackers: kind, how many, when. Not simulated yet (arrive with the chain, marketplace and learning); validated."`
+	Adversaries []Adversary `yaml:"adversaries" doc:"Attackers: kind, how many, when. Each runner takes its own kinds: consensus (equivocation, colluding_validators, silent_validator, delayed_votes), the marketplace (lazy, free_rider, sybil, colluding_validators) and learning (label_flip, sign_flip, scaling, little_is_enough, free_rider, sybil, colluding_validators, lying_aggregator); block gossip takes none."`
 	Economics   Economics   `yaml:"economics" doc:"Prices for profit figures: electricity by region, the token's value."`
 	Outputs     Outputs     `yaml:"outputs" doc:"What the run writes."`
 

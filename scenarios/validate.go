@@ -102,11 +102,14 @@ func (d *decoder) validate(sc *Scenario, root *node) {
 
 func (d *decoder) has(path string) bool { _, ok := d.pos[path]; return ok }
 
+// keys are m's keys, sorted: suggestions and messages list them in a
+// fixed order.
 func keys(m map[string]bool) []string {
-	var out []string
+	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)
 	}
+	slices.Sort(out)
 	return out
 }
 
