@@ -175,11 +175,17 @@ func metaRows(m metrics.Meta) [][2]string {
 	rows = append(rows,
 		[2]string{"seed", seed},
 		[2]string{"repetitions", strconv.Itoa(max(m.Repetitions, 1))},
-		[2]string{"simulated time", time.Duration(m.SimEndNs).String()},
+		[2]string{"simulated time", SimulatedTime(m)},
 		[2]string{"dais version", m.Version},
 		[2]string{"Go version", m.GoVersion},
 	)
 	return rows
+}
+
+// SimulatedTime is the simulated time a run ended at, to the millisecond,
+// as the report's header and dais run's first line both give it.
+func SimulatedTime(m metrics.Meta) string {
+	return time.Duration(m.SimEndNs).Round(time.Millisecond).String()
 }
 
 // quantile reads a Dist at level q, stepping to the first level ≥ q.

@@ -44,6 +44,13 @@ func (sc *Scenario) At(path string) Pos {
 	return (&decoder{pos: sc.pos, top: sc.top}).at(path)
 }
 
+// Errorf is an Error at path's position (At), for what a runner finds
+// wrong with a loaded scenario: dais validate and dais run then say it
+// the same way, with the file, line and key.
+func (sc *Scenario) Errorf(path, format string, a ...any) *Error {
+	return &Error{Pos: sc.At(path), Path: path, Msg: fmt.Sprintf(format, a...)}
+}
+
 // Run names the run and fixes its randomness and length.
 type Run struct {
 	Name        string   `yaml:"name" required:"true" doc:"Short name of the run; used for the output folder."`

@@ -100,7 +100,7 @@ func parseYAML(file string, data []byte) (*node, []*Error) {
 	c := converter{file: file, anchors: map[string]*node{}}
 	n := c.convert(docs[0].Body, 0)
 	if n.size > maxValues {
-		return nil, []*Error{{Pos: Pos{File: file}, Msg: fmt.Sprintf("%d values (aliases expanded); a scenario has at most %d", n.size, maxValues)}}
+		return nil, []*Error{{Pos: Pos{File: file}, Msg: fmt.Sprintf("the file stands for more than %d values (aliases expanded); a scenario has at most that", maxValues)}}
 	}
 	return n, c.errs
 }

@@ -46,7 +46,9 @@ func (d *decoder) validate(sc *Scenario, root *node) {
 	}
 	d.validateLatency(sc)
 	d.validateBandwidth(sc)
+	before := len(d.errs)
 	d.validatePopulation(sc)
+	populationOK := len(d.errs) == before
 	regions := sc.matrix.Regions
 	groups := map[string]bool{}
 	for _, g := range sc.Population.Groups {
@@ -90,6 +92,9 @@ func (d *decoder) validate(sc *Scenario, root *node) {
 		if a.Group != "" && !groups[a.Group] {
 			d.check(path+".group", "no population group %q%s", a.Group, suggest(a.Group, keys(groups)))
 		}
+	}
+	if populationOK { // the runner checks count nodes by group
+		d.validateRunner(sc)
 	}
 	if len(sc.Outputs.Formats) == 0 {
 		sc.Outputs.Formats = []string{"md", "html", "json", "csv"}

@@ -185,6 +185,10 @@ type Params struct {
 	Trace bool
 	// Sink, if not nil, also receives every event.
 	Sink metrics.Sink
+	// Progress, if not nil, is called after each round that commits, in
+	// the attacked run and in the runs beside it (clean, without DP, the
+	// surrogate's fit): ProgressRounds in all. It cannot change the run.
+	Progress func()
 }
 
 // DefaultParams is the configuration of the clean check: the MLP
@@ -326,6 +330,22 @@ func (p *Params) budget() uint64 {
 }
 
 // attackers is the number of attacking identities: providers, or Sybils.
+// ProgressRounds is how many times a run calls Progress: the rounds of
+// every run it makes.
+func (p *Params) ProgressRounds() int {
+	n := p.Rounds
+	if p.Clean {
+		n += p.Rounds
+	}
+	if p.DP != nil {
+		n += p.Rounds
+	}
+	if p.Surrogate != nil {
+		n += p.Surrogate.FitRounds
+	}
+	return n
+}
+
 func (p *Params) attackers() int {
 	a := p.Attack
 	switch {

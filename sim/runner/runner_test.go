@@ -122,13 +122,34 @@ func TestRepetitionSeedsAreStable(t *testing.T) {
 	}
 }
 
-func TestCheckRefusesMixedSections(t *testing.T) {
-	sc, err := scenarios.Builtin("federated-poisoning", "workload={arrivals: {process: poisson, rate: 1/s}, jobs: [{name: j, kind: compute, flops: {dist: fixed, value: 1e12}}]}")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Run(sc, Options{}); !errors.Is(err, ErrScenario) || !strings.Contains(err.Error(), "protocol.learning runs on its own") {
+// Mixed sections are refused when the scenario loads, at the key; what
+// only a runner knows is refused by Check, before anything runs, at the
+// key its message names or at the runner's section.
+func TestCheckRefuses(t *testing.T) {
+	_, err := scenarios.Builtin("federated-poisoning", "workload={arrivals: {process: poisson, rate: 1/s}, jobs: [{name: j, kind: compute, flops: {dist: fixed, value: 1e12}}]}")
+	if err == nil || !strings.Contains(err.Error(), "workload: protocol.learning runs federated learning on its own") {
 		t.Errorf("learning + workload: %v", err)
+	}
+	for _, tc := range []struct {
+		name string
+		sets []string
+		want string
+	}{
+		{"quickstart", []string{"population.nodes=1", "population.groups="}, "--set population.nodes=1: population.nodes: block gossip needs at least 2 nodes, not 1"},
+		{"quickstart", []string{"population.nodes=4", "population.groups="}, "scenarios/quickstart.yaml:30:13: protocol.gossip.degree: 4 peers per node among 4 nodes: the degree must be below the node count"},
+		{"tokenomics-governance", []string{"protocol.governance.proposals[0].changes[0].key=rewards.nope"}, "scenarios/tokenomics-governance.yaml:32:9: protocol.governance.proposals[0]: govern: unknown parameter \"rewards.nope\""},
+	} {
+		sc, err := scenarios.Builtin(tc.name, tc.sets...)
+		if err != nil {
+			t.Fatalf("%s %v: %v", tc.name, tc.sets, err)
+		}
+		err = Check(sc)
+		if !errors.Is(err, ErrScenario) || !errors.Is(err, scenarios.ErrInvalid) || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%s %v: %v\nwant %s…", tc.name, tc.sets, err, tc.want)
+		}
+		if _, runErr := Run(sc, Options{}); runErr == nil || runErr.Error() != err.Error() {
+			t.Errorf("%s %v: Run says %v, Check %v", tc.name, tc.sets, runErr, err)
+		}
 	}
 }
 
