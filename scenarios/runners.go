@@ -57,7 +57,7 @@ func (d *decoder) validateRunner(sc *Scenario) {
 	n := sc.Network
 	for _, k := range []struct {
 		runner, key string
-		set        bool
+		set         bool
 	}{
 		{RunnerLearning, "network.bandwidth", d.has("network.bandwidth")},
 		{RunnerLearning, "network.jitter", n.Jitter != nil},
