@@ -331,17 +331,17 @@ func (p *Params) budget() uint64 {
 
 // attackers is the number of attacking identities: providers, or Sybils.
 // ProgressRounds is how many times a run calls Progress: the rounds of
-// every run it makes.
+// every run it makes, each with its round 0 (the initial model).
 func (p *Params) ProgressRounds() int {
-	n := p.Rounds
+	n := p.Rounds + 1
 	if p.Clean {
-		n += p.Rounds
+		n += p.Rounds + 1
 	}
 	if p.DP != nil {
-		n += p.Rounds
+		n += p.Rounds + 1
 	}
-	if p.Surrogate != nil {
-		n += p.Surrogate.FitRounds
+	if p.Surrogate != nil && p.Surrogate.Curve == nil {
+		n += p.Surrogate.FitRounds + 1
 	}
 	return n
 }
