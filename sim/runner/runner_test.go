@@ -157,3 +157,51 @@ func firstLines(b []byte, n int) string {
 	lines := strings.SplitN(string(b), "\n", n+1)
 	return strings.Join(lines[:min(n, len(lines))], "\n")
 }
+
+// recorder is a Progress that keeps what it was told.
+type recorder struct {
+	unit    string
+	ends    []int64
+	updates []int64
+	done    []int64
+}
+
+func (r *recorder) Units(u string)            { r.unit = u }
+func (r *recorder) Start(_ int, end int64)    { r.ends = append(r.ends, end) }
+func (r *recorder) Update(at int64, _ uint64) { r.updates = append(r.updates, at) }
+func (r *recorder) Done(at int64, _ uint64)   { r.done = append(r.done, at) }
+
+// Every runner reports progress as it goes, ascending, to the end it
+// announced: simulated time, or a learning run's rounds.
+func TestEveryRunnerReportsProgress(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		sets []string
+		unit string
+	}{
+		{"quickstart", []string{"run.duration=20s"}, ""},
+		{"bft-validators", []string{"run.duration=10s", "network.partitions="}, ""},
+		{"marketplace-fairness", []string{"run.duration=20s"}, ""},
+		{"federated-poisoning", []string{"protocol.learning.rounds=2", "protocol.learning.baseline=false"}, "rounds"},
+	} {
+		sc, err := scenarios.Builtin(tc.name, tc.sets...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r recorder
+		if _, err := Run(sc, Options{Progress: &r}); err != nil {
+			t.Fatal(err)
+		}
+		if r.unit != tc.unit || len(r.ends) != 1 || len(r.done) != 1 || len(r.updates) < 3 {
+			t.Fatalf("%s: unit %q, starts %v, %d updates, dones %v", tc.name, r.unit, r.ends, len(r.updates), r.done)
+		}
+		for i := 1; i < len(r.updates); i++ {
+			if r.updates[i] < r.updates[i-1] {
+				t.Fatalf("%s: progress went back from %d to %d", tc.name, r.updates[i-1], r.updates[i])
+			}
+		}
+		if last := r.updates[len(r.updates)-1]; tc.unit == "rounds" && last != r.ends[0] {
+			t.Errorf("%s: %d of %d rounds reported", tc.name, last, r.ends[0])
+		}
+	}
+}
