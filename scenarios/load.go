@@ -47,7 +47,7 @@ func Parse(file string, data []byte, overrides ...string) (*Scenario, error) {
 	if len(d.errs) > 0 {
 		return nil, d.errs.sorted()
 	}
-	sc := &Scenario{File: file, Source: src}
+	sc := &Scenario{File: file, Source: src, Overrides: append([]string(nil), overrides...)}
 	v := reflect.ValueOf(sc).Elem()
 	setDefaults(v)
 	d.decodeStruct(root, v, "")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -383,5 +384,39 @@ func TestSuggestionsAreDeterministic(t *testing.T) {
 	}
 	if !strings.Contains(first, `no population group "xb" (did you mean "ab"?)`) {
 		t.Fatalf("got %q", first)
+	}
+}
+
+// The resolved scenario lists every key with its value after defaults and
+// overrides, in written form: two runs' lists differ where their
+// scenarios do.
+func TestResolved(t *testing.T) {
+	a, err := Load("quickstart.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Load("quickstart.yaml", "run.seed=7", "network.loss=1%", "protocol.gossip.block_size=2MiB")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ra, rb := a.Resolved(), b.Resolved()
+	for _, want := range []string{"run.name=quickstart", "run.repetitions=1", "population.nodes=300", "population.groups[0].count=30",
+		"network.bandwidth[0].up=1Gbps", "protocol.gossip.block_size=1MiB", "protocol.verification.scheme=spot_check"} {
+		if !slices.Contains(ra, want) {
+			t.Errorf("resolved quickstart lacks %q", want)
+		}
+	}
+	var diff []string
+	for i := range ra {
+		if ra[i] != rb[i] {
+			diff = append(diff, ra[i]+" → "+rb[i])
+		}
+	}
+	want := []string{"run.seed=1 → run.seed=7", "network.loss=0.1% → network.loss=1%", "protocol.gossip.block_size=1MiB → protocol.gossip.block_size=2MiB"}
+	if len(ra) != len(rb) || !slices.Equal(diff, want) {
+		t.Fatalf("diff %q, want %q", diff, want)
+	}
+	if !slices.Equal(b.Overrides, []string{"run.seed=7", "network.loss=1%", "protocol.gossip.block_size=2MiB"}) {
+		t.Errorf("overrides %q", b.Overrides)
 	}
 }

@@ -27,6 +27,8 @@ type Scenario struct {
 	File string `yaml:"-"`
 	// Source is the file's bytes, kept so a run records exactly what it ran.
 	Source []byte `yaml:"-"`
+	// Overrides are the --set arguments applied to Source, in order.
+	Overrides []string `yaml:"-"`
 
 	matrix netmodel.Matrix
 	gpus   *gpu.Catalog

@@ -217,11 +217,14 @@ func Run(sc *scenarios.Scenario, opt Options) (*Result, error) {
 	if src != "" {
 		run.Meta.Params = map[string]string{"accuracy_source": src}
 	}
+	run.Meta.Overrides = sc.Overrides
+	run.Meta.Resolved = sc.Resolved()
 	run.Meta.Seed = sc.Run.Seed
 	run.Meta.Seeds = seeds
 	run.Meta.Repetitions = len(runs)
 	run.Meta.Version = opt.Version
 	run.Meta.GoVersion = runtime.Version()
+	run.Finding = Finding(sc, run)
 	run.Host = res.Host
 	res.Run = run
 	return res, nil
