@@ -178,7 +178,11 @@ func (f *figure) render(title string) ([]byte, error) {
 		axesW = w - legW
 		legX, legY = axesW, titleHeight
 	}
-	axes, err := drawSVG(axesW, axesH, func(c draw.Canvas) { f.pl.Draw(c) })
+	fitLabel(&f.pl.X.Label.TextStyle, f.pl.X.Label.Text, axesW-24)
+	fitLabel(&f.pl.Y.Label.TextStyle, f.pl.Y.Label.Text, axesH-16)
+	// A margin keeps the glyph boxes of the axis labels (the rotated y
+	// label's ascent) inside the canvas.
+	axes, err := drawSVG(axesW, axesH, func(c draw.Canvas) { f.pl.Draw(draw.Crop(c, 4, -4, 2, -2)) })
 	if err != nil {
 		return nil, err
 	}
@@ -205,6 +209,13 @@ func (f *figure) render(title string) ([]byte, error) {
 	}
 	b.WriteString("</svg>\n")
 	return b.Bytes(), nil
+}
+
+// fitLabel shrinks an axis label's font until the label fits in room.
+func fitLabel(sty *text.Style, label string, room vg.Length) {
+	for sty.Font.Size > 7 && sty.Width(label) > room {
+		sty.Font.Size -= 0.5
+	}
 }
 
 func (f *figure) legendEntries() int {

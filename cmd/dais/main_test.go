@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -95,12 +96,11 @@ func TestRunWritesTheFolder(t *testing.T) {
 			t.Errorf("%s missing or empty: %v", f, err)
 		}
 	}
-	// Same scenario and seed: byte-identical results (report.html also
-	// shows host.json's wall time in its footer, so it is left out).
+	// Same scenario and seed: byte-identical results.
 	if code, _, _ := capture(t, append(args, "-o", dirB)...); code != exitOK {
 		t.Fatal("second run failed")
 	}
-	for _, f := range []string{"metrics.json", "timeseries.csv", "report.md"} {
+	for _, f := range []string{"metrics.json", "timeseries.csv", "report.md", "report.html"} {
 		a, _ := os.ReadFile(filepath.Join(dirA, f))
 		b, _ := os.ReadFile(filepath.Join(dirB, f))
 		if !bytes.Equal(a, b) {
@@ -237,5 +237,42 @@ func TestShippedNameBesideAFolder(t *testing.T) {
 	os.Mkdir("mine", 0o755)
 	if code, _, stderr := capture(t, "run", "mine"); code != exitBadInput || !strings.Contains(stderr, "mine is a folder, not a scenario file") {
 		t.Fatalf("a folder: exit %d, %s", code, stderr)
+	}
+}
+
+// Everything in a run folder but host.json is a function of the scenario
+// and seed: two runs, one with GOMAXPROCS 1 and one with 2, write the same
+// bytes, for a runner of each kind (learning trains on a worker pool).
+func TestRunFolderIsByteStable(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, tc := range [][]string{
+		{"quickstart", "--set", "run.duration=30s"},
+		{"bft-validators", "--set", "run.duration=50s", "--set", "network.partitions[0].from=20s", "--set", "network.partitions[0].until=30s"},
+		{"marketplace-fairness", "--set", "run.duration=1m"},
+		{"federated-poisoning", "--set", "protocol.learning.rounds=2", "--set", "run.repetitions=2"},
+	} {
+		var dirs []string
+		for _, procs := range []int{1, 2} {
+			runtime.GOMAXPROCS(procs)
+			dir := t.TempDir()
+			if code, _, errs := capture(t, append(append([]string{"run"}, tc...), "-q", "-o", dir)...); code != exitOK {
+				t.Fatalf("%s: exit %d: %s", tc[0], code, errs)
+			}
+			dirs = append(dirs, dir)
+		}
+		files, _ := filepath.Glob(filepath.Join(dirs[0], "plots", "*.svg"))
+		for i := range files {
+			files[i], _ = filepath.Rel(dirs[0], files[i])
+		}
+		for _, f := range append([]string{"metrics.json", "report.md", "report.html", "timeseries.csv"}, files...) {
+			a, errA := os.ReadFile(filepath.Join(dirs[0], f))
+			b, errB := os.ReadFile(filepath.Join(dirs[1], f))
+			if errA != nil || errB != nil || len(a) == 0 || !bytes.Equal(a, b) {
+				t.Errorf("%s: %s differs between GOMAXPROCS 1 and 2 (%v, %v)", tc[0], f, errA, errB)
+			}
+		}
+		if h, _ := os.ReadFile(filepath.Join(dirs[0], "host.json")); !bytes.Contains(h, []byte(`"gomaxprocs": 1`)) {
+			t.Errorf("%s: host.json %s", tc[0], h)
+		}
 	}
 }

@@ -140,7 +140,7 @@ func Summary(res *Result) *metrics.Run {
 	case untargeted && res.Clean != nil:
 		attack = append(attack, metrics.Plot{Kind: metrics.PlotLines, Data: []string{"accuracy_gap_by_round"},
 			Title:  "Accuracy the attack costs, by round",
-			XLabel: "federated round (index)", YLabel: "clean minus attacked test accuracy (fraction)",
+			XLabel: "federated round (index)", YLabel: "accuracy gap to the clean run (fraction)",
 			Caption: "An untargeted attack (" + string(p.Attack.Kind) + ") succeeds by lowering accuracy on every class, so its measure is the gap to the clean run with the same seed. " +
 				"Look for the gap closing as rounds go: the aggregation rule is absorbing the poison; a gap that grows means the rule is losing."})
 	}

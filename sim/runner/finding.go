@@ -162,7 +162,7 @@ func (f *finder) consensus() ([]string, string) {
 		lead += fmt.Sprintf(" and %s followers", f.n("followers"))
 	}
 	parts = append(parts, finality, fmt.Sprintf("%s %s were finalized", f.n("heights_finalized"), plural(f.v("heights_finalized"), "height", "heights")), safety)
-	return keys[:min(len(keys), 5)], lead + ": " + joinClauses(parts) + "."
+	return f.firstFive(keys), lead + ": " + joinClauses(parts) + "."
 }
 
 // joinClauses joins clauses with semicolons, the first capitalized only
@@ -301,7 +301,19 @@ func (f *finder) learning() ([]string, string) {
 	if src := f.run.Meta.Params["accuracy_source"]; src != "" {
 		tail += " (accuracy from the surrogate learning curve, not measured)"
 	}
-	return keys[:min(len(keys), 5)], lead + acc + tail + "."
+	keys = append(keys, "round_time_ms", "learners")
+	return f.firstFive(keys), lead + acc + tail + "."
+}
+
+// firstFive are the first five of keys that the run has.
+func (f *finder) firstFive(keys []string) []string {
+	var out []string
+	for _, k := range keys {
+		if f.has(k) && len(out) < 5 && !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 func (f *finder) gossip() ([]string, string) {
