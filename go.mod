@@ -3,7 +3,7 @@ module github.com/dais-sim/dais
 go 1.26.8
 
 require (
-	github.com/NVIDIA/go-nvml v0.13.4-1
+	github.com/NVIDIA/go-nvml v0.12.9-0
 	github.com/dustin/go-humanize v1.1.0
 	github.com/libp2p/go-libp2p v0.51.0
 	github.com/libp2p/go-libp2p-pubsub v0.19.0

@@ -111,13 +111,47 @@ func SVGOverlay(runs []Named, p metrics.Plot) ([]byte, error) {
 	}
 	if p.LogX {
 		pl.X.Scale = plot.LogScale{}
-		pl.X.Tick.Marker = plot.LogTicks{Prec: -1}
+		pl.X.Tick.Marker = logTicks{}
 	}
 	f.pad(p.LogX)
 	return f.render(title)
 }
 
 var errNoData = errors.New("no data to draw")
+
+// logTicks marks a log axis at 1, 2 and 5 times each power of ten, with
+// labels, and at the other integers, without: a range within one decade
+// still gets labels (gonum's LogTicks labels powers of ten only).
+type logTicks struct{}
+
+// Ticks implements plot.Ticker.
+func (logTicks) Ticks(lo, hi float64) []plot.Tick {
+	if !(lo > 0) || !(hi > lo) {
+		return nil
+	}
+	var out []plot.Tick
+	for e := math.Floor(math.Log10(lo)); math.Pow(10, e) <= hi; e++ {
+		for m := 1.0; m < 10; m++ {
+			v := m * math.Pow(10, e)
+			if v < lo || v > hi {
+				continue
+			}
+			t := plot.Tick{Value: v}
+			if m == 1 || m == 2 || m == 5 {
+				t.Label = FormatValue(v)
+			}
+			out = append(out, t)
+		}
+	}
+	if decades := math.Log10(hi / lo); decades > 3 { // crowded: label powers of ten only
+		for i := range out {
+			if m := out[i].Value / math.Pow(10, math.Floor(math.Log10(out[i].Value)+1e-9)); math.Abs(m-1) > 1e-9 {
+				out[i].Label = ""
+			}
+		}
+	}
+	return out
+}
 
 func newLegend() *plot.Legend {
 	l := plot.NewLegend()
