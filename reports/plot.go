@@ -143,6 +143,17 @@ func (logTicks) Ticks(lo, hi float64) []plot.Tick {
 			out = append(out, t)
 		}
 	}
+	labelled := 0
+	for _, t := range out {
+		if t.Label != "" {
+			labelled++
+		}
+	}
+	if labelled < 2 { // a narrow range: label every tick
+		for i := range out {
+			out[i].Label = FormatValue(out[i].Value)
+		}
+	}
 	if decades := math.Log10(hi / lo); decades > 3 { // crowded: label powers of ten only
 		for i := range out {
 			if m := out[i].Value / math.Pow(10, math.Floor(math.Log10(out[i].Value)+1e-9)); math.Abs(m-1) > 1e-9 {

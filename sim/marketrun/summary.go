@@ -153,6 +153,11 @@ func Summary(res *Result) *metrics.Run {
 			Title: "Token supply by block", XLabel: "block height (blocks)", YLabel: "supply (tokens)",
 			Caption: "Minted less burned after every block. Look for the slope changing where a governance proposal changes the emission rate; fee burns and slashes pull it down."},
 	}
+	if len(p.Proposals) > 0 {
+		run.Plots = append(run.Plots, metrics.Plot{Kind: metrics.PlotLines, Data: []string{"emission_curve"},
+			Title: "Emission per block", XLabel: "block height (blocks)", YLabel: "minted per block (tokens)",
+			Caption: "The emission schedule in force at each block. Look for the step where a governance proposal takes effect: its activation height."})
+	}
 	if len(labels) > 0 {
 		var cols []string
 		for _, l := range labels {

@@ -45,6 +45,25 @@ func Finding(sc *scenarios.Scenario, run *metrics.Run) *metrics.Finding {
 	return out
 }
 
+// leadPlots puts first the plots that show what the scenario asks (a
+// governance vote: the emission and the supply), keeping the others'
+// order.
+func leadPlots(sc *scenarios.Scenario, run *metrics.Run) {
+	var lead []string
+	if KindOf(sc) == Market && len(sc.Protocol.Governance.Proposals) > 0 {
+		lead = []string{"emission_curve", "supply_curve"}
+	}
+	rank := func(p metrics.Plot) int {
+		for i, k := range lead {
+			if slices.Contains(p.Data, k) {
+				return i
+			}
+		}
+		return len(lead)
+	}
+	slices.SortStableFunc(run.Plots, func(a, b metrics.Plot) int { return rank(a) - rank(b) })
+}
+
 type finder struct {
 	run *metrics.Run
 	sc  *scenarios.Scenario

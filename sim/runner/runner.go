@@ -225,6 +225,7 @@ func Run(sc *scenarios.Scenario, opt Options) (*Result, error) {
 	run.Meta.Version = opt.Version
 	run.Meta.GoVersion = runtime.Version()
 	run.Finding = Finding(sc, run)
+	leadPlots(sc, run)
 	run.Host = res.Host
 	res.Run = run
 	return res, nil
