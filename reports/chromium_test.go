@@ -192,16 +192,6 @@ func checkReport(t *testing.T, b *browser, dir, png string, plots int) {
 	}
 }
 
-// shorter keeps the slow shipped scenarios to a few seconds each: shorter
-// runs, fewer rounds; every plot of the scenario is still drawn.
-var shorter = map[string][]string{
-	"bft-ledger":          {"run.duration=6s"},
-	"federated-100k":      {"population.groups[0].count=300", "population.groups[1].count=300", "population.groups[2].count=400", "population.nodes=1000", "protocol.learning.per_round=100", "protocol.learning.rounds=2", "protocol.learning.surrogate.fit_rounds=3", "protocol.learning.surrogate.fit_providers=4"},
-	"federated-poisoning": {"protocol.learning.rounds=3"},
-	"heterogeneous-fleet": {"run.duration=1m"},
-	"longest-chain":       {"run.duration=4m"},
-	"lazy-providers":      {"run.duration=2m"},
-}
 
 // screenshots is where the PNGs go: $DAIS_SCREENSHOTS (CI keeps them as
 // artifacts; .ci/run sets it), or a temporary folder.
@@ -216,14 +206,14 @@ func screenshots(t *testing.T) string {
 }
 
 // TestShippedReportsInChromium runs every shipped scenario (the slow ones
-// shortened) and checks its report.html in headless Chromium, keeping a
+// shortened by runner.Quick) and checks its report.html in headless Chromium, keeping a
 // screenshot of each.
 func TestShippedReportsInChromium(t *testing.T) {
 	b := newBrowser(t, chromium(t))
 	shots := screenshots(t)
 	for _, name := range scenarios.BuiltinNames() {
 		t.Run(name, func(t *testing.T) {
-			sc, err := scenarios.Builtin(name, shorter[name]...)
+			sc, err := scenarios.Builtin(name, runner.Quick[name]...)
 			if err != nil {
 				t.Fatal(err)
 			}

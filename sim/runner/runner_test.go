@@ -13,17 +13,6 @@ import (
 	"github.com/dais-sim/dais/scenarios"
 )
 
-// shorter keeps the repetition test of the slow shipped scenarios within a
-// few seconds: shorter runs, fewer rounds. Every code path of the scenario
-// (runner, adversaries, partitions, ledger) still runs.
-var shorter = map[string][]string{
-	"bft-ledger":          {"run.duration=6s"},
-	"federated-100k":      {"population.groups[0].count=300", "population.groups[1].count=300", "population.groups[2].count=400", "population.nodes=1000", "protocol.learning.per_round=100", "protocol.learning.rounds=2", "protocol.learning.surrogate.fit_rounds=3", "protocol.learning.surrogate.fit_providers=4"},
-	"federated-poisoning": {"protocol.learning.rounds=2"},
-	"heterogeneous-fleet": {"run.duration=1m"},
-	"longest-chain":       {"run.duration=4m"},
-	"lazy-providers":      {"run.duration=2m"},
-}
 
 // Every shipped scenario runs with three repetitions, and its figures and
 // report carry the 95% CIs and counts.
@@ -33,7 +22,7 @@ func TestShippedScenariosRepeat(t *testing.T) {
 	}
 	for _, name := range scenarios.BuiltinNames() {
 		t.Run(name, func(t *testing.T) {
-			sc, err := scenarios.Builtin(name, append([]string{"run.repetitions=3"}, shorter[name]...)...)
+			sc, err := scenarios.Builtin(name, append([]string{"run.repetitions=3"}, Quick[name]...)...)
 			if err != nil {
 				t.Fatal(err)
 			}
