@@ -192,7 +192,6 @@ func checkReport(t *testing.T, b *browser, dir, png string, plots int) {
 	}
 }
 
-
 // screenshots is where the PNGs go: $DAIS_SCREENSHOTS (CI keeps them as
 // artifacts; .ci/run sets it), or a temporary folder.
 func screenshots(t *testing.T) string {

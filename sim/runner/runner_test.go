@@ -13,7 +13,6 @@ import (
 	"github.com/dais-sim/dais/scenarios"
 )
 
-
 // Every shipped scenario runs with three repetitions, and its figures and
 // report carry the 95% CIs and counts.
 func TestShippedScenariosRepeat(t *testing.T) {
