@@ -55,8 +55,10 @@ optionally with the ledger and client transactions), or else block gossip. If th
 checker sees a violation, the report is still written and the run exits 1 with the command
 that replays it.
 
-The same scenario and seed always give the same metrics.json, report.md and timeseries.csv,
-byte for byte.`,
+The same scenario and seed always give the same metrics.json, report.md, report.html, plots and
+timeseries.csv, byte for byte; host.json alone holds wall time and speed. A failing run prints
+the command that replays it, overrides included. Progress goes to standard error: a bar on a
+terminal, a line every 10 s otherwise.`,
 		Example: `  dais run                                   # the built-in demo
   dais run scenarios/quickstart.yaml          # writes runs/quickstart/
   dais run quickstart --seed 7 --set network.loss=1% -o runs/lossy
