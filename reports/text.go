@@ -199,8 +199,17 @@ func metaRows(m metrics.Meta) [][2]string {
 
 // SimulatedTime is the simulated time a run ended at, to the millisecond,
 // as the report's header and dais run's first line both give it.
+// Where the scenario's run.duration differs (a marketplace drains the jobs
+// in flight after it; a learning run ends with its last round), it says
+// so.
 func SimulatedTime(m metrics.Meta) string {
-	return time.Duration(m.SimEndNs).Round(time.Millisecond).String()
+	s := time.Duration(m.SimEndNs).Round(time.Millisecond).String()
+	for _, kv := range m.Resolved {
+		if d, ok := strings.CutPrefix(kv, "run.duration="); ok && d != s {
+			s += " (run.duration " + d + ")"
+		}
+	}
+	return s
 }
 
 // quantile reads a Dist at level q, stepping to the first level ≥ q.

@@ -278,7 +278,7 @@ func runLine(m metrics.Meta) string {
 	if m.Repetitions > 1 {
 		parts[1] = fmt.Sprintf("%d repetitions", m.Repetitions)
 	}
-	parts = append(parts, SimulatedTime(m)+" simulated")
+	parts = append(parts, "simulated "+SimulatedTime(m))
 	if m.Version != "" {
 		parts = append(parts, "dais "+m.Version)
 	}

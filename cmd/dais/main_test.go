@@ -276,3 +276,29 @@ func TestRunFolderIsByteStable(t *testing.T) {
 		}
 	}
 }
+
+// The simulated time dais run prints is the one the report's header
+// gives: a marketplace drains its jobs after run.duration, and both say
+// so.
+func TestSimulatedTimeAgrees(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errs := capture(t, "run", "marketplace-fairness", "--set", "run.duration=30s", "--set", "run.repetitions=1", "-q", "-o", dir)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	i := strings.Index(out, "simulated ")
+	j := strings.Index(out, ", 1 repetition(s)")
+	if i < 0 || j < i {
+		t.Fatalf("no simulated time in %q", out)
+	}
+	sim := out[i:j]
+	if !strings.Contains(sim, "(run.duration 30s)") {
+		t.Errorf("terminal says %q, not the run.duration it differs from", sim)
+	}
+	for _, f := range []string{"report.html", "report.md"} {
+		b, _ := os.ReadFile(filepath.Join(dir, f))
+		if !strings.Contains(string(b), sim) {
+			t.Errorf("%s does not say %q", f, sim)
+		}
+	}
+}

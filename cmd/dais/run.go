@@ -175,7 +175,7 @@ func runScenario(stdout, stderr io.Writer, sc *scenarios.Scenario, opt runOption
 	if err := reports.Write(dir, run, sc.Outputs.Formats...); err != nil {
 		return fmt.Errorf("writing the run folder: %w", err)
 	}
-	fmt.Fprintf(stdout, "%s (%s): %d nodes, seed %d, %s simulated, %d repetition(s), %.2fs wall, %s events/s\n\n",
+	fmt.Fprintf(stdout, "%s (%s): %d nodes, seed %d, simulated %s, %d repetition(s), %.2fs wall, %s events/s\n\n",
 		sc.Run.Name, sc.File, sc.NodeCount(), sc.Run.Seed, reports.SimulatedTime(run.Meta), run.Meta.Repetitions, host.WallS, reports.FormatValue(host.EventsPerS))
 	if err := reports.Table(stdout, run); err != nil {
 		return err
