@@ -404,7 +404,7 @@ func (f *figure) drawSeries(runs []Named, p metrics.Plot, scale float64) error {
 		f.pl.Add(&band{from: float64(b.FromNs) / 1e9, until: float64(b.UntilNs) / 1e9, label: b.Label, row: i})
 	}
 	if len(p.Bands) > 0 {
-		f.legend.Add("shaded: "+bandWhat(p.Bands), bandThumb{})
+		f.legend.Add("shaded: "+bandWhat(p.Bands), bandThumb{bandColor})
 	}
 	return f.addLines(ls, plotter.PostStep)
 }
@@ -495,7 +495,7 @@ func (f *figure) addLines(ls []series, step plotter.StepKind) error {
 		}
 	}
 	if len(ls) > 1 && slices.ContainsFunc(ls, func(s series) bool { return s.lo != nil }) {
-		f.legend.Add("band: 95% CI over repetitions", bandThumb{})
+		f.legend.Add("band: 95% CI over repetitions", bandThumb{color.NRGBA{R: 120, G: 120, B: 120, A: 70}})
 	}
 	return nil
 }
@@ -878,11 +878,11 @@ func (b *band) DataRange() (xmin, xmax, ymin, ymax float64) {
 }
 
 // bandThumb is a legend icon for shaded windows and CI bands.
-type bandThumb struct{}
+type bandThumb struct{ color color.Color }
 
 // Thumbnail implements plot.Thumbnailer.
-func (bandThumb) Thumbnail(c *draw.Canvas) {
-	c.FillPolygon(color.NRGBA{R: 120, G: 120, B: 120, A: 70}, []vg.Point{{X: c.Min.X, Y: c.Min.Y}, {X: c.Max.X, Y: c.Min.Y}, {X: c.Max.X, Y: c.Max.Y}, {X: c.Min.X, Y: c.Max.Y}})
+func (b bandThumb) Thumbnail(c *draw.Canvas) {
+	c.FillPolygon(b.color, []vg.Point{{X: c.Min.X, Y: c.Min.Y}, {X: c.Max.X, Y: c.Min.Y}, {X: c.Max.X, Y: c.Max.Y}, {X: c.Min.X, Y: c.Max.Y}})
 }
 
 // whiskerThumb is a legend icon for error bars.
