@@ -144,6 +144,9 @@ func Summary(res *Result) *metrics.Run {
 			Caption: "An untargeted attack (" + string(p.Attack.Kind) + ") succeeds by lowering accuracy on every class, so its measure is the gap to the clean run with the same seed. " +
 				"Look for the gap closing as rounds go: the aggregation rule is absorbing the poison; a gap that grows means the rule is losing."})
 	}
+	if len(res.Attackers) == 0 { // nothing to share: the bars would be empty
+		run.Plots = run.Plots[:1]
+	}
 	run.Plots = append(run.Plots[:1], append(attack, run.Plots[1:]...)...)
 	if res.Surrogate != nil {
 		labelSurrogate(run, res.Surrogate)
