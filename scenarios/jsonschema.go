@@ -97,6 +97,9 @@ func typeSchema(t reflect.Type, f field) map[string]any {
 	if t == rawValueType {
 		return map[string]any{} // any YAML value
 	}
+	if t == settingsType {
+		return map[string]any{"type": "object", "additionalProperties": map[string]any{}}
+	}
 	if sc, ok := reflect.New(t).Interface().(scalar); ok {
 		str := map[string]any{"type": "string", "pattern": sc.pattern(), "examples": []string{sc.example()}}
 		switch sc.(type) {

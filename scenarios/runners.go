@@ -205,9 +205,6 @@ func (d *decoder) validateLearning(sc *Scenario, l *Learning) {
 		if a.Start > 0 {
 			d.check(path+".start", "learning attackers act from the first round: give 0s")
 		}
-		if a.Group != "" {
-			d.check(path+".group", "learning attackers are drawn from all the learners; a group is not used")
-		}
 		switch a.Kind {
 		case "colluding_validators":
 			if n := attackers(a, l.Validators); n > l.Validators {

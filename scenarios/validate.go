@@ -86,6 +86,10 @@ func (d *decoder) validate(sc *Scenario, root *node) {
 			d.check("protocol.learning.dp", "differential privacy in surrogate mode: the fitted learning curve knows nothing of the noise")
 		}
 	}
+	d.validateEconomy(sc)
+	if l := sc.Protocol.Learning; l != nil && l.SecureAggregation != nil {
+		d.validateSecureAggregation(l)
+	}
 	for i, a := range sc.Adversaries {
 		path := fmt.Sprintf("adversaries[%d]", i)
 		d.countOrShare(path, d.has(path+".count"), d.has(path+".share"))
@@ -102,6 +106,28 @@ func (d *decoder) validate(sc *Scenario, root *node) {
 	d.noDuplicates("outputs.formats", sc.Outputs.Formats)
 	if sc.Outputs.Dir == "" {
 		sc.Outputs.Dir = filepath.Join("runs", sc.Run.Name)
+	}
+}
+
+// validateSecureAggregation refuses what needs individual updates, which
+// secure aggregation hides from the coordinator: every rule but fedavg,
+// the score filter, marginal scores, an aggregator committee; and
+// surrogate mode, which models no masking.
+func (d *decoder) validateSecureAggregation(l *Learning) {
+	if l.Aggregation != "fedavg" {
+		d.check("protocol.learning.aggregation", "%s compares individual updates, which secure aggregation hides from the coordinator: use fedavg (or dp), or run %s in clear with secure_aggregation.clear_rule", l.Aggregation, l.Aggregation)
+	}
+	if l.Filter {
+		d.check("protocol.learning.filter", "the score filter needs validators to score individual updates, which secure aggregation hides")
+	}
+	if l.MarginalScores {
+		d.check("protocol.learning.marginal_scores", "marginal scores need individual updates, which secure aggregation hides")
+	}
+	if l.Aggregators > 0 {
+		d.check("protocol.learning.aggregators", "an aggregator committee aggregates individual updates, which secure aggregation hides")
+	}
+	if l.Surrogate != nil {
+		d.check("protocol.learning.secure_aggregation", "secure aggregation in surrogate mode: give real gradients (no surrogate)")
 	}
 }
 

@@ -135,7 +135,9 @@ func TestRunFormatsAndRepetitions(t *testing.T) {
 }
 
 func TestValidateShippedScenarios(t *testing.T) {
-	files, _ := filepath.Glob("../../scenarios/*.yaml")
+	all, _ := filepath.Glob("../../scenarios/*.yaml")
+	// Scenarios and tune files; sweep files are dais sweep's.
+	files := slices.DeleteFunc(all, func(f string) bool { return strings.HasPrefix(filepath.Base(f), "sweep-") })
 	code, out, stderr := capture(t, append([]string{"validate"}, files...)...)
 	if code != exitOK || strings.Count(out, "ok  ") != len(files) || len(files) < 2 {
 		t.Fatalf("validate %v: exit %d\n%s%s", files, code, out, stderr)
@@ -300,5 +302,82 @@ func TestSimulatedTimeAgrees(t *testing.T) {
 		if !strings.Contains(string(b), sim) {
 			t.Errorf("%s does not say %q", f, sim)
 		}
+	}
+}
+
+func TestSweepFilesAndSchema(t *testing.T) {
+	files, _ := filepath.Glob("../../scenarios/sweeps/*.yaml")
+	code, out, stderr := capture(t, append([]string{"sweep", "validate"}, files...)...)
+	if code != exitOK || strings.Count(out, "ok  ") != len(files) || len(files) == 0 {
+		t.Fatalf("sweep validate %v: exit %d\n%s%s", files, code, out, stderr)
+	}
+	code, out, _ = capture(t, "sweep", "schema")
+	shipped, err := os.ReadFile("../../scenarios/sweep.schema.json")
+	if code != exitOK || err != nil || string(shipped) != out {
+		t.Error("scenarios/sweep.schema.json differs from dais sweep schema (regenerate: go run ./cmd/dais sweep schema > scenarios/sweep.schema.json)")
+	}
+}
+
+func TestSweepCommand(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "s.yaml")
+	os.WriteFile(file, []byte("base: quickstart\nrepetitions: 2\nset: {run.duration: 10s, population.nodes: 30}\naxes: [{key: protocol.gossip.degree, values: [3, 5]}]\nplot: [coverage, propagation_ms_p50]\n"), 0o644)
+	out := filepath.Join(dir, "out")
+	code, stdout, stderr := capture(t, "sweep", file, "-j", "2", "-q", "-o", out)
+	if code != exitOK || !strings.Contains(stdout, "ran 2 points") || !strings.Contains(stdout, "merged 2 of 2 points") {
+		t.Fatalf("sweep: exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, f := range []string{"table.csv", "table.jsonl", "summary.csv", "summary.jsonl", "report.md", "report.html", "sweep.json"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	code, stdout, _ = capture(t, "sweep", "run", file, "-q", "-o", out, "--shard", "1/2")
+	if code != exitOK || !strings.Contains(stdout, "ran 0 points") || !strings.Contains(stdout, "1 were already done") || !strings.Contains(stdout, "dais sweep merge") {
+		t.Errorf("a rerun of shard 1/2: exit %d\n%s", code, stdout)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("base: quickstart\naxes: [{key: protocol.gossip.degre, values: [3]}]\n"), 0o644)
+	for _, args := range [][]string{{"sweep", "run", bad}, {"sweep", "validate", bad}} {
+		code, _, stderr = capture(t, args...)
+		if code != exitBadInput || !strings.Contains(stderr, bad+`:2:14: axes[0].key: protocol.gossip.degre: unknown key (did you mean "degree"?)`) {
+			t.Errorf("%v: exit %d\n%s", args, code, stderr)
+		}
+	}
+	code, _, stderr = capture(t, "sweep", "run", file, "--shard", "/2")
+	if code != exitBadInput || !strings.Contains(stderr, "no shard index") {
+		t.Errorf("--shard /2 without an index: exit %d %s", code, stderr)
+	}
+	code, stdout, _ = capture(t, "sweep", "k8s", file, "-n", "3", "--image", "dais:dev", "--pvc", "r")
+	if code != exitOK || !strings.Contains(stdout, "completionMode: Indexed") {
+		t.Errorf("sweep k8s: exit %d\n%s", code, stdout)
+	}
+	code, _, stderr = capture(t, "sweep", "k8s", file, "-n", "3")
+	if code != exitBadInput || !strings.Contains(stderr, "needs an image") {
+		t.Errorf("sweep k8s without an image: exit %d %s", code, stderr)
+	}
+	script := filepath.Join(dir, "s.sbatch")
+	code, _, stderr = capture(t, "sweep", "slurm", file, "-n", "2", "-o", script, "--out-dir", out)
+	b, _ := os.ReadFile(script)
+	if code != exitOK || !strings.Contains(string(b), "#SBATCH --array=0-1") {
+		t.Errorf("sweep slurm: exit %d %s\n%s", code, stderr, b)
+	}
+}
+
+// Points another dais version ran are kept, with a warning.
+func TestSweepWarnsOfOtherVersions(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "s.yaml")
+	os.WriteFile(file, []byte("base: quickstart\nset: {run.duration: 10s, population.nodes: 30}\naxes: [{key: protocol.gossip.degree, values: [3, 5]}]\nplot: [coverage]\n"), 0o644)
+	out := filepath.Join(dir, "out")
+	if code, _, stderr := capture(t, "sweep", file, "-q", "-o", out); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	old := version
+	version = "v0.0.0-test"
+	defer func() { version = old }()
+	code, stdout, stderr := capture(t, "sweep", file, "-q", "-o", out)
+	if code != exitOK || !strings.Contains(stdout, "2 were already done") || !strings.Contains(stderr, "2 of the points already done were run by another dais version") {
+		t.Errorf("exit %d\n%s%s", code, stdout, stderr)
 	}
 }

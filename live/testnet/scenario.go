@@ -242,6 +242,9 @@ func marketFromScenario(sc *scenarios.Scenario, groupIDs [][]protocol.NodeID, ba
 	if len(sc.Protocol.Governance.Proposals) > 0 {
 		notes = append(notes, "protocol.governance.proposals are not applied: the live market runs no governance")
 	}
+	if w.Encryption != nil {
+		notes = append(notes, "workload.encryption is not applied: the live market's units are not sealed (protocol/seal is not wired into it)")
+	}
 	return s, notes, nil
 }
 
@@ -286,6 +289,17 @@ func learningFromScenario(sc *scenarios.Scenario, groupIDs [][]protocol.NodeID, 
 	}
 	if l.Clean || l.Baseline {
 		notes = append(notes, "protocol.learning.clean and baseline are not applied: the report has no clean run or centralized baseline")
+	}
+	if sa := l.SecureAggregation; sa != nil {
+		s.SecureAggregation = &node.SecureAggregationSpec{Threshold: float64(sa.Threshold), FracBits: sa.FracBits,
+			StepTimeout: node.Duration(sa.StepTimeout.D())}
+		s.Pot = learnrun.DefaultParams().Pot // split equally among the learners in each sum: no validators needed
+		if sa.Dropout > 0 {
+			notes = append(notes, "protocol.learning.secure_aggregation.dropout is not applied: live learners drop out when they stop")
+		}
+		if sa.ClearRule != "none" {
+			notes = append(notes, "protocol.learning.secure_aggregation.clear_rule is not applied: the report has no clear run")
+		}
 	}
 	return s, notes, nil
 }

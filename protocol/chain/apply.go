@@ -103,6 +103,16 @@ func (l *Ledger) applyTx(st *layer, tx *Tx) error {
 			return err
 		}
 		amount = sum
+	case VersionCommit:
+		if err := l.checkVersion(st, from, b); err != nil {
+			return err
+		}
+	case Use:
+		price, err := checkUse(st, b)
+		if err != nil {
+			return err
+		}
+		amount = price
 	}
 	switch tx.Type {
 	case TxTransfer, TxStake, TxJobPost:
@@ -164,6 +174,12 @@ func (l *Ledger) applyTx(st *layer, tx *Tx) error {
 	case Payout:
 		st.setAccount(from, s)
 		credit(st, b.Pay)
+	case VersionCommit:
+		st.setAccount(from, s)
+		applyVersion(st, b)
+	case Use:
+		st.setAccount(from, s) // first: the sender may be the poster
+		applyUse(st, b)
 	}
 	return nil
 }

@@ -35,6 +35,7 @@ const (
 	tagProposal = 'p'
 	tagVote     = 'v'
 	tagEvidence = 'e'
+	tagVersion  = 'm'
 )
 
 // acc256 is a 256-bit accumulator, little-endian limbs, arithmetic mod 2²⁵⁶.
@@ -183,6 +184,7 @@ type layer struct {
 	proposals map[uint64]ProposalRecord
 	votes     map[voteKey]Choice
 	evidence  map[Hash]bool
+	versions  map[versionKey]VersionRecord
 
 	// Counters: the whole state's values, not differences.
 	sum          acc256
@@ -344,6 +346,7 @@ func (l *layer) flushInto(p *layer) {
 	flush(l.proposals, &p.proposals)
 	flush(l.votes, &p.votes)
 	flush(l.evidence, &p.evidence)
+	flush(l.versions, &p.versions)
 	for k, b := range l.unbond {
 		if p.unbond == nil {
 			p.unbond = make(map[uint64]unbondBatch)
@@ -416,6 +419,9 @@ func (l *layer) recomputeRoot() Hash {
 	}
 	for h := range merged(l, func(l *layer) map[Hash]bool { return l.evidence }) {
 		sum.add(evidenceLeaf(h))
+	}
+	for _, v := range merged(l, func(l *layer) map[versionKey]VersionRecord { return l.versions }) {
+		sum.add(v.leaf())
 	}
 	c := *l
 	c.sum = sum

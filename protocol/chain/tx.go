@@ -32,10 +32,12 @@ const (
 	TxVote                       // Vote: vote on a proposal
 	TxSettle                     // Settle: release a job's escrow (the market's settler only)
 	TxPayout                     // Payout: pay many accounts from the sender's balance
+	TxVersion                    // VersionCommit: record a model version and its parent (the settler only)
+	TxUse                        // Use: a request to a model version, paying its price
 	numKinds
 )
 
-var typeNames = [numKinds]string{"invalid", "transfer", "stake", "unstake", "job-post", "result", "reward", "slash", "proposal", "vote", "settle", "payout"}
+var typeNames = [numKinds]string{"invalid", "transfer", "stake", "unstake", "job-post", "result", "reward", "slash", "proposal", "vote", "settle", "payout", "version", "use"}
 
 // Valid reports whether t is a known type.
 func (t TxType) Valid() bool { return t > 0 && t < numKinds }
@@ -388,6 +390,10 @@ func decodeBody(t TxType, p []byte) (any, error) {
 		})
 	case TxPayout:
 		return decodeAs(p, func(b Payout) error { return limit("payout credits", len(b.Pay), MaxCredits) })
+	case TxVersion:
+		return decodeAs[VersionCommit](p, nil)
+	case TxUse:
+		return decodeAs[Use](p, nil)
 	}
 	return nil, fmt.Errorf("%w %d", ErrUnknownKind, t)
 }

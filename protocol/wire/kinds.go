@@ -38,4 +38,13 @@ const (
 	KindScores           Kind = 93 // a validator's scores of a round's updates
 	KindAggregateRequest Kind = 94 // the coordinator asks the aggregator committee for a round's aggregate
 	KindCandidate        Kind = 95 // an aggregator's candidate model and its version hash
+
+	// protocol/secagg (secure aggregation, Bonawitz et al. 2017)
+	KindSecAggKeys      Kind = 110 // a client's public keys for a round
+	KindSecAggKeyList   Kind = 111 // the clients that advertised keys, and the threshold
+	KindSecAggShares    Kind = 112 // a client's sealed shares, one per peer
+	KindSecAggSharesFor Kind = 113 // the sealed shares dealt to one client
+	KindSecAggMasked    Kind = 114 // a client's masked input
+	KindSecAggSurvivors Kind = 115 // the clients whose masked inputs arrived
+	KindSecAggUnmask    Kind = 116 // a client's shares that unmask the sum
 )

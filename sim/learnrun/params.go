@@ -175,6 +175,9 @@ type Params struct {
 	// for the accuracy the privacy costs.
 	DP *DP
 
+	// Secure, if set, aggregates by secure aggregation (see Secure).
+	Secure *Secure
+
 	// Clean also runs the attack-free run with the same seed, for the
 	// accuracy drop. Baseline also trains the model centrally on every
 	// provider row for BaselineEpochs epochs.
@@ -189,6 +192,12 @@ type Params struct {
 	// the attacked run and in the runs beside it (clean, without DP, the
 	// surrogate's fit): ProgressRounds in all. It cannot change the run.
 	Progress func()
+
+	// Economy, if set, runs the data economy (economy.go): the registered
+	// data sets are the learners' rows, and every round pays compute,
+	// data and validation by measured value.
+	Economy *EconomySpec
+	econ    *economyRun // the run's economy, set by runEconomy
 }
 
 // DefaultParams is the configuration of the clean check: the MLP
@@ -247,6 +256,9 @@ func (p *Params) Validate() error {
 		case p.Surrogate != nil:
 			return bad("differential privacy in surrogate mode: the learning curve knows nothing of the noise")
 		}
+	}
+	if err := p.validateSecure(); err != nil {
+		return err
 	}
 	a := p.Attack
 	switch {
@@ -310,6 +322,11 @@ func (p *Params) Validate() error {
 	if p.Matrix.Regions != nil {
 		if err := p.Matrix.Validate(); err != nil {
 			return bad("%v", err)
+		}
+	}
+	if p.Economy != nil {
+		if err := p.Economy.validate(p); err != nil {
+			return bad("economy: %v", err)
 		}
 	}
 	return nil

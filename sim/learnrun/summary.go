@@ -47,8 +47,8 @@ func Summary(res *Result) *metrics.Run {
 		fig("dp_clip", d.Clip, "", "DP-FedAvg: every update clipped to this L2 norm, then averaged with equal weights", "", false)
 		fig("dp_noise_multiplier", d.Sigma, "", "DP-FedAvg: Gaussian noise of sd σ·clip/n added to each coordinate of the mean of n updates", "", false)
 		fig("dp_delta", d.Delta, "", "δ of the (ε, δ) guarantee", "", false)
-		fig("dp_epsilon", learn.DP{Clip: d.Clip, Sigma: d.Sigma}.Epsilon(rounds, d.Delta), "",
-			"user-level ε of the committed models after the rounds run (one learner's update replaced; Rényi DP of the Gaussian mechanism, no amplification by sampling: an upper bound; scores and payouts not covered)", metrics.Lower, true)
+		fig("dp_epsilon", learn.DP{Clip: d.Clip, Sigma: res.dpSigma()}.Epsilon(rounds, d.Delta), "",
+			"user-level ε of the committed models after the rounds run (one learner's update replaced; Rényi DP of the Gaussian mechanism, no amplification by sampling: an upper bound; scores and payouts not covered; under secure aggregation, for the noise left by the round with the most dropouts)", metrics.Lower, true)
 		fig("accuracy_no_dp_final", res.NoDP.Final(), "", "final test accuracy of the same run (same seed) aggregated with plain FedAvg, no clip and no noise", metrics.Higher, false)
 		fig("dp_accuracy_cost", res.NoDP.Final()-res.Final(), "", "final test accuracy without differential privacy minus with it: what the privacy costs", metrics.Lower, true)
 	}
@@ -148,6 +148,7 @@ func Summary(res *Result) *metrics.Run {
 		run.Plots = run.Plots[:1]
 	}
 	run.Plots = append(run.Plots[:1], append(attack, run.Plots[1:]...)...)
+	secureFigures(run, res)
 	if res.Surrogate != nil {
 		labelSurrogate(run, res.Surrogate)
 	}
@@ -182,6 +183,9 @@ func params(p *Params) map[string]string {
 	}
 	if p.Attack.ColludingValidators > 0 {
 		m["colluding_validators"] = fmt.Sprint(p.Attack.ColludingValidators)
+	}
+	if s := p.Secure; s != nil {
+		m["secure_aggregation"] = fmt.Sprintf("threshold %v, dropout %v, clear rule %q", s.Threshold, s.Dropout, s.ClearRule)
 	}
 	if p.Aggregators > 0 {
 		m["aggregators"] = fmt.Sprint(p.Aggregators)

@@ -363,6 +363,9 @@ type Result struct {
 
 	rec *record.Recorder
 	m   *meter
+
+	// sealing is what end-to-end encryption cost (Params.Encryption).
+	sealing *sealing
 }
 
 // Quantiles of a distribution, exact (nearest rank).

@@ -130,6 +130,10 @@ type Params struct {
 	DefaultPrice float64
 	TokenUSD     float64
 
+	// Encryption, if set, seals every unit's input and result end to end
+	// (see Encryption).
+	Encryption *Encryption
+
 	// Churn applies to a ChurnShare of the providers.
 	Churn      *netmodel.Churn
 	ChurnShare float64

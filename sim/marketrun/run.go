@@ -293,7 +293,9 @@ func Run(p *Params) (res *Result, err error) {
 	p = &q
 	m := newMeter(p)
 	rec := record.New(record.Config{StepNs: p.StepNs, EndNs: int64(p.Until + p.Drain)}, recorded...)
+	enc := newSealing(p.Encryption)
 	var sink metrics.Sink = metrics.SinkFunc(func(s metrics.Stamped) {
+		enc.record(s)
 		m.record(s)
 		rec.Record(s)
 		if p.Sink != nil {
@@ -305,6 +307,9 @@ func Run(p *Params) (res *Result, err error) {
 		return nil, err
 	}
 	m.start(wd.nodes, wd.end)
+	if enc != nil {
+		enc.charge = wd.w.Charge
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			panic(fmt.Sprintf("%v (seed %d)", r, p.Seed))
@@ -340,6 +345,7 @@ func Run(p *Params) (res *Result, err error) {
 	res = m.result(wd.end, escrow, open, wd.sybils, rec)
 	res.Wall, res.Events, res.TraceHash = wall, w.Events(), w.TraceHash()
 	res.Sent, res.Dropped = w.Messages()
+	res.sealing = enc
 	if res.EscrowLeft != 0 || res.OpenJobs != 0 {
 		panic(fmt.Sprintf("marketrun: %d base units left in escrow of %d open jobs at the end", res.EscrowLeft, res.OpenJobs))
 	}

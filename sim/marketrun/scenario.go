@@ -2,6 +2,7 @@ package marketrun
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/dais-sim/dais/gpu"
 	"github.com/dais-sim/dais/protocol"
@@ -33,6 +34,9 @@ func FromScenario(sc *scenarios.Scenario, rep int) (*Params, error) {
 		TokenUSD:      sc.Economics.TokenUSD,
 	}
 	p.Catalog = sc.GPUCatalog()
+	if e := w.Encryption; e != nil {
+		p.Encryption = &Encryption{InputBytes: int64(e.Input), OutputBytes: int64(e.Output)}
+	}
 	// One link for all: the market's traffic is small next to its compute.
 	p.Link = sc.Link(scenarios.Group{}, 0)
 	if j := sc.Network.Jitter; j != nil {
@@ -88,6 +92,8 @@ func FromScenario(sc *scenarios.Scenario, rep int) (*Params, error) {
 		}
 		policy.Emission.DecayNum, policy.Emission.DecayDen = num, den
 	}
+	policy.Fees.BurnBps = shareBps(r.FeeBurn)
+	policy.Slash[rewards.LazyWork] = shareBps(r.SlashLazyWork)
 	if r.Payout == "per_identity" {
 		policy.Payout, policy.ParticipationReward = rewards.PerIdentity, rewards.Tokens(r.ParticipationReward)
 	}
@@ -137,6 +143,11 @@ func FromScenario(sc *scenarios.Scenario, rep int) (*Params, error) {
 		p.Churn, p.ChurnShare = ch, float64(sc.Network.Churn.Share)
 	}
 	return p, nil
+}
+
+// shareBps is a share in basis points, rounded to the nearest.
+func shareBps(s scenarios.Share) rewards.Bps {
+	return rewards.Bps(math.Round(float64(s) * float64(rewards.BpsOne)))
 }
 
 // marketRole is the first of a group's roles the market runs.

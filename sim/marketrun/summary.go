@@ -75,6 +75,7 @@ func Summary(res *Result) *metrics.Run {
 		f("energy_per_unit_kwh", res.EnergyPerUnitKWh, "kwh", "energy ÷ verified units", metrics.Lower, true),
 		f("minted_tokens", tok(res.Minted), "tokens", "tokens the emission schedule minted during the run", "", false),
 		f("burned_tokens", tok(res.Burned), "tokens", "tokens burned: fee burns and slashes", "", false),
+		f("inflation_yearly", yearlyInflation(res), "", "net issuance (minted − burned) over the run ÷ the genesis supply, scaled linearly to a year of 365 days", "", false),
 		f("escrowed_tokens", tok(res.Budgets), "tokens", "budgets of the jobs settled (all of them: every job is closed by the end)", "", false),
 		f("paid_providers_tokens", tok(res.PaidProviders), "tokens", "escrow paid to providers as their share of job fees", "", false),
 		f("fee_pot_tokens", tok(res.Pot), "tokens", "escrow paid into the reward pool", "", false),
@@ -90,6 +91,7 @@ func Summary(res *Result) *metrics.Run {
 		f("messages_sent", float64(res.Sent), "", "messages handed to the network model", "", false),
 		f("engine_events", float64(res.Events), "", "events the engine took off its queue", "", false),
 	}
+	figs = append(figs, res.sealing.figures()...)
 	run.Figures = append(figs, run.Figures...)
 	run.AddFairness("reward_per_work", "honest providers' work rewards (fee shares and compute rewards) per verified FLOP", res.RewardPerWork)
 	for i := range run.Figures {
@@ -180,6 +182,25 @@ func Summary(res *Result) *metrics.Run {
 				Caption: "Rewards pay verified FLOPs, so faster GPUs earn more per hour; look at whether slow classes earn anything at all."})
 	}
 	return run
+}
+
+// yearlyInflation is the run's net issuance as a share of the genesis
+// supply, scaled linearly from the simulated time of the last block to 365
+// days: the rate a tokenomics designer bounds ("at most 5% a year"). NaN
+// without blocks.
+func yearlyInflation(res *Result) float64 {
+	n := len(res.Supply)
+	if n == 0 || res.Supply[n-1].At <= 0 {
+		return math.NaN()
+	}
+	last := res.Supply[n-1]
+	net := float64(res.Minted) - float64(res.Burned)
+	genesis := float64(last.Supply) - net
+	if genesis <= 0 {
+		return math.NaN()
+	}
+	year := float64(365 * 24 * time.Hour)
+	return net / genesis * year / float64(last.At)
 }
 
 func durationsS(ds []protocol.Duration) []float64 {

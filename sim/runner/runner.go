@@ -265,7 +265,9 @@ func Once(sc *scenarios.Scenario, rep int, prog Progress) (Rep, error) {
 			at = total
 		}
 		done(prog, at, res.Events)
-		return Rep{Run: learnrun.Summary(res), Seed: p.Seed, Wall: res.Wall, Events: res.Events}, nil
+		run := learnrun.Summary(res)
+		learnrun.AddEconomy(run, res) // protocol.learning.economy's figures, if any
+		return Rep{Run: run, Seed: p.Seed, Wall: res.Wall, Events: res.Events}, nil
 	case Market:
 		p, err := marketrun.FromScenario(sc, rep)
 		if err != nil {
