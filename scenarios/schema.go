@@ -28,7 +28,7 @@ type Scenario struct {
 	// Source is the file's bytes, kept so a run records exactly what it ran.
 	Source []byte `yaml:"-"`
 	// Overrides are the --set arguments applied to Source, in order.
-	Overrides []string `yaml:"-"`
+	Overrides []string `yaml:"-" json:"-"`
 
 	matrix netmodel.Matrix
 	gpus   *gpu.Catalog
