@@ -17,9 +17,9 @@ type Scenario struct {
 	Run         Run         `yaml:"run" required:"true" doc:"The run: its name, seed, length and repetitions."`
 	Network     Network     `yaml:"network" doc:"The network under the nodes: latency between regions, access links, jitter, loss, partitions and churn."`
 	Population  Population  `yaml:"population" doc:"The nodes: GPU classes, regions, stake and roles, in groups by count or share."`
-	Workload    *Workload   `yaml:"workload" doc:"The jobs requesters post: arrival process and job types. A scenario with a workload runs the compute marketplace."`
+	Workload    *Workload   `yaml:"workload" doc:"The jobs requesters post: arrival process and job types. A scenario with a workload runs the compute marketplace (scheduling, verification, rewards, governance)."`
 	Protocol    Protocol    `yaml:"protocol" doc:"Protocol choices and parameters."`
-	Adversaries []Adversary `yaml:"adversaries" doc:"Attackers: kind, how many, when. Not simulated yet (arrive with the chain, marketplace and learning); validated."`
+	Adversaries []Adversary `yaml:"adversaries" doc:"Attackers: kind, how many, when. Each runner takes its own kinds: consensus (equivocation, colluding_validators, silent_validator, delayed_votes), the marketplace (lazy, free_rider, sybil, colluding_validators) and learning (label_flip, sign_flip, scaling, little_is_enough, free_rider, sybil, colluding_validators, lying_aggregator); block gossip takes none."`
 	Economics   Economics   `yaml:"economics" doc:"Prices for profit figures: electricity by region, the token's value."`
 	Outputs     Outputs     `yaml:"outputs" doc:"What the run writes."`
 
@@ -27,6 +27,8 @@ type Scenario struct {
 	File string `yaml:"-"`
 	// Source is the file's bytes, kept so a run records exactly what it ran.
 	Source []byte `yaml:"-"`
+	// Overrides are the --set arguments applied to Source, in order.
+	Overrides []string `yaml:"-" json:"-"`
 
 	matrix netmodel.Matrix
 	gpus   *gpu.Catalog
@@ -42,6 +44,13 @@ type Scenario struct {
 // built-in scenario has no positions (the zero Pos).
 func (sc *Scenario) At(path string) Pos {
 	return (&decoder{pos: sc.pos, top: sc.top}).at(path)
+}
+
+// Errorf is an Error at path's position (At), for what a runner finds
+// wrong with a loaded scenario: dais validate and dais run then say it
+// the same way, with the file, line and key.
+func (sc *Scenario) Errorf(path, format string, a ...any) *Error {
+	return &Error{Pos: sc.At(path), Path: path, Msg: fmt.Sprintf(format, a...)}
 }
 
 // Run names the run and fixes its randomness and length.

@@ -46,7 +46,9 @@ func (d *decoder) validate(sc *Scenario, root *node) {
 	}
 	d.validateLatency(sc)
 	d.validateBandwidth(sc)
+	before := len(d.errs)
 	d.validatePopulation(sc)
+	populationOK := len(d.errs) == before
 	regions := sc.matrix.Regions
 	groups := map[string]bool{}
 	for _, g := range sc.Population.Groups {
@@ -95,6 +97,9 @@ func (d *decoder) validate(sc *Scenario, root *node) {
 			d.check(path+".group", "no population group %q%s", a.Group, suggest(a.Group, keys(groups)))
 		}
 	}
+	if populationOK { // the runner checks count nodes by group
+		d.validateRunner(sc)
+	}
 	if len(sc.Outputs.Formats) == 0 {
 		sc.Outputs.Formats = []string{"md", "html", "json", "csv"}
 	}
@@ -128,11 +133,14 @@ func (d *decoder) validateSecureAggregation(l *Learning) {
 
 func (d *decoder) has(path string) bool { _, ok := d.pos[path]; return ok }
 
+// keys are m's keys, sorted: suggestions and messages list them in a
+// fixed order.
 func keys(m map[string]bool) []string {
-	var out []string
+	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)
 	}
+	slices.Sort(out)
 	return out
 }
 

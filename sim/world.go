@@ -295,6 +295,19 @@ func (w *World) RunUntil(t protocol.Time) {
 	}
 }
 
+// RunUntilReporting is RunUntil(end) in n steps, calling report with the
+// clock and the events dispatched after each: the same events in the same
+// order as one RunUntil, so showing progress cannot change a run.
+func (w *World) RunUntilReporting(end protocol.Time, n int, report func(now protocol.Time, events uint64)) {
+	chunk := max(protocol.Duration(end.Sub(w.now))/protocol.Duration(max(n, 1)), 1)
+	for t := w.now.Add(chunk); t < end; t = t.Add(chunk) {
+		w.RunUntil(t)
+		report(t, w.Events())
+	}
+	w.RunUntil(end)
+	report(end, w.Events())
+}
+
 // RunWhile dispatches events while cond returns true, the queue is not empty
 // and the clock has not passed limit. cond is checked before every event.
 func (w *World) RunWhile(cond func() bool, limit protocol.Time) {

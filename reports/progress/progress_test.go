@@ -53,6 +53,21 @@ func TestBar(t *testing.T) {
 	}
 }
 
+// A run counted in rounds shows counts, no simulated time and no events.
+func TestLinesInRounds(t *testing.T) {
+	c := &clock{t: time.Unix(0, 0)}
+	var b bytes.Buffer
+	r := New(&b, 30, Options{Now: c.now, Unit: "rounds"})
+	c.t = c.t.Add(10 * time.Second)
+	r.Update(10, 0)
+	c.t = c.t.Add(20 * time.Second)
+	r.Done(30, 0)
+	want := "progress: 10 of 30 rounds (33%), ETA 20s\ndone: 30 rounds in 30s of wall time\n"
+	if b.String() != want {
+		t.Fatalf("got %q, want %q", b.String(), want)
+	}
+}
+
 // The counter's ETA extrapolates the points this process ran, not those
 // it found done: 2 points in 20 s with 4 left is 40 s to go.
 func TestCounterLines(t *testing.T) {

@@ -453,6 +453,9 @@ func (r *Result) AddRound(c learn.Committed, acc, asr float64, at protocol.Time)
 	if c.NoQuorum {
 		r.NoQuorum++
 	}
+	if r.Params != nil && r.Params.Progress != nil {
+		r.Params.Progress()
+	}
 }
 
 // Tally counts a learn event other than a commit: payouts and

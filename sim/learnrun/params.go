@@ -188,6 +188,10 @@ type Params struct {
 	Trace bool
 	// Sink, if not nil, also receives every event.
 	Sink metrics.Sink
+	// Progress, if not nil, is called after each round that commits, in
+	// the attacked run and in the runs beside it (clean, without DP, the
+	// surrogate's fit): ProgressRounds in all. It cannot change the run.
+	Progress func()
 
 	// Economy, if set, runs the data economy (economy.go): the registered
 	// data sets are the learners' rows, and every round pays compute,
@@ -343,6 +347,22 @@ func (p *Params) budget() uint64 {
 }
 
 // attackers is the number of attacking identities: providers, or Sybils.
+// ProgressRounds is how many times a run calls Progress: the rounds of
+// every run it makes, each with its round 0 (the initial model).
+func (p *Params) ProgressRounds() int {
+	n := p.Rounds + 1
+	if p.Clean {
+		n += p.Rounds + 1
+	}
+	if p.DP != nil {
+		n += p.Rounds + 1
+	}
+	if p.Surrogate != nil && p.Surrogate.Curve == nil {
+		n += p.Surrogate.FitRounds + 1
+	}
+	return n
+}
+
 func (p *Params) attackers() int {
 	a := p.Attack
 	switch {

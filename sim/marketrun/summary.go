@@ -163,22 +163,35 @@ func Summary(res *Result) *metrics.Run {
 	addSeries(run, res)
 
 	run.Plots = []metrics.Plot{
-		{Kind: metrics.PlotCDF, Data: []string{market.Completion.Key()},
-			Title: "Work units: share verified by time since the job's post", XLabel: "time from post to verified (ms)", YLabel: "units verified (fraction)",
+		{Kind: metrics.PlotCDF, Data: []string{market.Completion.Key()}, LogX: true,
+			Title: "Work units: share verified by time since the job's post", XLabel: "time from post to verified (ms, log scale)", YLabel: "units verified (fraction)",
 			Caption: "Each point is the share of verified units whose result was accepted by then. Look at the tail: slow GPUs, verification re-runs and requeued timeouts stretch it."},
 		{Kind: metrics.PlotLines, Data: []string{"supply_curve"},
 			Title: "Token supply by block", XLabel: "block height (blocks)", YLabel: "supply (tokens)",
 			Caption: "Minted less burned after every block. Look for the slope changing where a governance proposal changes the emission rate; fee burns and slashes pull it down."},
+	}
+	if len(p.Proposals) > 0 {
+		run.Plots = append(run.Plots, metrics.Plot{Kind: metrics.PlotLines, Data: []string{"emission_curve"},
+			Title: "Emission per block", XLabel: "block height (blocks)", YLabel: "minted per block (tokens)",
+			Caption: "The emission schedule in force at each block. Look for the step where a governance proposal takes effect: its activation height."})
 	}
 	if len(labels) > 0 {
 		var cols []string
 		for _, l := range labels {
 			cols = append(cols, "utilization_"+l)
 		}
+		run.Plots = append([]metrics.Plot{
+			{Kind: metrics.PlotBars, Data: []string{"profit_usd_per_gpu_hour_by_class"},
+				Title: "Profit per GPU-hour after electricity, by class", XLabel: "GPU class (name)", YLabel: "profit (USD per GPU-hour)",
+				Caption: "Earnings at the token's price less electricity at each node's regional price, per online GPU-hour; with repetitions, whiskers give the 95% confidence interval. Look for classes below zero: their owners pay to take part."},
+			{Kind: metrics.PlotHeatmap, Data: cols, Names: labels,
+				Title: "GPU utilization by class over time", XLabel: "simulated time (s)", YLabel: "GPU class (name)",
+				Caption: "Colour: busy ÷ online GPU time (fraction). Each row is the honest providers of one class; grey is a step with none online. Look for small GPUs idling (dark) while big ones are saturated (light): a scheduler that starves them."},
+			{Kind: metrics.PlotLorenz, Data: []string{"reward_per_work_lorenz"},
+				Title: "Fairness of rewards per verified FLOP", XLabel: "honest providers, poorest first (fraction)", YLabel: "share of rewards per FLOP (fraction)",
+				Caption: "The Lorenz curve of each honest provider's work rewards per verified FLOP, with its Gini coefficient in the legend. On the diagonal every FLOP earns the same; the further below it, the more some providers' work is paid less."},
+		}, run.Plots...)
 		run.Plots = append(run.Plots,
-			metrics.Plot{Kind: metrics.PlotSeries, Data: cols,
-				Title: "GPU utilization by class over time", XLabel: "simulated time (s)", YLabel: "busy ÷ online GPU time (fraction)",
-				Caption: "Honest providers of each class. Look for small GPUs idling while big ones are saturated: a scheduler that starves them."},
 			metrics.Plot{Kind: metrics.PlotBars, Data: []string{"earnings_per_gpu_hour_by_class"},
 				Title: "Earnings per GPU-hour by class", XLabel: "GPU class (name)", YLabel: "earnings (tokens per GPU-hour)",
 				Caption: "Rewards pay verified FLOPs, so faster GPUs earn more per hour; look at whether slow classes earn anything at all."})
