@@ -140,7 +140,7 @@ dais testnet down, or a crash): each replays its stored chain and catches up wit
 					if changed("nodes", "validators", "seed") {
 						return badInput("--scenario gives the nodes, validators and seed; drop -n, --validators and --seed")
 					}
-					sc, err := loadScenario(scenarioPath, nil)
+					sc, err := loadScenario(cmd.ErrOrStderr(), scenarioPath, nil)
 					if err != nil {
 						return err
 					}

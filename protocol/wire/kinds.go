@@ -31,6 +31,9 @@ const (
 	KindVerdict       Kind = 68 // a validator's re-executed hash
 	KindDisputeQuery  Kind = 69 // bisection: the committee asks a party for one checkpoint
 	KindDisputeReveal Kind = 70 // bisection: a party's checkpoint with its Merkle proof
+	KindFetch         Kind = 71 // a provider asks a unit's source for its input
+	KindData          Kind = 72 // a unit's input or output (modeled bytes)
+	KindRelease       Kind = 73 // a requester releases the next unit of a session
 
 	// protocol/learn
 	KindModel            Kind = 90 // a model version announced for a round: params and hashes
@@ -42,4 +45,12 @@ const (
 
 	// live/node
 	KindSigned Kind = 140 // a service message (market, learning) signed by its author's account key
+	// protocol/secagg (secure aggregation, Bonawitz et al. 2017)
+	KindSecAggKeys      Kind = 110 // a client's public keys for a round
+	KindSecAggKeyList   Kind = 111 // the clients that advertised keys, and the threshold
+	KindSecAggShares    Kind = 112 // a client's sealed shares, one per peer
+	KindSecAggSharesFor Kind = 113 // the sealed shares dealt to one client
+	KindSecAggMasked    Kind = 114 // a client's masked input
+	KindSecAggSurvivors Kind = 115 // the clients whose masked inputs arrived
+	KindSecAggUnmask    Kind = 116 // a client's shares that unmask the sum
 )

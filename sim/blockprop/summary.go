@@ -156,12 +156,12 @@ func Summary(res *Result, rec *record.Recorder) *metrics.Run {
 			XLabel: "time since the block was created (ms)", YLabel: "first copies delivered (fraction)",
 			Caption: fmt.Sprintf("Each point is the share of (block, node) pairs where the node had its %d-byte block by then. ", p.BlockSize) +
 				"Look at the tail: the gap between the 90% mark and the last node is set by slow uplinks relaying the block in turn."},
-		{Kind: metrics.PlotSeries, Data: []string{Deliveries.Key(), Duplicates.Key()}, Rate: true,
+		{Kind: metrics.PlotSeries, Data: []string{Deliveries.Key(), Duplicates.Key()}, Rate: true, Bands: partitionBands(p),
 			Title:  "Block copies delivered per second",
 			XLabel: "simulated time (s)", YLabel: "copies delivered (1/s)",
 			Caption: "Every delivery after a node's first copy is a duplicate. " +
 				"Look for duplicates tracking deliveries closely: bandwidth spent on nodes that already had the block."},
-		{Kind: metrics.PlotSeries, Data: []string{Delivered.Key()}, Rate: true, Scale: 8e-6,
+		{Kind: metrics.PlotSeries, Data: []string{Delivered.Key()}, Rate: true, Scale: 8e-6, Bands: partitionBands(p),
 			Title:  "Network throughput of the flood",
 			XLabel: "simulated time (s)", YLabel: "delivered (Mbit/s)",
 			Caption: "Bits of block copies arriving per second, over all nodes. " +
@@ -214,4 +214,13 @@ func params(p *Params) map[string]string {
 		"loss":             fmt.Sprint(p.Loss),
 		"jitter_s":         jitter,
 	}
+}
+
+// partitionBands shade the partitions on plots against time.
+func partitionBands(p *Params) []metrics.Band {
+	var out []metrics.Band
+	for i, part := range p.Partitions {
+		out = append(out, metrics.Band{FromNs: int64(part.From), UntilNs: int64(part.Until), Label: fmt.Sprintf("partition %d", i+1)})
+	}
+	return out
 }
