@@ -353,10 +353,10 @@ func newLearnApp(spec *LearningSpec, ctx ServiceContext) (*learnApp, error) {
 	p := spec.Params(netw.Seed)
 	a := &learnApp{spec: spec, net: netw, self: self, ledger: ctx.Ledger, store: ctx.Store, log: ctx.Log,
 		learners: map[chain.Address]bool{}, validators: netw.Validators()}
-	a.coordAddr = chain.AddressOf(chain.KeyFor(netw.Seed, spec.Coordinator))
-	a.selfAddr = chain.AddressOf(chain.KeyFor(netw.Seed, self))
+	a.coordAddr = netw.AccountOf(spec.Coordinator)
+	a.selfAddr = netw.AccountOf(self)
 	for _, id := range spec.Learners {
-		a.learners[chain.AddressOf(chain.KeyFor(netw.Seed, id))] = true
+		a.learners[netw.AccountOf(id)] = true
 	}
 	_, learner := slices.BinarySearch(spec.Learners, self)
 	_, validator := slices.BinarySearch(spec.Validators, self)
@@ -383,7 +383,7 @@ func newLearnApp(spec *LearningSpec, ctx ServiceContext) (*learnApp, error) {
 		if cfg.Resume != nil {
 			ctx.Log.Info("learning: resuming from the stored checkpoint", "round", cfg.Resume.Round, "version", cfg.Resume.Version.String())
 		}
-		a.key = chain.KeyFor(netw.Seed, self)
+		a.key = ctx.AccountKey
 		if b, err := ctx.Store.Meta(nonceKey); err == nil && len(b) == 8 {
 			a.nonce = binary.BigEndian.Uint64(b)
 		}
@@ -457,7 +457,7 @@ func (a *learnApp) observe(env protocol.Env, ev metrics.Event) {
 		a.committed(env, e)
 	case learn.Scored:
 		if e.Payout > 0 {
-			a.credits = append(a.credits, chain.Credit{To: chain.AddressOf(chain.KeyFor(a.net.Seed, e.Learner)), Amount: e.Payout})
+			a.credits = append(a.credits, chain.Credit{To: a.net.AccountOf(e.Learner), Amount: e.Payout})
 		}
 	case learn.SecureWork:
 		switch e.Step {

@@ -54,7 +54,7 @@ func TestSecureFederatedJobSurvivesSIGKILLedLearner(t *testing.T) {
 
 	const victim = 3
 	var round uint64
-	livetest.WaitFor(t, 60*time.Second, "learner 3 to hold its shares in round ≥ 2, still training", func() bool {
+	livetest.WaitFor(t, "learner 3 to hold its shares in round ≥ 2, still training", func() bool {
 		v := learningOf(tn, victim)
 		if v == nil || v.SecureRound < 2 || (v.SecureStep != learn.SecureShared && v.SecureStep != learn.SecureReceived) {
 			return false
@@ -65,7 +65,7 @@ func TestSecureFederatedJobSurvivesSIGKILLedLearner(t *testing.T) {
 	if err := tn.Kill(victim); err != nil {
 		t.Fatal(err)
 	}
-	livetest.WaitFor(t, 30*time.Second, fmt.Sprintf("the coordinator to close round %d", round), func() bool {
+	livetest.WaitFor(t, fmt.Sprintf("the coordinator to close round %d", round), func() bool {
 		c := learningOf(tn, 0)
 		return c != nil && c.Round >= round+1
 	})
@@ -83,7 +83,7 @@ func TestSecureFederatedJobSurvivesSIGKILLedLearner(t *testing.T) {
 	if err := tn.Start(launcher, victim); err != nil {
 		t.Fatal(err)
 	}
-	livetest.WaitFor(t, 90*time.Second, "the job to finish", func() bool {
+	livetest.WaitFor(t, "the job to finish", func() bool {
 		c := learningOf(tn, 0)
 		return c != nil && c.Done
 	})
@@ -106,7 +106,7 @@ func TestSecureFederatedJobSurvivesSIGKILLedLearner(t *testing.T) {
 	}
 	// The pots are split equally among the learners in each sum; every
 	// learner was in some.
-	livetest.WaitFor(t, 20*time.Second, "every payout to commit and the learners to read it", func() bool {
+	livetest.WaitFor(t, "every payout to commit and the learners to read it", func() bool {
 		c := learningOf(tn, 0)
 		var earned uint64
 		for id := protocol.NodeID(1); id < 4; id++ {

@@ -3,7 +3,8 @@ package wire
 // Every message kind in dais, in one list so numbers are never reused.
 // A package registers the decoder for its kinds in its init function.
 // Ranges: 1–9 gossip, 10–29 chain, 30–59 consensus, 60–89 market, verify
-// and rewards, 90–119 learning, 120–139 governance. Tests use 60000 and up.
+// and rewards, 90–119 learning, 120–139 governance, 140–149 envelopes a
+// live transport adds and removes (no node sees them). Tests use 60000 and up.
 const (
 	KindBlockAnnounce Kind = 1 // protocol/gossip.Block
 
@@ -42,6 +43,8 @@ const (
 	KindAggregateRequest Kind = 94 // the coordinator asks the aggregator committee for a round's aggregate
 	KindCandidate        Kind = 95 // an aggregator's candidate model and its version hash
 
+	// live/node
+	KindSigned Kind = 140 // a service message (market, learning) signed by its author's account key
 	// protocol/secagg (secure aggregation, Bonawitz et al. 2017)
 	KindSecAggKeys      Kind = 110 // a client's public keys for a round
 	KindSecAggKeyList   Kind = 111 // the clients that advertised keys, and the threshold
