@@ -17,8 +17,8 @@ import (
 	"github.com/dais-sim/dais/protocol/chain"
 	"github.com/dais-sim/dais/protocol/dist"
 	"github.com/dais-sim/dais/protocol/market"
+	"github.com/dais-sim/dais/scenarios/netspec"
 	"github.com/dais-sim/dais/sim/marketrun"
-	"github.com/dais-sim/dais/sim/netmodel"
 )
 
 // MarketProbes compare a small live marketplace (testnet.RunMarket) with
@@ -94,8 +94,8 @@ func simMarket(spec *node.MarketSpec, seed uint64, rtt time.Duration, class stri
 	every := protocol.Duration(spec.Every)
 	return &marketrun.Params{
 		Seed:    seed,
-		Matrix:  netmodel.Matrix{Regions: []string{"loopback"}, RTT: [][]protocol.Duration{{protocol.Duration(rtt)}}},
-		Link:    netmodel.Link{UpBps: 10e9, DownBps: 10e9},
+		Matrix:  netspec.Matrix{Regions: []string{"loopback"}, RTT: [][]protocol.Duration{{protocol.Duration(rtt)}}},
+		Link:    netspec.Link{UpBps: 10e9, DownBps: 10e9},
 		Catalog: cat,
 		Groups: []marketrun.Group{
 			{Name: "requester", GPU: "cpu", Count: len(spec.Requesters), Role: marketrun.Requester, Balance: node.DefaultBalance},

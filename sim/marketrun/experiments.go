@@ -10,7 +10,7 @@ import (
 	"github.com/dais-sim/dais/protocol/govern"
 	"github.com/dais-sim/dais/protocol/market"
 	"github.com/dais-sim/dais/protocol/rewards"
-	"github.com/dais-sim/dais/sim/netmodel"
+	"github.com/dais-sim/dais/scenarios/netspec"
 )
 
 // The experiments the issue asks for, as parameter sets and sweeps. Tests
@@ -340,7 +340,7 @@ func ConservationParams() *Params {
 		Verify:      market.Verification{Scheme: market.SpotCheck, SpotCheck: 0.2},
 		Adversaries: []Adversary{{Kind: Lazy, Group: "a100", Count: 1}, {Kind: FreeRider, Group: "t4", Count: 1}},
 		Policy:      &pol,
-		Churn:       &netmodel.Churn{Session: dist.Exponential{M: 90}, Downtime: dist.Exponential{M: 20}, CrashShare: 0.5},
+		Churn:       &netspec.Churn{Session: dist.Exponential{M: 90}, Downtime: dist.Exponential{M: 20}, CrashShare: 0.5},
 		ChurnShare:  0.5,
 		Until:       5 * protocol.Minute,
 		Drain:       2 * protocol.Minute,
@@ -366,7 +366,7 @@ func MMcParams(c int, rho float64, units int, seed uint64) *Params {
 	lambda := rho * float64(c) / meanService
 	return &Params{
 		Seed:   seed,
-		Matrix: netmodel.Matrix{Regions: []string{"here"}, RTT: [][]protocol.Duration{{0}}},
+		Matrix: netspec.Matrix{Regions: []string{"here"}, RTT: [][]protocol.Duration{{0}}},
 		Model:  model,
 		Groups: []Group{
 			{Name: "providers", GPU: "h100", Count: c, Role: Provider, Slots: 1},

@@ -14,18 +14,18 @@ import (
 	"github.com/dais-sim/dais/protocol/dist"
 	"github.com/dais-sim/dais/protocol/market"
 	"github.com/dais-sim/dais/scenarios"
-	"github.com/dais-sim/dais/sim/netmodel"
+	"github.com/dais-sim/dais/scenarios/netspec"
 )
 
 // star is master-workers in small: one requester holding every unit's
 // input on a fast hub link, workers on their own links, no latency, one
 // job of units units posted at once, continuous matching.
-func star(workers, units int, input float64, link netmodel.Link) *Params {
+func star(workers, units int, input float64, link netspec.Link) *Params {
 	return &Params{
 		Seed:   1,
-		Matrix: netmodel.Matrix{Regions: []string{"hub"}, RTT: [][]protocol.Duration{{0}}},
+		Matrix: netspec.Matrix{Regions: []string{"hub"}, RTT: [][]protocol.Duration{{0}}},
 		Links: []LinkClass{{Name: "worker", Share: 1, Link: link},
-			{Name: "hub", Link: netmodel.Link{UpBps: 1e14, DownBps: 1e14}}},
+			{Name: "hub", Link: netspec.Link{UpBps: 1e14, DownBps: 1e14}}},
 		CommitteeLink: "hub",
 		Groups: []Group{
 			{Name: "workers", GPU: "h100", Count: workers, Role: Provider, Slots: 1, Bandwidth: "worker"},
@@ -72,7 +72,7 @@ func TestStarMakespanIsTheBound(t *testing.T) {
 		{10, 2000, 1e5, 1e10}, // 80 µs a unit
 		{25, 2000, 0, 1e9},    // no input: compute only
 	} {
-		res := mustRun(t, star(tc.workers, tc.units, tc.input, netmodel.Link{UpBps: tc.bps, DownBps: tc.bps}))
+		res := mustRun(t, star(tc.workers, tc.units, tc.input, netspec.Link{UpBps: tc.bps, DownBps: tc.bps}))
 		want := starBound(tc.workers, tc.units, tc.input, tc.bps)
 		if res.Verified != tc.units || math.Abs(res.Makespan-want) > 0.005*want {
 			t.Errorf("%d workers, %g B at %g bit/s: %d units verified, makespan %.6f s, bound %.6f s (%+.3f%%)",
@@ -198,7 +198,7 @@ func TestDrainIsSettable(t *testing.T) {
 // counted a whole step for the last part of one (0.345 reported against a
 // true 0.74).
 func TestUtilizationOverTrueOnlineTime(t *testing.T) {
-	p := star(4, 4*1000, 0, netmodel.Link{})
+	p := star(4, 4*1000, 0, netspec.Link{})
 	p.Jobs[0].FLOPs = dist.Fixed{V: 2.47e12} // 5 ms a unit on an H100 at half its peak
 	p.Drain = 14 * protocol.Second
 	p.StepNs = int64(4 * protocol.Second) // the run is 15 s: three steps and a quarter

@@ -13,8 +13,8 @@ import (
 	"github.com/dais-sim/dais/protocol/govern"
 	"github.com/dais-sim/dais/protocol/market"
 	"github.com/dais-sim/dais/protocol/rewards"
+	"github.com/dais-sim/dais/scenarios/netspec"
 	"github.com/dais-sim/dais/sim"
-	"github.com/dais-sim/dais/sim/netmodel"
 )
 
 // Role is what a population group's nodes do.
@@ -51,7 +51,7 @@ type Group struct {
 type LinkClass struct {
 	Name  string
 	Share float64
-	Link  netmodel.Link
+	Link  netspec.Link
 }
 
 // Adversary kinds.
@@ -84,13 +84,13 @@ type Adversary struct {
 // Params describe one run.
 type Params struct {
 	Seed uint64
-	// Matrix is the region latency matrix (zero: netmodel.DefaultMatrix).
-	Matrix netmodel.Matrix
+	// Matrix is the region latency matrix (zero: netspec.DefaultMatrix).
+	Matrix netspec.Matrix
 	// Link is every node's access link (zero: unlimited) when Links is
 	// empty. With Links, each node of a group gets the group's named class
 	// or one drawn by share from its placement stream (the committee's
 	// node too, as a node without a group).
-	Link  netmodel.Link
+	Link  netspec.Link
 	Links []LinkClass
 	// CommitteeLink names the committee's class in Links ("": drawn by
 	// share).
@@ -161,7 +161,7 @@ type Params struct {
 	Encryption *Encryption
 
 	// Churn applies to a ChurnShare of the providers.
-	Churn      *netmodel.Churn
+	Churn      *netspec.Churn
 	ChurnShare float64
 
 	// StepNs is the time-series step (0: 10 s).
@@ -179,7 +179,7 @@ var ErrParams = errors.New("marketrun: invalid parameters")
 
 func (p *Params) defaults() {
 	if len(p.Matrix.Regions) == 0 {
-		p.Matrix = netmodel.DefaultMatrix()
+		p.Matrix = netspec.DefaultMatrix()
 	}
 	if p.BlockInterval == 0 {
 		p.BlockInterval = 2 * protocol.Second

@@ -15,6 +15,7 @@ import (
 	"github.com/dais-sim/dais/protocol/govern"
 	"github.com/dais-sim/dais/protocol/market"
 	"github.com/dais-sim/dais/protocol/rewards"
+	"github.com/dais-sim/dais/scenarios/netspec"
 	"github.com/dais-sim/dais/sim"
 	"github.com/dais-sim/dais/sim/netmodel"
 )
@@ -32,7 +33,7 @@ type Node struct {
 	Sybil int
 	// Link is the node's access link (a Sybil's extra identities share
 	// the attacker's).
-	Link netmodel.Link
+	Link netspec.Link
 }
 
 // Committee is node 0.
@@ -50,7 +51,7 @@ type world struct {
 
 // link is the access link of a node of a group naming class (""), the
 // class drawn by share with a draw from u, or Params.Link without classes.
-func (p *Params) link(class string, u func() float64) netmodel.Link {
+func (p *Params) link(class string, u func() float64) netspec.Link {
 	if len(p.Links) == 0 {
 		return p.Link
 	}
@@ -299,7 +300,7 @@ func build(p *Params, sink metrics.Sink, onlineHook func(protocol.NodeID, protoc
 				churn = append(churn, protocol.NodeID(id))
 			}
 		}
-		if err := p.Churn.Apply(w, p.Seed, churn, end); err != nil {
+		if err := netmodel.ApplyChurn(*p.Churn, w, p.Seed, churn, end); err != nil {
 			return nil, err
 		}
 	}
