@@ -14,7 +14,7 @@ import (
 
 	"github.com/dais-sim/dais/gpu/bench"
 	"github.com/dais-sim/dais/gpu/profile"
-	"github.com/dais-sim/dais/live/calibrate"
+	"github.com/dais-sim/dais/cmd/dais/calibrate"
 	"github.com/dais-sim/dais/live/node"
 	"github.com/dais-sim/dais/live/testnet"
 )
