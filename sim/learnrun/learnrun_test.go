@@ -230,6 +230,7 @@ func TestCollusion(t *testing.T) {
 // Same parameters, same seed: the same events, models and payouts; the
 // colluders' oracle and the decorators included.
 func TestDeterministic(t *testing.T) {
+	singleThreaded(t)
 	p := DefaultParams()
 	p.Rounds, p.Providers, p.Trace = 2, 6, true
 	p.Attack = Attack{Kind: LittleIsEnough, Share: 0.34}
@@ -259,6 +260,7 @@ func TestDeterministic(t *testing.T) {
 // are zeros, sign flippers' are paid nothing, label flippers and Sybils
 // are counted as attackers.
 func TestAttackWiring(t *testing.T) {
+	singleThreaded(t)
 	for _, a := range []Attack{
 		{Kind: FreeRider, Share: 0.5},
 		{Kind: FreeRider, Share: 0.5, Stale: true},
@@ -496,6 +498,18 @@ func skipClaimUnderRace(t *testing.T) {
 	t.Helper()
 	if raceEnabled {
 		t.Skip("a claim test; make test runs it without -race")
+	}
+}
+
+// singleThreaded skips a test under the race detector: the simulated run
+// starts no goroutine, so the race pass has nothing to find in it and
+// would only run it ten times slower. The concurrent paths of this
+// package (the attack table's workers, the valuation's trainers) are
+// raced in TestAttackTableMarkdown and TestEconomyLight.
+func singleThreaded(t *testing.T) {
+	t.Helper()
+	if raceEnabled {
+		t.Skip("a single-threaded run: nothing for the race detector (make test runs it without -race)")
 	}
 }
 
