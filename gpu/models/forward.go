@@ -66,9 +66,15 @@ func (m *Model) Predict(x []float64) int {
 // Probabilities are the model's class probabilities for row x: the
 // softmax of its logits (Predict is their argmax). x must have
 // Spec.Inputs features.
-func (m *Model) Probabilities(x []float64) []float64 {
-	out := make([]float64, m.spec.Classes)
-	forward(m.spec, m.params, x, make([]float64, m.spec.Hidden), out)
+func (m *Model) Probabilities(x []float64) []float64 { return Probabilities(m.spec, m.params, x) }
+
+// Probabilities are the class probabilities for row x of the model spec
+// with parameters params (len spec.NumParams()), without building the
+// model's graph: what a node answering inference on stored parameters
+// runs.
+func Probabilities(spec Spec, params, x []float64) []float64 {
+	out := make([]float64, spec.Classes)
+	forward(spec, params, x, make([]float64, spec.Hidden), out)
 	z := logSumExp(out)
 	for i, v := range out {
 		out[i] = math.Exp(v - z)

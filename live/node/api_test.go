@@ -78,11 +78,14 @@ func TestUserAPI(t *testing.T) {
 
 	// Inference on the federated job's versions, at the coordinator.
 	coord := sdk(0, user)
-	var versions []api.ModelVersion
-	livetest.WaitFor(t, "the coordinator to list the job's 3 rounds", func() bool {
-		versions, err = coord.ModelVersions(ctx)
-		return err == nil && len(versions) >= 4 // round 0 (the initial model) … 3
+	livetest.WaitFor(t, "the federated job to finish", func() bool {
+		l := nodes[0].n.Status().Learning
+		return l != nil && l.Done
 	})
+	versions, err := coord.ModelVersions(ctx)
+	if err != nil || len(versions) < l.Rounds {
+		t.Fatalf("the coordinator lists %d versions after %d rounds: %v", len(versions), l.Rounds, err)
+	}
 	last := versions[len(versions)-1]
 	if last.Price != l.InferencePrice || last.Provider != netw.AccountOf(0) || last.Inputs != 64 || last.Model != "softmax" {
 		t.Errorf("the last version: %+v", last)

@@ -64,7 +64,8 @@ func (g *apiGate) Handle(env protocol.Env, in protocol.Input) {
 // modelVersion is a committed model version this node can answer for.
 type modelVersion struct {
 	api.ModelVersion
-	model *models.Model // its parameters set; used under modelRegistry.mu
+	spec   models.Spec
+	params []float64 // read-only once registered
 }
 
 // modelRegistry holds the model versions the node's learning role
@@ -75,19 +76,15 @@ type modelRegistry struct {
 }
 
 func (r *modelRegistry) add(v api.ModelVersion, spec models.Spec, params []float64) error {
-	m, err := models.New(spec)
-	if err != nil {
-		return err
-	}
-	if err := m.SetParams(params); err != nil {
-		return err
+	if len(params) != spec.NumParams() {
+		return fmt.Errorf("model version %x has %d parameters, its model %d", v.Hash[:8], len(params), spec.NumParams())
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if slices.ContainsFunc(r.versions, func(o *modelVersion) bool { return o.Hash == v.Hash }) {
 		return nil
 	}
-	r.versions = append(r.versions, &modelVersion{ModelVersion: v, model: m})
+	r.versions = append(r.versions, &modelVersion{ModelVersion: v, spec: spec, params: slices.Clone(params)})
 	return nil
 }
 
@@ -103,13 +100,16 @@ func (r *modelRegistry) list() []api.ModelVersion {
 
 func (r *modelRegistry) predict(version [32]byte, x []float64) (api.ModelVersion, []float64, bool) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, v := range r.versions {
-		if v.Hash == version {
-			return v.ModelVersion, v.model.Probabilities(x), true
-		}
+	var v *modelVersion
+	if i := slices.IndexFunc(r.versions, func(v *modelVersion) bool { return v.Hash == version }); i >= 0 {
+		v = r.versions[i]
 	}
-	return api.ModelVersion{}, nil, false
+	r.mu.Unlock()
+	if v == nil {
+		return api.ModelVersion{}, nil, false
+	}
+	// Outside the lock: a version's parameters never change.
+	return v.ModelVersion, models.Probabilities(v.spec, v.params, x), true
 }
 
 // apiBackend is the Node as an api.Backend.
