@@ -48,12 +48,10 @@ const PresenceTopic wire.Topic = "presence"
 // DefaultStatusAddr keeps /metrics and /status on the loopback interface.
 const DefaultStatusAddr = "127.0.0.1:0"
 
-// dialTimeout bounds a dial to a peer. The runtime sends from the node
-// goroutine, so a dial to a peer that is down holds the node up this long
-// (libp2p's dial backoff makes the next ones fail at once; a peer that
-// accepts connections but does not answer costs it every time, twice);
-// p2p's default of 10 s would stall a validator for several rounds. The
-// services' messages leave from goroutines of their own (appsend.go).
+// dialTimeout bounds a dial to a peer. Frames leave from a goroutine per
+// peer (appsend.go), so a dial holds up only the frames behind it to that
+// peer; p2p's default of 10 s would hold a validator's messages to a
+// restarted peer for several rounds.
 const dialTimeout = 3 * time.Second
 
 // Options are what a node takes from its process rather than its config.
@@ -152,8 +150,9 @@ type Node struct {
 	in        *inbound
 	rt        atomic.Pointer[live.Runtime]
 	tel       *telemetry
-	services  []*Service // protocols beside consensus (apps.go)
-	appSend   *appSender // sends their messages (appsend.go)
+	services  []*Service  // protocols beside consensus (apps.go)
+	appSend   *appSender  // sends their messages (appsend.go)
+	conSend   *peerSender // sends every other frame (appsend.go)
 	failed    atomic.Bool
 	fatal     chan error
 
@@ -223,13 +222,13 @@ func New(cfg *Config, opts Options) (n *Node, err error) {
 		return nil, err
 	}
 	n.tel = newTelemetry(n.log, n.events, opts.Sink, infoLabels(netw.Name, uint32(cfg.ID), n.self.Role, pid.String(), opts.Version),
-		frameSource{host: n.host, app: n.appSend, rt: n.rt.Load, peers: func() int { return len(n.host.TopicPeers(PresenceTopic)) }, started: time.Now()})
+		frameSource{host: n.host, app: n.appSend, con: n.conSend, rt: n.rt.Load, peers: func() int { return len(n.host.TopicPeers(PresenceTopic)) }, started: time.Now()})
 	if err := n.registerServices(); err != nil {
 		return nil, err
 	}
 	identity, key := netw.Identity(), n.keys.Account
 	rt, err := live.New(n.durable, live.Config{ID: cfg.ID, Seed: netw.Seed, Epoch: netw.Epoch,
-		Transport: gate{h: n.host, app: n.appSend, failed: &n.failed, signed: n.in.signed,
+		Transport: gate{h: n.host, app: n.appSend, con: n.conSend, failed: &n.failed, signed: n.in.signed,
 			seal: func(frame []byte) []byte { return seal(identity, cfg.ID, key, frame) }},
 		Sink: n.tel, OnError: func(err error) { n.log.Debug("transport", "err", err) }})
 	if err != nil {
@@ -376,7 +375,8 @@ func (n *Node) startHost() error {
 	// Closed after the host (cleanup runs last first), so that a dial in
 	// flight ends at once.
 	n.appSend = newAppSender(h, n.log, kinds)
-	n.cleanup = append(n.cleanup, n.appSend.close, h.Close)
+	n.conSend = newConsensusSender(h, n.log)
+	n.cleanup = append(n.cleanup, n.appSend.close, n.conSend.close, h.Close)
 	book, err := n.net.addrBook(n.cfg.Bootstrap)
 	if err != nil {
 		return err
@@ -685,10 +685,13 @@ var errFailed = errors.New("node: failed; sending nothing more")
 
 // gate is the node's transport: the host, until the node fails; the
 // services' messages sealed in Signed envelopes (signed kinds), and sent
-// through app.
+// through app, every other frame through con (appsend.go), so that no
+// send holds up the node goroutine. Publish goes to gossipsub, which
+// queues of its own.
 type gate struct {
 	h      *p2p.Host
 	app    *appSender
+	con    *peerSender
 	failed *atomic.Bool
 	signed map[wire.Kind]bool
 	seal   func(frame []byte) []byte
@@ -705,7 +708,7 @@ func (g gate) Send(to protocol.NodeID, frame []byte) error {
 	if app {
 		return g.app.send(to, frame)
 	}
-	return g.h.Send(to, frame)
+	return g.con.send(to, frame)
 }
 
 func (g gate) Publish(t wire.Topic, frame []byte) error {
