@@ -287,28 +287,17 @@ func (n *Node) openLog(dir string) error {
 // their drivers.
 func (n *Node) buildProtocol() (protocol.Node, *chainApp, error) {
 	netw, id := n.net, n.cfg.ID
-	genesis := make([]chain.Account, len(netw.Nodes))
 	var cands []consensus.Validator
-	var addrs []chain.Address
-	for i, m := range netw.Nodes {
-		genesis[i] = chain.Account{Address: netw.AccountOf(m.ID), Balance: netw.balance()}
+	for _, m := range netw.Nodes {
 		if m.Role == RoleValidator {
-			genesis[i].Stake = m.StakeOf()
 			cands = append(cands, consensus.Validator{ID: m.ID, Stake: m.StakeOf(), PubKey: netw.ValidatorKeyOf(m.ID)})
 		}
-		addrs = append(addrs, genesis[i].Address)
+	}
+	ledger, addrs, err := newLedger(netw)
+	if err != nil {
+		return nil, nil, err
 	}
 	params := chain.DefaultParams()
-	// A block's reward and fees go to its proposer's account.
-	ledger, err := chain.NewLedger(chain.Config{Genesis: genesis, Params: params, ProposerAddress: func(id protocol.NodeID) chain.Address {
-		if int(id) < len(addrs) {
-			return addrs[id]
-		}
-		return chain.Address{}
-	}})
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: the genesis: %w", ErrConfig, err)
-	}
 	n.ledger = ledger
 	set, err := consensus.NewValidatorSet(cands, 0)
 	if err != nil {
@@ -330,10 +319,12 @@ func (n *Node) buildProtocol() (protocol.Node, *chainApp, error) {
 		engine = bft.NewFollower(bft.FollowerConfig{Set: set, App: engineApp, Peers: others(followers, id)})
 	}
 	// The learning coordinator pays each round from its account with
-	// nonces of its own (learning.go); a load client signing from the same
-	// account would take the same nonces, and the mempool would drop one
-	// of the two: that node sends no load.
-	payer := netw.Learning != nil && netw.Learning.Pot > 0 && netw.Learning.Coordinator == id
+	// nonces of its own (learning.go), as the market's committee and
+	// requesters sign from theirs when it settles on the chain
+	// (marketchain.go); a load client signing from the same account would
+	// take the same nonces, and the mempool would drop one of the two:
+	// such a node sends no load.
+	payer := netw.Learning != nil && netw.Learning.Pot > 0 && netw.Learning.Coordinator == id || signsMarketTxs(netw, id)
 	if netw.TxRate > 0 && !payer {
 		fanout := 2
 		if n.self.Role == RoleValidator {
@@ -349,6 +340,34 @@ func (n *Node) buildProtocol() (protocol.Node, *chainApp, error) {
 		engine = n.opts.WrapNode(id, engine)
 	}
 	return engine, app, nil
+}
+
+// newLedger makes the genesis ledger of netw's chain, and returns it with
+// every node's account address.
+func newLedger(netw *Network) (*chain.Ledger, []chain.Address, error) {
+	genesis := make([]chain.Account, len(netw.Nodes))
+	var addrs []chain.Address
+	for i, m := range netw.Nodes {
+		genesis[i] = chain.Account{Address: netw.AccountOf(m.ID), Balance: netw.balance()}
+		if m.Role == RoleValidator {
+			genesis[i].Stake = m.StakeOf()
+		}
+		addrs = append(addrs, genesis[i].Address)
+	}
+	// A block's reward and fees go to its proposer's account.
+	lc := chain.Config{Genesis: genesis, Params: chain.DefaultParams(), ProposerAddress: func(id protocol.NodeID) chain.Address {
+		if int(id) < len(addrs) {
+			return addrs[id]
+		}
+		return chain.Address{}
+	}}
+	var ledger *chain.Ledger
+	marketChainRules(netw, &lc, func() *chain.Ledger { return ledger })
+	ledger, err := chain.NewLedger(lc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: the genesis: %w", ErrConfig, err)
+	}
+	return ledger, addrs, nil
 }
 
 func (n *Node) startHost() error {
