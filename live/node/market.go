@@ -35,14 +35,19 @@ import (
 //     the runtime runs it and measures it, and the result hash a provider
 //     commits is the hash of its output (LiveResult), so replicas agree,
 //     and a spot check passes, only if the outputs are bit for bit equal.
-//   - The market's ledger is the committee leader's own chain.Ledger, as
-//     in the simulator: the leader proposes a market block every
-//     BlockInterval and commits it CommitDelay later, which models the
-//     committee's agreement. It is not the BFT chain the validators
-//     commit beside it, nothing of it is stored, and a restarted leader
-//     starts a fresh market (jobs in flight are lost, and providers that
-//     kept running do not rejoin it). Escrow, payouts and
-//     token conservation are checked on that ledger (Status.Market).
+//   - With Settlement "chain" (marketchain.go) the market's transactions
+//     go into the network's BFT chain: requesters sign their job posts,
+//     the committee acts on the blocks the validators commit and store,
+//     and a restarted committee rebuilds its open jobs from the stored
+//     chain. With "committee" (the default, as in the simulator) the
+//     market's ledger is the committee leader's own chain.Ledger: the
+//     leader proposes a market block every BlockInterval and commits it
+//     CommitDelay later, which models the committee's agreement. It is
+//     not the BFT chain the validators commit beside it, nothing of it is
+//     stored, and a restarted leader starts a fresh market (jobs in
+//     flight are lost, and providers that kept running do not rejoin it).
+//     Escrow, payouts and token conservation are checked on the ledger
+//     the committee settles on (Status.Market).
 //   - A role starts once the node has committed its first BFT height and
 //     is connected to the committee leader, so that its first messages
 //     (a provider's Join) reach a running leader.
