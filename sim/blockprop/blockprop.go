@@ -16,6 +16,7 @@ import (
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/dist"
 	"github.com/dais-sim/dais/protocol/gossip"
+	"github.com/dais-sim/dais/scenarios/netspec"
 	"github.com/dais-sim/dais/sim"
 	"github.com/dais-sim/dais/sim/netmodel"
 )
@@ -23,7 +24,7 @@ import (
 // Node is where one node sits and what it has.
 type Node struct {
 	Region int // index into Params.Matrix.Regions
-	Link   netmodel.Link
+	Link   netspec.Link
 	GPU    gpu.Class
 	Group  int // index into Params.Groups
 }
@@ -31,7 +32,7 @@ type Node struct {
 // Params describes one run.
 type Params struct {
 	Seed   uint64
-	Matrix netmodel.Matrix
+	Matrix netspec.Matrix
 	Nodes  []Node
 	// Groups names the population groups Node.Group points into.
 	Groups []string
@@ -46,9 +47,9 @@ type Params struct {
 	// Jitter (seconds) added to each message; nil for none.
 	Jitter     dist.Dist
 	Loss       float64
-	Partitions []netmodel.Partition
+	Partitions []netspec.Partition
 	// Churn, if not nil, applies to ChurnNodes.
-	Churn      *netmodel.Churn
+	Churn      *netspec.Churn
 	ChurnNodes []protocol.NodeID
 	// Until is when proposals stop. With an Interval, the run goes on one
 	// more interval, without new blocks, so the last block is measured like
@@ -226,7 +227,7 @@ func Run(p *Params) (*Result, error) {
 		w.Add(f)
 	}
 	if p.Churn != nil {
-		if err := p.Churn.Apply(w, p.Seed, p.ChurnNodes, end); err != nil {
+		if err := netmodel.ApplyChurn(*p.Churn, w, p.Seed, p.ChurnNodes, end); err != nil {
 			return nil, err
 		}
 	}

@@ -1,7 +1,8 @@
 // Package netmodel models the network under a simulated run: region-to-region
 // latency, per-node bandwidth (a FIFO queue on each uplink, a rate limit on
-// each downlink), jitter, loss, partitions and churn. A Model implements
-// sim.Network.
+// each downlink), jitter, loss, partitions and churn, as scenarios/netspec
+// describes them (the description live calibration shares). A Model
+// implements sim.Network.
 //
 // A message of S bytes sent at t from a to b, over one-way latency L:
 //
@@ -25,12 +26,13 @@ import (
 
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/dist"
+	"github.com/dais-sim/dais/scenarios/netspec"
 )
 
 // Model is the network of one run. Build it, add every node in ID order, then
 // hand it to sim.Config.Net. It is not safe for concurrent use.
 type Model struct {
-	Matrix Matrix
+	Matrix netspec.Matrix
 	// Jitter is added to every message's delivery time, in seconds; negative draws
 	// count as 0. nil means none. Independent jitter may reorder messages.
 	Jitter dist.Dist
@@ -38,7 +40,7 @@ type Model struct {
 	Loss float64
 
 	nodes      []node
-	partitions []Partition
+	partitions []netspec.Partition
 }
 
 type node struct {
@@ -50,13 +52,8 @@ type node struct {
 	queueDelayNs int64 // total time messages waited behind others on this uplink
 }
 
-// Link is a node's access bandwidth in bits per second; 0 means unlimited.
-type Link struct {
-	UpBps, DownBps float64
-}
-
 // New returns a model over the given regions.
-func New(m Matrix) (*Model, error) {
+func New(m netspec.Matrix) (*Model, error) {
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
@@ -65,7 +62,7 @@ func New(m Matrix) (*Model, error) {
 
 // AddNode appends a node in a region (by index into Matrix.Regions) and
 // returns its ID; IDs must match the World's, so add nodes in the same order.
-func (m *Model) AddNode(region int, l Link) protocol.NodeID {
+func (m *Model) AddNode(region int, l netspec.Link) protocol.NodeID {
 	if region < 0 || region >= len(m.Matrix.Regions) {
 		panic(fmt.Sprintf("netmodel: region %d out of range [0,%d)", region, len(m.Matrix.Regions)))
 	}
@@ -86,17 +83,8 @@ func (m *Model) UplinkStats(id protocol.NodeID) (bytes uint64, queued protocol.D
 	return n.bytesUp, protocol.Duration(n.queueDelayNs)
 }
 
-// Partition cuts a set of nodes off from the rest between From and Until:
-// a message between a node inside and one outside is lost if either its send
-// or its arrival falls in [From, Until). Nodes inside still reach each other.
-type Partition struct {
-	From, Until protocol.Time
-	// Regions (indexes into Matrix.Regions) and Nodes inside the cut.
-	Regions []int
-	Nodes   []protocol.NodeID
-}
-
-func (p *Partition) inside(m *Model, id protocol.NodeID) bool {
+// inside reports whether p cuts id off.
+func inside(p *netspec.Partition, m *Model, id protocol.NodeID) bool {
 	r := m.nodes[id].region
 	for _, x := range p.Regions {
 		if x == r {
@@ -108,7 +96,7 @@ func (p *Partition) inside(m *Model, id protocol.NodeID) bool {
 }
 
 // AddPartition schedules a partition.
-func (m *Model) AddPartition(p Partition) error {
+func (m *Model) AddPartition(p netspec.Partition) error {
 	if p.Until <= p.From {
 		return fmt.Errorf("netmodel: partition heals at %v, not after it starts at %v", p.Until, p.From)
 	}
@@ -130,7 +118,7 @@ func (m *Model) Linked(a, b protocol.NodeID, t protocol.Time) bool {
 		if t < p.From || t >= p.Until {
 			continue
 		}
-		if p.inside(m, a) != p.inside(m, b) {
+		if inside(p, m, a) != inside(p, m, b) {
 			return false
 		}
 	}
