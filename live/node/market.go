@@ -222,8 +222,8 @@ func (s *MarketSpec) Validate(n *Network) error {
 	switch {
 	case len(s.Providers) == 0:
 		return bad("providers: none; the marketplace needs at least one")
-	case len(s.Requesters) == 0:
-		return bad("requesters: none; nobody would post a job")
+	case len(s.Requesters) == 0 && d.Settlement != SettleChain:
+		return bad("requesters: none; nobody would post a job (with settlement: chain, jobs may come through the user API)")
 	case scheme == market.Bisection:
 		return bad("verification: bisection does not run live (its checkpoints are modeled hashes); use none, redundancy or spot_check")
 	case scheme == market.Redundancy && (d.Replicas < 1 || d.Replicas > len(s.Providers)):

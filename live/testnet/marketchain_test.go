@@ -3,11 +3,16 @@ package testnet_test
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/dais-sim/dais/gpu"
+	"github.com/dais-sim/dais/live/api"
+	"github.com/dais-sim/dais/live/api/client"
 	"github.com/dais-sim/dais/live/livetest"
 	"github.com/dais-sim/dais/live/node"
 	"github.com/dais-sim/dais/live/store"
@@ -15,6 +20,7 @@ import (
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/chain"
 	"github.com/dais-sim/dais/protocol/consensus/bft"
+	"github.com/dais-sim/dais/protocol/market"
 	"github.com/dais-sim/dais/protocol/wire"
 )
 
@@ -30,7 +36,15 @@ import (
 // requester and by the committee's account; the job's escrow is released
 // in full, each provider's balance is its genesis balance plus what the
 // chain credited it, and tokens are conserved.
-func TestChainMarketSurvivesSIGKILLedLeader(t *testing.T) {
+func TestChainMarketSurvivesSIGKILLedLeader(t *testing.T) { chainMarket(t, false) }
+
+// TestChainMarketJobThroughTheAPI is the same with the job submitted by a
+// user through the SDK (live/api/client) at node 1, signed with node 3's
+// account key, no node running a requester: the job is followed and its
+// results fetched through the API, at node 2 and at the committee's node.
+func TestChainMarketJobThroughTheAPI(t *testing.T) { chainMarket(t, true) }
+
+func chainMarket(t *testing.T, viaAPI bool) {
 	livetest.RequireLoopback(t)
 	t.Parallel() // its nodes are processes; it mostly waits
 	if raceEnabled {
@@ -41,7 +55,11 @@ func TestChainMarketSurvivesSIGKILLedLeader(t *testing.T) {
 		requester = 3
 		units     = 4
 	)
-	spec := &node.MarketSpec{Committee: leader, Providers: []protocol.NodeID{4, 5}, Requesters: []protocol.NodeID{requester},
+	requesters := []protocol.NodeID{requester}
+	if viaAPI {
+		requesters = nil
+	}
+	spec := &node.MarketSpec{Committee: leader, Providers: []protocol.NodeID{4, 5}, Requesters: requesters,
 		Verification: "redundancy", Replicas: 2, Units: units, UnitFLOPs: 2e9, Budget: 10 * chain.Token,
 		Settlement: node.SettleChain, BlockInterval: node.Duration(200 * time.Millisecond), CommitDelay: node.Duration(time.Millisecond)}
 	tn, err := testnet.Create(testnet.Options{Dir: t.TempDir(), Nodes: 6, Validators: 4, Seed: 9, Timeouts: fast, Market: spec})
@@ -56,14 +74,33 @@ func TestChainMarketSurvivesSIGKILLedLeader(t *testing.T) {
 	if err := tn.WaitReady(ctx); err != nil {
 		t.Fatal(err)
 	}
-	market := func(id protocol.NodeID) *node.MarketStatus {
+	marketOf := func(id protocol.NodeID) *node.MarketStatus {
 		if st := tn.Status(context.Background())[id].Status; st != nil {
 			return st.Market
 		}
 		return nil
 	}
+	sdk := func(id protocol.NodeID) *client.Client {
+		t.Helper()
+		addr, err := os.ReadFile(filepath.Join(tn.DataDir(id), node.StatusFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys, err := node.LoadKeys(filepath.Join(tn.DataDir(requester), node.KeyFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return client.New("http://"+strings.TrimSpace(string(addr)), keys.Account)
+	}
+	var apiJob chain.JobID
+	if viaAPI {
+		apiJob, err = sdk(1).SubmitJob(ctx, market.Spec{Kind: market.Compute, Units: units, UnitFLOPs: 2e9, Steps: 1, Precision: gpu.FP32}, 10*chain.Token)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	livetest.WaitFor(t, "the committee to verify a unit", func() bool {
-		m := market(leader)
+		m := marketOf(leader)
 		return m != nil && m.Verified >= 1
 	})
 	if err := tn.Kill(leader); err != nil {
@@ -78,15 +115,43 @@ func TestChainMarketSurvivesSIGKILLedLeader(t *testing.T) {
 	if err := tn.Start(launcher, leader); err != nil {
 		t.Fatal(err)
 	}
-	livetest.WaitFor(t, "the requester's job to finish", func() bool {
-		m := market(requester)
-		return m != nil && m.Finished >= 1
-	})
-	job := market(requester).Jobs[0]
-	if job.Status != "done" || job.Verified != units {
-		t.Errorf("the job ended %+v, want done with %d units verified", job, units)
+	if viaAPI {
+		var j api.Job
+		livetest.WaitFor(t, "the job to be done, asked at node 2", func() bool {
+			j, err = sdk(2).Job(ctx, apiJob)
+			return err == nil && j.State == api.JobDone
+		})
+		if j.Paid == 0 || j.Paid+j.Refunded > 10*chain.Token || j.Units != units {
+			t.Errorf("the job at node 2: %+v", j)
+		}
+		livetest.WaitFor(t, "the committee to close the job", func() bool {
+			m := marketOf(leader)
+			return m != nil && m.Settled >= 1
+		})
+		livetest.WaitFor(t, "the committee's node to report every unit verified", func() bool {
+			j, err = sdk(leader).Job(ctx, apiJob)
+			return err == nil && j.Verified == units
+		})
+		rs, err := sdk(leader).Results(ctx, apiJob)
+		if err != nil || len(rs) == 0 {
+			t.Fatalf("results at the committee's node: %v, %v", rs, err)
+		}
+		for _, r := range rs {
+			if r.Commitment == (chain.Hash{}) || (r.Provider != tn.Network.AccountOf(4) && r.Provider != tn.Network.AccountOf(5)) {
+				t.Errorf("result %+v: want a commitment by a provider", r)
+			}
+		}
+	} else {
+		livetest.WaitFor(t, "the requester's job to finish", func() bool {
+			m := marketOf(requester)
+			return m != nil && m.Finished >= 1
+		})
+		job := marketOf(requester).Jobs[0]
+		if job.Status != "done" || job.Verified != units {
+			t.Errorf("the job ended %+v, want done with %d units verified", job, units)
+		}
 	}
-	if m := market(leader); m.Settled != 1 {
+	if m := marketOf(leader); m.Settled != 1 {
 		t.Errorf("the restarted committee settled %d jobs, want 1", m.Settled)
 	}
 	if err := tn.Stop(10 * time.Second); err != nil {
@@ -106,6 +171,9 @@ func TestChainMarketSurvivesSIGKILLedLeader(t *testing.T) {
 			t.Fatalf("node %d stored %d job posts, want the requester's one", id, len(posts))
 		}
 		jobID := chain.JobIDFor(req, posts[0].Nonce)
+		if viaAPI && jobID != apiJob {
+			t.Fatalf("the stored post is not the job the SDK submitted")
+		}
 		budget := posts[0].Body().(chain.JobPost).Budget
 		credited := map[chain.Address]uint64{}
 		var released uint64

@@ -244,8 +244,8 @@ func ChainRules(lc *chain.Config, settler chain.Address, policy rewards.Policy, 
 // to a chain the committee settles on: its PostJob message.
 func EncodePost(m *PostJob) []byte { return wire.Encode(m) }
 
-// decodePost reads a JobPost's spec written by EncodePost.
-func decodePost(spec []byte) (*PostJob, bool) {
+// DecodePost reads a JobPost's spec written by EncodePost.
+func DecodePost(spec []byte) (*PostJob, bool) {
 	m, err := wire.Decode(spec)
 	if err != nil {
 		return nil, false
@@ -711,10 +711,15 @@ func (c *Committee) postCommitted(env protocol.Env, tx *chain.Tx, body chain.Job
 	if !ok {
 		return
 	}
-	m, ok := decodePost(body.Spec)
+	m, ok := DecodePost(body.Spec)
 	id := chain.JobIDFor(tx.From(), tx.Nonce)
 	if _, dup := c.jobs[id]; !ok || dup || m.Spec.Validate() != nil || body.Budget == 0 {
 		return
+	}
+	if m.Posted == 0 {
+		// A post from outside the market's roles (the user API) does
+		// not know the network's clock: its job counts from its commit.
+		m.Posted = env.Now()
 	}
 	j := &job{id: id, requester: from, seq: m.Seq, spec: m.Spec, budget: body.Budget, posted: m.Posted}
 	c.jobs[id] = j
