@@ -78,8 +78,8 @@ func (b *ledgerBackend) Job(id chain.JobID) (api.Job, error) {
 	if !ok {
 		return api.Job{}, fmt.Errorf("%w: job %x", api.ErrNotFound, id)
 	}
-	spec, _ := market.DecodeSpec(j.Spec)
-	return api.Job{ID: id, State: api.JobRunning, Poster: j.Poster, Budget: j.Escrow, Units: spec.Units, PostedHeight: j.Posted}, nil
+	post, _ := market.DecodePost(j.Spec)
+	return api.Job{ID: id, State: api.JobRunning, Poster: j.Poster, Budget: j.Escrow, Units: post.Spec.Units, PostedHeight: j.Posted}, nil
 }
 
 func (b *ledgerBackend) Results(id chain.JobID) ([]api.UnitResult, error) {

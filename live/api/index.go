@@ -63,7 +63,9 @@ func (x *Index) apply(height uint64, tx *chain.Tx) {
 	case chain.JobPost:
 		id := chain.JobIDFor(tx.From(), tx.Nonce)
 		var units uint32
-		if spec, err := market.DecodeSpec(body.Spec); err == nil {
+		if post, ok := market.DecodePost(body.Spec); ok {
+			units = post.Spec.Units
+		} else if spec, err := market.DecodeSpec(body.Spec); err == nil {
 			units = spec.Units
 		}
 		x.jobs[id] = &indexedJob{
@@ -120,8 +122,12 @@ func (x *Index) release(height uint64, r chain.Release) {
 			j.job.Verified++
 		}
 	}
+	// With results committed in batches (ResultRoot) the chain does not
+	// say which units were verified: the job is done when its settlement
+	// paid anyone, and the committee's node reports the units
+	// (api.Backend overlays its view).
 	j.job.State = JobDone
-	if j.job.Verified == 0 && j.job.Units > 0 {
+	if j.job.Paid == 0 {
 		j.job.State = JobFailed
 	}
 }

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"sync"
@@ -186,6 +187,20 @@ func (b apiBackend) Job(id chain.JobID) (api.Job, error) {
 	if !ok {
 		return api.Job{}, fmt.Errorf("%w: no job %x committed up to height %d (a job is listed once its post commits)", api.ErrNotFound, id[:], b.n.index.Height())
 	}
+	// The market's committee batches results on chain (ResultRoot), so
+	// the units it verified are known at its node: that node overlays
+	// them.
+	if units, settled := b.n.committeeView(id); len(units) > 0 || settled != nil {
+		verified := uint32(len(units))
+		if settled != nil {
+			verified = settled.Verified
+		}
+		j.Verified = max(j.Verified, verified)
+		j.Computed = max(j.Computed, verified)
+		if j.State == api.JobPending && verified > 0 {
+			j.State = api.JobRunning
+		}
+	}
 	return j, nil
 }
 
@@ -194,7 +209,43 @@ func (b apiBackend) Results(id chain.JobID) ([]api.UnitResult, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: no job %x committed up to height %d", api.ErrNotFound, id[:], b.n.index.Height())
 	}
+	if len(rs) > 0 {
+		return rs, nil
+	}
+	units, _ := b.n.committeeView(id)
+	for _, u := range units {
+		r := api.UnitResult{Unit: u.Unit}
+		if h, err := hex.DecodeString(u.Result); err == nil {
+			copy(r.Commitment[:], h)
+		}
+		if len(u.Payees) > 0 {
+			r.Provider = b.n.net.AccountOf(u.Payees[0])
+		}
+		rs = append(rs, r)
+	}
+	slices.SortFunc(rs, func(a, b api.UnitResult) int { return int(a.Unit) - int(b.Unit) })
 	return rs, nil
+}
+
+// committeeView is what this node's market committee, if it runs one,
+// verified of job id (since it started) and its settlement, if any.
+func (n *Node) committeeView(id chain.JobID) (units []MarketUnit, settled *MarketSettlement) {
+	m := n.Status().Market
+	if m == nil {
+		return nil, nil
+	}
+	key := hex.EncodeToString(id[:])
+	for _, u := range m.Units {
+		if u.Job == key {
+			units = append(units, u)
+		}
+	}
+	for i := range m.Settlements {
+		if m.Settlements[i].Job == key {
+			settled = &m.Settlements[i]
+		}
+	}
+	return units, settled
 }
 
 func (b apiBackend) ModelVersions() []api.ModelVersion { return b.n.models.list() }

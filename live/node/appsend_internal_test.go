@@ -75,8 +75,10 @@ func TestServiceSendDoesNotHoldConsensus(t *testing.T) {
 	if err := h0.AddPeers(map[protocol.NodeID]peer.AddrInfo{1: {ID: pid1, Addrs: h1.AddrInfo().Addrs}, 2: {ID: pid2, Addrs: []ma.Multiaddr{addr2}}}); err != nil {
 		t.Fatal(err)
 	}
-	app := newAppSender(h0, slog.New(slog.NewTextHandler(io.Discard, nil)), []wire.Kind{wire.KindModel})
-	g := gate{h: h0, app: app, failed: new(atomic.Bool)}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	app := newAppSender(h0, log, []wire.Kind{wire.KindModel})
+	con := newConsensusSender(h0, log)
+	g := gate{h: h0, app: app, con: con, failed: new(atomic.Bool)}
 
 	if err := g.Send(2, wire.Encode(&learn.Model{Round: 1})); err != nil {
 		t.Fatalf("the model send: %v", err)
@@ -92,6 +94,7 @@ func TestServiceSendDoesNotHoldConsensus(t *testing.T) {
 	// Closing the host ends the pending dial, and the sender's goroutine.
 	h0.Close()
 	app.close()
+	con.close()
 	if n := app.errs.Load(); n != 1 {
 		t.Errorf("%d service sends failed, want the one to the hung peer", n)
 	}

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"crypto/ed25519"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -34,14 +35,19 @@ import (
 //     the runtime runs it and measures it, and the result hash a provider
 //     commits is the hash of its output (LiveResult), so replicas agree,
 //     and a spot check passes, only if the outputs are bit for bit equal.
-//   - The market's ledger is the committee leader's own chain.Ledger, as
-//     in the simulator: the leader proposes a market block every
-//     BlockInterval and commits it CommitDelay later, which models the
-//     committee's agreement. It is not the BFT chain the validators
-//     commit beside it, nothing of it is stored, and a restarted leader
-//     starts a fresh market (jobs in flight are lost, and providers that
-//     kept running do not rejoin it). Escrow, payouts and
-//     token conservation are checked on that ledger (Status.Market).
+//   - With Settlement "chain" (marketchain.go) the market's transactions
+//     go into the network's BFT chain: requesters sign their job posts,
+//     the committee acts on the blocks the validators commit and store,
+//     and a restarted committee rebuilds its open jobs from the stored
+//     chain. With "committee" (the default, as in the simulator) the
+//     market's ledger is the committee leader's own chain.Ledger: the
+//     leader proposes a market block every BlockInterval and commits it
+//     CommitDelay later, which models the committee's agreement. It is
+//     not the BFT chain the validators commit beside it, nothing of it is
+//     stored, and a restarted leader starts a fresh market (jobs in
+//     flight are lost, and providers that kept running do not rejoin it).
+//     Escrow, payouts and token conservation are checked on the ledger
+//     the committee settles on (Status.Market).
 //   - A role starts once the node has committed its first BFT height and
 //     is connected to the committee leader, so that its first messages
 //     (a provider's Join) reach a running leader.
@@ -99,6 +105,10 @@ type MarketSpec struct {
 	// MaxWorkFLOPs caps one unit's real work (default
 	// DefaultMaxWorkFLOPs).
 	MaxWorkFLOPs float64 `json:"max_work_flops,omitempty" yaml:"max_work_flops,omitempty"`
+	// Settlement is where the market's transactions go: committee (the
+	// default: the leader's own modeled ledger) or chain (the network's
+	// BFT chain, stored by every node; marketchain.go).
+	Settlement string `json:"settlement,omitempty" yaml:"settlement,omitempty"`
 }
 
 // DefaultMarket is a marketplace for a network of n ≥ 2 nodes: node 0
@@ -162,6 +172,9 @@ func (s MarketSpec) WithDefaults() MarketSpec {
 	if s.MaxWorkFLOPs == 0 {
 		s.MaxWorkFLOPs = DefaultMaxWorkFLOPs
 	}
+	if s.Settlement == "" {
+		s.Settlement = SettleCommittee
+	}
 	return s
 }
 
@@ -209,8 +222,8 @@ func (s *MarketSpec) Validate(n *Network) error {
 	switch {
 	case len(s.Providers) == 0:
 		return bad("providers: none; the marketplace needs at least one")
-	case len(s.Requesters) == 0:
-		return bad("requesters: none; nobody would post a job")
+	case len(s.Requesters) == 0 && d.Settlement != SettleChain:
+		return bad("requesters: none; nobody would post a job (with settlement: chain, jobs may come through the user API)")
 	case scheme == market.Bisection:
 		return bad("verification: bisection does not run live (its checkpoints are modeled hashes); use none, redundancy or spot_check")
 	case scheme == market.Redundancy && (d.Replicas < 1 || d.Replicas > len(s.Providers)):
@@ -231,6 +244,8 @@ func (s *MarketSpec) Validate(n *Network) error {
 		return bad("commit_delay: %v, want below block_interval (%v)", time.Duration(d.CommitDelay), time.Duration(d.BlockInterval))
 	case d.Budget < uint64(d.Units):
 		return bad("budget: %d base units cannot pay %d units", d.Budget, d.Units)
+	case d.Settlement != SettleCommittee && d.Settlement != SettleChain:
+		return bad("settlement: %q, want %s or %s", s.Settlement, SettleCommittee, SettleChain)
 	}
 	if _, err := market.ParsePolicy(d.Scheduler); err != nil {
 		return bad("scheduler: %v", err)
@@ -388,9 +403,23 @@ func buildMarket(ctx ServiceContext) (*Service, error) {
 		apps = append(apps, App{Name: "market." + role, Node: &observed{inner: n, st: st}, Kinds: kinds, Ready: ready,
 			Observe: func(_ protocol.Env, ev metrics.Event) { st.record(ev) }})
 	}
+	onChain := s.onChain()
+	var signer *chainSigner
+	if onChain && (id == s.Committee || slices.Contains(s.Requesters, id)) {
+		keys := []ed25519.PrivateKey{ctx.AccountKey}
+		if id == s.Committee {
+			keys = append(keys, derivedKey(ctx.AccountKey, "pool"), derivedKey(ctx.AccountKey, "treasury"))
+		}
+		signer = newChainSigner(ctx, keys...)
+	}
 	switch {
 	case id == s.Committee:
-		c, err := newLiveCommittee(netw, s)
+		var c *market.Committee
+		if onChain {
+			c, err = newChainCommittee(netw, s, signer, ctx.AccountKey)
+		} else {
+			c, err = newLiveCommittee(netw, s)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -399,7 +428,18 @@ func buildMarket(ctx ServiceContext) (*Service, error) {
 		for _, m := range st.nodes {
 			st.genesis = append(st.genesis, c.Ledger().Account(c.Address(m)).Balance)
 		}
-		add("committee", c, wire.KindJobPost, wire.KindJobCancel, wire.KindJoin, wire.KindLeave,
+		var n protocol.Node = c
+		if onChain {
+			cc := &chainCommittee{c: c, store: ctx.Store, log: ctx.Log}
+			for _, p := range s.Providers {
+				cc.joins = append(cc.joins, protocol.Recv{From: p, Msg: &market.Join{Role: market.RoleProvider, Class: class, Slots: 1}})
+			}
+			for _, v := range s.Validators {
+				cc.joins = append(cc.joins, protocol.Recv{From: v, Msg: &market.Join{Role: market.RoleValidator, Class: class, Slots: 1}})
+			}
+			n = cc
+		}
+		add("committee", n, wire.KindJobPost, wire.KindJobCancel, wire.KindJoin, wire.KindLeave,
 			wire.KindResult, wire.KindVerdict, wire.KindDisputeReveal)
 	case slices.Contains(s.Providers, id):
 		add("provider", newRealWork(&market.Provider{Committee: s.Committee, Class: class, Slots: 1}, s.MaxWorkFLOPs),
@@ -409,11 +449,14 @@ func buildMarket(ctx ServiceContext) (*Service, error) {
 	}
 	if slices.Contains(s.Requesters, id) {
 		kind, _ := market.ParseKind(s.Kind)
-		add("requester", &poster{jobs: s.Jobs, every: protocol.Duration(s.Every), inner: &market.Requester{
+		var n protocol.Node = &poster{jobs: s.Jobs, every: protocol.Duration(s.Every), inner: &market.Requester{
 			Committee: s.Committee, Arrivals: market.Arrivals{Process: market.Constant, Rate: 1}, Until: 1,
 			Types: []market.JobType{{Name: s.Kind, Kind: kind, Share: 1, FLOPs: dist.Fixed{V: s.UnitFLOPs},
-				Units: s.Units, Steps: 1, Precision: gpu.FP32, Deadline: protocol.Duration(s.Deadline), Budget: s.Budget}}}},
-			wire.KindJobStatus)
+				Units: s.Units, Steps: 1, Precision: gpu.FP32, Deadline: protocol.Duration(s.Deadline), Budget: s.Budget}}}}
+		if onChain {
+			n = &chainRequester{inner: n, signer: signer, pub: chain.PubKeyOf(ctx.AccountKey), committee: s.Committee, log: ctx.Log}
+		}
+		add("requester", n, wire.KindJobStatus)
 	}
 	if len(apps) == 0 {
 		return nil, nil
@@ -451,8 +494,50 @@ func newLiveCommittee(netw *Network, s MarketSpec) (*market.Committee, error) {
 	special := func(i uint32) chain.PubKey {
 		return chain.PubKeyOf(chain.KeyFor(netw.Seed, protocol.NodeID(0xffff_fff0+i)))
 	}
+	c, err := market.NewCommittee(market.Config{
+		Ledger:  chain.Config{Genesis: genesis, Params: chain.DefaultParams(), KeySeed: netw.Seed},
+		Keys:    keys,
+		Settler: special(0), Pool: special(1), Treasury: special(2),
+		Policy: rewards.DefaultPolicy(), Scheduler: schedulerOf(s), Verify: verificationOf(s),
+		BlockInterval: protocol.Duration(s.BlockInterval), CommitDelay: protocol.Duration(s.CommitDelay),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: market: %w", ErrConfig, err)
+	}
+	return c, nil
+}
+
+// newChainCommittee builds the committee of a market that settles on the
+// node's BFT chain: the settler is the committee node's account, the pool
+// and the treasury accounts whose keys it derives from its secret key.
+func newChainCommittee(netw *Network, s MarketSpec, signer *chainSigner, account ed25519.PrivateKey) (*market.Committee, error) {
+	keys := make([]chain.PubKey, len(netw.Nodes))
+	for i := range netw.Nodes {
+		keys[i] = netw.AccountKeyOf(protocol.NodeID(i))
+	}
+	c, err := market.NewCommittee(market.Config{
+		Keys:    keys,
+		Settler: chain.PubKeyOf(account), Pool: chain.PubKeyOf(derivedKey(account, "pool")),
+		Treasury: chain.PubKeyOf(derivedKey(account, "treasury")),
+		Policy:   rewards.DefaultPolicy(), Scheduler: schedulerOf(s), Verify: verificationOf(s),
+		BlockInterval: protocol.Duration(s.BlockInterval), CommitDelay: protocol.Duration(s.CommitDelay),
+		Chain: liveChain{signer}, FeeReserve: marketFeeReserve,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: market: %w", ErrConfig, err)
+	}
+	return c, nil
+}
+
+// schedulerOf and verificationOf are the committee's scheduler and
+// verification for a spec (with defaults) that Validate passed.
+func schedulerOf(s MarketSpec) market.Policy {
+	p, _ := market.ParsePolicy(s.Scheduler)
+	return p
+}
+
+func verificationOf(s MarketSpec) market.Verification {
 	scheme, _ := market.ParseScheme(s.Verification)
-	sched, _ := market.ParsePolicy(s.Scheduler)
 	v := market.Verification{Scheme: scheme}
 	switch scheme {
 	case market.Redundancy:
@@ -460,17 +545,7 @@ func newLiveCommittee(netw *Network, s MarketSpec) (*market.Committee, error) {
 	case market.SpotCheck:
 		v.SpotCheck = s.SpotCheck
 	}
-	c, err := market.NewCommittee(market.Config{
-		Ledger:  chain.Config{Genesis: genesis, Params: chain.DefaultParams(), KeySeed: netw.Seed},
-		Keys:    keys,
-		Settler: special(0), Pool: special(1), Treasury: special(2),
-		Policy: rewards.DefaultPolicy(), Scheduler: sched, Verify: v,
-		BlockInterval: protocol.Duration(s.BlockInterval), CommitDelay: protocol.Duration(s.CommitDelay),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%w: market: %w", ErrConfig, err)
-	}
-	return c, nil
+	return v
 }
 
 // poster makes a market.Requester (built with Until in the past, so that
@@ -524,7 +599,7 @@ func (o *observed) Handle(env protocol.Env, in protocol.Input) {
 		o.st.mu.Unlock()
 	}
 	o.inner.Handle(env, in)
-	if c, ok := o.inner.(*market.Committee); ok {
+	if c := o.st.committee; c != nil {
 		o.st.publishCommittee(c)
 	}
 }

@@ -49,12 +49,10 @@ const PresenceTopic wire.Topic = "presence"
 // DefaultStatusAddr keeps /metrics and /status on the loopback interface.
 const DefaultStatusAddr = "127.0.0.1:0"
 
-// dialTimeout bounds a dial to a peer. The runtime sends from the node
-// goroutine, so a dial to a peer that is down holds the node up this long
-// (libp2p's dial backoff makes the next ones fail at once; a peer that
-// accepts connections but does not answer costs it every time, twice);
-// p2p's default of 10 s would stall a validator for several rounds. The
-// services' messages leave from goroutines of their own (appsend.go).
+// dialTimeout bounds a dial to a peer. Frames leave from a goroutine per
+// peer (appsend.go), so a dial holds up only the frames behind it to that
+// peer; p2p's default of 10 s would hold a validator's messages to a
+// restarted peer for several rounds.
 const dialTimeout = 3 * time.Second
 
 // Options are what a node takes from its process rather than its config.
@@ -157,6 +155,7 @@ type Node struct {
 	index     *api.Index     // committed jobs and results, for the user API
 	models    *modelRegistry // committed model versions this node answers for
 	appSend   *appSender     // sends their messages (appsend.go)
+	conSend   *peerSender    // sends every other frame (appsend.go)
 	failed    atomic.Bool
 	fatal     chan error
 
@@ -227,13 +226,13 @@ func New(cfg *Config, opts Options) (n *Node, err error) {
 		return nil, err
 	}
 	n.tel = newTelemetry(n.log, n.events, opts.Sink, infoLabels(netw.Name, uint32(cfg.ID), n.self.Role, pid.String(), opts.Version),
-		frameSource{host: n.host, app: n.appSend, rt: n.rt.Load, peers: func() int { return len(n.host.TopicPeers(PresenceTopic)) }, started: time.Now()})
+		frameSource{host: n.host, app: n.appSend, con: n.conSend, rt: n.rt.Load, peers: func() int { return len(n.host.TopicPeers(PresenceTopic)) }, started: time.Now()})
 	if err := n.registerServices(); err != nil {
 		return nil, err
 	}
 	identity, key := netw.Identity(), n.keys.Account
 	rt, err := live.New(n.durable, live.Config{ID: cfg.ID, Seed: netw.Seed, Epoch: netw.Epoch,
-		Transport: gate{h: n.host, app: n.appSend, failed: &n.failed, signed: n.in.signed,
+		Transport: gate{h: n.host, app: n.appSend, con: n.conSend, failed: &n.failed, signed: n.in.signed,
 			seal: func(frame []byte) []byte { return seal(identity, cfg.ID, key, frame) }},
 		Sink: n.tel, OnError: func(err error) { n.log.Debug("transport", "err", err) }})
 	if err != nil {
@@ -292,28 +291,17 @@ func (n *Node) openLog(dir string) error {
 // their drivers.
 func (n *Node) buildProtocol() (protocol.Node, *chainApp, error) {
 	netw, id := n.net, n.cfg.ID
-	genesis := make([]chain.Account, len(netw.Nodes))
 	var cands []consensus.Validator
-	var addrs []chain.Address
-	for i, m := range netw.Nodes {
-		genesis[i] = chain.Account{Address: netw.AccountOf(m.ID), Balance: netw.balance()}
+	for _, m := range netw.Nodes {
 		if m.Role == RoleValidator {
-			genesis[i].Stake = m.StakeOf()
 			cands = append(cands, consensus.Validator{ID: m.ID, Stake: m.StakeOf(), PubKey: netw.ValidatorKeyOf(m.ID)})
 		}
-		addrs = append(addrs, genesis[i].Address)
+	}
+	ledger, addrs, err := newLedger(netw)
+	if err != nil {
+		return nil, nil, err
 	}
 	params := chain.DefaultParams()
-	// A block's reward and fees go to its proposer's account.
-	ledger, err := chain.NewLedger(chain.Config{Genesis: genesis, Params: params, ProposerAddress: func(id protocol.NodeID) chain.Address {
-		if int(id) < len(addrs) {
-			return addrs[id]
-		}
-		return chain.Address{}
-	}})
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: the genesis: %w", ErrConfig, err)
-	}
 	n.ledger = ledger
 	set, err := consensus.NewValidatorSet(cands, 0)
 	if err != nil {
@@ -335,10 +323,12 @@ func (n *Node) buildProtocol() (protocol.Node, *chainApp, error) {
 		engine = bft.NewFollower(bft.FollowerConfig{Set: set, App: engineApp, Peers: others(followers, id)})
 	}
 	// The learning coordinator pays each round from its account with
-	// nonces of its own (learning.go); a load client signing from the same
-	// account would take the same nonces, and the mempool would drop one
-	// of the two: that node sends no load.
-	payer := netw.Learning != nil && netw.Learning.Pot > 0 && netw.Learning.Coordinator == id
+	// nonces of its own (learning.go), as the market's committee and
+	// requesters sign from theirs when it settles on the chain
+	// (marketchain.go); a load client signing from the same account would
+	// take the same nonces, and the mempool would drop one of the two:
+	// such a node sends no load.
+	payer := netw.Learning != nil && netw.Learning.Pot > 0 && netw.Learning.Coordinator == id || signsMarketTxs(netw, id)
 	if netw.TxRate > 0 && !payer {
 		fanout := 2
 		if n.self.Role == RoleValidator {
@@ -354,6 +344,34 @@ func (n *Node) buildProtocol() (protocol.Node, *chainApp, error) {
 		engine = n.opts.WrapNode(id, engine)
 	}
 	return &apiGate{Node: engine, self: id}, app, nil
+}
+
+// newLedger makes the genesis ledger of netw's chain, and returns it with
+// every node's account address.
+func newLedger(netw *Network) (*chain.Ledger, []chain.Address, error) {
+	genesis := make([]chain.Account, len(netw.Nodes))
+	var addrs []chain.Address
+	for i, m := range netw.Nodes {
+		genesis[i] = chain.Account{Address: netw.AccountOf(m.ID), Balance: netw.balance()}
+		if m.Role == RoleValidator {
+			genesis[i].Stake = m.StakeOf()
+		}
+		addrs = append(addrs, genesis[i].Address)
+	}
+	// A block's reward and fees go to its proposer's account.
+	lc := chain.Config{Genesis: genesis, Params: chain.DefaultParams(), ProposerAddress: func(id protocol.NodeID) chain.Address {
+		if int(id) < len(addrs) {
+			return addrs[id]
+		}
+		return chain.Address{}
+	}}
+	var ledger *chain.Ledger
+	marketChainRules(netw, &lc, func() *chain.Ledger { return ledger })
+	ledger, err := chain.NewLedger(lc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: the genesis: %w", ErrConfig, err)
+	}
+	return ledger, addrs, nil
 }
 
 func (n *Node) startHost() error {
@@ -380,7 +398,8 @@ func (n *Node) startHost() error {
 	// Closed after the host (cleanup runs last first), so that a dial in
 	// flight ends at once.
 	n.appSend = newAppSender(h, n.log, kinds)
-	n.cleanup = append(n.cleanup, n.appSend.close, h.Close)
+	n.conSend = newConsensusSender(h, n.log)
+	n.cleanup = append(n.cleanup, n.appSend.close, n.conSend.close, h.Close)
 	book, err := n.net.addrBook(n.cfg.Bootstrap)
 	if err != nil {
 		return err
@@ -691,10 +710,13 @@ var errFailed = errors.New("node: failed; sending nothing more")
 
 // gate is the node's transport: the host, until the node fails; the
 // services' messages sealed in Signed envelopes (signed kinds), and sent
-// through app.
+// through app, every other frame through con (appsend.go), so that no
+// send holds up the node goroutine. Publish goes to gossipsub, which
+// queues of its own.
 type gate struct {
 	h      *p2p.Host
 	app    *appSender
+	con    *peerSender
 	failed *atomic.Bool
 	signed map[wire.Kind]bool
 	seal   func(frame []byte) []byte
@@ -711,7 +733,7 @@ func (g gate) Send(to protocol.NodeID, frame []byte) error {
 	if app {
 		return g.app.send(to, frame)
 	}
-	return g.h.Send(to, frame)
+	return g.con.send(to, frame)
 }
 
 func (g gate) Publish(t wire.Topic, frame []byte) error {

@@ -39,6 +39,7 @@ const (
 	MetricPeerRecords   = "dais_p2p_peer_records_total"
 	MetricRefused       = "dais_p2p_refused_total"
 	MetricBlocked       = "dais_p2p_rcmgr_blocked_total"
+	MetricSendQueued    = "dais_p2p_send_queued_frames"
 	MetricInputs        = "dais_node_inputs_total"
 	MetricUptime        = "dais_node_uptime_seconds"
 	MetricInfo          = "dais_node_info"
@@ -68,6 +69,7 @@ type telemetry struct {
 type frameSource struct {
 	host    *p2p.Host
 	app     *appSender
+	con     *peerSender
 	rt      func() *live.Runtime
 	peers   func() int
 	started time.Time
@@ -185,7 +187,9 @@ var (
 	framesDesc = prometheus.NewDesc(MetricFrames, "Frames by what became of them: sent, received, published, gossip_received "+
 		"(delivered), malformed, unknown_peer, no_receiver (dropped by the transport; "+MetricRefused+" has every refusal by "+
 		"reason), dropped (dropped by the runtime: not running), send_error, publish_error (refused by the transport), app_send_error, app_dropped "+
-		"(services' messages that failed, or were dropped behind a peer that does not take them).", []string{"result"}, nil)
+		"(services' messages that failed, or the newest dropped behind a peer that does not take them), consensus_send_error, "+
+		"consensus_dropped (consensus messages that failed, or the oldest dropped behind a peer that does not take them).", []string{"result"}, nil)
+	queuedDesc  = prometheus.NewDesc(MetricSendQueued, "Frames waiting in the per-peer send queues, by lane (consensus, app).", []string{"lane"}, nil)
 	inputsDesc  = prometheus.NewDesc(MetricInputs, "Inputs handed to the node's state machine.", nil, nil)
 	recordsDesc = prometheus.NewDesc(MetricPeerRecords, "Signed peer records in peers answers (bootstrap discovery) by what "+
 		"became of them: taken, foreign (a peer ID outside the network: dropped), malformed (dropped).", []string{"result"}, nil)
@@ -202,6 +206,7 @@ func (c *frameCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- recordsDesc
 	ch <- refusedDesc
 	ch <- blockedDesc
+	ch <- queuedDesc
 }
 
 func (c *frameCollector) Collect(ch chan<- prometheus.Metric) {
@@ -219,9 +224,12 @@ func (c *frameCollector) Collect(ch chan<- prometheus.Metric) {
 		{"no_receiver", hs.NoReceiver}, {"dropped", rs.Dropped},
 		{"send_error", rs.SendErrors}, {"publish_error", rs.PublishErrors},
 		{"app_send_error", c.src.app.errs.Load()}, {"app_dropped", c.src.app.dropped.Load()},
+		{"consensus_send_error", c.src.con.errs.Load()}, {"consensus_dropped", c.src.con.dropped.Load()},
 	} {
 		ch <- prometheus.MustNewConstMetric(framesDesc, prometheus.CounterValue, float64(f.n), f.result)
 	}
+	ch <- prometheus.MustNewConstMetric(queuedDesc, prometheus.GaugeValue, float64(c.src.con.queued.Load()), "consensus")
+	ch <- prometheus.MustNewConstMetric(queuedDesc, prometheus.GaugeValue, float64(c.src.app.queued.Load()), "app")
 	ch <- prometheus.MustNewConstMetric(inputsDesc, prometheus.CounterValue, float64(rs.Handled))
 	ch <- prometheus.MustNewConstMetric(recordsDesc, prometheus.CounterValue, float64(hs.PeerRecords), "taken")
 	ch <- prometheus.MustNewConstMetric(recordsDesc, prometheus.CounterValue, float64(hs.PeerRecordsForeign), "foreign")

@@ -231,6 +231,9 @@ type qent struct {
 
 // post turns a requester's job post into its JobPost transaction.
 func (c *Committee) post(env protocol.Env, from protocol.NodeID, m *PostJob) {
+	if c.chain != nil {
+		return // a job is its requester's JobPost, once the chain commits it (postCommitted)
+	}
 	st := &JobStatus{Seq: m.Seq, Status: Refused}
 	if m.Spec.Validate() != nil || m.Budget == 0 || c.closedAll {
 		delete(c.early, sessionKey{from, m.Seq})

@@ -3,6 +3,7 @@ package market
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/dais-sim/dais/gpu"
 	"github.com/dais-sim/dais/protocol"
@@ -178,6 +179,79 @@ type Config struct {
 	// CheckSupply checks token conservation after every block and panics
 	// when it breaks.
 	CheckSupply bool
+
+	// Chain, if not nil, is the chain the committee settles on, which it
+	// does not run (a live network's BFT chain; see Chain): Ledger above
+	// is then unused, and BlockInterval is only how often the committee
+	// does its housekeeping. Nil is the modeled chain: the committee's own
+	// ledger, a block every BlockInterval, final CommitDelay later.
+	Chain Chain
+	// FeeReserve is what, with Chain, the pool and the treasury keep of
+	// their balances to pay their own payouts' fees (a chain run by others
+	// charges gas).
+	FeeReserve uint64
+}
+
+// Chain is a chain, run by others, that the committee settles on. The
+// committee submits its transactions (result roots, settlements, slashes,
+// payouts) through Submit, and acts on what the chain commits: the driver
+// calls Committed with every block, in height order, once the chain has
+// committed it. A job is the JobPost transaction its requester signed
+// and sent to the chain, with a PostJob message (EncodePost) as its spec:
+// it opens when its post commits, and PostJob messages sent to the
+// committee are ignored. Results are committed in batches by their root
+// (ResultRoot), whatever the matching. The chain must apply the
+// committee's rules (ChainRules).
+//
+// A driver that restarts the committee replays the committed blocks
+// through Committed with replay set before it starts it: that rebuilds
+// the open jobs (posted, not settled), whose units then run again.
+type Chain interface {
+	// Ledger is the chain's committed state, read-only to the committee.
+	Ledger() *chain.Ledger
+	// Submit signs tx as the holder of tx.Sender (the committee's
+	// Settler, Pool or Treasury), with that account's next nonce and the
+	// chain's fee, and sends it to the chain's mempool. It returns the
+	// hash of the transaction as signed, or why it was refused.
+	Submit(env protocol.Env, tx chain.Tx) (chain.Hash, error)
+}
+
+// ChainRules configures lc, the ledger of a chain the committee settles
+// on (Config.Chain), with the committee's rules: settler is the only
+// account that may settle escrow and commit result roots, slashes are
+// judged by verify.Judge against ledger's committed results, and burn the
+// policy's fraction for their offence. ledger returns the ledger lc makes
+// (the judge reads it). Every node of the chain must use the same rules.
+func ChainRules(lc *chain.Config, settler chain.Address, policy rewards.Policy, ledger func() *chain.Ledger) {
+	lc.Settler = settler
+	lc.VerifyEvidence = verify.Judge(func(j chain.JobID, u uint32, a chain.Address) (verify.Hash, bool) {
+		cm, ok := ledger().Commitment(j, u, a)
+		return cm.Result, ok
+	}, func(root verify.Hash) (uint32, bool) {
+		r, ok := ledger().ResultRoot(root)
+		return r.Count, ok
+	})
+	lc.SlashFraction = func(_ uint64, ev []byte) chain.PPM {
+		e, err := verify.DecodeEvidence(ev)
+		if err != nil {
+			return lc.Params.SlashFraction
+		}
+		return chain.PPM(policy.Slash[e.Offence]) * 100
+	}
+}
+
+// EncodePost is the spec of the JobPost transaction a requester sends
+// to a chain the committee settles on: its PostJob message.
+func EncodePost(m *PostJob) []byte { return wire.Encode(m) }
+
+// DecodePost reads a JobPost's spec written by EncodePost.
+func DecodePost(spec []byte) (*PostJob, bool) {
+	m, err := wire.Decode(spec)
+	if err != nil {
+		return nil, false
+	}
+	p, ok := m.(*PostJob)
+	return p, ok
 }
 
 // Validate reports a configuration the committee cannot run.
@@ -217,6 +291,7 @@ func (c *Config) Validate() error {
 type Committee struct {
 	cfg    Config
 	ledger *chain.Ledger
+	chain  Chain // nil: the modeled chain (ledger is the committee's)
 	dist   *rewards.Distributor
 	gov    *govern.Governor
 	base   rewards.Policy
@@ -356,6 +431,10 @@ func NewCommittee(cfg Config) (*Committee, error) {
 	// Market transactions carry no gas fee: what requesters pay is the
 	// job fee (rewards.FeePolicy), split at settlement.
 	lc.Params.MinGasPrice = 0
+	if cfg.Chain != nil {
+		c.chain, c.ledger = cfg.Chain, cfg.Chain.Ledger()
+		return c, nil
+	}
 	if c.ledger, err = chain.NewLedger(lc); err != nil {
 		return nil, err
 	}
@@ -519,6 +598,9 @@ func (c *Committee) tick(env protocol.Env) {
 	c.match(env)
 	c.flushResults(env)
 	c.flushReleases(env)
+	if c.chain != nil {
+		return // the chain makes the blocks
+	}
 	if c.building.ok {
 		panic("market: a block is still being agreed on at the next tick")
 	}
@@ -559,6 +641,117 @@ func (c *Committee) commit(env protocol.Env) {
 	c.match(env)
 }
 
+// Committed acts on block b, which the chain the committee settles on
+// (Config.Chain) committed at height h: the jobs it posted open, the
+// committee's transactions in it complete, and the committee splits the
+// reward pool and issues what waited for the block, as after a block of
+// its own. With replay (a restarted committee reading the stored chain,
+// before its Start) it only rebuilds the jobs: those posted open, those
+// settled close, and nothing is sent or submitted.
+func (c *Committee) Committed(env protocol.Env, h uint64, b *chain.Block, replay bool) {
+	if c.chain == nil {
+		panic("market: Committed on a committee that runs its own chain")
+	}
+	mine := map[chain.Hash]bool{}
+	for _, p := range c.inflight {
+		mine[p.hash] = true
+	}
+	inBlock := map[chain.Hash]bool{}
+	for _, tx := range b.Txs {
+		inBlock[tx.Hash()] = true
+		switch body := tx.Body().(type) {
+		case chain.JobPost:
+			c.postCommitted(env, tx, body, h)
+		case chain.Settle:
+			// A settlement this committee did not send (it was sent
+			// before a restart) closes the job all the same.
+			if tx.From() == c.settler && !mine[tx.Hash()] {
+				for _, r := range body.Jobs {
+					if j, ok := c.jobs[r.Job]; ok && r.Close {
+						c.forget(env, j)
+					}
+				}
+			}
+		}
+	}
+	if replay {
+		return
+	}
+	before := map[chain.Address]uint64{}
+	for _, p := range c.inflight {
+		if s := p.slash; s != nil && inBlock[p.hash] {
+			if _, ok := before[c.addrs[s.offender]]; !ok {
+				before[c.addrs[s.offender]] = s.stakeAt
+			}
+		}
+	}
+	app := c.ledger.LastApplied()
+	sup := c.ledger.Supply()
+	env.Emit(Block{Height: h, Txs: app.Txs, Bytes: app.Bytes, Minted: app.Minted, Burned: app.Burned,
+		Supply: sup.Minted - sup.Burned, Escrow: sup.Escrow, Emission: app.Minted})
+	// The block reward is the chain's proposer's, not the pool's: the
+	// pool splits the pot shares of job fees only.
+	c.resolveIn(env, h, before, func(p *pending) bool { return inBlock[p.hash] })
+	c.endGovernance(env, h)
+	c.payPool(env, h)
+	c.stakingYield(env, h)
+	c.issueSlashes(env)
+	for _, p := range c.inflight {
+		if s := p.slash; s != nil {
+			s.stakeAt = c.ledger.Account(c.addrs[s.offender]).Stake
+		}
+	}
+	c.match(env)
+}
+
+// postCommitted opens the job of a JobPost the chain committed at height
+// h, if a member posted it with a PostJob as its spec (EncodePost).
+func (c *Committee) postCommitted(env protocol.Env, tx *chain.Tx, body chain.JobPost, h uint64) {
+	from, ok := c.nodeOf[tx.From()]
+	if !ok {
+		return
+	}
+	m, ok := DecodePost(body.Spec)
+	id := chain.JobIDFor(tx.From(), tx.Nonce)
+	if _, dup := c.jobs[id]; !ok || dup || m.Spec.Validate() != nil || body.Budget == 0 {
+		return
+	}
+	if m.Posted == 0 {
+		// A post from outside the market's roles (the user API) does
+		// not know the network's clock: its job counts from its commit.
+		m.Posted = env.Now()
+	}
+	j := &job{id: id, requester: from, seq: m.Seq, spec: m.Spec, budget: body.Budget, posted: m.Posted}
+	c.jobs[id] = j
+	c.open = append(c.open, j)
+	c.makeUnits(j)
+	j.onChain = true
+	env.Emit(JobCommitted{Job: j.id, Requester: j.requester, Seq: j.seq, Height: h, Wait: env.Now().Sub(j.posted)})
+	c.opened(env, j, h)
+}
+
+// forget closes a job whose settlement the chain committed before this
+// committee started (replay): nothing of it is left to do.
+func (c *Committee) forget(env protocol.Env, j *job) {
+	if j.state == jobClosed {
+		return
+	}
+	if j.state == jobOpen {
+		for i := range j.units {
+			c.dequeue(&j.units[i], env.Now())
+			for _, r := range j.units[i].reps {
+				if r.state == repRunning {
+					r.state = repLost
+					c.release(r.p, r)
+				}
+			}
+		}
+	}
+	c.releases = slices.DeleteFunc(c.releases, func(r release) bool { return r.j == j })
+	j.state, j.ended = jobClosed, env.Now()
+	c.pruneOpen()
+}
+
 // pending is a transaction the committee built and the mempool holds.
 // What its commit does: done, or (without a closure per transaction) mark
 // a replica's or a batch's results committed, or record a slash.
@@ -567,6 +760,7 @@ type pending struct {
 	nonce  uint64
 	typ    chain.TxType
 	done   func(env protocol.Env, h uint64)
+	hash   chain.Hash // the transaction as the chain signed it (Config.Chain)
 	slash  *slashReq
 	rep    *replica
 	batch  *resultBatch
@@ -581,6 +775,21 @@ var modeledSig = make([]byte, 64)
 // whether the ledger accepted it.
 func (c *Committee) submit(env protocol.Env, pub chain.PubKey, tx chain.Tx, p *pending) bool {
 	a := pub.Address()
+	if c.chain != nil {
+		tx.Sender = pub
+		hash, err := c.chain.Submit(env, tx)
+		if err != nil {
+			env.Emit(Rejected{Type: tx.Type.String(), Reason: chain.Reason(err)})
+			return false
+		}
+		c.stats.Txs++
+		if p == nil {
+			p = &pending{}
+		}
+		p.sender, p.typ, p.hash = a, tx.Type, hash
+		c.inflight = append(c.inflight, p)
+		return true
+	}
 	n, ok := c.nonces[a]
 	if !ok {
 		n = c.ledger.Account(a).Nonce
@@ -605,10 +814,16 @@ func (c *Committee) submit(env protocol.Env, pub chain.PubKey, tx chain.Tx, p *p
 // committed: a sender's transaction with nonce n is committed once the
 // sender's committed nonce passes n.
 func (c *Committee) resolve(env protocol.Env, h uint64, stakeBefore map[chain.Address]uint64) {
+	c.resolveIn(env, h, stakeBefore, func(p *pending) bool { return c.ledger.Account(p.sender).Nonce > p.nonce })
+}
+
+// resolveIn runs the completion of every in-flight transaction that
+// committed reports committed, in submission order.
+func (c *Committee) resolveIn(env protocol.Env, h uint64, stakeBefore map[chain.Address]uint64, committed func(*pending) bool) {
 	keep := c.inflight[:0]
 	var done []*pending
 	for _, p := range c.inflight {
-		if c.ledger.Account(p.sender).Nonce > p.nonce {
+		if committed(p) {
 			done = append(done, p)
 		} else {
 			keep = append(keep, p)

@@ -52,8 +52,10 @@ func (c *Committee) result(env protocol.Env, from protocol.NodeID, m *Result) {
 		root := m.Root
 		r.root = &root
 	}
-	if c.cfg.Matching == Continuous {
-		c.batch = append(c.batch, r) // committed with the block's other results (flushResults)
+	if c.cfg.Matching == Continuous || c.chain != nil {
+		// Committed with the block's other results (flushResults): on a
+		// chain the committee does not run, it cannot sign for providers.
+		c.batch = append(c.batch, r)
 	} else {
 		c.submit(env, c.cfg.Keys[from], chain.NewResultCommit(0, 0, j.id, u.idx, m.Result), &pending{rep: r})
 	}
@@ -152,7 +154,10 @@ func (c *Committee) flushResults(env protocol.Env) {
 	}
 	b.root = verify.Root(b.leaves)
 	if !c.submit(env, c.cfg.Settler, chain.NewResultRoot(0, 0, b.root, uint32(len(b.leaves))), &pending{batch: b}) {
-		panic(fmt.Sprintf("market: a batch of %d results was refused", len(b.leaves)))
+		if c.chain == nil {
+			panic(fmt.Sprintf("market: a batch of %d results was refused", len(b.leaves)))
+		}
+		return // a chain run by others may refuse (the settler's fees): the next block tries again
 	}
 	c.stats.Batches++
 	c.stats.BatchedResults += uint64(len(b.leaves))

@@ -138,7 +138,11 @@ func (c *Committee) flushReleases(env protocol.Env) {
 			}
 		}
 		if !c.submit(env, c.cfg.Settler, chain.NewSettle(0, 0, rs...), &pending{done: done}) {
-			panic(fmt.Sprintf("market: a settlement of %d jobs was refused", n))
+			if c.chain == nil {
+				panic(fmt.Sprintf("market: a settlement of %d jobs was refused", n))
+			}
+			later = append(later, c.releases...) // the next block tries again
+			break
 		}
 		c.releases = c.releases[n:]
 	}
@@ -182,7 +186,7 @@ func (c *Committee) payPool(env protocol.Env, h uint64) {
 	if c.poolBusy || (c.cfg.RewardEvery > 1 && h%c.cfg.RewardEvery != 0) {
 		return
 	}
-	bal := c.ledger.Account(c.pool).Balance
+	bal := c.spendable(c.pool)
 	if bal == 0 {
 		c.work, c.unpaid = c.work[:0], 0
 		c.indexWork()
@@ -236,7 +240,10 @@ func (c *Committee) payPool(env protocol.Env, h uint64) {
 		}
 	}
 	if !c.submit(env, c.cfg.Pool, chain.NewPayout(0, 0, credits), &pending{done: done}) {
-		panic(fmt.Sprintf("market: the reward payout after block %d was refused", h))
+		if c.chain == nil {
+			panic(fmt.Sprintf("market: the reward payout after block %d was refused", h))
+		}
+		return
 	}
 	c.poolBusy = true
 }
@@ -249,7 +256,7 @@ func (c *Committee) stakingYield(env protocol.Env, h uint64) {
 	if c.treasBusy || h%pol.EpochBlocks != 0 {
 		return
 	}
-	t := c.ledger.Account(c.treasury).Balance
+	t := c.spendable(c.treasury)
 	if t == 0 {
 		return
 	}
@@ -286,6 +293,16 @@ func (c *Committee) stakingYield(env protocol.Env, h uint64) {
 	}
 }
 
+// spendable is what the committee's account a may pay out: its balance,
+// less the fee reserve on a chain run by others.
+func (c *Committee) spendable(a chain.Address) uint64 {
+	b := c.ledger.Account(a).Balance
+	if c.chain == nil {
+		return b
+	}
+	return b - min(b, c.cfg.FeeReserve)
+}
+
 // account is the rewards account of a ledger address: a node's
 // NodeAccount, or the address in hex.
 func (c *Committee) account(a chain.Address) rewards.Account {
@@ -304,6 +321,9 @@ type slashReq struct {
 	// wait is the replica whose commitment the evidence names: the slash
 	// goes on chain after it, so the judge can check the commitment.
 	wait *replica
+	// stakeAt is the offender's stake before the block that may commit
+	// the slash (Config.Chain: the committee sees blocks once applied).
+	stakeAt uint64
 }
 
 // issueSlashes submits the slashes whose evidence is ready. An offender
@@ -326,6 +346,7 @@ func (c *Committee) issueSlashes(env protocol.Env) {
 				Path: verify.Prove(r.batch.leaves, int(r.bidx))}
 		}
 		s.evidence = s.ev.Encode()
+		s.stakeAt = c.ledger.Account(a).Stake
 		c.submit(env, c.cfg.Settler, chain.NewSlash(0, 0, a, s.evidence), &pending{slash: s})
 	}
 	for i := len(keep); i < len(c.slashes); i++ {

@@ -122,7 +122,9 @@ func (c *Client) SubmitJob(ctx context.Context, spec market.Spec, budget uint64)
 	if err := spec.Validate(); err != nil {
 		return chain.JobID{}, err
 	}
-	tx, err := c.signTx(ctx, chain.TxJobPost, chain.JobPost{Budget: budget, Spec: spec.Encode()})
+	// The post carries the job as the market's committee reads it from
+	// the chain (market.EncodePost).
+	tx, err := c.signTx(ctx, chain.TxJobPost, chain.JobPost{Budget: budget, Spec: market.EncodePost(&market.PostJob{Budget: budget, Spec: spec})})
 	if err != nil {
 		return chain.JobID{}, err
 	}
