@@ -26,6 +26,7 @@ test:
 # make test runs a lighter cut of each, or a light test of the same path.
 claims:
 	DAIS_CLAIMS=1 $(GO) test -count=1 -run 'TestEconomySpearman20|TestShapleyErrorAt8|TestTokenShareBelowNodeShare|TestSybilFoolsGold' ./sim/learnrun/
+	DAIS_CLAIMS=1 $(GO) test -count=1 -run 'TestSumIsPlainFedAvg' ./protocol/secagg/
 	$(GO) test -count=1 -run 'TestMMcMatchesErlangC' ./sim/marketrun/ -args -mmc.full
 
 # A sweep run as a Slurm job array on a one-node cluster started on this

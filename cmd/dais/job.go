@@ -91,6 +91,24 @@ func (f *apiFlags) context(cmd *cobra.Command) (context.Context, context.CancelF
 	return context.WithTimeout(cmd.Context(), f.timeout)
 }
 
+// onJob is the RunE of a command on one job (JOB, its first argument):
+// the ID parsed, the SDK opened, the request bounded by --timeout.
+func (f *apiFlags) onJob(run func(cmd *cobra.Command, ctx context.Context, c *client.Client, id chain.JobID) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		id, err := parseJobID(args[0])
+		if err != nil {
+			return err
+		}
+		c, err := f.client()
+		if err != nil {
+			return err
+		}
+		ctx, cancel := f.context(cmd)
+		defer cancel()
+		return run(cmd, ctx, c, id)
+	}
+}
+
 // parseTokens reads an amount in tokens ("5", "0.25") as base units.
 func parseTokens(flag, s string) (uint64, error) {
 	r, ok := new(big.Rat).SetString(s)
@@ -203,18 +221,9 @@ func newJobStatusCmd(f *apiFlags) *cobra.Command {
 		Use:   "status JOB",
 		Short: "Show a job's progress (with --wait, until it is done or failed)",
 		Args:  checkArgs(cobra.ExactArgs(1)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseJobID(args[0])
-			if err != nil {
-				return err
-			}
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := f.context(cmd)
-			defer cancel()
+		RunE: f.onJob(func(cmd *cobra.Command, ctx context.Context, c *client.Client, id chain.JobID) error {
 			var j api.Job
+			var err error
 			if wait {
 				j, err = c.WaitJob(ctx, id, 500*time.Millisecond)
 			} else {
@@ -230,7 +239,7 @@ func newJobStatusCmd(f *apiFlags) *cobra.Command {
 				[][]string{{hex.EncodeToString(j.ID[:8]) + "…", jobStates[j.State], fmt.Sprint(j.Units), fmt.Sprint(j.Computed), fmt.Sprint(j.Verified),
 					formatTokens(j.Budget), formatTokens(j.Paid), formatTokens(j.Refunded), fmt.Sprint(j.PostedHeight), fmt.Sprint(j.SettledHeight)}})
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the job is done or failed (bounded by --timeout)")
 	return cmd
@@ -247,17 +256,7 @@ func newJobResultCmd(f *apiFlags) *cobra.Command {
 		Use:   "result JOB",
 		Short: "List a job's committed unit results (commitment and provider)",
 		Args:  checkArgs(cobra.ExactArgs(1)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseJobID(args[0])
-			if err != nil {
-				return err
-			}
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := f.context(cmd)
-			defer cancel()
+		RunE: f.onJob(func(cmd *cobra.Command, ctx context.Context, c *client.Client, id chain.JobID) error {
 			rs, err := c.Results(ctx, id)
 			if err != nil {
 				return err
@@ -275,7 +274,7 @@ func newJobResultCmd(f *apiFlags) *cobra.Command {
 			}
 			table(cmd.OutOrStdout(), []string{"unit", "commitment (sha-256 of the output)", "provider", "output bytes held"}, rows)
 			return nil
-		},
+		}),
 	}
 }
 

@@ -24,6 +24,9 @@ import (
 // the report and both run folders.
 func TestCalibrateShippedScenario(t *testing.T) {
 	livetest.RequireLoopback(t)
+	if raceEnabled {
+		t.Skip("the live nodes it starts are raced in live/node and live/testnet; make test runs it without -race")
+	}
 	t.Parallel() // its checks are of structure, not of the figures the other run would disturb
 	sc, err := scenarios.Load("../../../scenarios/calibrate-live.yaml")
 	if err != nil {
@@ -145,6 +148,9 @@ func TestGap(t *testing.T) {
 // task completion, and the live figures are real (the units took time).
 func TestCalibrateMarket(t *testing.T) {
 	livetest.RequireLoopback(t)
+	if raceEnabled {
+		t.Skip("the live nodes it starts are raced in live/node and live/testnet; make test runs it without -race")
+	}
 	t.Parallel() // its checks are of structure, not of the figures the other run would disturb
 	sc, err := scenarios.Load("../../../scenarios/calibrate-live.yaml", "population.groups[0].count=3")
 	if err != nil {
