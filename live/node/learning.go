@@ -26,16 +26,16 @@ import (
 	"github.com/dais-sim/dais/protocol/consensus/bft"
 	"github.com/dais-sim/dais/protocol/learn"
 	"github.com/dais-sim/dais/protocol/wire"
-	"github.com/dais-sim/dais/sim/learnrun"
+	"github.com/dais-sim/dais/scenarios/learning"
 )
 
 // LearningSpec is the federated training job a network runs beside its
 // chain (Network.Learning): protocol/learn's coordinator, learners and
 // validators, each on the node named, over optdigits split as the
-// simulator splits it (sim/learnrun), with real training on every
-// learner. The coordinator pays each round's pot on the network's chain:
-// a signed Payout transaction from its own account, split by the
-// validators' scores (learn.Payouts).
+// simulator splits it (scenarios/learning.Federation, which sim/learnrun
+// runs too), with real training on every learner. The coordinator pays
+// each round's pot on the network's chain: a signed Payout transaction
+// from its own account, split by the validators' scores (learn.Payouts).
 type LearningSpec struct {
 	// Model is mlp (default) or softmax.
 	Model string `json:"model,omitempty" yaml:"model,omitempty"`
@@ -55,11 +55,11 @@ type LearningSpec struct {
 	Validators     []protocol.NodeID `json:"validators,omitempty" yaml:"validators,omitempty"`
 	ValidationRows int               `json:"validation_rows,omitempty" yaml:"validation_rows,omitempty"`
 	// Aggregation is a learn.NamedRule name (default fedavg); Tolerate
-	// the attacker share the robust rules are sized for (0: learnrun's
+	// the attacker share the robust rules are sized for (0: learning's
 	// default).
 	Aggregation string  `json:"aggregation,omitempty" yaml:"aggregation,omitempty"`
 	Tolerate    float64 `json:"tolerate,omitempty" yaml:"tolerate,omitempty"`
-	// BatchSize and LearningRate of local training (0: learnrun's
+	// BatchSize and LearningRate of local training (0: learning's
 	// defaults); PerRound learners are drawn to train each round (0: all);
 	// Filter drops updates whose median validator score is negative.
 	BatchSize    int     `json:"batch_size,omitempty" yaml:"batch_size,omitempty"`
@@ -89,7 +89,7 @@ type LearningSpec struct {
 }
 
 // SecureAggregationSpec configures a live job's secure aggregation (see
-// learnrun.Secure): Threshold is t as a share of the learners (0 means
+// learning.Secure): Threshold is t as a share of the learners (0 means
 // 0.67), FracBits the fixed point (0 means 24), StepTimeout the wait for
 // keys, shares and unmasking shares (0 means 2 s).
 type SecureAggregationSpec struct {
@@ -110,11 +110,11 @@ func DefaultLearning(n int) *LearningSpec {
 	return l
 }
 
-// Params maps the spec onto the simulator's parameters, so that a live job
-// and a simulated one with the same seed split the same rows, start from
-// the same model and train with the same settings.
-func (l *LearningSpec) Params(seed uint64) learnrun.Params {
-	p := learnrun.DefaultParams()
+// Params maps the spec onto the job's parameters (the simulator's too),
+// so that a live job and a simulated one with the same seed split the
+// same rows, start from the same model and train with the same settings.
+func (l *LearningSpec) Params(seed uint64) learning.Params {
+	p := learning.DefaultParams()
 	p.Seed = seed
 	if l.Model != "" {
 		p.Model = l.Model
@@ -144,7 +144,7 @@ func (l *LearningSpec) Params(seed uint64) learnrun.Params {
 	p.RoundTimeout = pick(l.RoundTimeout, 10*time.Second)
 	p.ScoreTimeout = pick(l.ScoreTimeout, 10*time.Second)
 	if s := l.SecureAggregation; s != nil {
-		p.Secure = &learnrun.Secure{Threshold: s.Threshold, FracBits: s.FracBits, StepTimeout: pick(s.StepTimeout, 2*time.Second)}
+		p.Secure = &learning.Secure{Threshold: s.Threshold, FracBits: s.FracBits, StepTimeout: pick(s.StepTimeout, 2*time.Second)}
 		if p.Secure.Threshold == 0 {
 			p.Secure.Threshold = 0.67
 		}
@@ -328,7 +328,7 @@ type learnApp struct {
 	spec   *LearningSpec
 	net    *Network
 	self   protocol.NodeID
-	fed    *learnrun.Federation
+	fed    *learning.Federation
 	ledger *chain.Ledger
 	store  *store.Store
 	log    *slog.Logger
@@ -371,7 +371,7 @@ func newLearnApp(spec *LearningSpec, ctx ServiceContext) (*learnApp, error) {
 	if self != spec.Coordinator && !learner && !validator {
 		return nil, nil
 	}
-	fed, err := learnrun.NewFederation(&p)
+	fed, err := learning.NewFederation(&p, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: learning: %w", ErrConfig, err)
 	}
@@ -380,7 +380,7 @@ func newLearnApp(spec *LearningSpec, ctx ServiceContext) (*learnApp, error) {
 		cfg := learn.CoordinatorConfig{Learners: spec.Learners, Validators: spec.Validators, Rounds: uint64(p.Rounds),
 			Initial: fed.Initial(), Rule: fed.Rule(), RoundTimeout: p.RoundTimeout, ScoreTimeout: p.ScoreTimeout,
 			Pot: p.Pot, RoundGap: pick(spec.RoundGap, time.Second), PerRound: p.PerRound, Filter: p.Filter, MinScore: p.MinScore,
-			Secure: fed.SecureCoordinator()}
+			Secure: p.SecureCoordinator()}
 		if cfg.Resume, err = loadCheckpoint(ctx.Store); err != nil {
 			return nil, err
 		}
@@ -409,7 +409,7 @@ func newLearnApp(spec *LearningSpec, ctx ServiceContext) (*learnApp, error) {
 		// A validator on the coordinator's node gets the coordinator's copy
 		// of each update, so it is not sent twice.
 		vals := slices.DeleteFunc(slices.Clone(spec.Validators), func(v protocol.NodeID) bool { return v == spec.Coordinator })
-		sec := fed.SecureLearner()
+		sec := p.SecureLearner()
 		if sec != nil {
 			sec.Entropy = rand.Reader // live keys and seeds must be unpredictable
 		}

@@ -14,13 +14,13 @@ import (
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/learn"
 	"github.com/dais-sim/dais/protocol/market"
-	"github.com/dais-sim/dais/sim/learnrun"
+	"github.com/dais-sim/dais/scenarios/learning"
 )
 
 // The marketplace's and the federated job's part of a testnet report.
 // The nodes write the protocol events their roles emit to their events
 // files (node.Event.Protocol); the report hands them, in time order, to
-// the simulator's own measurement (marketplace.Meter, learnrun.Summary), so
+// the simulator's own measurement (marketplace.Meter, learning.Summary), so
 // that a testnet's figures have a simulated run's keys and meanings and
 // dais compare lines the two up. What live cannot measure is left out:
 // the network model's counts (messages_sent, engine_events,
@@ -159,7 +159,7 @@ func learningSection(netw *node.Network, evs []protoEvent) *metrics.Run {
 		}
 		return &rounds[r]
 	}
-	res := &learnrun.Result{Params: &p, Learners: slices.Clone(l.Learners), Payout: make([]uint64, len(netw.Nodes)),
+	res := &learning.Result{Params: &p, Learners: slices.Clone(l.Learners), Payout: make([]uint64, len(netw.Nodes)),
 		Rejected: map[string]int{}, Centralized: math.NaN()}
 	for _, ev := range evs {
 		switch e := ev.Event.(type) {
@@ -184,7 +184,7 @@ func learningSection(netw *node.Network, evs []protoEvent) *metrics.Run {
 	if n := len(rounds); n > 1 && res.RoundEnd[n-1] > res.RoundEnd[0] {
 		res.Wall = time.Duration(res.RoundEnd[n-1] - res.RoundEnd[0])
 	}
-	run := learnrun.Summary(res)
+	run := learning.Summary(res)
 	run.Figures = slices.DeleteFunc(run.Figures, func(f metrics.Figure) bool { return f.Key == "uplink_bytes" })
 	run.Curves = slices.DeleteFunc(run.Curves, func(c metrics.Curve) bool { return c.Key == "attack_success_by_round" })
 	run.Plots = slices.DeleteFunc(run.Plots, func(pl metrics.Plot) bool {

@@ -13,7 +13,7 @@ import (
 	"github.com/dais-sim/dais/protocol/dist"
 	"github.com/dais-sim/dais/protocol/market"
 	"github.com/dais-sim/dais/scenarios"
-	"github.com/dais-sim/dais/sim/learnrun"
+	"github.com/dais-sim/dais/scenarios/learning"
 )
 
 // FromScenario turns a scenario into testnet options, as the simulator
@@ -268,7 +268,7 @@ func marketFromScenario(sc *scenarios.Scenario, groupIDs [][]protocol.NodeID, ba
 
 // learningFromScenario maps protocol.learning onto a LearningSpec. The
 // learners are the provider and data_owner groups' nodes, as
-// sim/learnrun reads them; node 0 coordinates, and the first
+// scenarios/learning reads them; node 0 coordinates, and the first
 // protocol.learning.validators nodes also score (in the simulator the
 // coordinator and the validators are nodes of their own). The pot is
 // the simulator's.
@@ -297,7 +297,7 @@ func learningFromScenario(sc *scenarios.Scenario, groupIDs [][]protocol.NodeID, 
 		s.Validators = append(s.Validators, protocol.NodeID(i))
 	}
 	if l.Validators > 0 {
-		s.Pot = learnrun.DefaultParams().Pot
+		s.Pot = learning.DefaultParams().Pot
 	}
 	switch {
 	case l.Aggregators > 0:
@@ -311,7 +311,7 @@ func learningFromScenario(sc *scenarios.Scenario, groupIDs [][]protocol.NodeID, 
 	if sa := l.SecureAggregation; sa != nil {
 		s.SecureAggregation = &node.SecureAggregationSpec{Threshold: float64(sa.Threshold), FracBits: sa.FracBits,
 			StepTimeout: node.Duration(sa.StepTimeout.D())}
-		s.Pot = learnrun.DefaultParams().Pot // split equally among the learners in each sum: no validators needed
+		s.Pot = learning.DefaultParams().Pot // split equally among the learners in each sum: no validators needed
 		if sa.Dropout > 0 {
 			notes = append(notes, "protocol.learning.secure_aggregation.dropout is not applied: live learners drop out when they stop")
 		}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/dais-sim/dais/protocol/learn"
+	"github.com/dais-sim/dais/scenarios/learning"
 )
 
 // BenchmarkRounds runs federated rounds with real gradients for 20 and
@@ -25,7 +26,7 @@ func BenchmarkRounds(b *testing.B) {
 		{1000, 2, learn.RuleKrum},
 	} {
 		b.Run(fmt.Sprintf("learners=%d/%s", tc.learners, tc.rule), func(b *testing.B) {
-			p := DefaultParams()
+			p := learning.DefaultParams()
 			p.Providers, p.Rounds, p.Rule = tc.learners, tc.rounds, tc.rule
 			var res *Result
 			var rounds int

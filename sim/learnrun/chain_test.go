@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/dais-sim/dais/scenarios"
+	"github.com/dais-sim/dais/scenarios/learning"
 )
 
 // The training job is paid on the coordinator's ledger: the budget
@@ -15,10 +16,10 @@ import (
 // leave over.
 func TestTrainingJobOnChain(t *testing.T) {
 	singleThreaded(t)
-	p := DefaultParams()
+	p := learning.DefaultParams()
 	p.Rounds, p.Providers, p.Epochs = 3, 6, 1
 	p.Budget, p.Pot = 3_000_001, 0 // pot 1,000,000; 1 base unit left over
-	p.Attack = Attack{Kind: SignFlip, Share: 0.34}
+	p.Attack = learning.Attack{Kind: learning.SignFlip, Share: 0.34}
 	res, err := Run(&p)
 	if err != nil {
 		t.Fatal(err)
@@ -33,7 +34,7 @@ func TestTrainingJobOnChain(t *testing.T) {
 	if len(res.Versions) != p.Rounds+1 || !slices.Equal(res.ChainVersions, res.Versions) {
 		t.Errorf("versions on the ledger %x, committed %x", res.ChainVersions, res.Versions)
 	}
-	run := Summary(res)
+	run := learning.Summary(res.Result)
 	for key, want := range map[string]float64{
 		"training_budget_tokens":   0.003000001,
 		"training_paid_tokens":     float64(res.ChainPaid) / 1e9,
@@ -46,20 +47,20 @@ func TestTrainingJobOnChain(t *testing.T) {
 	}
 
 	// The default keeps the old pot: 0.001 token a round.
-	d := DefaultParams()
-	if d.budget() != uint64(d.Rounds)*1_000_000 {
-		t.Errorf("default budget %d", d.budget())
+	d := learning.DefaultParams()
+	if d.JobBudget() != uint64(d.Rounds)*1_000_000 {
+		t.Errorf("default budget %d", d.JobBudget())
 	}
 	// protocol.learning.budget sets the budget, and the pot follows it.
 	sc, err := scenarios.Load("../../scenarios/federated-poisoning.yaml", "protocol.learning.budget=2.5")
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := FromScenario(sc, 0)
+	q, err := learning.FromScenario(sc, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if q.Budget != 2_500_000_000 || q.Pot != 0 || q.budget() != 2_500_000_000 {
+	if q.Budget != 2_500_000_000 || q.Pot != 0 || q.JobBudget() != 2_500_000_000 {
 		t.Errorf("budget %d, pot %d from the scenario", q.Budget, q.Pot)
 	}
 	q.Pot = q.Budget/uint64(q.Rounds) + 1

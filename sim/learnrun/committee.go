@@ -6,12 +6,13 @@ import (
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/attack"
 	"github.com/dais-sim/dais/protocol/learn"
+	"github.com/dais-sim/dais/scenarios/learning"
 )
 
 // committee returns the aggregator committee's node IDs: p.Aggregators
 // IDs from first (after every other node, so that adding a committee
 // moves no other node's ID, placement or streams).
-func (p *Params) committee(first protocol.NodeID) []protocol.NodeID {
+func committee(p *learning.Params, first protocol.NodeID) []protocol.NodeID {
 	var ids []protocol.NodeID
 	for i := range p.Aggregators {
 		ids = append(ids, first+protocol.NodeID(i))

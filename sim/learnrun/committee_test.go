@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/dais-sim/dais/protocol/learn"
+	"github.com/dais-sim/dais/scenarios/learning"
 )
 
 // The aggregator committee in a real run (20 IID providers, MLP, 3
@@ -19,7 +20,7 @@ func TestCommitteeRun(t *testing.T) {
 	singleThreaded(t)
 	rounds := 3
 	run := func(a, lying int) *Result {
-		p := DefaultParams()
+		p := learning.DefaultParams()
 		p.Rounds, p.Aggregators, p.Attack.LyingAggregators = rounds, a, lying
 		p.Providers, p.Epochs = 8, 1 // small: the committee, not the learning, is under test
 		res, err := Run(&p)
@@ -67,7 +68,7 @@ func BenchmarkCommittee(b *testing.B) {
 		rule string
 	}{{0, learn.RuleFedAvg}, {1, learn.RuleFedAvg}, {4, learn.RuleFedAvg}, {7, learn.RuleFedAvg}, {0, learn.RuleKrum}, {7, learn.RuleKrum}} {
 		b.Run(fmt.Sprintf("aggregators=%d/%s", tc.a, tc.rule), func(b *testing.B) {
-			p := DefaultParams()
+			p := learning.DefaultParams()
 			p.Rounds, p.Aggregators, p.Rule = 5, tc.a, tc.rule
 			var res *Result
 			var wall float64

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/dais-sim/dais/protocol/learn"
+	"github.com/dais-sim/dais/scenarios/learning"
 )
 
 // TestDifferentialPrivacy: DP-FedAvg with clipping only costs little
@@ -16,9 +17,9 @@ func TestDifferentialPrivacy(t *testing.T) {
 	skipClaimUnderRace(t)
 	cost := map[float64]float64{}
 	for _, sigma := range []float64{0, 4} {
-		p := DefaultParams()
+		p := learning.DefaultParams()
 		p.Rounds, p.Baseline = 6, false
-		p.DP = &DP{Clip: 2, Sigma: sigma, Delta: 1e-5}
+		p.DP = &learning.DP{Clip: 2, Sigma: sigma, Delta: 1e-5}
 		res, err := Run(&p)
 		if err != nil {
 			t.Fatal(err)
@@ -28,7 +29,7 @@ func TestDifferentialPrivacy(t *testing.T) {
 		}
 		cost[sigma] = res.NoDP.Final() - res.Final()
 		figs := map[string]float64{}
-		for _, f := range Summary(res).Figures {
+		for _, f := range learning.Summary(res.Result).Figures {
 			figs[f.Key] = f.Value
 		}
 		if got, want := figs["dp_epsilon"], (learn.DP{Clip: 2, Sigma: sigma}).Epsilon(6, 1e-5); got != want && !(math.IsInf(got, 1) && math.IsInf(want, 1)) {
@@ -46,9 +47,9 @@ func TestDifferentialPrivacy(t *testing.T) {
 		t.Errorf("noise multiplier 4 cost %.3f, clipping alone %.3f: want the noise to cost at least 10 points more", cost[4], cost[0])
 	}
 
-	bad := DefaultParams()
+	bad := learning.DefaultParams()
 	bad.Rule = learn.RuleMedian
-	bad.DP = &DP{Clip: 1, Sigma: 1, Delta: 1e-5}
+	bad.DP = &learning.DP{Clip: 1, Sigma: 1, Delta: 1e-5}
 	if err := bad.Validate(); err == nil {
 		t.Error("DP with the median accepted")
 	}

@@ -6,21 +6,22 @@ import (
 
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/datavalue"
+	"github.com/dais-sim/dais/scenarios/learning"
 )
 
 // mixedData is n data sets of mixed quality: 40–200 rows, label noise
 // 0–60%, every seventh skewed to three classes, and copies at 9 and 17.
-func mixedData(n int) []DataSpec {
+func mixedData(n int) []learning.DataSpec {
 	r := protocol.Stream(3, "mixed", 0)
 	noise := []float64{0, 0, 0.1, 0.2, 0.4, 0.6}
-	var data []DataSpec
+	var data []learning.DataSpec
 	for i := range n {
-		d := DataSpec{Group: "mixed", Rows: 40 + r.IntN(161), LabelNoise: noise[r.IntN(len(noise))], CopyOf: -1}
+		d := learning.DataSpec{Group: "mixed", Rows: 40 + r.IntN(161), LabelNoise: noise[r.IntN(len(noise))], CopyOf: -1}
 		switch {
 		case i%7 == 3:
 			d.Classes = []int{r.IntN(10), r.IntN(10), r.IntN(10)}
 		case i == 9 || i == 17:
-			d = DataSpec{Group: "copy", CopyOf: i - 5, Jitter: 0.03}
+			d = learning.DataSpec{Group: "copy", CopyOf: i - 5, Jitter: 0.03}
 		}
 		data = append(data, d)
 	}
@@ -28,11 +29,11 @@ func mixedData(n int) []DataSpec {
 }
 
 // valueMixed registers and values n mixed data sets as a run of p would.
-func valueMixed(t testing.TB, n int, v Valuation) (*registry, *valuation) {
+func valueMixed(t testing.TB, n int, v learning.Valuation) (*registry, *valuation) {
 	t.Helper()
 	p := economyParams(mixedData(n), 1)
 	p.Economy.Value = v
-	train, test, err := load()
+	train, test, err := learning.Optdigits()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +57,7 @@ func valueMixed(t testing.TB, n int, v Valuation) (*registry, *valuation) {
 // at the default budget.
 func TestShapleyErrorAt8(t *testing.T) {
 	claimOnly(t, "trains 256 models") // TestEconomyLight covers exact Shapley at 4
-	v := DefaultValuation()
+	v := learning.DefaultValuation()
 	v.Exact = 8
 	_, val := valueMixed(t, 8, v)
 	exact := val.exact
@@ -102,9 +103,9 @@ func TestShapleyErrorAt8(t *testing.T) {
 // reports what it costs and how the Shapley values rank against
 // leave-one-out: go test -run '^$' -bench Valuation -benchtime 1x ./sim/learnrun/
 func BenchmarkValuation(b *testing.B) {
-	for _, trainer := range []string{TrainerLBFGS, TrainerSGD} {
+	for _, trainer := range []string{learning.TrainerLBFGS, learning.TrainerSGD} {
 		b.Run(trainer, func(b *testing.B) {
-			v := DefaultValuation()
+			v := learning.DefaultValuation()
 			v.Trainer, v.Truth = trainer, false
 			var val *valuation
 			for b.Loop() {

@@ -9,6 +9,7 @@ import (
 	"github.com/dais-sim/dais/gpu/datasets/optdigits"
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/datavalue"
+	"github.com/dais-sim/dais/scenarios/learning"
 )
 
 // registry is the data providers' registered data sets, deduplicated.
@@ -43,7 +44,7 @@ type registered struct {
 // providers draw the same row), makes the copies, and registers them
 // all: originals in provider order, then copies (a copy can only follow
 // what it copies), each row checked against everything before it.
-func newRegistry(spec *EconomySpec, seed uint64, pool datasets.Dataset) (*registry, error) {
+func newRegistry(spec *learning.EconomySpec, seed uint64, pool datasets.Dataset) (*registry, error) {
 	n := len(spec.Data)
 	reg := &registry{sets: make([]registered, n)}
 	taken := make([]bool, pool.Len())

@@ -8,13 +8,14 @@ import (
 	"gonum.org/v1/gonum/diff/fd"
 
 	"github.com/dais-sim/dais/gpu/models"
+	"github.com/dais-sim/dais/scenarios/learning"
 )
 
 // TestSoftmaxFit: the fit's gradient is the objective's (finite
 // differences), and the fitted model classifies well and scores a lower
 // Brier score than the untrained one.
 func TestSoftmaxFit(t *testing.T) {
-	train, test, err := load()
+	train, test, err := learning.Optdigits()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +43,7 @@ func TestSoftmaxFit(t *testing.T) {
 // TestSoftmaxObjectiveGradient holds the hand-written gradient to
 // central finite differences at a random point.
 func TestSoftmaxObjectiveGradient(t *testing.T) {
-	train, _, err := load()
+	train, _, err := learning.Optdigits()
 	if err != nil {
 		t.Fatal(err)
 	}

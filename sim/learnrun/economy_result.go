@@ -10,6 +10,7 @@ import (
 	"github.com/dais-sim/dais/protocol/economy"
 	"github.com/dais-sim/dais/protocol/rewards"
 	"github.com/dais-sim/dais/protocol/yuma"
+	"github.com/dais-sim/dais/scenarios/learning"
 )
 
 // EconomyResult is what the data economy measured and paid over a run.
@@ -92,7 +93,7 @@ type ValidatorResult struct {
 	Trust float64
 }
 
-func (e *economyRun) result(res *Result) *EconomyResult {
+func (e *economyRun) result(res *learning.Result) *EconomyResult {
 	sp := e.spec
 	out := &EconomyResult{Rounds: e.rounds, Registered: e.reg.Rows, Duplicates: e.reg.Duplicates, Candidates: e.reg.Candidates,
 		Trainings: e.value.trainings, ValuationWall: e.value.wall, Truncated: e.value.truncated, FullGain: e.value.full,

@@ -14,17 +14,18 @@ import (
 	"github.com/dais-sim/dais/protocol/rewards"
 	"github.com/dais-sim/dais/protocol/yuma"
 	"github.com/dais-sim/dais/scenarios"
+	"github.com/dais-sim/dais/scenarios/learning"
 )
 
 // economyParams is a small economy: softmax learners, three validators
 // of equal stake, the given data sets, exact Shapley.
-func economyParams(data []DataSpec, rounds int) *Params {
-	p := DefaultParams()
+func economyParams(data []learning.DataSpec, rounds int) *learning.Params {
+	p := learning.DefaultParams()
 	p.Model, p.Rounds, p.Providers, p.Epochs, p.BatchSize = models.KindSoftmax, rounds, 3, 1, 32
 	p.Validators, p.ValidationRows, p.Baseline = 3, 300, false
-	v := DefaultValuation()
+	v := learning.DefaultValuation()
 	v.Exact = 10
-	p.Economy = &EconomySpec{
+	p.Economy = &learning.EconomySpec{
 		Data:     data,
 		Stakes:   []uint64{100, 100, 100},
 		Shares:   rewards.Shares{rewards.ClassCompute: 5000, rewards.ClassData: 3000, rewards.ClassValidators: 2000},
@@ -34,7 +35,7 @@ func economyParams(data []DataSpec, rounds int) *Params {
 	return &p
 }
 
-func runEconomyOrFail(t *testing.T, p *Params) *EconomyResult {
+func runEconomyOrFail(t *testing.T, p *learning.Params) *EconomyResult {
 	t.Helper()
 	res, err := Run(p)
 	if err != nil {
@@ -59,7 +60,7 @@ func TestEconomyCopyAndRareClass(t *testing.T) {
 		t.Skip("trains ~100 models; TestEconomyLight covers the path under -race")
 	}
 	common := []int{0, 1, 2, 3, 4, 5, 6, 7, 8}
-	p := economyParams([]DataSpec{
+	p := economyParams([]learning.DataSpec{
 		{Group: "honest", Rows: 100, Classes: common, CopyOf: -1},
 		{Group: "honest", Rows: 100, Classes: common, CopyOf: -1},
 		{Group: "copy", CopyOf: 0, Jitter: 0.05},
@@ -95,10 +96,10 @@ func TestEconomyCopyAndRareClass(t *testing.T) {
 // TestEconomyLight runs the economy's whole path on two data sets for one
 // round: light enough for -race.
 func TestEconomyLight(t *testing.T) {
-	p := economyParams([]DataSpec{{Group: "a", Rows: 40, CopyOf: -1}, {Group: "b", CopyOf: 0}}, 1)
+	p := economyParams([]learning.DataSpec{{Group: "a", Rows: 40, CopyOf: -1}, {Group: "b", CopyOf: 0}}, 1)
 	p.Economy.Value.Permutations = 2
 	p.Economy.Access, p.Economy.Price, p.Economy.Requests = chain.AccessPaid, 1000, 1
-	p.Economy.Humans = []HumanSpec{{Group: "h", Stake: 50, Human: economy.Human{Accuracy: 0.9, Latency: protocol.Second, Window: protocol.Minute}}}
+	p.Economy.Humans = []learning.HumanSpec{{Group: "h", Stake: 50, Human: economy.Human{Accuracy: 0.9, Latency: protocol.Second, Window: protocol.Minute}}}
 	p.Economy.HumanSample = 5
 	p.Economy.Rule = economy.RuleProduct
 	e := runEconomyOrFail(t, p)
@@ -121,13 +122,13 @@ func TestEconomyDeterministic(t *testing.T) {
 		t.Skip("runs the economy twice")
 	}
 	run := func() []byte {
-		p := economyParams([]DataSpec{{Group: "a", Rows: 60, CopyOf: -1}, {Group: "b", Rows: 60, CopyOf: -1, LabelNoise: 0.5},
+		p := economyParams([]learning.DataSpec{{Group: "a", Rows: 60, CopyOf: -1}, {Group: "b", Rows: 60, CopyOf: -1, LabelNoise: 0.5},
 			{Group: "c", Rows: 40, Classes: []int{2, 3}, CopyOf: -1}}, 2)
 		res, err := Run(p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := Summary(res)
+		r := learning.Summary(res.Result)
 		AddEconomy(r, res)
 		b, err := r.MarshalIndent()
 		if err != nil {
@@ -178,7 +179,7 @@ func TestDataEconomyScenario(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := FromScenario(sc, 0)
+	p, err := learning.FromScenario(sc, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +192,7 @@ func TestDataEconomyScenario(t *testing.T) {
 		t.Errorf("%d data providers of %d kinds, %d learners, %d validators (%d colluding), %d humans",
 			len(e.Data), len(kinds), p.Providers, p.Validators, len(e.Colluders), len(e.Humans))
 	}
-	if e.Access != chain.AccessPaid || e.Price != 10_000_000 || e.Shares[rewards.ClassData] != 3000 || p.Attack.Kind != FreeRider {
+	if e.Access != chain.AccessPaid || e.Price != 10_000_000 || e.Shares[rewards.ClassData] != 3000 || p.Attack.Kind != learning.FreeRider {
 		t.Errorf("access %s at %d, data share %d, attack %q", e.Access, e.Price, e.Shares[rewards.ClassData], p.Attack.Kind)
 	}
 	for i, d := range e.Data {
@@ -220,7 +221,7 @@ func TestDataEconomyPaysAllKinds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := FromScenario(sc, 0)
+	p, err := learning.FromScenario(sc, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +256,7 @@ func TestDataEconomyPaysAllKinds(t *testing.T) {
 	if humans != 4 || !e.Lineage {
 		t.Errorf("%d of 4 humans paid for checks; lineage %v", humans, e.Lineage)
 	}
-	run := Summary(res)
+	run := learning.Summary(res.Result)
 	AddEconomy(run, res)
 	if err := run.Validate(); err != nil {
 		t.Fatal(err)

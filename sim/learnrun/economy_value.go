@@ -11,6 +11,7 @@ import (
 	"github.com/dais-sim/dais/gpu/models"
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/datavalue"
+	"github.com/dais-sim/dais/scenarios/learning"
 )
 
 // valuation is what the data sets are worth, measured once, when they are
@@ -180,7 +181,7 @@ func (v *valuer) utility(c datavalue.Coalition, test int) float64 {
 const lookAhead = 4
 
 // valueData measures every data set's value.
-func valueData(spec *EconomySpec, seed uint64, reg *registry, val, test datasets.Dataset) (*valuation, error) {
+func valueData(spec *learning.EconomySpec, seed uint64, reg *registry, val, test datasets.Dataset) (*valuation, error) {
 	vs := spec.Value
 	ms := models.Optdigits(models.KindSoftmax)
 	ms.BatchSize, ms.LearningRate, ms.Seed = vs.BatchSize, vs.LearningRate, protocol.DeriveSeed(seed, "valuation", 0)
@@ -192,7 +193,7 @@ func valueData(spec *EconomySpec, seed uint64, reg *registry, val, test datasets
 	if err != nil {
 		return nil, err
 	}
-	if vs.Trainer != TrainerSGD {
+	if vs.Trainer != learning.TrainerSGD {
 		v.fit = &softmaxFit{inputs: ms.Inputs, classes: ms.Classes, l2: vs.L2, iters: 200, tol: 1e-3}
 		if v.seed.Len() > 0 {
 			// Every coalition's rows include the seed's: start from the

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/dais-sim/dais/gpu/datasets/optdigits"
+	"github.com/dais-sim/dais/scenarios/learning"
 )
 
 // A Federation is the run's own job: the same initial model (so the same
@@ -11,9 +12,9 @@ import (
 // validation rows, and a provider's job trains a delta of the model's
 // size.
 func TestFederationIsTheRunsJob(t *testing.T) {
-	p := DefaultParams()
+	p := learning.DefaultParams()
 	p.Providers, p.Validators, p.Rounds, p.Epochs = 3, 1, 1, 1
-	f, err := NewFederation(&p)
+	f, err := learning.NewFederation(&p, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

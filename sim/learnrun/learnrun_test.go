@@ -14,6 +14,7 @@ import (
 
 	"github.com/dais-sim/dais/gpu/datasets"
 	"github.com/dais-sim/dais/protocol/learn"
+	"github.com/dais-sim/dais/scenarios/learning"
 )
 
 // The check: clean federated training of the MLP over 20 IID
@@ -22,7 +23,7 @@ import (
 // baseline of the same model is reported beside it.
 func TestCleanIID(t *testing.T) {
 	skipClaimUnderRace(t)
-	p := DefaultParams()
+	p := learning.DefaultParams()
 	p.Baseline = true
 	res, err := Run(&p)
 	if err != nil {
@@ -50,7 +51,7 @@ func TestCleanIID(t *testing.T) {
 	if perRound := float64(res.BytesSent) / float64(p.Rounds); perRound < (23+80)*38480 || perRound > (23+80)*38480*1.01 {
 		t.Errorf("%.0f bytes on uplinks per round", perRound)
 	}
-	run := Summary(res)
+	run := learning.Summary(res.Result)
 	if err := run.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -63,8 +64,8 @@ func TestCleanIID(t *testing.T) {
 }
 
 // reduced is the base of the attack checks: 6 rounds instead of 20.
-func reduced() Params {
-	p := DefaultParams()
+func reduced() learning.Params {
+	p := learning.DefaultParams()
 	p.Rounds = 6
 	return p
 }
@@ -78,7 +79,7 @@ func TestSignFlipRobustRules(t *testing.T) {
 		Base:       reduced(),
 		Rules:      []string{learn.RuleFedAvg, learn.RuleMedian, learn.RuleTrimmedMean, learn.RuleKrum},
 		Partitions: []datasets.Scheme{{Kind: datasets.SchemeIID}},
-		Attacks:    []TableAttack{{Name: "sign_flip", Attack: Attack{Kind: SignFlip}}},
+		Attacks:    []TableAttack{{Name: "sign_flip", Attack: learning.Attack{Kind: learning.SignFlip}}},
 		Shares:     []float64{0, 0.3},
 	})
 	if err != nil {
@@ -147,13 +148,13 @@ func TestSybilFoolsGold(t *testing.T) {
 // the honest updates fall out of the bound.
 func TestTokenShareBelowNodeShare(t *testing.T) {
 	skipClaimUnderRace(t)
-	attacks := []Attack{
-		{Kind: LabelFlip}, {Kind: SignFlip}, {Kind: Scaling}, {Kind: LittleIsEnough}, {Kind: FreeRider},
-		{Kind: Sybil, SybilData: SybilSample}, {Kind: Sybil, SybilData: SybilSource},
+	attacks := []learning.Attack{
+		{Kind: learning.LabelFlip}, {Kind: learning.SignFlip}, {Kind: learning.Scaling}, {Kind: learning.LittleIsEnough}, {Kind: learning.FreeRider},
+		{Kind: learning.Sybil, SybilData: learning.SybilSample}, {Kind: learning.Sybil, SybilData: learning.SybilSource},
 	}
 	type cell struct {
 		part datasets.Scheme
-		a    Attack
+		a    learning.Attack
 		res  *Result
 		err  error
 	}
@@ -187,7 +188,7 @@ func TestTokenShareBelowNodeShare(t *testing.T) {
 			t.Fatal(c.err)
 		}
 		r := c.res
-		name := fmt.Sprintf("%s %s%s", c.part.Kind, c.a.Kind, map[bool]string{true: "/" + c.a.SybilData}[c.a.Kind == Sybil])
+		name := fmt.Sprintf("%s %s%s", c.part.Kind, c.a.Kind, map[bool]string{true: "/" + c.a.SybilData}[c.a.Kind == learning.Sybil])
 		t.Logf("%-36s attackers earn %.4f of the reward with %.3f of the identities; %d updates out of bound, %d of them honest",
 			name, r.AttackerTokenShare(), r.AttackerNodeShare(), r.OutOfBound, r.HonestOutOfBound)
 		if !(r.AttackerTokenShare() < r.AttackerNodeShare()) {
@@ -205,9 +206,9 @@ func TestTokenShareBelowNodeShare(t *testing.T) {
 // wins the poisoners more than their share.
 func TestCollusion(t *testing.T) {
 	skipClaimUnderRace(t)
-	p := DefaultParams()
+	p := learning.DefaultParams()
 	p.Rounds, p.Providers, p.Rule = 3, 10, learn.RuleMedian
-	p.Attack = Attack{Kind: SignFlip, Share: 0.3}
+	p.Attack = learning.Attack{Kind: learning.SignFlip, Share: 0.3}
 	shares := map[int]float64{}
 	for _, colluding := range []int{0, 1, 2} {
 		p.Attack.ColludingValidators = colluding
@@ -231,9 +232,9 @@ func TestCollusion(t *testing.T) {
 // colluders' oracle and the decorators included.
 func TestDeterministic(t *testing.T) {
 	singleThreaded(t)
-	p := DefaultParams()
+	p := learning.DefaultParams()
 	p.Rounds, p.Providers, p.Trace = 2, 6, true
-	p.Attack = Attack{Kind: LittleIsEnough, Share: 0.34}
+	p.Attack = learning.Attack{Kind: learning.LittleIsEnough, Share: 0.34}
 	a, err := Run(&p)
 	if err != nil {
 		t.Fatal(err)
@@ -261,27 +262,27 @@ func TestDeterministic(t *testing.T) {
 // are counted as attackers.
 func TestAttackWiring(t *testing.T) {
 	singleThreaded(t)
-	for _, a := range []Attack{
-		{Kind: FreeRider, Share: 0.5},
-		{Kind: FreeRider, Share: 0.5, Stale: true},
-		{Kind: LabelFlip, Share: 0.5},
-		{Kind: Scaling, Share: 0.2},
-		{Kind: Sybil, Count: 3, SybilData: SybilSource},
+	for _, a := range []learning.Attack{
+		{Kind: learning.FreeRider, Share: 0.5},
+		{Kind: learning.FreeRider, Share: 0.5, Stale: true},
+		{Kind: learning.LabelFlip, Share: 0.5},
+		{Kind: learning.Scaling, Share: 0.2},
+		{Kind: learning.Sybil, Count: 3, SybilData: learning.SybilSource},
 	} {
-		p := DefaultParams()
+		p := learning.DefaultParams()
 		p.Rounds, p.Providers, p.Epochs = 2, 6, 1
 		p.Attack = a
 		res, err := Run(&p)
 		if err != nil {
 			t.Fatalf("%+v: %v", a, err)
 		}
-		want := p.attackers()
-		if len(res.Attackers) != want || (a.Kind == Sybil && len(res.Learners) != p.Providers+want) {
+		want := p.Attackers()
+		if len(res.Attackers) != want || (a.Kind == learning.Sybil && len(res.Learners) != p.Providers+want) {
 			t.Errorf("%s: %d attackers of %d learners, want %d", a.Kind, len(res.Attackers), len(res.Learners), want)
 		}
 		honestJobs := int64(p.Rounds * (p.Providers - len(res.Attackers)))
 		switch a.Kind {
-		case FreeRider:
+		case learning.FreeRider:
 			// Free riders run no training job and earn nothing for zeros.
 			if res.TrainJobs != honestJobs {
 				t.Errorf("%+v: %d training jobs, want the %d of the honest", a, res.TrainJobs, honestJobs)
@@ -289,7 +290,7 @@ func TestAttackWiring(t *testing.T) {
 			if !a.Stale && res.AttackerTokenShare() != 0 {
 				t.Errorf("zero updates earned %.4f of the reward", res.AttackerTokenShare())
 			}
-		case Sybil:
+		case learning.Sybil:
 			if res.TrainJobs != int64(p.Rounds*len(res.Learners)) {
 				t.Errorf("sybil: %d training jobs for %d learners", res.TrainJobs, len(res.Learners))
 			}
@@ -300,22 +301,24 @@ func TestAttackWiring(t *testing.T) {
 func TestValidate(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		edit func(*Params)
+		edit func(*learning.Params)
 	}{
-		{"no rounds", func(p *Params) { p.Rounds = 0 }},
-		{"unknown rule", func(p *Params) { p.Rule = "mean" }},
-		{"unknown attack", func(p *Params) { p.Attack.Kind = "gossip" }},
-		{"share of 1", func(p *Params) { p.Attack = Attack{Kind: SignFlip, Share: 1} }},
-		{"more attackers than providers", func(p *Params) { p.Attack = Attack{Kind: SignFlip, Count: 21} }},
-		{"too many colluders", func(p *Params) { p.Attack.ColludingValidators = 4 }},
-		{"unknown GPU", func(p *Params) { p.GPUs = []string{"abacus"} }},
-		{"validators without rows", func(p *Params) { p.ValidationRows = 2 }},
-		{"bad model", func(p *Params) { p.LearningRate = 0 }},
-		{"bad sybil data", func(p *Params) { p.Attack = Attack{Kind: Sybil, Share: 0.1, SybilData: "all"} }},
+		{"no rounds", func(p *learning.Params) { p.Rounds = 0 }},
+		{"unknown rule", func(p *learning.Params) { p.Rule = "mean" }},
+		{"unknown attack", func(p *learning.Params) { p.Attack.Kind = "gossip" }},
+		{"share of 1", func(p *learning.Params) { p.Attack = learning.Attack{Kind: learning.SignFlip, Share: 1} }},
+		{"more attackers than providers", func(p *learning.Params) { p.Attack = learning.Attack{Kind: learning.SignFlip, Count: 21} }},
+		{"too many colluders", func(p *learning.Params) { p.Attack.ColludingValidators = 4 }},
+		{"unknown GPU", func(p *learning.Params) { p.GPUs = []string{"abacus"} }},
+		{"validators without rows", func(p *learning.Params) { p.ValidationRows = 2 }},
+		{"bad model", func(p *learning.Params) { p.LearningRate = 0 }},
+		{"bad sybil data", func(p *learning.Params) {
+			p.Attack = learning.Attack{Kind: learning.Sybil, Share: 0.1, SybilData: "all"}
+		}},
 	} {
-		p := DefaultParams()
+		p := learning.DefaultParams()
 		tc.edit(&p)
-		if _, err := Run(&p); !errors.Is(err, ErrParams) {
+		if _, err := Run(&p); !errors.Is(err, learning.ErrParams) {
 			t.Errorf("%s: %v, want ErrParams", tc.name, err)
 		}
 	}
@@ -323,13 +326,13 @@ func TestValidate(t *testing.T) {
 
 // A tiny table, for its plumbing and its Markdown.
 func TestAttackTableMarkdown(t *testing.T) {
-	base := DefaultParams()
+	base := learning.DefaultParams()
 	base.Rounds, base.Providers, base.Epochs = 1, 5, 1
 	tab, err := AttackTable(TableOptions{
 		Base:       base,
 		Rules:      []string{learn.RuleFedAvg, learn.RuleMedian},
 		Partitions: []datasets.Scheme{{Kind: datasets.SchemeIID}},
-		Attacks:    []TableAttack{{Name: "sign_flip", Attack: Attack{Kind: SignFlip}}},
+		Attacks:    []TableAttack{{Name: "sign_flip", Attack: learning.Attack{Kind: learning.SignFlip}}},
 		Shares:     []float64{0, 0.4},
 		Workers:    1,
 	})
@@ -479,7 +482,7 @@ func TestAttackTableInBenchmarks(t *testing.T) {
 			for _, kind := range surrogateAttacks {
 				for _, share := range []float64{0.05, 0.3, 0.6} {
 					p := o.Base
-					p.Partition, p.Attack = part, Attack{Kind: kind, Share: share}
+					p.Partition, p.Attack = part, learning.Attack{Kind: kind, Share: share}
 					p.Rule, p.Filter = strings.CutSuffix(rule, FilterSuffix)
 					if f, asr, err := attackEffect(&p, share); err != nil || math.IsNaN(f) || math.IsNaN(asr) {
 						t.Errorf("%s, %s, %s at %g: factor %v, attack success %v, %v", part.Kind, rule, kind, share, f, asr, err)

@@ -10,12 +10,13 @@ import (
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/learn"
 	"github.com/dais-sim/dais/protocol/secagg"
+	"github.com/dais-sim/dais/scenarios/learning"
 )
 
-func secureParams(rounds int, dropout float64) Params {
-	p := DefaultParams()
+func secureParams(rounds int, dropout float64) learning.Params {
+	p := learning.DefaultParams()
 	p.Rounds, p.Baseline, p.Providers = rounds, false, 10
-	p.Secure = &Secure{Threshold: 0.67, Dropout: dropout, FracBits: 24, StepTimeout: 10 * protocol.Second}
+	p.Secure = &learning.Secure{Threshold: 0.67, Dropout: dropout, FracBits: 24, StepTimeout: 10 * protocol.Second}
 	return p
 }
 
@@ -75,7 +76,7 @@ func TestSecureAggregationRun(t *testing.T) {
 		t.Errorf("everyone dropping out: %+v, skipped %d, accuracy %v → %v", ss, res.Skipped, res.Accuracy[0], res.Final())
 	}
 	figs := map[string]float64{}
-	for _, f := range Summary(res).Figures {
+	for _, f := range learning.Summary(res.Result).Figures {
 		figs[f.Key] = f.Value
 	}
 	if figs["secagg_rounds_failed"] != 2 || figs["secagg_dropouts"] != 20 {
@@ -166,13 +167,13 @@ func TestSecureDP(t *testing.T) {
 	skipClaimUnderRace(t)
 	central := secureParams(4, 0)
 	central.Secure = nil
-	central.DP = &DP{Clip: 2, Sigma: 0, Delta: 1e-5}
+	central.DP = &learning.DP{Clip: 2, Sigma: 0, Delta: 1e-5}
 	cres, err := Run(&central)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := secureParams(4, 0)
-	p.DP = &DP{Clip: 2, Sigma: 0, Delta: 1e-5}
+	p.DP = &learning.DP{Clip: 2, Sigma: 0, Delta: 1e-5}
 	res, err := Run(&p)
 	if err != nil {
 		t.Fatal(err)
@@ -181,12 +182,12 @@ func TestSecureDP(t *testing.T) {
 		t.Errorf("secure DP-FedAvg without noise %.4f, central %.4f", res.Final(), cres.Final())
 	}
 	p = secureParams(4, 0.2)
-	p.DP = &DP{Clip: 2, Sigma: 1, Delta: 1e-5}
+	p.DP = &learning.DP{Clip: 2, Sigma: 1, Delta: 1e-5}
 	if res, err = Run(&p); err != nil {
 		t.Fatal(err)
 	}
 	figs := map[string]float64{}
-	for _, f := range Summary(res).Figures {
+	for _, f := range learning.Summary(res.Result).Figures {
 		figs[f.Key] = f.Value
 	}
 	planned := learn.DP{Clip: 2, Sigma: 1}.Epsilon(4, 1e-5)
@@ -202,7 +203,7 @@ func TestSecureDP(t *testing.T) {
 func TestPrivacyAgainstRobustness(t *testing.T) {
 	skipClaimUnderRace(t)
 	p := secureParams(5, 0)
-	p.Attack = Attack{Kind: SignFlip, Share: 0.3}
+	p.Attack = learning.Attack{Kind: learning.SignFlip, Share: 0.3}
 	p.Secure.ClearRule = learn.RuleMedian
 	res, err := Run(&p)
 	if err != nil {
@@ -212,7 +213,7 @@ func TestPrivacyAgainstRobustness(t *testing.T) {
 		t.Fatal("no clear median run beside the secure one")
 	}
 	figs := map[string]float64{}
-	for _, f := range Summary(res).Figures {
+	for _, f := range learning.Summary(res.Result).Figures {
 		figs[f.Key] = f.Value
 	}
 	if res.Final() > 0.5 || res.Clear.Final() < 0.8 || figs["robustness_lost_accuracy"] != res.Clear.Final()-res.Final() {

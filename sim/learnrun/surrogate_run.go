@@ -15,46 +15,13 @@ import (
 	"github.com/dais-sim/dais/metrics"
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/learn"
+	"github.com/dais-sim/dais/scenarios/learning"
 )
 
-// SurrogateFit is what a surrogate run's accuracy came from.
-type SurrogateFit struct {
-	Curve Curve
-	// FitAccuracy is the real fit run's test accuracy by round (FitRounds
-	// rounds of FitProviders providers).
-	FitAccuracy             []float64
-	FitProviders, FitRounds int
-	// Rows is each learner's nominal row count.
-	Rows int
-	// FitWall is the host time of the fit run (0 when the curve was
-	// given); Result.Wall of a surrogate run does not include it.
-	FitWall time.Duration
-	// Factor scales the curve's gain over chance for the run's attack,
-	// and AttackSuccess is the attack success rate it stands for
-	// (attackEffect); 1 and 0 without an attack.
-	Factor, AttackSuccess float64
-	// Progress is the number of curve steps the committed models made:
-	// rounds that moved the model along the honest direction, less those
-	// that moved it back.
-	Progress int
-}
-
-// Note is the sentence reports carry beside every surrogate figure.
-func (f *SurrogateFit) Note() string {
-	s := fmt.Sprintf("accuracy from a surrogate learning curve acc(k) = %.4f − %.4f·exp(−%.4f·k), fitted (gonum/optimize BFGS, least squares) "+
-		"to a real run of %d providers × %d rounds of the same model, partition and rule (RMSE %.4f, max residual %.4f over %d points); "+
-		"k counts rounds whose committed model moved along the honest direction",
-		f.Curve.A, f.Curve.B, f.Curve.C, f.FitProviders, f.FitRounds, f.Curve.RMSE, f.Curve.MaxResidual, f.Curve.Points)
-	if f.Factor != 1 {
-		s += fmt.Sprintf("; the attack scales the gain over chance by %.3f and sets attack success to %.3f, interpolated from the measured attack table", f.Factor, f.AttackSuccess)
-	}
-	return s
-}
-
 // fitParams are the parameters of the real run a surrogate is fitted to.
-func (p *Params) fitParams() Params {
+func fitParams(p *learning.Params) learning.Params {
 	f := *p
-	f.Surrogate, f.Attack, f.Clean, f.Baseline, f.Sink, f.Trace = nil, Attack{}, false, false, nil, false
+	f.Surrogate, f.Attack, f.Clean, f.Baseline, f.Sink, f.Trace = nil, learning.Attack{}, false, false, nil, false
 	f.Providers, f.Rounds, f.PerRound, f.Aggregators = p.Surrogate.FitProviders, p.Surrogate.FitRounds, 0, 0
 	return f
 }
@@ -62,18 +29,18 @@ func (p *Params) fitParams() Params {
 // runSurrogate is Run in surrogate mode: it runs the fit run, fits the
 // curve, then runs the protocol with modeled learners, validators and
 // aggregators and reads accuracy off the curve.
-func runSurrogate(p *Params) (*Result, error) {
-	fp := p.fitParams()
+func runSurrogate(p *learning.Params) (*learning.Result, error) {
+	fp := fitParams(p)
 	if err := fp.Validate(); err != nil {
 		return nil, fmt.Errorf("learnrun: surrogate fit run: %w", err)
 	}
 	var fitAcc []float64
 	var fitWall time.Duration
-	var curve Curve
+	var curve learning.Curve
 	if c := p.Surrogate.Curve; c != nil {
 		curve = *c
 	} else {
-		fres, err := run(&fp)
+		fres, err := run(&fp, nil)
 		if err != nil {
 			return nil, fmt.Errorf("learnrun: surrogate fit run: %w", err)
 		}
@@ -82,12 +49,12 @@ func runSurrogate(p *Params) (*Result, error) {
 			return nil, err
 		}
 	}
-	nAtt := p.attackers()
+	nAtt := p.Attackers()
 	factor, asr, err := attackEffect(p, float64(nAtt)/float64(p.Providers))
 	if err != nil {
 		return nil, err
 	}
-	fit := &SurrogateFit{Curve: curve, FitAccuracy: fitAcc, FitProviders: fp.Providers, FitRounds: fp.Rounds,
+	fit := &learning.SurrogateFit{Curve: curve, FitAccuracy: fitAcc, FitProviders: fp.Providers, FitRounds: fp.Rounds,
 		Rows: p.Surrogate.Rows, Factor: factor, AttackSuccess: asr, FitWall: fitWall}
 	if fit.Rows == 0 {
 		fit.Rows = (optdigits.TrainRows - p.ValidationRows) / fp.Providers
@@ -107,18 +74,18 @@ func runSurrogate(p *Params) (*Result, error) {
 
 // surrogateState is a surrogate run in progress.
 type surrogateState struct {
-	p     *Params
-	fit   *SurrogateFit
-	res   *Result
+	p     *learning.Params
+	fit   *learning.SurrogateFit
+	res   *learning.Result
 	dir   []float64 // the honest direction, unit length
 	prev  []float64 // the last committed model
 	final bool
 }
 
-func surrogateWorld(p *Params, fit *SurrogateFit, nAtt int) (*Result, error) {
-	spec := p.spec()
+func surrogateWorld(p *learning.Params, fit *learning.SurrogateFit, nAtt int) (*learning.Result, error) {
+	spec := p.Spec()
 	d := spec.NumParams()
-	st := &surrogateState{p: p, fit: fit, res: &Result{Params: p, Rejected: map[string]int{}, Centralized: math.NaN(), Surrogate: fit}}
+	st := &surrogateState{p: p, fit: fit, res: &learning.Result{Params: p, Rejected: map[string]int{}, Centralized: math.NaN(), Surrogate: fit}}
 
 	// One honest direction, drawn from the seed, shared by every honest
 	// update; attackers' updates are fixed transforms of it. Updates are
@@ -148,7 +115,7 @@ func surrogateWorld(p *Params, fit *SurrogateFit, nAtt int) (*Result, error) {
 	place := w.place
 
 	V := p.Validators
-	validators, learners := p.nodeIDs()
+	validators, learners := nodeIDs(p)
 	attacking := make([]bool, p.Providers)
 	if nAtt > 0 {
 		for _, i := range protocol.Stream(p.Seed, "attackers", 0).Perm(p.Providers)[:nAtt] {
@@ -161,14 +128,14 @@ func surrogateWorld(p *Params, fit *SurrogateFit, nAtt int) (*Result, error) {
 		}
 	}
 	st.res.Learners = learners
-	aggregators := p.committee(protocol.NodeID(1 + V + len(learners)))
+	aggregators := committee(p, protocol.NodeID(1+V+len(learners)))
 
 	base, _ := learn.NamedRule(p.Rule, p.Tolerate)
 	step := scaled(dir, 1e-3)
 	rule := func(n int) learn.Rule { return surrogateRule{name: base(n).Name(), step: step} }
 	valRows := nominalRows(max(p.ValidationRows/max(V, 1), 1))
 	score := func(_ protocol.NodeID, _ uint64, global []float64, deltas [][]float64) gpu.Job {
-		job := scoreJob(scoreWork{spec: spec, global: global, deltas: deltas, data: valRows})
+		job := learning.ScoreCost(spec, len(global), len(deltas), valRows.Len())
 		job.Work = surrogateScore{deltas: deltas, dir: dir}
 		return job
 	}
@@ -181,7 +148,7 @@ func surrogateWorld(p *Params, fit *SurrogateFit, nAtt int) (*Result, error) {
 		return func(protocol.NodeID, uint64, []float64) gpu.Job {
 			job, err := models.TrainJob{Spec: spec, Data: rows, Epochs: p.Epochs}.Job()
 			if err != nil {
-				return gpu.Job{Kind: "train", Work: failed{err}}
+				return gpu.Job{Kind: "train", Work: learning.FailedWork{Err: err}}
 			}
 			job.Work = fixedDelta(delta)
 			return job
@@ -255,17 +222,17 @@ func (st *surrogateState) record(s metrics.Stamped) {
 // a little is enough the honest direction shrunk to 10% and 60% (about
 // their measured share of the reward per identity under FedAvg). Their
 // effect on accuracy comes from the measured table, not from these.
-func surrogateAttack(a Attack, honest []float64) []float64 {
+func surrogateAttack(a learning.Attack, honest []float64) []float64 {
 	switch a.Kind {
-	case SignFlip:
+	case learning.SignFlip:
 		return scaled(honest, -cmp0(a.Scale, 4))
-	case Scaling:
+	case learning.Scaling:
 		return scaled(honest, cmp0(a.Scale, 10))
-	case FreeRider:
+	case learning.FreeRider:
 		return make([]float64, len(honest))
-	case LabelFlip:
+	case learning.LabelFlip:
 		return scaled(honest, 0.1)
-	case LittleIsEnough:
+	case learning.LittleIsEnough:
 		return scaled(honest, 0.6)
 	}
 	return honest

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/dais-sim/dais/scenarios/learning"
 )
 
 // attackTableJSON is the attack table of BENCHMARKS.md ("Federated
@@ -34,13 +36,13 @@ var measuredTable = sync.OnceValues(func() (*TableData, error) {
 
 // surrogateAttacks are the attacks whose measured effect the surrogate
 // applies; Sybil identities are not modeled.
-var surrogateAttacks = []AttackKind{LabelFlip, SignFlip, Scaling, LittleIsEnough, FreeRider}
+var surrogateAttacks = []learning.AttackKind{learning.LabelFlip, learning.SignFlip, learning.Scaling, learning.LittleIsEnough, learning.FreeRider}
 
 // measuredRow returns, for p's partition (Dirichlet of any α reads the
 // table's Dirichlet partition, anything else its IID one), rule and
 // attack, the table's shares and the measured final accuracy and attack
 // success at each (share 0: the clean run).
-func measuredRow(p *Params) (shares, acc, asr []float64, err error) {
+func measuredRow(p *learning.Params) (shares, acc, asr []float64, err error) {
 	d, err := measuredTable()
 	if err != nil {
 		return nil, nil, nil, err
@@ -56,7 +58,7 @@ func measuredRow(p *Params) (shares, acc, asr []float64, err error) {
 			part = d.Partitions[i]
 		}
 	}
-	missing := fmt.Errorf("%w: no measured effect of %s under %s (%s) for the surrogate", ErrParams, p.Attack.Kind, rule, kind)
+	missing := fmt.Errorf("%w: no measured effect of %s under %s (%s) for the surrogate", learning.ErrParams, p.Attack.Kind, rule, kind)
 	if !slices.Contains(surrogateAttacks, p.Attack.Kind) || (kind == "dirichlet" && part == "iid") {
 		return nil, nil, nil, missing
 	}

@@ -13,11 +13,12 @@ import (
 	"github.com/dais-sim/dais/metrics"
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/scenarios"
+	"github.com/dais-sim/dais/scenarios/learning"
 )
 
 // FitCurve recovers a curve from its own points, with and without noise.
 func TestFitCurve(t *testing.T) {
-	for _, want := range []Curve{{A: 0.96, B: 0.86, C: 0.45}, {A: 0.91, B: 0.8, C: 1.2}, {A: 0.95, B: 0.85, C: 0.08}} {
+	for _, want := range []learning.Curve{{A: 0.96, B: 0.86, C: 0.45}, {A: 0.91, B: 0.8, C: 1.2}, {A: 0.95, B: 0.85, C: 0.08}} {
 		acc := make([]float64, 21)
 		for r := range acc {
 			acc[r] = want.At(float64(r))
@@ -49,10 +50,10 @@ func TestFitCurve(t *testing.T) {
 
 // surrogateParams is a small surrogate run: the curve fitted to 20
 // providers × 6 rounds, then learners learners for 4 rounds.
-func surrogateParams(learners int) Params {
-	p := DefaultParams()
+func surrogateParams(learners int) learning.Params {
+	p := learning.DefaultParams()
 	p.Providers, p.Rounds = learners, 4
-	p.Surrogate = &Surrogate{FitProviders: 20, FitRounds: 6}
+	p.Surrogate = &learning.Surrogate{FitProviders: 20, FitRounds: 6}
 	return p
 }
 
@@ -62,7 +63,7 @@ func surrogateParams(learners int) Params {
 // lying committee act as documented.
 func TestSurrogate(t *testing.T) {
 	skipClaimUnderRace(t)
-	run := func(p Params) *Result {
+	run := func(p learning.Params) *Result {
 		t.Helper()
 		res, err := Run(&p)
 		if err != nil {
@@ -88,7 +89,7 @@ func TestSurrogate(t *testing.T) {
 		t.Errorf("honest payouts from %d to %d", lo, hi)
 	}
 
-	sum := Summary(clean)
+	sum := learning.Summary(clean.Result)
 	keys := map[string]metrics.Figure{}
 	for _, fig := range sum.Figures {
 		keys[fig.Key] = fig
@@ -109,13 +110,13 @@ func TestSurrogate(t *testing.T) {
 	// The runs below reuse the fit. 30% sign flippers under FedAvg: the
 	// measured table says the model collapses to chance; they score below
 	// zero and earn nothing.
-	reuse := func(learners int) Params {
+	reuse := func(learners int) learning.Params {
 		p := surrogateParams(learners)
 		p.Surrogate.Curve = &f.Curve
 		return p
 	}
 	p := reuse(2000)
-	p.Attack = Attack{Kind: SignFlip, Share: 0.3}
+	p.Attack = learning.Attack{Kind: learning.SignFlip, Share: 0.3}
 	flipped := run(p)
 	if flipped.Final() > 0.11 || flipped.AttackerTokenShare() != 0 || len(flipped.Attackers) != 600 {
 		t.Errorf("30%% sign flip: accuracy %v, attackers' token share %v of %d", flipped.Final(), flipped.AttackerTokenShare(), len(flipped.Attackers))
@@ -165,7 +166,7 @@ func BenchmarkSurrogate100k(b *testing.B) {
 	}
 	for _, all := range []bool{false, true} {
 		b.Run(fmt.Sprintf("all=%v", all), func(b *testing.B) {
-			p, err := FromScenario(sc, 0)
+			p, err := learning.FromScenario(sc, 0)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -220,7 +221,7 @@ func TestFederated100kScenario(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := FromScenario(sc, 0)
+	p, err := learning.FromScenario(sc, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +232,7 @@ func TestFederated100kScenario(t *testing.T) {
 	// Without the surrogate the same population is refused, saying why.
 	sc, err = scenarios.Load("../../scenarios/federated-100k.yaml", "protocol.learning.surrogate=null")
 	if err == nil {
-		_, err = FromScenario(sc, 0)
+		_, err = learning.FromScenario(sc, 0)
 	}
 	if err == nil || !strings.Contains(err.Error(), "surrogate") {
 		t.Fatalf("100k learners with real gradients: %v", err)

@@ -13,6 +13,7 @@ import (
 	"github.com/dais-sim/dais/gpu/datasets"
 	"github.com/dais-sim/dais/gpu/models"
 	"github.com/dais-sim/dais/protocol/learn"
+	"github.com/dais-sim/dais/scenarios/learning"
 )
 
 // FilterSuffix marks a table rule that aggregates only updates whose
@@ -22,14 +23,14 @@ const FilterSuffix = "+filter"
 // TableAttack is one attack column group of the table.
 type TableAttack struct {
 	Name   string
-	Attack Attack // Share is set per cell
+	Attack learning.Attack // Share is set per cell
 }
 
 // TableOptions describe an attack table: every rule × partition ×
 // attack × attacker share, one run each with Base's other settings and
 // seed. Base.Baseline adds the centralized baseline.
 type TableOptions struct {
-	Base Params
+	Base learning.Params
 	// Rules are learn.NamedRule names; a name ending in FilterSuffix
 	// is that rule behind the validators' score filter (Params.Filter
 	// with Base.MinScore).
@@ -54,20 +55,20 @@ type TableOptions struct {
 // attacker shares 0, 10, 20, 30 and 45%; 20 providers, 20 rounds of 2
 // local epochs.
 func DefaultTableOptions() TableOptions {
-	base := DefaultParams()
+	base := learning.DefaultParams()
 	base.Baseline = true
 	return TableOptions{
 		Base:       base,
 		Rules:      append(slices.Clone(learn.RuleNames), learn.RuleFedAvg+FilterSuffix),
 		Partitions: []datasets.Scheme{{Kind: datasets.SchemeIID}, {Kind: datasets.SchemeDirichlet, Alpha: 0.5}},
 		Attacks: []TableAttack{
-			{Name: "label_flip", Attack: Attack{Kind: LabelFlip}},
-			{Name: "sign_flip", Attack: Attack{Kind: SignFlip}},
-			{Name: "scaling", Attack: Attack{Kind: Scaling}},
-			{Name: "little_is_enough", Attack: Attack{Kind: LittleIsEnough}},
-			{Name: "free_rider", Attack: Attack{Kind: FreeRider}},
-			{Name: "sybil", Attack: Attack{Kind: Sybil, SybilData: SybilSample}},
-			{Name: "sybil_source", Attack: Attack{Kind: Sybil, SybilData: SybilSource}},
+			{Name: "label_flip", Attack: learning.Attack{Kind: learning.LabelFlip}},
+			{Name: "sign_flip", Attack: learning.Attack{Kind: learning.SignFlip}},
+			{Name: "scaling", Attack: learning.Attack{Kind: learning.Scaling}},
+			{Name: "little_is_enough", Attack: learning.Attack{Kind: learning.LittleIsEnough}},
+			{Name: "free_rider", Attack: learning.Attack{Kind: learning.FreeRider}},
+			{Name: "sybil", Attack: learning.Attack{Kind: learning.Sybil, SybilData: learning.SybilSample}},
+			{Name: "sybil_source", Attack: learning.Attack{Kind: learning.Sybil, SybilData: learning.SybilSource}},
 		},
 		Shares: []float64{0, 0.1, 0.2, 0.3, 0.45},
 	}
@@ -87,7 +88,7 @@ func DefaultTableOptions() TableOptions {
 // the 10 providers (and 0, the clean run); every rule of learn.RuleNames
 // and FedAvg behind the validators' score filter.
 func SybilTableOptions() TableOptions {
-	base := DefaultParams()
+	base := learning.DefaultParams()
 	base.Model = models.KindSoftmax
 	base.Providers = 10
 	base.Partition = datasets.Scheme{Kind: datasets.SchemeOneClass}
@@ -100,7 +101,7 @@ func SybilTableOptions() TableOptions {
 		Base:       base,
 		Rules:      append(slices.Clone(learn.RuleNames), learn.RuleFedAvg+FilterSuffix),
 		Partitions: []datasets.Scheme{base.Partition},
-		Attacks:    []TableAttack{{Name: "sybil_source", Attack: Attack{Kind: Sybil, SybilData: SybilSource}}},
+		Attacks:    []TableAttack{{Name: "sybil_source", Attack: learning.Attack{Kind: learning.Sybil, SybilData: learning.SybilSource}}},
 		Shares:     SybilShares(base.Providers, 0, 2, 5, 9),
 	}
 }
@@ -144,7 +145,7 @@ func AttackTable(opts TableOptions) (*Table, error) {
 	start := time.Now()
 	type job struct {
 		cell Cell
-		p    Params
+		p    learning.Params
 	}
 	var jobs []job
 	for _, part := range opts.Partitions {
@@ -160,7 +161,7 @@ func AttackTable(opts TableOptions) (*Table, error) {
 					p.Partition, p.Attack = part, a.Attack
 					p.Attack.Share = share
 					p.Clean, p.Baseline, p.Sink = false, false, nil
-					jobs = append(jobs, job{Cell{Partition: schemeName(&p), Rule: rule, Attack: a.Name, Share: share}, p})
+					jobs = append(jobs, job{Cell{Partition: p.PartitionName(), Rule: rule, Attack: a.Name, Share: share}, p})
 				}
 			}
 		}
@@ -247,7 +248,7 @@ func (t *Table) Data() *TableData {
 	for _, part := range o.Partitions {
 		p := o.Base
 		p.Partition = part
-		d.Partitions = append(d.Partitions, schemeName(&p))
+		d.Partitions = append(d.Partitions, p.PartitionName())
 	}
 	for _, a := range o.Attacks {
 		d.Attacks = append(d.Attacks, a.Name)

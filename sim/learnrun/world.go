@@ -10,6 +10,7 @@ import (
 	"github.com/dais-sim/dais/protocol/attack"
 	"github.com/dais-sim/dais/protocol/chain"
 	"github.com/dais-sim/dais/protocol/learn"
+	"github.com/dais-sim/dais/scenarios/learning"
 	"github.com/dais-sim/dais/scenarios/netspec"
 	"github.com/dais-sim/dais/sim"
 	"github.com/dais-sim/dais/sim/netmodel"
@@ -19,14 +20,15 @@ import (
 // p's matrix (netspec.DefaultMatrix if none), recording to sink.
 type world struct {
 	*sim.World
-	p       *Params
+	p       *learning.Params
 	net     *netmodel.Model
 	regions int
 	hw      []gpu.Class
 	coord   *learn.Coordinator
+	econ    *economyRun // the data economy, if any: it taps the validators
 }
 
-func newWorld(p *Params, sink metrics.SinkFunc) (*world, error) {
+func newWorld(p *learning.Params, sink metrics.SinkFunc) (*world, error) {
 	matrix := p.Matrix
 	if matrix.Regions == nil {
 		matrix = netspec.DefaultMatrix()
@@ -62,7 +64,7 @@ func (w *world) place(id protocol.NodeID, link netspec.Link, class string) {
 // lets a committee's stragglers reach the coordinator so that a late
 // dissent in the last round is recorded as in every other, stops, and
 // fills res's wall time and engine counts.
-func (w *world) rounds(final func() bool, committee bool, res *Result) error {
+func (w *world) rounds(final func() bool, committee bool, res *learning.Result) error {
 	p := w.p
 	start := time.Now()
 	w.Start()
@@ -89,7 +91,7 @@ func (w *world) rounds(final func() bool, committee bool, res *Result) error {
 	res.CoordinatorBytesSent, _ = w.net.UplinkStats(coordinator)
 	res.TraceHash = w.TraceHash()
 	l, job := w.coord.Ledger()
-	res.Budget = w.p.budget()
+	res.Budget = w.p.JobBudget()
 	res.ChainVersions = learn.ChainVersions(l, job, chain.AddressOf(chain.KeyFor(w.p.Seed, coordinator)))
 	return nil
 }
@@ -108,7 +110,7 @@ const requesterID protocol.NodeID = 1<<32 - 1
 func (w *world) addServers(learners, validators, aggregators, attackers []protocol.NodeID, initial []float64,
 	rule learn.RuleFunc, score func(i int) learn.ScoreFunc) error {
 	p := w.p
-	budget := p.budget()
+	budget := p.JobBudget()
 	pot := p.Pot
 	if pot == 0 {
 		pot = budget / uint64(p.Rounds)
@@ -121,7 +123,7 @@ func (w *world) addServers(learners, validators, aggregators, attackers []protoc
 	w.coord = learn.NewCoordinator(learn.CoordinatorConfig{
 		Learners: learners, Validators: validators, PerRound: p.PerRound, Rounds: uint64(p.Rounds),
 		Initial: initial, Rule: rule, RoundTimeout: p.RoundTimeout, ScoreTimeout: p.ScoreTimeout,
-		Filter: p.Filter, MinScore: p.MinScore, Pot: pot, Aggregators: aggregators, Secure: p.secureCoordinator(),
+		Filter: p.Filter, MinScore: p.MinScore, Pot: pot, Aggregators: aggregators, Secure: p.SecureCoordinator(),
 		Chain: &learn.ChainConfig{
 			Ledger: chain.Config{Params: chain.DefaultParams(), KeySeed: p.Seed,
 				Genesis: []chain.Account{{Address: requester.Address(), Balance: budget}}},
@@ -141,14 +143,14 @@ func (w *world) addServers(learners, validators, aggregators, attackers []protoc
 	})
 	w.Add(w.coord)
 	w.place(coordinator, p.ServerLink, p.ServerGPU)
-	colluders := p.colluders(validators)
+	cabal := colluders(p, validators)
 	for i, id := range validators {
 		var n protocol.Node = learn.NewValidator(learn.ValidatorConfig{Coordinator: coordinator, Score: score(i), NormBound: p.NormBound})
-		if colluders[id] {
+		if cabal[id] {
 			n = attack.InflateScores(n, attackers)
 		}
-		if p.econ != nil {
-			n = p.econ.tap(id, n)
+		if w.econ != nil {
+			n = w.econ.tap(id, n)
 		}
 		if got := w.Add(n); got != id {
 			return fmt.Errorf("learnrun: validator got ID %d, want %d", got, id)
@@ -160,7 +162,7 @@ func (w *world) addServers(learners, validators, aggregators, attackers []protoc
 
 // nodeIDs are the validators' IDs, 1…V, and the providers', V+1…V+P:
 // node 0 is the coordinator; Sybils and the committee come after.
-func (p *Params) nodeIDs() (validators, providers []protocol.NodeID) {
+func nodeIDs(p *learning.Params) (validators, providers []protocol.NodeID) {
 	validators = make([]protocol.NodeID, p.Validators)
 	for i := range validators {
 		validators[i] = protocol.NodeID(1 + i)

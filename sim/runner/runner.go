@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dais-sim/dais/scenarios/learning"
 	"github.com/dais-sim/dais/scenarios/marketplace"
 
 	"github.com/dais-sim/dais/metrics"
@@ -90,7 +91,7 @@ func (e checkError) Unwrap() []error { return []error{ErrScenario, e.Errors} }
 func params(sc *scenarios.Scenario, rep int) (any, error) {
 	switch KindOf(sc) {
 	case Learning:
-		return learnrun.FromScenario(sc, rep)
+		return learning.FromScenario(sc, rep)
 	case Market:
 		return marketplace.FromScenario(sc, rep)
 	case Consensus:
@@ -114,7 +115,7 @@ var runnerSection = map[Kind]string{Learning: "protocol.learning", Market: "work
 // at the runner's section.
 func locate(sc *scenarios.Scenario, err error) *scenarios.Error {
 	msg := err.Error()
-	for _, e := range []error{learnrun.ErrParams, marketplace.ErrParams, consensusrun.ErrParams} {
+	for _, e := range []error{learning.ErrParams, marketplace.ErrParams, consensusrun.ErrParams} {
 		msg = strings.TrimPrefix(msg, e.Error()+": ")
 	}
 	msg = strings.TrimPrefix(msg, "blockprop: ")
@@ -239,7 +240,7 @@ func Once(sc *scenarios.Scenario, rep int, prog Progress) (Rep, error) {
 	end := int64(sc.Run.Duration.D())
 	switch KindOf(sc) {
 	case Learning:
-		p, err := learnrun.FromScenario(sc, rep)
+		p, err := learning.FromScenario(sc, rep)
 		if err != nil {
 			return Rep{}, bad(err)
 		}
@@ -267,7 +268,7 @@ func Once(sc *scenarios.Scenario, rep int, prog Progress) (Rep, error) {
 			at = total
 		}
 		done(prog, at, res.Events)
-		run := learnrun.Summary(res)
+		run := learning.Summary(res.Result)
 		learnrun.AddEconomy(run, res) // protocol.learning.economy's figures, if any
 		return Rep{Run: run, Seed: p.Seed, Wall: res.Wall, Events: res.Events}, nil
 	case Market:

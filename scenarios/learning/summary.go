@@ -1,4 +1,4 @@
-package learnrun
+package learning
 
 import (
 	"fmt"
@@ -55,7 +55,7 @@ func Summary(res *Result) *metrics.Run {
 	if !math.IsNaN(res.Centralized) {
 		fig("accuracy_centralized", res.Centralized, "", "test accuracy of the same model trained centrally on every provider row (the baseline)", metrics.Higher, false)
 	}
-	src, dst := p.Attack.classes()
+	src, dst := p.Attack.Classes()
 	fig("attack_success_rate", res.FinalAttackSuccess(), "",
 		fmt.Sprintf("share of the class-%d test rows the final model classifies as %d", src, dst), metrics.Lower, false)
 	fig("attack_success_rate_mean", res.MeanAttackSuccess(), "",
@@ -171,7 +171,7 @@ func params(p *Params) map[string]string {
 		"batch_size":     fmt.Sprint(p.BatchSize),
 		"learning_rate":  fmt.Sprint(p.LearningRate),
 		"providers":      fmt.Sprint(p.Providers),
-		"partition":      schemeName(p),
+		"partition":      p.PartitionName(),
 		"rule":           p.Rule,
 		"tolerate":       fmt.Sprint(p.Tolerate),
 		"validators":     fmt.Sprint(p.Validators),
@@ -194,7 +194,9 @@ func params(p *Params) map[string]string {
 	return m
 }
 
-func schemeName(p *Params) string {
+// PartitionName names p.Partition as reports do: iid, one-class,
+// dirichlet(α).
+func (p *Params) PartitionName() string {
 	if p.Partition.Kind == "dirichlet" {
 		return fmt.Sprintf("dirichlet(%g)", p.Partition.Alpha)
 	}

@@ -1,4 +1,4 @@
-package learnrun
+package learning
 
 import (
 	"errors"
@@ -10,7 +10,7 @@ import (
 )
 
 func TestFromScenario(t *testing.T) {
-	sc, err := scenarios.Load("../../scenarios/federated-poisoning.yaml")
+	sc, err := scenarios.Load("../federated-poisoning.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,7 +23,7 @@ func TestFromScenario(t *testing.T) {
 		t.Fatalf("params %+v", p)
 	}
 	// The scenario loader refuses what FromScenario would, at the key.
-	_, err = scenarios.Load("../../scenarios/federated-poisoning.yaml", "adversaries[0].kind=lazy")
+	_, err = scenarios.Load("../federated-poisoning.yaml", "adversaries[0].kind=lazy")
 	if !errors.Is(err, scenarios.ErrInvalid) || !strings.Contains(err.Error(), "adversaries[0].kind: lazy is not simulated in a learning run") {
 		t.Fatalf("a market attack in a learning run: %v", err)
 	}

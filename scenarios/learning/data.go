@@ -1,4 +1,4 @@
-package learnrun
+package learning
 
 import (
 	"fmt"
@@ -25,78 +25,71 @@ var (
 	loadErr           error
 )
 
-func load() (train, test datasets.Dataset, err error) {
+// Optdigits is the optdigits training and test sets, parsed once per
+// process; the caller must not modify them.
+func Optdigits() (train, test datasets.Dataset, err error) {
 	loadOnce.Do(func() { trainSet, testSet, loadErr = optdigits.Load() })
 	return trainSet, testSet, loadErr
 }
 
-// split is how one run's training rows are spread: validation shards
-// held out first, the rest partitioned over providers.
-type split struct {
-	pool       datasets.Dataset   // training rows minus validation
-	validation []datasets.Dataset // one shard per validator
-	shards     []datasets.Dataset // one per provider
+// Split is how one job's training rows are spread: validation shards held
+// out first, the rest (Pool) partitioned over the providers.
+type Split struct {
+	Pool       datasets.Dataset   // training rows minus validation
+	Validation []datasets.Dataset // one shard per validator
+	Shards     []datasets.Dataset // one per provider
 }
 
-func makeSplit(p *Params, train datasets.Dataset) (*split, error) {
+// Register replaces the pool the providers' shards are cut from, given
+// the validation shards held out before: the simulator's data economy
+// registers its data sets there. Nil keeps the pool.
+type Register func(pool datasets.Dataset, validation []datasets.Dataset) (datasets.Dataset, error)
+
+// NewSplit splits optdigits' training rows for p: ValidationRows drawn
+// from the seed's "validation" stream and dealt among the validators,
+// the rest (or what register puts in their place) partitioned over the
+// providers by p.Partition.
+func NewSplit(p *Params, register Register) (*Split, error) {
+	train, _, err := Optdigits()
+	if err != nil {
+		return nil, err
+	}
 	perm := protocol.Stream(p.Seed, "validation", 0).Perm(train.Len())
 	held := slices.Clone(perm[:p.ValidationRows])
 	rest := slices.Clone(perm[p.ValidationRows:])
 	slices.Sort(held)
 	slices.Sort(rest)
-	s := &split{pool: train.Subset(rest)}
+	s := &Split{Pool: train.Subset(rest)}
 	for v := 0; v < p.Validators; v++ {
 		var rows []int
 		for i := v; i < len(held); i += p.Validators {
 			rows = append(rows, held[i])
 		}
-		s.validation = append(s.validation, train.Subset(rows))
+		s.Validation = append(s.Validation, train.Subset(rows))
 	}
-	if p.econ != nil {
-		var err error
-		if s.pool, err = p.econ.register(s.pool, s.validation); err != nil {
+	if register != nil {
+		if s.Pool, err = register(s.Pool, s.Validation); err != nil {
 			return nil, err
 		}
 	}
-	parts, err := datasets.Partition(s.pool, optdigits.Classes, p.Providers, p.Partition, protocol.DeriveSeed(p.Seed, "partition", 0))
+	parts, err := datasets.Partition(s.Pool, optdigits.Classes, p.Providers, p.Partition, protocol.DeriveSeed(p.Seed, "partition", 0))
 	if err != nil {
-		return nil, fmt.Errorf("learnrun: %w", err)
+		return nil, fmt.Errorf("learning: %w", err)
 	}
 	for _, rows := range parts {
-		s.shards = append(s.shards, s.pool.Subset(rows))
+		s.Shards = append(s.Shards, s.Pool.Subset(rows))
 	}
 	return s, nil
 }
 
-// flip is ds with every src label replaced by dst; the rows are shared.
-func flip(ds datasets.Dataset, src, dst int) datasets.Dataset {
-	out := datasets.Dataset{X: ds.X, Y: slices.Clone(ds.Y)}
-	for i, y := range out.Y {
-		if y == src {
-			out.Y[i] = dst
-		}
-	}
-	return out
-}
-
-// onlyClass is the rows of ds labelled c.
-func onlyClass(ds datasets.Dataset, c int) datasets.Dataset {
-	var rows []int
-	for i, y := range ds.Y {
-		if y == c {
-			rows = append(rows, i)
-		}
-	}
-	return ds.Subset(rows)
-}
-
-// clock adds up the host time spent in real work of one run. A run's
-// work executes on the goroutine that drives its World, one job at a
-// time, so no lock is needed.
-type clock struct {
-	train, score, aggregate time.Duration
-	trainJobs, trainSteps   int64
-	scoreJobs, aggregations int64
+// Clock adds up the host time spent in a job's real work: training and
+// scoring (the jobs a Federation builds), and aggregation (timed by the
+// driver). The jobs run one at a time (a simulated run's World, a live
+// runtime's job worker), so no lock is needed.
+type Clock struct {
+	Train, Score, Aggregate time.Duration
+	TrainJobs, TrainSteps   int64
+	ScoreJobs, Aggregations int64
 }
 
 // memo holds honest learners' deltas by (learner, round), so that the
@@ -142,16 +135,16 @@ type trainWork struct {
 	job   models.TrainJob
 	key   memoKey
 	memo  *memo // nil: not memoized
-	clock *clock
+	clock *Clock
 }
 
 func (w trainWork) Run() (any, error) {
 	compute := func() ([]float64, error) {
 		start := time.Now()
 		out, err := w.job.Run()
-		w.clock.train += time.Since(start)
-		w.clock.trainJobs++
-		w.clock.trainSteps += int64(w.job.Epochs) * int64((w.job.Data.Len()+w.job.Spec.BatchSize-1)/w.job.Spec.BatchSize)
+		w.clock.Train += time.Since(start)
+		w.clock.TrainJobs++
+		w.clock.TrainSteps += int64(w.job.Epochs) * int64((w.job.Data.Len()+w.job.Spec.BatchSize-1)/w.job.Spec.BatchSize)
 		if err != nil {
 			return nil, err
 		}
@@ -172,10 +165,13 @@ func (w trainWork) Run() (any, error) {
 	return slices.Clone(d), nil
 }
 
-// failed is Work that reports an error building a job.
-type failed struct{ err error }
+// FailedWork is Work that reports an error building a job: a learner
+// whose training job cannot be built (a provider with no rows) reports
+// the error when the job runs, as learn.Trained.Err.
+type FailedWork struct{ Err error }
 
-func (f failed) Run() (any, error) { return nil, f.err }
+// Run returns the error.
+func (f FailedWork) Run() (any, error) { return nil, f.Err }
 
 // scoreWork scores deltas on a validator's rows: the drop in mean
 // cross-entropy from global to global + clip(delta)/n, for n deltas
@@ -213,12 +209,12 @@ type scoreWork struct {
 	global   []float64
 	deltas   [][]float64
 	data     datasets.Dataset
-	clock    *clock
+	clock    *Clock
 }
 
 func (w scoreWork) Run() (any, error) {
 	start := time.Now()
-	defer func() { w.clock.score += time.Since(start); w.clock.scoreJobs++ }()
+	defer func() { w.clock.Score += time.Since(start); w.clock.ScoreJobs++ }()
 	m, err := models.New(w.spec)
 	if err != nil {
 		return nil, err
@@ -281,45 +277,26 @@ func (w scoreWork) Run() (any, error) {
 	return scores, nil
 }
 
-// scoreJob states the cost of scoring: a forward pass (2 FLOPs per
-// weight per row) of the validation rows per model, the base model
-// included, reading the parameters once per model.
-func scoreJob(w scoreWork) gpu.Job {
-	models := float64(len(w.deltas) + 1)
-	rows := float64(w.data.Len())
-	params := float64(len(w.global))
+// ScoreCost states the cost of scoring deltas updates to a model of
+// params parameters (and spec's inputs) on rows validation rows: a
+// forward pass (2 FLOPs per weight per row) of the rows per model, the
+// base model included, reading the parameters once per model. Its Work
+// is nil: the caller sets what computes the scores.
+func ScoreCost(spec models.Spec, params, deltas, rows int) gpu.Job {
+	n, r, w := float64(deltas+1), float64(rows), float64(params)
 	const word = 4
 	return gpu.Job{
 		Kind:      "score",
-		FLOPs:     2 * params * rows * models,
-		Bytes:     models*params*word + rows*float64(w.spec.Inputs)*word,
-		MemBytes:  int64((2*params + rows*float64(w.spec.Inputs+1)) * word),
+		FLOPs:     2 * w * r * n,
+		Bytes:     n*w*word + r*float64(spec.Inputs)*word,
+		MemBytes:  int64((2*w + r*float64(spec.Inputs+1)) * word),
 		Precision: gpu.FP32,
-		Work:      w,
 	}
 }
 
-// meanSD is the coordinate-wise mean and population standard deviation.
-func meanSD(vs [][]float64) (mean, sd []float64) {
-	n := len(vs[0])
-	mean, sd = make([]float64, n), make([]float64, n)
-	for _, v := range vs {
-		for j, x := range v {
-			mean[j] += x
-		}
-	}
-	k := float64(len(vs))
-	for j := range mean {
-		mean[j] /= k
-	}
-	for _, v := range vs {
-		for j, x := range v {
-			d := x - mean[j]
-			sd[j] += d * d
-		}
-	}
-	for j := range sd {
-		sd[j] = math.Sqrt(sd[j] / k)
-	}
-	return mean, sd
+// scoreJob is w with its cost.
+func scoreJob(w scoreWork) gpu.Job {
+	job := ScoreCost(w.spec, len(w.global), len(w.deltas), w.data.Len())
+	job.Work = w
+	return job
 }

@@ -1,4 +1,4 @@
-package learnrun
+package learning
 
 import (
 	"fmt"

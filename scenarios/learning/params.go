@@ -1,4 +1,4 @@
-package learnrun
+package learning
 
 import (
 	"errors"
@@ -193,11 +193,10 @@ type Params struct {
 	// surrogate's fit): ProgressRounds in all. It cannot change the run.
 	Progress func()
 
-	// Economy, if set, runs the data economy (economy.go): the registered
+	// Economy, if set, runs the data economy (sim/learnrun): the registered
 	// data sets are the learners' rows, and every round pays compute,
 	// data and validation by measured value.
 	Economy *EconomySpec
-	econ    *economyRun // the run's economy, set by runEconomy
 }
 
 // DefaultParams is the configuration of the clean check: the MLP
@@ -232,14 +231,14 @@ func DefaultParams() Params {
 }
 
 // ErrParams is wrapped by every error Validate returns.
-var ErrParams = errors.New("learnrun: invalid parameters")
+var ErrParams = errors.New("learning: invalid parameters")
 
 // Validate checks the parameters.
 func (p *Params) Validate() error {
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("%w: %s", ErrParams, fmt.Sprintf(format, a...))
 	}
-	if err := p.spec().Validate(); err != nil {
+	if err := p.Spec().Validate(); err != nil {
 		return bad("model: %v", err)
 	}
 	if _, err := learn.NamedRule(p.Rule, p.Tolerate); err != nil {
@@ -311,8 +310,8 @@ func (p *Params) Validate() error {
 	default:
 		return bad("unknown attack %q", a.Kind)
 	}
-	if a.Kind != Sybil && a.Kind != None && p.attackers() > p.Providers {
-		return bad("%d attackers among %d providers", p.attackers(), p.Providers)
+	if a.Kind != Sybil && a.Kind != None && p.Attackers() > p.Providers {
+		return bad("%d attackers among %d providers", p.Attackers(), p.Providers)
 	}
 	for _, g := range append([]string{p.ServerGPU}, p.GPUs...) {
 		if _, ok := p.Catalog.Lookup(g); !ok {
@@ -332,21 +331,22 @@ func (p *Params) Validate() error {
 	return nil
 }
 
-func (p *Params) spec() models.Spec {
+// Spec is the model every round trains, with p's local SGD settings.
+func (p *Params) Spec() models.Spec {
 	s := models.Optdigits(p.Model)
 	s.BatchSize, s.LearningRate, s.Momentum = p.BatchSize, p.LearningRate, p.Momentum
 	return s
 }
 
-// budget is the training job's budget in base units.
-func (p *Params) budget() uint64 {
+// JobBudget is the training job's budget in base units: Budget, or
+// Pot × Rounds.
+func (p *Params) JobBudget() uint64 {
 	if p.Budget > 0 {
 		return p.Budget
 	}
 	return p.Pot * uint64(p.Rounds)
 }
 
-// attackers is the number of attacking identities: providers, or Sybils.
 // ProgressRounds is how many times a run calls Progress: the rounds of
 // every run it makes, each with its round 0 (the initial model).
 func (p *Params) ProgressRounds() int {
@@ -363,7 +363,8 @@ func (p *Params) ProgressRounds() int {
 	return n
 }
 
-func (p *Params) attackers() int {
+// Attackers is the number of attacking identities: providers, or Sybils.
+func (p *Params) Attackers() int {
 	a := p.Attack
 	switch {
 	case a.Kind == None:
@@ -377,8 +378,8 @@ func (p *Params) attackers() int {
 	return int(math.Round(a.Share * float64(p.Providers)))
 }
 
-// classes returns the attack's source and target classes.
-func (a Attack) classes() (src, dst int) {
+// Classes returns the attack's source and target classes.
+func (a Attack) Classes() (src, dst int) {
 	if a.Source == 0 && a.Target == 0 {
 		return 1, 7
 	}
@@ -391,9 +392,9 @@ type DP struct {
 	Clip, Sigma, Delta float64
 }
 
-// rule is the round's aggregation rule: DP-FedAvg when DP is set, with
+// AggregationRule is the round's aggregation rule: DP-FedAvg when DP is set, with
 // noise seeded from the run's seed, else the named rule.
-func (p *Params) rule() (learn.RuleFunc, error) {
+func (p *Params) AggregationRule() (learn.RuleFunc, error) {
 	if d := p.DP; d != nil {
 		r := learn.DP{Clip: d.Clip, Sigma: d.Sigma, Seed: protocol.DeriveSeed(p.Seed, "dp-noise", 0)}
 		return func(int) learn.Rule { return r }, nil
