@@ -23,7 +23,7 @@ import (
 
 // LearnMeasured is emitted by the coordinator's node after a round
 // commits: the committed model's test accuracy, measured on the node's
-// copy of optdigits (learnrun.Federation.Accuracy).
+// copy of optdigits (learning.Federation.Accuracy).
 type LearnMeasured struct {
 	Round    uint64
 	Accuracy float64
