@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/olekukonko/tablewriter"
 	"github.com/spf13/cobra"
 
 	"github.com/dais-sim/dais/gpu"
@@ -24,6 +23,7 @@ import (
 	"github.com/dais-sim/dais/live/node"
 	"github.com/dais-sim/dais/protocol/chain"
 	"github.com/dais-sim/dais/protocol/market"
+	"github.com/dais-sim/dais/reports"
 )
 
 // apiFlags say which node to ask and whose key signs: the user API's
@@ -143,7 +143,7 @@ func writeJSON(w io.Writer, v any) error {
 }
 
 func table(w io.Writer, header []string, rows [][]string) {
-	t := tablewriter.NewTable(w)
+	t := reports.NewTable(w)
 	t.Header(header)
 	t.Bulk(rows)
 	t.Render()
