@@ -3,6 +3,8 @@ package sim
 import (
 	"fmt"
 	"math/bits"
+
+	"github.com/dais-sim/dais/protocol"
 )
 
 // item is one pending event: its time and a key that packs the insertion
@@ -104,4 +106,33 @@ func (q *queue) pop() item {
 	q.head++
 	q.n--
 	return x
+}
+
+// Queue is the engine's event queue for drivers that keep their own event
+// records (sim/blockprop keeps millions in flat arrays): it orders slots,
+// indexes into the driver's records, by (time, seq), seq being the order
+// of Push. Times must never go back: Push panics before the last Pop.
+// The zero value is an empty queue.
+type Queue struct {
+	q   queue
+	seq uint64
+}
+
+// Len is the number of pending events.
+func (q *Queue) Len() int { return q.q.Len() }
+
+// Push queues the record at slot (below 2²⁶) for time at.
+func (q *Queue) Push(at protocol.Time, slot uint32) {
+	q.q.push(makeItem(int64(at), q.seq, slot))
+	q.seq++
+}
+
+// Peek returns the time of the next event; the queue must not be empty.
+func (q *Queue) Peek() protocol.Time { return protocol.Time(q.q.peek().at) }
+
+// Pop removes the next event and returns its time and slot; the queue
+// must not be empty.
+func (q *Queue) Pop() (protocol.Time, uint32) {
+	it := q.q.pop()
+	return protocol.Time(it.at), it.slot()
 }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/dist"
-	"github.com/dais-sim/dais/sim"
 )
 
 // Churn makes nodes leave and come back. Each node alternates an online
@@ -38,10 +37,22 @@ func (c Churn) Validate() error {
 	return nil
 }
 
+// Driver is what churn needs of an engine: sim.World, or sim/blockprop's
+// relay engine.
+type Driver interface {
+	Now() protocol.Time
+	// At runs fn at t, ordered with the other events by (time, seq).
+	At(t protocol.Time, fn func())
+	// Leave takes a node offline at t (crash: without a goodbye).
+	Leave(id protocol.NodeID, t protocol.Time, crash bool)
+	// Rejoin brings it back at t.
+	Rejoin(id protocol.NodeID, t protocol.Time)
+}
+
 // Apply schedules churn for the given nodes of w from now until the end time.
 // Events are scheduled one session at a time, so a long run holds at most
 // one pending churn event per node.
-func (c Churn) Apply(w *sim.World, seed uint64, nodes []protocol.NodeID, until protocol.Time) error {
+func (c Churn) Apply(w Driver, seed uint64, nodes []protocol.NodeID, until protocol.Time) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}

@@ -7,7 +7,7 @@
 //
 //	upStart  = max(t, a.uplinkFree)        the uplink is a FIFO queue
 //	upEnd    = upStart + 8S/a.up;          a.uplinkFree = upEnd
-//	arrival  = max(upEnd, upStart + 8S/b.down) + L + jitter
+//	arrival  = max(upEnd, upStart + 8S/b.down) + L·factor + jitter
 //
 // so one message over a link of B bit/s on both sides arrives after
 // L + 8S/B, and messages queued on one uplink leave one after the other.
@@ -34,6 +34,11 @@ type Model struct {
 	// Jitter is added to every message's delivery time, in seconds; negative draws
 	// count as 0. nil means none. Independent jitter may reorder messages.
 	Jitter dist.Dist
+	// Factor multiplies every message's one-way latency by a draw (negative
+	// draws count as 0), so that its spread scales with the pair's base
+	// latency: {pareto, min 0.8, alpha 5} has mean 1 and a tail of slow
+	// paths. nil means 1. It is drawn before Jitter, from the same stream.
+	Factor dist.Dist
 	// Loss is the probability that a message is dropped.
 	Loss float64
 
@@ -147,6 +152,9 @@ func (m *Model) Transmit(now protocol.Time, from, to protocol.NodeID, size int, 
 	}
 	a, b := &m.nodes[from], &m.nodes[to]
 	lat := m.Matrix.OneWay(a.region, b.region)
+	if m.Factor != nil {
+		lat = protocol.Duration(math.Round(float64(lat) * max(m.Factor.Sample(r), 0)))
+	}
 	if m.Jitter != nil {
 		if j := m.Jitter.Sample(r); j > 0 {
 			lat += protocol.Duration(math.Round(j * float64(protocol.Second)))

@@ -1,0 +1,639 @@
+package blockprop
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash"
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+
+	"github.com/dais-sim/dais/metrics"
+	"github.com/dais-sim/dais/metrics/record"
+	"github.com/dais-sim/dais/protocol"
+	"github.com/dais-sim/dais/protocol/gossip"
+	"github.com/dais-sim/dais/sim"
+	"github.com/dais-sim/dais/sim/netmodel"
+)
+
+// The engine is a sim.World specialized to the relay: the same events in
+// the same (time, seq) order, with what a World keeps per node and per
+// message reduced to flat arrays of small records.
+
+type evKind uint8
+
+const (
+	evStart   evKind = iota + 1
+	evMsg            // msg: gossip.MsgKind; aux: hops or count
+	evTimer          // a relay timer; msg: gossip.Timer; aux: the node's epoch
+	evPropose        // a schedule timer; block: its tag; aux: the node's epoch
+	evCall           // aux: index into calls
+	evLeave          // aux: 1 for a crash
+	evRejoin
+)
+
+// event is one queued event; 20 bytes.
+type event struct {
+	kind    evKind
+	msg     uint8
+	fromIdx uint16 // the sender's index in the receiver's peer list
+	node    protocol.NodeID
+	from    protocol.NodeID
+	block   uint32
+	aux     uint32
+}
+
+// nodeRec is the engine's record of a node, as a World's nodeState.
+type nodeRec struct {
+	maxHeight uint64 // highest block held: mining extends it
+	epoch     uint32 // bumped when the node leaves, so its old timers die
+	online    bool
+	started   bool
+}
+
+// blockEntry is a block being relayed: its per-node state lives here
+// while any message or timer about it is in flight, and is freed when
+// none is, since nothing can touch it again.
+type blockEntry struct {
+	id       uint32
+	live     bool
+	ref      gossip.Ref
+	txs      int
+	inflight int32
+	reached  int32
+	slots    []gossip.Slot
+}
+
+type engine struct {
+	p    *Params
+	cfg  *gossip.Config
+	net  *netmodel.Model
+	topo *Topology
+	q    sim.Queue
+	now  protocol.Time
+	slab []event
+	free []uint32
+
+	nodes    []nodeRec
+	relayRng []*rand.Rand // created on first use, as a World's node streams
+	netRng   []*rand.Rand
+	turns    []uint32            // slots: each node's turn
+	gaps     []protocol.Duration // mining: each node's mean gap between blocks
+	valScale []float64           // nil when every node's is 1
+	valZero  bool
+	cuts     bool // partitions: arrivals are checked against them
+
+	blocks []blockEntry // by block ID & mask
+	mask   uint32
+	nextID uint32
+	spare  [][]gossip.Slot
+
+	calls     []func()
+	freeCalls []uint32
+
+	// The event being handled.
+	cur     protocol.NodeID
+	curB    *blockEntry
+	curSize int
+	dup     bool
+
+	need [3]int32 // nodes holding a block at 50%, 90% and 100%
+
+	rec   *record.Recorder
+	batch batch
+	sink  metrics.Sink
+	trace hash.Hash64
+	tbuf  [32]byte
+
+	events, sent, dropped uint64
+	res                   Result
+}
+
+// batch holds counter observations until the recorder's time step
+// changes: the series get the same totals per step with one call per
+// counter and step, not per message (the values are whole numbers, so
+// adding them in one sum or many gives the same float).
+type batch struct {
+	until, at                                     protocol.Time
+	deliveries, delivered, duplicates, duplicated float64
+}
+
+func newEngine(p *Params) (*engine, error) {
+	topo, err := buildTopology(p)
+	if err != nil {
+		return nil, err
+	}
+	net, err := netmodel.New(p.Matrix)
+	if err != nil {
+		return nil, err
+	}
+	net.Jitter, net.Factor, net.Loss = p.Jitter, p.LatencyFactor, p.Loss
+	for _, part := range p.Partitions {
+		if err := net.AddPartition(part); err != nil {
+			return nil, err
+		}
+	}
+	n := len(p.Nodes)
+	e := &engine{
+		p: p, cfg: &p.Relay, net: net, topo: topo,
+		nodes:    make([]nodeRec, n),
+		relayRng: make([]*rand.Rand, n),
+		netRng:   make([]*rand.Rand, n),
+		valZero:  p.Validation.Zero(),
+		cuts:     len(p.Partitions) > 0,
+		blocks:   make([]blockEntry, 4),
+		mask:     3,
+		rec:      recorderOf(p.Sink),
+	}
+	if e.rec == nil {
+		e.sink = p.Sink
+	}
+	if p.Trace {
+		e.trace = fnv.New64a()
+	}
+	for i, nd := range p.Nodes {
+		net.AddNode(nd.Region, nd.Link)
+		if nd.ValidationScale != 0 && nd.ValidationScale != 1 {
+			if e.valScale == nil {
+				e.valScale = make([]float64, n)
+				for j := range e.valScale {
+					e.valScale[j] = 1
+				}
+			}
+			e.valScale[i] = nd.ValidationScale
+		}
+	}
+	if e.turns, e.gaps, err = schedules(p); err != nil {
+		return nil, err
+	}
+	for k, share := range []float64{0.5, 0.9, 1} {
+		e.need[k] = int32(math.Ceil(share * float64(n)))
+	}
+	// A run holds a few events per node at once; sizing the slab for that
+	// up front saves the copies of growing it.
+	e.slab = make([]event, 0, 4*n)
+	e.free = make([]uint32, 0, 4*n)
+	return e, nil
+}
+
+// schedules returns each node's turn (slots) or mean gap between the
+// blocks it mines (mining); neither for a single block.
+func schedules(p *Params) (turns []uint32, gaps []protocol.Duration, err error) {
+	n := len(p.Nodes)
+	switch {
+	case p.Mining:
+		power := 0.0
+		for _, nd := range p.Nodes {
+			power += nd.HashPower
+		}
+		gaps = make([]protocol.Duration, n)
+		for i, nd := range p.Nodes {
+			if nd.HashPower > 0 {
+				gaps[i] = protocol.Duration(math.Round(float64(p.Interval) * power / nd.HashPower))
+			}
+		}
+	case p.Interval > 0:
+		if uint64(p.Until)/uint64(p.Interval) >= math.MaxUint32 {
+			return nil, nil, fmt.Errorf("blockprop: %v of %v slots is more than 2³² blocks", p.Until, p.Interval)
+		}
+		turns = make([]uint32, n)
+		for i, t := range protocol.Stream(p.Seed, "proposers", 0).Perm(n) {
+			turns[i] = uint32(t)
+		}
+	}
+	return turns, gaps, nil
+}
+
+// scheduleOf is node id's block schedule.
+func scheduleOf(p *Params, turns []uint32, gaps []protocol.Duration, id protocol.NodeID) gossip.Schedule {
+	switch {
+	case gaps != nil:
+		return gossip.Schedule{MeanInterval: gaps[id], Until: protocol.Time(p.Until)}
+	case turns != nil:
+		return gossip.Schedule{Slots: gossip.Slots{Interval: p.Interval, Proposers: uint32(len(p.Nodes)), Turn: turns[id], Until: protocol.Time(p.Until)}}
+	}
+	return gossip.Schedule{}
+}
+
+func (e *engine) schedule(id protocol.NodeID) gossip.Schedule {
+	return scheduleOf(e.p, e.turns, e.gaps, id)
+}
+
+func (e *engine) push(at protocol.Time, ev event) {
+	var slot uint32
+	if k := len(e.free); k > 0 {
+		slot = e.free[k-1]
+		e.free = e.free[:k-1]
+		e.slab[slot] = ev
+	} else {
+		slot = uint32(len(e.slab))
+		e.slab = append(e.slab, ev)
+	}
+	e.q.Push(at, slot)
+}
+
+// start queues a Start for every node, in ID order, as World.Start does.
+func (e *engine) start() {
+	for i := range e.nodes {
+		e.push(e.now, event{kind: evStart, node: protocol.NodeID(i)})
+	}
+}
+
+func (e *engine) runUntil(t protocol.Time) {
+	for e.q.Len() > 0 && e.q.Peek() <= t {
+		e.step()
+	}
+	if t > e.now {
+		e.now = t
+	}
+}
+
+func (e *engine) step() {
+	at, slot := e.q.Pop()
+	e.events++
+	e.now = at
+	ev := e.slab[slot]
+	e.free = append(e.free, slot)
+	nd := &e.nodes[ev.node]
+	switch ev.kind {
+	case evMsg:
+		b := e.block(ev.block)
+		if !nd.online || (e.cuts && !e.net.Linked(ev.from, ev.node, at)) {
+			e.dropped++
+		} else {
+			e.deliver(&ev, b)
+		}
+		e.settle(b)
+	case evTimer:
+		b := e.block(ev.block)
+		if nd.online && ev.aux == nd.epoch {
+			e.traceEvent(&ev)
+			e.cur, e.curB = ev.node, b
+			e.cfg.Fire(e, &b.slots[ev.node], gossip.Timer(ev.msg))
+		}
+		e.settle(b)
+	case evPropose:
+		if nd.online && ev.aux == nd.epoch {
+			e.traceEvent(&ev)
+			s := e.schedule(ev.node)
+			height, after, next, ok := s.Next(at, uint64(ev.block), nd.maxHeight, e.relayStream(ev.node))
+			e.propose(ev.node, height)
+			if ok {
+				e.push(at.Add(after), event{kind: evPropose, node: ev.node, block: uint32(next), aux: nd.epoch})
+			}
+		}
+	case evStart:
+		if !nd.online {
+			nd.online, nd.started = true, true
+			e.traceEvent(&ev)
+			e.startNode(ev.node, false)
+		}
+	case evRejoin:
+		if !nd.online {
+			nd.online = true
+			e.traceEvent(&ev)
+			e.startNode(ev.node, true)
+		}
+	case evLeave:
+		if nd.online {
+			e.traceEvent(&ev)
+			nd.online = false
+			nd.epoch++
+		}
+	case evCall:
+		e.traceEvent(&ev)
+		fn := e.calls[ev.aux]
+		e.calls[ev.aux] = nil
+		e.freeCalls = append(e.freeCalls, ev.aux)
+		fn()
+	}
+}
+
+// startNode is a node's Start (or its Start{Rejoin: true}), as
+// gossip.Node handles it.
+func (e *engine) startNode(id protocol.NodeID, rejoin bool) {
+	s := e.schedule(id)
+	if after, tag, ok := s.First(e.now, e.relayStream(id)); ok {
+		e.push(e.now.Add(after), event{kind: evPropose, node: id, block: uint32(tag), aux: e.nodes[id].epoch})
+		return
+	}
+	if s == (gossip.Schedule{}) && id == 0 && e.p.BlockSize > 0 && !rejoin && e.nodes[id].maxHeight == 0 {
+		e.propose(id, 1)
+	}
+}
+
+func (e *engine) relayStream(id protocol.NodeID) func() *rand.Rand {
+	return func() *rand.Rand { return e.relayRand(id) }
+}
+
+// relayRand is node id's relay stream, split from its node stream as
+// gossip.Node splits it from env.Rand.
+func (e *engine) relayRand(id protocol.NodeID) *rand.Rand {
+	r := e.relayRng[id]
+	if r == nil {
+		s := protocol.Stream(e.p.Seed, "node", uint64(id))
+		r = rand.New(rand.NewPCG(s.Uint64(), s.Uint64()))
+		e.relayRng[id] = r
+	}
+	return r
+}
+
+func (e *engine) netRand(id protocol.NodeID) *rand.Rand {
+	r := e.netRng[id]
+	if r == nil {
+		r = protocol.Stream(e.p.Seed, "net", uint64(id))
+		e.netRng[id] = r
+	}
+	return r
+}
+
+func (e *engine) propose(id protocol.NodeID, height uint64) {
+	ref := gossip.Ref{Origin: id, Height: height, Created: e.now, Size: e.p.BlockSize}
+	b := e.newBlock(ref)
+	e.res.Blocks++
+	e.cur, e.curB = id, b
+	e.curSize = e.cfg.WireSize(ref, gossip.Msg{Kind: gossip.MsgBlock})
+	e.cfg.Propose(e, &b.slots[id])
+	e.settle(b)
+}
+
+// deliver hands a message that arrived to its node's relay logic and
+// counts what it carried.
+func (e *engine) deliver(ev *event, b *blockEntry) {
+	e.traceEvent(ev)
+	m := gossip.Msg{Kind: gossip.MsgKind(ev.msg)}
+	if m.Kind == gossip.MsgGetTxn || m.Kind == gossip.MsgTxn {
+		m.Count = ev.aux
+	} else {
+		m.Hops = ev.aux
+	}
+	carries := m.Kind.CarriesBlock()
+	if carries || e.sink != nil {
+		e.curSize = e.cfg.WireSize(b.ref, m)
+	}
+	from := int(ev.fromIdx)
+	if ev.fromIdx == math.MaxUint16 {
+		from = -1
+	}
+	e.cur, e.curB, e.dup = ev.node, b, false
+	e.cfg.Receive(e, &b.slots[ev.node], from, m)
+	if !carries {
+		return
+	}
+	size := uint64(e.curSize)
+	e.res.DeliveredBytes += size
+	copies := 0.0
+	if m.Kind != gossip.MsgTxn {
+		e.res.Deliveries++
+		copies = 1
+	}
+	var dups, dupBytes float64
+	if e.dup {
+		e.res.DuplicateBytes += size
+		dupBytes = float64(size)
+		if m.Kind != gossip.MsgTxn {
+			e.res.Duplicates++
+			dups = 1
+		}
+	}
+	if e.rec != nil {
+		e.count(copies, float64(size), dups, dupBytes)
+	}
+}
+
+// count adds to the batched counters.
+func (e *engine) count(deliveries, delivered, duplicates, duplicated float64) {
+	if e.now >= e.batch.until {
+		e.flush()
+		if step := protocol.Time(e.rec.StepNs()); step > 0 {
+			e.batch.until = (e.now/step + 1) * step
+		} else {
+			e.batch.until = math.MaxInt64
+		}
+	}
+	bt := &e.batch
+	bt.at = e.now
+	bt.deliveries += deliveries
+	bt.delivered += delivered
+	bt.duplicates += duplicates
+	bt.duplicated += duplicated
+}
+
+func (e *engine) flush() {
+	bt := &e.batch
+	if e.rec == nil || bt.deliveries+bt.delivered == 0 {
+		return
+	}
+	o := e.rec.At(int64(bt.at))
+	o.Add(Deliveries, bt.deliveries)
+	o.Add(Delivered, bt.delivered)
+	o.Add(Duplicates, bt.duplicates)
+	o.Add(DuplicateBytes, bt.duplicated)
+	bt.deliveries, bt.delivered, bt.duplicates, bt.duplicated = 0, 0, 0, 0
+}
+
+func (e *engine) block(id uint32) *blockEntry {
+	b := &e.blocks[id&e.mask]
+	if !b.live || b.id != id {
+		panic(fmt.Sprintf("blockprop: block %d is not live at %v (seed %d)", id, e.now, e.p.Seed))
+	}
+	return b
+}
+
+func (e *engine) newBlock(ref gossip.Ref) *blockEntry {
+	id := e.nextID
+	e.nextID++
+	for e.blocks[id&e.mask].live {
+		e.grow()
+	}
+	var slots []gossip.Slot
+	if k := len(e.spare); k > 0 {
+		slots, e.spare = e.spare[k-1], e.spare[:k-1]
+		clear(slots)
+	} else {
+		slots = make([]gossip.Slot, len(e.nodes))
+	}
+	b := &e.blocks[id&e.mask]
+	*b = blockEntry{id: id, live: true, ref: ref, txs: e.cfg.Txs(ref.Size), slots: slots}
+	return b
+}
+
+// grow doubles the ring of blocks until every live one has its own place.
+func (e *engine) grow() {
+	for size := 2 * len(e.blocks); ; size *= 2 {
+		blocks, mask := make([]blockEntry, size), uint32(size-1)
+		ok := true
+		for _, b := range e.blocks {
+			if b.live {
+				if blocks[b.id&mask].live {
+					ok = false
+					break
+				}
+				blocks[b.id&mask] = b
+			}
+		}
+		if ok {
+			e.blocks, e.mask = blocks, mask
+			return
+		}
+	}
+}
+
+// settle frees a block's per-node state once nothing about it is in
+// flight.
+func (e *engine) settle(b *blockEntry) {
+	if b.inflight > 0 {
+		return
+	}
+	e.res.Held += int64(b.reached)
+	e.spare = append(e.spare, b.slots)
+	*b = blockEntry{}
+}
+
+// finish fills the result.
+func (e *engine) finish(res *Result) {
+	e.flush()
+	for i := range e.blocks {
+		if b := &e.blocks[i]; b.live {
+			b.inflight = 0
+			e.settle(b)
+		}
+	}
+	r := e.res
+	r.Params, r.Topology, r.HeapBuilt = res.Params, res.Topology, res.HeapBuilt
+	r.Events, r.Sent, r.Dropped = e.events, e.sent, e.dropped
+	for i := range e.nodes {
+		b, _ := e.net.UplinkStats(protocol.NodeID(i))
+		r.BytesSent += b
+	}
+	if e.trace != nil {
+		r.TraceHash = e.trace.Sum64()
+	}
+	*res = r
+}
+
+func (e *engine) traceEvent(ev *event) {
+	if e.trace == nil {
+		return
+	}
+	b := e.tbuf[:]
+	binary.LittleEndian.PutUint64(b[0:], uint64(e.now))
+	b[8], b[9] = byte(ev.kind), ev.msg
+	binary.LittleEndian.PutUint16(b[10:], ev.fromIdx)
+	binary.LittleEndian.PutUint32(b[12:], uint32(ev.node))
+	binary.LittleEndian.PutUint32(b[16:], uint32(ev.from))
+	binary.LittleEndian.PutUint32(b[20:], ev.block)
+	binary.LittleEndian.PutUint32(b[24:], ev.aux)
+	e.trace.Write(b[:28])
+}
+
+// The engine as the churn model's driver.
+
+func (e *engine) Now() protocol.Time { return e.now }
+
+func (e *engine) At(t protocol.Time, fn func()) {
+	var i uint32
+	if k := len(e.freeCalls); k > 0 {
+		i, e.freeCalls = e.freeCalls[k-1], e.freeCalls[:k-1]
+		e.calls[i] = fn
+	} else {
+		i = uint32(len(e.calls))
+		e.calls = append(e.calls, fn)
+	}
+	e.push(max(t, e.now), event{kind: evCall, aux: i})
+}
+
+func (e *engine) Leave(id protocol.NodeID, t protocol.Time, crash bool) {
+	var c uint32
+	if crash {
+		c = 1
+	}
+	e.push(max(t, e.now), event{kind: evLeave, node: id, aux: c})
+}
+
+func (e *engine) Rejoin(id protocol.NodeID, t protocol.Time) {
+	e.push(max(t, e.now), event{kind: evRejoin, node: id})
+}
+
+// The engine as the relay logic's Host, for node e.cur and block e.curB.
+
+func (e *engine) Rand() *rand.Rand { return e.relayRand(e.cur) }
+func (e *engine) Peers() int       { return int(e.topo.Off[e.cur+1] - e.topo.Off[e.cur]) }
+func (e *engine) Pushes() int      { return int(e.topo.Pushes[e.cur]) }
+func (e *engine) Txs() int         { return e.curB.txs }
+
+func (e *engine) Validation() protocol.Duration {
+	if e.valZero {
+		return 0
+	}
+	scale := 1.0
+	if e.valScale != nil {
+		scale = e.valScale[e.cur]
+	}
+	return e.p.Validation.Time(e.relayRand(e.cur), e.curB.ref.Size, scale)
+}
+
+func (e *engine) Send(peer int, m gossip.Msg) {
+	from := e.cur
+	k := e.topo.Off[from] + uint32(peer)
+	to := e.topo.Peers[k]
+	size := e.cfg.WireSize(e.curB.ref, m)
+	e.sent++
+	at, ok := e.net.Transmit(e.now, from, to, size, e.netRand(from))
+	if !ok {
+		e.dropped++
+		return
+	}
+	e.res.Messages[m.Kind]++
+	e.res.Bytes[m.Kind] += uint64(size)
+	aux := m.Hops
+	if m.Kind == gossip.MsgGetTxn || m.Kind == gossip.MsgTxn {
+		aux = m.Count
+	}
+	e.push(at, event{kind: evMsg, msg: uint8(m.Kind), fromIdx: e.topo.Rev[k], node: to, from: from, block: e.curB.id, aux: aux})
+	e.curB.inflight++
+}
+
+func (e *engine) After(d protocol.Duration, t gossip.Timer) {
+	e.push(e.now.Add(max(d, 0)), event{kind: evTimer, msg: uint8(t), node: e.cur, block: e.curB.id, aux: e.nodes[e.cur].epoch})
+	e.curB.inflight++
+}
+
+func (e *engine) Hold(hops uint32) {
+	b := e.curB
+	b.reached++
+	nd := &e.nodes[e.cur]
+	nd.maxHeight = max(nd.maxHeight, b.ref.Height)
+	d := e.now.Sub(b.ref.Created)
+	if hops > 0 {
+		e.res.Receipts++
+		e.res.LastArrival = max(e.res.LastArrival, d)
+	}
+	if e.rec != nil {
+		o := e.rec.At(int64(e.now))
+		ms := d.Milliseconds()
+		if hops > 0 {
+			o.Sample(Propagation, ms)
+			o.AddTo(delayByNode, uint32(e.cur), ms)
+			o.AddTo(receiptsByNode, uint32(e.cur), 1)
+		}
+		for k, m := range reach {
+			if b.reached == e.need[k] {
+				o.Sample(m, ms)
+			}
+		}
+	}
+	if e.sink != nil {
+		e.sink.Record(metrics.Stamped{Node: uint32(e.cur), AtNs: int64(e.now), Event: gossip.Received{
+			Origin: b.ref.Origin, Height: b.ref.Height, Delay: d, Hops: hops, Bytes: e.curSize}})
+	}
+}
+
+func (e *engine) Duplicate() {
+	e.dup = true
+	if e.sink != nil {
+		b := e.curB
+		e.sink.Record(metrics.Stamped{Node: uint32(e.cur), AtNs: int64(e.now), Event: gossip.Duplicate{
+			Origin: b.ref.Origin, Height: b.ref.Height, Bytes: e.curSize}})
+	}
+}
