@@ -175,7 +175,7 @@ type Result struct {
 	// Duplicates those that went to a node that had the block already (or
 	// was rebuilding it); the Bytes fields count block-carrying messages'
 	// bytes (block transactions included).
-	Deliveries, Duplicates          uint64
+	Deliveries, Duplicates         uint64
 	DeliveredBytes, DuplicateBytes uint64
 	// Messages and Bytes count what nodes put on their uplinks, by kind
 	// (indexed by gossip.MsgKind).
