@@ -20,7 +20,6 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/dais-sim/dais/gpu"
 	"github.com/dais-sim/dais/metrics"
 	"github.com/dais-sim/dais/metrics/record"
 	"github.com/dais-sim/dais/protocol"
@@ -33,8 +32,8 @@ import (
 type Node struct {
 	Region int // index into Params.Matrix.Regions
 	Link   netmodel.Link
-	GPU    gpu.Class
-	Group  int // index into Params.Groups
+	GPU    string // the name of its GPU class
+	Group  int    // index into Params.Groups
 	// HashPower is the node's share of mining, relative to the others'
 	// (Params.Mining); 0 never mines.
 	HashPower float64

@@ -69,14 +69,15 @@ type engine struct {
 	cfg  *gossip.Config
 	net  *netmodel.Model
 	topo *Topology
-	q    sim.Queue
+	q    sim.Queue[event]
 	now  protocol.Time
-	slab []event
-	free []uint32
 
-	nodes    []nodeRec
-	relayRng []*rand.Rand // created on first use, as a World's node streams
-	netRng   []*rand.Rand
+	nodes []nodeRec
+	// Each node's relay and network streams, as values in two arrays;
+	// relay and net draw from the one their cursor points at.
+	relayPCG, netPCG []rand.PCG
+	relayCur, netCur cursor
+	relay, net_      *rand.Rand
 	turns    []uint32            // slots: each node's turn
 	gaps     []protocol.Duration // mining: each node's mean gap between blocks
 	valScale []float64           // nil when every node's is 1
@@ -137,8 +138,8 @@ func newEngine(p *Params) (*engine, error) {
 	e := &engine{
 		p: p, cfg: &p.Relay, net: net, topo: topo,
 		nodes:    make([]nodeRec, n),
-		relayRng: make([]*rand.Rand, n),
-		netRng:   make([]*rand.Rand, n),
+		relayPCG: make([]rand.PCG, n),
+		netPCG:   make([]rand.PCG, n),
 		valZero:  p.Validation.Zero(),
 		cuts:     len(p.Partitions) > 0,
 		blocks:   make([]blockEntry, 4),
@@ -151,8 +152,16 @@ func newEngine(p *Params) (*engine, error) {
 	if p.Trace {
 		e.trace = fnv.New64a()
 	}
+	e.relay, e.net_ = rand.New(&e.relayCur), rand.New(&e.netCur)
+	net.Reserve(n)
 	for i, nd := range p.Nodes {
 		net.AddNode(nd.Region, nd.Link)
+		// The streams a World would make on first use: the node's network
+		// stream, and its relay stream, split from its node stream as
+		// gossip.Node splits it from env.Rand.
+		e.netPCG[i] = protocol.StreamPCG(p.Seed, "net", uint64(i))
+		node := protocol.StreamPCG(p.Seed, "node", uint64(i))
+		e.relayPCG[i] = *rand.NewPCG(node.Uint64(), node.Uint64())
 		if nd.ValidationScale != 0 && nd.ValidationScale != 1 {
 			if e.valScale == nil {
 				e.valScale = make([]float64, n)
@@ -169,10 +178,6 @@ func newEngine(p *Params) (*engine, error) {
 	for k, share := range []float64{0.5, 0.9, 1} {
 		e.need[k] = int32(math.Ceil(share * float64(n)))
 	}
-	// A run holds a few events per node at once; sizing the slab for that
-	// up front saves the copies of growing it.
-	e.slab = make([]event, 0, 4*n)
-	e.free = make([]uint32, 0, 4*n)
 	return e, nil
 }
 
@@ -219,18 +224,12 @@ func (e *engine) schedule(id protocol.NodeID) gossip.Schedule {
 	return scheduleOf(e.p, e.turns, e.gaps, id)
 }
 
-func (e *engine) push(at protocol.Time, ev event) {
-	var slot uint32
-	if k := len(e.free); k > 0 {
-		slot = e.free[k-1]
-		e.free = e.free[:k-1]
-		e.slab[slot] = ev
-	} else {
-		slot = uint32(len(e.slab))
-		e.slab = append(e.slab, ev)
-	}
-	e.q.Push(at, slot)
-}
+func (e *engine) push(at protocol.Time, ev event) { e.q.Push(at, ev) }
+
+// cursor is a random source that draws from the generator it points at.
+type cursor struct{ p *rand.PCG }
+
+func (c *cursor) Uint64() uint64 { return c.p.Uint64() }
 
 // start queues a Start for every node, in ID order, as World.Start does.
 func (e *engine) start() {
@@ -249,11 +248,9 @@ func (e *engine) runUntil(t protocol.Time) {
 }
 
 func (e *engine) step() {
-	at, slot := e.q.Pop()
+	at, ev := e.q.Pop()
 	e.events++
 	e.now = at
-	ev := e.slab[slot]
-	e.free = append(e.free, slot)
 	nd := &e.nodes[ev.node]
 	switch ev.kind {
 	case evMsg:
@@ -326,25 +323,18 @@ func (e *engine) relayStream(id protocol.NodeID) func() *rand.Rand {
 	return func() *rand.Rand { return e.relayRand(id) }
 }
 
-// relayRand is node id's relay stream, split from its node stream as
-// gossip.Node splits it from env.Rand.
+// relayRand is node id's relay stream: valid until relayRand is called
+// for another node.
 func (e *engine) relayRand(id protocol.NodeID) *rand.Rand {
-	r := e.relayRng[id]
-	if r == nil {
-		s := protocol.Stream(e.p.Seed, "node", uint64(id))
-		r = rand.New(rand.NewPCG(s.Uint64(), s.Uint64()))
-		e.relayRng[id] = r
-	}
-	return r
+	e.relayCur.p = &e.relayPCG[id]
+	return e.relay
 }
 
+// netRand is node id's network stream: valid until netRand is called for
+// another node.
 func (e *engine) netRand(id protocol.NodeID) *rand.Rand {
-	r := e.netRng[id]
-	if r == nil {
-		r = protocol.Stream(e.p.Seed, "net", uint64(id))
-		e.netRng[id] = r
-	}
-	return r
+	e.netCur.p = &e.netPCG[id]
+	return e.net_
 }
 
 func (e *engine) propose(id protocol.NodeID, height uint64) {

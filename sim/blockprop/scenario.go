@@ -65,6 +65,7 @@ func FromScenario(sc *scenarios.Scenario, rep int) (*Params, error) {
 		scale[v.Group] = v.Scale
 	}
 	groupNodes := map[string][]protocol.NodeID{}
+	p.Nodes = make([]Node, 0, sc.NodeCount())
 	for gi, gr := range sc.Population.Groups {
 		p.Groups = append(p.Groups, gr.Name)
 		class, err := sc.GPUClass(gr.GPU)
@@ -75,7 +76,7 @@ func FromScenario(sc *scenarios.Scenario, rep int) (*Params, error) {
 		for k := 0; k < gr.Count; k++ {
 			id := protocol.NodeID(len(p.Nodes))
 			r := protocol.Stream(seed, "placement", uint64(id))
-			n := Node{Region: regions[r.IntN(len(regions))], GPU: class, Group: gi, ValidationScale: 1}
+			n := Node{Region: regions[r.IntN(len(regions))], GPU: class.Name, Group: gi, ValidationScale: 1}
 			n.Link = sc.Link(gr, r.Float64())
 			if s, ok := scale[gr.Name]; ok {
 				n.ValidationScale = s

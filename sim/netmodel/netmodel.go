@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 
 	"github.com/dais-sim/dais/protocol"
@@ -77,6 +78,10 @@ func (m *Model) AddNode(region int, l Link) protocol.NodeID {
 	m.nodes = append(m.nodes, node{region: region, upBps: l.UpBps, downBps: l.DownBps})
 	return protocol.NodeID(len(m.nodes) - 1)
 }
+
+// Reserve makes room for n nodes, so that adding them does not regrow the
+// model's array.
+func (m *Model) Reserve(n int) { m.nodes = slices.Grow(m.nodes, max(n-len(m.nodes), 0)) }
 
 // Len is the number of nodes added.
 func (m *Model) Len() int { return len(m.nodes) }
