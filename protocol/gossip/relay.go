@@ -176,6 +176,10 @@ type Slot struct {
 // Holds reports whether the node has the whole block.
 func (s *Slot) Holds() bool { return s.State >= stValidating }
 
+// Relayed reports whether the node has passed the block on; from then on
+// no message about the block changes what it does.
+func (s *Slot) Relayed() bool { return s.State == stHave }
+
 func (s *Slot) know(peer int) {
 	if peer >= 0 && peer < 64 {
 		s.Known |= 1 << uint(peer)

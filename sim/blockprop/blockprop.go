@@ -96,6 +96,10 @@ type Params struct {
 	// the simulated time and the events so far. It only reads: running in
 	// chunks does not change the order of events.
 	Progress func(simNs int64, events uint64)
+
+	// queueAll turns off settling messages early (engine.Send), so that a
+	// test can compare it with the engine queueing every message.
+	queueAll bool
 }
 
 // Validate checks the parameters.
@@ -179,9 +183,11 @@ type Result struct {
 	// Messages and Bytes count what nodes put on their uplinks, by kind
 	// (indexed by gossip.MsgKind).
 	Messages, Bytes [gossip.NumMsgKinds]uint64
-	// Events is how many events the engine dispatched; Sent and Dropped count
-	// messages.
-	Events, Sent, Dropped uint64
+	// Events is how many events the run dispatched, as a World would;
+	// Queued is how many of them went through the engine's queue (the
+	// others are messages settled when sent: see engine.Send). Sent and
+	// Dropped count messages.
+	Events, Queued, Sent, Dropped uint64
 	BytesSent             uint64
 	Wall                  time.Duration
 	TraceHash             uint64

@@ -101,22 +101,74 @@ type engine struct {
 	need [3]int32 // nodes holding a block at 50%, 90% and 100%
 
 	rec   *record.Recorder
-	batch batch
+	tally tally
 	sink  metrics.Sink
+	// settle: a message that can only arrive as a duplicate is counted
+	// when sent instead of queued (see Send).
+	settleEarly bool
 	trace hash.Hash64
 	tbuf  [32]byte
 
-	events, sent, dropped uint64
+	events, queued, sent, dropped uint64
 	res                   Result
 }
 
-// batch holds counter observations until the recorder's time step
-// changes: the series get the same totals per step with one call per
-// counter and step, not per message (the values are whole numbers, so
-// adding them in one sum or many gives the same float).
-type batch struct {
-	until, at                                     protocol.Time
-	deliveries, delivered, duplicates, duplicated float64
+// tally keeps the counters' totals per time step until the run ends, when
+// they go to the recorder: a message settled when it is sent counts in the
+// step it arrives in, ahead of the clock. The values are whole numbers,
+// so the recorder's totals and series are what adding them one delivery
+// at a time would give.
+type tally struct {
+	step protocol.Time
+	rows []counts
+}
+
+type counts struct{ deliveries, delivered, duplicates, duplicated uint64 }
+
+// maxTally bounds the rows; past it the step doubles and rows merge.
+const maxTally = 4096
+
+func (t *tally) add(at protocol.Time, c counts) {
+	i := int(at / t.step)
+	for i >= maxTally {
+		t.step *= 2
+		for j := range (len(t.rows) + 1) / 2 {
+			r := t.rows[2*j]
+			if 2*j+1 < len(t.rows) {
+				o := t.rows[2*j+1]
+				r.deliveries += o.deliveries
+				r.delivered += o.delivered
+				r.duplicates += o.duplicates
+				r.duplicated += o.duplicated
+			}
+			t.rows[j] = r
+		}
+		t.rows = t.rows[:(len(t.rows)+1)/2]
+		i = int(at / t.step)
+	}
+	for len(t.rows) <= i {
+		t.rows = append(t.rows, counts{})
+	}
+	r := &t.rows[i]
+	r.deliveries += c.deliveries
+	r.delivered += c.delivered
+	r.duplicates += c.duplicates
+	r.duplicated += c.duplicated
+}
+
+// flush hands the tally to the recorder.
+func (t *tally) flush(rec *record.Recorder) {
+	for i, r := range t.rows {
+		if r == (counts{}) {
+			continue
+		}
+		o := rec.At(int64(i) * int64(t.step))
+		o.Add(Deliveries, float64(r.deliveries))
+		o.Add(Delivered, float64(r.delivered))
+		o.Add(Duplicates, float64(r.duplicates))
+		o.Add(DuplicateBytes, float64(r.duplicated))
+	}
+	t.rows = nil
 }
 
 func newEngine(p *Params) (*engine, error) {
@@ -148,7 +200,15 @@ func newEngine(p *Params) (*engine, error) {
 	}
 	if e.rec == nil {
 		e.sink = p.Sink
+	} else if step := e.rec.StepNs(); step > 0 {
+		e.tally.step = protocol.Time(step)
 	}
+	if e.tally.step == 0 {
+		e.tally.step = math.MaxInt64
+	}
+	// Settling early needs every receiver online when a message arrives
+	// (no churn) and no sink to get events in time order.
+	e.settleEarly = p.Churn == nil && e.sink == nil && !p.queueAll
 	if p.Trace {
 		e.trace = fnv.New64a()
 	}
@@ -250,6 +310,7 @@ func (e *engine) runUntil(t protocol.Time) {
 func (e *engine) step() {
 	at, ev := e.q.Pop()
 	e.events++
+	e.queued++
 	e.now = at
 	nd := &e.nodes[ev.node]
 	switch ev.kind {
@@ -370,56 +431,29 @@ func (e *engine) deliver(ev *event, b *blockEntry) {
 	if !carries {
 		return
 	}
-	size := uint64(e.curSize)
+	e.account(e.now, m.Kind, uint64(e.curSize), e.dup)
+}
+
+// account counts a block-carrying message delivered at t.
+func (e *engine) account(t protocol.Time, k gossip.MsgKind, size uint64, dup bool) {
+	var c counts
 	e.res.DeliveredBytes += size
-	copies := 0.0
-	if m.Kind != gossip.MsgTxn {
+	c.delivered = size
+	if k != gossip.MsgTxn {
 		e.res.Deliveries++
-		copies = 1
+		c.deliveries = 1
 	}
-	var dups, dupBytes float64
-	if e.dup {
+	if dup {
 		e.res.DuplicateBytes += size
-		dupBytes = float64(size)
-		if m.Kind != gossip.MsgTxn {
+		c.duplicated = size
+		if k != gossip.MsgTxn {
 			e.res.Duplicates++
-			dups = 1
+			c.duplicates = 1
 		}
 	}
 	if e.rec != nil {
-		e.count(copies, float64(size), dups, dupBytes)
+		e.tally.add(t, c)
 	}
-}
-
-// count adds to the batched counters.
-func (e *engine) count(deliveries, delivered, duplicates, duplicated float64) {
-	if e.now >= e.batch.until {
-		e.flush()
-		if step := protocol.Time(e.rec.StepNs()); step > 0 {
-			e.batch.until = (e.now/step + 1) * step
-		} else {
-			e.batch.until = math.MaxInt64
-		}
-	}
-	bt := &e.batch
-	bt.at = e.now
-	bt.deliveries += deliveries
-	bt.delivered += delivered
-	bt.duplicates += duplicates
-	bt.duplicated += duplicated
-}
-
-func (e *engine) flush() {
-	bt := &e.batch
-	if e.rec == nil || bt.deliveries+bt.delivered == 0 {
-		return
-	}
-	o := e.rec.At(int64(bt.at))
-	o.Add(Deliveries, bt.deliveries)
-	o.Add(Delivered, bt.delivered)
-	o.Add(Duplicates, bt.duplicates)
-	o.Add(DuplicateBytes, bt.duplicated)
-	bt.deliveries, bt.delivered, bt.duplicates, bt.duplicated = 0, 0, 0, 0
 }
 
 func (e *engine) block(id uint32) *blockEntry {
@@ -482,7 +516,9 @@ func (e *engine) settle(b *blockEntry) {
 
 // finish fills the result.
 func (e *engine) finish(res *Result) {
-	e.flush()
+	if e.rec != nil {
+		e.tally.flush(e.rec)
+	}
 	for i := range e.blocks {
 		if b := &e.blocks[i]; b.live {
 			b.inflight = 0
@@ -491,7 +527,7 @@ func (e *engine) finish(res *Result) {
 	}
 	r := e.res
 	r.Params, r.Topology, r.HeapBuilt = res.Params, res.Topology, res.HeapBuilt
-	r.Events, r.Sent, r.Dropped = e.events, e.sent, e.dropped
+	r.Events, r.Queued, r.Sent, r.Dropped = e.events, e.queued, e.sent, e.dropped
 	for i := range e.nodes {
 		b, _ := e.net.UplinkStats(protocol.NodeID(i))
 		r.BytesSent += b
@@ -576,12 +612,42 @@ func (e *engine) Send(peer int, m gossip.Msg) {
 	}
 	e.res.Messages[m.Kind]++
 	e.res.Bytes[m.Kind] += uint64(size)
+	if e.settleEarly && e.settles(to, m.Kind) {
+		// The receiver holds the block for good and reads nothing more
+		// from this message: what its arrival would do (lost to a
+		// partition then, or counted as a duplicate) is done now, in the
+		// step it arrives in, and it is counted as the event it would
+		// have been. The run is the same; the queue is spared most of a
+		// flood's copies.
+		e.events++
+		if e.cuts && !e.net.Linked(from, to, at) {
+			e.dropped++
+		} else if m.Kind.CarriesBlock() {
+			e.account(at, m.Kind, uint64(size), true)
+		}
+		return
+	}
 	aux := m.Hops
 	if m.Kind == gossip.MsgGetTxn || m.Kind == gossip.MsgTxn {
 		aux = m.Count
 	}
 	e.push(at, event{kind: evMsg, msg: uint8(m.Kind), fromIdx: e.topo.Rev[k], node: to, from: from, block: e.curB.id, aux: aux})
 	e.curB.inflight++
+}
+
+// settles reports whether a message of kind k to node to, about the
+// current block, can only arrive as a no-op or a duplicate: the receiver
+// holds the block and, under announce and compact, has already relayed it
+// (until then an announcement or a copy tells it whom not to announce to).
+// Receivers keep what they hold, and a block's slots live while anything
+// about it is in flight, so what is true when the message leaves is true
+// when it arrives.
+func (e *engine) settles(to protocol.NodeID, k gossip.MsgKind) bool {
+	s := &e.curB.slots[to]
+	if e.cfg.Protocol == gossip.Push {
+		return k == gossip.MsgBlock && s.Holds()
+	}
+	return s.Relayed() && (k == gossip.MsgInv || k.CarriesBlock())
 }
 
 func (e *engine) After(d protocol.Duration, t gossip.Timer) {
