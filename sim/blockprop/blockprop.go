@@ -188,9 +188,9 @@ type Result struct {
 	// others are messages settled when sent: see engine.Send). Sent and
 	// Dropped count messages.
 	Events, Queued, Sent, Dropped uint64
-	BytesSent             uint64
-	Wall                  time.Duration
-	TraceHash             uint64
+	BytesSent                     uint64
+	Wall                          time.Duration
+	TraceHash                     uint64
 	// HeapBuilt is the live heap after the world was built.
 	HeapBuilt uint64
 }

@@ -78,11 +78,11 @@ type engine struct {
 	relayPCG, netPCG []rand.PCG
 	relayCur, netCur cursor
 	relay, net_      *rand.Rand
-	turns    []uint32            // slots: each node's turn
-	gaps     []protocol.Duration // mining: each node's mean gap between blocks
-	valScale []float64           // nil when every node's is 1
-	valZero  bool
-	cuts     bool // partitions: arrivals are checked against them
+	turns            []uint32            // slots: each node's turn
+	gaps             []protocol.Duration // mining: each node's mean gap between blocks
+	valScale         []float64           // nil when every node's is 1
+	valZero          bool
+	cuts             bool // partitions: arrivals are checked against them
 
 	blocks []blockEntry // by block ID & mask
 	mask   uint32
@@ -106,11 +106,11 @@ type engine struct {
 	// settle: a message that can only arrive as a duplicate is counted
 	// when sent instead of queued (see Send).
 	settleEarly bool
-	trace hash.Hash64
-	tbuf  [32]byte
+	trace       hash.Hash64
+	tbuf        [32]byte
 
 	events, queued, sent, dropped uint64
-	res                   Result
+	res                           Result
 }
 
 // tally keeps the counters' totals per time step until the run ends, when
