@@ -193,6 +193,8 @@ type Result struct {
 	TraceHash                     uint64
 	// HeapBuilt is the live heap after the world was built.
 	HeapBuilt uint64
+
+	slotArrays int // per-node block state arrays made (the rest reused)
 }
 
 // Coverage is the mean share of nodes each block reached.

@@ -321,6 +321,7 @@ func (e *engine) step() {
 		} else {
 			e.deliver(&ev, b)
 		}
+		b.inflight--
 		e.settle(b)
 	case evTimer:
 		b := e.block(ev.block)
@@ -329,6 +330,7 @@ func (e *engine) step() {
 			e.cur, e.curB = ev.node, b
 			e.cfg.Fire(e, &b.slots[ev.node], gossip.Timer(ev.msg))
 		}
+		b.inflight--
 		e.settle(b)
 	case evPropose:
 		if nd.online && ev.aux == nd.epoch {
@@ -476,6 +478,7 @@ func (e *engine) newBlock(ref gossip.Ref) *blockEntry {
 		clear(slots)
 	} else {
 		slots = make([]gossip.Slot, len(e.nodes))
+		e.res.slotArrays++
 	}
 	b := &e.blocks[id&e.mask]
 	*b = blockEntry{id: id, live: true, ref: ref, txs: e.cfg.Txs(ref.Size), slots: slots}

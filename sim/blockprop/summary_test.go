@@ -164,3 +164,21 @@ func TestRunAllocatesPerBlockNotPerMessage(t *testing.T) {
 		t.Fatalf("%d blocks: %d allocations; %d blocks: %d (%d more deliveries): want far under one per delivery", ra.Blocks, a, rb.Blocks, b, more)
 	}
 }
+
+// A block's per-node state is freed once nothing about it is in flight:
+// blocks far apart reuse one array, however many there are.
+func TestBlockStateIsReused(t *testing.T) {
+	for _, relay := range []string{"push", "announce", "compact"} {
+		p, err := Demo("population.nodes=200", "protocol.gossip.interval=30s", "run.duration=10m", "protocol.gossip.relay="+relay)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Run(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Blocks != 19 || res.slotArrays != 1 || res.Coverage() != 1 {
+			t.Errorf("%s: %d blocks made %d state arrays (coverage %g); want 19 blocks, 1 array", relay, res.Blocks, res.slotArrays, res.Coverage())
+		}
+	}
+}
