@@ -57,8 +57,8 @@ type queue = radix[struct{}]
 // were scheduled.
 //
 // Memory: an empty bucket keeps its array for reuse, unless the buckets
-// together hold more than four times the most entries ever pending at once
-// (plus 64 Ki): then large empty arrays are dropped. Which buckets fill
+// together hold more than eight times the most entries ever pending at
+// once (plus 64 Ki): then large empty arrays are dropped. Which buckets fill
 // depends on the high bits of the times, so over a long run every bucket
 // would otherwise keep the largest array it ever needed, and memory would
 // grow with simulated time.
@@ -119,7 +119,7 @@ func (q *radix[T]) trim(b []entry[T]) []entry[T] {
 		for i := range q.buckets {
 			held += cap(q.buckets[i])
 		}
-		if held > 4*q.peak+1<<16 {
+		if held > 8*q.peak+1<<16 {
 			return nil
 		}
 	}

@@ -32,13 +32,13 @@ const (
 	evRejoin
 )
 
-// event is one queued event; 20 bytes.
+// event is one queued event; 16 bytes. A message's sender is the peer
+// fromIdx of its receiver node.
 type event struct {
 	kind    evKind
 	msg     uint8
 	fromIdx uint16 // the sender's index in the receiver's peer list
 	node    protocol.NodeID
-	from    protocol.NodeID
 	block   uint32
 	aux     uint32
 }
@@ -62,6 +62,17 @@ type blockEntry struct {
 	inflight int32
 	reached  int32
 	slots    []gossip.Slot
+	// done has bit i set when node i holds the block (push) or has
+	// relayed it (announce, compact): what Send asks of a receiver, in
+	// n/8 bytes rather than n slots.
+	done []uint64
+}
+
+// blockState is a block's per-node arrays, kept for the next block when
+// it is freed.
+type blockState struct {
+	slots []gossip.Slot
+	done  []uint64
 }
 
 type engine struct {
@@ -83,11 +94,18 @@ type engine struct {
 	valScale         []float64           // nil when every node's is 1
 	valZero          bool
 	cuts             bool // partitions: arrivals are checked against them
+	churn            bool // nodes leave: arrivals and timers are checked against it
+	// ends are the distinct receiving ends (region, downlink) and edgeEnd
+	// the one at the far end of each edge, so that a send reads them in
+	// edge order rather than at random among all nodes; nil with more than
+	// 2¹⁶ distinct ends.
+	ends    []netmodel.End
+	edgeEnd []uint16
 
 	blocks []blockEntry // by block ID & mask
 	mask   uint32
 	nextID uint32
-	spare  [][]gossip.Slot
+	spare  []blockState
 
 	calls     []func()
 	freeCalls []uint32
@@ -194,6 +212,7 @@ func newEngine(p *Params) (*engine, error) {
 		netPCG:   make([]rand.PCG, n),
 		valZero:  p.Validation.Zero(),
 		cuts:     len(p.Partitions) > 0,
+		churn:    p.Churn != nil,
 		blocks:   make([]blockEntry, 4),
 		mask:     3,
 		rec:      recorderOf(p.Sink),
@@ -232,6 +251,7 @@ func newEngine(p *Params) (*engine, error) {
 			e.valScale[i] = nd.ValidationScale
 		}
 	}
+	e.edgeEnds()
 	if e.turns, e.gaps, err = schedules(p); err != nil {
 		return nil, err
 	}
@@ -239,6 +259,30 @@ func newEngine(p *Params) (*engine, error) {
 		e.need[k] = int32(math.Ceil(share * float64(n)))
 	}
 	return e, nil
+}
+
+// edgeEnds fills ends and edgeEnd.
+func (e *engine) edgeEnds() {
+	index := map[netmodel.End]uint16{}
+	of := make([]uint16, len(e.nodes))
+	for i := range e.nodes {
+		end := e.net.End(protocol.NodeID(i))
+		k, ok := index[end]
+		if !ok {
+			if len(e.ends) > math.MaxUint16 {
+				e.ends = nil
+				return
+			}
+			k = uint16(len(e.ends))
+			index[end] = k
+			e.ends = append(e.ends, end)
+		}
+		of[i] = k
+	}
+	e.edgeEnd = make([]uint16, len(e.topo.Peers))
+	for k, to := range e.topo.Peers {
+		e.edgeEnd[k] = of[to]
+	}
 }
 
 // schedules returns each node's turn (slots) or mean gap between the
@@ -316,7 +360,9 @@ func (e *engine) step() {
 	switch ev.kind {
 	case evMsg:
 		b := e.block(ev.block)
-		if !nd.online || (e.cuts && !e.net.Linked(ev.from, ev.node, at)) {
+		// Without churn every node is online from its start, before any
+		// message: the check would only cost a cache miss.
+		if e.churn && !nd.online || (e.cuts && !e.net.Linked(e.topo.Peers[e.topo.Off[ev.node]+uint32(ev.fromIdx)], ev.node, at)) {
 			e.dropped++
 		} else {
 			e.deliver(&ev, b)
@@ -325,10 +371,11 @@ func (e *engine) step() {
 		e.settle(b)
 	case evTimer:
 		b := e.block(ev.block)
-		if nd.online && ev.aux == nd.epoch {
+		if !e.churn || nd.online && ev.aux == nd.epoch {
 			e.traceEvent(&ev)
 			e.cur, e.curB = ev.node, b
 			e.cfg.Fire(e, &b.slots[ev.node], gossip.Timer(ev.msg))
+			e.mark(b, ev.node)
 		}
 		b.inflight--
 		e.settle(b)
@@ -407,6 +454,7 @@ func (e *engine) propose(id protocol.NodeID, height uint64) {
 	e.cur, e.curB = id, b
 	e.curSize = e.cfg.WireSize(ref, gossip.Msg{Kind: gossip.MsgBlock})
 	e.cfg.Propose(e, &b.slots[id])
+	e.mark(b, id)
 	e.settle(b)
 }
 
@@ -424,12 +472,9 @@ func (e *engine) deliver(ev *event, b *blockEntry) {
 	if carries || e.sink != nil {
 		e.curSize = e.cfg.WireSize(b.ref, m)
 	}
-	from := int(ev.fromIdx)
-	if ev.fromIdx == math.MaxUint16 {
-		from = -1
-	}
 	e.cur, e.curB, e.dup = ev.node, b, false
-	e.cfg.Receive(e, &b.slots[ev.node], from, m)
+	e.cfg.Receive(e, &b.slots[ev.node], int(ev.fromIdx), m)
+	e.mark(b, ev.node)
 	if !carries {
 		return
 	}
@@ -472,16 +517,17 @@ func (e *engine) newBlock(ref gossip.Ref) *blockEntry {
 	for e.blocks[id&e.mask].live {
 		e.grow()
 	}
-	var slots []gossip.Slot
+	var st blockState
 	if k := len(e.spare); k > 0 {
-		slots, e.spare = e.spare[k-1], e.spare[:k-1]
-		clear(slots)
+		st, e.spare = e.spare[k-1], e.spare[:k-1]
+		clear(st.slots)
+		clear(st.done)
 	} else {
-		slots = make([]gossip.Slot, len(e.nodes))
+		st = blockState{make([]gossip.Slot, len(e.nodes)), make([]uint64, (len(e.nodes)+63)/64)}
 		e.res.slotArrays++
 	}
 	b := &e.blocks[id&e.mask]
-	*b = blockEntry{id: id, live: true, ref: ref, txs: e.cfg.Txs(ref.Size), slots: slots}
+	*b = blockEntry{id: id, live: true, ref: ref, txs: e.cfg.Txs(ref.Size), slots: st.slots, done: st.done}
 	return b
 }
 
@@ -513,7 +559,7 @@ func (e *engine) settle(b *blockEntry) {
 		return
 	}
 	e.res.Held += int64(b.reached)
-	e.spare = append(e.spare, b.slots)
+	e.spare = append(e.spare, blockState{b.slots, b.done})
 	*b = blockEntry{}
 }
 
@@ -550,10 +596,9 @@ func (e *engine) traceEvent(ev *event) {
 	b[8], b[9] = byte(ev.kind), ev.msg
 	binary.LittleEndian.PutUint16(b[10:], ev.fromIdx)
 	binary.LittleEndian.PutUint32(b[12:], uint32(ev.node))
-	binary.LittleEndian.PutUint32(b[16:], uint32(ev.from))
-	binary.LittleEndian.PutUint32(b[20:], ev.block)
-	binary.LittleEndian.PutUint32(b[24:], ev.aux)
-	e.trace.Write(b[:28])
+	binary.LittleEndian.PutUint32(b[16:], ev.block)
+	binary.LittleEndian.PutUint32(b[20:], ev.aux)
+	e.trace.Write(b[:24])
 }
 
 // The engine as the churn model's driver.
@@ -608,7 +653,13 @@ func (e *engine) Send(peer int, m gossip.Msg) {
 	to := e.topo.Peers[k]
 	size := e.cfg.WireSize(e.curB.ref, m)
 	e.sent++
-	at, ok := e.net.Transmit(e.now, from, to, size, e.netRand(from))
+	var end netmodel.End
+	if e.ends != nil {
+		end = e.ends[e.edgeEnd[k]]
+	} else {
+		end = e.net.End(to)
+	}
+	at, ok := e.net.TransmitTo(e.now, from, to, end, size, e.netRand(from))
 	if !ok {
 		e.dropped++
 		return
@@ -634,7 +685,7 @@ func (e *engine) Send(peer int, m gossip.Msg) {
 	if m.Kind == gossip.MsgGetTxn || m.Kind == gossip.MsgTxn {
 		aux = m.Count
 	}
-	e.push(at, event{kind: evMsg, msg: uint8(m.Kind), fromIdx: e.topo.Rev[k], node: to, from: from, block: e.curB.id, aux: aux})
+	e.push(at, event{kind: evMsg, msg: uint8(m.Kind), fromIdx: e.topo.Rev[k], node: to, block: e.curB.id, aux: aux})
 	e.curB.inflight++
 }
 
@@ -646,11 +697,22 @@ func (e *engine) Send(peer int, m gossip.Msg) {
 // about it is in flight, so what is true when the message leaves is true
 // when it arrives.
 func (e *engine) settles(to protocol.NodeID, k gossip.MsgKind) bool {
-	s := &e.curB.slots[to]
-	if e.cfg.Protocol == gossip.Push {
-		return k == gossip.MsgBlock && s.Holds()
+	if e.curB.done[to/64]&(1<<(to%64)) == 0 {
+		return false
 	}
-	return s.Relayed() && (k == gossip.MsgInv || k.CarriesBlock())
+	if e.cfg.Protocol == gossip.Push {
+		return k == gossip.MsgBlock
+	}
+	return k == gossip.MsgInv || k.CarriesBlock()
+}
+
+// mark records in the block's done bits that node id holds the block
+// (push) or has relayed it, as its slot says after the relay logic ran.
+func (e *engine) mark(b *blockEntry, id protocol.NodeID) {
+	s := &b.slots[id]
+	if e.cfg.Protocol == gossip.Push && s.Holds() || s.Relayed() {
+		b.done[id/64] |= 1 << (id % 64)
+	}
 }
 
 func (e *engine) After(d protocol.Duration, t gossip.Timer) {
