@@ -59,6 +59,7 @@ type blockEntry struct {
 	live     bool
 	ref      gossip.Ref
 	txs      int
+	size     [gossip.NumMsgKinds]int // wire sizes, for messages without counts and hops below 128
 	inflight int32
 	reached  int32
 	slots    []gossip.Slot
@@ -452,10 +453,19 @@ func (e *engine) propose(id protocol.NodeID, height uint64) {
 	b := e.newBlock(ref)
 	e.res.Blocks++
 	e.cur, e.curB = id, b
-	e.curSize = e.cfg.WireSize(ref, gossip.Msg{Kind: gossip.MsgBlock})
+	e.curSize = b.size[gossip.MsgBlock]
 	e.cfg.Propose(e, &b.slots[id])
 	e.mark(b, id)
 	e.settle(b)
+}
+
+// wireSize is m's size on the wire, about block b.
+func (e *engine) wireSize(b *blockEntry, m gossip.Msg) int {
+	// A hop count below 128 is one byte, as 0 is.
+	if m.Hops < 128 && m.Count == 0 && b.size[m.Kind] > 0 {
+		return b.size[m.Kind]
+	}
+	return e.cfg.WireSize(b.ref, m)
 }
 
 // deliver hands a message that arrived to its node's relay logic and
@@ -470,7 +480,7 @@ func (e *engine) deliver(ev *event, b *blockEntry) {
 	}
 	carries := m.Kind.CarriesBlock()
 	if carries || e.sink != nil {
-		e.curSize = e.cfg.WireSize(b.ref, m)
+		e.curSize = e.wireSize(b, m)
 	}
 	e.cur, e.curB, e.dup = ev.node, b, false
 	e.cfg.Receive(e, &b.slots[ev.node], int(ev.fromIdx), m)
@@ -528,6 +538,9 @@ func (e *engine) newBlock(ref gossip.Ref) *blockEntry {
 	}
 	b := &e.blocks[id&e.mask]
 	*b = blockEntry{id: id, live: true, ref: ref, txs: e.cfg.Txs(ref.Size), slots: st.slots, done: st.done}
+	for _, k := range []gossip.MsgKind{gossip.MsgBlock, gossip.MsgInv, gossip.MsgGetData, gossip.MsgCompact} {
+		b.size[k] = e.cfg.WireSize(ref, gossip.Msg{Kind: k})
+	}
 	return b
 }
 
@@ -651,7 +664,7 @@ func (e *engine) Send(peer int, m gossip.Msg) {
 	from := e.cur
 	k := e.topo.Off[from] + uint32(peer)
 	to := e.topo.Peers[k]
-	size := e.cfg.WireSize(e.curB.ref, m)
+	size := e.wireSize(e.curB, m)
 	e.sent++
 	var end netmodel.End
 	if e.ends != nil {
