@@ -18,6 +18,7 @@ package blockprop
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/dais-sim/dais/metrics"
@@ -57,6 +58,10 @@ type Params struct {
 	OutDegree dist.Dist
 	// MaxInbound caps the dials one node takes (0: no cap).
 	MaxInbound int
+	// Graph, if not nil, is the peer graph instead of a random one: each
+	// node's peers, links both ways; a node's first peers are the ones it
+	// would dial (high-bandwidth compact peers are chosen from them).
+	Graph [][]protocol.NodeID
 	// Relay is the relay protocol and its parameters; the zero value is
 	// the flood.
 	Relay gossip.Config
@@ -111,8 +116,10 @@ func (p *Params) Validate() error {
 		return fmt.Errorf("blockprop: %d nodes, at most %d", len(p.Nodes), maxNodes)
 	case p.BlockSize < 0 || p.BlockSize > gossip.MaxPayload:
 		return fmt.Errorf("blockprop: block size %d outside [0, %d]", p.BlockSize, gossip.MaxPayload)
-	case p.Degree < 1 || p.Degree >= len(p.Nodes):
+	case p.Graph == nil && (p.Degree < 1 || p.Degree >= len(p.Nodes)):
 		return fmt.Errorf("blockprop: degree %d outside [1, %d)", p.Degree, len(p.Nodes))
+	case p.Graph != nil && len(p.Graph) != len(p.Nodes):
+		return fmt.Errorf("blockprop: a graph of %d nodes for %d nodes", len(p.Graph), len(p.Nodes))
 	case p.MaxInbound < 0:
 		return fmt.Errorf("blockprop: max inbound %d is negative", p.MaxInbound)
 	case p.HighBandwidth < 0:
@@ -139,6 +146,13 @@ func (p *Params) Validate() error {
 		if d.d != nil {
 			if err := dist.Validate(d.d); err != nil {
 				return fmt.Errorf("blockprop: %s: %w", d.name, err)
+			}
+		}
+	}
+	for i, peers := range p.Graph {
+		for k, j := range peers {
+			if int(j) >= len(p.Nodes) || int(j) == i || !slices.Contains(p.Graph[j], protocol.NodeID(i)) || slices.Contains(peers[:k], j) {
+				return fmt.Errorf("blockprop: graph: node %d lists %d: links must join two distinct nodes, once, both ways", i, j)
 			}
 		}
 	}

@@ -124,7 +124,15 @@ func outDegrees(seed uint64, n, degree int, d dist.Dist) func(int) int {
 // each such peer lists its push targets first.
 func buildTopology(p *Params) (*Topology, error) {
 	n := len(p.Nodes)
-	adj, out, unfilled := dial(p.Seed, n, outDegrees(p.Seed, n, p.Degree, p.OutDegree), p.MaxInbound)
+	var adj, out [][]protocol.NodeID
+	var unfilled int
+	if p.Graph != nil {
+		for _, peers := range p.Graph {
+			adj, out = append(adj, slices.Clone(peers)), append(out, peers)
+		}
+	} else {
+		adj, out, unfilled = dial(p.Seed, n, outDegrees(p.Seed, n, p.Degree, p.OutDegree), p.MaxInbound)
+	}
 	t := &Topology{Off: make([]uint32, n+1), Pushes: make([]uint16, n), Unfilled: unfilled}
 	if p.HighBandwidth > 0 && p.Relay.Protocol == gossip.Compact {
 		pushTo := make([][]protocol.NodeID, n)
