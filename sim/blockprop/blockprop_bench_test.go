@@ -2,6 +2,9 @@ package blockprop
 
 import (
 	"testing"
+
+	"github.com/dais-sim/dais/protocol"
+	"github.com/dais-sim/dais/scenarios"
 )
 
 // BenchmarkBlockProp10k floods a 1 MB block over 10,000 nodes; it reports the
@@ -28,4 +31,42 @@ func BenchmarkBlockProp10k(b *testing.B) {
 	}
 	b.ReportMetric(float64(events)/wall, "events/s")
 	b.ReportMetric(float64(heap)/float64(len(p.Nodes)), "heapB/node")
+}
+
+// BenchmarkScale runs scenarios/relay-100k-day.yaml's network with push
+// relay (the setting: 1 MiB blocks every 600 s) at 10,000 nodes
+// for 5 h and at 100,000 nodes for 30 min, both about 2.5 M events,
+// alternately so that a noisy machine slows both alike. It reports each
+// one's events/s (world construction excluded) and the ratio.
+func BenchmarkScale(b *testing.B) {
+	sets := [2][]string{
+		{"population.nodes=10000", "run.duration=5h"},
+		{"population.nodes=100000", "run.duration=30m"},
+	}
+	var events [2]uint64
+	var wall [2]float64
+	for i := 0; i < b.N; i++ {
+		for k, set := range sets {
+			sc, err := scenarios.Builtin("relay-100k-day", append([]string{"protocol.gossip.relay=push", "protocol.gossip.schedule=slots",
+				"protocol.gossip.validation={}", "protocol.gossip.degree=4", "protocol.gossip.max_inbound=0"}, set...)...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			p, err := FromScenario(sc, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, p.Sink = NewRecorder(int64(10*protocol.Second), int64(p.end()))
+			r, err := Run(p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			events[k] += r.Events
+			wall[k] += r.Wall.Seconds()
+		}
+	}
+	small, big := float64(events[0])/wall[0], float64(events[1])/wall[1]
+	b.ReportMetric(small, "events/s-10k")
+	b.ReportMetric(big, "events/s-100k")
+	b.ReportMetric(big/small, "ratio")
 }
