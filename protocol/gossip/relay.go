@@ -165,8 +165,10 @@ type Slot struct {
 	// announced or sent it, or was sent it); peers from 64 on are not
 	// tracked and are always announced to.
 	Known uint64
-	// Hops is how many hops the block travelled to this node.
-	Hops uint32
+	// Hops is how many hops the block travelled to this node (at most
+	// 65,535: a Slot is 16 bytes, and 10⁵ of them are touched at random
+	// for every block).
+	Hops uint16
 	// From and Alt are the peer the block was requested from and another
 	// that announced it, as peer index + 1 (0: none).
 	From, Alt uint16
@@ -253,9 +255,9 @@ func (c *Config) Receive(h Host, s *Slot, from int, m Msg) {
 			return // nothing to serve yet: nodes announce only what they hold
 		}
 		if c.Protocol == Compact {
-			h.Send(from, Msg{Kind: MsgCompact, Hops: s.Hops})
+			h.Send(from, Msg{Kind: MsgCompact, Hops: uint32(s.Hops)})
 		} else {
-			h.Send(from, Msg{Kind: MsgBlock, Hops: s.Hops})
+			h.Send(from, Msg{Kind: MsgBlock, Hops: uint32(s.Hops)})
 		}
 	case MsgCompact:
 		s.know(from)
@@ -269,7 +271,7 @@ func (c *Config) Receive(h Host, s *Slot, from int, m Msg) {
 			c.obtain(h, s, m.Hops+1)
 			return
 		}
-		s.State, s.From, s.Hops = stRebuilding, peerRef(from), m.Hops+1
+		s.State, s.From, s.Hops = stRebuilding, peerRef(from), hops16(m.Hops+1)
 		h.Send(from, Msg{Kind: MsgGetTxn, Count: missing})
 		if c.Timeout > 0 {
 			h.After(c.Timeout, TimerRequest)
@@ -283,7 +285,7 @@ func (c *Config) Receive(h Host, s *Slot, from int, m Msg) {
 			h.Duplicate()
 			return
 		}
-		c.obtain(h, s, s.Hops)
+		c.obtain(h, s, uint32(s.Hops))
 	}
 }
 
@@ -306,6 +308,8 @@ func (c *Config) Fire(h Host, s *Slot, t Timer) {
 	}
 }
 
+func hops16(h uint32) uint16 { return uint16(min(h, math.MaxUint16)) }
+
 func peerRef(i int) uint16 {
 	if i < 0 || i >= math.MaxUint16 {
 		return 0
@@ -324,7 +328,7 @@ func (c *Config) request(h Host, s *Slot, peer int) {
 
 // obtain: the node has the whole block, hops hops from its origin.
 func (c *Config) obtain(h Host, s *Slot, hops uint32) {
-	s.State, s.Hops = stValidating, hops
+	s.State, s.Hops = stValidating, hops16(hops)
 	h.Hold(hops)
 	c.held(h, s)
 	if d := h.Validation(); d > 0 {
@@ -344,7 +348,7 @@ func (c *Config) held(h Host, s *Slot) {
 	for i := range h.Pushes() {
 		if !s.knows(i) {
 			s.know(i)
-			h.Send(i, Msg{Kind: MsgCompact, Hops: s.Hops})
+			h.Send(i, Msg{Kind: MsgCompact, Hops: uint32(s.Hops)})
 		}
 	}
 }
@@ -359,7 +363,7 @@ func (c *Config) relay(h Host, s *Slot) {
 		except := int(s.From) - 1
 		for i := range n {
 			if i != except {
-				h.Send(i, Msg{Kind: MsgBlock, Hops: s.Hops})
+				h.Send(i, Msg{Kind: MsgBlock, Hops: uint32(s.Hops)})
 			}
 		}
 		return

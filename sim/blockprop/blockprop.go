@@ -209,6 +209,9 @@ type Result struct {
 	HeapBuilt uint64
 
 	slotArrays int // per-node block state arrays made (the rest reused)
+	// Each node's first-hold delays (ms) summed, and their count.
+	delaySum []float64
+	receipts []uint32
 }
 
 // Coverage is the mean share of nodes each block reached.

@@ -46,9 +46,13 @@ type event struct {
 // nodeRec is the engine's record of a node, as a World's nodeState.
 type nodeRec struct {
 	maxHeight uint64 // highest block held: mining extends it
-	epoch     uint32 // bumped when the node leaves, so its old timers die
-	online    bool
-	started   bool
+	// delaySum and receipts are the node's first-hold delays (ms, summed
+	// in event order) and their count, for the per-group table.
+	delaySum float64
+	receipts uint32
+	epoch    uint32 // bumped when the node leaves, so its old timers die
+	online   bool
+	started  bool
 }
 
 // blockEntry is a block being relayed: its per-node state lives here
@@ -83,6 +87,7 @@ type engine struct {
 	topo *Topology
 	q    sim.Queue[event]
 	now  protocol.Time
+	end  protocol.Time // the run ends here
 
 	nodes []nodeRec
 	// Each node's relay and network streams, as values in two arrays;
@@ -142,7 +147,7 @@ type tally struct {
 	rows []counts
 }
 
-type counts struct{ deliveries, delivered, duplicates, duplicated uint64 }
+type counts struct{ deliveries, delivered, duplicates, duplicated, receipts uint64 }
 
 // maxTally bounds the rows; past it the step doubles and rows merge.
 const maxTally = 4096
@@ -159,6 +164,7 @@ func (t *tally) add(at protocol.Time, c counts) {
 				r.delivered += o.delivered
 				r.duplicates += o.duplicates
 				r.duplicated += o.duplicated
+				r.receipts += o.receipts
 			}
 			t.rows[j] = r
 		}
@@ -173,6 +179,7 @@ func (t *tally) add(at protocol.Time, c counts) {
 	r.delivered += c.delivered
 	r.duplicates += c.duplicates
 	r.duplicated += c.duplicated
+	r.receipts += c.receipts
 }
 
 // flush hands the tally to the recorder.
@@ -186,6 +193,7 @@ func (t *tally) flush(rec *record.Recorder) {
 		o.Add(Delivered, float64(r.delivered))
 		o.Add(Duplicates, float64(r.duplicates))
 		o.Add(DuplicateBytes, float64(r.duplicated))
+		o.Add(receipts, float64(r.receipts))
 	}
 	t.rows = nil
 }
@@ -208,6 +216,7 @@ func newEngine(p *Params) (*engine, error) {
 	n := len(p.Nodes)
 	e := &engine{
 		p: p, cfg: &p.Relay, net: net, topo: topo,
+		end:      p.end(),
 		nodes:    make([]nodeRec, n),
 		relayPCG: make([]rand.PCG, n),
 		netPCG:   make([]rand.PCG, n),
@@ -590,6 +599,10 @@ func (e *engine) finish(res *Result) {
 	r := e.res
 	r.Params, r.Topology, r.HeapBuilt = res.Params, res.Topology, res.HeapBuilt
 	r.Events, r.Queued, r.Sent, r.Dropped = e.events, e.queued, e.sent, e.dropped
+	r.delaySum, r.receipts = make([]float64, len(e.nodes)), make([]uint32, len(e.nodes))
+	for i, nd := range e.nodes {
+		r.delaySum[i], r.receipts[i] = nd.delaySum, nd.receipts
+	}
 	for i := range e.nodes {
 		b, _ := e.net.UplinkStats(protocol.NodeID(i))
 		r.BytesSent += b
@@ -679,13 +692,14 @@ func (e *engine) Send(peer int, m gossip.Msg) {
 	}
 	e.res.Messages[m.Kind]++
 	e.res.Bytes[m.Kind] += uint64(size)
-	if e.settleEarly && e.settles(to, m.Kind) {
+	if e.settleEarly && at <= e.end && e.settles(to, m.Kind) {
 		// The receiver holds the block for good and reads nothing more
 		// from this message: what its arrival would do (lost to a
 		// partition then, or counted as a duplicate) is done now, in the
 		// step it arrives in, and it is counted as the event it would
 		// have been. The run is the same; the queue is spared most of a
-		// flood's copies.
+		// flood's copies. (A message that would arrive after the run ends
+		// is queued, and never dispatched, like any other.)
 		e.events++
 		if e.cuts && !e.net.Linked(from, to, at) {
 			e.dropped++
@@ -739,17 +753,18 @@ func (e *engine) Hold(hops uint32) {
 	nd := &e.nodes[e.cur]
 	nd.maxHeight = max(nd.maxHeight, b.ref.Height)
 	d := e.now.Sub(b.ref.Created)
+	ms := d.Milliseconds()
 	if hops > 0 {
 		e.res.Receipts++
 		e.res.LastArrival = max(e.res.LastArrival, d)
+		nd.delaySum += ms
+		nd.receipts++
 	}
 	if e.rec != nil {
 		o := e.rec.At(int64(e.now))
-		ms := d.Milliseconds()
 		if hops > 0 {
 			o.Sample(Propagation, ms)
-			o.AddTo(delayByNode, uint32(e.cur), ms)
-			o.AddTo(receiptsByNode, uint32(e.cur), 1)
+			e.tally.add(e.now, counts{receipts: 1})
 		}
 		for k, m := range reach {
 			if b.reached == e.need[k] {

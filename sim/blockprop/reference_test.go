@@ -140,8 +140,10 @@ func TestEngineMatchesWorld(t *testing.T) {
 func TestSettlingEarlyChangesOnlyTheQueue(t *testing.T) {
 	for _, relay := range []string{"push", "announce", "compact"} {
 		summary := func(queueAll bool) ([]byte, *Result) {
-			p, err := Demo("population.nodes=300", "run.duration=40s", "protocol.gossip.interval=5s", "protocol.gossip.relay="+relay,
-				"protocol.gossip.block_size=64KiB", "network.loss=1%", "network.partitions=[{from: 12s, until: 22s, regions: [tokyo, sydney]}]",
+			// Blocks every 2 s of 256 KiB on slow uplinks: several in flight
+			// at once, and messages still in flight when the run ends.
+			p, err := Demo("population.nodes=300", "run.duration=30s", "protocol.gossip.interval=2s", "protocol.gossip.relay="+relay,
+				"protocol.gossip.block_size=256KiB", "network.loss=1%", "network.partitions=[{from: 12s, until: 22s, regions: [tokyo, sydney]}]",
 				"protocol.gossip.validation={time: {dist: exponential, mean: 5ms}}", "protocol.gossip.mempool_overlap=95%")
 			if err != nil {
 				t.Fatal(err)

@@ -3,7 +3,6 @@ package blockprop
 import (
 	"fmt"
 	"math"
-	"slices"
 	"strings"
 	"time"
 
@@ -34,17 +33,15 @@ var (
 
 var reach = [3]*metrics.Measure{Reach50, Reach90, Reach100}
 
-// Per node, for the per-group table; Summary keeps their totals out of
-// the figures.
-var (
-	delayByNode = &metrics.Measure{Name: "propagation_sum", Unit: "ms", Kind: metrics.PerNode,
-		Help: "sum of a node's first-copy delays"}
-	receiptsByNode = &metrics.Measure{Name: "receipts", Kind: metrics.PerNode,
-		Help: "first copies a node received"}
-)
+// receipts is first holds per time step, for the series; Summary keeps its
+// total (propagation_count) out of the figures. The per-group table comes
+// from per-node sums the engine keeps beside each node's record, where a
+// first hold touches memory anyway.
+var receipts = &metrics.Measure{Name: "receipts", Kind: metrics.Counter,
+	Help: "first copies a node received, all nodes"}
 
 // Measures are the relay's measures in report order.
-var Measures = []*metrics.Measure{Propagation, Deliveries, Delivered, Duplicates, delayByNode, receiptsByNode, DuplicateBytes, Reach50, Reach90, Reach100}
+var Measures = []*metrics.Measure{Propagation, Deliveries, Delivered, Duplicates, receipts, DuplicateBytes, Reach50, Reach90, Reach100}
 
 // NewRecorder returns a recorder for a run with the given time-series step
 // and end (see record.Config), and the sink to put in Params.Sink: Run
@@ -70,9 +67,6 @@ func Summary(res *Result, rec *record.Recorder) *metrics.Run {
 		}
 	}
 	run := rec.Summary(end)
-	if s := run.Series; s != nil {
-		s.Columns = slices.DeleteFunc(s.Columns, func(c metrics.Column) bool { return c.Key == delayByNode.Key() })
-	}
 	run.Meta = metrics.Meta{
 		Scenario:    "blockprop",
 		Params:      params(p),
@@ -84,7 +78,7 @@ func Summary(res *Result, rec *record.Recorder) *metrics.Run {
 		"reach90_ms_p50": true, "reach100_ms_max": true}
 	var figs metrics.Figures
 	for _, f := range run.Figures {
-		if f.Key == delayByNode.Key()+"_total" || f.Key == receiptsByNode.Key()+"_total" {
+		if f.Key == receipts.Key() {
 			continue
 		}
 		f.Headline = head[f.Key]
@@ -151,7 +145,7 @@ func Summary(res *Result, rec *record.Recorder) *metrics.Run {
 		Caption: "What each kind of relay message cost, over all nodes and blocks. " +
 			"Look at block against the rest: push pays the whole block on every link, announce pays it once per node, compact mostly pays sketches."})
 	if len(p.Groups) > 1 {
-		run.Groups = append(run.Groups, byGroup(p, rec))
+		run.Groups = append(run.Groups, byGroup(res))
 		run.Plots = append(run.Plots, metrics.Plot{Kind: metrics.PlotBars, Data: []string{"propagation_ms_mean_by_group"},
 			Title:  "Mean propagation delay per population group",
 			XLabel: "population group (name)", YLabel: "mean delay to first copy (ms)",
@@ -179,13 +173,12 @@ func byKind(res *Result) []metrics.Group {
 }
 
 // byGroup is the mean first-copy delay of each population group's nodes.
-func byGroup(p *Params, rec *record.Recorder) metrics.Group {
-	sums := rec.PerNode(delayByNode, len(p.Nodes))
-	counts := rec.PerNode(receiptsByNode, len(p.Nodes))
+func byGroup(res *Result) metrics.Group {
+	p := res.Params
 	s, c := make([]float64, len(p.Groups)), make([]float64, len(p.Groups))
 	for i, n := range p.Nodes {
-		s[n.Group] += sums[i]
-		c[n.Group] += counts[i]
+		s[n.Group] += res.delaySum[i]
+		c[n.Group] += float64(res.receipts[i])
 	}
 	g := metrics.Group{Key: "propagation_ms_mean_by_group", Unit: "ms", Labels: p.Groups,
 		Help: "mean time from a block's creation to its first arrival, over the nodes of each population group",
