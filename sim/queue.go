@@ -70,6 +70,10 @@ type radix[T any] struct {
 	peak    int // the most entries pending at once
 	head    int // bucket 0 is consumed from the front
 	buckets [65][]entry[T]
+	// mins[b] is the least time in bucket b (b ≥ 1; any value when it is
+	// empty), kept as entries arrive so that draining a bucket reads it
+	// once, not twice.
+	mins [65]int64
 }
 
 func (q *radix[T]) Len() int { return q.n }
@@ -78,10 +82,18 @@ func (q *radix[T]) push(x entry[T]) {
 	if x.at < q.last {
 		panic(fmt.Sprintf("sim: event at %d scheduled before the current time %d", x.at, q.last))
 	}
-	b := bits.Len64(uint64(x.at ^ q.last))
-	q.buckets[b] = append(q.buckets[b], x)
+	q.file(x, q.last)
 	q.n++
 	q.peak = max(q.peak, q.n)
+}
+
+// file appends x to its bucket relative to last.
+func (q *radix[T]) file(x entry[T], last int64) {
+	b := bits.Len64(uint64(x.at ^ last))
+	if len(q.buckets[b]) == 0 || x.at < q.mins[b] {
+		q.mins[b] = x.at
+	}
+	q.buckets[b] = append(q.buckets[b], x)
 }
 
 // settle makes bucket 0 non-empty; the queue must not be empty.
@@ -97,16 +109,10 @@ func (q *radix[T]) settle() {
 		i++
 	}
 	src := q.buckets[i]
-	m := src[0].at
-	for _, x := range src[1:] {
-		if x.at < m {
-			m = x.at
-		}
-	}
+	m := q.mins[i]
 	q.last = m
 	for _, x := range src {
-		b := bits.Len64(uint64(x.at ^ m))
-		q.buckets[b] = append(q.buckets[b], x)
+		q.file(x, m)
 	}
 	q.buckets[i] = q.trim(src)
 }
