@@ -279,28 +279,33 @@ func decodeCompact(body []byte) (wire.Msg, error) {
 	return m, nil
 }
 
-func decodeGetTxn(body []byte) (wire.Msg, error) {
+// decodeIDBytes reads a block's origin and height and a byte string: the
+// body of a GetBlockTxn or a BlockTxn.
+func decodeIDBytes(body []byte, what string) (protocol.NodeID, uint64, []byte, error) {
 	r := wire.NewReader(body)
 	origin, height, ok := readID(r)
-	m := &GetBlockTxn{Origin: origin, Height: height, Indexes: bytesOrNil(r, MaxPayload)}
+	b := bytesOrNil(r, MaxPayload)
 	if err := r.Done(); err != nil {
-		return nil, err
+		return 0, 0, nil, err
 	}
 	if !ok {
-		return nil, outOfRange("getblocktxn")
+		return 0, 0, nil, outOfRange(what)
 	}
-	return m, nil
+	return origin, height, b, nil
+}
+
+func decodeGetTxn(body []byte) (wire.Msg, error) {
+	origin, height, b, err := decodeIDBytes(body, "getblocktxn")
+	if err != nil {
+		return nil, err
+	}
+	return &GetBlockTxn{Origin: origin, Height: height, Indexes: b}, nil
 }
 
 func decodeTxn(body []byte) (wire.Msg, error) {
-	r := wire.NewReader(body)
-	origin, height, ok := readID(r)
-	m := &BlockTxn{Origin: origin, Height: height, Txs: bytesOrNil(r, MaxPayload)}
-	if err := r.Done(); err != nil {
+	origin, height, b, err := decodeIDBytes(body, "blocktxn")
+	if err != nil {
 		return nil, err
 	}
-	if !ok {
-		return nil, outOfRange("blocktxn")
-	}
-	return m, nil
+	return &BlockTxn{Origin: origin, Height: height, Txs: b}, nil
 }
