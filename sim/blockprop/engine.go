@@ -45,6 +45,13 @@ type event struct {
 
 // nodeRec is the engine's record of a node, as a World's nodeState.
 type nodeRec struct {
+	// net is the node's network stream; off and deg its row of edges.
+	// They sit with the rest so that a node passing a block on touches
+	// one record, not four arrays.
+	net       rand.PCG
+	off       uint32
+	deg       uint16
+	pushes    uint16 // its first pushes peers take compact blocks unsolicited
 	maxHeight uint64 // highest block held: mining extends it
 	// delaySum and receipts are the node's first-hold delays (ms, summed
 	// in event order) and their count, for the per-group table.
@@ -73,6 +80,13 @@ type blockEntry struct {
 	done []uint64
 }
 
+// edge is one directed edge of the peer graph.
+type edge struct {
+	to  protocol.NodeID
+	rev uint16 // the index of this edge's source in to's peer list
+	end uint16 // to's receiving end, an index into engine.ends
+}
+
 // blockState is a block's per-node arrays, kept for the next block when
 // it is freed.
 type blockState struct {
@@ -92,7 +106,7 @@ type engine struct {
 	nodes []nodeRec
 	// Each node's relay and network streams, as values in two arrays;
 	// relay and net draw from the one their cursor points at.
-	relayPCG, netPCG []rand.PCG
+	relayPCG         []rand.PCG
 	relayCur, netCur cursor
 	relay, net_      *rand.Rand
 	turns            []uint32            // slots: each node's turn
@@ -101,12 +115,14 @@ type engine struct {
 	valZero          bool
 	cuts             bool // partitions: arrivals are checked against them
 	churn            bool // nodes leave: arrivals and timers are checked against it
-	// ends are the distinct receiving ends (region, downlink) and edgeEnd
-	// the one at the far end of each edge, so that a send reads them in
-	// edge order rather than at random among all nodes; nil with more than
-	// 2¹⁶ distinct ends.
-	ends    []netmodel.End
-	edgeEnd []uint16
+	// edges are the peer graph's rows as one array: whom an edge reaches,
+	// where that node lists this one, and its receiving end (region,
+	// downlink) among the few distinct ones in ends, so that a send reads
+	// one record in edge order rather than four arrays, one of them at
+	// random among all nodes. ends is nil with more than 2¹⁶ distinct
+	// ends.
+	edges []edge
+	ends  []netmodel.End
 
 	blocks []blockEntry // by block ID & mask
 	mask   uint32
@@ -219,7 +235,6 @@ func newEngine(p *Params) (*engine, error) {
 		end:      p.end(),
 		nodes:    make([]nodeRec, n),
 		relayPCG: make([]rand.PCG, n),
-		netPCG:   make([]rand.PCG, n),
 		valZero:  p.Validation.Zero(),
 		cuts:     len(p.Partitions) > 0,
 		churn:    p.Churn != nil,
@@ -248,7 +263,9 @@ func newEngine(p *Params) (*engine, error) {
 		// The streams a World would make on first use: the node's network
 		// stream, and its relay stream, split from its node stream as
 		// gossip.Node splits it from env.Rand.
-		e.netPCG[i] = protocol.StreamPCG(p.Seed, "net", uint64(i))
+		nr := &e.nodes[i]
+		nr.net = protocol.StreamPCG(p.Seed, "net", uint64(i))
+		nr.off, nr.deg, nr.pushes = topo.Off[i], uint16(topo.Off[i+1]-topo.Off[i]), topo.Pushes[i]
 		node := protocol.StreamPCG(p.Seed, "node", uint64(i))
 		e.relayPCG[i] = *rand.NewPCG(node.Uint64(), node.Uint64())
 		if nd.ValidationScale != 0 && nd.ValidationScale != 1 {
@@ -271,7 +288,7 @@ func newEngine(p *Params) (*engine, error) {
 	return e, nil
 }
 
-// edgeEnds fills ends and edgeEnd.
+// edgeEnds fills edges and ends.
 func (e *engine) edgeEnds() {
 	index := map[netmodel.End]uint16{}
 	of := make([]uint16, len(e.nodes))
@@ -281,7 +298,7 @@ func (e *engine) edgeEnds() {
 		if !ok {
 			if len(e.ends) > math.MaxUint16 {
 				e.ends = nil
-				return
+				break
 			}
 			k = uint16(len(e.ends))
 			index[end] = k
@@ -289,9 +306,9 @@ func (e *engine) edgeEnds() {
 		}
 		of[i] = k
 	}
-	e.edgeEnd = make([]uint16, len(e.topo.Peers))
+	e.edges = make([]edge, len(e.topo.Peers))
 	for k, to := range e.topo.Peers {
-		e.edgeEnd[k] = of[to]
+		e.edges[k] = edge{to: to, rev: e.topo.Rev[k], end: of[to]}
 	}
 }
 
@@ -372,7 +389,7 @@ func (e *engine) step() {
 		b := e.block(ev.block)
 		// Without churn every node is online from its start, before any
 		// message: the check would only cost a cache miss.
-		if e.churn && !nd.online || (e.cuts && !e.net.Linked(e.topo.Peers[e.topo.Off[ev.node]+uint32(ev.fromIdx)], ev.node, at)) {
+		if e.churn && !nd.online || (e.cuts && !e.net.Linked(e.edges[nd.off+uint32(ev.fromIdx)].to, ev.node, at)) {
 			e.dropped++
 		} else {
 			e.deliver(&ev, b)
@@ -448,13 +465,6 @@ func (e *engine) relayStream(id protocol.NodeID) func() *rand.Rand {
 func (e *engine) relayRand(id protocol.NodeID) *rand.Rand {
 	e.relayCur.p = &e.relayPCG[id]
 	return e.relay
-}
-
-// netRand is node id's network stream: valid until netRand is called for
-// another node.
-func (e *engine) netRand(id protocol.NodeID) *rand.Rand {
-	e.netCur.p = &e.netPCG[id]
-	return e.net_
 }
 
 func (e *engine) propose(id protocol.NodeID, height uint64) {
@@ -658,8 +668,8 @@ func (e *engine) Rejoin(id protocol.NodeID, t protocol.Time) {
 // The engine as the relay logic's Host, for node e.cur and block e.curB.
 
 func (e *engine) Rand() *rand.Rand { return e.relayRand(e.cur) }
-func (e *engine) Peers() int       { return int(e.topo.Off[e.cur+1] - e.topo.Off[e.cur]) }
-func (e *engine) Pushes() int      { return int(e.topo.Pushes[e.cur]) }
+func (e *engine) Peers() int       { return int(e.nodes[e.cur].deg) }
+func (e *engine) Pushes() int      { return int(e.nodes[e.cur].pushes) }
 func (e *engine) Txs() int         { return e.curB.txs }
 
 func (e *engine) Validation() protocol.Duration {
@@ -675,17 +685,19 @@ func (e *engine) Validation() protocol.Duration {
 
 func (e *engine) Send(peer int, m gossip.Msg) {
 	from := e.cur
-	k := e.topo.Off[from] + uint32(peer)
-	to := e.topo.Peers[k]
+	nd := &e.nodes[from]
+	ed := &e.edges[nd.off+uint32(peer)]
+	to := ed.to
 	size := e.wireSize(e.curB, m)
 	e.sent++
 	var end netmodel.End
 	if e.ends != nil {
-		end = e.ends[e.edgeEnd[k]]
+		end = e.ends[ed.end]
 	} else {
 		end = e.net.End(to)
 	}
-	at, ok := e.net.TransmitTo(e.now, from, to, end, size, e.netRand(from))
+	e.netCur.p = &nd.net
+	at, ok := e.net.TransmitTo(e.now, from, to, end, size, e.net_)
 	if !ok {
 		e.dropped++
 		return
@@ -712,7 +724,7 @@ func (e *engine) Send(peer int, m gossip.Msg) {
 	if m.Kind == gossip.MsgGetTxn || m.Kind == gossip.MsgTxn {
 		aux = m.Count
 	}
-	e.push(at, event{kind: evMsg, msg: uint8(m.Kind), fromIdx: e.topo.Rev[k], node: to, block: e.curB.id, aux: aux})
+	e.push(at, event{kind: evMsg, msg: uint8(m.Kind), fromIdx: ed.rev, node: to, block: e.curB.id, aux: aux})
 	e.curB.inflight++
 }
 

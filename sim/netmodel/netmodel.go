@@ -65,6 +65,7 @@ type End struct {
 }
 
 type uplink struct {
+	region       int // the node's, again: a send then reads one record of its sender
 	upBps        float64
 	upFree       protocol.Time
 	bytesUp      uint64
@@ -98,7 +99,7 @@ func (m *Model) AddNode(region int, l Link) protocol.NodeID {
 		panic(fmt.Sprintf("netmodel: region %d out of range [0,%d)", region, len(m.Matrix.Regions)))
 	}
 	m.ends = append(m.ends, End{Region: region, DownBps: l.DownBps})
-	m.ups = append(m.ups, uplink{upBps: l.UpBps})
+	m.ups = append(m.ups, uplink{region: region, upBps: l.UpBps})
 	return protocol.NodeID(len(m.ends) - 1)
 }
 
@@ -190,7 +191,7 @@ func (m *Model) TransmitTo(now protocol.Time, from, to protocol.NodeID, b End, s
 		return 0, false
 	}
 	a := &m.ups[from]
-	lat := m.oneWay[m.ends[from].Region*m.regions+b.Region]
+	lat := m.oneWay[a.region*m.regions+b.Region]
 	if m.Factor != nil {
 		lat = protocol.Duration(math.Round(float64(lat) * max(m.Factor.Sample(r), 0)))
 	}
