@@ -295,6 +295,13 @@ func (r *Runtime) Deliver(from protocol.NodeID, frame []byte) {
 	r.post(protocol.Recv{From: from, Msg: m})
 }
 
+// DeliverMsg queues a message already decoded, as a protocol.Recv: Deliver
+// for a receiver that decodes and checks frames before the node sees them
+// (and counts what it refuses itself). The node owns m after the call.
+func (r *Runtime) DeliverMsg(from protocol.NodeID, m wire.Msg) {
+	r.post(protocol.Recv{From: from, Msg: m})
+}
+
 // post queues an input for the node goroutine. The queue is unbounded so
 // that no transport read loop, timer or job ever blocks on a busy node.
 func (r *Runtime) post(in protocol.Input) {

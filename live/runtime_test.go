@@ -14,6 +14,7 @@ import (
 	"github.com/dais-sim/dais/gpu"
 	"github.com/dais-sim/dais/live"
 	"github.com/dais-sim/dais/metrics"
+	"github.com/dais-sim/dais/metrics/record"
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/gossip"
 	"github.com/dais-sim/dais/protocol/gossip/gossiptest"
@@ -75,7 +76,7 @@ func (p memPort) Publish(_ wire.Topic, frame []byte) error {
 }
 
 // recorder is a Sink safe for concurrent use.
-type recorder struct{ metrics.Memory }
+type recorder struct{ record.Memory }
 
 func (r *recorder) snapshot() []metrics.Stamped { return r.Events() }
 
@@ -191,7 +192,7 @@ func TestFloodOverMemNet(t *testing.T) {
 				rts[i].Start()
 			}
 			wantDup := tc.g.FloodSends() - (n - 1)
-			livetest.WaitFor(t, 5*time.Second, "every copy to arrive", func() bool {
+			livetest.WaitFor(t, "every copy to arrive", func() bool {
 				return rec.count(isReceived) == n && rec.count(isDuplicate) == wantDup
 			})
 			for _, rt := range rts {
@@ -328,7 +329,7 @@ func TestTimersFireInDeadlineOrder(t *testing.T) {
 	}}
 	rt := newRuntime(t, n, live.Config{ID: 0, Seed: 1, Epoch: time.Now(), Transport: newMemNet().port(0)})
 	rt.Start()
-	livetest.WaitFor(t, 5*time.Second, "five timers", func() bool { return len(n.fired()) == 5 })
+	livetest.WaitFor(t, "five timers", func() bool { return len(n.fired()) == 5 })
 	rt.Stop()
 	var tags []uint64
 	for _, f := range n.fired() {
@@ -355,6 +356,9 @@ func TestCancelledTimersNeverFire(t *testing.T) {
 			env.CancelTimer(env.SetTimer(5*protocol.Millisecond, 3))
 			late = env.SetTimer(40*protocol.Millisecond, 4)
 			env.CancelTimer(999) // unknown: a no-op
+			// Timers fire in deadline order, so once this one has, every
+			// cancelled one would have fired before it.
+			env.SetTimer(60*protocol.Millisecond, 5)
 		},
 		onFire: func(env protocol.Env, tf protocol.TimerFired) {
 			if tf.Tag == 2 {
@@ -365,12 +369,14 @@ func TestCancelledTimersNeverFire(t *testing.T) {
 	}
 	rt := newRuntime(t, n, live.Config{ID: 0, Seed: 1, Epoch: time.Now(), Transport: newMemNet().port(0)})
 	rt.Start()
-	livetest.WaitFor(t, 5*time.Second, "timer 2", func() bool { return len(n.fired()) >= 1 })
-	time.Sleep(80 * time.Millisecond) // past every deadline that was cancelled
+	livetest.WaitFor(t, "the last timer", func() bool {
+		fs := n.fired()
+		return len(fs) > 0 && fs[len(fs)-1].Tag == 5
+	})
 	rt.Stop()
 	fs := n.fired()
-	if len(fs) != 1 || fs[0].Tag != 2 {
-		t.Fatalf("fired %+v, want only the timer tagged 2", fs)
+	if len(fs) != 2 || fs[0].Tag != 2 {
+		t.Fatalf("fired %+v, want only the timers tagged 2 and 5", fs)
 	}
 }
 
@@ -391,7 +397,7 @@ func TestMalformedFramesAreCountedAndDropped(t *testing.T) {
 		rt.Deliver(0, f)
 	}
 	rt.Deliver(0, good)
-	livetest.WaitFor(t, 5*time.Second, "the good frame", func() bool { return len(n.snapshot()) == 2 })
+	livetest.WaitFor(t, "the good frame", func() bool { return len(n.snapshot()) == 2 })
 	rt.Stop()
 	if got := rt.Malformed(); got != uint64(len(bad)) {
 		t.Errorf("Malformed() = %d, want %d", got, len(bad))
@@ -453,7 +459,7 @@ func TestPublishReachesTheOthers(t *testing.T) {
 		}
 		return rs
 	}
-	livetest.WaitFor(t, 5*time.Second, "the publication", func() bool {
+	livetest.WaitFor(t, "the publication", func() bool {
 		return len(recvs(nodes[0])) == 1 && len(recvs(nodes[1])) == 1
 	})
 	for _, rt := range rts {
@@ -491,7 +497,7 @@ func TestStopIsFinal(t *testing.T) {
 	}()
 	select {
 	case <-stopped:
-	case <-time.After(5 * time.Second):
+	case <-livetest.Context(t).Done():
 		t.Fatal("Stop did not return while an emulated job was pending")
 	}
 	rt.Deliver(1, wire.Encode(&gossip.Block{}))
@@ -510,7 +516,7 @@ func TestStopIsFinal(t *testing.T) {
 	if st := rt.Stats(); st.Dropped != 1 {
 		t.Errorf("Dropped = %d, want 1 (the frame after Stop)", st.Dropped)
 	}
-	livetest.WaitFor(t, 2*time.Second, "the runtime's goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
+	livetest.WaitFor(t, "the runtime's goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
 }
 
 func TestStopBeforeStart(t *testing.T) {
@@ -560,7 +566,7 @@ func TestJobsRunInOrder(t *testing.T) {
 	})
 	rt := newRuntime(t, n, live.Config{ID: 0, Seed: 1, Epoch: time.Now(), Transport: newMemNet().port(0)})
 	rt.Start()
-	livetest.WaitFor(t, 5*time.Second, "four jobs", func() bool { mu.Lock(); defer mu.Unlock(); return len(dones) == 4 })
+	livetest.WaitFor(t, "four jobs", func() bool { mu.Lock(); defer mu.Unlock(); return len(dones) == 4 })
 	rt.Stop()
 
 	var kinds []string

@@ -30,7 +30,16 @@ type Run struct {
 	Groups  []Group `json:"groups,omitempty"`
 	Curves  []Curve `json:"curves,omitempty"`
 	Plots   []Plot  `json:"plots,omitempty"`
-	Host    *Host   `json:"-"`
+	// Finding is what the run found, for the head of its report.
+	Finding *Finding `json:"finding,omitempty"`
+	Host    *Host    `json:"-"`
+}
+
+// Finding answers the scenario's question at a glance: the few figures
+// that answer it (3 to 5, in order) and one sentence made from them.
+type Finding struct {
+	Keys []string `json:"keys"`
+	Text string   `json:"text"`
 }
 
 // Meta says what produced a run, so that it can be produced again.
@@ -40,6 +49,11 @@ type Meta struct {
 	Scenario       string `json:"scenario"`
 	ScenarioSHA256 string `json:"scenario_sha256,omitempty"`
 	ScenarioText   string `json:"scenario_text,omitempty"`
+	// Overrides are the --set arguments applied to the file, in order;
+	// Resolved is the scenario as it ran, one "key.path=value" per key
+	// (scenarios.Scenario.Resolved), which dais compare diffs.
+	Overrides []string `json:"overrides,omitempty"`
+	Resolved  []string `json:"scenario_resolved,omitempty"`
 	// Params are the settings of a built-in run that has no file.
 	Params map[string]string `json:"params,omitempty"`
 	Seed   uint64            `json:"seed"`
@@ -128,6 +142,10 @@ type Group struct {
 type BarSet struct {
 	Name   string `json:"name"`
 	Values Floats `json:"values"`
+	// CI95Lo and CI95Hi bound each value's 95% confidence interval over
+	// repetitions (Aggregate sets them; NaN below two repetitions).
+	CI95Lo Floats `json:"ci95_lo,omitempty"`
+	CI95Hi Floats `json:"ci95_hi,omitempty"`
 }
 
 // Curve is one or more lines y(x): accuracy per round, finality per height,
@@ -145,6 +163,10 @@ type Line struct {
 	Name string `json:"name"`
 	X    Floats `json:"x"`
 	Y    Floats `json:"y"`
+	// CI95Lo and CI95Hi bound each Y's 95% confidence interval over
+	// repetitions (Aggregate sets them; NaN below two repetitions).
+	CI95Lo Floats `json:"ci95_lo,omitempty"`
+	CI95Hi Floats `json:"ci95_hi,omitempty"`
 }
 
 // PlotKind says how a Plot draws its data.
@@ -156,6 +178,9 @@ const (
 	PlotBars   PlotKind = "bars"   // Data: one Group key
 	PlotLines  PlotKind = "lines"  // Data: Curve keys
 	PlotLorenz PlotKind = "lorenz" // Data: Curve keys of Lorenz curves; the diagonal is drawn
+	// PlotHeatmap draws Series columns as rows of cells against time, the
+	// colour the value (utilization of each GPU class over time).
+	PlotHeatmap PlotKind = "heatmap"
 )
 
 // Plot says what to draw and how to read it. Axis labels end with their
@@ -173,6 +198,18 @@ type Plot struct {
 	Rate  bool    `json:"rate,omitempty"`
 	Scale float64 `json:"scale,omitempty"`
 	LogX  bool    `json:"log_x,omitempty"`
+	// Names, if given, name each Data key in the legend (a heatmap's
+	// rows): "h100" for utilization_h100.
+	Names []string `json:"names,omitempty"`
+	// Bands shade windows of time on a series plot (a partition, churn).
+	Bands []Band `json:"bands,omitempty"`
+}
+
+// Band is a window of simulated time a plot shades, with its label.
+type Band struct {
+	FromNs  int64  `json:"from_ns"`
+	UntilNs int64  `json:"until_ns"`
+	Label   string `json:"label"`
 }
 
 // Figure returns the figure with the given key.
@@ -331,12 +368,20 @@ func (r *Run) Validate() error {
 		if len(p.Data) == 0 {
 			return bad("plot %q has no data", p.Title)
 		}
+		if p.Names != nil && len(p.Names) != len(p.Data) {
+			return bad("plot %q: %d names for %d data keys", p.Title, len(p.Names), len(p.Data))
+		}
+		for _, b := range p.Bands {
+			if b.UntilNs < b.FromNs || p.Kind != PlotSeries {
+				return bad("plot %q: band %q from %d to %d ns on a %s plot", p.Title, b.Label, b.FromNs, b.UntilNs, p.Kind)
+			}
+		}
 		for _, k := range p.Data {
 			var ok bool
 			switch p.Kind {
 			case PlotCDF:
 				ok = r.Dist(k) != nil
-			case PlotSeries:
+			case PlotSeries, PlotHeatmap:
 				ok = r.Column(k) != nil
 			case PlotBars:
 				ok = r.Group(k) != nil && len(p.Data) == 1
@@ -347,6 +392,13 @@ func (r *Run) Validate() error {
 			}
 			if !ok {
 				return bad("plot %q (%s): no data %q", p.Title, p.Kind, k)
+			}
+		}
+	}
+	if f := r.Finding; f != nil {
+		for _, k := range f.Keys {
+			if _, ok := r.Figure(k); !ok {
+				return bad("finding: no figure %q", k)
 			}
 		}
 	}
@@ -494,7 +546,7 @@ func Aggregate(reps []*Run) (*Run, error) {
 		return nil, fmt.Errorf("%w: no repetitions", ErrInvalid)
 	}
 	first := reps[0]
-	out := &Run{Schema: first.Schema, Meta: first.Meta, Plots: first.Plots}
+	out := &Run{Schema: first.Schema, Meta: first.Meta, Plots: first.Plots, Finding: first.Finding}
 	out.Meta.Repetitions = len(reps)
 	out.Meta.Seeds = nil
 	for _, r := range reps {
@@ -651,7 +703,8 @@ func aggregateGroup(g Group, reps []*Run) Group {
 			}
 			vs = append(vs, row)
 		}
-		out.Sets = append(out.Sets, BarSet{Name: set.Name, Values: meanOf(vs)})
+		lo, hi := ciOf(vs)
+		out.Sets = append(out.Sets, BarSet{Name: set.Name, Values: meanOf(vs), CI95Lo: lo, CI95Hi: hi})
 	}
 	return out
 }
@@ -713,10 +766,18 @@ func aggregateCurve(c Curve, reps []*Run) Curve {
 			}
 		}
 		y := meanOf(vs)
+		lo, hi := ciOf(vs)
 		for len(y) < len(xs) {
 			y = append(y, math.NaN())
 		}
-		out.Lines = append(out.Lines, Line{Name: line.Name, X: append(Floats(nil), xs...), Y: y[:len(xs)]})
+		l := Line{Name: line.Name, X: append(Floats(nil), xs...), Y: y[:len(xs)]}
+		if lo != nil {
+			for len(lo) < len(xs) {
+				lo, hi = append(lo, math.NaN()), append(hi, math.NaN())
+			}
+			l.CI95Lo, l.CI95Hi = lo[:len(xs)], hi[:len(xs)]
+		}
+		out.Lines = append(out.Lines, l)
 	}
 	return out
 }
@@ -733,6 +794,34 @@ func sortNumeric(labels []string) {
 		vals[l] = v
 	}
 	slices.SortStableFunc(labels, func(a, b string) int { return cmp.Compare(vals[a], vals[b]) })
+}
+
+// ciOf is the element-wise 95% confidence interval of the mean of lists
+// (Summarize), NaN where fewer than two have a value; nil for fewer than
+// two lists.
+func ciOf(vs []Floats) (lo, hi Floats) {
+	if len(vs) < 2 {
+		return nil, nil
+	}
+	n := 0
+	for _, v := range vs {
+		n = max(n, len(v))
+	}
+	lo, hi = make(Floats, n), make(Floats, n)
+	col := make([]float64, len(vs))
+	for i := range lo {
+		for j, v := range vs {
+			col[j] = math.NaN()
+			if i < len(v) {
+				col[j] = v[i]
+			}
+		}
+		lo[i], hi[i] = math.NaN(), math.NaN()
+		if _, r := Summarize(col); r != nil {
+			lo[i], hi[i] = r.CI95Lo, r.CI95Hi
+		}
+	}
+	return lo, hi
 }
 
 // meanOf is the element-wise mean of lists, over the longest list, skipping

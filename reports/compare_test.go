@@ -70,7 +70,7 @@ func TestCompare(t *testing.T) {
 	if err := c.Markdown(&md); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(md.String(), "| `latency_ms` | 3 | 7 | +4 | +133.3% | yes (p = 0.04928) | worse | ms |") {
+	if !strings.Contains(md.String(), "| `latency_ms` | 3 ± 1.963 | 7 ± 3.927 | +4 | +133.3% | yes (p = 0.04928) | worse | ms |") {
 		t.Errorf("markdown row:\n%s", md.String())
 	}
 	if err := c.HTML(&html); err != nil {
@@ -79,7 +79,7 @@ func TestCompare(t *testing.T) {
 	h := html.String()
 	checkSelfContained(t, h)
 	// Both runs have every synthetic plot's data: each is overlaid.
-	if n := strings.Count(h, "<svg "); n != len(a.Plots) {
+	if n := strings.Count(h, `class="dais-axes"`); n != len(a.Plots) {
 		t.Errorf("%d overlaid plots, want %d", n, len(a.Plots))
 	}
 	if !strings.Contains(h, `class="worse"`) {
@@ -91,11 +91,21 @@ func TestCompareSingleRuns(t *testing.T) {
 	a, b := demoRun(t), demoRun(t, "run.seed=2")
 	c := Compare(Named{"seed1", a}, Named{"seed2", b})
 	for _, r := range c.Rows {
-		if r.Test != nil || r.significance() != "—" {
-			t.Errorf("%s: a test without repetitions", r.Key)
+		if r.Test != nil || (r.significance() != "1 run" && r.NA > 0 && r.NB > 0) {
+			t.Errorf("%s: a test without repetitions: %s", r.Key, r.significance())
 		}
 		if r.Key == "nodes" && (r.Delta != 0 || r.Verdict() != "") {
 			t.Errorf("nodes: %+v", r)
+		}
+		// A seed-only difference with one run each is not "better".
+		if v := r.Verdict(); r.Delta != 0 && r.Better != "" && v != "1 run" {
+			t.Errorf("%s: verdict %q from one run a side", r.Key, v)
+		}
+	}
+	if !c.DiffKnown || len(c.Diff) != 0 {
+		// demoRun records no resolved scenario.
+		if c.DiffKnown {
+			t.Errorf("diff %+v", c.Diff)
 		}
 	}
 }

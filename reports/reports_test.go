@@ -159,8 +159,12 @@ func TestMarkdownAndHTML(t *testing.T) {
 		}
 	}
 	h := html.String()
-	if n := strings.Count(h, "<svg "); n != len(run.Plots) {
-		t.Errorf("%d inline SVGs, want %d", n, len(run.Plots))
+	if n := strings.Count(h, `<svg class="dais-axes"`); n != len(run.Plots) {
+		t.Errorf("%d inline plots, want %d", n, len(run.Plots))
+	}
+	// The report leads with its finding; the full figure table is folded.
+	if i, j := strings.Index(h, `<section class="finding">`), strings.Index(h, "<details><summary>All "); i < 0 || j < i || !strings.Contains(h, "task_completion_s_p50") {
+		t.Errorf("report.html: finding at %d, folded figures at %d", i, j)
 	}
 	if n := strings.Count(h, "<figcaption>"); n != len(run.Plots) {
 		t.Errorf("%d captions, want %d", n, len(run.Plots))

@@ -57,9 +57,12 @@ func CSV(w io.Writer, run *metrics.Run) error {
 	return cw.Error()
 }
 
-// Table prints the run's headline figures (at most TableRows) as a
-// terminal table.
+// Table prints the run's finding and its headline figures (at most
+// TableRows) as a terminal table.
 func Table(w io.Writer, run *metrics.Run) error {
+	if s := findingText(run); s != "" {
+		fmt.Fprintf(w, "%s\n\n", s)
+	}
 	t := NewTable(w)
 	reps := run.Meta.Repetitions > 1
 	if reps {
@@ -75,26 +78,22 @@ func Table(w io.Writer, run *metrics.Run) error {
 	return t.Render()
 }
 
-// Markdown writes report.md: what ran, the headline figures, the plots (as
-// links to plots/*.svg, with captions), every figure with its meaning, the
-// distributions' quantiles, and the scenario.
+// Markdown writes report.md: the finding (a sentence and the figures that
+// answer the scenario's question), what ran, the plots (as links to
+// plots/*.svg, with captions), then, folded, every figure with its
+// meaning, the distributions' quantiles and the scenario.
 func Markdown(w io.Writer, run *metrics.Run) error {
 	b := bufio.NewWriter(w)
 	m := run.Meta
-	fmt.Fprintf(b, "# %s: dais run report\n\n", mdEscape(m.Scenario))
-	fmt.Fprintf(b, "| run | |\n|---|---|\n")
-	for _, kv := range metaRows(m) {
-		fmt.Fprintf(b, "| %s | %s |\n", kv[0], mdEscape(kv[1]))
+	fmt.Fprintf(b, "# %s\n\n", mdEscape(m.Scenario))
+	if d := description(m); d != "" {
+		fmt.Fprintf(b, "%s\n\n", mdEscape(d))
 	}
-	if len(m.Params) > 0 {
-		fmt.Fprintf(b, "\n| parameter | value |\n|---|---|\n")
-		for _, k := range sortedKeys(m.Params) {
-			fmt.Fprintf(b, "| %s | %s |\n", mdEscape(k), mdEscape(m.Params[k]))
-		}
+	fmt.Fprintf(b, "%s\n\n", runLine(m))
+	if s := findingText(run); s != "" {
+		fmt.Fprintf(b, "> **%s**\n\n", mdEscape(s))
 	}
-
-	fmt.Fprintf(b, "\n## Key figures\n\n")
-	writeFigureTable(b, headline(run, TableRows), m.Repetitions > 1, false)
+	writeFigureTable(b, findingFigures(run), m.Repetitions > 1, true)
 
 	if len(run.Plots) > 0 {
 		fmt.Fprintf(b, "\n## Plots\n")
@@ -104,11 +103,12 @@ func Markdown(w io.Writer, run *metrics.Run) error {
 		}
 	}
 
-	fmt.Fprintf(b, "\n## All figures\n\nKeys are stable; docs/metrics.md says how each is computed.\n\n")
+	fmt.Fprintf(b, "\n## Details\n\n<details><summary>All %d figures</summary>\n\nKeys are stable; docs/metrics.md says how each is computed.\n\n", len(run.Figures))
 	writeFigureTable(b, run.Figures, m.Repetitions > 1, true)
+	fmt.Fprintf(b, "\n</details>\n")
 
 	if len(run.Dists) > 0 {
-		fmt.Fprintf(b, "\n## Distributions\n\n")
+		fmt.Fprintf(b, "\n<details><summary>Distributions (%d)</summary>\n\n", len(run.Dists))
 		fmt.Fprintf(b, "| distribution | unit | count | min | p10 | p50 | p90 | p99 | p99.9 | max | error |\n")
 		fmt.Fprintf(b, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, d := range run.Dists {
@@ -118,17 +118,29 @@ func Markdown(w io.Writer, run *metrics.Run) error {
 			}
 			fmt.Fprintf(b, " | ±%s%% |\n", FormatValue(100*d.RelErr))
 		}
+		fmt.Fprintf(b, "\n</details>\n")
 	}
 	if s := run.Series; s != nil && len(s.Columns) > 0 {
-		fmt.Fprintf(b, "\n## Time series\n\n%s has %d steps of %s: ", TimeseriesFile, len(s.Columns[0].Values), time.Duration(s.StepNs))
+		fmt.Fprintf(b, "\n%s has %d steps of %s: ", TimeseriesFile, len(s.Columns[0].Values), time.Duration(s.StepNs))
 		keys := make([]string, len(s.Columns))
 		for i, c := range s.Columns {
 			keys[i] = "`" + c.Key + "`"
 		}
 		fmt.Fprintf(b, "%s.\n", strings.Join(keys, ", "))
 	}
+	fmt.Fprintf(b, "\n<details><summary>The run: scenario, seeds, versions</summary>\n\n| run | |\n|---|---|\n")
+	for _, kv := range metaRows(m) {
+		fmt.Fprintf(b, "| %s | %s |\n", kv[0], mdEscape(kv[1]))
+	}
+	if len(m.Params) > 0 {
+		fmt.Fprintf(b, "\n| parameter | value |\n|---|---|\n")
+		for _, k := range sortedKeys(m.Params) {
+			fmt.Fprintf(b, "| %s | %s |\n", mdEscape(k), mdEscape(m.Params[k]))
+		}
+	}
+	fmt.Fprintf(b, "\n</details>\n")
 	if m.ScenarioText != "" {
-		fmt.Fprintf(b, "\n## Scenario\n\n```yaml\n%s\n```\n", strings.TrimRight(m.ScenarioText, "\n"))
+		fmt.Fprintf(b, "\n<details><summary>Scenario file</summary>\n\n```yaml\n%s\n```\n\n</details>\n", strings.TrimRight(m.ScenarioText, "\n"))
 	}
 	return b.Flush()
 }
@@ -172,14 +184,32 @@ func metaRows(m metrics.Meta) [][2]string {
 		}
 		seed = strings.Join(ss, ", ")
 	}
+	if len(m.Overrides) > 0 {
+		rows = append(rows, [2]string{"overrides", "--set " + strings.Join(m.Overrides, " --set ")})
+	}
 	rows = append(rows,
 		[2]string{"seed", seed},
 		[2]string{"repetitions", strconv.Itoa(max(m.Repetitions, 1))},
-		[2]string{"simulated time", time.Duration(m.SimEndNs).String()},
+		[2]string{"simulated time", SimulatedTime(m)},
 		[2]string{"dais version", m.Version},
 		[2]string{"Go version", m.GoVersion},
 	)
 	return rows
+}
+
+// SimulatedTime is the simulated time a run ended at, to the millisecond,
+// as the report's header and dais run's first line both give it.
+// Where the scenario's run.duration differs (a marketplace drains the jobs
+// in flight after it; a learning run ends with its last round), it says
+// so.
+func SimulatedTime(m metrics.Meta) string {
+	s := time.Duration(m.SimEndNs).Round(time.Millisecond).String()
+	for _, kv := range m.Resolved {
+		if d, ok := strings.CutPrefix(kv, "run.duration="); ok && d != s {
+			s += " (run.duration " + d + ")"
+		}
+	}
+	return s
 }
 
 // quantile reads a Dist at level q, stepping to the first level ≥ q.

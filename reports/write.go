@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -197,12 +198,16 @@ func formatFigure(f metrics.Figure) string {
 	return s
 }
 
-// headline returns the figures for a short summary: those marked headline,
-// or the first ones, at most limit.
+// headline returns the figures for a short summary: the finding's, then
+// those marked headline (or, without either, the first ones), at most
+// limit.
 func headline(run *metrics.Run, limit int) []metrics.Figure {
-	var out []metrics.Figure
+	out := findingFigures(run)
+	if run.Finding == nil {
+		out = nil
+	}
 	for _, f := range run.Figures {
-		if f.Headline {
+		if f.Headline && !slices.ContainsFunc(out, func(g metrics.Figure) bool { return g.Key == f.Key }) {
 			out = append(out, f)
 		}
 	}
@@ -213,4 +218,69 @@ func headline(run *metrics.Run, limit int) []metrics.Figure {
 		out = out[:limit]
 	}
 	return out
+}
+
+// findingFigures are the figures the finding names, in its order, or,
+// without a finding, the first headline figures (at most five).
+func findingFigures(run *metrics.Run) []metrics.Figure {
+	if run.Finding == nil {
+		var out []metrics.Figure
+		for _, f := range run.Figures {
+			if f.Headline && len(out) < 5 {
+				out = append(out, f)
+			}
+		}
+		return out
+	}
+	var out []metrics.Figure
+	for _, k := range run.Finding.Keys {
+		if f, ok := run.Figure(k); ok {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func findingText(run *metrics.Run) string {
+	if run.Finding == nil {
+		return ""
+	}
+	return run.Finding.Text
+}
+
+// tileCI says how sure a figure is: its 95% CI over repetitions, or
+// nothing for one run.
+func tileCI(f metrics.Figure) string {
+	switch {
+	case f.Reps == nil:
+		return ""
+	case f.Reps.N < 2:
+		return fmt.Sprintf("defined in %d of %d repetitions", f.Reps.N, len(f.Reps.Values))
+	}
+	return fmt.Sprintf("± %s (95%% CI, n = %d)", FormatValue((f.Reps.CI95Hi-f.Reps.CI95Lo)/2), f.Reps.N)
+}
+
+// description is the scenario's run.description, from the resolved
+// scenario.
+func description(m metrics.Meta) string {
+	for _, kv := range m.Resolved {
+		if v, ok := strings.CutPrefix(kv, "run.description="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// runLine is one line that says what ran: seed, repetitions, simulated
+// time and build.
+func runLine(m metrics.Meta) string {
+	parts := []string{fmt.Sprintf("seed %d", m.Seed), "1 run"}
+	if m.Repetitions > 1 {
+		parts[1] = fmt.Sprintf("%d repetitions", m.Repetitions)
+	}
+	parts = append(parts, "simulated "+SimulatedTime(m))
+	if m.Version != "" {
+		parts = append(parts, "dais "+m.Version)
+	}
+	return strings.Join(parts, " · ")
 }

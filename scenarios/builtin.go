@@ -4,6 +4,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"path/filepath"
 	"sort"
 	"strings"
 )
@@ -19,7 +20,7 @@ var library embed.FS
 func Builtin(name string, overrides ...string) (*Scenario, error) {
 	file := strings.TrimSuffix(name, ".yaml") + ".yaml"
 	data, err := library.ReadFile(file)
-	if err != nil {
+	if err != nil || !IsScenarioFile(file) {
 		return nil, fmt.Errorf("scenarios: no built-in scenario %q; there are %s", name, strings.Join(BuiltinNames(), ", "))
 	}
 	return Parse("scenarios/"+file, data, overrides...)
@@ -30,8 +31,24 @@ func BuiltinNames() []string {
 	ents, _ := fs.ReadDir(library, ".")
 	var out []string
 	for _, e := range ents {
-		out = append(out, strings.TrimSuffix(e.Name(), ".yaml"))
+		if IsScenarioFile(e.Name()) {
+			out = append(out, strings.TrimSuffix(e.Name(), ".yaml"))
+		}
 	}
 	sort.Strings(out)
 	return out
+}
+
+// IsScenarioFile tells a scenario file from the tune and sweep files
+// (tune-*.yaml, sweep-*.yaml) shipped beside the scenarios they run, by
+// its name.
+func IsScenarioFile(name string) bool {
+	base := filepath.Base(name)
+	return !strings.HasPrefix(base, "tune-") && !strings.HasPrefix(base, "sweep-")
+}
+
+// Shipped returns a file of the shipped library by name ("lazy-providers.yaml",
+// "tune-tokenomics.yaml"): scenarios, and the tune and sweep files.
+func Shipped(file string) ([]byte, error) {
+	return library.ReadFile(file)
 }

@@ -118,6 +118,8 @@ func (d *decoder) decode(n *node, v reflect.Value, path string, f field) {
 	switch {
 	case t == rawValueType:
 		v.Set(reflect.ValueOf(RawValue{Text: n.flow(), Pos: n.pos}))
+	case t == settingsType:
+		d.decodeSettings(n, v, path)
 	case t == distSpecType:
 		if spec, ok := d.decodeDist(n, path, f.unit); ok {
 			v.Set(reflect.ValueOf(spec))
@@ -370,3 +372,8 @@ func suggest(word string, candidates []string) string {
 	}
 	return ""
 }
+
+// DidYouMean is ` (did you mean "x"?)` for the candidate nearest to word
+// within a third of its length in edits, or "": the loader's suggestion,
+// for other names dais checks (figure keys in a tune file).
+func DidYouMean(word string, candidates []string) string { return suggest(word, candidates) }

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"reflect"
@@ -48,6 +49,7 @@ func Decode(file string, data []byte, v any, what string) (*Document, error) {
 	if rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
 		panic("scenarios: Decode wants a pointer to a struct")
 	}
+	data = bytes.TrimPrefix(data, utf8BOM)
 	if err := checkText(file, data); err != nil {
 		return nil, err
 	}

@@ -51,3 +51,26 @@ func TestDecodeDocument(t *testing.T) {
 		t.Errorf("schema: %s", s)
 	}
 }
+
+func TestDecodeSettings(t *testing.T) {
+	var d struct {
+		Set Settings `yaml:"set" doc:"Overrides."`
+	}
+	_, err := Decode("s.yaml", []byte("set:\n  run.duration: 2m\n  network.jitter: {dist: exponential, mean: 5ms}\n"), &d, "a test file")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Set) != 2 || d.Set[0].Override() != "run.duration=2m" || d.Set[1].Override() != "network.jitter={dist: exponential, mean: 5ms}" {
+		t.Fatalf("settings: %+v", d.Set)
+	}
+	if d.Set[1].KeyPos.Line != 3 || d.Set[1].KeyPos.Col != 3 || d.Set[0].Value.Pos.Col != 17 {
+		t.Errorf("positions: %+v", d.Set)
+	}
+	_, err = Decode("s.yaml", []byte("set: [a, b]\n"), &d, "a test file")
+	if err == nil || !strings.Contains(err.Error(), "s.yaml:1:6: set: want a mapping of key paths") {
+		t.Errorf("a list for set: %v", err)
+	}
+	if s := string(DocumentSchema(&d, "id", "t", "d")); !strings.Contains(s, `"additionalProperties": {}`) {
+		t.Errorf("schema: %s", s)
+	}
+}

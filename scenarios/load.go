@@ -11,8 +11,8 @@ import (
 )
 
 // MaxFileBytes bounds a scenario file; anything larger is not a hand-written
-// scenario.
-const MaxFileBytes = 4 << 20
+// scenario (and the YAML parser needs about a second and 150 MB per MiB).
+const MaxFileBytes = 1 << 20
 
 // Load reads, checks and returns the scenario in path, with overrides
 // ("key.path=value", as given to --set) applied. Every problem in the file
@@ -28,6 +28,8 @@ func Load(path string, overrides ...string) (*Scenario, error) {
 // Parse is Load on bytes already read; file names them in errors and is the
 // base for relative paths inside the scenario.
 func Parse(file string, data []byte, overrides ...string) (*Scenario, error) {
+	src := data
+	data = bytes.TrimPrefix(data, utf8BOM)
 	if err := checkText(file, data); err != nil {
 		return nil, err
 	}
@@ -45,7 +47,7 @@ func Parse(file string, data []byte, overrides ...string) (*Scenario, error) {
 	if len(d.errs) > 0 {
 		return nil, d.errs.sorted()
 	}
-	sc := &Scenario{File: file, Source: data}
+	sc := &Scenario{File: file, Source: src, Overrides: append([]string(nil), overrides...)}
 	v := reflect.ValueOf(sc).Elem()
 	setDefaults(v)
 	d.decodeStruct(root, v, "")

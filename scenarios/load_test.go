@@ -3,8 +3,10 @@ package scenarios
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -71,6 +73,9 @@ func TestBrokenFiles(t *testing.T) {
 			"f.yaml:7:26: protocol.learning.norm_bound: 0.5 would reject the median update itself: give 0 (no bound) or at least 1"}},
 		{"dp with median", base + "protocol:\n  learning: {aggregation: median, dp: {noise_multiplier: 1}}\n", []string{
 			"f.yaml:7:40: protocol.learning.dp: differential privacy is DP-FedAvg: set aggregation to fedavg (it is median; the guarantee is the mean's)"}},
+		{"secure aggregation with robust rules", base + "protocol:\n  learning:\n    aggregation: krum\n    filter: true\n    secure_aggregation: {dropout: 10%}\n", []string{
+			"f.yaml:8:18: protocol.learning.aggregation: krum compares individual updates, which secure aggregation hides from the coordinator: use fedavg (or dp), or run krum in clear with secure_aggregation.clear_rule",
+			"f.yaml:9:13: protocol.learning.filter: the score filter needs validators to score individual updates, which secure aggregation hides"}},
 		{"count and share", base + "  groups: [{name: a, count: 10, share: 50%}]\n", []string{
 			"f.yaml:6:40: population.groups[0].share: give count or share, not both"}},
 		{"counts do not add up", base + "  groups: [{name: a, count: 4}, {name: b, count: 5}]\n", []string{
@@ -87,8 +92,8 @@ func TestBrokenFiles(t *testing.T) {
 			`f.yaml:7:42: network.bandwidth[0].down: "fast" is not a bandwidth: want a rate with a unit, such as 1Gbps, 100Mbit/s or 20Mbps`}},
 		{"unknown distribution parameter", base + "network:\n  jitter: {dist: exponential, mu: 2ms}\n", []string{
 			"f.yaml:7:31: network.jitter.mu: unknown parameter for exponential; it takes mean"}},
-		{"partition heals before it starts", base + "network:\n  partitions: [{from: 10s, until: 5s, regions: [tokyo]}]\n", []string{
-			"f.yaml:7:35: network.partitions[0].until: 5s is not after from (10s): a partition must heal after it starts"}},
+		{"partition heals before it starts", base + "network:\n  partitions: [{from: 8s, until: 5s, regions: [tokyo]}]\n", []string{
+			"f.yaml:7:34: network.partitions[0].until: 5s is not after from (8s): a partition must heal after it starts"}},
 		{"duplicate key", "run: {name: t}\nrun: {name: u}\npopulation: {nodes: 3}\n", []string{
 			`f.yaml:2:1: YAML syntax: mapping key "run" already defined at [1:1]`}},
 		{"several errors at once", "run: {name: t, seed: x, repetitions: 0}\npopulation: {nodes: 3}\nnetwork: {loss: 2, jitter: 5}\n", []string{
@@ -194,6 +199,9 @@ func TestLibraryValidates(t *testing.T) {
 		t.Fatalf("found %d scenario files", len(files))
 	}
 	for _, f := range files {
+		if !IsScenarioFile(f) {
+			continue
+		}
 		if _, err := Load(f); err != nil {
 			t.Errorf("%s: %v", f, err)
 		}
@@ -287,5 +295,165 @@ func TestGossipChecks(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: error %v, want %q", tc.yaml, err, tc.want)
 		}
+	}
+}
+
+// The loader refuses deep nesting before the YAML parser sees it (the
+// parser's cost grows faster than the file): the position is where the
+// one-pass scan passed its bound, not where the converter would stop.
+func TestDeepNestingRefusedEarly(t *testing.T) {
+	const n = 40000
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"flow lists", "run: " + strings.Repeat("[", n) + strings.Repeat("]", n) + "\n", "f.yaml:1:"},
+		{"flow maps", "run: " + strings.Repeat("{a: ", n) + "1" + strings.Repeat("}", n) + "\n", "f.yaml:1:"},
+		{"block lists", "run:\n  " + strings.Repeat("- ", n) + "x\n", "f.yaml:2:"},
+		{"block maps", "run:\n" + deepBlockMap(200), "f.yaml:"},
+	} {
+		_, err := Parse("f.yaml", []byte(tc.yaml))
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) || !strings.HasSuffix(err.Error(), ": nesting deeper than 64 levels") {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+	// 70 levels: past the converter's bound, under the scan's; the
+	// converter refuses at the value that passes 64.
+	_, err := Parse("f.yaml", []byte("run: "+strings.Repeat("[", 70)+strings.Repeat("]", 70)+"\n"))
+	if err == nil || !strings.HasSuffix(err.Error(), "nesting deeper than 64 levels") {
+		t.Errorf("70 levels: %v", err)
+	}
+}
+
+func deepBlockMap(n int) string {
+	var b strings.Builder
+	for i := 1; i <= n; i++ {
+		b.WriteString(strings.Repeat(" ", i) + "a:\n")
+	}
+	return b.String()
+}
+
+// The scan never says a valid file nests more deeply than it does (by
+// more than one level: a plain scalar continued on a deeper line), so it
+// cannot refuse a file the converter accepts.
+func TestNestingScanBoundsValidFiles(t *testing.T) {
+	files, _ := filepath.Glob("*.yaml")
+	inputs := map[string]string{}
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		inputs[f] = string(b)
+	}
+	inputs["quoted brackets"] = "run: {name: \"[[[[[[{{{{\", description: '[[[[ it''s ]]'}\n"
+	inputs["comment brackets"] = "run: # [[[[[[[[[[\n  name: t # {{{{{{{{\n"
+	inputs["block scalar"] = "run:\n  name: t\n  description: |\n    a\n          b\n                  c\n                           d\n  seed: 1\n"
+	inputs["folded with indicators"] = "run:\n  description: >-2\n        x\n            y\n              z\n  name: t\n"
+	inputs["continued plain scalar"] = "run:\n  description: one\n    two\n      three\n  name: t\n"
+	inputs["multi-line quote"] = "run:\n  description: \"a [\n      b {\n   c\"\n  name: t\n"
+	inputs["dashes"] = "population:\n  groups:\n    - - - a\n      - b\n"
+	for name, text := range inputs {
+		root, errs := parseYAML("f.yaml", []byte(text))
+		if len(errs) > 0 {
+			t.Fatalf("%s: %v", name, errs)
+		}
+		real := depthOf(root)
+		est := 1
+		for ; est < 1000; est++ {
+			if l, _ := scanNesting([]byte(text), est); l == 0 {
+				break
+			}
+		}
+		if est > real+1 {
+			t.Errorf("%s: the scan says %d levels, the file has %d", name, est, real)
+		}
+	}
+}
+
+func depthOf(n *node) int {
+	d := 0
+	for _, c := range append(append([]*node(nil), n.vals...), n.items...) {
+		d = max(d, depthOf(c))
+	}
+	if n.kind == kMap || n.kind == kSeq {
+		d++
+	}
+	return d
+}
+
+// Aliases stand for what they name; a few lines of anchors standing for
+// billions of values are refused, not walked.
+func TestAliasExpansionBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("run: {name: t}\npopulation: {nodes: 3}\nx0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n")
+	for i := 1; i <= 9; i++ {
+		fmt.Fprintf(&b, "x%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", i, i, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1)
+	}
+	_, err := Parse("f.yaml", []byte(b.String()))
+	if err == nil || !strings.Contains(err.Error(), "the file stands for more than 1048576 values (aliases expanded)") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// A UTF-8 byte order mark is allowed and changes nothing.
+func TestByteOrderMark(t *testing.T) {
+	sc, err := Parse("f.yaml", append([]byte{0xEF, 0xBB, 0xBF}, base...))
+	if err != nil || sc.Run.Name != "t" || sc.NodeCount() != 10 {
+		t.Fatalf("with a BOM: %v", err)
+	}
+	_, err = Parse("f.yaml", append([]byte{0xEF, 0xBB, 0xBF}, "run: {name: t, sed: 1}\npopulation: {nodes: 3}\n"...))
+	if err == nil || err.Error() != `f.yaml:1:16: run.sed: unknown key (did you mean "seed"?); the keys in run are name, description, seed, duration, repetitions` {
+		t.Fatalf("positions with a BOM: %v", err)
+	}
+}
+
+// Suggestions come from sorted candidates: the same for every run, the
+// first in order among equally close ones.
+func TestSuggestionsAreDeterministic(t *testing.T) {
+	yaml := base + "  groups: [{name: ab, count: 5}, {name: zb, count: 5}]\nprotocol: {consensus: {engine: bft}}\nadversaries: [{kind: equivocation, count: 1, group: xb}]\n"
+	var first string
+	for i := 0; i < 30; i++ {
+		_, err := Parse("f.yaml", []byte(yaml))
+		if err == nil {
+			t.Fatal("accepted")
+		}
+		if i == 0 {
+			first = err.Error()
+		}
+		if err.Error() != first {
+			t.Fatalf("run %d: %q, then %q", i, first, err)
+		}
+	}
+	if !strings.Contains(first, `no population group "xb" (did you mean "ab"?)`) {
+		t.Fatalf("got %q", first)
+	}
+}
+
+// The resolved scenario lists every key with its value after defaults and
+// overrides, in written form: two runs' lists differ where their
+// scenarios do.
+func TestResolved(t *testing.T) {
+	a, err := Load("quickstart.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Load("quickstart.yaml", "run.seed=7", "network.loss=1%", "protocol.gossip.block_size=2MiB")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ra, rb := a.Resolved(), b.Resolved()
+	for _, want := range []string{"run.name=quickstart", "run.repetitions=1", "population.nodes=300", "population.groups[0].count=30",
+		"network.bandwidth[0].up=1Gbps", "protocol.gossip.block_size=1MiB", "protocol.verification.scheme=spot_check"} {
+		if !slices.Contains(ra, want) {
+			t.Errorf("resolved quickstart lacks %q", want)
+		}
+	}
+	var diff []string
+	for i := range ra {
+		if ra[i] != rb[i] {
+			diff = append(diff, ra[i]+" → "+rb[i])
+		}
+	}
+	want := []string{"run.seed=1 → run.seed=7", "network.loss=0.1% → network.loss=1%", "protocol.gossip.block_size=1MiB → protocol.gossip.block_size=2MiB"}
+	if len(ra) != len(rb) || !slices.Equal(diff, want) {
+		t.Fatalf("diff %q, want %q", diff, want)
+	}
+	if !slices.Equal(b.Overrides, []string{"run.seed=7", "network.loss=1%", "protocol.gossip.block_size=2MiB"}) {
+		t.Errorf("overrides %q", b.Overrides)
 	}
 }

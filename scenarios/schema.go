@@ -17,9 +17,9 @@ type Scenario struct {
 	Run         Run         `yaml:"run" required:"true" doc:"The run: its name, seed, length and repetitions."`
 	Network     Network     `yaml:"network" doc:"The network under the nodes: latency between regions, access links, jitter, loss, partitions and churn."`
 	Population  Population  `yaml:"population" doc:"The nodes: GPU classes, regions, stake and roles, in groups by count or share."`
-	Workload    *Workload   `yaml:"workload" doc:"The jobs requesters post: arrival process and job types. Not simulated yet (arrives with the marketplace); validated."`
+	Workload    *Workload   `yaml:"workload" doc:"The jobs requesters post: arrival process and job types. A scenario with a workload runs the compute marketplace (scheduling, verification, rewards, governance)."`
 	Protocol    Protocol    `yaml:"protocol" doc:"Protocol choices and parameters."`
-	Adversaries []Adversary `yaml:"adversaries" doc:"Attackers: kind, how many, when. Not simulated yet (arrive with the chain, marketplace and learning); validated."`
+	Adversaries []Adversary `yaml:"adversaries" doc:"Attackers: kind, how many, when. Each runner takes its own kinds: consensus (equivocation, colluding_validators, silent_validator, delayed_votes), the marketplace (lazy, free_rider, sybil, colluding_validators) and learning (label_flip, sign_flip, scaling, little_is_enough, free_rider, sybil, colluding_validators, lying_aggregator); block gossip takes none."`
 	Economics   Economics   `yaml:"economics" doc:"Prices for profit figures: electricity by region, the token's value."`
 	Outputs     Outputs     `yaml:"outputs" doc:"What the run writes."`
 
@@ -27,6 +27,8 @@ type Scenario struct {
 	File string `yaml:"-"`
 	// Source is the file's bytes, kept so a run records exactly what it ran.
 	Source []byte `yaml:"-"`
+	// Overrides are the --set arguments applied to Source, in order.
+	Overrides []string `yaml:"-" json:"-"`
 
 	matrix netmodel.Matrix
 	gpus   *gpu.Catalog
@@ -42,6 +44,13 @@ type Scenario struct {
 // built-in scenario has no positions (the zero Pos).
 func (sc *Scenario) At(path string) Pos {
 	return (&decoder{pos: sc.pos, top: sc.top}).at(path)
+}
+
+// Errorf is an Error at path's position (At), for what a runner finds
+// wrong with a loaded scenario: dais validate and dais run then say it
+// the same way, with the file, line and key.
+func (sc *Scenario) Errorf(path, format string, a ...any) *Error {
+	return &Error{Pos: sc.At(path), Path: path, Msg: fmt.Sprintf(format, a...)}
 }
 
 // Run names the run and fixes its randomness and length.
@@ -125,6 +134,15 @@ type Group struct {
 type Workload struct {
 	Arrivals Arrivals  `yaml:"arrivals" required:"true" doc:"When jobs are posted."`
 	Jobs     []JobType `yaml:"jobs" required:"true" doc:"Kinds of job and their shares of arrivals."`
+	Drain    Duration  `yaml:"drain" default:"2m" min:"0s" doc:"How long the run goes on after run.duration, when requesters stop posting, so that posted jobs finish; jobs still open three blocks before the end are cancelled and settled. More than four blocks (protocol.market.block_interval)."`
+	// Encryption is off (nil) unless the scenario asks for it.
+	Encryption *WorkloadEncryption `yaml:"encryption" doc:"End-to-end encrypted work (X25519 key wraps, ChaCha20-Poly1305): each unit's input sealed by its requester to the provider that runs it (and granted to re-executors), its result sealed to the requester; validators and the committee see only ciphertext and commitments. The simulator charges each node's processor the measured sealing cost and reports the bytes it adds. Default: off."`
+}
+
+// WorkloadEncryption sizes the payloads end-to-end encryption seals.
+type WorkloadEncryption struct {
+	Input  Size `yaml:"input" default:"1MiB" doc:"A unit's input, sealed by the requester and opened by each executor."`
+	Output Size `yaml:"output" default:"64KiB" doc:"A unit's result, sealed by the provider to the requester."`
 }
 
 // Arrivals is the job arrival process.
@@ -149,6 +167,9 @@ type JobType struct {
 	PricePerPFLOP Tokens    `yaml:"price_per_pflop" default:"0" doc:"If > 0, the budget is this price per 10^15 FLOPs of the job instead of budget."`
 	Intensity     float64   `yaml:"intensity" default:"0" min:"0" doc:"FLOPs per byte of memory traffic (0: compute-bound)."`
 	Steps         int       `yaml:"steps" default:"1" min:"1" max:"1000000" doc:"Checkpointed steps per unit (what a bisection dispute bisects)."`
+	InputBytes    *DistSpec `yaml:"input_bytes" unit:"size" doc:"Input data per work unit, drawn per job like flops, e.g. 1MB or {dist: lognormal, median: 50MB, sigma: 1}: a provider fetches it from the requester over both nodes' links before it can run the unit. Default: none."`
+	OutputBytes   *DistSpec `yaml:"output_bytes" unit:"size" doc:"Output data per work unit, drawn per job: the provider sends it to the requester before its result. Default: none."`
+	Stream        bool      `yaml:"stream" default:"false" doc:"Each arrival of this type is one unit (a request to a service) released into a session: a job of units units escrowed once, whose units each draw their own flops; the requester opens the next session when one is used up. Default: each arrival is a whole job."`
 }
 
 // Protocol holds the protocol choices. Each later part adds its section.
@@ -189,8 +210,100 @@ type Learning struct {
 	// DP is off (nil) unless the scenario asks for it.
 	DP *LearningDP `yaml:"dp" doc:"Differential privacy (DP-FedAvg, McMahan et al. 2018): every update clipped to clip, averaged with equal weights, Gaussian noise of sd noise_multiplier·clip/n added; the run also runs without it (same seed) and reports the accuracy cost and the user-level ε. Needs aggregation fedavg. Default: off."`
 
+	// SecureAggregation is off (nil) unless the scenario asks for it.
+	SecureAggregation *LearningSecureAggregation `yaml:"secure_aggregation" doc:"Secure aggregation (Bonawitz et al. 2017): learners send masked updates (pairwise X25519 masks and a self mask in Z_2^64, seeds Shamir-shared) and the coordinator learns only their sum, so a round survives learners dropping out after sharing. Only fedavg (and dp, noise added by learners) can aggregate a sum: krum, multi-krum, median, trimmed-mean and foolsgold compare individual updates and are refused, as are the score filter, marginal scores and an aggregator committee; validators score nothing and each round's pot is split equally among the learners in the sum. Default: off."`
+
 	// Surrogate is off (nil) unless the scenario asks for it.
 	Surrogate *LearningSurrogate `yaml:"surrogate" doc:"Surrogate mode, for more learners than real gradients allow (optdigits has 3,523 unheld rows): the protocol runs in full (selection, updates of the model's size on the network, scoring, committee, payouts) with modeled training, and test accuracy comes from a learning curve fitted to a real run; every such figure is labelled surrogate. Default: off (real gradients)."`
+
+	// Economy is off (nil) unless the scenario asks for it.
+	Economy *Economy `yaml:"economy" doc:"The data economy: data providers (groups with the data_owner role) register data sets of optdigits rows whose value is measured by real training, the learners (role provider) train on the registered rows, and each round's pot (emission plus paid requests) pays the compute, data and validation pools by measured value through Yuma consensus. Validators are then the population's validator-role nodes, with their groups' stake. Default: off."`
+}
+
+// Economy pays data, compute and validation by measured value, round by
+// round (protocol/economy).
+type Economy struct {
+	Pools       EconomyPools     `yaml:"pools" doc:"How each round's pot splits into the contribution pools; the rest goes to the treasury."`
+	PerRound    Tokens           `yaml:"per_round" default:"1" min:"0.000000001" doc:"Tokens minted into each round's pot."`
+	Data        []DataSet        `yaml:"data" required:"true" doc:"The data sets data providers register, by population group (role data_owner): honest, noisy, skewed or copied."`
+	Dedup       EconomyDedup     `yaml:"dedup" doc:"Near-duplicate detection over rows (MinHash with LSH banding, then an exact check): a row that near-duplicates a row registered before it adds nothing and earns nothing."`
+	Valuation   EconomyValuation `yaml:"valuation" doc:"How data sets' value is measured: the validation gain (mean cross-entropy) of softmax regression trained on the union of a coalition's rows, each coalition trained once; leave-one-out, and truncated Monte Carlo Shapley over providers (exact Shapley when there are few)."`
+	Bounty      float64          `yaml:"bounty" default:"1" min:"0" max:"100" doc:"β of the class bounty: a row of class c counts 1 + β·e_c/max e, where e is the round's model's error rate per class on validation rows (the classes the model is worst at pay most)."`
+	Yuma        EconomyYuma      `yaml:"yuma" doc:"Yuma consensus parameters (protocol/yuma; subtensor's defaults)."`
+	Humans      []HumanGroup     `yaml:"humans" doc:"Validator groups whose nodes are human validators: each round they label rows of the data sets by hand instead of scoring updates; a row's consensus label (Yuma over the humans' stake) checks the label its provider gave, and a human is paid by how often its labels have consensus."`
+	HumanSample int              `yaml:"human_sample" default:"10" min:"1" max:"3500" doc:"Rows of every data set the humans label each round (the same rows for all, drawn afresh each round)."`
+	Rule        string           `yaml:"rule" default:"product" enum:"objective|product|weighted|gate" doc:"How a data set's objective assessment (its measured value, by the automated validators' consensus) and the human one (the share of its checked rows whose given label is the humans' consensus label) combine: objective (humans ignored), product (value × human agreement), weighted ((1 − human_weight)·objective share + human_weight·agreement share), gate (value where the human agreement reaches gate, else 0)."`
+	HumanWeight Share            `yaml:"human_weight" default:"50%" min:"0%" max:"100%" doc:"weighted: the humans' weight."`
+	Gate        Share            `yaml:"gate" default:"60%" min:"0%" max:"100%" doc:"gate: the human agreement a data set needs to earn."`
+	Access      string           `yaml:"access" default:"open" enum:"open|paid" doc:"Who may use the committed model versions: open (free) or paid per request (price), which feeds the next settlement's pot."`
+	Price       Tokens           `yaml:"price" default:"0" doc:"paid: tokens per request."`
+	Requests    Rate             `yaml:"requests" default:"0/s" min:"0/s" max:"100000/s" doc:"Requests users make to the newest model version (Poisson, over each round's simulated time)."`
+}
+
+// EconomyPools are the shares of each round's pot.
+type EconomyPools struct {
+	Compute    Share `yaml:"compute" default:"50%" min:"0%" max:"100%" doc:"Compute providers (learners), by the consensus on their updates."`
+	Data       Share `yaml:"data" default:"30%" min:"0%" max:"100%" doc:"Data providers, by their data sets' measured value and bounty."`
+	Validation Share `yaml:"validation" default:"20%" min:"0%" max:"100%" doc:"Validators, by their Yuma dividends."`
+}
+
+// DataSet is the data set each node of a data_owner group registers.
+type DataSet struct {
+	Group      string `yaml:"group" required:"true" doc:"Population group (role data_owner) whose nodes register this kind of data set."`
+	Rows       int    `yaml:"rows" default:"100" min:"1" max:"3500" doc:"Rows each node registers, drawn from optdigits' training rows (no two providers draw the same row)."`
+	Classes    []int  `yaml:"classes" doc:"Only rows of these digits (class skew). Default: all ten."`
+	LabelNoise Share  `yaml:"label_noise" default:"0%" min:"0%" max:"100%" doc:"Share of rows given a wrong label (another class, uniformly)."`
+	Duplicates Share  `yaml:"duplicates" default:"0%" min:"0%" max:"99%" doc:"Share of the rows that are copies of the node's own other rows (padding)."`
+	CopyOf     string `yaml:"copy_of" doc:"A group whose data sets this group's nodes copy (node i copies that group's node i mod its size) instead of drawing rows."`
+	Jitter     Share  `yaml:"jitter" default:"0%" min:"0%" max:"50%" doc:"copy_of: share of each copied row's pixels moved by one count, to dodge exact matching."`
+	Colluding  bool   `yaml:"colluding" default:"false" doc:"The data set belongs to the colluding validators' cabal (adversary colluding_validators): they report it at the maximum value."`
+}
+
+// EconomyDedup tunes near-duplicate detection.
+type EconomyDedup struct {
+	Hashes    int   `yaml:"hashes" default:"128" min:"8" max:"1024" doc:"MinHash signature length."`
+	Bands     int   `yaml:"bands" default:"32" min:"1" max:"1024" doc:"LSH bands; must divide hashes (128 in 32 bands of 4 catch a pair of Jaccard 0.7 with probability 0.9998)."`
+	Threshold Share `yaml:"threshold" default:"60%" min:"1%" max:"100%" doc:"Jaccard similarity of two rows' (pixel, level) sets at which the later is a copy (distinct optdigits rows reach at most 0.42, a copy with 5% of its pixels moved at least 0.74)."`
+}
+
+// EconomyValuation tunes data valuation.
+type EconomyValuation struct {
+	Seed         int     `yaml:"seed" default:"100" min:"0" max:"1000" doc:"Rows no provider holds (drawn from the rest of optdigits' training rows) that every coalition's model also trains on: the model the market starts from, so that a small coalition of skewed data is not judged as the whole world, and a data set is valued by what it adds to it."`
+	Trainer      string  `yaml:"trainer" default:"lbfgs" enum:"lbfgs|sgd" doc:"lbfgs: fit each coalition's model to its optimum (L-BFGS, L2 penalty l2), so its value depends on its rows alone; sgd: epochs of gorgonia SGD, whose visiting order changes with the number of rows — noise that swamps leave-one-out differences among many providers (BENCHMARKS.md)."`
+	L2           float64 `yaml:"l2" default:"0.001" min:"0.000001" max:"100" doc:"lbfgs: the L2 penalty on the weights, which makes the optimum unique."`
+	Permutations int     `yaml:"permutations" default:"20" min:"1" max:"100000" doc:"Monte Carlo Shapley's sample budget: random orders of the providers, in antithetic pairs, each provider's first and last positions computed exactly."`
+	Tolerance    Share   `yaml:"tolerance" default:"1%" min:"0%" max:"100%" doc:"Truncation: stop walking an order once the coalition is within this share of the full coalition's gain."`
+	Exact        int     `yaml:"exact" default:"10" min:"0" max:"16" doc:"Also compute exact Shapley (2^n coalitions) when there are at most this many providers, pay by it, and report the Monte Carlo estimate's error against it."`
+	Truth        bool    `yaml:"truth" default:"true" doc:"Also value the data on the 1,797 test rows the protocol never sees (the true value the report correlates rewards with): free with exact Shapley, about as many models again without."`
+	Epochs       int     `yaml:"epochs" default:"3" min:"1" max:"100" doc:"sgd: epochs each coalition's model trains for."`
+	BatchSize    int     `yaml:"batch_size" default:"32" min:"1" max:"4096" doc:"sgd: the mini-batch size."`
+	LearningRate float64 `yaml:"learning_rate" default:"0.1" min:"0.000001" max:"10" doc:"sgd: the learning rate (momentum 0.9)."`
+}
+
+// EconomyYuma are the Yuma consensus parameters.
+type EconomyYuma struct {
+	Kappa       Share `yaml:"kappa" default:"50%" min:"1%" max:"100%" doc:"κ: the stake that must support a weight for it to be the consensus (50%: the stake-weighted median)."`
+	BondPenalty Share `yaml:"bond_penalty" default:"100%" min:"0%" max:"100%" doc:"β: how much weight above consensus is cut before bonding."`
+	BondAlpha   Share `yaml:"bond_alpha" default:"10%" min:"1%" max:"100%" doc:"α: the weight of a round's bonds in their moving average."`
+}
+
+// HumanGroup makes a validator group's nodes human validators.
+type HumanGroup struct {
+	Group    string   `yaml:"group" required:"true" doc:"Population group (role validator) of human validators."`
+	Accuracy Share    `yaml:"accuracy" default:"90%" min:"0%" max:"100%" doc:"Chance a fresh human labels a row right."`
+	Fatigue  Share    `yaml:"fatigue" default:"0.05%" min:"0%" max:"100%" doc:"Accuracy lost per row labelled in a round (never below chance)."`
+	Latency  Duration `yaml:"latency" default:"10s" min:"1ms" doc:"Time labelling one row takes."`
+	Window   Duration `yaml:"window" default:"10m" min:"1ms" doc:"Time a human spends labelling each round: at most window/latency rows; the rest of the round's sample stays unlabelled by it."`
+	Cost     Tokens   `yaml:"cost" default:"0.0001" min:"0" doc:"What labelling one row costs the human, in tokens (reported against its earnings)."`
+}
+
+// LearningSecureAggregation configures secure aggregation.
+type LearningSecureAggregation struct {
+	Threshold   Share    `yaml:"threshold" default:"67%" min:"51%" max:"100%" doc:"Shares of a learner's seeds needed to rebuild them, as a share of the round's learners (t = ⌈threshold·n⌉, more than half): a round unmasks with up to n − t learners dropping out after sharing."`
+	Dropout     Share    `yaml:"dropout" default:"0%" min:"0%" max:"100%" doc:"Share of each round's learners that drop out after sharing their seeds (each drawn independently per round from the seed): they send no masked update and no unmasking shares."`
+	FracBits    int      `yaml:"frac_bits" default:"24" min:"8" max:"40" doc:"Fixed-point fractional bits of the masked updates (values rounded to multiples of 2^-frac_bits)."`
+	StepTimeout Duration `yaml:"step_timeout" default:"10s" min:"1ms" max:"1h" doc:"How long the coordinator waits for the learners' keys, shares and unmasking shares (masked updates: until the round timeout)."`
+	ClearRule   string   `yaml:"clear_rule" default:"none" enum:"none|fedavg|krum|multi-krum|median|trimmed-mean|foolsgold" doc:"Also run the same scenario and seed in clear with this rule (a robust one, against the same attack), and report privacy bought against robustness lost (none: no such run)."`
 }
 
 // LearningDP configures DP-FedAvg.
@@ -215,7 +328,9 @@ type Market struct {
 	Scheduler     string   `yaml:"scheduler" default:"fair_share" enum:"fifo|fastest|fair_share|lottery" doc:"fifo (longest-idle provider first), fastest (greedy by capability), fair_share (weighted fair queueing, so small GPUs keep getting work they can finish), lottery (chance proportional to stake or capacity)."`
 	LotteryBy     string   `yaml:"lottery_by" default:"stake" enum:"stake|capacity" doc:"lottery: weigh providers by stake or by GPU capacity."`
 	BlockInterval Duration `yaml:"block_interval" default:"2s" min:"100ms" doc:"The committee's block interval: job posts, results and payments settle on chain in blocks."`
-	CommitDelay   Duration `yaml:"commit_delay" default:"300ms" min:"0s" doc:"Modeled agreement delay of the committee per block (BFT finality p50 measured for 100 validators)."`
+	CommitDelay   Duration `yaml:"commit_delay" default:"300ms" min:"0s" doc:"Modeled agreement delay of the committee per block (BFT finality p50 measured for 100 validators); 0s commits each block as it is proposed. Less than block_interval."`
+	Bandwidth     string   `yaml:"bandwidth" doc:"Name of a network.bandwidth class for the committee leader's node (its assignments and statuses queue on its uplink). Default: drawn by class shares."`
+	Matching      string   `yaml:"matching" default:"per_block" enum:"per_block|continuous" doc:"per_block: a job's units wait for the block that commits its post, and every result is a transaction; continuous: off-chain matching with on-chain settlement: units are assigned as soon as a job or a provider is ready, and escrow, results (one Merkle root per block) and payouts settle on chain in batches per block."`
 }
 
 // Verification configures how results are checked.
@@ -237,6 +352,8 @@ type RewardPolicy struct {
 	Cap                 Tokens `yaml:"cap" default:"0" doc:"Maximum supply ever minted (0: no cap)."`
 	Payout              string `yaml:"payout" default:"work" enum:"work|per_identity" doc:"work: compute rewards pro rata to verified work (FLOPs), so identities sharing a GPU gain nothing; per_identity: every provider identity also gets participation_reward per period (Sybil-prone)."`
 	ParticipationReward Tokens `yaml:"participation_reward" default:"0" doc:"per_identity: tokens per provider identity per reward period."`
+	FeeBurn             Share  `yaml:"fee_burn" default:"10%" min:"0%" max:"20%" doc:"Share of each job's fee that is burned, offsetting emission. The provider keeps 80% of the fee and the rest joins the reward pot, so at most 20%."`
+	SlashLazyWork       Share  `yaml:"slash_lazy_work" default:"10%" min:"0%" max:"100%" doc:"Share of a provider's stake burned for each result proven lazy (a failed spot check, quorum or dispute)."`
 }
 
 // Governance lists proposals the run submits.

@@ -57,6 +57,8 @@ type node struct {
 	vals   []*node
 	// kSeq
 	items []*node
+	// size is the number of values in the subtree, aliases expanded.
+	size int
 }
 
 func (n *node) get(key string) (*node, Pos, bool) {
@@ -71,6 +73,9 @@ func (n *node) get(key string) (*node, Pos, bool) {
 // parseYAML turns a file's bytes into a node tree; syntax errors come back
 // with their position.
 func parseYAML(file string, data []byte) (*node, []*Error) {
+	if line, col := scanNesting(data, prescanDepth); line > 0 {
+		return nil, []*Error{{Pos: Pos{File: file, Line: line, Col: col}, Msg: fmt.Sprintf("nesting deeper than %d levels", maxDepth)}}
+	}
 	f, err := parser.ParseBytes(data, 0)
 	if err != nil {
 		var se *yaml.SyntaxError
@@ -94,6 +99,9 @@ func parseYAML(file string, data []byte) (*node, []*Error) {
 	}
 	c := converter{file: file, anchors: map[string]*node{}}
 	n := c.convert(docs[0].Body, 0)
+	if n.size > maxValues {
+		return nil, []*Error{{Pos: Pos{File: file}, Msg: fmt.Sprintf("the file stands for more than %d values (aliases expanded); a scenario has at most that", maxValues)}}
+	}
 	return n, c.errs
 }
 
@@ -121,6 +129,11 @@ type converter struct {
 
 const maxDepth = 64
 
+// maxValues bounds the values of a file, each alias counted as the values
+// it stands for: decoding walks aliases, so a few lines of anchors could
+// otherwise stand for billions of values.
+const maxValues = 1 << 20
+
 func (c *converter) pos(n ast.Node) Pos {
 	t := n.GetToken()
 	if t == nil || t.Position == nil {
@@ -135,6 +148,20 @@ func (c *converter) fail(p Pos, format string, a ...any) *node {
 }
 
 func (c *converter) convert(n ast.Node, depth int) *node {
+	out := c.convertNode(n, depth)
+	if out.size == 0 {
+		out.size = 1
+		for _, v := range out.vals {
+			out.size = min(out.size+v.size, maxValues+1)
+		}
+		for _, v := range out.items {
+			out.size = min(out.size+v.size, maxValues+1)
+		}
+	}
+	return out
+}
+
+func (c *converter) convertNode(n ast.Node, depth int) *node {
 	if depth > maxDepth {
 		return c.fail(c.pos(n), "nesting deeper than %d levels", maxDepth)
 	}

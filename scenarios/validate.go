@@ -46,7 +46,9 @@ func (d *decoder) validate(sc *Scenario, root *node) {
 	}
 	d.validateLatency(sc)
 	d.validateBandwidth(sc)
+	before := len(d.errs)
 	d.validatePopulation(sc)
+	populationOK := len(d.errs) == before
 	regions := sc.matrix.Regions
 	groups := map[string]bool{}
 	for _, g := range sc.Population.Groups {
@@ -85,12 +87,19 @@ func (d *decoder) validate(sc *Scenario, root *node) {
 			d.check("protocol.learning.dp", "differential privacy in surrogate mode: the fitted learning curve knows nothing of the noise")
 		}
 	}
+	d.validateEconomy(sc)
+	if l := sc.Protocol.Learning; l != nil && l.SecureAggregation != nil {
+		d.validateSecureAggregation(l)
+	}
 	for i, a := range sc.Adversaries {
 		path := fmt.Sprintf("adversaries[%d]", i)
 		d.countOrShare(path, d.has(path+".count"), d.has(path+".share"))
 		if a.Group != "" && !groups[a.Group] {
 			d.check(path+".group", "no population group %q%s", a.Group, suggest(a.Group, keys(groups)))
 		}
+	}
+	if populationOK { // the runner checks count nodes by group
+		d.validateRunner(sc)
 	}
 	if len(sc.Outputs.Formats) == 0 {
 		sc.Outputs.Formats = []string{"md", "html", "json", "csv"}
@@ -101,13 +110,38 @@ func (d *decoder) validate(sc *Scenario, root *node) {
 	}
 }
 
+// validateSecureAggregation refuses what needs individual updates, which
+// secure aggregation hides from the coordinator: every rule but fedavg,
+// the score filter, marginal scores, an aggregator committee; and
+// surrogate mode, which models no masking.
+func (d *decoder) validateSecureAggregation(l *Learning) {
+	if l.Aggregation != "fedavg" {
+		d.check("protocol.learning.aggregation", "%s compares individual updates, which secure aggregation hides from the coordinator: use fedavg (or dp), or run %s in clear with secure_aggregation.clear_rule", l.Aggregation, l.Aggregation)
+	}
+	if l.Filter {
+		d.check("protocol.learning.filter", "the score filter needs validators to score individual updates, which secure aggregation hides")
+	}
+	if l.MarginalScores {
+		d.check("protocol.learning.marginal_scores", "marginal scores need individual updates, which secure aggregation hides")
+	}
+	if l.Aggregators > 0 {
+		d.check("protocol.learning.aggregators", "an aggregator committee aggregates individual updates, which secure aggregation hides")
+	}
+	if l.Surrogate != nil {
+		d.check("protocol.learning.secure_aggregation", "secure aggregation in surrogate mode: give real gradients (no surrogate)")
+	}
+}
+
 func (d *decoder) has(path string) bool { _, ok := d.pos[path]; return ok }
 
+// keys are m's keys, sorted: suggestions and messages list them in a
+// fixed order.
 func keys(m map[string]bool) []string {
-	var out []string
+	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)
 	}
+	slices.Sort(out)
 	return out
 }
 
@@ -423,6 +457,19 @@ func (d *decoder) splitShares(p *Population, rest int, shared float64) {
 }
 
 func (d *decoder) validateWorkload(sc *Scenario, w *Workload) {
+	if b := sc.Protocol.Market.Bandwidth; b != "" && !slices.ContainsFunc(sc.Network.Bandwidth, func(c BandwidthClass) bool { return c.Name == b }) {
+		var names []string
+		for _, c := range sc.Network.Bandwidth {
+			names = append(names, c.Name)
+		}
+		d.check("protocol.market.bandwidth", "no network.bandwidth class %q%s", b, suggest(b, names))
+	}
+	if m := sc.Protocol.Market; m.CommitDelay >= m.BlockInterval {
+		d.check("protocol.market.commit_delay", "commit delay %s is not below the block interval %s", m.CommitDelay, m.BlockInterval)
+	}
+	if m := sc.Protocol.Market; w.Drain <= 4*m.BlockInterval {
+		d.check("workload.drain", "drain %s: want more than four blocks (4 × %s) so that the last jobs settle", w.Drain, m.BlockInterval)
+	}
 	a := w.Arrivals
 	switch a.Process {
 	case "poisson", "constant":

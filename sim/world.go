@@ -48,6 +48,10 @@ type Config struct {
 	// CPU is what each message costs its sender's and receiver's
 	// processor; the zero value costs nothing.
 	CPU CPU
+	// Online, if not nil, is told when a node comes up or goes down (a
+	// start, a leave or crash, a rejoin, the run's Stop), at the World's
+	// time: what a driver needs to count online time exactly.
+	Online func(id protocol.NodeID, up bool)
 	// TimerLateNs delays every timer past its due time, as a live
 	// runtime's timers fire late by the wake-up and the inputs queued
 	// ahead of them; a timer re-armed when it fires slips by as much each
@@ -291,6 +295,19 @@ func (w *World) RunUntil(t protocol.Time) {
 	}
 }
 
+// RunUntilReporting is RunUntil(end) in n steps, calling report with the
+// clock and the events dispatched after each: the same events in the same
+// order as one RunUntil, so showing progress cannot change a run.
+func (w *World) RunUntilReporting(end protocol.Time, n int, report func(now protocol.Time, events uint64)) {
+	chunk := max(protocol.Duration(end.Sub(w.now))/protocol.Duration(max(n, 1)), 1)
+	for t := w.now.Add(chunk); t < end; t = t.Add(chunk) {
+		w.RunUntil(t)
+		report(t, w.Events())
+	}
+	w.RunUntil(end)
+	report(end, w.Events())
+}
+
 // RunWhile dispatches events while cond returns true, the queue is not empty
 // and the clock has not passed limit. cond is checked before every event.
 func (w *World) RunWhile(cond func() bool, limit protocol.Time) {
@@ -309,6 +326,7 @@ func (w *World) Stop() {
 		if w.nodes[i].online {
 			w.deliver(protocol.NodeID(i), protocol.Stop{})
 			w.nodes[i].online = false
+			w.notify(protocol.NodeID(i), false)
 		}
 	}
 }
@@ -345,6 +363,7 @@ func (w *World) dispatch(p *payload) {
 			return
 		}
 		ns.online, ns.started = true, true
+		w.notify(p.node, true)
 		w.traceEvent(p)
 		w.deliver(p.node, protocol.Start{Rejoin: p.tag == 1})
 	case evRecv:
@@ -395,6 +414,7 @@ func (w *World) dispatch(p *payload) {
 			w.deliver(p.node, protocol.Stop{Leave: true})
 		}
 		ns.online = false
+		w.notify(p.node, false)
 		ns.epoch++
 		ns.gpuFree, ns.cpuFree = 0, 0
 	case evRejoin:
@@ -403,6 +423,7 @@ func (w *World) dispatch(p *payload) {
 		}
 		w.traceEvent(p)
 		ns.online = true
+		w.notify(p.node, true)
 		w.deliver(p.node, protocol.Start{Rejoin: true})
 	}
 }
@@ -440,6 +461,12 @@ func (w *World) deliver(id protocol.NodeID, in protocol.Input) {
 	w.lastSent = nil
 	w.env.id = id
 	w.nodes[id].node.Handle(&w.env, in)
+}
+
+func (w *World) notify(id protocol.NodeID, up bool) {
+	if w.cfg.Online != nil {
+		w.cfg.Online(id, up)
+	}
 }
 
 func (w *World) traceEvent(p *payload) {

@@ -362,3 +362,27 @@ func TestLateTimersSlip(t *testing.T) {
 		t.Fatalf("got %q\nwant %q", l.lines, want)
 	}
 }
+
+// The Online hook hears every change of a node's state, crashes included
+// (which deliver nothing to the node), at the time it happens.
+func TestOnlineHook(t *testing.T) {
+	var got []string
+	var w *sim.World
+	w = sim.New(sim.Config{Online: func(id protocol.NodeID, up bool) {
+		got = append(got, fmt.Sprintf("%v n%d %v", w.Now(), id, up))
+	}})
+	quiet := protocol.NodeFunc(func(protocol.Env, protocol.Input) {})
+	w.Add(quiet)
+	w.Add(quiet)
+	w.Start()
+	sec := protocol.Time(protocol.Second)
+	w.Leave(0, sec, false)
+	w.Leave(1, sec, true)
+	w.Rejoin(1, 3*sec)
+	w.RunUntil(4 * sec)
+	w.Stop()
+	want := []string{"0s n0 true", "0s n1 true", "1s n0 false", "1s n1 false", "3s n1 true", "4s n1 false"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("got %q\nwant %q", got, want)
+	}
+}

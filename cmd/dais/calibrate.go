@@ -55,7 +55,7 @@ figure), the testnet directory and the profile.`,
   dais calibrate --scenario scenarios/calibrate-live.yaml --duration 30s --profile profiles/this-box.yaml`,
 		Args: checkArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			sc, err := loadScenario(scenario, sets)
+			sc, err := loadScenario(cmd.ErrOrStderr(), scenario, sets)
 			if err != nil {
 				return err
 			}

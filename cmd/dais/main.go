@@ -6,10 +6,13 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/dais-sim/dais/scenarios"
 )
 
 // Exit codes, documented in the README.
@@ -41,13 +44,25 @@ func run(args []string) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(os.Stderr, "dais:", err)
+	report(os.Stderr, err)
 	var ue usageError
 	// cobra reports an unknown subcommand as a plain error.
 	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") {
 		return exitBadInput
 	}
 	return exitFailed
+}
+
+// report prints an error: a scenario's problems one per line, each with
+// its file:line:column and key (as dais validate prints them), anything
+// else after "dais: ".
+func report(w io.Writer, err error) {
+	var es scenarios.Errors
+	if errors.As(err, &es) {
+		fmt.Fprintln(w, es.Error())
+		return
+	}
+	fmt.Fprintln(w, "dais:", err)
 }
 
 // checkArgs wraps a cobra argument validator so its errors exit with 2.
@@ -78,6 +93,7 @@ heterogeneous GPU nodes, deterministically: the same seed gives the same run.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newVersionCmd(), newRunCmd(), newValidateCmd(), newSchemaCmd(), newCompareCmd(), newGPUCmd())
 	root.AddCommand(newNodeCmd(), newTestnetCmd())
-	root.AddCommand(newCalibrateCmd())
+	root.AddCommand(newCalibrateCmd(), newTuneCmd())
+	root.AddCommand(newSweepCmd())
 	return root
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -21,9 +23,11 @@ func newNodeCmd() *cobra.Command {
 ledger), over libp2p (TCP or QUIC, Noise), as one OS process.
 
 FILE (YAML or JSON) names the node's id, its data dir, and the network: the path of a
-testnet.json (or its directory) or the network inline (seed, epoch, every node's role, stake
-and multiaddrs, timeouts, tx_rate). Keys derive from the seed and the node id, so every node
-knows every peer ID up front. A member may leave its multiaddrs out if the node's config says
+testnet.json (or its directory) or the network inline (seed, epoch, every node's role, stake,
+multiaddrs and public keys, timeouts, tx_rate). The node's secret keys are in its key file
+(key_file, default data_dir/node.key), which dais node keygen makes; the network lists only
+their public halves (peer_id, validator_key, account_key), so a copy of the network file gives
+no one a key. A member may leave its multiaddrs out if the node's config says
 where it listens (listen: [/ip4/127.0.0.1/tcp/0]) and bootstrap addresses (bootstrap:
 [/ip4/…/tcp/…/p2p/ID], in the network or the config) lead to the others: the node dials them
 and asks the peers it reaches for the rest. dais testnet up writes these files; see
@@ -61,5 +65,46 @@ SIGINT or SIGTERM stops the node gracefully. Exit codes: 0 stopped, 1 failed, 2 
 	}
 	cmd.Flags().StringVarP(&cfgPath, "config", "c", "", "the node's config file (YAML or JSON)")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "also log to stderr, at debug level")
+	cmd.AddCommand(newNodeKeygenCmd())
+	return cmd
+}
+
+func newNodeKeygenCmd() *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "keygen -o FILE",
+		Short: "Make a node's secret keys (libp2p identity, validator and account keys) in a new key file",
+		Long: `Keygen makes a node's three keys from the OS's random source: its libp2p identity, the key
+its proposals and votes are signed with, and the key of its account (transactions, and the
+signatures on its market and learning messages). It writes them to FILE, readable by you only
+(mode 0600; a node refuses a key file others may read), and never over an existing file. It
+prints the public halves as JSON: put them in the node's entry of the network file (peer_id,
+validator_key for a validator, account_key). dais testnet up makes every node's keys itself.`,
+		Example: `  dais node keygen -o node-3/data/node.key`,
+		Args:    checkArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if out == "" {
+				return badInput("-o FILE is required")
+			}
+			k, err := node.GenerateKeys()
+			if err != nil {
+				return err
+			}
+			if err := os.MkdirAll(filepath.Dir(out), 0o700); err != nil {
+				return err
+			}
+			if err := node.WriteKeys(out, k); err != nil {
+				return err
+			}
+			pub, err := k.Public()
+			if err != nil {
+				return err
+			}
+			enc := json.NewEncoder(cmd.OutOrStdout())
+			enc.SetIndent("", "  ")
+			return enc.Encode(pub)
+		},
+	}
+	cmd.Flags().StringVarP(&out, "out", "o", "", "the key file to write (it must not exist)")
 	return cmd
 }

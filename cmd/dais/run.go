@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -26,8 +27,9 @@ var runShortcuts = []struct{ flag, key, usage string }{
 }
 
 type runOptions struct {
-	out   string // run folder; overrides outputs.dir
-	quiet bool   // no progress
+	out    string // run folder; overrides outputs.dir
+	quiet  bool   // no progress
+	replay string // the command that runs the same scenario again
 }
 
 func newRunCmd() *cobra.Command {
@@ -53,8 +55,10 @@ optionally with the ledger and client transactions), or else block gossip. If th
 checker sees a violation, the report is still written and the run exits 1 with the command
 that replays it.
 
-The same scenario and seed always give the same metrics.json, report.md and timeseries.csv,
-byte for byte.`,
+The same scenario and seed always give the same metrics.json, report.md, report.html, plots and
+timeseries.csv, byte for byte; host.json alone holds wall time and speed. A failing run prints
+the command that replays it, overrides included. Progress goes to standard error: a bar on a
+terminal, a line every 10 s otherwise.`,
 		Example: `  dais run                                   # the built-in demo
   dais run scenarios/quickstart.yaml          # writes runs/quickstart/
   dais run quickstart --seed 7 --set network.loss=1% -o runs/lossy
@@ -78,10 +82,11 @@ byte for byte.`,
 			if len(args) == 1 {
 				name = args[0]
 			}
-			sc, err := loadScenario(name, overrides)
+			sc, err := loadScenario(cmd.ErrOrStderr(), name, overrides)
 			if err != nil {
 				return err
 			}
+			opt.replay = replayCommand(args, overrides)
 			return runScenario(cmd.OutOrStdout(), cmd.ErrOrStderr(), sc, opt)
 		},
 	}
@@ -96,14 +101,23 @@ byte for byte.`,
 	return cmd
 }
 
-// loadScenario loads a file, or a shipped scenario by name when no such file
-// exists. Errors in the scenario are bad input (exit 2).
-func loadScenario(name string, overrides []string) (*scenarios.Scenario, error) {
+// loadScenario loads a file, or a shipped scenario by name ("quickstart",
+// "quickstart.yaml") when no such file exists or when the name is a
+// folder, which no scenario is (a note on w says so). Errors in the
+// scenario are bad input (exit 2).
+func loadScenario(w io.Writer, name string, overrides []string) (*scenarios.Scenario, error) {
 	var sc *scenarios.Scenario
 	var err error
-	if _, statErr := os.Stat(name); statErr != nil && isBuiltin(name) {
+	st, statErr := os.Stat(name)
+	switch {
+	case statErr == nil && st.IsDir() && isBuiltin(name):
+		fmt.Fprintf(w, "note: %s is a folder here; running the shipped scenario %s (for a file inside the folder, give its path)\n", name, name)
 		sc, err = scenarios.Builtin(name, overrides...)
-	} else {
+	case statErr == nil && st.IsDir():
+		return nil, badInput("%s is a folder, not a scenario file; the shipped scenarios are %s", name, strings.Join(scenarios.BuiltinNames(), ", "))
+	case statErr != nil && isBuiltin(name):
+		sc, err = scenarios.Builtin(name, overrides...)
+	default:
 		sc, err = scenarios.Load(name, overrides...)
 	}
 	if err != nil {
@@ -113,12 +127,29 @@ func loadScenario(name string, overrides []string) (*scenarios.Scenario, error) 
 }
 
 func isBuiltin(name string) bool {
-	for _, b := range scenarios.BuiltinNames() {
-		if b == name {
-			return true
-		}
+	return slices.Contains(scenarios.BuiltinNames(), strings.TrimSuffix(name, ".yaml")) && !strings.ContainsRune(name, os.PathSeparator)
+}
+
+// replayCommand is the dais run command that runs the same scenario with
+// the same overrides (shortcut flags written as the --set they stand for),
+// so that a failing run can be reproduced exactly.
+func replayCommand(args, overrides []string) string {
+	words := append([]string{"dais", "run"}, args...)
+	for _, o := range overrides {
+		words = append(words, "--set", o)
 	}
-	return false
+	for i, w := range words {
+		words[i] = shellQuote(w)
+	}
+	return strings.Join(words, " ")
+}
+
+// shellQuote quotes a word for POSIX shells when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./=:,@%+") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // runScenario runs every repetition, writes the run folder and prints the
@@ -131,7 +162,7 @@ func runScenario(stdout, stderr io.Writer, sc *scenarios.Scenario, opt runOption
 	}
 	ro := runner.Options{Version: buildVersion()}
 	if !opt.quiet {
-		ro.Progress = &barProgress{w: stderr}
+		ro.Progress = &barProgress{w: stderr, reps: sc.Run.Repetitions}
 	}
 	res, err := runner.Run(sc, ro)
 	if errors.Is(err, runner.ErrScenario) {
@@ -144,27 +175,36 @@ func runScenario(stdout, stderr io.Writer, sc *scenarios.Scenario, opt runOption
 	if err := reports.Write(dir, run, sc.Outputs.Formats...); err != nil {
 		return fmt.Errorf("writing the run folder: %w", err)
 	}
-	fmt.Fprintf(stdout, "%s (%s): %d nodes, seed %d, %v simulated, %d repetition(s), %.2fs wall, %s events/s\n\n",
-		sc.Run.Name, sc.File, sc.NodeCount(), sc.Run.Seed, sc.Run.Duration, run.Meta.Repetitions, host.WallS, reports.FormatValue(host.EventsPerS))
+	fmt.Fprintf(stdout, "%s (%s): %d nodes, seed %d, simulated %s, %d repetition(s), %.2fs wall, %s events/s\n\n",
+		sc.Run.Name, sc.File, sc.NodeCount(), sc.Run.Seed, reports.SimulatedTime(run.Meta), run.Meta.Repetitions, host.WallS, reports.FormatValue(host.EventsPerS))
 	if err := reports.Table(stdout, run); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "\nreport: %s\n", filepath.Join(dir, reports.HTMLFile))
 	if len(res.Failures) > 0 {
-		return fmt.Errorf("the invariant checker saw %d violation(s):\n  %s\nreplay: dais run %s --seed %d",
-			len(res.Failures), strings.Join(res.Failures, "\n  "), sc.File, sc.Run.Seed)
+		return fmt.Errorf("the invariant checker saw %d violation(s):\n  %s\nreplay: %s",
+			len(res.Failures), strings.Join(res.Failures, "\n  "), opt.replay)
 	}
 	return nil
 }
 
-// barProgress shows each repetition's progress on a progress.Reporter.
+// barProgress shows each repetition's progress on a progress.Reporter: a
+// bar on a terminal, a line every 10 s otherwise.
 type barProgress struct {
-	w   io.Writer
-	bar *progress.Reporter
+	w    io.Writer
+	reps int
+	unit string
+	bar  *progress.Reporter
 }
 
+func (b *barProgress) Units(unit string) { b.unit = unit }
+
 func (b *barProgress) Start(rep int, endNs int64) {
-	b.bar = progress.New(b.w, endNs, progress.Options{})
+	if b.reps > 1 {
+		fmt.Fprintf(b.w, "repetition %d of %d\n", rep+1, b.reps)
+	}
+	b.bar = progress.New(b.w, endNs, progress.Options{Unit: b.unit})
+	b.unit = ""
 }
 
 func (b *barProgress) Update(simNs int64, events uint64) { b.bar.Update(simNs, events) }

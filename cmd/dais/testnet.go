@@ -30,8 +30,9 @@ func newTestnetCmd() *cobra.Command {
 		Short: "Run a local testnet: dais node processes talking libp2p on 127.0.0.1",
 		Long: `Testnet runs N dais node processes on this machine, over libp2p on 127.0.0.1, running the
 protocol code the simulator runs. A testnet lives in a directory (--dir, default ./testnet):
-testnet.json (seed, epoch, every node's role, stake and ports) and, per node, node-i/config.yaml,
-node-i/pid, node-i/output.log and node-i/data (chain.db, node.log, events.jsonl, status.addr).
+testnet.json (seed, epoch, every node's role, stake, ports and public keys) and, per node,
+node-i/config.yaml, node-i/pid, node-i/output.log and node-i/data (node.key: the node's secret
+keys, mode 0600; chain.db, node.log, events.jsonl, status.addr).
 
 The processes outlive the command that starts them; status, logs, report and down find them
 through the directory.`,
@@ -139,7 +140,7 @@ dais testnet down, or a crash): each replays its stored chain and catches up wit
 					if changed("nodes", "validators", "seed") {
 						return badInput("--scenario gives the nodes, validators and seed; drop -n, --validators and --seed")
 					}
-					sc, err := loadScenario(scenarioPath, nil)
+					sc, err := loadScenario(cmd.ErrOrStderr(), scenarioPath, nil)
 					if err != nil {
 						return err
 					}
@@ -220,9 +221,17 @@ func printTestnet(w io.Writer, tn *testnet.Testnet) {
 		if len(addrs) == 0 {
 			addrs = listens[m.ID]
 		}
-		_ = t.Append([]string{strconv.Itoa(int(m.ID)), m.Role, strconv.Itoa(running[m.ID]), m.PeerID, strings.Join(addrs, " "), addr})
+		_ = t.Append([]string{strconv.Itoa(int(m.ID)), m.Role, pidText(running[m.ID]), m.PeerID, strings.Join(addrs, " "), addr})
 	}
 	t.Render()
+}
+
+// pidText is a node's process ID, "-" when it runs none.
+func pidText(pid int) string {
+	if pid <= 0 {
+		return "-"
+	}
+	return strconv.Itoa(pid)
 }
 
 func newTestnetStatusCmd(dir *string) *cobra.Command {
@@ -238,18 +247,32 @@ func newTestnetStatusCmd(dir *string) *cobra.Command {
 				return err
 			}
 			sts := tn.Status(cmd.Context())
+			up := 0
+			for _, ns := range sts {
+				if ns.Status != nil {
+					up++
+				}
+			}
+			// Scripts check the exit code: none up is a failure.
+			down := func() error {
+				if up == 0 {
+					return fmt.Errorf("testnet: none of the %d nodes of %s is up (dais testnet up -d %s)", len(sts), *dir, *dir)
+				}
+				return nil
+			}
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
-				return enc.Encode(sts)
+				if err := enc.Encode(sts); err != nil {
+					return err
+				}
+				return down()
 			}
 			t := reports.NewTable(cmd.OutOrStdout())
 			t.Header("node", "role", "pid", "height", "round", "peers", "mempool txs", "last commit", "stored", "uptime", "jobs", "learning")
-			up := 0
 			for _, ns := range sts {
-				row := []string{strconv.Itoa(int(ns.ID)), ns.Role, strconv.Itoa(ns.PID)}
+				row := []string{strconv.Itoa(int(ns.ID)), ns.Role, pidText(ns.PID)}
 				if s := ns.Status; s != nil {
-					up++
 					last := "never"
 					if s.LastCommit != nil {
 						last = time.Since(*s.LastCommit).Round(100*time.Millisecond).String() + " ago"
@@ -272,7 +295,7 @@ func newTestnetStatusCmd(dir *string) *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%d of %d nodes up\n", up, len(sts))
-			return nil
+			return down()
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print every node's status as JSON")

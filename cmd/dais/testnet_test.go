@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dais-sim/dais/live/livetest"
 	"github.com/dais-sim/dais/live/node"
 	"github.com/dais-sim/dais/live/testnet"
 	"github.com/dais-sim/dais/reports"
@@ -128,6 +129,18 @@ func TestNodeCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	keyFile := filepath.Join(dir, "data", node.KeyFile)
+	code, stdout, stderr := cli(t, "node", "keygen", "-o", keyFile)
+	var pub node.PublicKeys
+	if err := json.Unmarshal([]byte(stdout), &pub); code != exitOK || err != nil || pub.PeerID == "" {
+		t.Fatalf("node keygen: exit %d, %v\n%s%s", code, err, stdout, stderr)
+	}
+	if fi, err := os.Stat(keyFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("the key file: %v, %v; want mode 0600", fi, err)
+	}
+	if code, _, stderr := cli(t, "node", "keygen", "-o", keyFile); code != exitFailed || !strings.Contains(stderr, "exists") {
+		t.Errorf("keygen over a key file: exit %d, %s; want it refused", code, stderr)
+	}
 	cfg := filepath.Join(dir, "node.yaml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`id: 0
 data_dir: data
@@ -136,39 +149,34 @@ network:
   seed: 5
   epoch: %s
   timeouts: {commit: 50ms}
-  nodes: [{id: 0, role: validator, addrs: [/ip4/127.0.0.1/tcp/%d]}]
-`, time.Now().UTC().Format(time.RFC3339Nano), ports[0])), 0o644)
+  nodes: [{id: 0, role: validator, addrs: [/ip4/127.0.0.1/tcp/%d], peer_id: %s, account_key: %s, validator_key: %s}]
+`, time.Now().UTC().Format(time.RFC3339Nano), ports[0], pub.PeerID, pub.AccountKey, pub.ValidatorKey)), 0o644)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan int)
 	var out, errb bytes.Buffer
 	go func() { done <- runCtx(ctx, liveRoot(), []string{"node", "--config", cfg}, &out, &errb) }()
 	addrFile := filepath.Join(dir, "data", node.StatusFile)
-	deadline := time.Now().Add(20 * time.Second)
-	var st node.Status
-	for st.Height < 3 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the node reached height %d in 20 s", st.Height)
-		}
-		time.Sleep(50 * time.Millisecond)
+	livetest.WaitFor(t, "the node to reach height 3", func() bool {
 		addr, err := os.ReadFile(addrFile)
 		if err != nil {
-			continue
+			return false
 		}
 		resp, err := http.Get("http://" + strings.TrimSpace(string(addr)) + "/status")
 		if err != nil {
-			continue
+			return false
 		}
-		json.NewDecoder(resp.Body).Decode(&st)
-		resp.Body.Close()
-	}
+		defer resp.Body.Close()
+		var st node.Status
+		return json.NewDecoder(resp.Body).Decode(&st) == nil && st.Height >= 3
+	})
 	cancel()
 	select {
 	case code := <-done:
 		if code != exitOK {
 			t.Fatalf("dais node exited %d: %s", code, errb.String())
 		}
-	case <-time.After(10 * time.Second):
+	case <-livetest.Context(t).Done():
 		t.Fatal("dais node did not stop when its context ended")
 	}
 	log, _ := os.ReadFile(filepath.Join(dir, "data", node.LogFile))
@@ -202,7 +210,7 @@ network: {loss: 1%}
 			t.Errorf("cleanup: testnet down: %s", stderr)
 		}
 	})
-	code, stdout, stderr := cli(t, "testnet", "up", "-d", dir, "--scenario", sc, "--tx-rate", "6", "--wait", "20s")
+	code, stdout, stderr := cli(t, "testnet", "up", "-d", dir, "--scenario", sc, "--tx-rate", "6", "--wait", "5m")
 	if code != exitOK {
 		t.Fatalf("testnet up: exit %d\n%s%s", code, stdout, stderr)
 	}
@@ -218,8 +226,7 @@ network: {loss: 1%}
 		t.Errorf("up -n on an existing testnet: exit %d, %s", code, stderr)
 	}
 
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	livetest.WaitFor(t, "every node to reach height 4", func() bool {
 		_, out, _ := cli(t, "testnet", "status", "-d", dir, "--json")
 		var sts []testnet.NodeStatus
 		if err := json.Unmarshal([]byte(out), &sts); err != nil {
@@ -228,14 +235,8 @@ network: {loss: 1%}
 		if len(sts) != 3 {
 			t.Fatalf("status lists %d nodes", len(sts))
 		}
-		if !slices.ContainsFunc(sts, func(ns testnet.NodeStatus) bool { return ns.Status == nil || ns.Status.Height < 4 }) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the testnet did not reach height 4 in 30 s:\n%s", out)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return !slices.ContainsFunc(sts, func(ns testnet.NodeStatus) bool { return ns.Status == nil || ns.Status.Height < 4 })
+	})
 	if _, out, _ := cli(t, "testnet", "status", "-d", dir); !strings.Contains(out, "3 of 3 nodes up") {
 		t.Errorf("status:\n%s", out)
 	}
@@ -265,8 +266,12 @@ network: {loss: 1%}
 	if _, stdout, _ := cli(t, "testnet", "down", "-d", dir); !strings.Contains(stdout, "no node is running") {
 		t.Errorf("down again: %s", stdout)
 	}
+	if code, stdout, stderr := cli(t, "testnet", "status", "-d", dir); code != exitFailed || !strings.Contains(stdout, "0 of 3 nodes up") ||
+		!strings.Contains(stderr, "none of the 3 nodes") {
+		t.Errorf("status with every node down: exit %d\n%s%s", code, stdout, stderr)
+	}
 	// Up again: the same testnet, each node replaying its chain.
-	if code, stdout, stderr := cli(t, "testnet", "up", "-d", dir, "--wait", "20s"); code != exitOK || !strings.Contains(stdout, "nodes [0 1 2] of the testnet") {
+	if code, stdout, stderr := cli(t, "testnet", "up", "-d", dir, "--wait", "5m"); code != exitOK || !strings.Contains(stdout, "nodes [0 1 2] of the testnet") {
 		t.Fatalf("up again: exit %d\n%s%s", code, stdout, stderr)
 	}
 	_, out, _ := cli(t, "testnet", "status", "-d", dir, "--json")

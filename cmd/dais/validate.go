@@ -2,33 +2,52 @@ package main
 
 import (
 	"fmt"
-	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/dais-sim/dais/scenarios"
+	"github.com/dais-sim/dais/sim/runner"
+	"github.com/dais-sim/dais/sim/tune"
 )
 
 func newValidateCmd() *cobra.Command {
 	var sets []string
 	cmd := &cobra.Command{
-		Use:   "validate FILE...",
+		Use:   "validate SCENARIO...",
 		Short: "Check scenario files without running them",
-		Long: `Validate loads each scenario file and reports every problem in it at once, each with
-file:line:column and the key path. It exits 0 when all files are valid and 2 otherwise.`,
+		Long: `Validate loads each scenario (a file, or a shipped scenario by name) and reports every
+problem in it at once, each with file:line:column and the key path: every check dais run makes
+before it starts, and with the same message. It exits 0 when all are valid and 2 otherwise.
+A file named tune-*.yaml is checked as a tune file (see dais tune).`,
 		Example: `  dais validate scenarios/*.yaml
   dais validate my.yaml --set run.seed=7`,
 		Args: checkArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			bad := 0
 			for _, f := range args {
-				sc, err := scenarios.Load(f, sets...)
+				if strings.HasPrefix(filepath.Base(f), "tune-") {
+					// A tune file (shipped beside the scenarios it tunes).
+					t, err := tune.Load(f)
+					if err != nil {
+						report(cmd.ErrOrStderr(), err)
+						bad++
+						continue
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "ok  %s (tune file: %d parameters of %s; dais tune --check also checks its figures)\n", f, len(t.Parameters), t.BaseFile)
+					continue
+				}
+				sc, err := loadScenario(cmd.ErrOrStderr(), f, sets)
+				if err == nil {
+					err = runner.Check(sc)
+				}
 				if err != nil {
-					fmt.Fprintln(os.Stderr, err)
+					report(cmd.ErrOrStderr(), err)
 					bad++
 					continue
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "ok  %s (%s: %d nodes, %v)\n", f, sc.Run.Name, sc.NodeCount(), sc.Run.Duration)
+				fmt.Fprintf(cmd.OutOrStdout(), "ok  %s (%s: %s run, %d nodes, %v)\n", f, sc.Run.Name, sc.Runner(), sc.NodeCount(), sc.Run.Duration)
 			}
 			if bad > 0 {
 				return usageError{fmt.Errorf("%d of %d files invalid", bad, len(args))}

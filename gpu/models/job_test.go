@@ -3,6 +3,7 @@ package models
 import (
 	"errors"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -125,6 +126,7 @@ func fedRound(t testing.TB, s Spec, global []float64, shards []datasets.Dataset,
 // and runs 2 local epochs in batches of 10 (19–20 SGD steps an epoch)
 // each round.
 func TestFederatedIID(t *testing.T) {
+	skipClaimUnderRace(t)
 	train, test := load(t)
 	parts, err := datasets.IID(train, 20, 1)
 	if err != nil {
@@ -159,5 +161,58 @@ func TestFederatedIID(t *testing.T) {
 		first, rounds, time.Since(start).Round(time.Millisecond), (time.Since(start) / rounds).Round(time.Millisecond))
 	if acc < 0.95 {
 		t.Errorf("test accuracy after %d rounds %.4f, want >= 0.95", rounds, acc)
+	}
+}
+
+// skipClaimUnderRace skips a test that trains to a target accuracy: the race
+// detector slows gorgonia tenfold and there is nothing concurrent in it.
+// TestConcurrentTrainJobs keeps the concurrent path under -race.
+func skipClaimUnderRace(t *testing.T) {
+	t.Helper()
+	if raceEnabled {
+		t.Skip("trains to a target accuracy; too slow under -race (make test runs it without)")
+	}
+}
+
+// TrainJobs run on a worker pool, as drivers run them, give the same deltas
+// as run one after another.
+func TestConcurrentTrainJobs(t *testing.T) {
+	train, _ := load(t)
+	s := Optdigits(KindMLP)
+	global := newModel(t, s).Params()
+	jobs := make([]TrainJob, 4)
+	want := make([][]float64, len(jobs))
+	for i := range jobs {
+		js := s
+		js.Seed = uint64(100 + i)
+		jobs[i] = TrainJob{Spec: js, Global: global, Data: rows(train, 40*i, 40*i+40), Epochs: 1}
+		out, err := jobs[i].Run()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = out.([]float64)
+	}
+	got := make([][]float64, len(jobs))
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	for i := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, err := jobs[i].Run()
+			if err == nil {
+				got[i] = out.([]float64)
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	for i := range jobs {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if !sameBits(got[i], want[i]) {
+			t.Errorf("job %d: concurrent delta differs from the sequential one", i)
+		}
 	}
 }

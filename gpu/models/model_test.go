@@ -319,6 +319,7 @@ func TestTrainDeterministic(t *testing.T) {
 // The centralized baselines: all 3,823 training rows, accuracy on the
 // 1,797 test rows written by other people.
 func TestCentralized(t *testing.T) {
+	skipClaimUnderRace(t)
 	train, test := load(t)
 	for _, c := range []struct {
 		kind   string

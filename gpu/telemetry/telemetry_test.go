@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
-	"github.com/NVIDIA/go-nvml/pkg/nvml/mock/dgxh100"
+	"github.com/NVIDIA/go-nvml/pkg/nvml/mock/dgxa100"
 )
 
 func TestNoDriverIsAClearError(t *testing.T) {
@@ -17,9 +17,9 @@ func TestNoDriverIsAClearError(t *testing.T) {
 	}
 }
 
-// go-nvml's mock of a DGX H100 (eight H100 SXM5 80GB, driver 550.54.15).
+// go-nvml's mock of a DGX A100 (eight A100 SXM4 40GB, driver 550.54.15).
 func TestDevicesOnAMockDGX(t *testing.T) {
-	lib, err := OpenWith(dgxh100.New())
+	lib, err := OpenWith(dgxa100.New())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,14 +32,14 @@ func TestDevicesOnAMockDGX(t *testing.T) {
 		t.Fatalf("%d devices, driver %q, CUDA %q; want 8, 550.54.15, 12.4", len(devs), lib.Driver, lib.CUDA)
 	}
 	for i, d := range devs {
-		if d.Index != i || d.Name == "" || d.MemoryTotalB < 80e9 {
+		if d.Index != i || d.Name == "" || d.MemoryTotalB < 40e9 {
 			t.Errorf("device %d: %+v", i, d)
 		}
 	}
 }
 
 func TestSamplerStops(t *testing.T) {
-	lib, err := OpenWith(dgxh100.New())
+	lib, err := OpenWith(dgxa100.New())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,7 @@ import (
 
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 
 	"github.com/dais-sim/dais/gpu/profile"
@@ -326,6 +327,13 @@ func runLive(ctx context.Context, topts testnet.Options, d time.Duration, pings 
 	if err != nil {
 		return nil, RTT{}, costs, err
 	}
+	// The host the RTT is measured from: the nodes let it connect as an
+	// observer (it is no member), to ping them.
+	pinger, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableRelay(), libp2p.DisableMetrics())
+	if err != nil {
+		return nil, RTT{}, costs, fmt.Errorf("calibrate: a host to ping from: %w", err)
+	}
+	defer pinger.Close()
 	var nodes []*node.Node
 	closeAll := func() error { return closeEach(nodes) }
 	for _, id := range tn.IDs() {
@@ -333,7 +341,7 @@ func runLive(ctx context.Context, topts testnet.Options, d time.Duration, pings 
 		if err != nil {
 			return nil, RTT{}, costs, errors.Join(err, closeAll())
 		}
-		n, err := node.New(cfg, node.Options{Version: "calibrate"})
+		n, err := node.New(cfg, node.Options{Version: "calibrate", Observers: []peer.ID{pinger.ID()}})
 		if err != nil {
 			return nil, RTT{}, costs, errors.Join(err, closeAll())
 		}
@@ -345,7 +353,7 @@ func runLive(ctx context.Context, topts testnet.Options, d time.Duration, pings 
 	start := time.Now()
 	stopProbe := probeLateness(LatenessPeriod)
 	cpu0 := cpuTime()
-	rtt, pingErr := measureRTT(ctx, nodes, pings)
+	rtt, pingErr := measureRTT(ctx, pinger, nodes, pings)
 	var hopErr error
 	costs.Message, hopErr = measureHops(ctx, len(nodes)*pings, LatenessPeriod)
 	costs.Samples = 300
@@ -395,15 +403,10 @@ func runLive(ctx context.Context, topts testnet.Options, d time.Duration, pings 
 	return run, rtt, costs, nil
 }
 
-// measureRTT pings every node from a plain libp2p host on loopback (the
-// standard /ipfs/ping/1.0.0 protocol) and summarizes the round trips,
-// leaving out each connection's first ping.
-func measureRTT(ctx context.Context, nodes []*node.Node, pings int) (RTT, error) {
-	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableRelay(), libp2p.DisableMetrics())
-	if err != nil {
-		return RTT{}, fmt.Errorf("calibrate: a host to ping from: %w", err)
-	}
-	defer h.Close()
+// measureRTT pings every node from h, a plain libp2p host on loopback
+// (the standard /ipfs/ping/1.0.0 protocol), and summarizes the round
+// trips, leaving out each connection's first ping.
+func measureRTT(ctx context.Context, h host.Host, nodes []*node.Node, pings int) (RTT, error) {
 	var rtts, b2b []float64
 	for _, n := range nodes {
 		got, err := pingNode(ctx, h, n, pings+1)

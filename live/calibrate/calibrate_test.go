@@ -24,6 +24,7 @@ import (
 // the report and both run folders.
 func TestCalibrateShippedScenario(t *testing.T) {
 	livetest.RequireLoopback(t)
+	t.Parallel() // its checks are of structure, not of the figures the other run would disturb
 	sc, err := scenarios.Load("../../scenarios/calibrate-live.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -144,6 +145,7 @@ func TestGap(t *testing.T) {
 // task completion, and the live figures are real (the units took time).
 func TestCalibrateMarket(t *testing.T) {
 	livetest.RequireLoopback(t)
+	t.Parallel() // its checks are of structure, not of the figures the other run would disturb
 	sc, err := scenarios.Load("../../scenarios/calibrate-live.yaml", "population.groups[0].count=3")
 	if err != nil {
 		t.Fatal(err)

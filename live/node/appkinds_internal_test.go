@@ -23,7 +23,8 @@ func TestServiceFramesLeaveOffTheNodeGoroutine(t *testing.T) {
 	for i := range 3 {
 		netw.Nodes = append(netw.Nodes, Member{ID: protocol.NodeID(i), Role: RoleValidator, Addrs: []string{"/ip4/127.0.0.1/tcp/0"}})
 	}
-	n, err := New(&Config{ID: 0, DataDir: filepath.Join(t.TempDir(), "n0"), Network: netw, Listen: []string{"/ip4/127.0.0.1/tcp/0"}}, Options{})
+	keys := withKeys(t, netw)
+	n, err := New(&Config{ID: 0, DataDir: filepath.Join(t.TempDir(), "n0"), Network: netw, Keys: keys[0], Listen: []string{"/ip4/127.0.0.1/tcp/0"}}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"crypto/ed25519"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -90,6 +91,9 @@ type ServiceContext struct {
 	// on the node goroutine only.
 	Ledger *chain.Ledger
 	Store  *store.Store
+	// AccountKey is the node's account key, for a service that signs
+	// transactions.
+	AccountKey ed25519.PrivateKey
 }
 
 // serviceBuilder returns the service a network asks this node to run, or
@@ -104,7 +108,7 @@ func registerService(b serviceBuilder) { serviceBuilders = append(serviceBuilder
 // buildServices asks every registered builder for its service and wraps
 // engine in the mux that routes to their Apps.
 func (n *Node) buildServices(engine protocol.Node) (protocol.Node, error) {
-	ctx := ServiceContext{Network: n.net, ID: n.cfg.ID, Log: n.log, Ledger: n.ledger, Store: n.store,
+	ctx := ServiceContext{Network: n.net, ID: n.cfg.ID, Log: n.log, Ledger: n.ledger, Store: n.store, AccountKey: n.keys.Account,
 		Height: func() uint64 { return n.ledger.Height() },
 		Connected: func(id protocol.NodeID) bool {
 			return n.host != nil && slices.Contains(n.host.TopicPeers(PresenceTopic), id)

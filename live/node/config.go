@@ -2,6 +2,7 @@ package node
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
@@ -15,7 +16,6 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml"
-	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 
@@ -75,6 +75,12 @@ type Config struct {
 	StatusAddr string `json:"status_addr,omitempty" yaml:"status_addr,omitempty"`
 	// LogLevel is debug, info (default), warn or error.
 	LogLevel string `json:"log_level,omitempty" yaml:"log_level,omitempty"`
+	// KeyFile is the node's key file (dais node keygen, keys.go); empty
+	// means node.key in DataDir.
+	KeyFile string `json:"key_file,omitempty" yaml:"key_file,omitempty"`
+	// Keys, if set, are the node's keys, and KeyFile is not read: for
+	// nodes a program runs in its own process.
+	Keys *Keys `json:"-" yaml:"-"`
 
 	// dir is the directory the file was read from; paths resolve against it.
 	dir string
@@ -86,12 +92,10 @@ type Config struct {
 type Network struct {
 	// Name labels logs, metrics and reports.
 	Name string `json:"name" yaml:"name"`
-	// Seed is the root seed: libp2p identities (PeerKey), validators'
-	// signing keys (consensus.DeriveKey), accounts (chain.KeyFor) and each
-	// node's random stream derive from it, so every node knows every
-	// other's peer ID and public keys without a key exchange. Anyone who
-	// knows it knows every key: a testnet's seed is not a secret worth
-	// anything, and a network worth attacking needs real keys.
+	// Seed is the root seed of what the simulator would draw: each node's
+	// random stream, the load clients' transfers, the federated job's
+	// data split. No key derives from it: each node's keys are its own
+	// (Keys), and the members list their public halves.
 	Seed uint64 `json:"seed" yaml:"seed"`
 	// Epoch is the instant protocol time 0 stands for; every node of the
 	// network, restarted or not, measures time from it, so latencies
@@ -140,9 +144,25 @@ type Member struct {
 	// They may be left out where the node's Config.Listen says where it
 	// listens and the others find it through Bootstrap.
 	Addrs []string `json:"addrs,omitempty" yaml:"addrs,omitempty"`
-	// PeerID, if given, must be the one PeerKey derives: it catches a
-	// network file written for another seed.
-	PeerID string `json:"peer_id,omitempty" yaml:"peer_id,omitempty"`
+	// PeerID is the node's libp2p peer ID: what the others' address books
+	// accept its connections, streams and publications as. Required.
+	PeerID string `json:"peer_id" yaml:"peer_id"`
+	// ValidatorKey is the hex ed25519 public key the node's proposals and
+	// votes are checked against; required of a validator.
+	ValidatorKey string `json:"validator_key,omitempty" yaml:"validator_key,omitempty"`
+	// AccountKey is the hex ed25519 public key of the node's account (its
+	// genesis balance and stake, its transactions) and of its service
+	// messages' signatures. Required.
+	AccountKey string `json:"account_key" yaml:"account_key"`
+}
+
+// SetKeys sets the member's public keys.
+func (m *Member) SetKeys(p PublicKeys) {
+	m.PeerID, m.AccountKey = p.PeerID, p.AccountKey
+	m.ValidatorKey = ""
+	if m.Role == RoleValidator {
+		m.ValidatorKey = p.ValidatorKey
+	}
 }
 
 // Timeouts are bft.Timeouts in a file: durations such as "500ms".
@@ -326,6 +346,47 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// KeyPath is the resolved key file.
+func (c *Config) KeyPath() string {
+	if c.KeyFile != "" {
+		return c.resolve(c.KeyFile)
+	}
+	return filepath.Join(c.Dir(), KeyFile)
+}
+
+// loadKeys returns the node's keys (Keys, or the key file's) once they are
+// checked against the public keys the network lists for it.
+func (c *Config) loadKeys() (*Keys, error) {
+	k := c.Keys
+	where := "the keys given"
+	if k == nil {
+		var err error
+		if k, err = LoadKeys(c.KeyPath()); err != nil {
+			return nil, err
+		}
+		where = c.KeyPath()
+	}
+	pub, err := k.Public()
+	if err != nil {
+		return nil, err
+	}
+	m := c.Network.Nodes[c.ID]
+	for _, f := range []struct{ key, want, got string }{
+		{"peer_id", m.PeerID, pub.PeerID},
+		{"account_key", m.AccountKey, pub.AccountKey},
+		{"validator_key", m.ValidatorKey, pub.ValidatorKey},
+	} {
+		if f.key == "validator_key" && m.Role != RoleValidator {
+			continue
+		}
+		if f.want != f.got {
+			return nil, fmt.Errorf("%w: node %d: the network's %s is %s, but %s holds %s (keys of another node, or a network file for other keys?)",
+				ErrConfig, c.ID, f.key, f.want, where, f.got)
+		}
+	}
+	return k, nil
+}
+
 // Validate checks a network description: nodes numbered 0…n−1, known
 // roles, at least one validator, well-formed addresses, and peer IDs (where
 // given) that match the seed.
@@ -343,6 +404,7 @@ func (n *Network) Validate() error {
 		return bad("tx_rate %g: want ≥ 0", n.TxRate)
 	}
 	validators := 0
+	peers := map[peer.ID]protocol.NodeID{}
 	for i, m := range n.Nodes {
 		if int(m.ID) != i {
 			return bad("nodes[%d] has id %d: nodes are listed by id, from 0", i, m.ID)
@@ -359,13 +421,23 @@ func (n *Network) Validate() error {
 				return bad("node %d: addr %q: %v", i, a, err)
 			}
 		}
-		if m.PeerID != "" {
-			want, err := PeerIDFor(n.Seed, m.ID)
-			if err != nil {
-				return err
-			}
-			if m.PeerID != want.String() {
-				return bad("node %d: peer_id %s, but seed %d gives %s (a network file for another seed?)", i, m.PeerID, n.Seed, want)
+		if m.PeerID == "" {
+			return bad("node %d has no peer_id (network files from before keys were secret derived them from the seed: make the testnet afresh, or give each node a key with dais node keygen)", i)
+		}
+		pid, err := peer.Decode(m.PeerID)
+		if err != nil {
+			return bad("node %d: peer_id %q: %v", i, m.PeerID, err)
+		}
+		if j, ok := peers[pid]; ok {
+			return bad("nodes %d and %d have the same peer_id %s", j, i, pid)
+		}
+		peers[pid] = m.ID
+		if _, err := publicKey(m.AccountKey); err != nil {
+			return bad("node %d: account_key %q: %v", i, m.AccountKey, err)
+		}
+		if m.Role == RoleValidator {
+			if _, err := publicKey(m.ValidatorKey); err != nil {
+				return bad("node %d: validator_key %q: %v", i, m.ValidatorKey, err)
 			}
 		}
 	}
@@ -420,21 +492,25 @@ func (n *Network) balance() uint64 {
 	return n.Balance
 }
 
-// Identity fingerprints what the chain's blocks depend on (the seed, which
-// fixes every key, and the members' roles and stakes, which fix the
-// genesis and the validator set), for store.SetIdentity: a data dir made
-// for one network refuses to start in another. Addresses and timeouts are
-// left out, so a network can move to other ports and keep its chain.
+// Identity fingerprints what the chain's blocks depend on (the seed, the
+// members' roles, stakes and public keys, which fix the genesis and the
+// validator set), for store.SetIdentity: a data dir made for one network
+// refuses to start in another. Addresses and timeouts are left out, so a
+// network can move to other ports and keep its chain. Service messages'
+// signatures cover it too, so that one network's cannot be replayed in
+// another.
 func (n *Network) Identity() []byte {
 	h := sha256.New()
-	h.Write([]byte("dais/network/v1\x00"))
+	h.Write([]byte("dais/network/v2\x00"))
 	var b []byte
 	b = binary.BigEndian.AppendUint64(b, n.Seed)
 	b = binary.BigEndian.AppendUint64(b, n.balance())
 	b = binary.BigEndian.AppendUint64(b, uint64(len(n.Nodes)))
 	for _, m := range n.Nodes {
-		b = append(b, m.Role...)
-		b = append(b, 0)
+		for _, f := range []string{m.Role, m.PeerID, m.AccountKey, m.ValidatorKey} {
+			b = append(b, f...)
+			b = append(b, 0)
+		}
 		if m.Role == RoleValidator {
 			b = binary.BigEndian.AppendUint64(b, m.StakeOf())
 		}
@@ -443,34 +519,26 @@ func (n *Network) Identity() []byte {
 	return h.Sum(nil)[:16]
 }
 
-// peerKeyDomain is the protocol.DeriveSeed domain of libp2p identities.
-const peerKeyDomain = "libp2p.key"
-
-// PeerKey is node id's libp2p identity in the network with root seed seed:
-// an Ed25519 key whose 32-byte seed is four derived uint64s (as
-// chain.KeyFor builds account keys), so every node computes every other
-// node's peer ID from the network file alone.
-func PeerKey(seed uint64, id protocol.NodeID) (crypto.PrivKey, error) {
-	var s [32]byte
-	for i := range 4 {
-		binary.LittleEndian.PutUint64(s[8*i:], protocol.DeriveSeed(seed, peerKeyDomain, 4*uint64(id)+uint64(i)))
-	}
-	// GenerateEd25519Key reads exactly the 32-byte seed from the reader
-	// (crypto/ed25519.GenerateKey is NewKeyFromSeed of what it reads).
-	k, _, err := crypto.GenerateEd25519Key(bytes.NewReader(s[:]))
-	if err != nil {
-		return nil, fmt.Errorf("node: deriving the libp2p key of node %d: %w", id, err)
-	}
-	return k, nil
+// PeerIDOf is node id's peer ID; the network must be valid.
+func (n *Network) PeerIDOf(id protocol.NodeID) peer.ID {
+	pid, _ := peer.Decode(n.Nodes[id].PeerID)
+	return pid
 }
 
-// PeerIDFor is node id's peer ID in the network with root seed seed.
-func PeerIDFor(seed uint64, id protocol.NodeID) (peer.ID, error) {
-	k, err := PeerKey(seed, id)
-	if err != nil {
-		return "", err
-	}
-	return peer.IDFromPrivateKey(k)
+// AccountKeyOf is node id's account key; the network must be valid.
+func (n *Network) AccountKeyOf(id protocol.NodeID) chain.PubKey {
+	k, _ := publicKey(n.Nodes[id].AccountKey)
+	return chain.PubKey(k)
+}
+
+// AccountOf is node id's account address; the network must be valid.
+func (n *Network) AccountOf(id protocol.NodeID) chain.Address { return n.AccountKeyOf(id).Address() }
+
+// ValidatorKeyOf is validator id's vote key (nil for a follower); the
+// network must be valid.
+func (n *Network) ValidatorKeyOf(id protocol.NodeID) ed25519.PublicKey {
+	k, _ := publicKey(n.Nodes[id].ValidatorKey)
+	return k
 }
 
 // bootstrap parses bootstrap addresses (key names them in errors) into
@@ -482,11 +550,7 @@ func (n *Network) bootstrap(key string, addrs []string) (map[protocol.NodeID][]m
 	}
 	members := make(map[peer.ID]protocol.NodeID, len(n.Nodes))
 	for _, m := range n.Nodes {
-		pid, err := PeerIDFor(n.Seed, m.ID)
-		if err != nil {
-			return nil, err
-		}
-		members[pid] = m.ID
+		members[n.PeerIDOf(m.ID)] = m.ID
 	}
 	out := map[protocol.NodeID][]ma.Multiaddr{}
 	for i, a := range addrs {
@@ -500,7 +564,7 @@ func (n *Network) bootstrap(key string, addrs []string) (map[protocol.NodeID][]m
 		}
 		id, ok := members[pid]
 		if !ok {
-			return nil, fmt.Errorf("%w: %s[%d] %q: peer %s is no node of the network (seed %d)", ErrConfig, key, i, a, pid, n.Seed)
+			return nil, fmt.Errorf("%w: %s[%d] %q: peer %s is no node of the network", ErrConfig, key, i, a, pid)
 		}
 		out[id] = append(out[id], transport)
 	}
@@ -517,11 +581,7 @@ func (n *Network) addrBook(extra []string) (map[protocol.NodeID]peer.AddrInfo, e
 	}
 	book := make(map[protocol.NodeID]peer.AddrInfo, len(n.Nodes))
 	for _, m := range n.Nodes {
-		pid, err := PeerIDFor(n.Seed, m.ID)
-		if err != nil {
-			return nil, err
-		}
-		info := peer.AddrInfo{ID: pid}
+		info := peer.AddrInfo{ID: n.PeerIDOf(m.ID)}
 		for _, a := range m.Addrs {
 			addr, err := ma.NewMultiaddr(a)
 			if err != nil {

@@ -2,6 +2,7 @@ package node_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,12 +24,29 @@ func write(t *testing.T, path, text string) {
 	}
 }
 
-func TestLoadConfigYAMLWithNetworkDir(t *testing.T) {
-	dir := t.TempDir()
-	pid, err := node.PeerIDFor(9, 1)
+// newKeys makes a node's keys.
+func newKeys(t testing.TB) *node.Keys {
+	t.Helper()
+	k, err := node.GenerateKeys()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return k
+}
+
+// keysYAML are the public keys of fresh keys as YAML flow-map entries
+// of a member.
+func keysYAML(t testing.TB) string {
+	t.Helper()
+	p, err := newKeys(t).Public()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("peer_id: %s, account_key: %s, validator_key: %s", p.PeerID, p.AccountKey, p.ValidatorKey)
+}
+
+func TestLoadConfigYAMLWithNetworkDir(t *testing.T) {
+	dir := t.TempDir()
 	write(t, filepath.Join(dir, node.NetworkFile), `
 name: yaml-net
 seed: 9
@@ -36,8 +54,8 @@ epoch: 2026-01-02T03:04:05Z
 timeouts: {propose: 250ms, commit: 1.5s}
 tx_rate: 2
 nodes:
-  - {id: 0, role: validator, stake: 5, addrs: [/ip4/127.0.0.1/tcp/4001]}
-  - {id: 1, role: follower, addrs: [/ip4/127.0.0.1/tcp/4002], peer_id: `+pid.String()+`}
+  - {id: 0, role: validator, stake: 5, addrs: [/ip4/127.0.0.1/tcp/4001], `+keysYAML(t)+`}
+  - {id: 1, role: follower, addrs: [/ip4/127.0.0.1/tcp/4002], `+keysYAML(t)+`}
 `)
 	write(t, filepath.Join(dir, "node-1", "config.yaml"), "id: 1\ndata_dir: data\nnetwork_file: ..\n")
 	cfg, err := node.LoadConfig(filepath.Join(dir, "node-1", "config.yaml"))
@@ -63,9 +81,11 @@ nodes:
 
 func TestLoadConfigJSONInline(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "node.json")
+	p, _ := newKeys(t).Public()
 	write(t, path, `{"id": 0, "data_dir": "/var/dais", "status_addr": "127.0.0.1:9100",
 		"network": {"name": "j", "seed": 1, "epoch": "2026-01-01T00:00:00Z",
-		"nodes": [{"id": 0, "role": "validator", "addrs": ["/ip4/127.0.0.1/udp/4001/quic-v1"]}]}}`)
+		"nodes": [{"id": 0, "role": "validator", "addrs": ["/ip4/127.0.0.1/udp/4001/quic-v1"],
+		"peer_id": "`+p.PeerID+`", "account_key": "`+p.AccountKey+`", "validator_key": "`+p.ValidatorKey+`"}]}}`)
 	cfg, err := node.LoadConfig(path)
 	if err != nil {
 		t.Fatal(err)
@@ -76,16 +96,26 @@ func TestLoadConfigJSONInline(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
-	const nodes = `nodes: [{id: 0, role: validator, addrs: [/ip4/127.0.0.1/tcp/1]}]`
+	k0, k1 := keysYAML(t), keysYAML(t)
+	nodes := `nodes: [{id: 0, role: validator, addrs: [/ip4/127.0.0.1/tcp/1], ` + k0 + `}]`
+	member := func(role, addrs, keys string) string {
+		return "id: 0\ndata_dir: d\nnetwork: {seed: 1, epoch: 2026-01-01T00:00:00Z, nodes: [{id: 0, role: " + role + ", addrs: [" + addrs + "], " + keys + "}]}"
+	}
+	p, _ := newKeys(t).Public()
 	for _, c := range []struct{ name, text, want string }{
 		{"unknown key", "id: 0\ndata_dir: d\ndata_dri: e\nnetwork: {seed: 1, epoch: 2026-01-01T00:00:00Z, " + nodes + "}", "data_dri"},
 		{"no network", "id: 0\ndata_dir: d\n", "network_file"},
 		{"no data dir", "id: 0\nnetwork: {seed: 1, epoch: 2026-01-01T00:00:00Z, " + nodes + "}", "data_dir"},
 		{"id out of range", "id: 3\ndata_dir: d\nnetwork: {seed: 1, epoch: 2026-01-01T00:00:00Z, " + nodes + "}", "id 3"},
-		{"bad role", "id: 0\ndata_dir: d\nnetwork: {seed: 1, epoch: 2026-01-01T00:00:00Z, nodes: [{id: 0, role: miner, addrs: [/ip4/127.0.0.1/tcp/1]}]}", "miner"},
-		{"no validator", "id: 0\ndata_dir: d\nnetwork: {seed: 1, epoch: 2026-01-01T00:00:00Z, nodes: [{id: 0, role: follower, addrs: [/ip4/127.0.0.1/tcp/1]}]}", "no validator"},
-		{"bad addr", "id: 0\ndata_dir: d\nnetwork: {seed: 1, epoch: 2026-01-01T00:00:00Z, nodes: [{id: 0, role: validator, addrs: [127.0.0.1:1]}]}", "addr"},
-		{"wrong peer id", "id: 0\ndata_dir: d\nnetwork: {seed: 1, epoch: 2026-01-01T00:00:00Z, nodes: [{id: 0, role: validator, addrs: [/ip4/127.0.0.1/tcp/1], peer_id: 12D3KooWGnd2Wj323LRivfbsi4gigyRuYzQvaGuJFNosXPDAJzYH}]}", "another seed"},
+		{"bad role", member("miner", "/ip4/127.0.0.1/tcp/1", k0), "miner"},
+		{"no validator", member("follower", "/ip4/127.0.0.1/tcp/1", k0), "no validator"},
+		{"bad addr", member("validator", "127.0.0.1:1", k0), "addr"},
+		{"no peer id", member("validator", "/ip4/127.0.0.1/tcp/1", "account_key: "+p.AccountKey+", validator_key: "+p.ValidatorKey), "no peer_id"},
+		{"bad peer id", member("validator", "/ip4/127.0.0.1/tcp/1", "peer_id: 12D3Koo, account_key: "+p.AccountKey+", validator_key: "+p.ValidatorKey), "peer_id"},
+		{"no account key", member("validator", "/ip4/127.0.0.1/tcp/1", "peer_id: "+p.PeerID+", validator_key: "+p.ValidatorKey), "account_key"},
+		{"no validator key", member("validator", "/ip4/127.0.0.1/tcp/1", "peer_id: "+p.PeerID+", account_key: "+p.AccountKey), "validator_key"},
+		{"short account key", member("validator", "/ip4/127.0.0.1/tcp/1", "peer_id: "+p.PeerID+", account_key: abcd, validator_key: "+p.ValidatorKey), "2-byte"},
+		{"one peer id twice", "id: 0\ndata_dir: d\nnetwork: {seed: 1, epoch: 2026-01-01T00:00:00Z, nodes: [{id: 0, role: validator, addrs: [/ip4/127.0.0.1/tcp/1], " + k1 + "}, {id: 1, role: validator, addrs: [/ip4/127.0.0.1/tcp/2], " + k1 + "}]}", "same peer_id"},
 		{"no epoch", "id: 0\ndata_dir: d\nnetwork: {seed: 1, " + nodes + "}", "epoch"},
 		{"bad duration", "id: 0\ndata_dir: d\nnetwork: {seed: 1, epoch: 2026-01-01T00:00:00Z, timeouts: {commit: fast}, " + nodes + "}", "fast"},
 		{"bad log level", "id: 0\ndata_dir: d\nlog_level: loud\nnetwork: {seed: 1, epoch: 2026-01-01T00:00:00Z, " + nodes + "}", "loud"},
@@ -101,15 +131,44 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
-// TestPeerIDsAreDerived: every node computes every other node's peer ID
-// from the seed, and the IDs differ between nodes and seeds.
-func TestPeerIDsAreDerived(t *testing.T) {
-	a, _ := node.PeerIDFor(1, 0)
-	b, _ := node.PeerIDFor(1, 0)
-	c, _ := node.PeerIDFor(1, 1)
-	d, _ := node.PeerIDFor(2, 0)
-	if a != b || a == c || a == d {
-		t.Errorf("peer IDs %s %s %s %s: want a function of (seed, id)", a, b, c, d)
+// TestKeyFiles: keys are random, their file is its owner's alone and is
+// never overwritten, and a file others may read, or the keys of another
+// node, keep a node from starting.
+func TestKeyFiles(t *testing.T) {
+	dir := t.TempDir()
+	a, b := newKeys(t), newKeys(t)
+	pa, _ := a.Public()
+	pb, _ := b.Public()
+	if pa.PeerID == pb.PeerID || pa.AccountKey == pb.AccountKey || pa.ValidatorKey == pb.ValidatorKey || pa.AccountKey == pa.ValidatorKey {
+		t.Fatalf("two key sets share a key: %+v %+v", pa, pb)
+	}
+	path := filepath.Join(dir, node.KeyFile)
+	if err := node.WriteKeys(path, a); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode %v (%v), want 0600", fi.Mode().Perm(), err)
+	}
+	if err := node.WriteKeys(path, b); err == nil {
+		t.Error("WriteKeys replaced a key file")
+	}
+	back, err := node.LoadKeys(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pback, _ := back.Public(); pback != pa {
+		t.Errorf("loaded %+v, wrote %+v", pback, pa)
+	}
+	os.Chmod(path, 0o644)
+	if _, err := node.LoadKeys(path); !errors.Is(err, node.ErrConfig) || !strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("loading a key file others may read: %v", err)
+	}
+	os.Chmod(path, 0o600)
+
+	netw := testNetwork(t, 2, 0, 0)
+	_, err = node.New(&node.Config{ID: 1, DataDir: dir, KeyFile: path, Network: netw}, node.Options{})
+	if !errors.Is(err, node.ErrConfig) || !strings.Contains(err.Error(), "peer_id") {
+		t.Errorf("a node started with another's keys: %v", err)
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/dais-sim/dais/live/livetest"
 	"github.com/dais-sim/dais/live/node"
@@ -42,7 +41,7 @@ func TestBootstrapDiscovery(t *testing.T) {
 	}
 	dumpLogsOnFailure(t, dirs...)
 
-	livetest.WaitFor(t, 20*time.Second, "every node to list every other as a peer", func() bool {
+	livetest.WaitFor(t, "every node to list every other as a peer", func() bool {
 		for i, n := range nodes {
 			want := slices.DeleteFunc([]protocol.NodeID{0, 1, 2, 3, 4}, func(id protocol.NodeID) bool { return id == protocol.NodeID(i) })
 			if !slices.Equal(n.n.Status().Peers, want) {
@@ -52,7 +51,7 @@ func TestBootstrapDiscovery(t *testing.T) {
 		return true
 	})
 	const target = 3
-	livetest.WaitFor(t, 20*time.Second, fmt.Sprintf("every node to commit height %d", target), func() bool {
+	livetest.WaitFor(t, fmt.Sprintf("every node to commit height %d", target), func() bool {
 		for _, n := range nodes {
 			if n.height() < target {
 				return false
@@ -78,16 +77,17 @@ func TestBootstrapDiscovery(t *testing.T) {
 // nowhere to listen are config errors that name the key.
 func TestBootstrapConfigErrors(t *testing.T) {
 	netw := testNetwork(t, 2, 0, 0)
-	other, err := node.PeerIDFor(netw.Seed+1, 0)
+	p, err := newKeys(t).Public()
 	if err != nil {
 		t.Fatal(err)
 	}
+	other := p.PeerID
 	for _, c := range []struct {
 		mutate func(*node.Config)
 		want   string
 	}{
 		{func(c *node.Config) { c.Bootstrap = []string{"/ip4/127.0.0.1/tcp/1"} }, "bootstrap[0]"},
-		{func(c *node.Config) { c.Bootstrap = []string{"/ip4/127.0.0.1/tcp/1/p2p/" + other.String()} }, "no node of the network"},
+		{func(c *node.Config) { c.Bootstrap = []string{"/ip4/127.0.0.1/tcp/1/p2p/" + other} }, "no node of the network"},
 		{func(c *node.Config) { c.Network.Bootstrap = []string{"nonsense"} }, "bootstrap[0] \"nonsense\""},
 		{func(c *node.Config) { c.Network.Nodes[1].Addrs = nil }, "give listen"},
 	} {

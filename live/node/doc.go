@@ -18,8 +18,15 @@
 // payouts are transactions on the BFT chain). Their messages leave from a
 // goroutine per peer (appsend.go), and the events they emit go to the
 // events file with consensus's (protoevents.go), for dais testnet report.
-// Keys derive from the network's seed, so a network is described by one
-// file every node reads (Network). A member may leave its Addrs out and
+// A network is described by one file every node reads (Network): its
+// members' roles, stakes, addresses and public keys. Each node's secret
+// keys (libp2p identity, validator key, account key) are its own, in a
+// key file (keys.go; dais node keygen, or dais testnet up); nothing
+// derives them from the seed, which drives only what the simulator
+// draws. Every frame a peer sends passes inbound.go before the node sees
+// it: forged, stale and unsigned messages are refused and counted
+// (dais_p2p_refused_total) with the transport's own refusals (live/p2p),
+// and service messages travel signed by their author (signed.go). A member may leave its Addrs out and
 // listen where its Config.Listen says (/ip4/127.0.0.1/tcp/0: a port the OS
 // picks); the nodes then dial the bootstrap addresses (Network.Bootstrap,
 // Config.Bootstrap: multiaddrs ending in /p2p/<peer ID> of a member), and

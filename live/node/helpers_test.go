@@ -8,9 +8,11 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/dais-sim/dais/live/livetest"
 	"github.com/dais-sim/dais/live/node"
 	"github.com/dais-sim/dais/live/store"
 	"github.com/dais-sim/dais/protocol"
@@ -47,7 +49,38 @@ func testNetwork(t *testing.T, validators, followers int, txRate float64) *node.
 		netw.Nodes = append(netw.Nodes, node.Member{ID: protocol.NodeID(i), Role: role,
 			Addrs: []string{fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", port)}})
 	}
+	giveKeys(t, netw)
 	return netw
+}
+
+// networkKeys are the keys of the test networks' nodes, by network.
+var networkKeys sync.Map // *node.Network → []*node.Keys
+
+// giveKeys makes keys for every member of netw and lists their public
+// halves; startConfig hands a node its own.
+func giveKeys(t testing.TB, netw *node.Network) {
+	t.Helper()
+	var keys []*node.Keys
+	for i := range netw.Nodes {
+		k := newKeys(t)
+		p, err := k.Public()
+		if err != nil {
+			t.Fatal(err)
+		}
+		netw.Nodes[i].SetKeys(p)
+		keys = append(keys, k)
+	}
+	networkKeys.Store(netw, keys)
+}
+
+// keysOf are node id's keys in a test network.
+func keysOf(t testing.TB, netw *node.Network, id protocol.NodeID) *node.Keys {
+	t.Helper()
+	ks, ok := networkKeys.Load(netw)
+	if !ok {
+		t.Fatal("a network testNetwork did not make")
+	}
+	return ks.([]*node.Keys)[id]
 }
 
 // testNode is a node of a test network with its config, so that it can be
@@ -79,6 +112,9 @@ func startNode(t *testing.T, netw *node.Network, id int, dir string) *testNode {
 // startConfig starts the node cfg describes and stops it when the test ends.
 func startConfig(t *testing.T, cfg *node.Config) *testNode {
 	t.Helper()
+	if cfg.Keys == nil && cfg.KeyFile == "" {
+		cfg.Keys = keysOf(t, cfg.Network, cfg.ID)
+	}
 	n, err := node.New(cfg, node.Options{Version: "test"})
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +163,7 @@ func dumpLogsOnFailure(t *testing.T, dirs ...string) {
 // of the live packages are still running.
 func checkNoLeaks(t *testing.T) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := livetest.Deadline(t)
 	for {
 		var buf bytes.Buffer
 		pprof.Lookup("goroutine").WriteTo(&buf, 2)

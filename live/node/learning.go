@@ -3,6 +3,7 @@ package node
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -75,6 +76,20 @@ type LearningSpec struct {
 	// StartHeight is the chain height the coordinator waits for before
 	// round 1, so that the nodes are up and connected (0 means 2).
 	StartHeight uint64 `json:"start_height,omitempty" yaml:"start_height,omitempty"`
+	// SecureAggregation, if set, aggregates by secure aggregation
+	// (protocol/secagg): the coordinator sees only each round's sum;
+	// learners draw their keys from crypto/rand.
+	SecureAggregation *SecureAggregationSpec `json:"secure_aggregation,omitempty" yaml:"secure_aggregation,omitempty"`
+}
+
+// SecureAggregationSpec configures a live job's secure aggregation (see
+// learnrun.Secure): Threshold is t as a share of the learners (0 means
+// 0.67), FracBits the fixed point (0 means 24), StepTimeout the wait for
+// keys, shares and unmasking shares (0 means 2 s).
+type SecureAggregationSpec struct {
+	Threshold   float64  `json:"threshold,omitempty" yaml:"threshold,omitempty"`
+	FracBits    int      `json:"frac_bits,omitempty" yaml:"frac_bits,omitempty"`
+	StepTimeout Duration `json:"step_timeout,omitempty" yaml:"step_timeout,omitempty"`
 }
 
 // DefaultLearning is the job dais testnet up --learning runs on n nodes:
@@ -122,6 +137,15 @@ func (l *LearningSpec) Params(seed uint64) learnrun.Params {
 	p.Pot = l.Pot
 	p.RoundTimeout = pick(l.RoundTimeout, 10*time.Second)
 	p.ScoreTimeout = pick(l.ScoreTimeout, 10*time.Second)
+	if s := l.SecureAggregation; s != nil {
+		p.Secure = &learnrun.Secure{Threshold: s.Threshold, FracBits: s.FracBits, StepTimeout: pick(s.StepTimeout, 2*time.Second)}
+		if p.Secure.Threshold == 0 {
+			p.Secure.Threshold = 0.67
+		}
+		if p.Secure.FracBits == 0 {
+			p.Secure.FracBits = 24
+		}
+	}
 	return p
 }
 
@@ -173,7 +197,7 @@ func (l *LearningSpec) validate(n *Network) error {
 	default:
 		return bad("partition %q: want %s, %s or %s", l.Partition, datasets.SchemeIID, datasets.SchemeDirichlet, datasets.SchemeOneClass)
 	}
-	if l.Pot > 0 && len(l.Validators) == 0 {
+	if l.Pot > 0 && len(l.Validators) == 0 && l.SecureAggregation == nil {
 		return bad("pot %d: payouts follow validator scores, so a pot needs validators", l.Pot)
 	}
 	p := l.Params(n.Seed)
@@ -216,6 +240,15 @@ type LearningStatus struct {
 	Submitted int `json:"submitted,omitempty"`
 	// Balance is this node's account balance on its own ledger.
 	Balance uint64 `json:"balance"`
+	// With secure aggregation: a learner's last step (learn.Secure*) and
+	// the round it was in; the coordinator's rounds unmasked and failed,
+	// and the learners that dropped out after sharing (before masking or
+	// before unmasking) in rounds that still unmasked.
+	SecureRound    uint64 `json:"secure_round,omitempty"`
+	SecureStep     string `json:"secure_step,omitempty"`
+	SecureUnmasked int    `json:"secure_unmasked,omitempty"`
+	SecureFailed   int    `json:"secure_failed,omitempty"`
+	SecureSurvived int    `json:"secure_dropouts_survived,omitempty"`
 }
 
 // Where the coordinator keeps, in the store, its last committed model and
@@ -274,7 +307,7 @@ func buildLearning(ctx ServiceContext) (*Service, error) {
 	return &Service{
 		Name:       "learning",
 		Apps:       apps,
-		Sends:      kindRange(wire.KindModel, wire.KindCandidate),
+		Sends:      append(kindRange(wire.KindModel, wire.KindCandidate), kindRange(wire.KindSecAggKeys, wire.KindSecAggUnmask)...),
 		Collectors: a.m.collectors(),
 		Status:     func(st *Status) { st.Learning = a.status() },
 	}, nil
@@ -320,10 +353,10 @@ func newLearnApp(spec *LearningSpec, ctx ServiceContext) (*learnApp, error) {
 	p := spec.Params(netw.Seed)
 	a := &learnApp{spec: spec, net: netw, self: self, ledger: ctx.Ledger, store: ctx.Store, log: ctx.Log,
 		learners: map[chain.Address]bool{}, validators: netw.Validators()}
-	a.coordAddr = chain.AddressOf(chain.KeyFor(netw.Seed, spec.Coordinator))
-	a.selfAddr = chain.AddressOf(chain.KeyFor(netw.Seed, self))
+	a.coordAddr = netw.AccountOf(spec.Coordinator)
+	a.selfAddr = netw.AccountOf(self)
 	for _, id := range spec.Learners {
-		a.learners[chain.AddressOf(chain.KeyFor(netw.Seed, id))] = true
+		a.learners[netw.AccountOf(id)] = true
 	}
 	_, learner := slices.BinarySearch(spec.Learners, self)
 	_, validator := slices.BinarySearch(spec.Validators, self)
@@ -338,7 +371,8 @@ func newLearnApp(spec *LearningSpec, ctx ServiceContext) (*learnApp, error) {
 	if self == spec.Coordinator {
 		cfg := learn.CoordinatorConfig{Learners: spec.Learners, Validators: spec.Validators, Rounds: uint64(p.Rounds),
 			Initial: fed.Initial(), Rule: fed.Rule(), RoundTimeout: p.RoundTimeout, ScoreTimeout: p.ScoreTimeout,
-			Pot: p.Pot, RoundGap: pick(spec.RoundGap, time.Second), PerRound: p.PerRound, Filter: p.Filter, MinScore: p.MinScore}
+			Pot: p.Pot, RoundGap: pick(spec.RoundGap, time.Second), PerRound: p.PerRound, Filter: p.Filter, MinScore: p.MinScore,
+			Secure: fed.SecureCoordinator()}
 		if cfg.Resume, err = loadCheckpoint(ctx.Store); err != nil {
 			return nil, err
 		}
@@ -349,12 +383,13 @@ func newLearnApp(spec *LearningSpec, ctx ServiceContext) (*learnApp, error) {
 		if cfg.Resume != nil {
 			ctx.Log.Info("learning: resuming from the stored checkpoint", "round", cfg.Resume.Round, "version", cfg.Resume.Version.String())
 		}
-		a.key = chain.KeyFor(netw.Seed, self)
+		a.key = ctx.AccountKey
 		if b, err := ctx.Store.Meta(nonceKey); err == nil && len(b) == 8 {
 			a.nonce = binary.BigEndian.Uint64(b)
 		}
 		a.roles = append(a.roles, App{Name: "learning." + LearnCoordinator, Node: learn.NewCoordinator(cfg),
-			Kinds: []wire.Kind{wire.KindUpdate, wire.KindScores}})
+			Kinds: []wire.Kind{wire.KindUpdate, wire.KindScores,
+				wire.KindSecAggKeys, wire.KindSecAggShares, wire.KindSecAggMasked, wire.KindSecAggUnmask}})
 	}
 	if learner {
 		i, _ := slices.BinarySearch(spec.Learners, self)
@@ -362,8 +397,13 @@ func newLearnApp(spec *LearningSpec, ctx ServiceContext) (*learnApp, error) {
 		// A validator on the coordinator's node gets the coordinator's copy
 		// of each update, so it is not sent twice.
 		vals := slices.DeleteFunc(slices.Clone(spec.Validators), func(v protocol.NodeID) bool { return v == spec.Coordinator })
+		sec := fed.SecureLearner()
+		if sec != nil {
+			sec.Entropy = rand.Reader // live keys and seeds must be unpredictable
+		}
 		a.roles = append(a.roles, App{Name: "learning." + LearnLearner, Node: learn.NewLearner(learn.LearnerConfig{
-			Coordinator: spec.Coordinator, Validators: vals, Samples: rows, Train: train}), Kinds: []wire.Kind{wire.KindModel}})
+			Coordinator: spec.Coordinator, Validators: vals, Samples: rows, Train: train, Secure: sec}),
+			Kinds: []wire.Kind{wire.KindModel, wire.KindSecAggKeyList, wire.KindSecAggSharesFor, wire.KindSecAggSurvivors}})
 	}
 	if validator {
 		j, _ := slices.BinarySearch(spec.Validators, self)
@@ -417,8 +457,26 @@ func (a *learnApp) observe(env protocol.Env, ev metrics.Event) {
 		a.committed(env, e)
 	case learn.Scored:
 		if e.Payout > 0 {
-			a.credits = append(a.credits, chain.Credit{To: chain.AddressOf(chain.KeyFor(a.net.Seed, e.Learner)), Amount: e.Payout})
+			a.credits = append(a.credits, chain.Credit{To: a.net.AccountOf(e.Learner), Amount: e.Payout})
 		}
+	case learn.SecureWork:
+		switch e.Step {
+		case learn.SecureKeys, learn.SecureShared, learn.SecureReceived, learn.SecureMasked, learn.SecureUnmasked:
+			a.mu.Lock()
+			a.st.SecureRound, a.st.SecureStep = e.Round, e.Step
+			a.mu.Unlock()
+		}
+	case learn.SecureRound:
+		a.mu.Lock()
+		if e.Failed == "" {
+			a.st.SecureUnmasked++
+			a.st.SecureSurvived += e.Shared - e.Unmasked
+		} else {
+			a.st.SecureFailed++
+		}
+		a.mu.Unlock()
+		a.log.Info("learning: secure aggregation", "round", e.Round, "selected", e.Selected, "threshold", e.Threshold,
+			"keys", e.Keys, "shared", e.Shared, "masked", e.Masked, "unmasked", e.Unmasked, "failed", e.Failed)
 	case learn.Rejected:
 		a.m.rejected.WithLabelValues(e.Reason).Inc()
 	case learn.Trained:

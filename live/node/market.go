@@ -435,7 +435,7 @@ func marketNodes(s MarketSpec) []protocol.NodeID {
 func newLiveCommittee(netw *Network, s MarketSpec) (*market.Committee, error) {
 	keys := make([]chain.PubKey, len(netw.Nodes))
 	for i := range netw.Nodes {
-		keys[i] = chain.PubKeyOf(chain.KeyFor(netw.Seed, protocol.NodeID(i)))
+		keys[i] = netw.AccountKeyOf(protocol.NodeID(i))
 	}
 	var genesis []chain.Account
 	for _, id := range marketNodes(s) {
@@ -445,6 +445,9 @@ func newLiveCommittee(netw *Network, s MarketSpec) (*market.Committee, error) {
 		}
 		genesis = append(genesis, a)
 	}
+	// The committee's own accounts (settlements, the reward pool, the
+	// treasury) are names in the leader's ledger, never keys that sign
+	// anything on the wire, so the seed may name them.
 	special := func(i uint32) chain.PubKey {
 		return chain.PubKeyOf(chain.KeyFor(netw.Seed, protocol.NodeID(0xffff_fff0+i)))
 	}

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -79,6 +80,10 @@ type Options struct {
 	WrapApp  func(id protocol.NodeID, app consensus.App) consensus.App
 	WrapNode func(id protocol.NodeID, n protocol.Node) protocol.Node
 	Topics   []wire.Topic
+	// Observers are libp2p peers outside the network that may connect to
+	// the node (a monitoring host that pings it); they can send it nothing
+	// (p2p.Config.Observers).
+	Observers []peer.ID
 }
 
 // Status is what /status serves: a node's view of itself.
@@ -132,6 +137,7 @@ type Node struct {
 	cfg     *Config
 	net     *Network
 	self    Member
+	keys    *Keys
 	opts    Options
 	log     *slog.Logger
 	logFile *os.File
@@ -142,6 +148,8 @@ type Node struct {
 	validator *bft.Validator // nil for a follower
 	durable   *durable
 	host      *p2p.Host
+	set       *consensus.ValidatorSet
+	in        *inbound
 	rt        atomic.Pointer[live.Runtime]
 	tel       *telemetry
 	services  []*Service // protocols beside consensus (apps.go)
@@ -173,9 +181,10 @@ func New(cfg *Config, opts Options) (n *Node, err error) {
 	}
 	netw := cfg.Network
 	n = &Node{cfg: cfg, net: netw, self: netw.Nodes[cfg.ID], opts: opts, fatal: make(chan error, 1)}
+	built := n // a failing return sets n to nil
 	defer func() {
 		if err != nil {
-			n.closeAll()
+			built.closeAll()
 		}
 	}()
 	dir := cfg.Dir()
@@ -197,10 +206,10 @@ func New(cfg *Config, opts Options) (n *Node, err error) {
 	}
 	n.cleanup = append(n.cleanup, n.events.close)
 
-	pid, err := PeerIDFor(netw.Seed, cfg.ID)
-	if err != nil {
+	if n.keys, err = cfg.loadKeys(); err != nil {
 		return nil, err
 	}
+	pid := netw.PeerIDOf(cfg.ID)
 	inner, app, err := n.buildProtocol()
 	if err != nil {
 		return nil, err
@@ -218,14 +227,17 @@ func New(cfg *Config, opts Options) (n *Node, err error) {
 	if err := n.registerServices(); err != nil {
 		return nil, err
 	}
+	identity, key := netw.Identity(), n.keys.Account
 	rt, err := live.New(n.durable, live.Config{ID: cfg.ID, Seed: netw.Seed, Epoch: netw.Epoch,
-		Transport: gate{n.host, n.appSend, &n.failed}, Sink: n.tel,
-		OnError: func(err error) { n.log.Debug("transport", "err", err) }})
+		Transport: gate{h: n.host, app: n.appSend, failed: &n.failed, signed: n.in.signed,
+			seal: func(frame []byte) []byte { return seal(identity, cfg.ID, key, frame) }},
+		Sink: n.tel, OnError: func(err error) { n.log.Debug("transport", "err", err) }})
 	if err != nil {
 		return nil, err
 	}
 	n.rt.Store(rt)
-	n.host.SetReceiver(rt)
+	n.in.rt = rt
+	n.host.SetReceiver(n.in)
 	if err := n.listenStatus(dir); err != nil {
 		return nil, err
 	}
@@ -276,18 +288,25 @@ func (n *Node) openLog(dir string) error {
 // their drivers.
 func (n *Node) buildProtocol() (protocol.Node, *chainApp, error) {
 	netw, id := n.net, n.cfg.ID
-	genesis := chain.GenesisFor(netw.Seed, len(netw.Nodes), netw.balance(), 0)
+	genesis := make([]chain.Account, len(netw.Nodes))
 	var cands []consensus.Validator
 	var addrs []chain.Address
 	for i, m := range netw.Nodes {
+		genesis[i] = chain.Account{Address: netw.AccountOf(m.ID), Balance: netw.balance()}
 		if m.Role == RoleValidator {
 			genesis[i].Stake = m.StakeOf()
-			cands = append(cands, consensus.Candidate(netw.Seed, m.ID, m.StakeOf()))
+			cands = append(cands, consensus.Validator{ID: m.ID, Stake: m.StakeOf(), PubKey: netw.ValidatorKeyOf(m.ID)})
 		}
 		addrs = append(addrs, genesis[i].Address)
 	}
 	params := chain.DefaultParams()
-	ledger, err := chain.NewLedger(chain.Config{Genesis: genesis, Params: params, KeySeed: netw.Seed})
+	// A block's reward and fees go to its proposer's account.
+	ledger, err := chain.NewLedger(chain.Config{Genesis: genesis, Params: params, ProposerAddress: func(id protocol.NodeID) chain.Address {
+		if int(id) < len(addrs) {
+			return addrs[id]
+		}
+		return chain.Address{}
+	}})
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: the genesis: %w", ErrConfig, err)
 	}
@@ -296,6 +315,7 @@ func (n *Node) buildProtocol() (protocol.Node, *chainApp, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: the validator set: %w", ErrConfig, err)
 	}
+	n.set = set
 	app := &chainApp{Ledger: ledger}
 	var engineApp consensus.App = app
 	if n.opts.WrapApp != nil {
@@ -304,7 +324,7 @@ func (n *Node) buildProtocol() (protocol.Node, *chainApp, error) {
 	validators, followers := netw.Validators(), netw.Followers()
 	var engine protocol.Node
 	if n.self.Role == RoleValidator {
-		n.validator = bft.NewValidator(bft.Config{Set: set, Signer: consensus.Signer{Key: consensus.DeriveKey(netw.Seed, id)},
+		n.validator = bft.NewValidator(bft.Config{Set: set, Signer: consensus.Signer{Key: n.keys.Validator},
 			App: engineApp, Timeouts: netw.Timeouts.BFT(), Followers: followers})
 		engine = n.validator
 	} else {
@@ -320,7 +340,7 @@ func (n *Node) buildProtocol() (protocol.Node, *chainApp, error) {
 		if n.self.Role == RoleValidator {
 			fanout = 0 // validators do not relay what other validators send them
 		}
-		engine = chain.NewClient(chain.ClientConfig{Key: chain.KeyFor(netw.Seed, id), Rate: netw.TxRate / float64(len(netw.Nodes)),
+		engine = chain.NewClient(chain.ClientConfig{Key: n.keys.Account, Rate: netw.TxRate / float64(len(netw.Nodes)),
 			Targets: validators, Fanout: fanout, Recipients: addrs, Params: params, Ledger: ledger, Inner: engine})
 	}
 	if engine, err = n.buildServices(engine); err != nil {
@@ -333,19 +353,19 @@ func (n *Node) buildProtocol() (protocol.Node, *chainApp, error) {
 }
 
 func (n *Node) startHost() error {
-	key, err := PeerKey(n.net.Seed, n.cfg.ID)
-	if err != nil {
-		return err
-	}
 	listen := n.cfg.Listen
 	if len(listen) == 0 {
 		listen = n.self.Addrs // Validate made sure one of them is set
 	}
-	h, err := p2p.New(p2p.Config{Self: n.cfg.ID, Key: key, ListenAddrs: listen, DialTimeout: dialTimeout})
+	limits, maxFrame := frameLimits(n.net, chain.DefaultParams())
+	h, err := p2p.New(p2p.Config{Self: n.cfg.ID, Key: n.keys.Peer, ListenAddrs: listen, DialTimeout: dialTimeout,
+		MaxFrameBytes: maxFrame, KindLimits: limits, Observers: n.opts.Observers,
+		UserAgent: "dais/" + cmp.Or(n.opts.Version, "unknown"), Log: n.log})
 	if err != nil {
 		return err
 	}
 	n.host = h
+	n.in = newInbound(n.net, n.set, h.Refusals(), limits)
 	var kinds []wire.Kind
 	for _, s := range n.services {
 		kinds = append(kinds, s.Sends...)
@@ -608,6 +628,7 @@ func (n *Node) ID() protocol.NodeID { return n.cfg.ID }
 // after every input, so it may read the ledger and the engine.
 func (n *Node) afterInput() {
 	h := n.ledger.Height()
+	n.in.height.Store(h)
 	txs, bytes := n.ledger.PoolSize()
 	n.tel.mempoolTxs.Set(float64(txs))
 	n.tel.mempoolBytes.Set(float64(bytes))
@@ -663,18 +684,25 @@ func (n *Node) onFail(err error) {
 var errFailed = errors.New("node: failed; sending nothing more")
 
 // gate is the node's transport: the host, until the node fails; the
-// services' messages through app.
+// services' messages sealed in Signed envelopes (signed kinds), and sent
+// through app.
 type gate struct {
 	h      *p2p.Host
 	app    *appSender
 	failed *atomic.Bool
+	signed map[wire.Kind]bool
+	seal   func(frame []byte) []byte
 }
 
 func (g gate) Send(to protocol.NodeID, frame []byte) error {
 	if g.failed.Load() {
 		return errFailed
 	}
-	if g.app.takes(frame) {
+	app := g.app.takes(frame)
+	if g.signed[kindOf(frame)] {
+		frame = g.seal(frame)
+	}
+	if app {
 		return g.app.send(to, frame)
 	}
 	return g.h.Send(to, frame)
@@ -683,6 +711,9 @@ func (g gate) Send(to protocol.NodeID, frame []byte) error {
 func (g gate) Publish(t wire.Topic, frame []byte) error {
 	if g.failed.Load() {
 		return errFailed
+	}
+	if g.signed[kindOf(frame)] {
+		frame = g.seal(frame)
 	}
 	return g.h.Publish(t, frame)
 }

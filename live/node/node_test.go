@@ -1,7 +1,6 @@
 package node_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"github.com/dais-sim/dais/live/livetest"
@@ -11,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
@@ -20,7 +18,6 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/dais-sim/dais/live/node"
-	"github.com/dais-sim/dais/live/p2p"
 	"github.com/dais-sim/dais/protocol"
 )
 
@@ -33,7 +30,7 @@ func TestThreeValidators(t *testing.T) {
 	netw := testNetwork(t, 3, 0, 6)
 	nodes, dirs := startAll(t, netw)
 	const target = 6
-	livetest.WaitFor(t, 30*time.Second, fmt.Sprintf("every node to commit height %d", target), func() bool {
+	livetest.WaitFor(t, fmt.Sprintf("every node to commit height %d", target), func() bool {
 		for _, n := range nodes {
 			if n.height() < target {
 				return false
@@ -54,13 +51,13 @@ func TestThreeValidators(t *testing.T) {
 		if st.StoreHeight+1 < st.Height {
 			t.Errorf("store at %d while the ledger is at %d: blocks are stored as they commit", st.StoreHeight, st.Height)
 		}
-		livetest.WaitFor(t, 10*time.Second, "node 1 to list both others as peers", func() bool {
+		livetest.WaitFor(t, "node 1 to list both others as peers", func() bool {
 			return slices.Equal(nodes[1].n.Status().Peers, []protocol.NodeID{0, 2})
 		})
 	})
 
 	t.Run("metrics", func(t *testing.T) {
-		livetest.WaitFor(t, 10*time.Second, "node 0 to see both others", func() bool { return len(nodes[0].n.Status().Peers) == 2 })
+		livetest.WaitFor(t, "node 0 to see both others", func() bool { return len(nodes[0].n.Status().Peers) == 2 })
 		fams := scrape(t, nodes[0].n.StatusAddr())
 		for _, name := range []string{node.MetricHeight, node.MetricFinality, node.MetricRounds, node.MetricCommits,
 			node.MetricPeers, node.MetricFrames, node.MetricPeerRecords, node.MetricUptime, node.MetricStoreHeight, node.MetricStoreWrite,
@@ -99,7 +96,7 @@ func TestThreeValidators(t *testing.T) {
 		}
 	})
 
-	t.Run("plain libp2p client pings a node", func(t *testing.T) {
+	t.Run("a stranger is refused at the handshake", func(t *testing.T) {
 		// A client that knows nothing of dais: libp2p's default stack with
 		// its own random identity, speaking the standard ping protocol.
 		c, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
@@ -108,25 +105,16 @@ func TestThreeValidators(t *testing.T) {
 		}
 		defer c.Close()
 		target := nodes[2].n.AddrInfo()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := c.Connect(ctx, target); err != nil {
-			t.Fatal(err)
+		before := nodes[2].n.PeerStats().UnknownPeer
+		if err := c.Connect(livetest.Context(t), target); err == nil {
+			if res := <-ping.Ping(livetest.Context(t), c, target.ID); res.Error == nil {
+				t.Fatal("a stranger pinged a node")
+			}
 		}
-		res := <-ping.Ping(ctx, c, target.ID)
-		if res.Error != nil {
-			t.Fatalf("ping: %v", res.Error)
-		}
-		if res.RTT <= 0 || res.RTT > 5*time.Second {
-			t.Errorf("ping RTT %v", res.RTT)
-		}
-		// Identify told the client what the node speaks.
-		livetest.WaitFor(t, 5*time.Second, "identify to list the node's protocols", func() bool {
-			protos, _ := c.Peerstore().GetProtocols(target.ID)
-			return slices.Contains(protos, p2p.ProtocolID) && slices.Contains(protos, ping.ID)
-		})
-		if av, err := c.Peerstore().Get(target.ID, "AgentVersion"); err != nil || av == "" {
-			t.Errorf("identify gave no agent version: %v, %v", av, err)
+		livetest.WaitFor(t, "the refusal to be counted", func() bool { return nodes[2].n.PeerStats().UnknownPeer > before })
+		fams := scrape(t, nodes[2].n.StatusAddr())
+		if v := sample(fams, node.MetricRefused, map[string]string{"reason": "unknown_peer", "kind": "conn"}); v < 1 {
+			t.Errorf("%s{reason=unknown_peer,kind=conn} = %v, want the stranger counted", node.MetricRefused, v)
 		}
 	})
 
@@ -167,23 +155,23 @@ func TestRestartReplaysAndCatchesUp(t *testing.T) {
 	livetest.RequireLoopback(t)
 	netw := testNetwork(t, 4, 0, 0)
 	nodes, dirs := startAll(t, netw)
-	livetest.WaitFor(t, 30*time.Second, "node 3 to commit height 4", func() bool { return nodes[3].height() >= 4 })
+	livetest.WaitFor(t, "node 3 to commit height 4", func() bool { return nodes[3].height() >= 4 })
 	nodes[3].stop(t)
 	before := storedChain(t, dirs[3])
 
 	gone := nodes[0].height()
-	livetest.WaitFor(t, 30*time.Second, "three validators to commit 5 heights without the fourth", func() bool {
+	livetest.WaitFor(t, "three validators to commit 5 heights without the fourth", func() bool {
 		return nodes[0].height() >= gone+5
 	})
 	nodes[3] = startNode(t, netw, 3, dirs[3])
-	livetest.WaitFor(t, 10*time.Second, "the restarted node to replay its store", func() bool {
+	livetest.WaitFor(t, "the restarted node to replay its store", func() bool {
 		return nodes[3].n.Status().Replayed > 0
 	})
 	if st := nodes[3].n.Status(); st.Replayed != uint64(len(before)) {
 		t.Errorf("replayed %d heights, the store held %d", st.Replayed, len(before))
 	}
 	goal := nodes[0].height() + 2
-	livetest.WaitFor(t, 30*time.Second, fmt.Sprintf("the restarted node to reach height %d", goal), func() bool {
+	livetest.WaitFor(t, fmt.Sprintf("the restarted node to reach height %d", goal), func() bool {
 		return nodes[3].height() >= goal
 	})
 	for _, n := range nodes {
@@ -252,6 +240,34 @@ func scrape(t *testing.T, addr string) map[string]*dto.MetricFamily {
 		t.Fatalf("/metrics is not the Prometheus text format: %v", err)
 	}
 	return fams
+}
+
+// sample is the value of the sample of fams[name] with labels (each
+// named label equal), summed over the samples that match; -1 if none does.
+func sample(fams map[string]*dto.MetricFamily, name string, labels map[string]string) float64 {
+	sum, found := 0.0, false
+	for _, m := range fams[name].GetMetric() {
+		match := 0
+		for _, l := range m.GetLabel() {
+			if v, ok := labels[l.GetName()]; ok && v == l.GetValue() {
+				match++
+			}
+		}
+		if match != len(labels) {
+			continue
+		}
+		found = true
+		switch {
+		case m.GetCounter() != nil:
+			sum += m.GetCounter().GetValue()
+		case m.GetGauge() != nil:
+			sum += m.GetGauge().GetValue()
+		}
+	}
+	if !found {
+		return -1
+	}
+	return sum
 }
 
 func gaugeValue(f *dto.MetricFamily) float64 {

@@ -67,6 +67,7 @@ func init() {
 	registerEvent[learn.Rejected]()
 	registerEvent[learn.Committed]()
 	registerEvent[learn.Dissent]()
+	registerEvent[learn.SecureRound]()
 	registerEvent[LearnMeasured]()
 	protocolEvents[learn.Scored{}.Kind()] = func(b json.RawMessage) (metrics.Event, error) {
 		var s scoredJSON

@@ -37,6 +37,8 @@ const (
 	MetricPeers         = "dais_p2p_peers"
 	MetricFrames        = "dais_p2p_frames_total"
 	MetricPeerRecords   = "dais_p2p_peer_records_total"
+	MetricRefused       = "dais_p2p_refused_total"
+	MetricBlocked       = "dais_p2p_rcmgr_blocked_total"
 	MetricInputs        = "dais_node_inputs_total"
 	MetricUptime        = "dais_node_uptime_seconds"
 	MetricInfo          = "dais_node_info"
@@ -57,6 +59,9 @@ type telemetry struct {
 	commits, equivocations, suppressed, txsCommitted        prometheus.Counter
 	txsSubmitted                                            prometheus.Counter
 	timeouts, rejected                                      *prometheus.CounterVec
+	// refused also counts transactions refused for a bad signature (the
+	// ledger checks them), beside what the transport and inbound refuse.
+	refused *p2p.Refusals
 }
 
 // frameSource is what the p2p collector reads at scrape time.
@@ -69,7 +74,7 @@ type frameSource struct {
 }
 
 func newTelemetry(log *slog.Logger, events *eventLog, extra metrics.Sink, info prometheus.Labels, src frameSource) *telemetry {
-	t := &telemetry{reg: prometheus.NewRegistry(), log: log, events: events, extra: extra}
+	t := &telemetry{reg: prometheus.NewRegistry(), log: log, events: events, extra: extra, refused: src.host.Refusals()}
 	gauge := func(name, help string) prometheus.Gauge {
 		g := prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
 		t.reg.MustRegister(g)
@@ -155,6 +160,9 @@ func (t *telemetry) Record(s metrics.Stamped) {
 		return
 	case chain.Rejected:
 		t.rejected.WithLabelValues(e.Reason).Inc()
+		if e.Reason == "bad_signature" && t.refused != nil {
+			t.refused.Add(p2p.ReasonBadSignature, "chain.Tx", "mempool")
+		}
 		return
 	default:
 		pe, ok, err := protocolEvent(s.AtNs, e)
@@ -175,18 +183,25 @@ type frameCollector struct{ src frameSource }
 
 var (
 	framesDesc = prometheus.NewDesc(MetricFrames, "Frames by what became of them: sent, received, published, gossip_received "+
-		"(delivered), malformed, unknown_peer, no_receiver (dropped by the transport), undecodable, dropped (dropped by the "+
-		"runtime: not running), send_error, publish_error (refused by the transport), app_send_error, app_dropped "+
+		"(delivered), malformed, unknown_peer, no_receiver (dropped by the transport; "+MetricRefused+" has every refusal by "+
+		"reason), dropped (dropped by the runtime: not running), send_error, publish_error (refused by the transport), app_send_error, app_dropped "+
 		"(services' messages that failed, or were dropped behind a peer that does not take them).", []string{"result"}, nil)
 	inputsDesc  = prometheus.NewDesc(MetricInputs, "Inputs handed to the node's state machine.", nil, nil)
 	recordsDesc = prometheus.NewDesc(MetricPeerRecords, "Signed peer records in peers answers (bootstrap discovery) by what "+
 		"became of them: taken, foreign (a peer ID outside the network: dropped), malformed (dropped).", []string{"result"}, nil)
+	refusedDesc = prometheus.NewDesc(MetricRefused, "Inputs from peers this node refused, by reason (unknown_peer, oversize, "+
+		"undecodable, rate_limited, read_timeout, memory, bad_signature, unsigned, stale) and kind (a wire message's name, "+
+		"or conn, stream, gossip, length, header where none applies).", []string{"reason", "kind"}, nil)
+	blockedDesc = prometheus.NewDesc(MetricBlocked, "What libp2p's resource manager refused this node's peers, by resource "+
+		"(conn, stream, peer, protocol, service, memory).", []string{"resource"}, nil)
 )
 
 func (c *frameCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- framesDesc
 	ch <- inputsDesc
 	ch <- recordsDesc
+	ch <- refusedDesc
+	ch <- blockedDesc
 }
 
 func (c *frameCollector) Collect(ch chan<- prometheus.Metric) {
@@ -201,7 +216,7 @@ func (c *frameCollector) Collect(ch chan<- prometheus.Metric) {
 	}{
 		{"sent", hs.FramesSent}, {"received", hs.FramesReceived}, {"published", hs.Published},
 		{"gossip_received", hs.GossipReceived}, {"malformed", hs.Malformed}, {"unknown_peer", hs.UnknownPeer},
-		{"no_receiver", hs.NoReceiver}, {"undecodable", rs.Malformed}, {"dropped", rs.Dropped},
+		{"no_receiver", hs.NoReceiver}, {"dropped", rs.Dropped},
 		{"send_error", rs.SendErrors}, {"publish_error", rs.PublishErrors},
 		{"app_send_error", c.src.app.errs.Load()}, {"app_dropped", c.src.app.dropped.Load()},
 	} {
@@ -211,6 +226,16 @@ func (c *frameCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(recordsDesc, prometheus.CounterValue, float64(hs.PeerRecords), "taken")
 	ch <- prometheus.MustNewConstMetric(recordsDesc, prometheus.CounterValue, float64(hs.PeerRecordsForeign), "foreign")
 	ch <- prometheus.MustNewConstMetric(recordsDesc, prometheus.CounterValue, float64(hs.PeerRecordsMalformed), "malformed")
+	for _, r := range c.src.host.Refusals().All() {
+		ch <- prometheus.MustNewConstMetric(refusedDesc, prometheus.CounterValue, float64(r.Count), r.Reason, r.Kind)
+	}
+	b := hs.Blocked
+	for _, f := range []struct {
+		resource string
+		n        uint64
+	}{{"conn", b.Conns}, {"stream", b.Streams}, {"peer", b.Peers}, {"protocol", b.Protocols}, {"service", b.Services}, {"memory", b.Memory}} {
+		ch <- prometheus.MustNewConstMetric(blockedDesc, prometheus.CounterValue, float64(f.n), f.resource)
+	}
 }
 
 // infoLabels are the labels of dais_node_info.

@@ -27,10 +27,25 @@
 // so a node finds only what its bootstrap nodes (and the nodes it reaches
 // through them) are connected to, which suits networks of tens of nodes.
 //
+// Hostile peers. A peer outside the book is refused at the handshake
+// (Config.Observers may connect, to ping, and send nothing). A member may
+// still be hostile, so an inbound frame costs the host only what arrived
+// (frames.go): its length prefix is checked against the largest frame,
+// then its header against its kind's limit (Config.KindLimits); its
+// length is reserved in the resource manager before it is read; its
+// buffer grows with the bytes that arrive; it must arrive within
+// FrameTimeout plus a second per MiB; each peer has a frame and a byte
+// rate (PeerFrameRate, PeerByteRate). A publication whose signed origin
+// is not a member, or whose frame no codec takes, is rejected by a topic
+// validator before gossipsub forwards it. Every refusal is counted by
+// reason and kind in Refusals (the receiver adds its own there: a bad
+// signature) and logged at most once per reason every 10 s; Blocked counts
+// the resource manager's refusals.
+//
 // Resources (limits.go): the libp2p resource manager is on, with stated
 // limits (Config.Limits, DefaultLimits): 1,024 connections (512 inbound),
 // 8,192 streams (4,096 inbound) and 1 GiB of transport memory in all; 8
-// connections, 256 streams and 128 MiB per peer; libp2p's machine-scaled
-// defaults for every other scope. What is over a limit is refused by
-// libp2p before dais sees it.
+// connections, 256 streams (8 of them direct-message streams) and 128 MiB
+// per peer; libp2p's machine-scaled defaults for every other scope. What
+// is over a limit is refused by libp2p before dais sees it, and counted.
 package p2p

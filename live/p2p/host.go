@@ -1,13 +1,14 @@
 package p2p
 
 import (
-	"bufio"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -25,6 +26,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	"golang.org/x/time/rate"
 
 	"github.com/dais-sim/dais/live"
 	"github.com/dais-sim/dais/protocol"
@@ -87,24 +89,62 @@ type Config struct {
 	// Limits are the resource manager's limits (limits.go); nil means
 	// DefaultLimits.
 	Limits *Limits
+	// KindLimits bound inbound frames of the kinds they name, in bytes,
+	// below MaxFrameBytes: a peer that announces a longer one is refused
+	// before anything is allocated (frames.go). A kind no codec has
+	// registered is always refused; a registered kind not named here may
+	// be up to MaxFrameBytes.
+	KindLimits map[wire.Kind]int
+	// FrameTimeout is how long an inbound frame may take to arrive once
+	// its length prefix has, plus one second per MiB; 0 means 10 s.
+	FrameTimeout time.Duration
+	// IdleTimeout closes an inbound stream that carries no frame for that
+	// long (the peer reopens one when it next sends); 0 means 5 minutes.
+	IdleTimeout time.Duration
+	// PeerFrameRate and PeerByteRate are each peer's inbound budget, in
+	// frames and bytes per second, with bursts of twice as many frames and
+	// of MaxFrameBytes bytes; a frame over budget is dropped. 0 means 1,000
+	// frames/s and 64 MiB/s.
+	PeerFrameRate, PeerByteRate float64
+	// Observers are peers outside the address book that may connect (a
+	// monitoring host's ping): their streams and publications are still
+	// refused. Every other peer outside the book is refused at the
+	// handshake.
+	Observers []peer.ID
+	// UserAgent is what identify announces; "" means "dais".
+	UserAgent string
+	// Log receives one line per reason a peer's input was refused, at
+	// most every 10 s (Refusals); nil logs nothing.
+	Log *slog.Logger
 }
 
 // Stats counts a Host's traffic; all figures are totals since New.
 type Stats struct {
 	// FramesSent and FramesReceived count direct-message frames.
 	FramesSent, FramesReceived uint64
+	// Streams counts the direct-message streams peers in the book opened
+	// to this host (those the resource manager let through).
+	Streams uint64
 	// Published counts frames published; GossipReceived counts publications
 	// from other nodes handed to the receiver.
 	Published, GossipReceived uint64
 	// Reconnects counts outbound streams reopened after a write failed.
 	Reconnects uint64
-	// Malformed counts inbound streams reset for a bad or oversized length prefix.
+	// Malformed counts inbound frames refused for a bad or oversized
+	// length prefix or header.
 	Malformed uint64
-	// UnknownPeer counts streams and publications from peers missing from the
-	// address book; they are dropped.
+	// UnknownPeer counts connections, streams and publications from peers
+	// missing from the address book; they are refused.
 	UnknownPeer uint64
 	// NoReceiver counts frames dropped because SetReceiver was not yet called.
 	NoReceiver uint64
+	// Refused counts inputs refused by reason (Refusals holds them by
+	// kind too): unknown_peer, oversize, undecodable, rate_limited,
+	// read_timeout, memory, and what the receiver refused through
+	// Refusals (bad_signature, unsigned, stale, …).
+	Refused map[string]uint64
+	// Blocked counts what the resource manager refused.
+	Blocked BlockedCounts
 	// PeerRecords counts signed peer records taken from peers answers
 	// (FindPeers); PeerRecordsForeign those dropped for naming a peer
 	// outside the address book; PeerRecordsMalformed those dropped for not
@@ -136,11 +176,18 @@ type Host struct {
 	subs   map[wire.Topic]*pubsub.Subscription
 	// records are the signed peer records address-book peers sent in
 	// identify, marshalled, for peers answers (peers.go).
-	records map[peer.ID][]byte
-	wg      sync.WaitGroup // inbound stream handlers and topic readers
+	records   map[peer.ID][]byte
+	rates     map[peer.ID]*peerRate
+	observers map[peer.ID]bool
+	wg        sync.WaitGroup // inbound stream handlers and topic readers
+
+	known   map[wire.Kind]bool // kinds a codec has registered
+	refused *Refusals
+	blocked Blocked
 
 	framesSent, framesReceived, published, gossipReceived atomic.Uint64
 	reconnects, malformed, unknownPeer, noReceiver        atomic.Uint64
+	streams                                               atomic.Uint64
 	peerRecords, peerRecordsForeign, peerRecordsMalformed atomic.Uint64
 }
 
@@ -160,39 +207,24 @@ var _ live.Transport = (*Host)(nil)
 // accepts direct-message streams. Frames that arrive before SetReceiver is
 // called are dropped and counted.
 func New(cfg Config) (*Host, error) {
-	if cfg.Key == nil {
-		k, _, err := crypto.GenerateEd25519Key(rand.Reader)
-		if err != nil {
-			return nil, fmt.Errorf("p2p: generating a key for node %d: %w", cfg.Self, err)
-		}
-		cfg.Key = k
+	h, err := hostState(cfg)
+	if err != nil {
+		return nil, err
 	}
-	if cfg.ListenAddrs == nil {
-		cfg.ListenAddrs = DefaultListenAddrs
-	}
-	if cfg.MaxFrameBytes <= 0 {
-		cfg.MaxFrameBytes = DefaultMaxFrameBytes
-	}
-	if cfg.MaxPublishBytes <= 0 {
-		cfg.MaxPublishBytes = DefaultMaxPublishBytes
-	}
-	if cfg.DialTimeout <= 0 {
-		cfg.DialTimeout = 10 * time.Second
-	}
-	if cfg.WriteTimeout <= 0 {
-		cfg.WriteTimeout = 30 * time.Second
-	}
+	cfg = h.cfg
 	limits := DefaultLimits
 	if cfg.Limits != nil {
 		limits = *cfg.Limits
 	}
-	rm, err := limits.resourceManager()
+	rm, err := limits.resourceManager(cfg.MaxFrameBytes, &h.blocked)
 	if err != nil {
 		return nil, err
 	}
 	lh, err := libp2p.New(
 		libp2p.Identity(cfg.Key),
 		libp2p.ResourceManager(rm),
+		libp2p.ConnectionGater(gater{h}),
+		libp2p.UserAgent(cfg.UserAgent),
 		libp2p.ListenAddrStrings(cfg.ListenAddrs...),
 		libp2p.Security(noise.ID, noise.New),
 		libp2p.Transport(tcp.NewTCPTransport),
@@ -215,27 +247,20 @@ func New(cfg Config) (*Host, error) {
 		// would reach no one. It also matches the simulator, where a
 		// publication goes to all overlay neighbours.
 		pubsub.WithFloodPublish(true),
+		// Only members take part in topics: a peer outside the book that
+		// may connect (an observer) is never sent or forwarded anything.
+		pubsub.WithPeerFilter(func(pid peer.ID, _ string) bool { _, ok := h.nodeOf(pid); return ok }),
+		pubsub.WithRawTracer(rejections{h}),
 	)
 	if err != nil {
 		cancel()
 		lh.Close()
 		return nil, fmt.Errorf("p2p: starting gossipsub for node %d: %w", cfg.Self, err)
 	}
-	h := &Host{
-		self:   cfg.Self,
-		cfg:    cfg,
-		host:   lh,
-		ps:     ps,
-		ctx:    ctx,
-		cancel: cancel,
-		nodes:  map[protocol.NodeID]peer.ID{cfg.Self: lh.ID()},
-		peers:  map[peer.ID]protocol.NodeID{lh.ID(): cfg.Self},
-		out:    map[protocol.NodeID]*outbound{},
-		topics: map[wire.Topic]*pubsub.Topic{},
-		subs:   map[wire.Topic]*pubsub.Subscription{},
-
-		records: map[peer.ID][]byte{},
-	}
+	h.host, h.ps, h.ctx, h.cancel = lh, ps, ctx, cancel
+	h.mu.Lock()
+	h.nodes[cfg.Self], h.peers[lh.ID()] = lh.ID(), cfg.Self
+	h.mu.Unlock()
 	if err := h.watchIdentify(); err != nil {
 		cancel()
 		lh.Close()
@@ -243,6 +268,56 @@ func New(cfg Config) (*Host, error) {
 	}
 	lh.SetStreamHandler(ProtocolID, h.handleStream)
 	lh.SetStreamHandler(PeersProtocolID, h.handlePeers)
+	return h, nil
+}
+
+// hostState fills cfg's defaults and makes the Host's own state, without
+// the libp2p host.
+func hostState(cfg Config) (*Host, error) {
+	if cfg.Key == nil {
+		k, _, err := crypto.GenerateEd25519Key(rand.Reader)
+		if err != nil {
+			return nil, fmt.Errorf("p2p: generating a key for node %d: %w", cfg.Self, err)
+		}
+		cfg.Key = k
+	}
+	if cfg.ListenAddrs == nil {
+		cfg.ListenAddrs = DefaultListenAddrs
+	}
+	if cfg.MaxFrameBytes <= 0 {
+		cfg.MaxFrameBytes = DefaultMaxFrameBytes
+	}
+	if cfg.MaxPublishBytes <= 0 {
+		cfg.MaxPublishBytes = DefaultMaxPublishBytes
+	}
+	cfg.DialTimeout = cmp.Or(cfg.DialTimeout, 10*time.Second)
+	cfg.WriteTimeout = cmp.Or(cfg.WriteTimeout, 30*time.Second)
+	cfg.FrameTimeout = cmp.Or(cfg.FrameTimeout, 10*time.Second)
+	cfg.IdleTimeout = cmp.Or(cfg.IdleTimeout, 5*time.Minute)
+	cfg.PeerFrameRate = cmp.Or(cfg.PeerFrameRate, 1000)
+	cfg.PeerByteRate = cmp.Or(cfg.PeerByteRate, 64<<20)
+	cfg.UserAgent = cmp.Or(cfg.UserAgent, "dais")
+	h := &Host{
+		self:   cfg.Self,
+		cfg:    cfg,
+		nodes:  map[protocol.NodeID]peer.ID{},
+		peers:  map[peer.ID]protocol.NodeID{},
+		out:    map[protocol.NodeID]*outbound{},
+		topics: map[wire.Topic]*pubsub.Topic{},
+		subs:   map[wire.Topic]*pubsub.Subscription{},
+
+		records:   map[peer.ID][]byte{},
+		rates:     map[peer.ID]*peerRate{},
+		observers: map[peer.ID]bool{},
+		known:     map[wire.Kind]bool{},
+		refused:   NewRefusals(cfg.Log),
+	}
+	for _, pid := range cfg.Observers {
+		h.observers[pid] = true
+	}
+	for _, k := range wire.Kinds() {
+		h.known[k] = true
+	}
 	return h, nil
 }
 
@@ -448,8 +523,8 @@ func (h *Host) track() bool {
 	return true
 }
 
-// handleStream reads frames from one inbound stream until it ends. The
-// remote peer ID was authenticated by the security handshake, so it is
+// handleStream reads frames from one inbound stream until it ends (frames.go).
+// The remote peer ID was authenticated by the security handshake, so it is
 // safe to attribute the frames through the address book.
 func (h *Host) handleStream(s network.Stream) {
 	if !h.track() {
@@ -457,36 +532,32 @@ func (h *Host) handleStream(s network.Stream) {
 		return
 	}
 	defer h.wg.Done()
-	from, ok := h.nodeOf(s.Conn().RemotePeer())
+	pid := s.Conn().RemotePeer()
+	from, ok := h.nodeOf(pid)
 	if !ok {
-		h.unknownPeer.Add(1)
+		h.refuse(ReasonUnknownPeer, "stream", pid)
 		s.Reset()
 		return
 	}
-	r := bufio.NewReader(s)
-	for {
-		n, err := readLength(r, h.cfg.MaxFrameBytes)
-		switch {
-		case err == nil:
-		case errors.Is(err, io.EOF):
-			s.Close()
-			return
-		case errors.Is(err, ErrFrameTooLarge) || errors.Is(err, ErrMalformedFrame):
-			h.malformed.Add(1)
-			s.Reset()
-			return
-		default: // the stream or connection broke; the peer's Send reconnects
-			s.Reset()
-			return
-		}
-		frame := make([]byte, n) // owned by the receiver from here on
-		if _, err := io.ReadFull(r, frame); err != nil {
-			s.Reset()
-			return
-		}
-		h.framesReceived.Add(1)
-		h.deliver(from, frame)
+	h.streams.Add(1)
+	if h.serveStream(from, streamOf{s}, h.rateOf(pid)) {
+		s.Close()
+		return
 	}
+	s.Reset()
+}
+
+// rateOf is peer pid's inbound budget, made on its first stream.
+func (h *Host) rateOf(pid peer.ID) *peerRate {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r, ok := h.rates[pid]
+	if !ok {
+		r = &peerRate{frames: rate.NewLimiter(rate.Limit(h.cfg.PeerFrameRate), int(2*h.cfg.PeerFrameRate)),
+			bytes: rate.NewLimiter(rate.Limit(h.cfg.PeerByteRate), h.cfg.MaxFrameBytes)}
+		h.rates[pid] = r
+	}
+	return r
 }
 
 // readLength reads a frame's uvarint length prefix, rejecting one above
@@ -524,7 +595,11 @@ func (h *Host) topic(t wire.Topic) (*pubsub.Topic, error) {
 	if tp, ok := h.topics[t]; ok {
 		return tp, nil
 	}
-	tp, err := h.ps.Join(TopicPrefix + string(t))
+	name := TopicPrefix + string(t)
+	if err := h.ps.RegisterTopicValidator(name, h.validateGossip, pubsub.WithValidatorInline(true)); err != nil {
+		return nil, fmt.Errorf("p2p: node %d validating topic %q: %w", h.self, t, err)
+	}
+	tp, err := h.ps.Join(name)
 	if err != nil {
 		return nil, fmt.Errorf("p2p: node %d joining topic %q: %w", h.self, t, err)
 	}
@@ -558,6 +633,27 @@ func (h *Host) Subscribe(t wire.Topic) error {
 	return nil
 }
 
+// validateGossip runs on every publication this host receives, before
+// gossipsub delivers or forwards it: one whose origin (signed by its
+// author's key, which gossipsub checks first) is not a member, or whose
+// frame no codec takes or is over its kind's limit, is rejected, so it
+// goes no further than this host.
+func (h *Host) validateGossip(_ context.Context, via peer.ID, m *pubsub.Message) pubsub.ValidationResult {
+	origin := m.GetFrom()
+	if origin == h.host.ID() {
+		return pubsub.ValidationAccept
+	}
+	if _, ok := h.nodeOf(origin); !ok {
+		h.refuse(ReasonUnknownPeer, "gossip", via)
+		return pubsub.ValidationReject
+	}
+	if reason, kind := h.checkFrame(m.Data); reason != "" {
+		h.refuse(reason, kind, via)
+		return pubsub.ValidationReject
+	}
+	return pubsub.ValidationAccept
+}
+
 func (h *Host) readTopic(sub *pubsub.Subscription) {
 	defer h.wg.Done()
 	for {
@@ -570,8 +666,8 @@ func (h *Host) readTopic(sub *pubsub.Subscription) {
 		}
 		// GetFrom is the signed origin, not the hop it came through.
 		from, ok := h.nodeOf(msg.GetFrom())
-		if !ok {
-			h.unknownPeer.Add(1)
+		if !ok { // validateGossip rejects these; a member removed since, say
+			h.refuse(ReasonUnknownPeer, "gossip", msg.GetFrom())
 			continue
 		}
 		h.gossipReceived.Add(1)
@@ -617,6 +713,7 @@ func (h *Host) Stats() Stats {
 	return Stats{
 		FramesSent:     h.framesSent.Load(),
 		FramesReceived: h.framesReceived.Load(),
+		Streams:        h.streams.Load(),
 		Published:      h.published.Load(),
 		GossipReceived: h.gossipReceived.Load(),
 		Reconnects:     h.reconnects.Load(),
@@ -624,11 +721,27 @@ func (h *Host) Stats() Stats {
 		UnknownPeer:    h.unknownPeer.Load(),
 		NoReceiver:     h.noReceiver.Load(),
 
+		Refused: h.refusedByReason(),
+		Blocked: h.blocked.Counts(),
+
 		PeerRecords:          h.peerRecords.Load(),
 		PeerRecordsForeign:   h.peerRecordsForeign.Load(),
 		PeerRecordsMalformed: h.peerRecordsMalformed.Load(),
 	}
 }
+
+func (h *Host) refusedByReason() map[string]uint64 {
+	out := map[string]uint64{}
+	for _, r := range h.refused.All() {
+		out[r.Reason] += r.Count
+	}
+	return out
+}
+
+// Refusals are the host's counts of refused inputs. A receiver that
+// refuses frames it was delivered (a bad signature) adds them here, so
+// one place counts and logs every refusal.
+func (h *Host) Refusals() *Refusals { return h.refused }
 
 // Close shuts the host down: subscriptions end, connections close (frames
 // still in flight are lost, so stop the runtime first), and Close returns

@@ -1,86 +1,56 @@
 package p2p_test
 
 import (
-	"context"
-	"errors"
-	"os"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
-
-	"github.com/libp2p/go-libp2p"
-	"github.com/libp2p/go-libp2p/core/network"
-	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/core/peerstore"
 
 	"github.com/dais-sim/dais/live/livetest"
 	"github.com/dais-sim/dais/live/p2p"
-	"github.com/dais-sim/dais/protocol"
 )
 
-// TestLimitsRefuseStreams: a node in the address book opens streams to a
-// host and leaves them open; the host's stated per-peer stream limit
-// refuses those past it, while the default limits take them all.
+// TestLimitsRefuseStreams: a node in the address book opens direct-message
+// streams to a host and leaves them open, each holding half a frame; the
+// host's per-peer limit on those streams refuses the ones past it. Each stream either reaches the
+// handler (Stats.Streams) or is refused by the resource manager
+// (Stats.Blocked.Protocols), so the test waits until every one is one or
+// the other.
 func TestLimitsRefuseStreams(t *testing.T) {
 	livetest.RequireLoopback(t)
 	const attempts = 12
-	tight := p2p.DefaultLimits
-	tight.PeerStreams = 4
+	tight, loose := p2p.DefaultLimits, p2p.DefaultLimits
+	tight.PeerMsgStreams, loose.PeerMsgStreams = 4, 64
 	for _, tc := range []struct {
 		name   string
 		limits *p2p.Limits
-		maxOK  int
+		wantOK int
 	}{
-		{"default limits", nil, attempts},
-		{"4 streams a peer", &tight, 4},
+		{"default limits", nil, p2p.DefaultLimits.PeerMsgStreams},
+		{"4 message streams a peer", &tight, 4},
+		{"64 message streams a peer", &loose, attempts},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h, err := p2p.New(p2p.Config{Self: 0, Limits: tc.limits})
+			h, err := p2p.New(p2p.Config{Self: 0, Limits: tc.limits, ListenAddrs: tcpOnly})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer h.Close()
-			raw, err := libp2p.New(libp2p.NoListenAddrs, libp2p.DisableMetrics())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer raw.Close()
-			info := h.AddrInfo()
-			raw.Peerstore().AddAddrs(info.ID, info.Addrs, peerstore.PermanentAddrTTL)
-			if err := h.AddPeers(map[protocol.NodeID]peer.AddrInfo{0: info, 1: {ID: raw.ID()}}); err != nil {
-				t.Fatal(err)
-			}
-			// NewStream negotiates lazily: a refused stream shows as a
-			// reset on the first read, an open one as the read deadline
-			// passing (the host never writes on it).
-			var streams []network.Stream
+			raw := rawMember(t, h, 1)
+			half := halfFrame()
 			for range attempts {
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				s, err := raw.NewStream(ctx, info.ID, p2p.ProtocolID)
-				cancel()
+				s, err := raw.NewStream(livetest.Context(t), h.AddrInfo().ID, p2p.ProtocolID)
 				if err != nil {
-					continue
+					t.Fatal(err)
 				}
 				defer s.Close()
-				streams = append(streams, s)
+				// The first write sends the (lazy) protocol negotiation.
+				s.Write(half)
 			}
-			var open atomic.Int32
-			var wg sync.WaitGroup
-			for _, s := range streams {
-				wg.Go(func() {
-					s.SetReadDeadline(time.Now().Add(time.Second))
-					if _, err := s.Read(make([]byte, 1)); errors.Is(err, os.ErrDeadlineExceeded) {
-						open.Add(1)
-					}
-				})
-			}
-			wg.Wait()
-			ok := int(open.Load())
-			if ok > tc.maxOK || (tc.limits == nil && ok != attempts) || ok == 0 {
-				t.Errorf("%d of %d streams opened, want %s", ok, attempts,
-					map[bool]string{true: "all", false: "between 1 and 4"}[tc.limits == nil])
+			livetest.WaitFor(t, "every stream to be served or refused", func() bool {
+				st := h.Stats()
+				return st.Streams+st.Blocked.Protocols == attempts
+			})
+			if st := h.Stats(); st.Streams != uint64(tc.wantOK) || st.Blocked.Protocols != uint64(attempts-tc.wantOK) {
+				t.Errorf("%d of %d streams served, %d refused; want %d served", st.Streams, attempts, st.Blocked.Protocols, tc.wantOK)
 			}
 		})
 	}

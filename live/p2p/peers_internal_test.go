@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/crypto"
@@ -165,7 +164,7 @@ func TestFindPeers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	livetest.WaitFor(t, 5*time.Second, "node 0 to hold both signed records", func() bool {
+	livetest.WaitFor(t, "node 0 to hold both signed records", func() bool {
 		hs[0].mu.Lock()
 		defer hs[0].mu.Unlock()
 		return len(hs[0].records) == 2

@@ -1,10 +1,8 @@
 package testnet_test
 
 import (
-	"context"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/dais-sim/dais/live/livetest"
 	"github.com/dais-sim/dais/live/node"
@@ -18,6 +16,7 @@ import (
 // back on another port, and the others find it again.
 func TestDiscoveryTestnet(t *testing.T) {
 	livetest.RequireLoopback(t)
+	t.Parallel() // its nodes are processes (or goroutines no other test counts); it mostly waits
 	tn, err := testnet.Create(testnet.Options{Dir: t.TempDir(), Nodes: 4, Seed: 5, Timeouts: fast, Discovery: true})
 	if err != nil {
 		t.Fatal(err)
@@ -39,8 +38,7 @@ func TestDiscoveryTestnet(t *testing.T) {
 	if err := tn.Start(launcher); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
-	defer cancel()
+	ctx := livetest.Context(t)
 	if err := tn.WaitReady(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +53,7 @@ func TestDiscoveryTestnet(t *testing.T) {
 			return true
 		}
 	}
-	livetest.WaitFor(t, 20*time.Second, "every node to see every other and commit height 3", meshAt(3))
+	livetest.WaitFor(t, "every node to see every other and commit height 3", meshAt(3))
 
 	const victim = 2
 	before := tn.Status(ctx)[victim].Status.Addrs
@@ -78,5 +76,5 @@ func TestDiscoveryTestnet(t *testing.T) {
 		t.Logf("the restarted node got its old port again (%v)", before)
 	}
 	resume := heightOf(t, tn, 0) + 2
-	livetest.WaitFor(t, 20*time.Second, "the restarted node to be found again and every node to commit on", meshAt(resume))
+	livetest.WaitFor(t, "the restarted node to be found again and every node to commit on", meshAt(resume))
 }

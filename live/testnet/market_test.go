@@ -38,7 +38,7 @@ func TestLiveMarketPaidJob(t *testing.T) {
 	spec := node.DefaultMarket(3)
 	spec.Units, spec.UnitFLOPs, spec.Budget = 2, 2e7, 10*chain.Token
 	dir := t.TempDir()
-	run, err := testnet.RunMarket(context.Background(), testnet.MarketOptions{Dir: dir, Seed: 5, Market: spec, Timeout: 45 * time.Second})
+	run, err := testnet.RunMarket(context.Background(), testnet.MarketOptions{Dir: dir, Seed: 5, Market: spec, Timeout: time.Until(livetest.Deadline(t))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func TestLiveMarketPaidJob(t *testing.T) {
 
 	// A clean shutdown: RunMarket closed every node without error; their
 	// goroutines end.
-	livetest.WaitFor(t, 10*time.Second, "the nodes' goroutines to end", func() bool { return runtime.NumGoroutine() <= before+2 })
+	livetest.WaitFor(t, "the nodes' goroutines to end", func() bool { return runtime.NumGoroutine() <= before+2 })
 }
 
 // reportOf writes the report folder of the testnet in dir, as dais
@@ -223,9 +223,10 @@ func sortedIDs(ids []protocol.NodeID) []protocol.NodeID {
 // provider's.
 func TestLiveMarketSpotCheck(t *testing.T) {
 	livetest.RequireLoopback(t)
+	t.Parallel() // its nodes are processes (or goroutines no other test counts); it mostly waits
 	spec := &node.MarketSpec{Committee: 0, Requesters: []protocol.NodeID{0}, Providers: []protocol.NodeID{1},
 		Validators: []protocol.NodeID{2}, Verification: "spot_check", SpotCheck: 1, Units: 2}
-	run, err := testnet.RunMarket(context.Background(), testnet.MarketOptions{Dir: t.TempDir(), Seed: 6, Market: spec, Timeout: 45 * time.Second})
+	run, err := testnet.RunMarket(context.Background(), testnet.MarketOptions{Dir: t.TempDir(), Seed: 6, Market: spec, Timeout: time.Until(livetest.Deadline(t))})
 	if err != nil {
 		t.Fatal(err)
 	}

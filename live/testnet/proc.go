@@ -1,6 +1,7 @@
 package testnet
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -104,7 +105,13 @@ func (t *Testnet) start(argv []string, l Launcher, id protocol.NodeID) error {
 			return
 		}
 		started <- nil
-		cmd.Wait()
+		err := cmd.Wait()
+		// Say how it ended, where its panic would be: "signal: killed"
+		// from a SIGKILL (ours, the OOM killer's) leaves no other trace.
+		if f, ferr := os.OpenFile(t.OutputPath(id), os.O_WRONLY|os.O_APPEND, 0); ferr == nil {
+			fmt.Fprintf(f, "testnet: node %d (pid %d) ended: %v\n", id, cmd.Process.Pid, cmp.Or(err, error(errExited)))
+			f.Close()
+		}
 	}()
 	if err := <-started; err != nil {
 		return fmt.Errorf("testnet: starting node %d: %w", id, err)
@@ -115,6 +122,9 @@ func (t *Testnet) start(argv []string, l Launcher, id protocol.NodeID) error {
 	}
 	return nil
 }
+
+// errExited is how a node that exited with status 0 ended.
+var errExited = errors.New("exit status 0")
 
 // Running returns the pid of every node whose process is alive: its pid
 // file names a live process that, where /proc tells, runs that node's

@@ -30,10 +30,30 @@ func processAlive(pid int, cfg string) bool {
 		}
 	}
 	// Between fork and exec a child still shows its parent's command
-	// line: a node this process has just started is not yet running its
-	// config, but it is not gone either.
+	// line, and during exec none: a node this process has just started is
+	// not yet running its config, but it is not gone either. A zombie too
+	// shows none; its state says which.
+	if len(cmdline) == 0 {
+		return !zombie(pid)
+	}
 	self, err := os.ReadFile("/proc/self/cmdline")
-	return err == nil && len(cmdline) > 0 && bytes.Equal(cmdline, self)
+	return err == nil && bytes.Equal(cmdline, self)
+}
+
+// zombie reports whether pid has exited and awaits its parent's wait (or
+// is gone): its state in /proc/pid/stat, after the command name in
+// parentheses, is Z or X.
+func zombie(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 || i+2 >= len(stat) {
+		return true
+	}
+	state := stat[i+2]
+	return state == 'Z' || state == 'X'
 }
 
 func terminate(pid int) error { return syscall.Kill(pid, syscall.SIGTERM) }

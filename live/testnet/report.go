@@ -79,7 +79,7 @@ func (t *Testnet) Report() (run *metrics.Run, violations []string, err error) {
 	var protoEvs []protoEvent // the marketplace's and the federated job's (report_apps.go)
 	var spans []online
 	for _, m := range netw.Nodes {
-		evs, err := t.events(m.ID)
+		evs, err := t.Events(m.ID)
 		if errors.Is(err, os.ErrNotExist) {
 			continue
 		}
@@ -314,7 +314,8 @@ func (t *Testnet) meta(run *metrics.Run, end int64) {
 		}}
 }
 
-func (t *Testnet) events(id protocol.NodeID) ([]node.Event, error) {
+// Events reads node id's events file.
+func (t *Testnet) Events(id protocol.NodeID) ([]node.Event, error) {
 	f, err := os.Open(filepath.Join(t.DataDir(id), node.EventsFile))
 	if err != nil {
 		return nil, err

@@ -23,7 +23,7 @@ import (
 // that a testnet's figures have a simulated run's keys and meanings and
 // dais compare lines the two up. What live cannot measure is left out:
 // the network model's counts (messages_sent, engine_events,
-// uplink_bytes), and attack success (no attacks run live, and the
+// network_bytes, uplink_bytes), and attack success (no attacks run live, and the
 // coordinator measures test accuracy only), whose figures are NaN.
 
 // protoEvent is one protocol event of one node.
@@ -133,7 +133,7 @@ func marketSection(netw *node.Network, evs []protoEvent, spans []online, start, 
 	run := marketrun.Summary(res)
 	delete(run.Meta.Params, "drain") // a testnet's market has none: it runs until the report
 	run.Figures = slices.DeleteFunc(run.Figures, func(f metrics.Figure) bool {
-		return f.Key == "messages_sent" || f.Key == "engine_events"
+		return f.Key == "messages_sent" || f.Key == "engine_events" || f.Key == "network_bytes"
 	})
 	return run, nil
 }

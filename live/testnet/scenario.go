@@ -199,6 +199,24 @@ func marketFromScenario(sc *scenarios.Scenario, groupIDs [][]protocol.NodeID, ba
 	if pm.LotteryBy == "capacity" {
 		notes = append(notes, "protocol.market.lottery_by: capacity is not applied (lottery by stake)")
 	}
+	// What the simulator's marketplace models and a live one does not run.
+	switch {
+	case pm.CommitDelay == 0:
+		return nil, nil, bad("protocol.market.commit_delay", "0s: a live committee takes 0 for its default (block_interval ÷ 5); give the delay")
+	case pm.Matching == "continuous":
+		return nil, nil, bad("protocol.market.matching", "continuous matching runs in the simulator only; a live committee matches per block")
+	}
+	for i, j := range w.Jobs {
+		switch {
+		case j.InputBytes != nil || j.OutputBytes != nil:
+			return nil, nil, bad(fmt.Sprintf("workload.jobs[%d].input_bytes", i), "live units move no input or output data (the simulator models it)")
+		case j.Stream:
+			return nil, nil, bad(fmt.Sprintf("workload.jobs[%d].stream", i), "sessions run in the simulator only; a live requester posts whole jobs")
+		}
+	}
+	if w.Drain.D() != 2*protocol.Minute { // not the default
+		notes = append(notes, "workload.drain is not applied: a testnet's market runs until the report")
+	}
 
 	if len(w.Jobs) != 1 {
 		return nil, nil, bad("workload.jobs", "%d job types: a live marketplace posts one", len(w.Jobs))
@@ -241,6 +259,9 @@ func marketFromScenario(sc *scenarios.Scenario, groupIDs [][]protocol.NodeID, ba
 	}
 	if len(sc.Protocol.Governance.Proposals) > 0 {
 		notes = append(notes, "protocol.governance.proposals are not applied: the live market runs no governance")
+	}
+	if w.Encryption != nil {
+		notes = append(notes, "workload.encryption is not applied: the live market's units are not sealed (protocol/seal is not wired into it)")
 	}
 	return s, notes, nil
 }
@@ -286,6 +307,17 @@ func learningFromScenario(sc *scenarios.Scenario, groupIDs [][]protocol.NodeID, 
 	}
 	if l.Clean || l.Baseline {
 		notes = append(notes, "protocol.learning.clean and baseline are not applied: the report has no clean run or centralized baseline")
+	}
+	if sa := l.SecureAggregation; sa != nil {
+		s.SecureAggregation = &node.SecureAggregationSpec{Threshold: float64(sa.Threshold), FracBits: sa.FracBits,
+			StepTimeout: node.Duration(sa.StepTimeout.D())}
+		s.Pot = learnrun.DefaultParams().Pot // split equally among the learners in each sum: no validators needed
+		if sa.Dropout > 0 {
+			notes = append(notes, "protocol.learning.secure_aggregation.dropout is not applied: live learners drop out when they stop")
+		}
+		if sa.ClearRule != "none" {
+			notes = append(notes, "protocol.learning.secure_aggregation.clear_rule is not applied: the report has no clear run")
+		}
 	}
 	return s, notes, nil
 }

@@ -104,6 +104,8 @@ func TestFromScenarioMarket(t *testing.T) {
 		{"scheme: spot_check, spot_check: 50%", "protocol.verification.scheme", ":13:"},
 		{"{process: constant, rate: 0.5/s}", "workload.arrivals.process", ":8:"},
 		{"- {name: render, kind: compute, flops: 1e8, units: 3, budget: \"5\"}", "workload.jobs", ":10:"},
+		{"block_interval: 500ms}", "protocol.market.matching", ":12:"},
+		{"block_interval: 500ms}", "protocol.market.commit_delay", ":12:"},
 	} {
 		text := marketScenario
 		switch c.key {
@@ -114,6 +116,10 @@ func TestFromScenarioMarket(t *testing.T) {
 		case "workload.jobs":
 			text = strings.Replace(text, c.edit, c.edit+"\n    "+strings.Replace(c.edit, "render", "other", 1)+"\n", 1)
 			text = strings.Replace(text, "flops: 1e8", "share: 50%, flops: 1e8", 2)
+		case "protocol.market.matching":
+			text = strings.Replace(text, c.edit, "block_interval: 500ms, matching: continuous}", 1)
+		case "protocol.market.commit_delay":
+			text = strings.Replace(text, c.edit, "block_interval: 500ms, commit_delay: 0s}", 1)
 		}
 		_, _, err := testnet.FromScenario(load(text))
 		if !errors.Is(err, testnet.ErrOptions) || !strings.Contains(err.Error(), c.key) || !strings.Contains(err.Error(), path+c.line) {

@@ -72,7 +72,9 @@ type Testnet struct {
 }
 
 // Create writes a new testnet directory: testnet.json with free loopback
-// ports for every node, and each node's config. The epoch is now.
+// ports for every node and their public keys, each node's config, and
+// each node's keys (node.GenerateKeys) in its data dir, readable by this
+// user only. The epoch is now.
 func Create(o Options) (*Testnet, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
@@ -117,6 +119,7 @@ func Create(o Options) (*Testnet, error) {
 	if err != nil {
 		return nil, err
 	}
+	keys := make([]*node.Keys, o.Nodes)
 	for i := range o.Nodes {
 		id := protocol.NodeID(i)
 		m := node.Member{ID: id, Role: node.RoleFollower}
@@ -129,11 +132,14 @@ func Create(o Options) (*Testnet, error) {
 				m.Stake = o.Stakes[i]
 			}
 		}
-		pid, err := node.PeerIDFor(o.Seed, id)
+		if keys[i], err = node.GenerateKeys(); err != nil {
+			return nil, err
+		}
+		pub, err := keys[i].Public()
 		if err != nil {
 			return nil, err
 		}
-		m.PeerID = pid.String()
+		m.SetKeys(pub)
 		netw.Nodes = append(netw.Nodes, m)
 		if o.Discovery && i == 0 {
 			for _, a := range m.Addrs {
@@ -153,6 +159,13 @@ func Create(o Options) (*Testnet, error) {
 	for _, m := range netw.Nodes {
 		if err := os.MkdirAll(tn.DataDir(m.ID), 0o755); err != nil {
 			return nil, fmt.Errorf("testnet: creating node %d's directory: %w", m.ID, err)
+		}
+		// A key file without a network file is left from a Create that
+		// failed: no network names its keys.
+		keyPath := filepath.Join(tn.DataDir(m.ID), node.KeyFile)
+		os.Remove(keyPath)
+		if err := node.WriteKeys(keyPath, keys[m.ID]); err != nil {
+			return nil, err
 		}
 		cfg := &node.Config{ID: m.ID, DataDir: "data", NetworkFile: filepath.Join("..", node.NetworkFile)}
 		if len(m.Addrs) == 0 {

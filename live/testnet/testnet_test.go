@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"github.com/dais-sim/dais/live/livetest"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -31,39 +29,13 @@ import (
 const nodeEnv = "DAIS_TESTNET_TEST_NODE"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(nodeEnv) != "" {
-		os.Exit(runNode(os.Args[1:]))
-	}
+	testnet.RunChild(nodeEnv, "test")
 	os.Exit(m.Run())
 }
 
-func runNode(args []string) int {
-	if len(args) != 2 || args[0] != "--config" {
-		fmt.Fprintln(os.Stderr, "want --config FILE, got", args)
-		return 2
-	}
-	cfg, err := node.LoadConfig(args[1])
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	if err := node.Run(ctx, cfg, node.Options{Version: "test"}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	return 0
-}
+var launcher = testnet.SelfLauncher(nodeEnv)
 
-var launcher = testnet.Launcher{Command: []string{os.Args[0]}, Env: []string{nodeEnv + "=1"}, DieWithParent: true}
-
-var fast = node.Timeouts{
-	Propose: node.Duration(400 * time.Millisecond), ProposeDelta: node.Duration(200 * time.Millisecond),
-	Prevote: node.Duration(200 * time.Millisecond), PrevoteDelta: node.Duration(100 * time.Millisecond),
-	Precommit: node.Duration(200 * time.Millisecond), PrecommitDelta: node.Duration(100 * time.Millisecond),
-	Commit: node.Duration(100 * time.Millisecond),
-}
+var fast = testnet.FastTimeouts
 
 func heightOf(t *testing.T, tn *testnet.Testnet, id protocol.NodeID) uint64 {
 	t.Helper()
@@ -109,6 +81,7 @@ func storedBlocks(t *testing.T, tn *testnet.Testnet, id protocol.NodeID) (recs [
 // one chain and one restart.
 func TestSIGKILLedNodeRestartsAndCatchesUp(t *testing.T) {
 	livetest.RequireLoopback(t)
+	t.Parallel() // its nodes are processes (or goroutines no other test counts); it mostly waits
 	tn, err := testnet.Create(testnet.Options{Dir: t.TempDir(), Nodes: 5, Validators: 4, Seed: 11, Timeouts: fast, TxRate: 8})
 	if err != nil {
 		t.Fatal(err)
@@ -120,12 +93,11 @@ func TestSIGKILLedNodeRestartsAndCatchesUp(t *testing.T) {
 	if err := tn.Start(launcher, 2); !errors.Is(err, testnet.ErrRunning) {
 		t.Errorf("starting a running node: %v, want ErrRunning", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
+	ctx := livetest.Context(t)
 	if err := tn.WaitReady(ctx); err != nil {
 		t.Fatal(err)
 	}
-	livetest.WaitFor(t, 30*time.Second, "every node to reach height 4", func() bool {
+	livetest.WaitFor(t, "every node to reach height 4", func() bool {
 		for _, ns := range tn.Status(ctx) {
 			if ns.Status == nil || ns.Status.Height < 4 {
 				return false
@@ -146,7 +118,7 @@ func TestSIGKILLedNodeRestartsAndCatchesUp(t *testing.T) {
 		t.Fatalf("the killed node had stored %d heights", len(before))
 	}
 	resume := heightOf(t, tn, 0) + 4
-	livetest.WaitFor(t, 30*time.Second, fmt.Sprintf("three validators to reach height %d", resume), func() bool {
+	livetest.WaitFor(t, fmt.Sprintf("three validators to reach height %d", resume), func() bool {
 		return heightOf(t, tn, 0) >= resume && heightOf(t, tn, 4) >= resume
 	})
 
@@ -161,7 +133,7 @@ func TestSIGKILLedNodeRestartsAndCatchesUp(t *testing.T) {
 		t.Fatalf("the restarted node replayed %+v, want the %d heights it had stored", st, len(before))
 	}
 	goal := heightOf(t, tn, 0) + 2
-	livetest.WaitFor(t, 30*time.Second, fmt.Sprintf("the restarted node to reach height %d", goal), func() bool {
+	livetest.WaitFor(t, fmt.Sprintf("the restarted node to reach height %d", goal), func() bool {
 		return heightOf(t, tn, victim) >= goal
 	})
 
@@ -371,12 +343,12 @@ func TestLogsFollow(t *testing.T) {
 	var out lockedBuffer
 	done := make(chan error)
 	go func() { done <- tn.Logs(ctx, &out, true) }()
-	livetest.WaitFor(t, 5*time.Second, "the first line", func() bool { return strings.Contains(out.String(), "node-1 | first\n") })
+	livetest.WaitFor(t, "the first line", func() bool { return strings.Contains(out.String(), "node-1 | first\n") })
 	f, _ := os.OpenFile(log1, os.O_APPEND|os.O_WRONLY, 0)
 	f.WriteString("ole\nthird\n")
 	f.Close()
 	os.WriteFile(tn.LogPath(0), []byte("zero\n"), 0o644)
-	livetest.WaitFor(t, 5*time.Second, "the appended lines", func() bool {
+	livetest.WaitFor(t, "the appended lines", func() bool {
 		s := out.String()
 		return strings.Contains(s, "node-1 | second whole\nnode-1 | third\n") && strings.Contains(s, "node-0 | zero\n")
 	})

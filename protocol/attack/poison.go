@@ -62,6 +62,7 @@ func (h *learnEnv) run(inner protocol.Node, env protocol.Env, in protocol.Input)
 // announced model and the one before it.
 type roundView struct {
 	round        uint64
+	version      learn.Hash
 	global, prev []float64
 }
 
@@ -69,7 +70,7 @@ type roundView struct {
 func (v *roundView) see(in protocol.Input) {
 	if r, ok := in.(protocol.Recv); ok {
 		if m, ok := r.Msg.(*learn.Model); ok && m.Round > v.round {
-			v.round, v.prev, v.global = m.Round, v.global, m.Params
+			v.round, v.version, v.prev, v.global = m.Round, m.Version, v.global, m.Params
 		}
 	}
 }
@@ -107,39 +108,31 @@ func (p *poisonData) submit(env protocol.Env, job gpu.Job) protocol.JobID {
 }
 
 // mapUpdates is the shared part of the decorators that rewrite a
-// learner's update: each update the inner node sends is rewritten once,
-// and the same rewritten message goes to every receiver, as one honest
-// message would.
+// learner's update: the delta its training job returns is rewritten
+// before the inner learner sees it, so the learner sends the rewritten
+// update wherever it sends one — the same message to every receiver in
+// clear, and masked into its input under secure aggregation, where no
+// one but the learner ever sees the update.
 type mapUpdates struct {
 	inner protocol.Node
 	env   learnEnv
 	view  roundView
 	f     func(u *learn.LocalUpdate, view *roundView) *learn.LocalUpdate
-	last  *learn.LocalUpdate // the inner node's latest update
-	out   *learn.LocalUpdate // what it became
 }
 
 func newMapUpdates(inner protocol.Node, f func(*learn.LocalUpdate, *roundView) *learn.LocalUpdate) *mapUpdates {
-	m := &mapUpdates{inner: inner, f: f}
-	m.env.send = m.send
-	return m
+	return &mapUpdates{inner: inner, f: f}
 }
 
 func (m *mapUpdates) Handle(env protocol.Env, in protocol.Input) {
 	m.view.see(in)
+	if d, ok := in.(protocol.JobDone); ok && d.Result.Err == "" && m.view.global != nil {
+		if delta, ok := d.Result.Output.([]float64); ok {
+			d.Result.Output = m.f(&learn.LocalUpdate{Round: m.view.round, Base: m.view.version, Delta: delta}, &m.view).Delta
+			in = d
+		}
+	}
 	m.env.run(m.inner, env, in)
-}
-
-func (m *mapUpdates) send(env protocol.Env, to protocol.NodeID, msg wire.Msg) {
-	u, ok := msg.(*learn.LocalUpdate)
-	if !ok {
-		env.Send(to, msg)
-		return
-	}
-	if u != m.last {
-		m.last, m.out = u, m.f(u, &m.view)
-	}
-	env.Send(to, m.out)
 }
 
 // withDelta is u with another delta; u itself is shared and stays as is.

@@ -76,8 +76,8 @@ func (l *Ledger) promote(sender Address) {
 		}
 		list = list[1:]
 		l.ahead.n--
-		if tx.Nonce == next && l.checkTx(tx, false) == nil {
-			_ = l.pool.insert(tx, l.p) // a full mempool drops it, as it would have
+		if tx.Nonce == next {
+			_ = l.admit(tx, false) // a full mempool drops it, as it would have
 		}
 	}
 	if len(list) == 0 {

@@ -103,6 +103,26 @@ func (l *Ledger) applyTx(st *layer, tx *Tx) error {
 			return err
 		}
 		amount = sum
+	case VersionCommit:
+		if err := l.checkVersion(st, from, b); err != nil {
+			return err
+		}
+	case Use:
+		price, err := checkUse(st, b)
+		if err != nil {
+			return err
+		}
+		amount = price
+	case ResultRoot:
+		if l.cfg.Settler == (Address{}) || from != l.cfg.Settler {
+			return fmt.Errorf("%w: %s may not commit result batches", ErrBadTx, from)
+		}
+		if b.Count == 0 {
+			return fmt.Errorf("%w: a batch of no results", ErrBadTx)
+		}
+		if _, ok := st.resultRoot(b.Root); ok {
+			return fmt.Errorf("%w: result root %x", ErrDuplicate, b.Root[:6])
+		}
 	}
 	switch tx.Type {
 	case TxTransfer, TxStake, TxJobPost:
@@ -164,6 +184,15 @@ func (l *Ledger) applyTx(st *layer, tx *Tx) error {
 	case Payout:
 		st.setAccount(from, s)
 		credit(st, b.Pay)
+	case VersionCommit:
+		st.setAccount(from, s)
+		applyVersion(st, b)
+	case Use:
+		st.setAccount(from, s) // first: the sender may be the poster
+		applyUse(st, b)
+	case ResultRoot:
+		st.setAccount(from, s)
+		st.addResultRoot(b.Root, RootRecord{Count: b.Count, Height: st.height})
 	}
 	return nil
 }

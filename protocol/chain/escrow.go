@@ -56,6 +56,31 @@ type Payout struct {
 	Pay []Credit
 }
 
+// ResultRoot commits a batch of Count result commitments by the Merkle
+// root of their leaves (the market's off-chain matching settles a
+// block's results this way: 32 bytes on chain for the whole batch). The
+// leaves are the market's business (protocol/verify's ResultLeaf); the
+// ledger records the root once, and evidence that names a result proves
+// it with a Merkle path to a recorded root. Only Config.Settler may send
+// one.
+type ResultRoot struct {
+	_     struct{} `cbor:",toarray"`
+	Root  Hash
+	Count uint32
+}
+
+// RootRecord is a recorded ResultRoot: its leaf count and the height of
+// its block.
+type RootRecord struct {
+	Count  uint32
+	Height uint64
+}
+
+// NewResultRoot returns an unsigned result batch commitment.
+func NewResultRoot(nonce, fee uint64, root Hash, count uint32) Tx {
+	return NewTx(TxResultRoot, nonce, fee, ResultRoot{Root: root, Count: count})
+}
+
 // NewSettle returns an unsigned settlement of jobs' escrow.
 func NewSettle(nonce, fee uint64, jobs ...Release) Tx {
 	return NewTx(TxSettle, nonce, fee, Settle{Jobs: jobs})

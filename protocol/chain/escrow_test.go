@@ -186,3 +186,36 @@ func TestSettleCodec(t *testing.T) {
 		}
 	}
 }
+
+// The settler commits a batch of results by its root: recorded once with
+// its count and height, in the state root; nobody else may, and a root
+// cannot be recorded twice or for no results.
+func TestResultRoot(t *testing.T) {
+	n := settlerNet(t)
+	l := n.ledgers[0]
+	root := Hash{1, 2, 3}
+	before := l.StateRoot()
+	mustAdd(t, n, n.sign(3, NewResultRoot(n.nonce(3), fee, root, 7)))
+	n.step(2)
+	r, ok := l.ResultRoot(root)
+	if !ok || r.Count != 7 || r.Height != l.Height() {
+		t.Fatalf("recorded %+v %v, want 7 results at height %d", r, ok, l.Height())
+	}
+	if l.StateRoot() == before || l.StateRoot() != l.RecomputeStateRoot() {
+		t.Error("the batch did not enter the state root as a record")
+	}
+	for name, tc := range map[string]struct {
+		from  int
+		root  Hash
+		count uint32
+		want  error
+	}{
+		"not the settler": {0, Hash{9}, 1, ErrBadTx},
+		"twice":           {3, root, 7, ErrDuplicate},
+		"no results":      {3, Hash{8}, 0, ErrBadTx},
+	} {
+		if err := l.AddTx(n.sign(tc.from, NewResultRoot(n.nonce(tc.from), fee, tc.root, tc.count))); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", name, err, tc.want)
+		}
+	}
+}

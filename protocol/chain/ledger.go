@@ -453,6 +453,9 @@ func (l *Ledger) Job(id JobID) (Job, bool) {
 	return j, ok
 }
 
+// ResultRoot returns the committed batch of results with this Merkle root.
+func (l *Ledger) ResultRoot(root Hash) (RootRecord, bool) { return l.base.resultRoot(root) }
+
 // Commitment returns the result provider committed for a job's unit.
 func (l *Ledger) Commitment(job JobID, unit uint32, provider Address) (Commitment, bool) {
 	return l.base.commit(commitKey{job, unit, provider})

@@ -32,10 +32,20 @@ type mempool struct {
 	evict evictHeap
 	seq   uint64
 	bytes int
+	// pend is, per sender, the state its pending transactions leave on
+	// top of the committed state as the next block begins (a scratch
+	// layer): a new transaction is checked by applying it there alone.
+	// Replaying the sender's whole queue for every new transaction made
+	// admission quadratic in the queue (a provider committing thousands
+	// of results a block). An entry is dropped whenever the committed state
+	// or the sender's queue changes other than by an append, and rebuilt on
+	// the sender's next transaction.
+	pend map[Address]*layer
 }
 
 func newMempool() mempool {
-	return mempool{byHash: map[Hash]*poolEntry{}, bySender: map[Address][]*poolEntry{}, watch: map[Address]int{}}
+	return mempool{byHash: map[Hash]*poolEntry{}, bySender: map[Address][]*poolEntry{}, watch: map[Address]int{},
+		pend: map[Address]*layer{}}
 }
 
 func watched(t TxType) bool { return t == TxSlash || t == TxVote }
@@ -44,20 +54,30 @@ func watched(t TxType) bool { return t == TxSlash || t == TxVote }
 // transactions, and adds it to the mempool. A rejected transaction changes
 // nothing; the error wraps the reason (ErrBadSignature, ErrNonce,
 // ErrOverdraft, ErrFeeTooLow, ErrMempoolFull, …).
-func (l *Ledger) AddTx(tx *Tx) error {
-	if err := l.CheckTx(tx); err != nil {
+func (l *Ledger) AddTx(tx *Tx) error { return l.admit(tx, true) }
+
+// admit checks tx and adds it to the mempool; verify false skips the
+// signature check, for a transaction verified when it was held
+// (ahead.go).
+func (l *Ledger) admit(tx *Tx, verify bool) error {
+	if err := l.checkTx(tx, verify, true); err != nil {
 		return err
 	}
-	return l.pool.insert(tx, l.p)
+	if err := l.pool.insert(tx, l.p); err != nil {
+		delete(l.pool.pend, tx.from) // it holds tx, which the pool refused
+		return err
+	}
+	return nil
 }
 
 // CheckTx reports whether AddTx would accept tx, without adding it (a full
 // mempool aside).
-func (l *Ledger) CheckTx(tx *Tx) error { return l.checkTx(tx, true) }
+func (l *Ledger) CheckTx(tx *Tx) error { return l.checkTx(tx, true, false) }
 
-// checkTx is CheckTx; verify false skips the signature check, for a
-// transaction verified when it was held (ahead.go).
-func (l *Ledger) checkTx(tx *Tx, verify bool) error {
+// checkTx is CheckTx; verify false skips the signature check. With keep,
+// a transaction that passes stays applied to its sender's pending state,
+// for the caller to insert.
+func (l *Ledger) checkTx(tx *Tx, verify, keep bool) error {
 	if err := l.checkStatic(tx); err != nil {
 		return err
 	}
@@ -81,18 +101,37 @@ func (l *Ledger) checkTx(tx *Tx, verify bool) error {
 			return err
 		}
 	}
+	st, err := l.pendingState(tx.from)
+	if err != nil {
+		return err
+	}
+	if !keep {
+		st = st.child()
+	}
+	return l.applyTx(st, tx) // a rejected transaction leaves st as it was
+}
+
+// pendingState returns the state sender's pending transactions leave
+// (mempool.pend), building it if needed.
+func (l *Ledger) pendingState(sender Address) (*layer, error) {
+	if st, ok := l.pool.pend[sender]; ok {
+		return st, nil
+	}
 	st := l.scratch()
-	for _, e := range pending {
+	for _, e := range l.pool.bySender[sender] {
 		if err := l.applyTx(st, e.tx); err != nil {
-			return fmt.Errorf("chain: pending tx %d of %s no longer applies: %w", e.tx.Nonce, tx.from, err)
+			return nil, fmt.Errorf("chain: pending tx %d of %s no longer applies: %w", e.tx.Nonce, sender, err)
 		}
 	}
-	return l.applyTx(st, tx)
+	l.pool.pend[sender] = st
+	return st, nil
 }
 
 // scratch returns a layer for trying transactions as if in the next block.
+// It keeps no state root (no leaf hashes): it is never committed.
 func (l *Ledger) scratch() *layer {
 	st := l.base.child()
+	st.scratch = true
 	l.beginBlock(st, l.base.height+1)
 	return st
 }
@@ -162,6 +201,7 @@ func (p *mempool) planEviction(tx *Tx, needTxs, needBytes int) ([]*poolEntry, er
 
 // dropFrom removes sender's pending transactions from nonce on.
 func (p *mempool) dropFrom(sender Address, nonce uint64) {
+	delete(p.pend, sender)
 	list := p.bySender[sender]
 	if len(list) == 0 || nonce > list[len(list)-1].tx.Nonce {
 		return
@@ -178,6 +218,7 @@ func (p *mempool) dropFrom(sender Address, nonce uint64) {
 
 // dropBelow removes sender's pending transactions with nonces below nonce.
 func (p *mempool) dropBelow(sender Address, nonce uint64) {
+	delete(p.pend, sender)
 	list := p.bySender[sender]
 	n := 0
 	for n < len(list) && list[n].tx.Nonce < nonce {
@@ -214,9 +255,12 @@ func (p *mempool) remove(e *poolEntry) {
 // the first that fails is dropped with its successors. Other senders'
 // transactions depend only on their own accounts and on records that never
 // disappear, so they stay valid. Senders are independent, so the order in
-// which the map yields them does not matter.
+// which the map yields them does not matter. Every sender's pending state
+// is dropped (the next block's height differs, and unbonding may release);
+// a re-checked sender's is kept from the re-check.
 func (l *Ledger) recheck(touched map[Address]acct) {
 	p := &l.pool
+	clear(p.pend)
 	for s := range p.bySender {
 		_, t := touched[s]
 		if !t && p.watch[s] == 0 {
@@ -229,6 +273,9 @@ func (l *Ledger) recheck(touched map[Address]acct) {
 				p.dropFrom(s, e.tx.Nonce)
 				break
 			}
+		}
+		if len(p.bySender[s]) > 0 {
+			p.pend[s] = st
 		}
 	}
 }

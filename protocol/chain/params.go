@@ -116,6 +116,10 @@ func DefaultParams() Params {
 				TxVote:     1_000,
 				TxSettle:   5_000,
 				TxPayout:   2_000,
+				TxVersion:  2_000,
+				TxUse:      1_000,
+				// A batch of results: one record, however many leaves.
+				TxResultRoot: 2_000,
 			},
 			PerByte: 10,
 		},

@@ -35,6 +35,8 @@ const (
 	tagProposal = 'p'
 	tagVote     = 'v'
 	tagEvidence = 'e'
+	tagVersion  = 'm'
+	tagRoot     = 'r'
 )
 
 // acc256 is a 256-bit accumulator, little-endian limbs, arithmetic mod 2²⁵⁶.
@@ -167,6 +169,10 @@ func voteLeaf(k voteKey, c Choice) Hash {
 
 func evidenceLeaf(h Hash) Hash { return leafHash(tagEvidence, h[:]) }
 
+func rootLeaf(root Hash, r RootRecord) Hash {
+	return leafHash(tagRoot, root[:], binary.BigEndian.AppendUint32(nil, r.Count), u64(r.Height))
+}
+
 // layer is the state, or changes on top of a parent layer: the committed
 // state is a layer without parent; a block being checked or built, or a
 // mempool check, writes to a child layer, so the committed state is never
@@ -183,6 +189,8 @@ type layer struct {
 	proposals map[uint64]ProposalRecord
 	votes     map[voteKey]Choice
 	evidence  map[Hash]bool
+	versions  map[versionKey]VersionRecord
+	roots     map[Hash]RootRecord
 
 	// Counters: the whole state's values, not differences.
 	sum          acc256
@@ -193,6 +201,9 @@ type layer struct {
 
 	// fees collected by the block being applied; paid out at its end.
 	fees uint64
+	// scratch layers (mempool checks) are never committed: they keep no
+	// state sum, which saves a leaf hash per write.
+	scratch bool
 }
 
 func newBase() *layer { return &layer{nextProposal: 1} }
@@ -200,7 +211,7 @@ func newBase() *layer { return &layer{nextProposal: 1} }
 // child returns an empty layer on top of l.
 func (l *layer) child() *layer {
 	return &layer{parent: l, sum: l.sum, height: l.height, minted: l.minted, burned: l.burned,
-		nextProposal: l.nextProposal, fees: l.fees}
+		nextProposal: l.nextProposal, fees: l.fees, scratch: l.scratch}
 }
 
 // root returns the state root.
@@ -234,12 +245,14 @@ func (l *layer) account(a Address) acct {
 }
 
 func (l *layer) setAccount(a Address, v acct) {
-	old, existed := lookup(l, func(l *layer) map[Address]acct { return l.accounts }, a)
-	if existed {
-		l.sum.sub(old.leaf)
+	if !l.scratch {
+		old, existed := lookup(l, func(l *layer) map[Address]acct { return l.accounts }, a)
+		if existed {
+			l.sum.sub(old.leaf)
+		}
+		v.leaf = accountLeaf(a, v)
+		l.sum.add(v.leaf)
 	}
-	v.leaf = accountLeaf(a, v)
-	l.sum.add(v.leaf)
 	if l.accounts == nil {
 		l.accounts = make(map[Address]acct)
 	}
@@ -251,10 +264,12 @@ func (l *layer) job(id JobID) (Job, bool) {
 }
 
 func (l *layer) setJob(j Job) {
-	if old, ok := l.job(j.ID); ok {
-		l.sum.sub(old.leaf())
+	if !l.scratch {
+		if old, ok := l.job(j.ID); ok {
+			l.sum.sub(old.leaf())
+		}
+		l.sum.add(j.leaf())
 	}
-	l.sum.add(j.leaf())
 	if l.jobs == nil {
 		l.jobs = make(map[JobID]Job)
 	}
@@ -267,11 +282,19 @@ func (l *layer) commit(k commitKey) (Commitment, bool) {
 
 // addCommit records a new commitment (commitments are never changed).
 func (l *layer) addCommit(k commitKey, c Commitment) {
-	l.sum.add(commitLeaf(k, c))
-	if l.commits == nil {
-		l.commits = make(map[commitKey]Commitment)
+	addRecord(l, &l.commits, k, c, func() Hash { return commitLeaf(k, c) })
+}
+
+// addRecord writes a record that is never changed into the map m points
+// to, adding its leaf to the state sum (not in a scratch layer).
+func addRecord[K comparable, V any](l *layer, m *map[K]V, k K, v V, leaf func() Hash) {
+	if !l.scratch {
+		l.sum.add(leaf())
 	}
-	l.commits[k] = c
+	if *m == nil {
+		*m = make(map[K]V)
+	}
+	(*m)[k] = v
 }
 
 func (l *layer) batch(release uint64) unbondBatch {
@@ -281,11 +304,13 @@ func (l *layer) batch(release uint64) unbondBatch {
 
 // setBatch replaces the batch at release; nil removes it.
 func (l *layer) setBatch(release uint64, b unbondBatch) {
-	if old := l.batch(release); old != nil {
-		l.sum.sub(batchLeaf(release, old))
-	}
-	if b != nil {
-		l.sum.add(batchLeaf(release, b))
+	if !l.scratch {
+		if old := l.batch(release); old != nil {
+			l.sum.sub(batchLeaf(release, old))
+		}
+		if b != nil {
+			l.sum.add(batchLeaf(release, b))
+		}
 	}
 	if l.unbond == nil {
 		l.unbond = make(map[uint64]unbondBatch)
@@ -299,7 +324,9 @@ func (l *layer) proposal(id uint64) (ProposalRecord, bool) {
 
 // addProposal records a new proposal under the next number.
 func (l *layer) addProposal(p ProposalRecord) {
-	l.sum.add(p.leaf())
+	if !l.scratch {
+		l.sum.add(p.leaf())
+	}
 	if l.proposals == nil {
 		l.proposals = make(map[uint64]ProposalRecord)
 	}
@@ -312,10 +339,12 @@ func (l *layer) vote(k voteKey) (Choice, bool) {
 }
 
 func (l *layer) setVote(k voteKey, c Choice) {
-	if old, ok := l.vote(k); ok {
-		l.sum.sub(voteLeaf(k, old))
+	if !l.scratch {
+		if old, ok := l.vote(k); ok {
+			l.sum.sub(voteLeaf(k, old))
+		}
+		l.sum.add(voteLeaf(k, c))
 	}
-	l.sum.add(voteLeaf(k, c))
 	if l.votes == nil {
 		l.votes = make(map[voteKey]Choice)
 	}
@@ -328,22 +357,32 @@ func (l *layer) evidenceUsed(h Hash) bool {
 }
 
 func (l *layer) useEvidence(h Hash) {
-	l.sum.add(evidenceLeaf(h))
-	if l.evidence == nil {
-		l.evidence = make(map[Hash]bool)
-	}
-	l.evidence[h] = true
+	addRecord(l, &l.evidence, h, true, func() Hash { return evidenceLeaf(h) })
+}
+
+func (l *layer) resultRoot(h Hash) (RootRecord, bool) {
+	return lookup(l, func(l *layer) map[Hash]RootRecord { return l.roots }, h)
+}
+
+// addResultRoot records a new result batch (never changed).
+func (l *layer) addResultRoot(h Hash, r RootRecord) {
+	addRecord(l, &l.roots, h, r, func() Hash { return rootLeaf(h, r) })
 }
 
 // flushInto writes l's records and counters into its parent p: the parent
 // becomes the state l describes.
 func (l *layer) flushInto(p *layer) {
+	if l.scratch {
+		panic("chain: a scratch layer flushed into the state")
+	}
 	flush(l.accounts, &p.accounts)
 	flush(l.jobs, &p.jobs)
 	flush(l.commits, &p.commits)
 	flush(l.proposals, &p.proposals)
 	flush(l.votes, &p.votes)
 	flush(l.evidence, &p.evidence)
+	flush(l.versions, &p.versions)
+	flush(l.roots, &p.roots)
 	for k, b := range l.unbond {
 		if p.unbond == nil {
 			p.unbond = make(map[uint64]unbondBatch)
@@ -416,6 +455,12 @@ func (l *layer) recomputeRoot() Hash {
 	}
 	for h := range merged(l, func(l *layer) map[Hash]bool { return l.evidence }) {
 		sum.add(evidenceLeaf(h))
+	}
+	for _, v := range merged(l, func(l *layer) map[versionKey]VersionRecord { return l.versions }) {
+		sum.add(v.leaf())
+	}
+	for h, r := range merged(l, func(l *layer) map[Hash]RootRecord { return l.roots }) {
+		sum.add(rootLeaf(h, r))
 	}
 	c := *l
 	c.sum = sum

@@ -21,21 +21,24 @@ type TxType uint8
 
 // Transaction types. Numbers are part of the encoding: never reuse one.
 const (
-	TxTransfer TxType = iota + 1 // Transfer: move tokens to another account
-	TxStake                      // Stake: bond balance as stake
-	TxUnstake                    // Unstake: start unbonding stake
-	TxJobPost                    // JobPost: post a job, locking its budget in escrow
-	TxResult                     // ResultCommit: commit a result hash for a job's work unit
-	TxReward                     // Reward: the block's minted reward (system only)
-	TxSlash                      // Slash: burn part of an offender's stake, with evidence
-	TxProposal                   // Proposal: open a governance proposal
-	TxVote                       // Vote: vote on a proposal
-	TxSettle                     // Settle: release a job's escrow (the market's settler only)
-	TxPayout                     // Payout: pay many accounts from the sender's balance
+	TxTransfer   TxType = iota + 1 // Transfer: move tokens to another account
+	TxStake                        // Stake: bond balance as stake
+	TxUnstake                      // Unstake: start unbonding stake
+	TxJobPost                      // JobPost: post a job, locking its budget in escrow
+	TxResult                       // ResultCommit: commit a result hash for a job's work unit
+	TxReward                       // Reward: the block's minted reward (system only)
+	TxSlash                        // Slash: burn part of an offender's stake, with evidence
+	TxProposal                     // Proposal: open a governance proposal
+	TxVote                         // Vote: vote on a proposal
+	TxSettle                       // Settle: release a job's escrow (the market's settler only)
+	TxPayout                       // Payout: pay many accounts from the sender's balance
+	TxVersion                      // VersionCommit: record a model version and its parent (the settler only)
+	TxUse                          // Use: a request to a model version, paying its price
+	TxResultRoot                   // ResultRoot: commit a batch of results by its Merkle root (the market's settler only)
 	numKinds
 )
 
-var typeNames = [numKinds]string{"invalid", "transfer", "stake", "unstake", "job-post", "result", "reward", "slash", "proposal", "vote", "settle", "payout"}
+var typeNames = [numKinds]string{"invalid", "transfer", "stake", "unstake", "job-post", "result", "reward", "slash", "proposal", "vote", "settle", "payout", "version", "use", "result-root"}
 
 // Valid reports whether t is a known type.
 func (t TxType) Valid() bool { return t > 0 && t < numKinds }
@@ -388,6 +391,12 @@ func decodeBody(t TxType, p []byte) (any, error) {
 		})
 	case TxPayout:
 		return decodeAs(p, func(b Payout) error { return limit("payout credits", len(b.Pay), MaxCredits) })
+	case TxVersion:
+		return decodeAs[VersionCommit](p, nil)
+	case TxUse:
+		return decodeAs[Use](p, nil)
+	case TxResultRoot:
+		return decodeAs[ResultRoot](p, nil)
 	}
 	return nil, fmt.Errorf("%w %d", ErrUnknownKind, t)
 }

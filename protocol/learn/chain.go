@@ -14,16 +14,21 @@ import (
 // consensus messages; here each block also commits at once, at the
 // instant of the round's commit. It reuses the ledger's job machinery:
 //
-//	Start:        requester JobPost{Budget, Spec}        → the budget in escrow, job ID JobIDFor(requester, nonce)
-//	              settler   ResultCommit{job, 0, v₀}      → the genesis version
-//	round r:      settler   Settle{job, pay by score}     → the round's payouts out of the escrow
-//	              settler   ResultCommit{job, r, v_r}     → the round's committed version
-//	last round:   Settle{…, Close}                        → what is left back to the requester
+//	Start:        requester JobPost{Budget, Spec}             → the budget in escrow, job ID JobIDFor(requester, nonce)
+//	              settler   ResultCommit{job, 0, v₀}           → the genesis version
+//	              settler   VersionCommit{job, 0, v₀, parent 0} → the root of the job's version tree
+//	round r:      settler   Settle{job, pay by score}          → the round's payouts out of the escrow
+//	              settler   ResultCommit{job, r, v_r}          → the round's committed version
+//	              settler   VersionCommit{job, r, v_r, v_{r−1}} → v_r as the child of its parent (a new version only)
+//	last round:   Settle{…, Close}                             → what is left back to the requester
 //
-// The settler is the coordinator's account (chain.Config.Settler). A
-// version's parent is the version of the unit before it: unit r holds
-// Committed.Version and unit r−1 its Committed.Parent, or the same
-// version when the round was skipped. Conservation (chain.Supply.Check)
+// The settler is the coordinator's account (chain.Config.Settler). Unit r
+// holds the version round r committed (the same as unit r−1's when the
+// round was skipped); each new version also names its parent by hash in a
+// VersionCommit, which the ledger refuses unless it holds the parent for
+// the job, so chain.Ledger.Lineage walks any version back to the root
+// through parents the ledger checked, and the version records who may use
+// it (ChainConfig.Access). Conservation (chain.Supply.Check)
 // is checked after every block and a break panics, as the market
 // committee's CheckSupply does.
 
@@ -45,6 +50,10 @@ type ChainConfig struct {
 	// Address is a learner's account; nil means
 	// chain.AddressOf(chain.KeyFor(Ledger.KeySeed, id)).
 	Address func(protocol.NodeID) chain.Address
+	// Access and Price say who may use the job's versions: open (the
+	// zero value), or paid at Price base units per request (chain.Use).
+	Access chain.Access
+	Price  uint64
 }
 
 // OnChain is emitted by a coordinator with a ledger once a round's
@@ -63,25 +72,16 @@ type OnChain struct {
 // Kind implements metrics.Event.
 func (OnChain) Kind() string { return "learn.on_chain" }
 
-// Ledger limits of one round's record: credits per Settle, and pending
-// transactions before the coordinator makes a block (below the mempool's
-// per-sender bound).
-const (
-	creditsPerSettle = 1024
-	txsPerBlock      = 32
-)
-
-// modeledSig stands for a signature (the ledger models verification).
-var modeledSig = make([]byte, 64)
+// creditsPerSettle bounds the credits of one round's Settle.
+const creditsPerSettle = 1024
 
 // jobChain is a coordinator's ledger and its one training job.
 type jobChain struct {
 	cfg     ChainConfig
 	l       *chain.Ledger
+	local   chain.Local
 	job     chain.JobID
 	settler chain.Address
-	nonce   map[chain.Address]uint64 // next nonce of requester and settler
-	queued  int
 	addrs   map[protocol.NodeID]chain.Address
 }
 
@@ -108,7 +108,7 @@ func newJobChain(cfg ChainConfig) (*jobChain, error) {
 		seed := cfg.Ledger.KeySeed
 		cfg.Address = func(id protocol.NodeID) chain.Address { return chain.AddressOf(chain.KeyFor(seed, id)) }
 	}
-	return &jobChain{cfg: cfg, l: l, settler: lc.Settler, nonce: map[chain.Address]uint64{},
+	return &jobChain{cfg: cfg, l: l, local: chain.Local{L: l, Who: "learn: the training job"}, settler: lc.Settler,
 		addrs: map[protocol.NodeID]chain.Address{}}, nil
 }
 
@@ -117,10 +117,11 @@ func newJobChain(cfg ChainConfig) (*jobChain, error) {
 func (j *jobChain) post(env protocol.Env, v0 Hash) {
 	req := j.cfg.Requester.Address()
 	j.job = chain.JobIDFor(req, j.l.Account(req).Nonce)
-	j.submit(env.Now(), j.cfg.Requester, chain.NewJobPost(0, 0, j.cfg.Budget, j.cfg.Spec))
-	j.flush(env.Now())
-	j.submit(env.Now(), j.cfg.Settler, chain.NewResultCommit(0, 0, j.job, 0, chain.Hash(v0)))
-	j.flush(env.Now())
+	j.local.Submit(env.Now(), j.cfg.Requester, chain.NewJobPost(0, 0, j.cfg.Budget, j.cfg.Spec))
+	j.local.Flush(env.Now())
+	j.local.Submit(env.Now(), j.cfg.Settler, chain.NewResultCommit(0, 0, j.job, 0, chain.Hash(v0)))
+	j.version(env.Now(), 0, v0, Hash{})
+	j.local.Flush(env.Now())
 	env.Emit(OnChain{Round: 0, Height: j.l.Height(), Version: v0, Escrow: j.escrow()})
 }
 
@@ -152,15 +153,25 @@ func (j *jobChain) record(env protocol.Env, ev Committed, pay []credit) {
 			r.Pay = cs[:n:n]
 		}
 		cs = cs[n:]
-		j.submit(env.Now(), j.cfg.Settler, chain.NewSettle(0, 0, r))
+		j.local.Submit(env.Now(), j.cfg.Settler, chain.NewSettle(0, 0, r))
 		if r.Close {
 			break
 		}
 	}
-	j.submit(env.Now(), j.cfg.Settler, chain.NewResultCommit(0, 0, j.job, uint32(ev.Round), chain.Hash(ev.Version)))
-	j.flush(env.Now())
+	j.local.Submit(env.Now(), j.cfg.Settler, chain.NewResultCommit(0, 0, j.job, uint32(ev.Round), chain.Hash(ev.Version)))
+	if !ev.Skipped {
+		j.version(env.Now(), uint32(ev.Round), ev.Version, ev.Parent)
+	}
+	j.local.Flush(env.Now())
 	after := j.escrow()
 	env.Emit(OnChain{Round: ev.Round, Height: j.l.Height(), Version: ev.Version, Paid: paid, Refunded: before - paid - after, Escrow: after})
+}
+
+// version commits v as the child of parent (the zero Hash for the root),
+// with the job's access rule.
+func (j *jobChain) version(now protocol.Time, unit uint32, v, parent Hash) {
+	j.local.Submit(now, j.cfg.Settler, chain.NewVersionCommit(0, 0, chain.VersionCommit{Job: j.job, Unit: unit,
+		Version: chain.Hash(v), Parent: chain.Hash(parent), Access: j.cfg.Access, Price: j.cfg.Price}))
 }
 
 // credit is one learner's payout of a round.
@@ -172,42 +183,6 @@ type credit struct {
 func (j *jobChain) escrow() uint64 {
 	job, _ := j.l.Job(j.job)
 	return job.Escrow
-}
-
-// submit adds tx from pub with its next nonce; a refusal is a broken
-// invariant (the coordinator only builds transactions the ledger takes).
-func (j *jobChain) submit(now protocol.Time, pub chain.PubKey, tx chain.Tx) {
-	a := pub.Address()
-	n, ok := j.nonce[a]
-	if !ok {
-		n = j.l.Account(a).Nonce
-	}
-	tx.Nonce, tx.Sender, tx.Sig = n, pub, modeledSig
-	if err := j.l.AddTx(&tx); err != nil {
-		panic(fmt.Sprintf("learn: the training job's %s transaction was refused: %v", tx.Type, err))
-	}
-	j.nonce[a] = n + 1
-	if j.queued++; j.queued >= txsPerBlock {
-		j.flush(now)
-	}
-}
-
-// flush makes and commits blocks until every submitted transaction is in
-// one, checking conservation after each.
-func (j *jobChain) flush(now protocol.Time) {
-	for j.queued > 0 {
-		h := j.l.Height() + 1
-		raw, hash := j.l.MakeBlock(h, j.l.Tip(), 0, now)
-		j.l.Commit(h, raw, hash, now)
-		if err := j.l.CheckSupply(); err != nil {
-			panic(fmt.Sprintf("learn: the training job's ledger after block %d: %v", h, err))
-		}
-		app := j.l.LastApplied()
-		if app.User == 0 {
-			panic(fmt.Sprintf("learn: block %d took none of %d pending transactions", h, app.Pending))
-		}
-		j.queued = app.Pending
-	}
 }
 
 // ChainVersions reads a training job's versions from a ledger: the

@@ -147,6 +147,26 @@ func TestCoordinatorOnChain(t *testing.T) {
 	if !cs[3].Skipped {
 		t.Error("round 3 did not skip")
 	}
+	// Each new version names its parent on the ledger: the lineage of the
+	// last is every distinct committed version, root first, open to use.
+	lin, err := l.Lineage(job, chain.Hash(cs[len(cs)-1].Version))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var distinct []Hash
+	for r, ev := range cs {
+		if r == 0 || !ev.Skipped {
+			distinct = append(distinct, ev.Version)
+		}
+	}
+	if len(lin) != len(distinct) {
+		t.Fatalf("lineage of %d versions, %d distinct committed", len(lin), len(distinct))
+	}
+	for i, v := range lin {
+		if Hash(v.Version) != distinct[i] || v.Access != chain.AccessOpen {
+			t.Errorf("lineage %d: %x (%s), committed %x", i, v.Version[:4], v.Access, distinct[i][:4])
+		}
+	}
 }
 
 // Whatever the budget, rounds and scores, the escrow ends at 0 and every

@@ -62,6 +62,12 @@ type CoordinatorConfig struct {
 	// for the committee (0: ScoreTimeout).
 	Aggregators      []protocol.NodeID
 	AggregateTimeout protocol.Duration
+	// Secure, if set, aggregates by secure aggregation (see SecureConfig):
+	// the coordinator sees only the sum of a round's updates, so Rule is
+	// not used (the sum's weighted mean is applied), validators score
+	// nothing and the pot is split equally among the learners in the sum.
+	// It needs no Aggregators and no Filter.
+	Secure *SecureConfig
 	// Chain, if set, puts the training job on a ledger the coordinator
 	// holds (see ChainConfig): the budget is escrowed at Start, each
 	// round's payouts are paid from it and its version committed, and the
@@ -125,6 +131,9 @@ type Coordinator struct {
 	// progress, paid when it commits.
 	chain *jobChain
 	pay   []credit
+
+	// With secure aggregation: the round's protocol state.
+	sec *secureCoord
 }
 
 type phase uint8
@@ -148,6 +157,9 @@ func NewCoordinator(cfg CoordinatorConfig) *Coordinator {
 	}
 	if !slices.IsSorted(cfg.Learners) || !slices.IsSorted(cfg.Validators) || !ascending(cfg.Aggregators) {
 		panic("learn: CoordinatorConfig.Learners, Validators and Aggregators must be ascending")
+	}
+	if cfg.Secure != nil && (len(cfg.Aggregators) > 0 || cfg.Filter) {
+		panic("learn: secure aggregation hides individual updates from an aggregator committee and from a score filter")
 	}
 	if cfg.AggregateTimeout <= 0 {
 		cfg.AggregateTimeout = cfg.ScoreTimeout
@@ -236,7 +248,9 @@ func (c *Coordinator) Handle(env protocol.Env, in protocol.Input) {
 				c.start(env, c.round+1)
 			}
 		case tag(c.round, collecting):
-			if c.phase == collecting {
+			if c.phase == collecting && c.sec != nil {
+				c.secureClose(env)
+			} else if c.phase == collecting {
 				c.collected(env)
 			}
 		case tag(c.round, scoring):
@@ -256,6 +270,10 @@ func (c *Coordinator) Handle(env protocol.Env, in protocol.Input) {
 			c.scored(env, in.From, m)
 		case *Candidate:
 			c.candidate(env, in.From, m)
+		default:
+			if c.cfg.Secure != nil {
+				c.secureRecv(env, in.From, m)
+			}
 		}
 	}
 }
@@ -284,6 +302,10 @@ func (c *Coordinator) start(env protocol.Env, r uint64) {
 	}
 	for _, a := range c.cfg.Aggregators {
 		env.Send(a, m)
+	}
+	if c.cfg.Secure != nil {
+		c.secureStart(env)
+		return
 	}
 	c.timer = env.SetTimer(c.cfg.RoundTimeout, tag(r, collecting))
 }

@@ -47,6 +47,14 @@
 // in), and the only randomness (learner selection, differential-privacy
 // noise) comes from an injected stream or seed.
 //
+// Secure aggregation (CoordinatorConfig.Secure, LearnerConfig.Secure;
+// secure.go, protocol/secagg): learners mask their weighted updates and
+// the coordinator unmasks only each round's sum, so it applies the sum's
+// weighted mean instead of a Rule, validators score nothing and the pot
+// is split equally among the learners in the sum. FedAvg and DP-FedAvg
+// with the noise added by the learners work on sums; rules that compare
+// updates (Krum, median, trimmed mean, FoolsGold) do not.
+//
 // Differential privacy: DP is DP-FedAvg's rule (clip each update, average
 // with equal weights, add Gaussian noise of sd σ·clip/n, drawn from a
 // stream seeded by the rule's seed and the round's updates so committee

@@ -26,6 +26,10 @@ type LearnerConfig struct {
 	// its update's weight.
 	Samples uint64
 	Train   TrainFunc
+	// Secure, if set, sends the update by secure aggregation (see
+	// SecureLearner) to the coordinator only: validators and aggregators
+	// get nothing.
+	Secure *SecureLearner
 }
 
 // Learner is a data and compute provider: when the coordinator announces
@@ -36,6 +40,7 @@ type Learner struct {
 	cfg   LearnerConfig
 	round uint64 // the newest round it was asked to train for
 	jobs  map[protocol.JobID]training
+	sec   *secureLearner // the round it aggregates securely in
 }
 
 type training struct {
@@ -57,10 +62,18 @@ func (l *Learner) Handle(env protocol.Env, in protocol.Input) {
 	case protocol.Start:
 		if in.Rejoin {
 			clear(l.jobs) // jobs of a node that left never complete
+			l.sec = nil   // its keys and shares died with it
 		}
 	case protocol.Recv:
+		if in.From != l.cfg.Coordinator {
+			return
+		}
 		m, ok := in.Msg.(*Model)
-		if !ok || in.From != l.cfg.Coordinator || m.Round <= l.round {
+		if !ok && l.cfg.Secure != nil {
+			l.secureRecv(env, in.Msg)
+			return
+		}
+		if !ok || m.Round <= l.round {
 			return
 		}
 		if VersionOf(m.Parent, m.Params) != m.Version {
@@ -69,6 +82,9 @@ func (l *Learner) Handle(env protocol.Env, in protocol.Input) {
 		l.round = m.Round
 		id := env.Submit(l.cfg.Train(env.Self(), m.Round, m.Params))
 		l.jobs[id] = training{round: m.Round, base: m.Version}
+		if l.cfg.Secure != nil {
+			l.secureJoin(env, m.Round, len(m.Params))
+		}
 	case protocol.JobDone:
 		t, ok := l.jobs[in.ID]
 		if !ok {
@@ -88,6 +104,10 @@ func (l *Learner) Handle(env protocol.Env, in protocol.Input) {
 		env.Emit(Trained{Round: t.round, DurationNs: in.Result.DurationNs})
 		if t.round < l.round {
 			return // a newer round began while it trained: its round has closed
+		}
+		if l.cfg.Secure != nil {
+			l.secureTrained(env, t.round, delta)
+			return
 		}
 		u := &LocalUpdate{Round: t.round, Base: t.base, Samples: l.cfg.Samples, Delta: delta}
 		env.Send(l.cfg.Coordinator, u)

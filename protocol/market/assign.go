@@ -1,6 +1,10 @@
 package market
 
 import (
+	"cmp"
+	"math"
+	"slices"
+
 	"github.com/dais-sim/dais/gpu"
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/chain"
@@ -23,10 +27,27 @@ type member struct {
 	busyUntil protocol.Time
 	vtime     float64
 	capacity  float64 // FLOP/s the class achieves at its FP16 peak
+	cls       int     // index of its class in Committee.classes (durations are cached by it)
+	downBps   uint64  // declared link (Join)
+	upBps     uint64
+	inFree    bool // in Committee.free
 
 	// Validator state.
 	checks          int // outstanding
 	agree, verdicts int
+}
+
+// transfer is how long a unit's input and output take on the member's
+// declared link (0 when it declared none).
+func (m *member) transfer(s *Spec) protocol.Duration {
+	var ns float64
+	if m.downBps > 0 {
+		ns += float64(s.InputBytes) * 8e9 / float64(m.downBps)
+	}
+	if m.upBps > 0 {
+		ns += float64(s.OutputBytes) * 8e9 / float64(m.upBps)
+	}
+	return protocol.Duration(math.Ceil(ns))
 }
 
 func (m *member) free() bool {
@@ -45,17 +66,59 @@ const (
 type job struct {
 	id        JobID
 	requester protocol.NodeID
+	onChain   bool // the post (its escrow) is committed
 	seq       uint64
 	spec      Spec
 	budget    uint64
 	posted    protocol.Time
 	deadline  protocol.Time // 0: none
+	ended     protocol.Time // when closeJob ended it
 	state     jobState
-	units     []*unit
-	verified  int
-	resolved  int
-	status    Status
-	refund    uint64
+	// units, and the replicas and payees they point into, are allocated
+	// once per job: a unit costs no allocation of its own.
+	units    []unit
+	reps     []replica  // replicas handed out, in order; a new chunk when full
+	repPtrs  []*replica // backing of every unit's first replicas
+	payees   []protocol.NodeID
+	verified int
+	resolved int
+	status   Status
+	refund   uint64
+	// A session (Spec.Stream): units released so far, and whether the
+	// requester ended it.
+	released int
+	final    bool
+	// dur caches a unit's duration on each member class (Committee.classes),
+	// 0 unknown, −1 cannot run it.
+	dur []int64
+	// A session's units' own release times and sizes (Spec.Stream), and
+	// under redundancy each unit's accepted result; nil otherwise, so a
+	// unit of another job costs none of it.
+	unitPosted []protocol.Time
+	unitFLOPs  []uint64
+	winners    []Hash
+}
+
+// newReplica returns a fresh replica from the job's slab.
+func (j *job) newReplica() *replica {
+	if len(j.reps) == cap(j.reps) {
+		j.reps = make([]replica, 0, max(len(j.units), 16)) // earlier chunks stay where they are
+	}
+	j.reps = j.reps[:len(j.reps)+1]
+	return &j.reps[len(j.reps)-1]
+}
+
+// onePayee is the payee list of a unit accepted from one provider: the
+// unit's slot in the job's array the first time (events share payee
+// lists, so a slot is never written twice), its own slice after a rescind.
+func (j *job) onePayee(u *unit, id protocol.NodeID) []protocol.NodeID {
+	if u.paidOnce {
+		return []protocol.NodeID{id}
+	}
+	u.paidOnce = true
+	s := j.payees[u.idx : u.idx+1 : u.idx+1]
+	s[0] = id
+	return s
 }
 
 type unitState uint8
@@ -69,21 +132,57 @@ const (
 )
 
 type unit struct {
-	job    *job
-	idx    uint32
-	state  unitState
-	q      *verify.Quorum // Redundancy
-	reps   []*replica
-	queued int // queue entries waiting
-	// since is when the oldest waiting queue entry was queued.
-	since   protocol.Time
+	job     *job
+	idx     uint32
+	state   unitState
+	q       *verify.Quorum // Redundancy
+	reps    []*replica
+	queued  int // queue entries waiting
 	payees  []protocol.NodeID
-	winner  Hash
 	checked bool
 	placed  bool // the first replica is assigned (adaptive replication decided)
+	// paidOnce: the unit's slot in job.payees is taken (onePayee).
+	paidOnce bool
 }
 
 func (u *unit) resolved() bool { return u.state == unitDone || u.state == unitFailed }
+
+// spec is the unit's spec: its job's, with a session unit's own size.
+func (u *unit) spec() Spec {
+	s := u.job.spec
+	if f := u.ownFLOPs(); f != 0 {
+		if s.UnitFLOPs > 0 {
+			s.UnitBytes = uint64(float64(s.UnitBytes) * float64(f) / float64(s.UnitFLOPs))
+		}
+		s.UnitFLOPs = f
+	}
+	return s
+}
+
+// unitFLOPs is one replica's arithmetic.
+func (u *unit) unitFLOPs() uint64 {
+	if f := u.ownFLOPs(); f != 0 {
+		return f
+	}
+	return u.job.spec.UnitFLOPs
+}
+
+// postedAt is when the unit was posted: its job's post, or its release in
+// a session.
+func (u *unit) postedAt() protocol.Time {
+	if u.job.spec.Stream {
+		return u.job.unitPosted[u.idx]
+	}
+	return u.job.posted
+}
+
+// ownFLOPs is a session unit's own size (0: the spec's).
+func (u *unit) ownFLOPs() uint64 {
+	if u.job.unitFLOPs == nil {
+		return 0
+	}
+	return u.job.unitFLOPs[u.idx]
+}
 
 type repState uint8
 
@@ -97,18 +196,44 @@ type replica struct {
 	u         *unit
 	p         *member
 	at        protocol.Time
+	doneAt    protocol.Time // its result arrived
 	timeoutAt protocol.Time
 	state     repState
 	result    Hash
-	root      Hash
-	committed bool // its ResultCommit is on chain
-	invalid   bool // proven wrong
+	root      *Hash // the checkpoints' root (bisection)
+	committed bool  // its ResultCommit, or the ResultRoot of its batch, is on chain
+	invalid   bool  // proven wrong
+	// batch and bidx place its result in a batch committed by its root
+	// (continuous matching).
+	batch *resultBatch
+	bidx  uint32
+}
+
+// resultBatch is the results of one block under continuous matching:
+// committed on chain by their Merkle root, kept for the proofs of slashes.
+type resultBatch struct {
+	root   Hash
+	leaves []Hash
+	reps   []*replica // until the root commits
+}
+
+// sessionKey names a session by its requester's own number for it.
+type sessionKey struct {
+	requester protocol.NodeID
+	seq       uint64
+}
+
+// qent is a queue entry: a unit waiting for one replica, since at.
+type qent struct {
+	u  *unit
+	at protocol.Time
 }
 
 // post turns a requester's job post into its JobPost transaction.
 func (c *Committee) post(env protocol.Env, from protocol.NodeID, m *PostJob) {
 	st := &JobStatus{Seq: m.Seq, Status: Refused}
 	if m.Spec.Validate() != nil || m.Budget == 0 || c.closedAll {
+		delete(c.early, sessionKey{from, m.Seq})
 		c.send(env, from, st)
 		return
 	}
@@ -119,17 +244,44 @@ func (c *Committee) post(env protocol.Env, from protocol.NodeID, m *PostJob) {
 		n = c.ledger.Account(a).Nonce
 	}
 	j := &job{id: chain.JobIDFor(a, n), requester: from, seq: m.Seq, spec: m.Spec, budget: m.Budget, posted: m.Posted}
-	p := &pending{done: func(env protocol.Env, h uint64) { c.opened(env, j, h) }}
+	p := &pending{done: func(env protocol.Env, h uint64) { c.escrowed(env, j, h) }}
 	if !c.submit(env, pub, chain.NewJobPost(0, 0, m.Budget, m.Spec.Encode()), p) {
+		delete(c.early, sessionKey{from, m.Seq}) // a refused session's early releases go nowhere
 		c.send(env, from, st)
 		return
 	}
 	c.jobs[j.id] = j
 	c.open = append(c.open, j)
+	c.makeUnits(j)
+	if m.Spec.Stream {
+		k := sessionKey{from, m.Seq}
+		c.sessions[k] = j
+		for _, r := range c.early[k] {
+			c.releaseUnit(env, j, r)
+		}
+		delete(c.early, k)
+	}
+	if c.cfg.Matching == Continuous {
+		// The ledger admitted the post against the requester's balance
+		// and its other pending posts, so its escrow is certain to apply
+		// in the next block: the units need not wait for it.
+		c.opened(env, j, 0)
+	}
 }
 
-// opened queues a job's units once its post is on chain: the committee
-// schedules only from the on-chain queue.
+// escrowed acts on a job post's commit: the escrow is on chain (its
+// settlement may go out); per block, the units become schedulable now.
+func (c *Committee) escrowed(env protocol.Env, j *job, h uint64) {
+	j.onChain = true
+	env.Emit(JobCommitted{Job: j.id, Requester: j.requester, Seq: j.seq, Height: h, Wait: env.Now().Sub(j.posted)})
+	if c.cfg.Matching == PerBlock {
+		c.opened(env, j, h)
+	}
+}
+
+// opened queues a job's units: at its post's commit (per block: the
+// committee schedules only from the on-chain queue), or when the post
+// arrives (continuous; h is 0).
 func (c *Committee) opened(env protocol.Env, j *job, h uint64) {
 	now := env.Now()
 	j.state = jobOpen
@@ -138,37 +290,188 @@ func (c *Committee) opened(env protocol.Env, j *job, h uint64) {
 	}
 	env.Emit(JobOpened{Job: j.id, Requester: j.requester, Seq: j.seq, Units: j.spec.Units, Height: h, Wait: now.Sub(j.posted)})
 	c.send(env, j.requester, &JobStatus{Seq: j.seq, Job: j.id, Status: Opened})
-	j.units = make([]*unit, j.spec.Units)
-	v := c.cfg.Verify
-	for i := range j.units {
-		u := &unit{job: j, idx: uint32(i)}
-		switch v.Scheme {
-		case Redundancy:
-			u.q = verify.NewQuorum(v.Replicas, v.Quorum, v.MaxReplicas)
-		}
-		j.units[i] = u
-		n := 1
-		switch {
-		case v.Scheme == Bisection:
-			n = 2
-		case v.Scheme == Redundancy && v.TrustAfter == 0:
-			n = u.q.Want() // adaptive replication decides at the first assignment
-		}
-		c.enqueue(u, n, now)
+	n := len(j.units)
+	if j.spec.Stream {
+		n = j.released // the rest are queued as they are released
+	}
+	c.queue = slices.Grow(c.queue, n)
+	for i := range n {
+		c.enqueueNew(&j.units[i], now)
 	}
 	if c.closedAll {
 		c.closeJob(env, j, Cancelled)
 	}
 }
 
-func (c *Committee) enqueue(u *unit, n int, now protocol.Time) {
-	if u.queued == 0 {
-		u.since = now
+// makeUnits lays out a job's units, with the replicas and payees they
+// point into, once per job.
+func (c *Committee) makeUnits(j *job) {
+	v := c.cfg.Verify
+	want := 1
+	switch v.Scheme {
+	case Redundancy:
+		want = v.Replicas
+	case Bisection:
+		want = 2
 	}
+	j.units = make([]unit, j.spec.Units)
+	j.reps = make([]replica, 0, len(j.units)*want)
+	j.repPtrs = make([]*replica, len(j.units)*want)
+	j.payees = make([]protocol.NodeID, len(j.units))
+	if j.spec.Stream {
+		j.unitPosted, j.unitFLOPs = make([]protocol.Time, len(j.units)), make([]uint64, len(j.units))
+	}
+	if v.Scheme == Redundancy {
+		j.winners = make([]Hash, len(j.units))
+	}
+	for i := range j.units {
+		u := &j.units[i]
+		u.job, u.idx = j, uint32(i)
+		u.reps = j.repPtrs[i*want : i*want : (i+1)*want]
+		if v.Scheme == Redundancy {
+			u.q = verify.NewQuorum(v.Replicas, v.Quorum, v.MaxReplicas)
+		}
+	}
+}
+
+// enqueueNew queues a fresh unit for the replicas it starts with.
+func (c *Committee) enqueueNew(u *unit, now protocol.Time) {
+	v := c.cfg.Verify
+	n := 1
+	switch {
+	case v.Scheme == Bisection:
+		n = 2
+	case v.Scheme == Redundancy && v.TrustAfter == 0:
+		n = u.q.Want() // adaptive replication decides at the first assignment
+	}
+	c.enqueue(u, n, now)
+}
+
+// releaseUnit takes the next unit of a session (Spec.Stream), or its end.
+func (c *Committee) releaseUnit(env protocol.Env, j *job, m *Release) {
+	if j.state >= jobClosing || j.final {
+		return
+	}
+	if m.End {
+		j.final = true
+		c.maybeDone(env, j)
+		return
+	}
+	if int(m.Unit) != j.released || j.released >= len(j.units) {
+		return // a repeat, or a unit past the session's
+	}
+	u := &j.units[m.Unit]
+	j.unitPosted[m.Unit], j.unitFLOPs[m.Unit] = m.Posted, m.FLOPs
+	j.released++
+	if j.released == len(j.units) {
+		j.final = true
+	}
+	if j.state == jobOpen {
+		c.enqueueNew(u, env.Now())
+	}
+}
+
+// maybeDone closes a job whose units are all resolved: all of them, or
+// for a session every released one once it has ended.
+func (c *Committee) maybeDone(env protocol.Env, j *job) {
+	n := len(j.units)
+	if j.spec.Stream {
+		if !j.final {
+			return
+		}
+		n = j.released
+	}
+	if j.resolved == n && j.state == jobOpen {
+		c.closeJob(env, j, Done)
+	}
+}
+
+func (c *Committee) enqueue(u *unit, n int, now protocol.Time) {
 	for range n {
-		c.queue = append(c.queue, u)
+		c.queue = append(c.queue, qent{u, now})
 	}
 	u.queued += n
+	c.count(now, n)
+	c.stats.Enqueued += uint64(n)
+}
+
+// count changes the number of replicas waiting by d at now, integrating
+// the number over time (CommitteeLoad.QueueArea, for Little's law).
+func (c *Committee) count(now protocol.Time, d int) {
+	c.stats.QueueArea += float64(c.waiting) * now.Sub(c.waitAt).Seconds()
+	c.waitAt = now
+	c.waiting += d
+}
+
+// dequeue drops what a unit still waits for: it was resolved, or its job
+// ended (its queue entries are skipped from now on).
+func (c *Committee) dequeue(u *unit, now protocol.Time) {
+	if u.queued > 0 {
+		c.count(now, -u.queued)
+		u.queued = 0
+	}
+}
+
+// refresh puts provider p in the free list, or takes it out, as its state
+// says; every change to what free() reads calls it.
+func (c *Committee) refresh(p *member) {
+	if p.role != RoleProvider || p.free() == p.inFree {
+		return
+	}
+	p.inFree = !p.inFree
+	i, _ := slices.BinarySearchFunc(c.free, p.id, func(m *member, id protocol.NodeID) int { return cmp.Compare(m.id, id) })
+	if p.inFree {
+		c.free = slices.Insert(c.free, i, p)
+	} else {
+		c.free = slices.Delete(c.free, i, i+1)
+	}
+}
+
+// classIndex is the index of a member class in c.classes (appended when new).
+func (c *Committee) classIndex(cl gpu.Class) int {
+	for i, x := range c.classes {
+		if x == cl {
+			return i
+		}
+	}
+	c.classes = append(c.classes, cl)
+	return len(c.classes) - 1
+}
+
+// unitNs is how long unit u takes on provider p's class, or −1 when it
+// cannot run there: cached per job and class, except for a session's units
+// of their own size.
+func (c *Committee) unitNs(u *unit, p *member) int64 {
+	j := u.job
+	if u.ownFLOPs() != 0 {
+		// A session unit of its own size: cached for the unit being
+		// matched, by class.
+		if c.durUnit != u {
+			c.durUnit = u
+			c.durByClass = append(c.durByClass[:0], make([]int64, len(c.classes))...)
+		}
+		if d := c.durByClass[p.cls]; d != 0 {
+			return d
+		}
+		ns, _, err := c.cfg.Model.Duration(p.class, u.spec().Unit())
+		if err != nil {
+			ns = -1
+		}
+		c.durByClass[p.cls] = ns
+		return ns
+	}
+	if p.cls >= len(j.dur) {
+		j.dur = append(j.dur, make([]int64, len(c.classes)-len(j.dur))...)
+	}
+	if d := j.dur[p.cls]; d != 0 {
+		return d
+	}
+	ns, _, err := c.cfg.Model.Duration(p.class, j.spec.Unit())
+	if err != nil {
+		ns = -1
+	}
+	j.dur[p.cls] = ns
+	return ns
 }
 
 // join registers a provider or validator, or brings one back: whatever
@@ -190,6 +493,8 @@ func (c *Committee) join(env protocol.Env, from protocol.NodeID, m *Join) {
 		return
 	}
 	mb.class, mb.slots = m.Class, max(int(m.Slots), 1)
+	mb.cls = c.classIndex(m.Class)
+	mb.downBps, mb.upBps = m.DownBps, m.UpBps
 	mb.capacity = m.Class.PeakTFLOPS(gpu.FP16) * 1e12 * c.cfg.Model.ComputeEfficiency
 	mb.online, mb.suspect = true, false
 	mb.freeSince, mb.busyUntil = env.Now(), env.Now()
@@ -203,6 +508,7 @@ func (c *Committee) join(env protocol.Env, from protocol.NodeID, m *Join) {
 		}
 	}
 	mb.vtime = max(mb.vtime, least)
+	c.refresh(mb)
 }
 
 func insertByID(s []*member, m *member) []*member {
@@ -222,6 +528,7 @@ func (c *Committee) leave(env protocol.Env, from protocol.NodeID) {
 	if mb := c.members[from]; mb != nil && mb.role == RoleProvider {
 		mb.online = false
 		c.dropActive(env, mb)
+		c.refresh(mb)
 	}
 }
 
@@ -231,7 +538,9 @@ func (c *Committee) dropActive(env protocol.Env, p *member) {
 		r.state = repLost
 		c.requeue(env, r.u)
 	}
+	clear(p.active)
 	p.active = p.active[:0]
+	c.refresh(p)
 }
 
 // requeue asks for one more replica of a unit whose replica was lost, if
@@ -243,13 +552,15 @@ func (c *Committee) requeue(env protocol.Env, u *unit) {
 	c.enqueue(u, 1, env.Now())
 }
 
-func (p *member) remove(r *replica) {
+// release takes replica r off provider p's running list.
+func (c *Committee) release(p *member, r *replica) {
 	for i, a := range p.active {
 		if a == r {
-			p.active = append(p.active[:i], p.active[i+1:]...)
-			return
+			p.active = slices.Delete(p.active, i, i+1)
+			break
 		}
 	}
+	c.refresh(p)
 }
 
 // eligible reports whether provider p may take a replica of u now: it has
@@ -265,51 +576,46 @@ func (c *Committee) eligible(p *member, u *unit, now protocol.Time) (finish prot
 			return 0, false
 		}
 	}
-	ns, _, err := c.cfg.Model.Duration(p.class, spec.Unit())
-	if err != nil {
+	ns := c.unitNs(u, p)
+	if ns < 0 {
 		return 0, false
 	}
-	finish = max(now, p.busyUntil).Add(protocol.Duration(ns))
+	finish = max(now, p.busyUntil).Add(protocol.Duration(ns) + p.transfer(spec))
 	if u.job.deadline > 0 && finish > u.job.deadline {
 		return 0, false
 	}
 	return finish, true
 }
 
-// match assigns queued units to free providers by the policy, looking at
-// most Window entries into the queue (a unit no free provider can take
-// waits without blocking those behind it).
+// match assigns queued units to free providers by the policy, passing
+// over at most Window units no free provider can take (they wait without
+// blocking those behind them; the units it assigns do not count, so a
+// thousand free providers all get work at once). The free list and the queue
+// are kept as they change, so a match with nothing to do costs nothing,
+// and one that assigns costs the candidates it weighs.
 func (c *Committee) match(env protocol.Env) {
-	var free []*member
-	for _, p := range c.provs {
-		if p.free() {
-			free = append(free, p)
-		}
-	}
-	if len(free) == 0 || len(c.queue) == 0 {
-		c.compact()
+	if len(c.free) == 0 || c.qhead == len(c.queue) {
 		return
 	}
 	now := env.Now()
-	cands := make([]Candidate, 0, len(free))
-	who := make([]*member, 0, len(free))
 	seen := 0
-	for i, u := range c.queue {
+	// Entries queued while matching (a replica asked for by an assignment)
+	// wait for the next match.
+	end := len(c.queue)
+	for i := c.qhead; i < end && len(c.free) > 0; i++ {
+		u, at := c.queue[i].u, c.queue[i].at
 		if u == nil {
 			continue
 		}
 		if u.resolved() || u.job.state != jobOpen || u.queued == 0 {
-			c.queue[i] = nil
+			c.unqueue(i)
 			continue
 		}
-		if seen++; seen > c.cfg.Window {
+		if seen == c.cfg.Window {
 			break
 		}
-		cands, who = cands[:0], who[:0]
-		for _, p := range free {
-			if !p.free() {
-				continue
-			}
+		cands, who := c.cands[:0], c.who[:0]
+		for _, p := range c.free {
 			finish, ok := c.eligible(p, u, now)
 			if !ok {
 				continue
@@ -321,7 +627,9 @@ func (c *Committee) match(env protocol.Env) {
 			cands = append(cands, Candidate{ID: p.id, FreeSince: p.freeSince, Finish: finish, VTime: p.vtime, Weight: w})
 			who = append(who, p)
 		}
+		c.cands, c.who = cands, who
 		if len(cands) == 0 {
+			seen++
 			continue
 		}
 		var draw float64
@@ -329,46 +637,48 @@ func (c *Committee) match(env protocol.Env) {
 			draw = env.Rand().Float64()
 		}
 		k := Pick(c.cfg.Scheduler, cands, draw)
-		c.queue[i] = nil
-		c.assign(env, u, who[k], cands[k].Finish)
-		if !anyFree(free) {
-			break
-		}
+		c.unqueue(i)
+		c.assign(env, u, who[k], cands[k].Finish, at)
 	}
-	c.compact()
+	clear(c.who)
+	c.tidy()
 }
 
-func anyFree(ms []*member) bool {
-	for _, m := range ms {
-		if m.free() {
-			return true
-		}
-	}
-	return false
+// unqueue empties queue entry i (tidy compacts).
+func (c *Committee) unqueue(i int) {
+	c.queue[i].u = nil
+	c.holes++
 }
 
-// compact drops the queue's empty entries.
-func (c *Committee) compact() {
-	q := c.queue[:0]
-	for _, u := range c.queue {
-		if u != nil {
-			q = append(q, u)
+// tidy drops the queue's leading holes, and compacts it once half of it
+// is holes, so each entry costs O(1) however long the queue.
+func (c *Committee) tidy() {
+	for c.qhead < len(c.queue) && c.queue[c.qhead].u == nil {
+		c.qhead++
+		c.holes--
+	}
+	if c.qhead == len(c.queue) {
+		c.queue, c.qhead, c.holes = c.queue[:0], 0, 0
+		return
+	}
+	if live := len(c.queue) - c.qhead - c.holes; live < (len(c.queue)-c.qhead)/2 && len(c.queue) > 64 {
+		q := c.queue[:0]
+		for _, x := range c.queue[c.qhead:] {
+			if x.u != nil {
+				q = append(q, x)
+			}
 		}
+		clear(c.queue[len(q):])
+		c.queue, c.qhead, c.holes = q, 0, 0
 	}
-	for i := len(q); i < len(c.queue); i++ {
-		c.queue[i] = nil
-	}
-	c.queue = q
 }
 
-// assign gives provider p a replica of u.
-func (c *Committee) assign(env protocol.Env, u *unit, p *member, finish protocol.Time) {
+// assign gives provider p a replica of u, queued since queued.
+func (c *Committee) assign(env protocol.Env, u *unit, p *member, finish, queued protocol.Time) {
 	now := env.Now()
 	u.queued--
-	wait := now.Sub(u.since)
-	if u.queued > 0 {
-		u.since = now
-	}
+	c.count(now, -1)
+	wait := now.Sub(queued)
 	v := c.cfg.Verify
 	if !u.placed {
 		u.placed = true
@@ -381,15 +691,17 @@ func (c *Committee) assign(env protocol.Env, u *unit, p *member, finish protocol
 		}
 	}
 	expect := finish.Sub(now)
-	r := &replica{u: u, p: p, at: now,
+	r := u.job.newReplica()
+	*r = replica{u: u, p: p, at: now,
 		timeoutAt: now.Add(protocol.Duration(float64(expect)*c.cfg.TimeoutFactor) + c.cfg.TimeoutSlack)}
 	u.reps = append(u.reps, r)
 	p.active = append(p.active, r)
+	c.refresh(p)
 	p.busyUntil = finish
-	p.vtime += float64(u.job.spec.UnitFLOPs) / p.capacity
+	p.vtime += float64(u.unitFLOPs()) / p.capacity
 	c.stats.Decisions++
-	env.Emit(Assigned{Job: u.job.id, Unit: u.idx, Provider: p.id, Queued: wait})
-	c.send(env, p.id, &Assign{Job: u.job.id, Unit: u.idx, Spec: u.job.spec, Root: v.Scheme == Bisection})
+	env.Emit(Assigned{Job: u.job.id, Unit: u.idx, Provider: p.id, Queued: wait, Posted: u.postedAt()})
+	c.send(env, p.id, &Assign{Job: u.job.id, Unit: u.idx, Spec: u.spec(), Root: v.Scheme == Bisection, Source: u.job.requester})
 }
 
 // timeouts requeues assignments past their timeout; their provider gets
@@ -403,9 +715,10 @@ func (c *Committee) timeouts(env protocol.Env) {
 				i++
 				continue
 			}
-			p.active = append(p.active[:i], p.active[i+1:]...)
+			p.active = slices.Delete(p.active, i, i+1)
 			r.state = repLost
 			p.suspect = true
+			c.refresh(p)
 			env.Emit(TimedOut{Job: r.u.job.id, Unit: r.u.idx, Provider: p.id})
 			c.requeue(env, r.u)
 		}

@@ -38,21 +38,11 @@ const (
 
 var schemeNames = [...]string{"", "none", "redundancy", "spot_check", "bisection"}
 
-func (s Scheme) String() string {
-	if s >= NoVerification && s < numSchemes {
-		return schemeNames[s]
-	}
-	return fmt.Sprintf("Scheme(%d)", uint8(s))
-}
+func (s Scheme) String() string { return name(schemeNames[:], s, "Scheme") }
 
 // ParseScheme reads a scheme's name.
 func ParseScheme(s string) (Scheme, error) {
-	for k := NoVerification; k < numSchemes; k++ {
-		if schemeNames[k] == s {
-			return k, nil
-		}
-	}
-	return 0, fmt.Errorf("market: unknown verification %q (none, redundancy, spot_check, bisection)", s)
+	return parseName[Scheme](schemeNames[:], s, "verification")
 }
 
 // Verification configures how results are checked.
@@ -108,6 +98,35 @@ type ProposalPlan struct {
 	Abstain    float64
 }
 
+// Matching is when the committee's scheduler may give out a job's units.
+type Matching uint8
+
+// Matchings.
+const (
+	// PerBlock schedules from the on-chain queue: a job's units wait for
+	// the block that commits its post, and every result is its provider's
+	// ResultCommit transaction.
+	PerBlock Matching = iota
+	// Continuous is off-chain matching with on-chain settlement: a job's
+	// units are schedulable as soon as its post reaches the committee
+	// (the ledger admitted the escrow to the mempool, so it commits in the
+	// next block) and a free provider gets work at once; the escrow, the
+	// block's results (one ResultRoot: the Merkle root of their
+	// commitments) and the settlements go on chain in batches, block by
+	// block. A settlement waits for its job's post to commit.
+	Continuous
+	numMatchings
+)
+
+var matchingNames = [...]string{"per_block", "continuous"}
+
+func (m Matching) String() string { return name(matchingNames[:], m, "Matching") }
+
+// ParseMatching reads a matching's name.
+func ParseMatching(s string) (Matching, error) {
+	return parseName[Matching](matchingNames[:], s, "matching")
+}
+
 // Config sets up a Committee.
 type Config struct {
 	// Ledger is the chain's configuration (genesis, params, key seed).
@@ -126,6 +145,7 @@ type Config struct {
 	Settler, Pool, Treasury chain.PubKey
 
 	Policy            rewards.Policy
+	Matching          Matching
 	Scheduler         Policy
 	LotteryByCapacity bool
 	Verify            Verification
@@ -148,8 +168,8 @@ type Config struct {
 	// 1): the reward period over which verified work is counted (and
 	// per-identity participation paid, under that payout).
 	RewardEvery uint64
-	// Window is how far into the queue the scheduler looks for a unit a
-	// free provider can take (0 means 512).
+	// Window is how many queued units no free provider can take the
+	// scheduler passes over looking for one it can (0 means 512).
 	Window int
 	Model  gpu.Model
 	// CloseAt cancels every open job at that time (0: never): a run's end,
@@ -165,6 +185,8 @@ func (c *Config) Validate() error {
 	switch {
 	case c.BlockInterval <= 0 || c.CommitDelay < 0 || c.CommitDelay >= c.BlockInterval:
 		return fmt.Errorf("market: block interval %v and commit delay %v: want 0 ≤ delay < interval", c.BlockInterval, c.CommitDelay)
+	case c.Matching >= numMatchings:
+		return fmt.Errorf("market: matching %d", c.Matching)
 	case c.Scheduler < FIFO || c.Scheduler >= numPolicies:
 		return fmt.Errorf("market: scheduler %d", c.Scheduler)
 	case c.Verify.Scheme < NoVerification || c.Verify.Scheme >= numSchemes:
@@ -202,25 +224,42 @@ type Committee struct {
 
 	addrs    []chain.Address   // by NodeID
 	accts    []rewards.Account // rewards.NodeAccount by NodeID, made on first use
+	acctNode map[rewards.Account]protocol.NodeID
 	nodeOf   map[chain.Address]protocol.NodeID
 	settler  chain.Address
 	pool     chain.Address
 	treasury chain.Address
 	nonces   map[chain.Address]uint64
 
-	members   []*member // by NodeID; nil for nodes that never joined
-	provs     []*member // providers in ID order
-	vals      []*member // validators in ID order
-	jobs      map[JobID]*job
-	open      []*job // open jobs in posting order (closed ones pruned)
-	queue     []*unit
-	checks    map[uint64]*check
-	checkList []*check // live checks in ID order (pruned at ticks)
-	disputes  []*dispute
-	nextChk   uint64
-	inflight  []*pending
-	slashes   []*slashReq
-	releases  []release // settlements for the next block
+	members  []*member // by NodeID; nil for nodes that never joined
+	provs    []*member // providers in ID order
+	vals     []*member // validators in ID order
+	free     []*member // providers with a free slot, in ID order (refresh)
+	classes  []gpu.Class
+	jobs     map[JobID]*job
+	sessions map[sessionKey]*job       // open sessions by their requester\'s number
+	early    map[sessionKey][]*Release // releases that arrived before their session
+	open     []*job                    // open jobs in posting order (closed ones pruned)
+	// queue holds a unit once per replica it waits for, in order; entries
+	// before qhead are gone and holes (nil) are skipped (unqueue).
+	queue   []qent
+	qhead   int
+	holes   int
+	waiting int           // replicas waiting in the queue (count)
+	waitAt  protocol.Time // when waiting last changed
+	batch   []*replica    // results since the last block (continuous)
+	cands   []Candidate   // match's scratch
+	who     []*member
+	// durByClass caches durUnit's duration by member class (unitNs).
+	durUnit    *unit
+	durByClass []int64
+	checks     map[uint64]*check
+	checkList  []*check // live checks in ID order (pruned at ticks)
+	disputes   []*dispute
+	nextChk    uint64
+	inflight   []*pending
+	slashes    []*slashReq
+	releases   []release // settlements for the next block
 
 	building struct {
 		height uint64
@@ -232,8 +271,9 @@ type Committee struct {
 
 	// Rewards accumulated since the last payout.
 	work      []rewards.VerifiedWork
-	unpaid    uint64 // minted since the last payout
-	poolBusy  bool   // a pool payout is in flight
+	workAt    []int32 // by NodeID: the provider's entry in work, −1 if none
+	unpaid    uint64  // minted since the last payout
+	poolBusy  bool    // a pool payout is in flight
 	treasBusy bool
 
 	// Governance.
@@ -242,6 +282,11 @@ type Committee struct {
 		height uint64
 		ok     bool
 		pol    rewards.Policy
+	}
+	parCache struct {
+		height uint64
+		ok     bool
+		ps     govern.Params
 	}
 	schedCache     map[int64]rewards.Schedule
 	chainProposals uint64
@@ -274,6 +319,7 @@ func NewCommittee(cfg Config) (*Committee, error) {
 		cfg.Gov = govern.DefaultConfig()
 	}
 	c := &Committee{cfg: cfg, base: cfg.Policy, jobs: map[JobID]*job{}, checks: map[uint64]*check{},
+		sessions: map[sessionKey]*job{}, early: map[sessionKey][]*Release{},
 		nonces: map[chain.Address]uint64{}, nodeOf: map[chain.Address]protocol.NodeID{}, schedCache: map[int64]rewards.Schedule{},
 		settler: cfg.Settler.Address(), pool: cfg.Pool.Address(), treasury: cfg.Treasury.Address(),
 		trust: verify.Trust{After: cfg.Verify.TrustAfter, Sample: cfg.Verify.TrustSample}}
@@ -301,6 +347,9 @@ func NewCommittee(cfg Config) (*Committee, error) {
 	lc.VerifyEvidence = verify.Judge(func(j chain.JobID, u uint32, a chain.Address) (verify.Hash, bool) {
 		cm, ok := c.ledger.Commitment(j, u, a)
 		return cm.Result, ok
+	}, func(root verify.Hash) (uint32, bool) {
+		r, ok := c.ledger.ResultRoot(root)
+		return r.Count, ok
 	})
 	lc.SlashFraction = c.slashFraction
 	lc.ModeledVerification = true
@@ -342,6 +391,22 @@ func (c *Committee) acct(id protocol.NodeID) rewards.Account {
 		c.accts[id] = rewards.NodeAccount(id)
 	}
 	return c.accts[id]
+}
+
+// nodeOfAcct is rewards.NodeOf for this committee's accounts, without
+// formatting one to check it.
+func (c *Committee) nodeOfAcct(a rewards.Account) (protocol.NodeID, bool) {
+	if c.acctNode == nil {
+		c.acctNode = map[rewards.Account]protocol.NodeID{}
+	}
+	if id, ok := c.acctNode[a]; ok {
+		return id, true
+	}
+	id, ok := rewards.NodeOf(a)
+	if ok {
+		c.acctNode[a] = id
+	}
+	return id, ok
 }
 
 // Ledger returns the committee's ledger (for invariant checks and
@@ -393,6 +458,7 @@ func (c *Committee) Handle(env protocol.Env, in protocol.Input) {
 		c.stats.MsgsIn++
 		c.recv(env, in.From, in.Msg)
 	case protocol.Stop:
+		c.count(env.Now(), 0)
 		env.Emit(c.stats)
 	}
 }
@@ -409,6 +475,14 @@ func (c *Committee) recv(env protocol.Env, from protocol.NodeID, m wire.Msg) {
 	switch m := m.(type) {
 	case *PostJob:
 		c.post(env, from, m)
+	case *Release:
+		if j, ok := c.sessions[sessionKey{from, m.Seq}]; ok {
+			c.releaseUnit(env, j, m)
+		} else if len(c.early) < 1<<16 {
+			// It overtook its session's post on the way (jitter).
+			k := sessionKey{from, m.Seq}
+			c.early[k] = append(c.early[k], m)
+		}
 	case *Cancel:
 		if j, ok := c.jobs[m.Job]; ok && j.requester == from && j.state == jobOpen {
 			c.closeJob(env, j, Cancelled)
@@ -443,6 +517,7 @@ func (c *Committee) tick(env protocol.Env) {
 	c.issueSlashes(env)
 	c.proposeGovernance(env, c.ledger.Height()+1)
 	c.match(env)
+	c.flushResults(env)
 	c.flushReleases(env)
 	if c.building.ok {
 		panic("market: a block is still being agreed on at the next tick")
@@ -473,7 +548,7 @@ func (c *Committee) commit(env protocol.Env) {
 		}
 	}
 	env.Emit(rewards.Supply{Height: h, Minted: rewards.Tokens(app.Minted), Burned: rewards.Tokens(app.Burned)})
-	env.Emit(Block{Height: h, Txs: app.Txs, Minted: app.Minted, Burned: app.Burned,
+	env.Emit(Block{Height: h, Txs: app.Txs, Bytes: app.Bytes, Minted: app.Minted, Burned: app.Burned,
 		Supply: sup.Minted - sup.Burned, Escrow: sup.Escrow, Emission: app.Minted})
 	c.unpaid += app.Minted
 	c.resolve(env, h, before)
@@ -485,12 +560,16 @@ func (c *Committee) commit(env protocol.Env) {
 }
 
 // pending is a transaction the committee built and the mempool holds.
+// What its commit does: done, or (without a closure per transaction) mark
+// a replica's or a batch's results committed, or record a slash.
 type pending struct {
 	sender chain.Address
 	nonce  uint64
 	typ    chain.TxType
 	done   func(env protocol.Env, h uint64)
 	slash  *slashReq
+	rep    *replica
+	batch  *resultBatch
 }
 
 // modeledSig stands for a signature: the ledger runs with
@@ -543,19 +622,36 @@ func (c *Committee) resolve(env protocol.Env, h uint64, stakeBefore map[chain.Ad
 		if p.slash != nil {
 			c.slashed(env, h, p.slash, stakeBefore)
 		}
+		if p.rep != nil {
+			c.resultCommitted(env, p.rep)
+		}
+		if b := p.batch; b != nil {
+			for _, r := range b.reps {
+				c.resultCommitted(env, r)
+			}
+			b.reps = nil
+		}
 		if p.done != nil {
 			p.done(env, h)
 		}
 	}
 }
 
+// resultCommitted marks a result on chain and counts the time it took.
+func (c *Committee) resultCommitted(env protocol.Env, r *replica) {
+	r.committed = true
+	c.stats.ResultsCommitted++
+	c.stats.ResultCommitWait += env.Now().Sub(r.doneAt).Seconds()
+}
+
 // policy returns the rewards policy in force at height h: the base
 // policy with governance's parameters at h.
 func (c *Committee) policy(h uint64) rewards.Policy {
-	if pc := &c.polCache; pc.ok && pc.height == h {
+	if pc := &c.polCache; pc.ok && c.unchanged(pc.height, h) {
+		pc.height = h
 		return pc.pol
 	}
-	p, err := c.base.WithParams(c.gov.ParamsAt(h).Lookup)
+	p, err := c.base.WithParams(c.params(h).Lookup)
 	if err != nil {
 		// The registry refuses changes that make an invalid policy, so
 		// this is a broken invariant.
@@ -565,9 +661,35 @@ func (c *Committee) policy(h uint64) rewards.Policy {
 	return p
 }
 
+// unchanged reports whether no governance change activates in (from, to]:
+// the parameters at from still hold at to (looked up for a short gap only).
+func (c *Committee) unchanged(from, to uint64) bool {
+	if to < from || to-from > 64 {
+		return false
+	}
+	for x := from + 1; x <= to; x++ {
+		if len(c.gov.Activations(x)) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// params are governance's parameters in force at height h (cached: they
+// change only at activations, and every block reads them).
+func (c *Committee) params(h uint64) govern.Params {
+	if pc := &c.parCache; pc.ok && c.unchanged(pc.height, h) {
+		pc.height = h
+		return pc.ps
+	}
+	ps := c.gov.ParamsAt(h)
+	c.parCache.height, c.parCache.ok, c.parCache.ps = h, true, ps
+	return ps
+}
+
 // schedule is the emission schedule in force at height h.
 func (c *Committee) schedule(h uint64) rewards.Schedule {
-	e := c.gov.ParamsAt(h).Get(rewards.ParamEmissionPerBlock)
+	e := c.params(h).Get(rewards.ParamEmissionPerBlock)
 	s, ok := c.schedCache[e]
 	if !ok {
 		spec := c.base.Emission
@@ -593,5 +715,5 @@ func (c *Committee) slashFraction(h uint64, ev []byte) chain.PPM {
 
 // spotCheck is the spot-check probability in force.
 func (c *Committee) spotCheck() float64 {
-	return float64(c.gov.ParamsAt(c.ledger.Height()+1).Get(govern.ParamSpotCheck)) / 1e6
+	return float64(c.params(c.ledger.Height()+1).Get(govern.ParamSpotCheck)) / 1e6
 }

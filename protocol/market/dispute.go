@@ -66,7 +66,7 @@ func (c *Committee) reveal(env protocol.Env, from protocol.NodeID, m *DisputeRev
 			continue
 		}
 		n := int(d.u.job.spec.Steps) + 1
-		if !verify.VerifyProof(d.rep[k].root, n, int(m.Step), m.Checkpoint, m.Proof) {
+		if root := d.rep[k].root; root == nil || !verify.VerifyProof(*root, n, int(m.Step), m.Checkpoint, m.Proof) {
 			c.forfeit(env, d, [2]bool{k == 0, k == 1})
 			return
 		}
@@ -106,9 +106,9 @@ func (c *Committee) endDispute(env protocol.Env, d *dispute, honest *Hash) {
 	u.state = unitOpen
 	switch {
 	case wrong[0] && !wrong[1]:
-		c.accept(env, u, []protocol.NodeID{d.rep[1].p.id}, d.rep[1].result)
+		c.accept(env, u, u.job.onePayee(u, d.rep[1].p.id), d.rep[1].result)
 	case wrong[1] && !wrong[0]:
-		c.accept(env, u, []protocol.NodeID{d.rep[0].p.id}, d.rep[0].result)
+		c.accept(env, u, u.job.onePayee(u, d.rep[0].p.id), d.rep[0].result)
 	default:
 		c.enqueue(u, 2, env.Now())
 	}

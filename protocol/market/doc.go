@@ -17,14 +17,30 @@
 // Who runs the marketplace. The validator committee does: its leader
 // proposes every block of the chain.Ledger it holds (agreement among the
 // committee is modeled as a fixed commit delay, the BFT finality measured
-// by sim/consensusrun), and runs the scheduler as a deterministic function
-// of the on-chain queue: a job's units become schedulable only when its
-// JobPost commits, and every member would make the same assignments from
-// the same chain. Providers pull in effect — they announce free slots with
-// Join and every Result, and get work only then — but the choice among
-// them is the committee's policy (FIFO, Fastest, FairShare, Lottery). The
-// committee's load is measured (CommitteeLoad: messages, decisions,
-// transactions, blocks); validators carry the verification compute.
+// by sim/consensusrun), and runs the scheduler. Config.Matching says from
+// what: PerBlock schedules from the on-chain queue — a job's units become
+// schedulable only when its JobPost commits, every result is its
+// provider's ResultCommit, and every member would make the same
+// assignments from the same chain. Continuous is off-chain matching with
+// on-chain settlement: a job's units are schedulable as soon as its post
+// is admitted to the mempool (its escrow is then certain to apply in the
+// next block), a free provider gets work at once, and the block's results
+// go on chain in one ResultRoot (the Merkle root of their commitments; a
+// slash's evidence carries a result's path to it), settlements once their
+// escrow has committed. Providers pull in effect — they announce free
+// slots with Join and every Result, and get work only then — but the
+// choice among them is the committee's policy (FIFO, Fastest, FairShare,
+// Lottery). The committee's load is measured (CommitteeLoad: messages,
+// decisions, transactions, blocks, its queue's length over time);
+// validators carry the verification compute.
+//
+// Data: a unit may have input and output bytes (Spec.InputBytes,
+// OutputBytes). A provider fetches a unit's input from the requester
+// (Fetch, Data) before running it, one fetch at a time, and sends the
+// output back before its Result, so data-heavy units are bound by the
+// nodes' links. A session (Spec.Stream) is a job escrowed once whose
+// units arrive one by one (Release), each of its own size: a stream of
+// requests to a service.
 //
 // Messages stand for transactions: PostJob for the requester's signed
 // JobPost, Result for the provider's signed ResultCommit. The leader

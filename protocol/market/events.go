@@ -13,7 +13,7 @@ import (
 // The measures the Observable events feed.
 var (
 	Completion = &metrics.Measure{Name: "unit_completion", Unit: "ms", Kind: metrics.Distribution, Better: metrics.Lower,
-		Help: "time from a job's post to one of its units being verified"}
+		Help: "time from a unit's post (its job's; a session unit's release) to its being verified"}
 	VerifiedUnits = &metrics.Measure{Name: "verified_units", Kind: metrics.Counter, Better: metrics.Higher,
 		Help: "work units verified"}
 	ComputedFLOPs = &metrics.Measure{Name: "computed", Unit: "flops", Kind: metrics.Counter,
@@ -67,26 +67,45 @@ type JobFinished struct {
 
 func (JobFinished) Kind() string { return "market.finished" }
 
-// JobOpened is emitted by the committee when a job post commits.
+// JobOpened is emitted by the committee when a job's units become
+// schedulable: at its post's commit (per-block matching), or when the post
+// reaches the committee (continuous matching; Height 0).
 type JobOpened struct {
 	Job       JobID
 	Requester protocol.NodeID
 	Seq       uint64
 	Units     uint32
 	Height    uint64
-	// Wait is from the post to its commit.
+	// Wait is from the post to now.
 	Wait protocol.Duration
 }
 
 func (JobOpened) Kind() string { return "market.opened" }
+
+// JobCommitted is emitted by the committee when a job's post (its escrow)
+// commits on chain.
+type JobCommitted struct {
+	Job       JobID
+	Requester protocol.NodeID
+	Seq       uint64
+	Height    uint64
+	// Wait is from the post to its commit.
+	Wait protocol.Duration
+}
+
+func (JobCommitted) Kind() string { return "market.committed" }
 
 // Assigned is emitted when a unit replica goes to a provider.
 type Assigned struct {
 	Job      JobID
 	Unit     uint32
 	Provider protocol.NodeID
-	// Queued is how long the replica waited in the queue.
+	// Queued is how long the replica waited in the committee's queue
+	// (from when the unit, or the replica asked for later, was queued).
 	Queued protocol.Duration
+	// Posted is when the unit was posted: its job's post, or its release
+	// in a session.
+	Posted protocol.Time
 }
 
 func (Assigned) Kind() string { return "market.assigned" }
@@ -102,7 +121,8 @@ type Verified struct {
 	Result Hash
 	Steps  uint32
 	FLOPs  uint64
-	// Latency is from the job's post to now.
+	// Latency is from the unit's post (its job's, or its release in a
+	// session) to now.
 	Latency protocol.Duration
 	// Checked is true when a validator re-executed the unit.
 	Checked bool
@@ -175,6 +195,9 @@ type JobClosed struct {
 	Burned    uint64
 	Refund    uint64
 	Height    uint64
+	// Wait is from when the job ended (done, expired, cancelled) to this
+	// settlement's commit.
+	Wait protocol.Duration
 }
 
 func (JobClosed) Kind() string { return "market.closed" }
@@ -184,6 +207,7 @@ func (JobClosed) Kind() string { return "market.closed" }
 type Block struct {
 	Height         uint64
 	Txs            int
+	Bytes          int    // the block's encoding
 	Minted, Burned uint64 // in this block
 	// Supply is minted − burned since genesis; Escrow is what open jobs
 	// hold.
@@ -210,6 +234,19 @@ type CommitteeLoad struct {
 	Decisions       uint64 // assignments made
 	Txs             uint64 // transactions built
 	Blocks          uint64
+	// Enqueued counts replicas that entered the queue; QueueArea is the
+	// number waiting integrated over time, replica-seconds (÷ the run's
+	// length: the mean queue length, L of Little's law).
+	Enqueued  uint64
+	QueueArea float64
+	// Batches of results committed by their root (continuous matching),
+	// and the results they held.
+	Batches, BatchedResults uint64
+	// ResultsCommitted counts results whose commitment (own transaction
+	// or batch root) went on chain; ResultCommitWait sums the seconds from
+	// each result's arrival to that commit.
+	ResultsCommitted uint64
+	ResultCommitWait float64
 }
 
 func (CommitteeLoad) Kind() string { return "market.committee_load" }

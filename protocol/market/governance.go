@@ -103,8 +103,12 @@ func (c *Committee) vote(env protocol.Env, r *govRecord) {
 // puts the parameters of block h+1 in force.
 func (c *Committee) endGovernance(env protocol.Env, h uint64) {
 	var electorate []govern.Voter
-	for _, a := range c.ledger.Stakes() {
-		electorate = append(electorate, govern.Voter{Account: c.account(a.Address), Stake: rewards.Tokens(a.Stake)})
+	if c.govOpen() {
+		// Only a tally reads the electorate: every staker, walked and
+		// sorted, which a block without one need not pay for.
+		for _, a := range c.ledger.Stakes() {
+			electorate = append(electorate, govern.Voter{Account: c.account(a.Address), Stake: rewards.Tokens(a.Stake)})
+		}
 	}
 	closed, err := c.gov.EndBlock(h, electorate)
 	if err != nil {
@@ -119,4 +123,18 @@ func (c *Committee) endGovernance(env protocol.Env, h uint64) {
 	if err := c.dist.SetPolicy(c.policy(h + 1)); err != nil {
 		panic("market: governed policy: " + err.Error())
 	}
+}
+
+// govOpen reports whether a proposal the committee submitted is still
+// open for votes.
+func (c *Committee) govOpen() bool {
+	for _, r := range c.govProposals {
+		if r.govID == 0 {
+			continue
+		}
+		if p, ok := c.gov.Proposal(r.govID); ok && p.Status == govern.Open {
+			return true
+		}
+	}
+	return false
 }

@@ -3,6 +3,7 @@ package market
 import (
 	"encoding/binary"
 	"fmt"
+	"strings"
 
 	"github.com/dais-sim/dais/gpu"
 	"github.com/dais-sim/dais/protocol"
@@ -36,21 +37,34 @@ const (
 
 var kindNames = [...]string{"", "inference", "compute", "training"}
 
-func (k Kind) String() string {
-	if k >= Inference && k < numKinds {
-		return kindNames[k]
-	}
-	return fmt.Sprintf("Kind(%d)", uint8(k))
-}
+func (k Kind) String() string { return name(kindNames[:], k, "Kind") }
 
 // ParseKind reads a kind's name.
-func ParseKind(s string) (Kind, error) {
-	for k := Inference; k < numKinds; k++ {
-		if kindNames[k] == s {
-			return k, nil
+func ParseKind(s string) (Kind, error) { return parseName[Kind](kindNames[:], s, "job kind") }
+
+// name is an enum value's name in names ("" where it has none: the
+// zero value), or Type(n).
+func name[T ~uint8](names []string, v T, typ string) string {
+	if int(v) < len(names) && names[v] != "" {
+		return names[v]
+	}
+	return fmt.Sprintf("%s(%d)", typ, uint8(v))
+}
+
+// parseName reads an enum value by its name in names.
+func parseName[T ~uint8](names []string, s, what string) (T, error) {
+	for v, n := range names {
+		if n != "" && n == s {
+			return T(v), nil
 		}
 	}
-	return 0, fmt.Errorf("market: unknown job kind %q (inference, compute, training)", s)
+	var known []string
+	for _, n := range names {
+		if n != "" {
+			known = append(known, n)
+		}
+	}
+	return 0, fmt.Errorf("market: unknown %s %q (%s)", what, s, strings.Join(known, ", "))
 }
 
 // Spec is a job as posted: how many units, what each costs, how long the
@@ -73,12 +87,25 @@ type Spec struct {
 	// Deadline is the time from posting after which the job stops: its
 	// unverified units are refunded. 0: none.
 	Deadline protocol.Duration
+	// InputBytes a provider fetches from the requester before it can run a
+	// unit, and OutputBytes it sends back after: moved over the network
+	// model on the two nodes' own links (0: none, and no message).
+	InputBytes, OutputBytes uint64
+	// Stream makes the job a session: its escrow covers Units units, but
+	// each unit arrives on its own (a Release from the requester: a
+	// request to an inference service, say) and is schedulable from then;
+	// the session ends when the requester says it is done (or runs out of
+	// units) and every released unit is resolved. Unreleased units are
+	// refunded.
+	Stream bool
 }
 
-// MaxUnits bounds a job's units, and MaxSteps a unit's steps, on the wire.
+// MaxUnits bounds a job's units, MaxSteps a unit's steps and MaxData a
+// unit's input or output, on the wire.
 const (
 	MaxUnits = 1 << 24
 	MaxSteps = 1 << 16
+	MaxData  = 1 << 40
 )
 
 // Validate reports a spec no provider could run or the ledger store.
@@ -96,6 +123,8 @@ func (s Spec) Validate() error {
 		return fmt.Errorf("market: negative deadline")
 	case s.MemBytes > 1<<62:
 		return fmt.Errorf("market: %d bytes of memory", s.MemBytes)
+	case s.InputBytes > MaxData || s.OutputBytes > MaxData:
+		return fmt.Errorf("market: units of %d input and %d output bytes, want at most %d", s.InputBytes, s.OutputBytes, uint64(MaxData))
 	}
 	return nil
 }
@@ -125,16 +154,20 @@ func TrainingFLOPs(flopsPerSample, samples, epochs uint64) uint64 {
 }
 
 func (s Spec) appendTo(b []byte) []byte {
-	b = append(b, byte(s.Kind), byte(s.Precision))
-	for _, x := range []uint64{uint64(s.Units), s.UnitFLOPs, s.UnitBytes, s.MemBytes, uint64(s.Steps), uint64(s.Deadline)} {
+	b = append(b, byte(s.Kind)|streamBit(s.Stream), byte(s.Precision))
+	for _, x := range s.fields() {
 		b = binary.AppendUvarint(b, x)
 	}
 	return b
 }
 
+func (s Spec) fields() [8]uint64 {
+	return [8]uint64{uint64(s.Units), s.UnitFLOPs, s.UnitBytes, s.MemBytes, uint64(s.Steps), uint64(s.Deadline), s.InputBytes, s.OutputBytes}
+}
+
 func (s Spec) size() int {
 	n := 2
-	for _, x := range []uint64{uint64(s.Units), s.UnitFLOPs, s.UnitBytes, s.MemBytes, uint64(s.Steps), uint64(s.Deadline)} {
+	for _, x := range s.fields() {
 		n += wire.UvarintSize(x)
 	}
 	return n
@@ -143,13 +176,24 @@ func (s Spec) size() int {
 // Encode returns the spec's canonical encoding (the JobPost's Spec bytes).
 func (s Spec) Encode() []byte { return s.appendTo(nil) }
 
+// streamBit is the Stream flag, carried in the kind's byte (kinds are
+// small): a session's spec costs no extra byte.
+func streamBit(on bool) byte {
+	if on {
+		return 0x80
+	}
+	return 0
+}
+
 func readSpec(r *reader) Spec {
 	var s Spec
-	s.Kind, s.Precision = Kind(r.byte()), gpu.Precision(r.byte())
+	k := r.byte()
+	s.Kind, s.Stream, s.Precision = Kind(k&0x7f), k&0x80 != 0, gpu.Precision(r.byte())
 	s.Units = r.u32()
 	s.UnitFLOPs, s.UnitBytes, s.MemBytes = r.u64(), r.u64(), r.u64()
 	s.Steps = r.u32()
 	s.Deadline = protocol.Duration(r.i63())
+	s.InputBytes, s.OutputBytes = r.u64(), r.u64()
 	if r.err == nil {
 		if err := s.Validate(); err != nil {
 			r.err = fmt.Errorf("%w: %v", wire.ErrTooLarge, err)

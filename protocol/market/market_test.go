@@ -319,3 +319,83 @@ func TestCommitteeSettles(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// A unit with input waits for it: the provider fetches it from the
+// assignment's source, one unit at a time in assignment order, runs a unit
+// only once its input arrived from that source, and sends the output to
+// the source before its result to the committee.
+func TestProviderMovesUnitData(t *testing.T) {
+	env := prototest.NewEnv(5, 1)
+	p := &Provider{Committee: 0, Class: h100, DownBps: 1e9, UpBps: 2e8}
+	p.Handle(env, protocol.Start{})
+	if j := env.TakeSent()[0].Msg.(*Join); j.DownBps != 1e9 || j.UpBps != 2e8 {
+		t.Fatalf("join %+v does not declare the link", j)
+	}
+	job := chain.JobID{4}
+	spec := Spec{Kind: Compute, Units: 2, UnitFLOPs: 1e12, Steps: 1, InputBytes: 5e5, OutputBytes: 7e3}
+	for u := range uint32(2) {
+		p.Handle(env, protocol.Recv{From: 0, Msg: &Assign{Job: job, Unit: u, Spec: spec, Source: 3}})
+	}
+	s := env.TakeSent()
+	if len(s) != 1 || s[0].To != 3 || *s[0].Msg.(*Fetch) != (Fetch{Job: job, Unit: 0, Bytes: 5e5}) || len(env.TakeJobs()) != 0 {
+		t.Fatalf("after two assignments: sent %+v; want one fetch of unit 0 from the source and nothing run", s)
+	}
+	// Input from someone else, or for the other unit, runs nothing.
+	p.Handle(env, protocol.Recv{From: 2, Msg: &Data{Job: job, Unit: 0, Bytes: 5e5}})
+	p.Handle(env, protocol.Recv{From: 3, Msg: &Data{Job: job, Unit: 1, Bytes: 5e5}})
+	if j := env.TakeJobs(); len(j) != 0 {
+		t.Fatalf("ran %+v before unit 0's input came from its source", j)
+	}
+	p.Handle(env, protocol.Recv{From: 3, Msg: &Data{Job: job, Unit: 0, Bytes: 5e5}})
+	jobs, s := env.TakeJobs(), env.TakeSent()
+	if len(jobs) != 1 || len(s) != 1 || s[0].Msg.(*Fetch).Unit != 1 {
+		t.Fatalf("unit 0's input arrived: ran %+v, sent %+v; want unit 0 run and unit 1 fetched", jobs, s)
+	}
+	p.Handle(env, protocol.JobDone{ID: jobs[0].ID})
+	s = env.TakeSent()
+	if len(s) != 2 || s[0].To != 3 || !s[0].Msg.(*Data).Output || s[0].Msg.(*Data).Bytes != 7e3 || s[1].To != 0 {
+		t.Fatalf("unit 0 done: sent %+v; want its output to the source, then its result to the committee", s)
+	}
+	if r := s[1].Msg.(*Result); r.Unit != 0 || r.Result != verify.Honest(job, 0, 1) {
+		t.Errorf("result %+v", r)
+	}
+}
+
+// A requester's stream type opens a session and releases one unit into it
+// at each arrival, each unit of its own size; at Until it ends the
+// session.
+func TestRequesterStreamsASession(t *testing.T) {
+	env := prototest.NewEnv(7, 1)
+	q := &Requester{Committee: 0, Arrivals: Arrivals{Process: Poisson, Rate: 10},
+		Types: []JobType{{Name: "infer", Kind: Inference, Share: 1, FLOPs: dist.Exponential{M: 1e12}, Units: 1000, Budget: 5e9, Stream: true}},
+		Until: protocol.Time(2 * protocol.Second)}
+	env.Node = q
+	q.Handle(env, protocol.Start{})
+	env.Advance(3 * protocol.Second)
+	var posts []*PostJob
+	var rel []*Release
+	for _, s := range env.TakeSent() {
+		switch m := s.Msg.(type) {
+		case *PostJob:
+			posts = append(posts, m)
+		case *Release:
+			rel = append(rel, m)
+		}
+	}
+	if len(posts) != 1 || !posts[0].Spec.Stream || posts[0].Spec.Units != 1000 || posts[0].Spec.UnitFLOPs != 1e12 {
+		t.Fatalf("posts %+v: want one session of 1,000 units stating the mean size", posts)
+	}
+	if n := len(rel); n < 10 || n > 35 || !rel[n-1].End {
+		t.Fatalf("%d releases in 2 s at 10/s, the last %+v: want about 20 and an end", n, rel[n-1])
+	}
+	sizes := map[uint64]bool{}
+	for i, r := range rel[:len(rel)-1] {
+		if r.Seq != posts[0].Seq || r.Unit != uint32(i) || r.End || r.Posted <= 0 {
+			t.Fatalf("release %d: %+v", i, r)
+		}
+		sizes[r.FLOPs] = true
+	}
+	if len(sizes) < len(rel)-2 {
+		t.Errorf("%d distinct sizes among %d units: each should draw its own", len(sizes), len(rel)-1)
+	}
+}

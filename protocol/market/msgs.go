@@ -34,6 +34,9 @@ func init() {
 	reg(wire.KindVerdict, "market.Verdict", decodeVerdict)
 	reg(wire.KindDisputeQuery, "market.DisputeQuery", decodeDisputeQuery)
 	reg(wire.KindDisputeReveal, "market.DisputeReveal", decodeDisputeReveal)
+	reg(wire.KindFetch, "market.Fetch", decodeFetch)
+	reg(wire.KindData, "market.Data", decodeData)
+	reg(wire.KindRelease, "market.Release", decodeRelease)
 }
 
 // PostJob is a requester's job post. It stands for the requester's signed
@@ -150,6 +153,10 @@ type Join struct {
 	// Slots is how many units the node accepts at once (one runs, the
 	// others wait in its queue, hiding the network round trip).
 	Slots uint32
+	// DownBps and UpBps are the node's access link, bits per second (0:
+	// not declared): the committee adds a unit's input and output
+	// transfer to the time it expects the unit to take.
+	DownBps, UpBps uint64
 }
 
 func milli(x float64) uint64 { return uint64(x*1000 + 0.5) }
@@ -157,7 +164,8 @@ func milli(x float64) uint64 { return uint64(x*1000 + 0.5) }
 func (*Join) Kind() wire.Kind { return wire.KindJoin }
 func (m *Join) fields() []uint64 {
 	c := m.Class
-	return []uint64{milli(c.FP32TFLOPS), milli(c.FP16TFLOPS), milli(c.MemoryGB), milli(c.MemBandwidthGBs), milli(c.TDPW), milli(c.IdleW), uint64(m.Slots)}
+	return []uint64{milli(c.FP32TFLOPS), milli(c.FP16TFLOPS), milli(c.MemoryGB), milli(c.MemBandwidthGBs), milli(c.TDPW), milli(c.IdleW), uint64(m.Slots),
+		m.DownBps, m.UpBps}
 }
 func (m *Join) AppendBody(b []byte) []byte {
 	b = append(b, byte(m.Role))
@@ -186,6 +194,7 @@ func decodeJoin(r *reader) wire.Msg {
 	m.Class.FP32TFLOPS, m.Class.FP16TFLOPS, m.Class.MemoryGB = f(), f(), f()
 	m.Class.MemBandwidthGBs, m.Class.TDPW, m.Class.IdleW = f(), f(), f()
 	m.Slots = r.u32()
+	m.DownBps, m.UpBps = r.u64(), r.u64()
 	if m.Role != RoleProvider && m.Role != RoleValidator {
 		r.fail(wire.ErrTooLarge)
 	}
@@ -202,21 +211,24 @@ func (*Leave) WireSize() int              { return wire.HeaderSize(wire.KindLeav
 
 // Assign gives a provider one unit to run. Root asks for the Merkle root
 // of the unit's checkpoints with the result (bisection verification).
+// Source holds the unit's input and takes its output (the requester):
+// with Spec.InputBytes > 0 the provider fetches the input from it first.
 type Assign struct {
-	Job  JobID
-	Unit uint32
-	Spec Spec
-	Root bool
+	Job    JobID
+	Unit   uint32
+	Spec   Spec
+	Root   bool
+	Source protocol.NodeID
 }
 
 func (*Assign) Kind() wire.Kind { return wire.KindAssign }
 func (m *Assign) AppendBody(b []byte) []byte {
 	b = append(b, m.Job[:]...)
 	b = m.Spec.appendTo(appendU(b, uint64(m.Unit)))
-	return appendFlag(b, m.Root)
+	return appendU(appendFlag(b, m.Root), uint64(m.Source))
 }
 func (m *Assign) WireSize() int {
-	return wire.HeaderSize(wire.KindAssign) + len(m.Job) + sizeU(uint64(m.Unit)) + m.Spec.size() + 1
+	return wire.HeaderSize(wire.KindAssign) + len(m.Job) + sizeU(uint64(m.Unit)) + m.Spec.size() + 1 + sizeU(uint64(m.Source))
 }
 func decodeAssign(r *reader) wire.Msg {
 	m := &Assign{}
@@ -224,6 +236,98 @@ func decodeAssign(r *reader) wire.Msg {
 	m.Unit = r.u32()
 	m.Spec = readSpec(r)
 	m.Root = r.flag()
+	m.Source = protocol.NodeID(r.u32())
+	return m
+}
+
+// Release hands the committee the next unit of a session (a job whose
+// Spec.Stream is set), posted by the requester at Posted, or with End says
+// the session has no more units. Seq is the session's PostJob.Seq, so a
+// requester can release units before it knows the job's ID.
+type Release struct {
+	Seq    uint64
+	Unit   uint32
+	Posted protocol.Time
+	// FLOPs is this unit's own size (0: the session's Spec.UnitFLOPs):
+	// requests to a service differ.
+	FLOPs uint64
+	End   bool
+}
+
+func (*Release) Kind() wire.Kind { return wire.KindRelease }
+func (m *Release) AppendBody(b []byte) []byte {
+	return appendFlag(appendU(b, m.Seq, uint64(m.Unit), uint64(m.Posted), m.FLOPs), m.End)
+}
+func (m *Release) WireSize() int {
+	return wire.HeaderSize(wire.KindRelease) + sizeU(m.Seq, uint64(m.Unit), uint64(m.Posted), m.FLOPs) + 1
+}
+func decodeRelease(r *reader) wire.Msg {
+	m := &Release{Seq: r.u64(), Unit: r.u32(), Posted: protocol.Time(r.i63()), FLOPs: r.u64()}
+	m.End = r.flag()
+	return m
+}
+
+// Fetch asks a unit's source (its requester) for the unit's input, Bytes
+// long (the job's Spec.InputBytes).
+type Fetch struct {
+	Job   JobID
+	Unit  uint32
+	Bytes uint64
+}
+
+func (*Fetch) Kind() wire.Kind { return wire.KindFetch }
+func (m *Fetch) AppendBody(b []byte) []byte {
+	return appendU(append(b, m.Job[:]...), uint64(m.Unit), m.Bytes)
+}
+func (m *Fetch) WireSize() int {
+	return wire.HeaderSize(wire.KindFetch) + len(m.Job) + sizeU(uint64(m.Unit), m.Bytes)
+}
+func decodeFetch(r *reader) wire.Msg {
+	m := &Fetch{}
+	r.fixed(m.Job[:])
+	m.Unit, m.Bytes = r.u32(), r.u64()
+	if m.Bytes > MaxData {
+		r.fail(wire.ErrTooLarge)
+	}
+	return m
+}
+
+// Data is a unit's input (from its source to the provider) or output
+// (Output: back to the source), Bytes long. The bytes are modeled: on the
+// wire they are Bytes zero bytes, so the network charges their size, and
+// what they hold is the result hash's business.
+type Data struct {
+	Job    JobID
+	Unit   uint32
+	Output bool
+	Bytes  uint64
+}
+
+func (*Data) Kind() wire.Kind { return wire.KindData }
+func (m *Data) AppendBody(b []byte) []byte {
+	b = appendFlag(appendU(append(b, m.Job[:]...), uint64(m.Unit)), m.Output)
+	b = appendU(b, m.Bytes)
+	return append(b, make([]byte, m.Bytes)...)
+}
+func (m *Data) WireSize() int {
+	return wire.HeaderSize(wire.KindData) + len(m.Job) + sizeU(uint64(m.Unit)) + 1 + sizeU(m.Bytes) + int(m.Bytes)
+}
+func decodeData(r *reader) wire.Msg {
+	m := &Data{}
+	r.fixed(m.Job[:])
+	m.Unit = r.u32()
+	m.Output = r.flag()
+	m.Bytes = r.u64()
+	if r.err == nil && m.Bytes != uint64(len(r.b)) {
+		r.fail(wire.ErrShort)
+	}
+	for _, x := range r.b {
+		if x != 0 {
+			r.fail(wire.ErrNonCanonical)
+			break
+		}
+	}
+	r.b = nil
 	return m
 }
 

@@ -9,8 +9,12 @@ import (
 // Provider runs the units the committee assigns on its GPU, one at a time
 // in arrival order (the driver's GPU queue), and sends each result hash
 // back. An honest provider's result is the unit's honest checkpoint
-// (verify.Honest): the hash stands for the real output, which in a
-// deployment would be delivered to the requester off chain.
+// (verify.Honest): the hash stands for the real output. A unit with input
+// bytes waits for its input, fetched from the assignment's Source one
+// unit at a time in assignment order (one download at a time on the
+// provider's link, the next while the GPU runs the last); a unit with
+// output bytes sends them to the Source before its result, so the result
+// leaves the provider's uplink after the output.
 type Provider struct {
 	Committee protocol.NodeID
 	// Class is the hardware the provider declares (the runner gives the
@@ -18,8 +22,11 @@ type Provider struct {
 	Class gpu.Class
 	// Slots is how many units it accepts at once (0 means 2).
 	Slots int
+	// DownBps and UpBps are its access link as it declares it (Join).
+	DownBps, UpBps uint64
 
-	running map[protocol.JobID]*Assign
+	running  map[protocol.JobID]*Assign
+	fetching []*Assign // waiting for input; the first is being fetched
 }
 
 // Handle implements protocol.Node.
@@ -27,18 +34,31 @@ func (p *Provider) Handle(env protocol.Env, in protocol.Input) {
 	switch in := in.(type) {
 	case protocol.Start:
 		p.running = map[protocol.JobID]*Assign{} // a rejoin starts empty: the driver dropped the GPU queue
-		env.Send(p.Committee, &Join{Role: RoleProvider, Class: p.Class, Slots: uint32(slotsOr(p.Slots))})
+		clear(p.fetching)
+		p.fetching = p.fetching[:0]
+		env.Send(p.Committee, &Join{Role: RoleProvider, Class: p.Class, Slots: uint32(slotsOr(p.Slots)), DownBps: p.DownBps, UpBps: p.UpBps})
 	case protocol.Stop:
 		if in.Leave {
 			env.Send(p.Committee, &Leave{})
 		}
 	case protocol.Recv:
+		if d, ok := in.Msg.(*Data); ok {
+			p.input(env, in.From, d)
+			return
+		}
 		if in.From != p.Committee {
 			return // work comes from the committee only: anyone else could make it compute for nothing
 		}
 		switch m := in.Msg.(type) {
 		case *Assign:
-			p.running[env.Submit(m.Spec.Unit())] = m
+			if m.Spec.InputBytes == 0 {
+				p.running[env.Submit(m.Spec.Unit())] = m
+				return
+			}
+			p.fetching = append(p.fetching, m)
+			if len(p.fetching) == 1 {
+				p.fetch(env)
+			}
 		case *DisputeQuery:
 			if m.Steps <= MaxSteps {
 				env.Send(p.Committee, Reveal(m, verify.Trajectory(m.Job, m.Unit, stepsOf(m))))
@@ -54,6 +74,9 @@ func (p *Provider) Handle(env protocol.Env, in protocol.Input) {
 		if in.Result.Err != "" {
 			res.Failed = true
 		} else {
+			if a.Spec.OutputBytes > 0 {
+				env.Send(a.Source, &Data{Job: a.Job, Unit: a.Unit, Output: true, Bytes: a.Spec.OutputBytes})
+			}
 			res.Result = verify.Honest(a.Job, a.Unit, a.Spec.Steps)
 			if a.Root {
 				res.Root = verify.Root(verify.Trajectory(a.Job, a.Unit, a.Spec.Steps))
@@ -62,6 +85,29 @@ func (p *Provider) Handle(env protocol.Env, in protocol.Input) {
 				DurationNs: in.Result.DurationNs, EnergyJ: in.Result.EnergyJ})
 		}
 		env.Send(p.Committee, res)
+	}
+}
+
+// fetch asks the first waiting unit's source for its input.
+func (p *Provider) fetch(env protocol.Env) {
+	a := p.fetching[0]
+	env.Send(a.Source, &Fetch{Job: a.Job, Unit: a.Unit, Bytes: a.Spec.InputBytes})
+}
+
+// input runs the unit whose input arrived, and fetches the next.
+func (p *Provider) input(env protocol.Env, from protocol.NodeID, d *Data) {
+	if d.Output || len(p.fetching) == 0 {
+		return
+	}
+	a := p.fetching[0]
+	if from != a.Source || d.Job != a.Job || d.Unit != a.Unit {
+		return
+	}
+	p.fetching[0] = nil
+	p.fetching = p.fetching[1:]
+	p.running[env.Submit(a.Spec.Unit())] = a
+	if len(p.fetching) > 0 {
+		p.fetch(env)
 	}
 }
 

@@ -3,6 +3,7 @@ package market
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 
 	"github.com/dais-sim/dais/gpu"
 	"github.com/dais-sim/dais/protocol"
@@ -79,6 +80,15 @@ type JobType struct {
 	// unit pays the same per FLOP whatever its size.
 	Budget        uint64
 	PricePerPFLOP uint64
+	// InputBytes and OutputBytes of each unit, drawn per job like FLOPs
+	// (nil: none): the data a provider fetches before a unit and sends
+	// back after it.
+	InputBytes, OutputBytes dist.Dist
+	// Stream makes the arrivals of this type units, not jobs: the
+	// requester opens a session (a job with Spec.Stream) of Units units
+	// and releases one unit into it at each arrival, opening the next
+	// session when one is used up; at Until it ends its open sessions.
+	Stream bool
 }
 
 // Requester posts jobs to the committee by its arrival process, from its
@@ -94,8 +104,16 @@ type Requester struct {
 	CancelShare float64
 	CancelAfter protocol.Duration
 
-	seq    uint64
-	posted map[uint64]*posted // by Seq, until final
+	seq      uint64
+	posted   map[uint64]*posted // by Seq, until final
+	sessions []session          // by job type, for Stream types
+}
+
+// session is a Stream type's open session: its Seq and the units it
+// released.
+type session struct {
+	seq         uint64
+	next, units uint32
 }
 
 type posted struct {
@@ -114,6 +132,7 @@ func (q *Requester) Handle(env protocol.Env, in protocol.Input) {
 			return
 		}
 		q.posted = map[uint64]*posted{}
+		q.sessions = make([]session, len(q.Types))
 		q.next(env, true)
 	case protocol.TimerFired:
 		if in.Tag&cancelTag != 0 {
@@ -131,6 +150,13 @@ func (q *Requester) Handle(env protocol.Env, in protocol.Input) {
 		}
 		q.next(env, false)
 	case protocol.Recv:
+		if f, ok := in.Msg.(*Fetch); ok {
+			// The requester holds its jobs' inputs and serves them to the
+			// providers the committee assigned (in a deployment, checked
+			// against the signed assignment; not modeled).
+			env.Send(in.From, &Data{Job: f.Job, Unit: f.Unit, Bytes: f.Bytes})
+			return
+		}
 		m, ok := in.Msg.(*JobStatus)
 		if !ok {
 			return
@@ -142,6 +168,11 @@ func (q *Requester) Handle(env protocol.Env, in protocol.Input) {
 		if m.Status == Opened {
 			p.job, p.ok = m.Job, true
 			return
+		}
+		for i := range q.sessions {
+			if q.sessions[i].seq == m.Seq {
+				q.sessions[i].seq = 0 // ended (refused, expired, cancelled): the next arrival opens another
+			}
 		}
 		delete(q.posted, m.Seq)
 		env.Emit(JobFinished{Seq: m.Seq, Job: m.Job, Status: m.Status, Verified: m.Verified, Refund: m.Refund,
@@ -165,6 +196,12 @@ func (q *Requester) next(env protocol.Env, first bool) {
 		gap = q.Arrivals.BurstEvery
 	}
 	if q.Until > 0 && env.Now().Add(gap) >= q.Until {
+		for i := range q.sessions {
+			if s := &q.sessions[i]; s.seq != 0 && s.next < s.units {
+				env.Send(q.Committee, &Release{Seq: s.seq, End: true})
+				s.seq = 0
+			}
+		}
 		return
 	}
 	env.SetTimer(gap, 0)
@@ -172,20 +209,36 @@ func (q *Requester) next(env protocol.Env, first bool) {
 
 func seconds(s float64) protocol.Duration { return protocol.Duration(math.Round(s * 1e9)) }
 
-// post draws a job and posts it.
+// post draws a job and posts it, or for a Stream type releases the next
+// unit of its session (posting the session first when needed).
 func (q *Requester) post(env protocol.Env) {
 	r := env.Rand()
-	t := q.pick(r.Float64())
-	flops := t.FLOPs.Sample(r)
-	if !(flops >= 1) {
-		flops = 1
+	ti := q.pick(r.Float64())
+	t := q.Types[ti]
+	if t.Stream {
+		s := &q.sessions[ti]
+		if s.seq == 0 || s.next == s.units {
+			*s = session{seq: q.open(env, r, t), units: max(t.Units, 1)}
+		}
+		env.Send(q.Committee, &Release{Seq: s.seq, Unit: s.next, Posted: env.Now(), FLOPs: unitFLOPs(t.FLOPs, r)})
+		s.next++
+		return
 	}
-	flops = math.Min(flops, 1e19)
+	q.open(env, r, t)
+}
+
+// open posts a job of type t and returns its Seq.
+func (q *Requester) open(env protocol.Env, r *rand.Rand, t JobType) uint64 {
+	flops := float64(unitFLOPs(t.FLOPs, r))
+	if t.Stream {
+		flops = math.Max(math.Min(t.FLOPs.Mean(), 1e19), 1) // a session's units draw their own sizes
+	}
 	spec := Spec{Kind: t.Kind, Units: max(t.Units, 1), UnitFLOPs: uint64(flops), MemBytes: t.MemBytes,
-		Steps: max(t.Steps, 1), Precision: t.Precision, Deadline: t.Deadline}
+		Steps: max(t.Steps, 1), Precision: t.Precision, Deadline: t.Deadline, Stream: t.Stream}
 	if t.Intensity > 0 {
 		spec.UnitBytes = uint64(flops / t.Intensity)
 	}
+	spec.InputBytes, spec.OutputBytes = dataBytes(t.InputBytes, r), dataBytes(t.OutputBytes, r)
 	budget := t.Budget
 	if t.PricePerPFLOP > 0 {
 		budget = uint64(math.Ceil(float64(t.PricePerPFLOP) * spec.TotalFLOPs() / 1e15))
@@ -197,20 +250,43 @@ func (q *Requester) post(env protocol.Env) {
 	if q.CancelShare > 0 && r.Float64() < q.CancelShare {
 		env.SetTimer(q.CancelAfter, cancelTag|q.seq)
 	}
+	return q.seq
 }
 
-// pick returns the job type whose share interval holds u.
-func (q *Requester) pick(u float64) JobType {
+// unitFLOPs draws a unit's arithmetic, within [1, 10¹⁹].
+func unitFLOPs(d dist.Dist, r *rand.Rand) uint64 {
+	f := d.Sample(r)
+	if !(f >= 1) {
+		f = 1
+	}
+	return uint64(math.Min(f, 1e19))
+}
+
+// dataBytes draws a unit's data size (0 without a distribution), within
+// [0, MaxData].
+func dataBytes(d dist.Dist, r *rand.Rand) uint64 {
+	if d == nil {
+		return 0
+	}
+	x := d.Sample(r)
+	if !(x > 0) {
+		return 0
+	}
+	return uint64(math.Min(math.Round(x), MaxData))
+}
+
+// pick returns the index of the job type whose share interval holds u.
+func (q *Requester) pick(u float64) int {
 	var total float64
 	for _, t := range q.Types {
 		total += t.Share
 	}
 	x := u * total
-	for _, t := range q.Types {
+	for i, t := range q.Types {
 		if x < t.Share {
-			return t
+			return i
 		}
 		x -= t.Share
 	}
-	return q.Types[len(q.Types)-1]
+	return len(q.Types) - 1
 }

@@ -1,6 +1,8 @@
 package market
 
 import (
+	"fmt"
+	"math"
 	"slices"
 
 	"github.com/dais-sim/dais/protocol"
@@ -16,12 +18,15 @@ func (c *Committee) result(env protocol.Env, from protocol.NodeID, m *Result) {
 	if p == nil || p.role != RoleProvider {
 		return
 	}
-	p.suspect = false
+	if p.suspect {
+		p.suspect = false
+		c.refresh(p)
+	}
 	j, ok := c.jobs[m.Job]
 	if !ok || m.Unit >= uint32(len(j.units)) {
 		return
 	}
-	u := j.units[m.Unit]
+	u := &j.units[m.Unit]
 	var r *replica
 	for _, x := range p.active {
 		if x.u == u {
@@ -32,7 +37,7 @@ func (c *Committee) result(env protocol.Env, from protocol.NodeID, m *Result) {
 	if r == nil {
 		return // a late answer to an assignment that timed out or was dropped
 	}
-	p.remove(r)
+	c.release(p, r)
 	if len(p.active) == 0 {
 		p.busyUntil = env.Now()
 	}
@@ -42,21 +47,27 @@ func (c *Committee) result(env protocol.Env, from protocol.NodeID, m *Result) {
 		c.requeue(env, u)
 		return
 	}
-	r.state, r.result, r.root = repDone, m.Result, m.Root
-	rr := r
-	c.submit(env, c.cfg.Keys[from], chain.NewResultCommit(0, 0, j.id, u.idx, m.Result),
-		&pending{done: func(protocol.Env, uint64) { rr.committed = true }})
+	r.state, r.result, r.doneAt = repDone, m.Result, env.Now()
+	if c.cfg.Verify.Scheme == Bisection {
+		root := m.Root
+		r.root = &root
+	}
+	if c.cfg.Matching == Continuous {
+		c.batch = append(c.batch, r) // committed with the block's other results (flushResults)
+	} else {
+		c.submit(env, c.cfg.Keys[from], chain.NewResultCommit(0, 0, j.id, u.idx, m.Result), &pending{rep: r})
+	}
 	if j.state != jobOpen {
 		return
 	}
 	if u.resolved() {
 		// A replica beyond the quorum: checked against the winner.
 		if u.state == unitDone && u.q != nil {
-			if r.result == u.winner {
+			if r.result == j.winners[u.idx] {
 				u.payees = append(u.payees, from)
 				c.trust.Agree(from)
-				c.work = append(c.work, rewards.VerifiedWork{Provider: c.acct(from), FLOPs: j.spec.UnitFLOPs})
-				env.Emit(LateAgreement{Job: j.id, Unit: u.idx, Provider: from, FLOPs: j.spec.UnitFLOPs})
+				c.credit(from, u.unitFLOPs())
+				env.Emit(LateAgreement{Job: j.id, Unit: u.idx, Provider: from, FLOPs: u.unitFLOPs()})
 			} else {
 				c.fraud(env, r, verify.ByQuorum, u.job.spec.Steps, r.result)
 			}
@@ -65,7 +76,7 @@ func (c *Committee) result(env protocol.Env, from protocol.NodeID, m *Result) {
 	}
 	switch c.cfg.Verify.Scheme {
 	case NoVerification:
-		c.accept(env, u, []protocol.NodeID{from}, r.result)
+		c.accept(env, u, j.onePayee(u, from), r.result)
 	case SpotCheck:
 		if u.state != unitOpen {
 			return
@@ -73,7 +84,7 @@ func (c *Committee) result(env protocol.Env, from protocol.NodeID, m *Result) {
 		if env.Rand().Float64() < c.spotCheck() {
 			c.startCheck(env, u, r, nil, 0)
 		} else {
-			c.accept(env, u, []protocol.NodeID{from}, r.result)
+			c.accept(env, u, j.onePayee(u, from), r.result)
 		}
 	case Redundancy:
 		u.q.Add(from, r.result)
@@ -97,6 +108,55 @@ func (c *Committee) result(env protocol.Env, from protocol.NodeID, m *Result) {
 		}
 		c.startDispute(env, u, done[0], done[1])
 	}
+}
+
+// credit counts flops of verified work for provider id in the reward
+// period, one entry per provider (the split sums a provider's entries, so
+// it pays the same for one entry as for one per unit, and sorts fewer).
+func (c *Committee) credit(id protocol.NodeID, flops uint64) {
+	if c.workAt == nil {
+		c.workAt = make([]int32, len(c.addrs))
+		c.indexWork()
+	}
+	if i := c.workAt[id]; i >= 0 && c.work[i].FLOPs <= math.MaxUint64-flops {
+		c.work[i].FLOPs += flops
+		return
+	}
+	c.workAt[id] = int32(len(c.work)) // a new entry, also when the last would overflow
+	c.work = append(c.work, rewards.VerifiedWork{Provider: c.acct(id), FLOPs: flops})
+}
+
+// indexWork rebuilds workAt from work (after entries were dropped).
+func (c *Committee) indexWork() {
+	for i := range c.workAt {
+		c.workAt[i] = -1
+	}
+	for i, w := range c.work {
+		if id, ok := c.nodeOfAcct(w.Provider); ok && int(id) < len(c.workAt) {
+			c.workAt[id] = int32(i)
+		}
+	}
+}
+
+// flushResults commits the results taken since the last block by the
+// Merkle root of their commitments (continuous matching): one ResultRoot
+// for the whole batch.
+func (c *Committee) flushResults(env protocol.Env) {
+	if len(c.batch) == 0 {
+		return
+	}
+	b := &resultBatch{leaves: make([]Hash, len(c.batch)), reps: c.batch}
+	for i, r := range c.batch {
+		r.batch, r.bidx = b, uint32(i)
+		b.leaves[i] = verify.ResultLeaf(r.u.job.id, r.u.idx, c.addrs[r.p.id], r.result)
+	}
+	b.root = verify.Root(b.leaves)
+	if !c.submit(env, c.cfg.Settler, chain.NewResultRoot(0, 0, b.root, uint32(len(b.leaves))), &pending{batch: b}) {
+		panic(fmt.Sprintf("market: a batch of %d results was refused", len(b.leaves)))
+	}
+	c.stats.Batches++
+	c.stats.BatchedResults += uint64(len(b.leaves))
+	c.batch = nil
 }
 
 // decideQuorum acts on a redundancy quorum's decision.
@@ -127,28 +187,31 @@ func (c *Committee) replicaOf(u *unit, id protocol.NodeID) *replica {
 // accept makes a unit verified: its payees share its fee at settlement
 // and its FLOPs count as their verified work in the next reward split.
 func (c *Committee) accept(env protocol.Env, u *unit, payees []protocol.NodeID, result Hash) {
-	u.state, u.payees, u.winner = unitDone, payees, result
+	u.state, u.payees = unitDone, payees
+	if j := u.job; j.winners != nil {
+		j.winners[u.idx] = result
+	}
+	c.dequeue(u, env.Now())
 	j := u.job
 	j.verified++
 	j.resolved++
 	for _, id := range payees {
 		c.trust.Agree(id)
-		c.work = append(c.work, rewards.VerifiedWork{Provider: c.acct(id), FLOPs: j.spec.UnitFLOPs})
+		c.credit(id, u.unitFLOPs())
 	}
-	env.Emit(Verified{Job: j.id, Unit: u.idx, Payees: slices.Clone(payees), Result: result,
-		Steps: j.spec.Steps, FLOPs: j.spec.UnitFLOPs, Latency: env.Now().Sub(j.posted), Checked: u.checked})
-	if j.resolved == len(j.units) {
-		c.closeJob(env, j, Done)
-	}
+	// payees is not changed in place later (a late agreement appends, a
+	// rescind replaces it), so the event may share it.
+	env.Emit(Verified{Job: j.id, Unit: u.idx, Payees: payees[:len(payees):len(payees)], Result: result,
+		Steps: j.spec.Steps, FLOPs: u.unitFLOPs(), Latency: env.Now().Sub(u.postedAt()), Checked: u.checked})
+	c.maybeDone(env, j)
 }
 
 // fail gives up on a unit: its share of the budget is refunded.
 func (c *Committee) fail(env protocol.Env, u *unit) {
 	u.state = unitFailed
+	c.dequeue(u, env.Now())
 	u.job.resolved++
-	if u.job.resolved == len(u.job.units) {
-		c.closeJob(env, u.job, Done)
-	}
+	c.maybeDone(env, u.job)
 }
 
 // fraud records a provider's proven lazy work: the replica is invalid
@@ -161,13 +224,14 @@ func (c *Committee) fraud(env protocol.Env, r *replica, how verify.Scheme, step 
 	c.trust.Disagree(p.id)
 	if !c.cfg.Verify.NoJail && !p.jailed {
 		p.jailed = true
+		c.refresh(p)
 		c.rescind(env, p)
 	}
 	u := r.u
 	env.Emit(FraudProven{Offender: p.id, Offence: rewards.LazyWork, How: how, Job: u.job.id, Unit: u.idx})
 	ev := verify.Evidence{Offence: rewards.LazyWork, How: how, Offender: c.addrs[p.id], Job: u.job.id, Unit: u.idx,
 		Steps: u.job.spec.Steps, Step: step, Claimed: claimed}
-	s := &slashReq{offender: p.id, offence: rewards.LazyWork, evidence: ev.Encode()}
+	s := &slashReq{offender: p.id, offence: rewards.LazyWork, ev: ev}
 	if step == u.job.spec.Steps {
 		s.wait = r
 	}
@@ -185,17 +249,18 @@ func (c *Committee) rescind(env protocol.Env, p *member) {
 		if j.state != jobOpen {
 			continue
 		}
-		for _, u := range j.units {
+		for i := range j.units {
+			u := &j.units[i]
 			if u.state != unitDone || !slices.Contains(u.payees, p.id) {
 				continue
 			}
-			env.Emit(Rescinded{Job: j.id, Unit: u.idx, Payees: u.payees, FLOPs: j.spec.UnitFLOPs})
+			env.Emit(Rescinded{Job: j.id, Unit: u.idx, Payees: u.payees, FLOPs: u.unitFLOPs()})
 			for _, r := range u.reps {
 				if r.state == repDone {
 					r.invalid = true
 				}
 			}
-			u.state, u.payees, u.winner, u.checked = unitOpen, nil, Hash{}, false
+			u.state, u.payees, u.checked = unitOpen, nil, false
 			j.verified--
 			j.resolved--
 			n := 1
@@ -211,6 +276,7 @@ func (c *Committee) rescind(env protocol.Env, p *member) {
 	}
 	acct := c.acct(p.id)
 	c.work = slices.DeleteFunc(c.work, func(w rewards.VerifiedWork) bool { return w.Provider == acct })
+	c.indexWork()
 }
 
 // falseVerdict records a validator whose verdict the panel outvoted: it
@@ -221,7 +287,7 @@ func (c *Committee) falseVerdict(env protocol.Env, v *member, ck *check, claimed
 	env.Emit(FraudProven{Offender: v.id, Offence: rewards.FalseApproval, How: verify.ByReplay, Job: u.job.id, Unit: u.idx})
 	ev := verify.Evidence{Offence: rewards.FalseApproval, How: verify.ByReplay, Offender: c.addrs[v.id], Job: u.job.id,
 		Unit: u.idx, Steps: u.job.spec.Steps, Step: ck.target, Claimed: claimed}
-	c.slashes = append(c.slashes, &slashReq{offender: v.id, offence: rewards.FalseApproval, evidence: ev.Encode()})
+	c.slashes = append(c.slashes, &slashReq{offender: v.id, offence: rewards.FalseApproval, ev: ev})
 }
 
 // check is a validator panel re-executing a unit (a spot check) or one
@@ -275,7 +341,8 @@ func (c *Committee) startCheck(env protocol.Env, u *unit, r *replica, d *dispute
 // check accepts the result unchecked and a referee's dispute is decided
 // by restarting the unit.
 func (c *Committee) askValidator(env protocol.Env, ck *check) {
-	spec := &ck.u.job.spec
+	us := ck.u.spec()
+	spec := &us
 	var pool []*member
 	for _, v := range c.vals {
 		if v.online && !v.jailed && int64(spec.MemBytes) <= v.class.MemoryBytes() && !slices.Contains(ck.asked, v) {
@@ -321,7 +388,7 @@ func (c *Committee) abandonCheck(env protocol.Env, ck *check) {
 	case u.state == unitChecking && u.job.state == jobOpen:
 		u.state = unitOpen
 		u.checked = false
-		c.accept(env, u, []protocol.NodeID{ck.r.p.id}, ck.r.result)
+		c.accept(env, u, u.job.onePayee(u, ck.r.p.id), ck.r.result)
 	}
 }
 
@@ -381,7 +448,7 @@ func (c *Committee) verdict(env protocol.Env, from protocol.NodeID, m *Verdict) 
 	}
 	if d.Winner == ck.r.result {
 		u.state = unitOpen
-		c.accept(env, u, []protocol.NodeID{ck.r.p.id}, ck.r.result)
+		c.accept(env, u, u.job.onePayee(u, ck.r.p.id), ck.r.result)
 		return
 	}
 	c.fraud(env, ck.r, verify.ByReplay, u.job.spec.Steps, ck.r.result)

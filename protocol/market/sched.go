@@ -1,8 +1,6 @@
 package market
 
 import (
-	"fmt"
-
 	"github.com/dais-sim/dais/protocol"
 )
 
@@ -36,22 +34,10 @@ const (
 
 var policyNames = [...]string{"", "fifo", "fastest", "fair_share", "lottery"}
 
-func (p Policy) String() string {
-	if p >= FIFO && p < numPolicies {
-		return policyNames[p]
-	}
-	return fmt.Sprintf("Policy(%d)", uint8(p))
-}
+func (p Policy) String() string { return name(policyNames[:], p, "Policy") }
 
 // ParsePolicy reads a policy's name.
-func ParsePolicy(s string) (Policy, error) {
-	for p := FIFO; p < numPolicies; p++ {
-		if policyNames[p] == s {
-			return p, nil
-		}
-	}
-	return 0, fmt.Errorf("market: unknown scheduler %q (fifo, fastest, fair_share, lottery)", s)
-}
+func ParsePolicy(s string) (Policy, error) { return parseName[Policy](policyNames[:], s, "scheduler") }
 
 // Candidate is a provider that is free and able to run the unit at hand.
 type Candidate struct {

@@ -8,6 +8,7 @@ import (
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/chain"
 	"github.com/dais-sim/dais/protocol/rewards"
+	"github.com/dais-sim/dais/protocol/verify"
 )
 
 // closeJob ends a job and settles its escrow: each verified unit's price
@@ -20,12 +21,16 @@ func (c *Committee) closeJob(env protocol.Env, j *job, st Status) {
 	if j.state != jobOpen {
 		return
 	}
-	j.state, j.status = jobClosing, st
-	for _, u := range j.units {
-		for _, r := range u.reps {
+	j.state, j.status, j.ended = jobClosing, st, env.Now()
+	if j.spec.Stream {
+		delete(c.sessions, sessionKey{j.requester, j.seq})
+	}
+	for i := range j.units {
+		c.dequeue(&j.units[i], env.Now())
+		for _, r := range j.units[i].reps {
 			if r.state == repRunning {
 				r.state = repLost
-				r.p.remove(r)
+				c.release(r.p, r)
 			}
 		}
 	}
@@ -34,7 +39,8 @@ func (c *Committee) closeJob(env protocol.Env, j *job, st Status) {
 	paid := map[protocol.NodeID]uint64{}
 	var ids []protocol.NodeID
 	var pot, burn, providers uint64
-	for _, u := range j.units {
+	for i := range j.units {
+		u := &j.units[i]
 		if u.state != unitDone {
 			continue
 		}
@@ -73,7 +79,7 @@ func (c *Committee) closeJob(env protocol.Env, j *job, st Status) {
 	done := func(env protocol.Env, h uint64) {
 		j.state = jobClosed
 		env.Emit(JobClosed{Job: j.id, Requester: j.requester, Status: st, Units: uint32(len(j.units)), Verified: uint32(j.verified),
-			Budget: j.budget, Providers: providers, Pot: pot, Burned: burn, Refund: j.refund, Height: h})
+			Budget: j.budget, Providers: providers, Pot: pot, Burned: burn, Refund: j.refund, Height: h, Wait: env.Now().Sub(j.ended)})
 		for _, id := range ids {
 			if paid[id] > 0 {
 				env.Emit(rewards.Paid{Height: h, Class: rewards.PaidFee, To: c.acct(id), Amount: rewards.Tokens(paid[id])})
@@ -82,11 +88,12 @@ func (c *Committee) closeJob(env protocol.Env, j *job, st Status) {
 		c.send(env, j.requester, &JobStatus{Seq: j.seq, Job: j.id, Status: st, Verified: uint32(j.verified), Refund: j.refund})
 		c.pruneOpen()
 	}
-	c.releases = append(c.releases, release{r: chain.Release{Job: j.id, Pay: credits, Burn: burn, Close: true}, done: done})
+	c.releases = append(c.releases, release{j: j, r: chain.Release{Job: j.id, Pay: credits, Burn: burn, Close: true}, done: done})
 }
 
 // release is a job's settlement waiting for the next block.
 type release struct {
+	j    *job
 	r    chain.Release
 	done func(env protocol.Env, h uint64)
 }
@@ -96,8 +103,19 @@ type release struct {
 const maxSettleBytes = 64 << 10
 
 // flushReleases puts the settlements of the jobs that ended since the
-// last block into Settle transactions, many jobs to each.
+// last block into Settle transactions, many jobs to each. A job whose post
+// is not on chain yet (continuous matching) waits for the next block.
 func (c *Committee) flushReleases(env protocol.Env) {
+	var later []release
+	ready := c.releases[:0]
+	for _, r := range c.releases {
+		if r.j.onChain {
+			ready = append(ready, r)
+		} else {
+			later = append(later, r)
+		}
+	}
+	c.releases = ready
 	for len(c.releases) > 0 {
 		n, size, credits := 0, 0, 0
 		for n < len(c.releases) {
@@ -124,7 +142,7 @@ func (c *Committee) flushReleases(env protocol.Env) {
 		}
 		c.releases = c.releases[n:]
 	}
-	c.releases = nil
+	c.releases = later
 }
 
 // pruneOpen drops closed jobs from the open list once they are half of
@@ -167,6 +185,7 @@ func (c *Committee) payPool(env protocol.Env, h uint64) {
 	bal := c.ledger.Account(c.pool).Balance
 	if bal == 0 {
 		c.work, c.unpaid = c.work[:0], 0
+		c.indexWork()
 		return
 	}
 	em := min(c.unpaid, bal)
@@ -192,7 +211,7 @@ func (c *Committee) payPool(env protocol.Env, h uint64) {
 	pays := out.Payments()
 	var credits []chain.Credit
 	for _, p := range pays {
-		id, ok := rewards.NodeOf(p.To)
+		id, ok := c.nodeOfAcct(p.To)
 		if !ok || p.Amount == 0 {
 			continue
 		}
@@ -202,6 +221,7 @@ func (c *Committee) payPool(env protocol.Env, h uint64) {
 		credits = append(credits, chain.Credit{To: c.treasury, Amount: uint64(out.Treasury)})
 	}
 	c.work, c.unpaid = c.work[:0], c.unpaid-em
+	c.indexWork()
 	if len(credits) == 0 {
 		return
 	}
@@ -279,7 +299,8 @@ func (c *Committee) account(a chain.Address) rewards.Account {
 type slashReq struct {
 	offender protocol.NodeID
 	offence  rewards.Offence
-	evidence []byte
+	ev       verify.Evidence
+	evidence []byte // ev encoded when the slash goes out
 	// wait is the replica whose commitment the evidence names: the slash
 	// goes on chain after it, so the judge can check the commitment.
 	wait *replica
@@ -298,6 +319,13 @@ func (c *Committee) issueSlashes(env protocol.Env) {
 		if c.ledger.Account(a).Stake == 0 {
 			continue
 		}
+		if r := s.wait; r != nil && r.batch != nil {
+			// The claim was committed in a batch: the evidence carries its
+			// place among the batch's leaves.
+			s.ev.Proof = &verify.ResultProof{Root: r.batch.root, Count: uint32(len(r.batch.leaves)), Index: r.bidx,
+				Path: verify.Prove(r.batch.leaves, int(r.bidx))}
+		}
+		s.evidence = s.ev.Encode()
 		c.submit(env, c.cfg.Settler, chain.NewSlash(0, 0, a, s.evidence), &pending{slash: s})
 	}
 	for i := len(keep); i < len(c.slashes); i++ {

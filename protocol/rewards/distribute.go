@@ -156,13 +156,7 @@ func (d *Distributor) Distribute(pd Period) (Payout, error) {
 	}
 
 	out := Payout{Height: pd.Height, Emission: pd.Emission, Fees: pd.Fees, Total: total}
-	cls := make([]Claim, NumClasses)
-	for c, b := range d.p.Shares {
-		cls[c] = Claim{To: Account([]byte{byte(c)}), Weight: big.NewInt(int64(b))}
-	}
-	for _, p := range Allocate(total, cls) {
-		out.Class[p.To[0]] = p.Amount
-	}
+	out.Class = d.p.Shares.Split(total)
 	out.Treasury = out.Class[ClassTreasury]
 
 	// Compute.

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -46,20 +47,66 @@ type Evidence struct {
 	Steps    uint32
 	Step     uint32
 	Claimed  Hash
+	// Proof, when the offender's result was committed in a batch (a
+	// chain.ResultRoot), places ResultLeaf(Job, Unit, Offender, Claimed)
+	// among the batch's leaves; nil when it was committed on its own (a
+	// chain.ResultCommit).
+	Proof *ResultProof
 }
 
-const evidenceVersion = 1
+// ResultProof is a Merkle path from a result's leaf to a committed
+// batch's root.
+type ResultProof struct {
+	Root         Hash
+	Count, Index uint32
+	Path         []Hash
+}
+
+// ResultLeaf is a batched result commitment's leaf: that provider
+// committed result for the unit.
+func ResultLeaf(job chain.JobID, unit uint32, provider chain.Address, result Hash) Hash {
+	var b [11 + len(job) + 4 + chain.AddressSize + len(result)]byte
+	copy(b[:], "dais/result")
+	n := 11 + copy(b[11:], job[:])
+	binary.BigEndian.PutUint32(b[n:], unit)
+	n += 4 + copy(b[n+4:], provider[:])
+	copy(b[n:], result[:])
+	return sha256.Sum256(b[:])
+}
+
+// Evidence versions: 1 without a batch proof, 2 with one.
+const (
+	evidenceVersion      = 1
+	evidenceBatchVersion = 2
+	maxPath              = 64
+)
 
 // Encode returns the canonical encoding: version, offence, scheme,
-// offender, job, unit, steps, step (uvarints), claimed hash.
+// offender, job, unit, steps, step (uvarints), claimed hash; with a batch
+// proof (version 2) then its root, count and index (uvarints), the path's
+// length (uvarint) and its hashes.
 func (e Evidence) Encode() []byte {
-	b := []byte{evidenceVersion, byte(e.Offence), byte(e.How)}
+	v := byte(evidenceVersion)
+	if e.Proof != nil {
+		v = evidenceBatchVersion
+	}
+	b := []byte{v, byte(e.Offence), byte(e.How)}
 	b = append(b, e.Offender[:]...)
 	b = append(b, e.Job[:]...)
 	b = binary.AppendUvarint(b, uint64(e.Unit))
 	b = binary.AppendUvarint(b, uint64(e.Steps))
 	b = binary.AppendUvarint(b, uint64(e.Step))
-	return append(b, e.Claimed[:]...)
+	b = append(b, e.Claimed[:]...)
+	if p := e.Proof; p != nil {
+		b = append(b, p.Root[:]...)
+		b = binary.AppendUvarint(b, uint64(p.Count))
+		b = binary.AppendUvarint(b, uint64(p.Index))
+		b = binary.AppendUvarint(b, uint64(len(p.Path)))
+		for _, h := range p.Path {
+			b = append(b, h[:]...)
+		}
+	}
+	return b
 }
 
 // ErrEvidence reports evidence that does not decode or does not prove the
@@ -70,8 +117,8 @@ var ErrEvidence = errors.New("verify: bad evidence")
 // canonical encoding.
 func DecodeEvidence(p []byte) (Evidence, error) {
 	const head = 3 + chain.AddressSize + 16
-	if len(p) < head || p[0] != evidenceVersion {
-		return Evidence{}, fmt.Errorf("%w: not version %d evidence", ErrEvidence, evidenceVersion)
+	if len(p) < head || (p[0] != evidenceVersion && p[0] != evidenceBatchVersion) {
+		return Evidence{}, fmt.Errorf("%w: not version %d or %d evidence", ErrEvidence, evidenceVersion, evidenceBatchVersion)
 	}
 	e := Evidence{Offence: rewards.Offence(p[1]), How: Scheme(p[2])}
 	copy(e.Offender[:], p[3:])
@@ -85,10 +132,17 @@ func DecodeEvidence(p []byte) (Evidence, error) {
 		}
 		v[i], rest = x, rest[n:]
 	}
-	if len(rest) != len(e.Claimed) {
+	if len(rest) < len(e.Claimed) || (p[0] == evidenceVersion && len(rest) != len(e.Claimed)) {
 		return Evidence{}, fmt.Errorf("%w: %d bytes of claimed hash, want %d", ErrEvidence, len(rest), len(e.Claimed))
 	}
-	copy(e.Claimed[:], rest)
+	rest = rest[copy(e.Claimed[:], rest):]
+	if p[0] == evidenceBatchVersion {
+		pr, err := decodeProof(rest)
+		if err != nil {
+			return Evidence{}, err
+		}
+		e.Proof = pr
+	}
 	unit, steps, step := v[0], v[1], v[2]
 	if unit > 1<<32-1 || steps > 1<<32-1 || step > steps || steps == 0 ||
 		e.Offence >= rewards.NumOffences || e.How < ByQuorum || e.How > ByDispute {
@@ -101,16 +155,45 @@ func DecodeEvidence(p []byte) (Evidence, error) {
 	return e, nil
 }
 
+// decodeProof reads a batch proof that must fill p exactly.
+func decodeProof(p []byte) (*ResultProof, error) {
+	pr := &ResultProof{}
+	if len(p) < len(pr.Root) {
+		return nil, fmt.Errorf("%w: truncated batch proof", ErrEvidence)
+	}
+	p = p[copy(pr.Root[:], p):]
+	var v [3]uint64 // count, index, path length
+	for i := range v {
+		x, n := binary.Uvarint(p)
+		if n <= 0 {
+			return nil, fmt.Errorf("%w: truncated batch proof", ErrEvidence)
+		}
+		v[i], p = x, p[n:]
+	}
+	if v[0] > 1<<32-1 || v[1] >= v[0] || v[2] > maxPath || len(p) != int(v[2])*len(pr.Root) {
+		return nil, fmt.Errorf("%w: batch proof out of range", ErrEvidence)
+	}
+	pr.Count, pr.Index = uint32(v[0]), uint32(v[1])
+	pr.Path = make([]Hash, v[2])
+	for i := range pr.Path {
+		p = p[copy(pr.Path[i][:], p):]
+	}
+	return pr, nil
+}
+
 // Judge returns the ledger's evidence check (chain.Config.VerifyEvidence).
 // It re-derives the honest checkpoint the evidence names (in a real chain,
 // the referee's re-execution; here the pure Checkpoint function) and
 // accepts only when the claim differs from it. For lazy work the claim
 // must also be what the offender committed on chain for that unit when
 // it names the result (Step = Steps): commitment looks it up (nil skips
-// the lookup). A checkpoint revealed in a dispute, or a validator's
-// verdict, is not a ledger record; the evidence stands for the signed
-// message that carried it (signatures are modeled).
-func Judge(commitment func(job chain.JobID, unit uint32, offender chain.Address) (Hash, bool)) func(chain.Address, []byte) error {
+// the lookup), or, for evidence with a batch proof, batch says how many
+// results the committed batch with that root holds and the proof must
+// place the claim among them. A checkpoint revealed in a dispute, or a
+// validator's verdict, is not a ledger record; the evidence stands for
+// the signed message that carried it (signatures are modeled).
+func Judge(commitment func(job chain.JobID, unit uint32, offender chain.Address) (Hash, bool),
+	batch func(root Hash) (count uint32, ok bool)) func(chain.Address, []byte) error {
 	return func(offender chain.Address, p []byte) error {
 		e, err := DecodeEvidence(p)
 		if err != nil {
@@ -121,6 +204,16 @@ func Judge(commitment func(job chain.JobID, unit uint32, offender chain.Address)
 		}
 		if e.Claimed == Checkpoint(e.Job, e.Unit, e.Step) {
 			return fmt.Errorf("%w: the claimed checkpoint %d of unit %d is the honest one", ErrEvidence, e.Step, e.Unit)
+		}
+		if pr := e.Proof; e.Offence == rewards.LazyWork && e.Step == e.Steps && pr != nil {
+			n, ok := batch(pr.Root)
+			if !ok || n != pr.Count {
+				return fmt.Errorf("%w: no committed batch of %d results with root %x", ErrEvidence, pr.Count, pr.Root[:4])
+			}
+			if !VerifyProof(pr.Root, int(n), int(pr.Index), ResultLeaf(e.Job, e.Unit, offender, e.Claimed), pr.Path) {
+				return fmt.Errorf("%w: the proof does not place %s's claim for unit %d in the batch", ErrEvidence, offender, e.Unit)
+			}
+			return nil
 		}
 		if e.Offence == rewards.LazyWork && e.Step == e.Steps && commitment != nil {
 			c, ok := commitment(e.Job, e.Unit, offender)

@@ -3,6 +3,7 @@ package verify
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"testing"
 
 	"pgregory.net/rapid"
@@ -172,14 +173,14 @@ func TestEvidenceRoundTripAndJudge(t *testing.T) {
 	offender := chain.Address{7}
 	e := Evidence{Offence: rewards.LazyWork, How: ByReplay, Offender: offender, Job: job, Unit: 300, Steps: 16, Step: 16, Claimed: Hash{5}}
 	got, err := DecodeEvidence(e.Encode())
-	if err != nil || got != e {
+	if err != nil || !bytes.Equal(got.Encode(), e.Encode()) || got.Proof != nil {
 		t.Fatalf("round trip: %+v, %v", got, err)
 	}
 	committed := map[chain.Address]Hash{offender: {5}}
 	judge := Judge(func(j chain.JobID, u uint32, a chain.Address) (Hash, bool) {
 		h, ok := committed[a]
 		return h, ok && j == job && u == 300
-	})
+	}, func(Hash) (uint32, bool) { return 0, false })
 	if err := judge(offender, e.Encode()); err != nil {
 		t.Errorf("true evidence rejected: %v", err)
 	}
@@ -212,11 +213,61 @@ func TestEvidenceRoundTripAndJudge(t *testing.T) {
 	}
 }
 
+// A result committed in a batch is proven by its Merkle path to a
+// recorded root: the judge takes the claim only where the path places
+// exactly that leaf in a batch of the recorded size.
+func TestEvidenceBatchProof(t *testing.T) {
+	offender := chain.Address{7}
+	var leaves []Hash
+	for u := range uint32(5) {
+		leaves = append(leaves, ResultLeaf(job, u, chain.Address{byte(u)}, Hash{byte(u)}))
+	}
+	claimed := Hash{0xba, 0xd}
+	leaves[3] = ResultLeaf(job, 3, offender, claimed)
+	root := Root(leaves)
+	judge := Judge(nil, func(r Hash) (uint32, bool) { return 5, r == root })
+	e := Evidence{Offence: rewards.LazyWork, How: ByReplay, Offender: offender, Job: job, Unit: 3, Steps: 4, Step: 4, Claimed: claimed,
+		Proof: &ResultProof{Root: root, Count: 5, Index: 3, Path: Prove(leaves, 3)}}
+	got, err := DecodeEvidence(e.Encode())
+	if err != nil || !bytes.Equal(got.Encode(), e.Encode()) || got.Proof == nil || len(got.Proof.Path) != len(e.Proof.Path) {
+		t.Fatalf("round trip: %+v, %v", got, err)
+	}
+	if err := judge(offender, e.Encode()); err != nil {
+		t.Fatalf("true evidence rejected: %v", err)
+	}
+	bad := func(f func(e *Evidence)) []byte {
+		x := e
+		p := *e.Proof
+		p.Path = slices.Clone(p.Path)
+		x.Proof = &p
+		f(&x)
+		return x.Encode()
+	}
+	for name, ev := range map[string][]byte{
+		"other unit":      bad(func(x *Evidence) { x.Unit = 2 }),
+		"other claim":     bad(func(x *Evidence) { x.Claimed = Hash{1} }),
+		"other index":     bad(func(x *Evidence) { x.Proof.Index = 2 }),
+		"wrong count":     bad(func(x *Evidence) { x.Proof.Count = 6 }),
+		"unknown root":    bad(func(x *Evidence) { x.Proof.Root = Hash{1} }),
+		"bent path":       bad(func(x *Evidence) { x.Proof.Path[0][0] ^= 1 }),
+		"short path":      bad(func(x *Evidence) { x.Proof.Path = x.Proof.Path[1:] }),
+		"index past end":  bad(func(x *Evidence) { x.Proof.Index = 5 }),
+		"trailing bytes":  append(e.Encode(), 0),
+		"truncated proof": e.Encode()[:len(e.Encode())-1],
+	} {
+		if err := judge(offender, ev); !errors.Is(err, ErrEvidence) {
+			t.Errorf("%s: %v, want ErrEvidence", name, err)
+		}
+	}
+}
+
 // FuzzDecodeEvidence: no input panics, and what decodes re-encodes to
 // itself.
 func FuzzDecodeEvidence(f *testing.F) {
 	f.Add(Evidence{Offence: rewards.LazyWork, How: ByQuorum, Job: job, Unit: 1, Steps: 1, Step: 1}.Encode())
 	f.Add(Evidence{Offence: rewards.FalseApproval, How: ByDispute, Job: job, Unit: 1 << 31, Steps: 1 << 20, Step: 7}.Encode())
+	f.Add(Evidence{Offence: rewards.LazyWork, How: ByReplay, Job: job, Unit: 2, Steps: 1, Step: 1,
+		Proof: &ResultProof{Count: 3, Index: 2, Path: []Hash{{1}, {2}}}}.Encode())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		e, err := DecodeEvidence(b)
 		if err != nil {

@@ -14,7 +14,7 @@ import (
 var (
 	specSmall = market.Spec{Kind: market.Inference, Units: 1, Steps: 1}
 	specMax   = market.Spec{Kind: market.Training, Units: market.MaxUnits, UnitFLOPs: 1<<64 - 1, UnitBytes: 1<<64 - 1,
-		MemBytes: 1 << 62, Steps: market.MaxSteps, Precision: gpu.FP16, Deadline: 1<<63 - 1}
+		MemBytes: 1 << 62, Steps: market.MaxSteps, Precision: gpu.FP16, Deadline: 1<<63 - 1, InputBytes: market.MaxData, OutputBytes: market.MaxData}
 	marketJob = chain.JobID{0xab, 15: 0xcd}
 	maxJob    = chain.JobID{0: 0xff, 15: 0xff}
 )
@@ -33,6 +33,7 @@ func init() {
 		&market.PostJob{Seq: 7, Posted: protocol.Time(protocol.Second), Budget: 10 * chain.Token,
 			Spec: market.Spec{Kind: market.Compute, Units: 8, UnitFLOPs: 1e14, UnitBytes: 1e12, MemBytes: 8e9, Steps: 16, Deadline: protocol.Minute}},
 		&market.PostJob{Seq: 1<<64 - 1, Posted: 1<<63 - 1, Budget: 1<<64 - 1, Spec: specMax},
+		&market.PostJob{Seq: 2, Budget: 5, Spec: market.Spec{Kind: market.Inference, Units: 1000, Steps: 1, Stream: true}},
 	}
 	samples[wire.KindJobStatus] = []wire.Msg{
 		&market.JobStatus{Status: market.Opened},
@@ -52,7 +53,20 @@ func init() {
 	samples[wire.KindAssign] = []wire.Msg{
 		&market.Assign{Spec: specSmall},
 		&market.Assign{Job: marketJob, Unit: 3, Spec: specMax, Root: true},
-		&market.Assign{Job: maxJob, Unit: 1<<32 - 1, Spec: specSmall},
+		&market.Assign{Job: maxJob, Unit: 1<<32 - 1, Spec: specSmall, Source: 1<<32 - 1},
+	}
+	samples[wire.KindRelease] = []wire.Msg{
+		&market.Release{},
+		&market.Release{Seq: 1<<64 - 1, Unit: 1<<32 - 1, Posted: 1<<63 - 1, FLOPs: 1<<64 - 1, End: true},
+	}
+	samples[wire.KindFetch] = []wire.Msg{
+		&market.Fetch{},
+		&market.Fetch{Job: maxJob, Unit: 1<<32 - 1, Bytes: market.MaxData},
+	}
+	samples[wire.KindData] = []wire.Msg{
+		&market.Data{},
+		&market.Data{Job: marketJob, Unit: 3, Bytes: 1 << 20},
+		&market.Data{Job: maxJob, Unit: 1<<32 - 1, Output: true, Bytes: 7},
 	}
 	samples[wire.KindResult] = []wire.Msg{
 		&market.Result{},

@@ -35,6 +35,10 @@ type Options struct {
 	Interval time.Duration
 	// Now is the wall clock (time.Now if nil); tests set it.
 	Now func() time.Time
+	// Unit, if not empty, says the run counts this ("rounds") instead of
+	// simulated nanoseconds: New's end and Update's position are counts,
+	// and events are not shown.
+	Unit string
 }
 
 // Reporter shows one run's progress. Call Update as often as is cheap (it
@@ -68,7 +72,7 @@ func New(w io.Writer, endNs int64, opt Options) *Reporter {
 		bar = ok && term.IsTerminal(int(f.Fd()))
 	}
 	if bar {
-		r.bar = progressbar.NewOptions64(r.endNs/1e6,
+		r.bar = progressbar.NewOptions64(r.scaled(r.endNs),
 			progressbar.OptionSetWriter(w),
 			progressbar.OptionSetWidth(30),
 			progressbar.OptionSetPredictTime(true),
@@ -90,10 +94,10 @@ func (r *Reporter) Update(simNs int64, events uint64) {
 	now := r.opt.Now()
 	if r.bar != nil {
 		if now.Sub(r.last) >= 100*time.Millisecond {
-			r.bar.Describe(fmt.Sprintf("sim %s / %s, %s events/s", simTime(simNs), simTime(r.endNs), rate(events, now.Sub(r.start))))
+			r.bar.Describe(r.position(simNs, "/") + r.speed(events, now.Sub(r.start)))
 			r.last = now
 		}
-		_ = r.bar.Set64(min(simNs, r.endNs) / 1e6)
+		_ = r.bar.Set64(r.scaled(min(simNs, r.endNs)))
 		return
 	}
 	if now.Sub(r.last) < r.opt.Interval {
@@ -104,8 +108,8 @@ func (r *Reporter) Update(simNs int64, events uint64) {
 	if frac > 0 {
 		eta = (time.Duration(float64(now.Sub(r.start))*(1-frac)/frac) + time.Second/2).Truncate(time.Second).String()
 	}
-	fmt.Fprintf(r.w, "progress: sim %s of %s (%.0f%%), %s events/s, ETA %s\n",
-		simTime(simNs), simTime(r.endNs), 100*frac, rate(events-r.lastEv, now.Sub(r.last)), eta)
+	fmt.Fprintf(r.w, "progress: %s (%.0f%%)%s, ETA %s\n",
+		r.position(simNs, "of"), 100*min(frac, 1), r.speed(events-r.lastEv, now.Sub(r.last)), eta)
 	r.last, r.lastEv = now, events
 }
 
@@ -117,11 +121,45 @@ func (r *Reporter) Done(simNs int64, events uint64) {
 	r.done = true
 	wall := r.opt.Now().Sub(r.start)
 	if r.bar != nil {
-		r.bar.Describe(fmt.Sprintf("sim %s, %s events/s", simTime(simNs), rate(events, wall)))
+		r.bar.Describe(r.at(simNs) + r.speed(events, wall))
 		_ = r.bar.Finish()
 		return
 	}
-	fmt.Fprintf(r.w, "done: sim %s in %s of wall time, %s events/s\n", simTime(simNs), wall.Round(time.Millisecond), rate(events, wall))
+	fmt.Fprintf(r.w, "done: %s in %s of wall time%s\n", r.at(simNs), wall.Round(time.Millisecond), r.speed(events, wall))
+}
+
+// scaled is a position in the bar's steps: milliseconds of simulated
+// time, or the count.
+func (r *Reporter) scaled(v int64) int64 {
+	if r.opt.Unit != "" {
+		return v
+	}
+	return v / 1e6
+}
+
+// at is a position for people: "sim 1m0s", or "7 rounds".
+func (r *Reporter) at(v int64) string {
+	if r.opt.Unit != "" {
+		return fmt.Sprintf("%d %s", v, r.opt.Unit)
+	}
+	return "sim " + simTime(v)
+}
+
+// position is the position against the end: "sim 15s of 1m0s", "7 of 30
+// rounds".
+func (r *Reporter) position(v int64, sep string) string {
+	if r.opt.Unit != "" {
+		return fmt.Sprintf("%d %s %d %s", v, sep, r.endNs, r.opt.Unit)
+	}
+	return fmt.Sprintf("sim %s %s %s", simTime(v), sep, simTime(r.endNs))
+}
+
+// speed is ", 800 k events/s", or nothing for counted runs.
+func (r *Reporter) speed(events uint64, d time.Duration) string {
+	if r.opt.Unit != "" {
+		return ""
+	}
+	return ", " + rate(events, d) + " events/s"
 }
 
 func simTime(ns int64) string { return time.Duration(ns).Round(time.Millisecond).String() }

@@ -127,12 +127,12 @@ func Summary(res *Result, rec *record.Recorder) *metrics.Run {
 			XLabel: "time since the block was created (ms)", YLabel: "blocks (fraction)",
 			Caption: "One point per block: the share of blocks that had reached half, 90% and all of the nodes by then. " +
 				"Look at the gap between the 90% and 100% curves: the last nodes of every block, not the typical node, set how long a block takes to settle."},
-		{Kind: metrics.PlotSeries, Data: []string{Deliveries.Key(), Duplicates.Key()}, Rate: true,
+		{Kind: metrics.PlotSeries, Data: []string{Deliveries.Key(), Duplicates.Key()}, Rate: true, Bands: partitionBands(p),
 			Title:  "Block copies delivered per second",
 			XLabel: "simulated time (s)", YLabel: "copies delivered (1/s)",
 			Caption: "Every delivery after a node's first copy is a duplicate. " +
 				"Look for duplicates tracking deliveries closely: bandwidth spent on nodes that already had the block."},
-		{Kind: metrics.PlotSeries, Data: []string{Delivered.Key()}, Rate: true, Scale: 8e-6,
+		{Kind: metrics.PlotSeries, Data: []string{Delivered.Key()}, Rate: true, Scale: 8e-6, Bands: partitionBands(p),
 			Title:  "Network throughput of block relay",
 			XLabel: "simulated time (s)", YLabel: "delivered (Mbit/s)",
 			Caption: "Bits of block copies arriving per second, over all nodes. " +
@@ -209,4 +209,13 @@ func params(p *Params) map[string]string {
 		"relay":            p.Relay.Protocol.String(),
 		"schedule":         map[bool]string{false: "slots", true: "mining"}[p.Mining],
 	}
+}
+
+// partitionBands shade the partitions on plots against time.
+func partitionBands(p *Params) []metrics.Band {
+	var out []metrics.Band
+	for i, part := range p.Partitions {
+		out = append(out, metrics.Band{FromNs: int64(part.From), UntilNs: int64(part.Until), Label: fmt.Sprintf("partition %d", i+1)})
+	}
+	return out
 }

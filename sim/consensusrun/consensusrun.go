@@ -167,6 +167,10 @@ type Params struct {
 	Trace bool
 	// StepNs is the time-series step of the recorder (0: no series).
 	StepNs int64
+	// Progress, if not nil, is called about 200 times during the run with
+	// the simulated time reached and the events dispatched; it cannot
+	// change the run.
+	Progress func(simNs int64, events uint64)
 }
 
 // ErrParams reports invalid Params.
@@ -456,7 +460,11 @@ func Run(p *Params) (*Result, error) {
 	r.res.HeapBuilt = heapInUse()
 	start := time.Now()
 	w.Start()
-	w.RunUntil(protocol.Time(p.Until))
+	if p.Progress == nil {
+		w.RunUntil(protocol.Time(p.Until))
+	} else {
+		w.RunUntilReporting(protocol.Time(p.Until), 200, func(t protocol.Time, events uint64) { p.Progress(int64(t), events) })
+	}
 	r.res.Wall = time.Since(start)
 	r.finish(w, net)
 	return r.res, nil

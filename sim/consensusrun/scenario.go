@@ -223,16 +223,55 @@ func Summary(res *Result) *metrics.Run {
 			fmt.Sprintf("rounds the first height after the heal of partition %d took", i+1), metrics.Lower, false)
 	}
 	cdf := []string{Finality.Key()}
+	names := []string{"validators"}
 	if p.Followers > 0 {
 		cdf = append(cdf, FollowerFinality.Key())
+		names = append(names, "followers")
 	}
-	run.Plots = append([]metrics.Plot{{Kind: metrics.PlotCDF, Data: cdf,
+	plots := []metrics.Plot{{Kind: metrics.PlotCDF, Data: cdf, Names: names, LogX: true,
 		Title:  "Time to finality",
-		XLabel: "time from proposal to commit (ms)", YLabel: "commits (fraction)",
-		Caption: "Each point is the share of (node, height) commits final by then. Look at the tail: it grows with rounds lost to timeouts and with followers far from the validators."},
-		{Kind: metrics.PlotCDF, Data: []string{BlockInterval.Key()},
-			Title: "Block interval", XLabel: "time between consecutive commits (ms)", YLabel: "intervals (fraction)",
-			Caption: "The interval is the commit timeout plus a round's latency; a long tail means heights that needed extra rounds."},
-	}, run.Plots...)
+		XLabel: "time from proposal to commit (ms, log scale)", YLabel: "commits (fraction)",
+		Caption: "Each point is the share of (node, height) commits final by then; the log axis keeps the tail in view. Look at the tail: it grows with rounds lost to timeouts and partitions, and with followers far from the validators."},
+		{Kind: metrics.PlotCDF, Data: []string{BlockInterval.Key()}, LogX: true,
+			Title: "Block interval", XLabel: "time between consecutive commits (ms, log scale)", YLabel: "intervals (fraction)",
+			Caption: "The interval is the commit timeout plus a round's latency; a long tail means heights that needed extra rounds, or a halt."},
+	}
+	if addHeightSeries(run, res) {
+		var bands []metrics.Band
+		for i, part := range p.Partitions {
+			bands = append(bands, metrics.Band{FromNs: int64(part.From), UntilNs: int64(part.Until), Label: fmt.Sprintf("partition %d", i+1)})
+		}
+		caption := "Heights finalized by each moment of the run. A steady slope is a live chain; a flat stretch is a halt."
+		if len(bands) > 0 {
+			caption += " Shaded: the partitions. Look for the slope flattening while one lasts (no side holds the > 2/3 of stake a commit needs) and resuming after the heal."
+		}
+		plots = append([]metrics.Plot{{Kind: metrics.PlotSeries, Data: []string{"height"}, Bands: bands,
+			Title: "Chain height over time", XLabel: "simulated time (s)", YLabel: "heights finalized (count)", Caption: caption}}, plots...)
+	}
+	run.Plots = append(plots, run.Plots...)
 	return run
+}
+
+// addHeightSeries adds the column height (heights finalized by the end of
+// each step) to the run's series, and says whether it did.
+func addHeightSeries(run *metrics.Run, res *Result) bool {
+	s := run.Series
+	if s == nil || len(s.Columns) == 0 || s.StepNs <= 0 {
+		return false
+	}
+	n := len(s.Columns[0].Values)
+	perStep := make([]float64, n)
+	for _, h := range res.Heights {
+		if i := int(int64(h.First) / s.StepNs); i < n {
+			perStep[i]++
+		}
+	}
+	col := metrics.Column{Key: "height", Help: "heights finalized (by any honest validator or miner) by the end of the step", Values: make(metrics.Floats, n)}
+	total := 0.0
+	for i, c := range perStep {
+		total += c
+		col.Values[i] = total
+	}
+	s.Columns = append(s.Columns, col)
+	return true
 }

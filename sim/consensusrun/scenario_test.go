@@ -68,18 +68,21 @@ func TestFromScenarioNumbersValidatorsFirst(t *testing.T) {
 	}
 }
 
+// What FromScenario refuses, the scenario loader refuses first, at the
+// key (scenarios/runners.go), so that dais validate says it too.
 func TestFromScenarioErrors(t *testing.T) {
 	for _, tc := range []struct {
 		overrides []string
 		want      string
 	}{
-		{[]string{"population.groups[1].roles=[provider]", "population.groups[2].roles=[provider]"}, "needs population groups with the validator role"},
-		{[]string{"population.groups[1].stake=0"}, "validator 0 has no stake"},
-		{[]string{"adversaries[0].kind=lazy"}, "lazy is not simulated in consensus runs"},
-		{[]string{"adversaries[0].start=3s"}, "start must be 0s"},
+		{[]string{"population.groups[1].roles=[provider]", "population.groups[2].roles=[provider]"}, "protocol.consensus: bft consensus needs population groups with the validator role"},
+		{[]string{"population.groups[1].stake=0"}, "population.groups[1].stake: group west has the validator role and no stake"},
+		{[]string{"adversaries[0].kind=lazy"}, "adversaries[0].kind: lazy is not simulated in a consensus run"},
+		{[]string{"adversaries[0].start=3s"}, "adversaries[0].start: consensus attackers act from the start"},
+		{[]string{"protocol.consensus.ledger.enabled=true"}, "protocol.consensus.ledger.clients: requester, but no population group has the requester role"},
 	} {
-		_, err := fromYAML(t, twoSided, tc.overrides...)
-		if !errors.Is(err, ErrParams) || !strings.Contains(err.Error(), tc.want) {
+		_, err := scenarios.Parse("t.yaml", []byte(twoSided), tc.overrides...)
+		if !errors.Is(err, scenarios.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: error %v, want %q", tc.overrides, err, tc.want)
 		}
 	}
@@ -135,9 +138,6 @@ func TestFromScenarioLedger(t *testing.T) {
 	}
 	if c := p.Ledger.Clients; len(c) != 10 || c[0] != 20 || c[9] != 29 {
 		t.Fatalf("clients %v, want nodes 20–29", c)
-	}
-	if _, err := fromYAML(t, twoSided, "protocol.consensus.ledger.enabled=true"); !errors.Is(err, ErrParams) || !strings.Contains(err.Error(), "requester role") {
-		t.Fatalf("no requesters: error %v", err)
 	}
 	if p, err := fromYAML(t, twoSided); err != nil || p.Ledger != nil {
 		t.Fatalf("ledger off by default: %+v, %v", p.Ledger, err)

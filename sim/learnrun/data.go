@@ -52,6 +52,12 @@ func makeSplit(p *Params, train datasets.Dataset) (*split, error) {
 		}
 		s.validation = append(s.validation, train.Subset(rows))
 	}
+	if p.econ != nil {
+		var err error
+		if s.pool, err = p.econ.register(s.pool, s.validation); err != nil {
+			return nil, err
+		}
+	}
 	parts, err := datasets.Partition(s.pool, optdigits.Classes, p.Providers, p.Partition, protocol.DeriveSeed(p.Seed, "partition", 0))
 	if err != nil {
 		return nil, fmt.Errorf("learnrun: %w", err)

@@ -59,12 +59,18 @@ type Result struct {
 	Clean *Result
 	// NoDP is the same run without differential privacy (Params.DP).
 	NoDP *Result
+	// Secure is what secure aggregation did (Params.Secure), and Clear
+	// the same run in clear with Secure.ClearRule.
+	Secure *SecureStats
+	Clear  *Result
 	// Surrogate, in surrogate mode, is the curve Accuracy and
 	// AttackSuccess come from; nil when they were measured.
 	Surrogate *SurrogateFit
 	// Centralized is the baseline's test accuracy (Params.Baseline), else
 	// NaN.
 	Centralized float64
+	// Economy is what the data economy paid (Params.Economy), else nil.
+	Economy *EconomyResult
 
 	// Host time: the whole run, and the real work inside it.
 	Wall, TrainWall, ScoreWall, AggregateWall time.Duration
@@ -72,6 +78,9 @@ type Result struct {
 	// Engine and network counts.
 	Events, Sent, Dropped, BytesSent uint64
 	TraceHash                        uint64
+	// LearnerBytesSent and CoordinatorBytesSent split BytesSent: what the
+	// learners put on their uplinks, and the coordinator.
+	LearnerBytesSent, CoordinatorBytesSent uint64
 }
 
 // Final is the test accuracy after the last round.
@@ -132,6 +141,9 @@ func Run(p *Params) (*Result, error) {
 	if p.Surrogate != nil {
 		return runSurrogate(p)
 	}
+	if p.Economy != nil {
+		return runEconomy(p)
+	}
 	res, err := run(p)
 	if err != nil {
 		return nil, err
@@ -140,6 +152,11 @@ func Run(p *Params) (*Result, error) {
 		c := *p
 		c.Attack, c.Clean, c.Baseline, c.Sink = Attack{}, false, false, nil
 		if res.Clean, err = run(&c); err != nil {
+			return nil, err
+		}
+	}
+	if p.Secure != nil && p.Secure.ClearRule != "" {
+		if res.Clear, err = run(clearRun(p)); err != nil {
 			return nil, err
 		}
 	}
@@ -205,6 +222,9 @@ type state struct {
 	honest  []protocol.NodeID        // honest providers with rows
 	globals map[learn.Hash][]float64 // the newest committed model, by version
 	stats   map[uint64][2][]float64  // little-is-enough oracle, by round
+
+	// charge is the world's Charge, for secure aggregation's work.
+	charge func(protocol.NodeID, protocol.Duration)
 }
 
 // newState loads the data, splits it and builds the initial model: what
@@ -242,6 +262,7 @@ func run(p *Params) (*Result, error) {
 		return nil, err
 	}
 	place := w.place
+	st.charge = w.Charge
 
 	V := p.Validators
 	validators, providers := p.nodeIDs()
@@ -281,10 +302,13 @@ func run(p *Params) (*Result, error) {
 	for i, id := range providers {
 		data := s.shards[i]
 		honest := learn.NewLearner(learn.LearnerConfig{Coordinator: coordinator, Validators: validators, Aggregators: aggregators,
-			Samples: uint64(data.Len()), Train: st.trainFunc(data, !attacking[i] && p.Attack.Kind == LittleIsEnough)})
+			Samples: uint64(data.Len()), Train: st.trainFunc(data, !attacking[i] && p.Attack.Kind == LittleIsEnough), Secure: p.secureLearner()})
 		var n protocol.Node = honest
 		if attacking[i] {
 			n = st.decorate(honest, data, len(learners), nAtt)
+		}
+		if p.Secure != nil {
+			n = st.dropAfterSharing(n, id)
 		}
 		w.Add(n)
 		place(id, p.ProviderLink, "")
@@ -294,8 +318,12 @@ func run(p *Params) (*Result, error) {
 		// the attacker's one poisoned shard: nothing in it to decorate.
 		poison := st.sybilShard()
 		for _, id := range sybils {
-			w.Add(learn.NewLearner(learn.LearnerConfig{Coordinator: coordinator, Validators: validators, Aggregators: aggregators,
-				Samples: uint64(poison.Len()), Train: st.trainFunc(poison, false)}))
+			var n protocol.Node = learn.NewLearner(learn.LearnerConfig{Coordinator: coordinator, Validators: validators, Aggregators: aggregators,
+				Samples: uint64(poison.Len()), Train: st.trainFunc(poison, false), Secure: p.secureLearner()})
+			if p.Secure != nil {
+				n = st.dropAfterSharing(n, id)
+			}
+			w.Add(n)
 			place(id, p.ProviderLink, "")
 		}
 	}
@@ -425,6 +453,9 @@ func (r *Result) AddRound(c learn.Committed, acc, asr float64, at protocol.Time)
 	if c.NoQuorum {
 		r.NoQuorum++
 	}
+	if r.Params != nil && r.Params.Progress != nil {
+		r.Params.Progress()
+	}
 }
 
 // Tally counts a learn event other than a commit: payouts and
@@ -450,6 +481,8 @@ func (r *Result) Tally(ev metrics.Event) {
 		r.Rejected[ev.Reason]++
 	case learn.Dissent:
 		r.Dissents++
+	case learn.SecureRound:
+		r.tallySecure(ev)
 	case learn.Trained:
 		if ev.Err != "" {
 			r.TrainFailed++
@@ -468,6 +501,8 @@ func (st *state) record(s metrics.Stamped) {
 		clear(st.globals)
 		st.globals[ev.Version] = ev.Params
 		st.final = ev.Final
+	case learn.SecureWork:
+		st.secureWork(s, ev)
 	default:
 		res.Tally(ev)
 	}

@@ -175,6 +175,9 @@ type Params struct {
 	// for the accuracy the privacy costs.
 	DP *DP
 
+	// Secure, if set, aggregates by secure aggregation (see Secure).
+	Secure *Secure
+
 	// Clean also runs the attack-free run with the same seed, for the
 	// accuracy drop. Baseline also trains the model centrally on every
 	// provider row for BaselineEpochs epochs.
@@ -185,6 +188,16 @@ type Params struct {
 	Trace bool
 	// Sink, if not nil, also receives every event.
 	Sink metrics.Sink
+	// Progress, if not nil, is called after each round that commits, in
+	// the attacked run and in the runs beside it (clean, without DP, the
+	// surrogate's fit): ProgressRounds in all. It cannot change the run.
+	Progress func()
+
+	// Economy, if set, runs the data economy (economy.go): the registered
+	// data sets are the learners' rows, and every round pays compute,
+	// data and validation by measured value.
+	Economy *EconomySpec
+	econ    *economyRun // the run's economy, set by runEconomy
 }
 
 // DefaultParams is the configuration of the clean check: the MLP
@@ -243,6 +256,9 @@ func (p *Params) Validate() error {
 		case p.Surrogate != nil:
 			return bad("differential privacy in surrogate mode: the learning curve knows nothing of the noise")
 		}
+	}
+	if err := p.validateSecure(); err != nil {
+		return err
 	}
 	a := p.Attack
 	switch {
@@ -308,6 +324,11 @@ func (p *Params) Validate() error {
 			return bad("%v", err)
 		}
 	}
+	if p.Economy != nil {
+		if err := p.Economy.validate(p); err != nil {
+			return bad("economy: %v", err)
+		}
+	}
 	return nil
 }
 
@@ -326,6 +347,22 @@ func (p *Params) budget() uint64 {
 }
 
 // attackers is the number of attacking identities: providers, or Sybils.
+// ProgressRounds is how many times a run calls Progress: the rounds of
+// every run it makes, each with its round 0 (the initial model).
+func (p *Params) ProgressRounds() int {
+	n := p.Rounds + 1
+	if p.Clean {
+		n += p.Rounds + 1
+	}
+	if p.DP != nil {
+		n += p.Rounds + 1
+	}
+	if p.Surrogate != nil && p.Surrogate.Curve == nil {
+		n += p.Surrogate.FitRounds + 1
+	}
+	return n
+}
+
 func (p *Params) attackers() int {
 	a := p.Attack
 	switch {

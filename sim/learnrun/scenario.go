@@ -36,6 +36,13 @@ func FromScenario(sc *scenarios.Scenario, rep int) (*Params, error) {
 	if d := l.DP; d != nil {
 		p.DP = &DP{Clip: d.Clip, Sigma: d.NoiseMultiplier, Delta: d.Delta}
 	}
+	if s := l.SecureAggregation; s != nil {
+		p.Secure = &Secure{Threshold: float64(s.Threshold), Dropout: float64(s.Dropout), FracBits: s.FracBits,
+			StepTimeout: s.StepTimeout.D()}
+		if s.ClearRule != "none" {
+			p.Secure.ClearRule = s.ClearRule
+		}
+	}
 	if sg := l.Surrogate; sg != nil {
 		p.Surrogate = &Surrogate{FitProviders: sg.FitProviders, FitRounds: sg.FitRounds, Rows: sg.Rows}
 	}
@@ -53,6 +60,11 @@ func FromScenario(sc *scenarios.Scenario, rep int) (*Params, error) {
 	}
 	if p.Providers == 0 {
 		return nil, fmt.Errorf("%w: protocol.learning needs population nodes with the provider or data_owner role", ErrParams)
+	}
+	if l.Economy != nil {
+		if err := economyFromScenario(sc, &p); err != nil {
+			return nil, err
+		}
 	}
 	for i, a := range sc.Adversaries {
 		kind := AttackKind(a.Kind)

@@ -47,8 +47,8 @@ func Summary(res *Result) *metrics.Run {
 		fig("dp_clip", d.Clip, "", "DP-FedAvg: every update clipped to this L2 norm, then averaged with equal weights", "", false)
 		fig("dp_noise_multiplier", d.Sigma, "", "DP-FedAvg: Gaussian noise of sd σ·clip/n added to each coordinate of the mean of n updates", "", false)
 		fig("dp_delta", d.Delta, "", "δ of the (ε, δ) guarantee", "", false)
-		fig("dp_epsilon", learn.DP{Clip: d.Clip, Sigma: d.Sigma}.Epsilon(rounds, d.Delta), "",
-			"user-level ε of the committed models after the rounds run (one learner's update replaced; Rényi DP of the Gaussian mechanism, no amplification by sampling: an upper bound; scores and payouts not covered)", metrics.Lower, true)
+		fig("dp_epsilon", learn.DP{Clip: d.Clip, Sigma: res.dpSigma()}.Epsilon(rounds, d.Delta), "",
+			"user-level ε of the committed models after the rounds run (one learner's update replaced; Rényi DP of the Gaussian mechanism, no amplification by sampling: an upper bound; scores and payouts not covered; under secure aggregation, for the noise left by the round with the most dropouts)", metrics.Lower, true)
 		fig("accuracy_no_dp_final", res.NoDP.Final(), "", "final test accuracy of the same run (same seed) aggregated with plain FedAvg, no clip and no noise", metrics.Higher, false)
 		fig("dp_accuracy_cost", res.NoDP.Final()-res.Final(), "", "final test accuracy without differential privacy minus with it: what the privacy costs", metrics.Lower, true)
 	}
@@ -59,7 +59,7 @@ func Summary(res *Result) *metrics.Run {
 	fig("attack_success_rate", res.FinalAttackSuccess(), "",
 		fmt.Sprintf("share of the class-%d test rows the final model classifies as %d", src, dst), metrics.Lower, false)
 	fig("attack_success_rate_mean", res.MeanAttackSuccess(), "",
-		fmt.Sprintf("share of the class-%d test rows classified as %d, averaged over the second half of the rounds", src, dst), metrics.Lower, true)
+		fmt.Sprintf("share of the class-%d test rows classified as %d, averaged over the second half of the rounds", src, dst), metrics.Lower, p.Attack.Kind == LabelFlip)
 	fig("attacker_node_share", res.AttackerNodeShare(), "", "attackers' share of the learner identities", "", false)
 	fig("attacker_token_share", res.AttackerTokenShare(), "",
 		"attackers' share of the training reward paid: each round's pot split in proportion to positive median validator scores", metrics.Lower, true)
@@ -103,6 +103,16 @@ func Summary(res *Result) *metrics.Run {
 		Help:  fmt.Sprintf("share of the class-%d test rows classified as %d after each round", src, dst),
 		Lines: []metrics.Line{{Name: "attack success", X: x, Y: res.AttackSuccess}}}
 	run.Curves = []metrics.Curve{acc, asr}
+	untargeted := p.Attack.Kind == SignFlip || p.Attack.Kind == Scaling || p.Attack.Kind == LittleIsEnough
+	if untargeted && res.Clean != nil {
+		gap := make(metrics.Floats, len(res.Accuracy))
+		for i := range gap {
+			gap[i] = res.Clean.Accuracy[i] - res.Accuracy[i]
+		}
+		run.Curves = append(run.Curves, metrics.Curve{Key: "accuracy_gap_by_round", XUnit: "round", YUnit: "share",
+			Help:  "test accuracy of the clean run (same seed, no attackers) minus this run's, after each round: what an untargeted attack costs",
+			Lines: []metrics.Line{{Name: "clean − attacked", X: x, Y: gap}}})
+	}
 	run.Groups = []metrics.Group{{Key: "attacker_shares", Unit: "share", Labels: []string{"learner identities", "training reward"},
 		Help: "attackers' share of the learner identities and of the training reward paid",
 		Sets: []metrics.BarSet{{Name: "attackers", Values: metrics.Floats{res.AttackerNodeShare(), res.AttackerTokenShare()}}}}}
@@ -110,19 +120,35 @@ func Summary(res *Result) *metrics.Run {
 		{Kind: metrics.PlotLines, Data: []string{acc.Key},
 			Title:  "Test accuracy by round",
 			XLabel: "federated round (index)", YLabel: "test accuracy (fraction)",
-			Caption: "Accuracy of each committed model on the 1,797 optdigits test rows. " +
+			Caption: "Accuracy of each committed model on the 1,797 optdigits test rows; with repetitions, the band around each line is its 95% confidence interval. " +
 				"Look at the gap to the clean run (same seed, no attackers) and to the centralized baseline: that gap is what the attack and the non-IID split cost."},
-		{Kind: metrics.PlotLines, Data: []string{asr.Key},
-			Title:  "Attack success by round",
-			XLabel: "federated round (index)", YLabel: fmt.Sprintf("class-%d rows read as %d (fraction)", src, dst),
-			Caption: "The targeted label-flip measure. Look for a line that stays up: the poison got into the model. " +
-				"A line that swings from round to round is the honest majority undoing the poison each round."},
 		{Kind: metrics.PlotBars, Data: []string{"attacker_shares"},
 			Title:  "Attackers' share of nodes and of the training reward",
 			XLabel: "what is shared (name)", YLabel: "attackers' share (fraction)",
 			Caption: "Rewards follow validator scores on held-out data. " +
 				"Look for the reward bar below the identities bar: scoring pays attackers less than their numbers."},
 	}
+	// The attack's own measure of success, after the accuracy plot.
+	var attack []metrics.Plot
+	switch {
+	case p.Attack.Kind == LabelFlip:
+		attack = append(attack, metrics.Plot{Kind: metrics.PlotLines, Data: []string{asr.Key},
+			Title:  "Label-flip success by round",
+			XLabel: "federated round (index)", YLabel: fmt.Sprintf("class-%d rows read as %d (fraction)", src, dst),
+			Caption: "The targeted attack's measure: how many of the test rows of the attacked class the model reads as the attackers' class. " +
+				"Look for a line that stays up: the poison got into the model. A line that swings from round to round is the honest majority undoing the poison each round."})
+	case untargeted && res.Clean != nil:
+		attack = append(attack, metrics.Plot{Kind: metrics.PlotLines, Data: []string{"accuracy_gap_by_round"},
+			Title:  "Accuracy the attack costs, by round",
+			XLabel: "federated round (index)", YLabel: "accuracy gap to the clean run (fraction)",
+			Caption: "An untargeted attack (" + string(p.Attack.Kind) + ") succeeds by lowering accuracy on every class, so its measure is the gap to the clean run with the same seed. " +
+				"Look for the gap closing as rounds go: the aggregation rule is absorbing the poison; a gap that grows means the rule is losing."})
+	}
+	if len(res.Attackers) == 0 { // nothing to share: the bars would be empty
+		run.Plots = run.Plots[:1]
+	}
+	run.Plots = append(run.Plots[:1], append(attack, run.Plots[1:]...)...)
+	secureFigures(run, res)
 	if res.Surrogate != nil {
 		labelSurrogate(run, res.Surrogate)
 	}
@@ -157,6 +183,9 @@ func params(p *Params) map[string]string {
 	}
 	if p.Attack.ColludingValidators > 0 {
 		m["colluding_validators"] = fmt.Sprint(p.Attack.ColludingValidators)
+	}
+	if s := p.Secure; s != nil {
+		m["secure_aggregation"] = fmt.Sprintf("threshold %v, dropout %v, clear rule %q", s.Threshold, s.Dropout, s.ClearRule)
 	}
 	if p.Aggregators > 0 {
 		m["aggregators"] = fmt.Sprint(p.Aggregators)

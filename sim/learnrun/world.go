@@ -81,6 +81,11 @@ func (w *world) rounds(final func() bool, committee bool, res *Result) error {
 		b, _ := w.net.UplinkStats(protocol.NodeID(i))
 		res.BytesSent += b
 	}
+	for _, id := range res.Learners {
+		b, _ := w.net.UplinkStats(id)
+		res.LearnerBytesSent += b
+	}
+	res.CoordinatorBytesSent, _ = w.net.UplinkStats(coordinator)
 	res.TraceHash = w.TraceHash()
 	l, job := w.coord.Ledger()
 	res.Budget = w.p.budget()
@@ -107,7 +112,7 @@ func (w *world) addServers(learners, validators, aggregators, attackers []protoc
 	if pot == 0 {
 		pot = budget / uint64(p.Rounds)
 	}
-	if len(validators) == 0 {
+	if len(validators) == 0 && p.Secure == nil {
 		pot = 0 // no scores, no payouts: the whole budget is refunded
 	}
 	requester := chain.PubKeyOf(chain.KeyFor(p.Seed, requesterID))
@@ -115,7 +120,7 @@ func (w *world) addServers(learners, validators, aggregators, attackers []protoc
 	w.coord = learn.NewCoordinator(learn.CoordinatorConfig{
 		Learners: learners, Validators: validators, PerRound: p.PerRound, Rounds: uint64(p.Rounds),
 		Initial: initial, Rule: rule, RoundTimeout: p.RoundTimeout, ScoreTimeout: p.ScoreTimeout,
-		Filter: p.Filter, MinScore: p.MinScore, Pot: pot, Aggregators: aggregators,
+		Filter: p.Filter, MinScore: p.MinScore, Pot: pot, Aggregators: aggregators, Secure: p.secureCoordinator(),
 		Chain: &learn.ChainConfig{
 			Ledger: chain.Config{Params: chain.DefaultParams(), KeySeed: p.Seed,
 				Genesis: []chain.Account{{Address: requester.Address(), Balance: budget}}},
@@ -135,16 +140,14 @@ func (w *world) addServers(learners, validators, aggregators, attackers []protoc
 	})
 	w.Add(w.coord)
 	w.place(coordinator, p.ServerLink, p.ServerGPU)
-	colluders := map[protocol.NodeID]bool{}
-	if c := p.Attack.ColludingValidators; c > 0 {
-		for _, i := range protocol.Stream(p.Seed, "colluders", 0).Perm(len(validators))[:c] {
-			colluders[validators[i]] = true
-		}
-	}
+	colluders := p.colluders(validators)
 	for i, id := range validators {
 		var n protocol.Node = learn.NewValidator(learn.ValidatorConfig{Coordinator: coordinator, Score: score(i), NormBound: p.NormBound})
 		if colluders[id] {
 			n = attack.InflateScores(n, attackers)
+		}
+		if p.econ != nil {
+			n = p.econ.tap(id, n)
 		}
 		if got := w.Add(n); got != id {
 			return fmt.Errorf("learnrun: validator got ID %d, want %d", got, id)

@@ -20,6 +20,12 @@
 // when some are idle, so it does not understate what splitting can win
 // under saturation, where the gain is measured.
 //
+// Each node's access link is its group's class (Params.Links,
+// Group.Bandwidth; the committee's Params.CommitteeLink), or one drawn by
+// share; online time is counted exactly from the World's Online hook.
+// MMcParams and ErlangC set up the queueing check continuous matching is
+// held to (TestMMcMatchesErlangC).
+//
 // Token conservation is checked after every block (the ledger's Supply
 // check, market.Config.CheckSupply); at the end the run closes every job
 // and Result.EscrowLeft must be 0.

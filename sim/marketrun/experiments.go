@@ -86,12 +86,14 @@ func DetectionSchemes(ps []float64, ks []int) []Scheme {
 		Scheme{"bisection", market.Verification{Scheme: market.Bisection}})
 }
 
-// DetectionTable runs the lazy-provider experiment under each scheme and
-// returns detection rate against overhead.
-func DetectionTable(schemes []Scheme) ([]DetectionRow, error) {
+// DetectionTable runs the lazy-provider experiment under each scheme, with
+// matching m, and returns detection rate against overhead.
+func DetectionTable(schemes []Scheme, m market.Matching) ([]DetectionRow, error) {
 	var rows []DetectionRow
 	for _, sc := range schemes {
-		res, err := Run(LazyParams(sc.Verify))
+		p := LazyParams(sc.Verify)
+		p.Matching = m
+		res, err := Run(p)
 		if err != nil {
 			return nil, err
 		}
@@ -203,11 +205,12 @@ type SchedulerRow struct {
 }
 
 // SchedulerTable runs the heterogeneous fleet under each scheduler, at
-// rate jobs per second (0: FairnessParams').
-func SchedulerTable(ss []market.Policy, rate float64) ([]SchedulerRow, error) {
+// rate jobs per second (0: FairnessParams'), with matching m.
+func SchedulerTable(ss []market.Policy, rate float64, m market.Matching) ([]SchedulerRow, error) {
 	var rows []SchedulerRow
 	for _, s := range ss {
 		p := FairnessParams(s)
+		p.Matching = m
 		if rate > 0 {
 			p.Arrivals.Rate = rate
 		}
@@ -342,4 +345,53 @@ func ConservationParams() *Params {
 		Until:       5 * protocol.Minute,
 		Drain:       2 * protocol.Minute,
 	}
+}
+
+// MMcParams is an M/M/c queue run as a marketplace under continuous
+// matching: c identical H100 providers taking one unit at a time (slots
+// 1); one requester whose requests (units of a session, each its own
+// size) arrive as a Poisson process at λ = ρ·c·μ for units/λ seconds;
+// unit sizes exponential with a mean service time of 1/μ = 10 ms (no
+// launch overhead in the duration model, so a service time is exactly
+// its exponential draw, rounded up to a nanosecond); FIFO; no
+// verification; no latency or bandwidth limit anywhere. Blocks settle
+// the sessions' escrow, the results and payouts every 2 s without
+// holding up matching.
+func MMcParams(c int, rho float64, units int, seed uint64) *Params {
+	const meanService = 0.01 // s
+	const session = 20_000   // units per session
+	h100, _ := gpu.Lookup("h100")
+	model := gpu.Model{ComputeEfficiency: 0.5, MemoryEfficiency: 0.8}
+	rate := h100.PeakTFLOPS(gpu.FP16) * 1e12 * model.ComputeEfficiency // FLOP/s
+	lambda := rho * float64(c) / meanService
+	return &Params{
+		Seed:   seed,
+		Matrix: netmodel.Matrix{Regions: []string{"here"}, RTT: [][]protocol.Duration{{0}}},
+		Model:  model,
+		Groups: []Group{
+			{Name: "providers", GPU: "h100", Count: c, Role: Provider, Slots: 1},
+			{Name: "requester", GPU: "cpu", Count: 1, Role: Requester, Balance: 1 << 60},
+		},
+		Arrivals: market.Arrivals{Process: market.Poisson, Rate: lambda},
+		Jobs: []market.JobType{{Name: "mmc", Kind: market.Inference, Share: 1, FLOPs: dist.Exponential{M: meanService * rate},
+			Units: session, Stream: true, MemBytes: 1e9, Steps: 1, Precision: gpu.FP16, Budget: session * 1000}},
+		Scheduler: market.FIFO,
+		Matching:  market.Continuous,
+		Until:     protocol.Duration(float64(units) / lambda * float64(protocol.Second)),
+		Drain:     20 * protocol.Second,
+		StepNs:    int64(10 * protocol.Minute),
+	}
+}
+
+// ErlangC is the mean wait in queue of an M/M/c queue with arrival rate
+// lambda and service rate mu per server: C(c, a)/(cμ − λ), a = λ/μ.
+func ErlangC(c int, lambda, mu float64) float64 {
+	a := lambda / mu
+	term, sum := 1.0, 0.0 // aᵏ/k!
+	for k := range c {
+		sum += term
+		term *= a / float64(k+1)
+	}
+	last := term * float64(c) / (float64(c) - a)
+	return last / (sum + last) / (float64(c)*mu - lambda)
 }

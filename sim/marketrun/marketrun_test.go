@@ -51,44 +51,56 @@ func TestLazyProvidersCaughtBySpotChecks(t *testing.T) {
 	if raceEnabled {
 		t.Skip("a 50,000-unit run; single-threaded, so the race detector has nothing to find")
 	}
-	rows, err := DetectionTable(DetectionSchemes([]float64{0.1}, nil)[:1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := rows[0]
-	t.Logf("\n%s", FormatDetection(rows))
-	if r.DetectionRate < 0.99 {
-		t.Errorf("detection rate %.3f, want ≥ 0.99", r.DetectionRate)
-	}
-	if r.Overhead > 0.15 || r.Overhead < 0.05 {
-		t.Errorf("verification overhead %.3f, want about p = 0.1 and at most 0.15", r.Overhead)
-	}
-	if r.Faked == 0 || r.BadAccepted >= r.Faked {
-		t.Errorf("%d results faked, %d bad results accepted: the attack did not run or nothing was caught", r.Faked, r.BadAccepted)
+	for _, m := range []market.Matching{market.PerBlock, market.Continuous} {
+		rows, err := DetectionTable(DetectionSchemes([]float64{0.1}, nil)[:1], m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := rows[0]
+		t.Logf("%s matching:\n%s", m, FormatDetection(rows))
+		if r.DetectionRate < 0.99 {
+			t.Errorf("%s: detection rate %.3f, want ≥ 0.99", m, r.DetectionRate)
+		}
+		if r.Overhead > 0.15 || r.Overhead < 0.05 {
+			t.Errorf("%s: verification overhead %.3f, want about p = 0.1 and at most 0.15", m, r.Overhead)
+		}
+		if r.Faked == 0 || r.BadAccepted >= r.Faked {
+			t.Errorf("%s: %d results faked, %d bad results accepted: the attack did not run or nothing was caught", m, r.Faked, r.BadAccepted)
+		}
 	}
 }
 
 // Sybil gain: k identities on one GPU earn what the GPU earns as one
-// identity under the work-based default (≤ 1.05 for k = 1 … 20), and k
-// times the participation reward when the policy pays per identity.
+// identity under the work-based default (≤ 1.05 for k = 1 … 20, and under
+// continuous matching for k = 1, 2, 5, 10, 20), and k times the
+// participation reward when the policy pays per identity.
 func TestSybilGain(t *testing.T) {
 	ks := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20}
+	cont := []int{1, 2, 5, 10, 20}
 	if raceEnabled {
-		ks = []int{1, 20}
+		ks, cont = []int{1, 20}, []int{20}
 	}
-	for _, k := range ks {
-		res := mustRun(t, SybilParams(k, false))
-		if g := res.SybilGain; !(g <= 1.05) {
-			t.Errorf("k = %d: Sybil gain %.3f under the work-based policy, want ≤ 1.05", k, g)
+	for _, m := range []market.Matching{market.PerBlock, market.Continuous} {
+		if m == market.Continuous {
+			ks = cont
 		}
-	}
-	prev := 1.0
-	for _, k := range []int{2, 5, 20} {
-		g := mustRun(t, SybilParams(k, true)).SybilGain
-		if !(g > 1.2 && g > prev) {
-			t.Errorf("k = %d: Sybil gain %.3f under the per-identity policy, want > 1.2 and above k's before (%.3f)", k, g, prev)
+		for _, k := range ks {
+			p := SybilParams(k, false)
+			p.Matching = m
+			if g := mustRun(t, p).SybilGain; !(g <= 1.05) {
+				t.Errorf("%s, k = %d: Sybil gain %.3f under the work-based policy, want ≤ 1.05", m, k, g)
+			}
 		}
-		prev = g
+		prev := 1.0
+		for _, k := range []int{2, 5, 20} {
+			p := SybilParams(k, true)
+			p.Matching = m
+			g := mustRun(t, p).SybilGain
+			if !(g > 1.2 && g > prev) {
+				t.Errorf("%s, k = %d: Sybil gain %.3f under the per-identity policy, want > 1.2 and above k's before (%.3f)", m, k, g, prev)
+			}
+			prev = g
+		}
 	}
 }
 
@@ -96,21 +108,31 @@ func TestSybilGain(t *testing.T) {
 // about the same per verified FLOP, and spreads work by capacity better
 // than greedy-fastest (which leaves slow GPUs idle).
 func TestFairShareFairness(t *testing.T) {
-	fair := mustRun(t, FairnessParams(market.FairShare))
-	fast := mustRun(t, FairnessParams(market.Fastest))
-	if fair.JainRewardPerWork < 0.95 {
-		t.Errorf("fair share: Jain's index of reward per verified FLOP %.4f, want ≥ 0.95", fair.JainRewardPerWork)
+	modes := []market.Matching{market.PerBlock, market.Continuous}
+	if raceEnabled {
+		modes = modes[:1] // continuous matching runs under the race detector in the lighter tests
 	}
-	if fair.JainEarningsPerCapacity <= fast.JainEarningsPerCapacity {
-		t.Errorf("Jain of earnings per capacity: fair share %.3f, fastest %.3f; want fair share higher",
-			fair.JainEarningsPerCapacity, fast.JainEarningsPerCapacity)
-	}
-	if len(fair.Classes) != 8 {
-		t.Fatalf("%d classes, want all 8", len(fair.Classes))
-	}
-	for _, c := range fair.Classes {
-		if c.Units == 0 || !(c.Utilization > 0) {
-			t.Errorf("fair share: %s verified %d units at utilization %.2f; every class should get work", c.Class, c.Units, c.Utilization)
+	for _, m := range modes {
+		run := func(s market.Policy) *Result {
+			p := FairnessParams(s)
+			p.Matching = m
+			return mustRun(t, p)
+		}
+		fair, fast := run(market.FairShare), run(market.Fastest)
+		if fair.JainRewardPerWork < 0.95 {
+			t.Errorf("%s: fair share: Jain's index of reward per verified FLOP %.4f, want ≥ 0.95", m, fair.JainRewardPerWork)
+		}
+		if fair.JainEarningsPerCapacity <= fast.JainEarningsPerCapacity {
+			t.Errorf("%s: Jain of earnings per capacity: fair share %.3f, fastest %.3f; want fair share higher",
+				m, fair.JainEarningsPerCapacity, fast.JainEarningsPerCapacity)
+		}
+		if len(fair.Classes) != 8 {
+			t.Fatalf("%s: %d classes, want all 8", m, len(fair.Classes))
+		}
+		for _, c := range fair.Classes {
+			if c.Units == 0 || !(c.Utilization > 0) {
+				t.Errorf("%s: fair share: %s verified %d units at utilization %.2f; every class should get work", m, c.Class, c.Units, c.Utilization)
+			}
 		}
 	}
 }
@@ -158,26 +180,37 @@ func TestGovernanceChangesEmission(t *testing.T) {
 // cancelled or are refused, under churn with crashes and cheats. The
 // ledger's conservation check runs after every block (a break panics);
 // at the end no escrow is left and every budget was split exactly.
+// Under continuous matching too, where a job may end before its post
+// commits and its settlement waits for it; the slashes' evidence there
+// proves the cheater's result by its place in a batch.
 func TestEscrowConservation(t *testing.T) {
-	res := mustRun(t, ConservationParams())
-	for _, s := range []market.Status{market.Done, market.Expired, market.Cancelled} {
-		if res.Jobs(s) == 0 {
-			t.Errorf("no job ended %s: the test does not cover it (%v)", s, res.Statuses)
+	for _, m := range []market.Matching{market.PerBlock, market.Continuous} {
+		p := ConservationParams()
+		p.Matching = m
+		res := mustRun(t, p)
+		statuses := []market.Status{market.Done, market.Expired, market.Cancelled}
+		if m == market.Continuous {
+			statuses = []market.Status{market.Done, market.Cancelled} // no unit is late enough to expire
 		}
-	}
-	if res.Refused == 0 || res.Timeouts == 0 || res.Detected == 0 {
-		t.Errorf("refused %d, timeouts %d, cheaters caught %d: want some of each", res.Refused, res.Timeouts, res.Detected)
-	}
-	if res.EscrowLeft != 0 || res.OpenJobs != 0 {
-		t.Errorf("%d base units left in %d open jobs", res.EscrowLeft, res.OpenJobs)
-	}
-	if got := res.PaidProviders + res.Pot + res.FeesBurned + res.Refunds; got != res.Budgets {
-		t.Errorf("budgets %d ≠ providers %d + pot %d + burn %d + refunds %d = %d",
-			res.Budgets, res.PaidProviders, res.Pot, res.FeesBurned, res.Refunds, got)
-	}
-	closed := res.Jobs(market.Done) + res.Jobs(market.Expired) + res.Jobs(market.Cancelled)
-	if closed+res.Refused != res.Posted {
-		t.Errorf("%d jobs closed + %d refused ≠ %d posted", closed, res.Refused, res.Posted)
+		for _, s := range statuses {
+			if res.Jobs(s) == 0 {
+				t.Errorf("%s: no job ended %s: the test does not cover it (%v)", m, s, res.Statuses)
+			}
+		}
+		if res.Refused == 0 || res.Timeouts == 0 || res.Detected == 0 || res.Slashed == 0 {
+			t.Errorf("%s: refused %d, timeouts %d, cheaters caught %d, slashed %d: want some of each", m, res.Refused, res.Timeouts, res.Detected, res.Slashed)
+		}
+		if res.EscrowLeft != 0 || res.OpenJobs != 0 {
+			t.Errorf("%s: %d base units left in %d open jobs", m, res.EscrowLeft, res.OpenJobs)
+		}
+		if got := res.PaidProviders + res.Pot + res.FeesBurned + res.Refunds; got != res.Budgets {
+			t.Errorf("%s: budgets %d ≠ providers %d + pot %d + burn %d + refunds %d = %d",
+				m, res.Budgets, res.PaidProviders, res.Pot, res.FeesBurned, res.Refunds, got)
+		}
+		closed := res.Jobs(market.Done) + res.Jobs(market.Expired) + res.Jobs(market.Cancelled)
+		if closed+res.Refused != res.Posted {
+			t.Errorf("%s: %d jobs closed + %d refused ≠ %d posted", m, closed, res.Refused, res.Posted)
+		}
 	}
 }
 
@@ -186,16 +219,23 @@ func TestEscrowConservation(t *testing.T) {
 // honest one contradicts, a third breaks the tie, and the colluders are
 // caught and slashed for false approval.
 func TestColludingValidators(t *testing.T) {
-	one, two := mustRun(t, CollusionParams(1)), mustRun(t, CollusionParams(2))
-	if one.RingApprovals == 0 || two.RingApprovals == 0 {
-		t.Fatalf("the ring approved %d and %d results: the attack did not run", one.RingApprovals, two.RingApprovals)
-	}
-	if one.BadChecked == 0 || one.ColludersCaught != 0 {
-		t.Errorf("one validator per check: %d bad results passed a check, %d colluders caught; want some and none", one.BadChecked, one.ColludersCaught)
-	}
-	if two.ColludersCaught != 2 || two.BadChecked > one.BadChecked/4 {
-		t.Errorf("panels of two: %d colluders caught (want both), %d bad results passed a check (one validator: %d)",
-			two.ColludersCaught, two.BadChecked, one.BadChecked)
+	for _, m := range []market.Matching{market.PerBlock, market.Continuous} {
+		run := func(panel int) *Result {
+			p := CollusionParams(panel)
+			p.Matching = m
+			return mustRun(t, p)
+		}
+		one, two := run(1), run(2)
+		if one.RingApprovals == 0 || two.RingApprovals == 0 {
+			t.Fatalf("%s: the ring approved %d and %d results: the attack did not run", m, one.RingApprovals, two.RingApprovals)
+		}
+		if one.BadChecked == 0 || one.ColludersCaught != 0 {
+			t.Errorf("%s: one validator per check: %d bad results passed a check, %d colluders caught; want some and none", m, one.BadChecked, one.ColludersCaught)
+		}
+		if two.ColludersCaught != 2 || two.BadChecked > one.BadChecked/4 {
+			t.Errorf("%s: panels of two: %d colluders caught (want both), %d bad results passed a check (one validator: %d)",
+				m, two.ColludersCaught, two.BadChecked, one.BadChecked)
+		}
 	}
 }
 
@@ -203,21 +243,24 @@ func TestColludingValidators(t *testing.T) {
 // first faked, the referee re-executes that one step, the liar is
 // slashed and the honest result accepted.
 func TestBisectionCatchesLazy(t *testing.T) {
-	p := small(3)
-	p.Groups[1].Count = 10
-	p.Verify = market.Verification{Scheme: market.Bisection}
-	p.Adversaries = []Adversary{{Kind: Lazy, Count: 2, Fraction: 0.5}}
-	res := mustRun(t, p)
-	if res.Lazy != 2 || res.Detected != 2 {
-		t.Errorf("%d of %d lazy providers caught, want both", res.Detected, res.Lazy)
-	}
-	if res.BadAccepted != 0 {
-		t.Errorf("%d bad results accepted under bisection", res.BadAccepted)
-	}
-	// Two replicas cost one unit more each; the referee adds a step per
-	// dispute.
-	if res.Overhead < 0.9 || res.Overhead > 1.2 {
-		t.Errorf("overhead %.3f, want about 1", res.Overhead)
+	for _, m := range []market.Matching{market.PerBlock, market.Continuous} {
+		p := small(3)
+		p.Groups[1].Count = 10
+		p.Verify = market.Verification{Scheme: market.Bisection}
+		p.Adversaries = []Adversary{{Kind: Lazy, Count: 2, Fraction: 0.5}}
+		p.Matching = m
+		res := mustRun(t, p)
+		if res.Lazy != 2 || res.Detected != 2 || res.Slashed == 0 {
+			t.Errorf("%s: %d of %d lazy providers caught, %d slashed: want both caught and slashed", m, res.Detected, res.Lazy, res.Slashed)
+		}
+		if res.BadAccepted != 0 {
+			t.Errorf("%s: %d bad results accepted under bisection", m, res.BadAccepted)
+		}
+		// Two replicas cost one unit more each; the referee adds a step per
+		// dispute.
+		if res.Overhead < 0.9 || res.Overhead > 1.2 {
+			t.Errorf("%s: overhead %.3f, want about 1", m, res.Overhead)
+		}
 	}
 }
 

@@ -14,47 +14,121 @@ import (
 	"github.com/dais-sim/dais/protocol/market"
 	"github.com/dais-sim/dais/protocol/rewards"
 	"github.com/dais-sim/dais/protocol/verify"
-	"github.com/dais-sim/dais/sim"
 )
 
-type unitKey struct {
-	job  market.JobID
-	unit uint32
+// jobRec is what the meter knows of one job: when it was posted and its
+// escrow committed, and per unit (flat arrays, no allocation per unit)
+// when it first started computing, how many replicas computed it, and
+// whether it stands verified.
+type jobRec struct {
+	posted, committed protocol.Time // committed: −1 until the post commits
+	flops             float64       // per unit
+	// unitPosted holds each unit's own post time in a session (its
+	// release); nil for a job whose units were posted with it.
+	unitPosted []protocol.Time
+	// unitFLOPs holds each unit's own size in a session whose units
+	// differ; nil while they are all flops.
+	unitFLOPs []float64
+	start     []protocol.Time
+	computed  []uint16
+	state     []uint8 // unitVerified, unitCorrect, unitChecked
 }
 
-type verifiedUnit struct {
-	key       unitKey
-	flops     float64
-	correct   bool
-	checked   bool
-	rescinded bool
+const (
+	unitVerified = 1 << iota
+	unitCorrect
+	unitChecked
+)
+
+// job returns the record of job id, made on first sight with units
+// units (0 when the event does not say: the arrays grow as units show).
+func (m *meter) job(id market.JobID) *jobRec {
+	if m.lastJob != nil && m.lastID == id {
+		return m.lastJob // a job's events come in runs
+	}
+	defer func() { m.lastID, m.lastJob = id, m.jobs[id] }()
+	j, ok := m.jobs[id]
+	if !ok {
+		j = &jobRec{posted: -1, committed: -1}
+		m.jobs[id] = j
+		m.jobOrder = append(m.jobOrder, j)
+	}
+	return j
+}
+
+// unit makes room for unit u in j's arrays.
+func (j *jobRec) unit(u uint32) {
+	if int(u) < len(j.start) {
+		return
+	}
+	n := int(u) + 1
+	if cap(j.start) < n {
+		j.start = slices.Grow(j.start, max(n, 2*len(j.start))-len(j.start))
+	}
+	for len(j.start) < n {
+		j.start = append(j.start, -1)
+	}
+	j.computed = append(j.computed, make([]uint16, n-len(j.computed))...)
+	j.state = append(j.state, make([]uint8, n-len(j.state))...)
+}
+
+// setFLOPs records unit u's size.
+func (j *jobRec) setFLOPs(u uint32, f float64) {
+	switch {
+	case j.unitFLOPs == nil && (j.flops == 0 || j.flops == f):
+		j.flops = f
+	default:
+		for len(j.unitFLOPs) < len(j.start) {
+			j.unitFLOPs = append(j.unitFLOPs, j.flops)
+		}
+		j.unitFLOPs[u] = f
+	}
+}
+
+// flopsOf is unit u's size.
+func (j *jobRec) flopsOf(u int) float64 {
+	if u < len(j.unitFLOPs) {
+		return j.unitFLOPs[u]
+	}
+	return j.flops
 }
 
 // meter accumulates what a run's events say. It sees every event (the
-// committee's once), in order, and keeps per-node arrays.
+// committee's once), in order, and keeps per-node arrays and per-job
+// records.
 type meter struct {
 	p      *Params
 	nodes  []Node
 	stepNs int64
 	steps  int
+	end    protocol.Time
 
 	busyNs, onlineNs     []int64
+	upSince              []protocol.Time // when a node came up; −1 while down
 	energyJ              []float64
 	earnAll, earnWork    []uint64
 	verFLOPs             []float64
 	fakes                []int
 	firstFake, detected  []protocol.Time
 	slashed              []uint64
-	completion           map[string][]float64 // by class label
+	labelOf              []int       // per node: index into labels
+	labels               []string    // classes of honest providers, then the attacks
+	completion           [][]float64 // by label
 	jobLatency, waits    []float64
-	computed             map[unitKey]int
-	verified             []verifiedUnit
-	verifiedAt           map[unitKey]int // the unit's latest entry in verified
+	postCommit           []float64 // per job, ms
+	settleWait           []float64 // per job: ended → settled, ms
+	jobs                 map[market.JobID]*jobRec
+	jobOrder             []*jobRec
+	lastID               market.JobID
+	lastJob              *jobRec
+	acctNode             map[rewards.Account]protocol.NodeID
+	firstPost, lastDone  protocol.Time
 	provFLOPs, valFLOPs  float64
 	classOf              []int // per node: index into classes, −1 if none
 	classes              []string
 	busySeries, onSeries [][]float64 // per class, per step: busy and online GPU-ns
 	supply               []SupplyPoint
+	chainBytes           uint64
 	posted, refused      int
 	statuses             map[market.Status]int
 	budgets, providers   uint64
@@ -77,8 +151,8 @@ type meter struct {
 }
 
 func newMeter(p *Params) *meter {
-	return &meter{p: p, stepNs: p.StepNs, completion: map[string][]float64{}, computed: map[unitKey]int{},
-		statuses: map[market.Status]int{}, verifiedAt: map[unitKey]int{},
+	return &meter{p: p, stepNs: p.StepNs, statuses: map[market.Status]int{}, jobs: map[market.JobID]*jobRec{},
+		firstPost: -1, lastDone: -1,
 		honest: func(e market.Verified) bool { return e.Result == verify.Honest(e.Job, e.Unit, e.Steps) }}
 }
 
@@ -93,17 +167,19 @@ func label(n Node) string {
 
 func (m *meter) start(nodes []Node, end protocol.Time) {
 	m.nodes = nodes
+	m.end = end
 	n := len(nodes)
-	m.steps = int(int64(end)/m.stepNs) + 1
+	m.steps = int((int64(end) + m.stepNs - 1) / m.stepNs)
 	m.busyNs, m.onlineNs = make([]int64, n), make([]int64, n)
+	m.upSince = make([]protocol.Time, n)
 	m.energyJ = make([]float64, n)
 	m.earnAll, m.earnWork = make([]uint64, n), make([]uint64, n)
 	m.verFLOPs = make([]float64, n)
 	m.fakes, m.slashed = make([]int, n), make([]uint64, n)
 	m.firstFake, m.detected = make([]protocol.Time, n), make([]protocol.Time, n)
-	m.classOf = make([]int, n)
+	m.classOf, m.labelOf = make([]int, n), make([]int, n)
 	for i := range n {
-		m.firstFake[i], m.detected[i], m.classOf[i] = -1, -1, -1
+		m.firstFake[i], m.detected[i], m.classOf[i], m.upSince[i] = -1, -1, -1, -1
 	}
 	// Classes of honest providers, sorted by name as the catalog is;
 	// measured classes from hardware profiles sort among them.
@@ -113,28 +189,52 @@ func (m *meter) start(nodes []Node, end protocol.Time) {
 		}
 	}
 	slices.Sort(m.classes)
+	m.labels = append(slices.Clone(m.classes), Lazy, FreeRider, Sybil, Colluding)
 	for i, nd := range nodes {
 		if nd.Role == Provider && nd.Adversary == "" {
 			m.classOf[i] = slices.Index(m.classes, nd.Class.Name)
 		}
+		m.labelOf[i] = slices.Index(m.labels, label(nd))
+		if m.labelOf[i] < 0 {
+			m.labelOf[i] = len(m.labels)
+			m.labels = append(m.labels, label(nd))
+		}
 	}
+	m.completion = make([][]float64, len(m.labels))
 	m.busySeries, m.onSeries = make([][]float64, len(m.classes)), make([][]float64, len(m.classes))
 	for i := range m.classes {
 		m.busySeries[i], m.onSeries[i] = make([]float64, m.steps), make([]float64, m.steps)
 	}
 }
 
-// sampleOnline counts one step of online time for every node up now.
-func (m *meter) sampleOnline(w *sim.World) {
-	idx := int(int64(w.Now()) / m.stepNs)
-	for id := 1; id < len(m.nodes); id++ {
-		if !w.Online(protocol.NodeID(id)) {
-			continue
+// up counts node id as online from at (true) or ends its online span at
+// at (false): the World tells every change (sim.Config.Online), so
+// online time is exact, whatever the step.
+func (m *meter) up(id protocol.NodeID, at protocol.Time, on bool) {
+	if int(id) >= len(m.upSince) {
+		return
+	}
+	if on {
+		if m.upSince[id] < 0 {
+			m.upSince[id] = at
 		}
-		m.onlineNs[id] += m.stepNs
-		if c := m.classOf[id]; c >= 0 && idx < m.steps {
-			m.onSeries[c][idx] += float64(m.stepNs)
-		}
+		return
+	}
+	if from := m.upSince[id]; from >= 0 {
+		m.upSince[id] = -1
+		m.online(id, from, at)
+	}
+}
+
+// online adds [from, to) to node id's online time, within the run.
+func (m *meter) online(id protocol.NodeID, from, to protocol.Time) {
+	from, to = max(from, 0), min(to, m.end)
+	if to <= from {
+		return
+	}
+	m.onlineNs[id] += int64(to - from)
+	if c := m.classOf[id]; c >= 0 {
+		m.spread(m.onSeries[c], int64(from), int64(to))
 	}
 }
 
@@ -150,25 +250,38 @@ func (m *meter) record(s metrics.Stamped) {
 			return
 		}
 		m.provFLOPs += e.FLOPs
-		m.computed[unitKey{e.Job, e.Unit}]++
+		j := m.job(e.Job)
+		j.unit(e.Unit)
+		j.computed[e.Unit]++
+		if st := at.Add(-protocol.Duration(e.DurationNs)); j.start[e.Unit] < 0 || st < j.start[e.Unit] {
+			j.start[e.Unit] = st
+		}
 		if c := m.classOf[id]; c >= 0 {
 			m.spread(m.busySeries[c], s.AtNs-e.DurationNs, s.AtNs)
 		}
 	case market.Verified:
-		correct := m.honest(e)
-		k := unitKey{e.Job, e.Unit}
-		m.verifiedAt[k] = len(m.verified)
-		m.verified = append(m.verified, verifiedUnit{key: k, flops: float64(e.FLOPs), correct: correct, checked: e.Checked})
+		j := m.job(e.Job)
+		j.unit(e.Unit)
+		j.setFLOPs(e.Unit, float64(e.FLOPs))
+		st := uint8(unitVerified)
+		if m.honest(e) {
+			st |= unitCorrect
+		}
+		if e.Checked {
+			st |= unitChecked
+		}
+		j.state[e.Unit] = st
 		for _, p := range e.Payees {
 			m.verFLOPs[p] += float64(e.FLOPs)
 		}
-		l := label(m.nodes[e.Payees[0]])
+		l := m.labelOf[e.Payees[0]]
 		m.completion[l] = append(m.completion[l], e.Latency.Milliseconds())
+		m.lastDone = max(m.lastDone, at)
 	case market.Rescinded:
-		k := unitKey{e.Job, e.Unit}
-		if i, ok := m.verifiedAt[k]; ok {
-			m.verified[i].rescinded = true
-			delete(m.verifiedAt, k)
+		j := m.job(e.Job)
+		j.unit(e.Unit)
+		if j.state[e.Unit]&unitVerified != 0 {
+			j.state[e.Unit] = 0
 		}
 		for _, p := range e.Payees {
 			m.verFLOPs[p] -= float64(e.FLOPs)
@@ -178,6 +291,28 @@ func (m *meter) record(s metrics.Stamped) {
 		m.verFLOPs[e.Provider] += float64(e.FLOPs)
 	case market.Assigned:
 		m.waits = append(m.waits, e.Queued.Milliseconds())
+		if j := m.job(e.Job); e.Posted != j.posted && j.posted >= 0 {
+			j.unit(e.Unit)
+			if j.unitPosted == nil {
+				j.unitPosted = make([]protocol.Time, len(j.start))
+			}
+			for len(j.unitPosted) < len(j.start) {
+				j.unitPosted = append(j.unitPosted, 0)
+			}
+			j.unitPosted[e.Unit] = e.Posted
+		}
+	case market.JobOpened:
+		j := m.job(e.Job)
+		j.posted = at.Add(-e.Wait)
+		if e.Units > 0 {
+			j.unit(e.Units - 1)
+		}
+		if m.firstPost < 0 || j.posted < m.firstPost {
+			m.firstPost = j.posted
+		}
+	case market.JobCommitted:
+		m.job(e.Job).committed = at
+		m.postCommit = append(m.postCommit, e.Wait.Milliseconds())
 	case market.TimedOut:
 		m.timeouts++
 	case market.FraudProven:
@@ -194,7 +329,7 @@ func (m *meter) record(s metrics.Stamped) {
 	case attack.Approved:
 		m.ringApprovals++
 	case rewards.Paid:
-		if n, ok := rewards.NodeOf(e.To); ok {
+		if n, ok := m.nodeOf(e.To); ok {
 			m.earnAll[n] += uint64(e.Amount)
 			switch e.Class {
 			case rewards.PaidFee, rewards.ClassCompute.String(), rewards.PaidParticipation:
@@ -202,13 +337,14 @@ func (m *meter) record(s metrics.Stamped) {
 			}
 		}
 	case rewards.Slashed:
-		if n, ok := rewards.NodeOf(e.Offender); ok {
+		if n, ok := m.nodeOf(e.Offender); ok {
 			m.slashed[n] += uint64(e.Amount)
 		}
 		m.slashedAll += uint64(e.Amount)
 	case market.Block:
 		m.minted += e.Minted
 		m.burnedAll += e.Burned
+		m.chainBytes += uint64(e.Bytes)
 		m.supply = append(m.supply, SupplyPoint{Height: e.Height, At: at, Supply: e.Supply, Emission: e.Emission, Escrow: e.Escrow})
 	case market.JobPosted:
 		m.posted++
@@ -227,6 +363,7 @@ func (m *meter) record(s metrics.Stamped) {
 		m.pot += e.Pot
 		m.burned += e.Burned
 		m.refunds += e.Refund
+		m.settleWait = append(m.settleWait, e.Wait.Milliseconds())
 	case govern.Closed:
 		m.proposals = append(m.proposals, e)
 	case govern.Activated:
@@ -236,6 +373,21 @@ func (m *meter) record(s metrics.Stamped) {
 	case market.Rejected:
 		m.rejected++
 	}
+}
+
+// nodeOf is rewards.NodeOf, remembered (every payment names its account).
+func (m *meter) nodeOf(a rewards.Account) (protocol.NodeID, bool) {
+	if id, ok := m.acctNode[a]; ok {
+		return id, true
+	}
+	id, ok := rewards.NodeOf(a)
+	if ok {
+		if m.acctNode == nil {
+			m.acctNode = map[rewards.Account]protocol.NodeID{}
+		}
+		m.acctNode[a] = id
+	}
+	return id, ok
 }
 
 // spread adds the interval [from, to) to a class's per-step series.
@@ -301,6 +453,22 @@ type Result struct {
 	// Completion (units, post → verified), JobLatency (done jobs, post →
 	// settled) and QueueWait (replica queued → assigned), ms.
 	Completion, JobLatency, QueueWait Quantiles
+	// Waits from submission, ms: PostStart (units: the job's post → the
+	// unit's first replica starts computing), PostCommit (jobs: post →
+	// its escrow commits), CommitStart (units: that commit → start;
+	// negative when continuous matching started the unit first); Settle
+	// (jobs: ended → settlement committed).
+	PostStart, PostCommit, CommitStart, Settle Quantiles
+	// QueueLength is the committee's queue (replicas waiting for a
+	// provider) averaged over the run; QueueArrivals replicas entering it
+	// per second. Little's law: QueueLength = QueueArrivals × QueueWait.Mean.
+	QueueLength, QueueArrivals float64
+	// Makespan is from the first post to the last unit verified, seconds.
+	Makespan float64
+	// ChainBytes is the committed blocks' encoded size; BytesSent what the
+	// network model carried (every message's encoded size, data included;
+	// 0 when not measured).
+	ChainBytes, BytesSent uint64
 	// Classes are the honest providers by GPU class, in catalog order.
 	Classes []ClassStats
 
@@ -363,30 +531,77 @@ type Result struct {
 
 	rec *record.Recorder
 	m   *meter
+
+	// sealing is what end-to-end encryption cost (Params.Encryption).
+	sealing *sealing
 }
 
 // Quantiles of a distribution, exact (nearest rank).
 type Quantiles struct {
-	N                        int
-	Mean, P50, P95, P99, Max float64
+	N                             int
+	Mean, Min, P50, P95, P99, Max float64
 }
 
 func quantiles(v []float64) Quantiles {
 	if len(v) == 0 {
 		nan := math.NaN()
-		return Quantiles{Mean: nan, P50: nan, P95: nan, P99: nan, Max: nan}
+		return Quantiles{Mean: nan, Min: nan, P50: nan, P95: nan, P99: nan, Max: nan}
 	}
+	// Order statistics by selection, not a full sort: the same values,
+	// in linear time (runs of millions of units measure millions).
 	s := slices.Clone(v)
-	slices.Sort(s)
-	q := func(p float64) float64 {
-		k := int(math.Ceil(p*float64(len(s)))) - 1
-		return s[min(max(k, 0), len(s)-1)]
-	}
+	rank := func(p float64) int { return min(max(int(math.Ceil(p*float64(len(s))))-1, 0), len(s)-1) }
+	k99, k95, k50 := rank(0.99), rank(0.95), rank(0.5)
+	selectK(s, k99)
+	selectK(s[:k99+1], k95)
+	selectK(s[:k95+1], k50)
 	var sum float64
-	for _, x := range s {
+	for _, x := range v {
 		sum += x
 	}
-	return Quantiles{N: len(s), Mean: sum / float64(len(s)), P50: q(0.5), P95: q(0.95), P99: q(0.99), Max: s[len(s)-1]}
+	return Quantiles{N: len(s), Mean: sum / float64(len(s)), Min: slices.Min(s[:k50+1]), P50: s[k50], P95: s[k95], P99: s[k99], Max: slices.Max(s[k99:])}
+}
+
+// selectK reorders s so that s[k] is its k-th smallest value, those before
+// it no larger and those after no smaller (Hoare's selection, median of
+// three pivots; deterministic).
+func selectK(s []float64, k int) {
+	lo, hi := 0, len(s)-1
+	for hi > lo {
+		mid := lo + (hi-lo)/2
+		if s[mid] < s[lo] {
+			s[mid], s[lo] = s[lo], s[mid]
+		}
+		if s[hi] < s[lo] {
+			s[hi], s[lo] = s[lo], s[hi]
+		}
+		if s[hi] < s[mid] {
+			s[hi], s[mid] = s[mid], s[hi]
+		}
+		pivot := s[mid]
+		i, j := lo, hi
+		for i <= j {
+			for s[i] < pivot {
+				i++
+			}
+			for s[j] > pivot {
+				j--
+			}
+			if i <= j {
+				s[i], s[j] = s[j], s[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return
+		}
+	}
 }
 
 func (m *meter) price(n Node) float64 {
@@ -394,6 +609,14 @@ func (m *meter) price(n Node) float64 {
 		return v
 	}
 	return m.p.DefaultPrice
+}
+
+// close ends every online span at end (the run's Stop tells the World's
+// hook too; a live Meter's spans are given).
+func (m *meter) close(end protocol.Time) {
+	for id := range m.upSince {
+		m.up(protocol.NodeID(id), end, false)
+	}
 }
 
 // energy is a node's kWh: busy energy plus idle power over its idle time.
@@ -414,34 +637,55 @@ func (m *meter) result(end protocol.Time, escrow uint64, openJobs int, sybils []
 		rec: rec, m: m}
 	r.EscrowLeft, r.OpenJobs = escrow, openJobs
 	var all []float64
-	for _, c := range m.classes {
-		all = append(all, m.completion[c]...)
-	}
-	for _, a := range []string{Lazy, FreeRider, Sybil} {
-		all = append(all, m.completion[a]...)
+	for _, c := range m.completion {
+		all = append(all, c...)
 	}
 	r.Completion, r.JobLatency, r.QueueWait = quantiles(all), quantiles(m.jobLatency), quantiles(m.waits)
+	r.PostCommit, r.Settle = quantiles(m.postCommit), quantiles(m.settleWait)
 
-	// Verification overhead.
-	for _, v := range m.verified {
-		if v.rescinded {
-			continue
-		}
-		r.Verified++
-		if v.correct {
-			r.UsefulFLOPs += v.flops
-		} else {
-			r.BadAccepted++
-			if v.checked {
-				r.BadChecked++
+	// Verification overhead, and the waits of every unit that started.
+	var postStart, commitStart []float64
+	for _, j := range m.jobOrder {
+		for u, st := range j.state {
+			if s := j.start[u]; s >= 0 && j.posted >= 0 {
+				posted := j.posted
+				if u < len(j.unitPosted) && j.unitPosted[u] != 0 {
+					posted = j.unitPosted[u]
+				}
+				postStart = append(postStart, s.Sub(posted).Milliseconds())
+				if j.committed >= 0 {
+					commitStart = append(commitStart, s.Sub(j.committed).Milliseconds())
+				}
+			}
+			if st&unitVerified == 0 {
+				continue
+			}
+			r.Verified++
+			f := j.flopsOf(u)
+			if st&unitCorrect != 0 {
+				r.UsefulFLOPs += f
+			} else {
+				r.BadAccepted++
+				if st&unitChecked != 0 {
+					r.BadChecked++
+				}
+			}
+			if n := j.computed[u]; n > 1 {
+				r.VerificationFLOPs += float64(n-1) * f
 			}
 		}
-		if n := m.computed[v.key]; n > 1 {
-			r.VerificationFLOPs += float64(n-1) * v.flops
-		}
 	}
+	r.PostStart, r.CommitStart = quantiles(postStart), quantiles(commitStart)
 	r.VerificationFLOPs += m.valFLOPs
-	r.Throughput = float64(r.Verified) / end.Sub(m.startAt).Seconds()
+	length := end.Sub(m.startAt).Seconds()
+	r.Throughput = float64(r.Verified) / length
+	r.QueueLength = m.load.QueueArea / length
+	r.QueueArrivals = float64(m.load.Enqueued) / length
+	r.Makespan = math.NaN()
+	if m.lastDone >= 0 && m.firstPost >= 0 {
+		r.Makespan = m.lastDone.Sub(m.firstPost).Seconds()
+	}
+	r.ChainBytes = m.chainBytes
 	r.Overhead = math.NaN()
 	if r.UsefulFLOPs > 0 {
 		r.Overhead = r.VerificationFLOPs / r.UsefulFLOPs
@@ -471,7 +715,7 @@ func (m *meter) result(end protocol.Time, escrow uint64, openJobs int, sybils []
 	var perCap []float64
 	for ci, c := range m.classes {
 		cs := ClassStats{Class: c}
-		q := quantiles(m.completion[c])
+		q := quantiles(m.completion[ci])
 		cs.Units, cs.P50, cs.P95, cs.P99 = q.N, q.P50, q.P95, q.P99
 		var busy, online int64
 		var earn, work, flops, kwh, usd float64

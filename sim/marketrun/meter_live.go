@@ -42,14 +42,8 @@ func NewMeter(p *Params, nodes []Node, start, end protocol.Time, honest func(mar
 // Online counts node id as online from from to to (a live node's process
 // running); the simulator samples it from the world instead.
 func (mt *Meter) Online(id protocol.NodeID, from, to protocol.Time) {
-	m := mt.m
-	from, to = max(from, 0), min(to, mt.end)
-	if int(id) >= len(m.nodes) || to <= from {
-		return
-	}
-	m.onlineNs[id] += int64(to - from)
-	if c := m.classOf[id]; c >= 0 {
-		m.spread(m.onSeries[c], int64(from), int64(to))
+	if int(id) < len(mt.m.nodes) {
+		mt.m.online(id, from, to)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/dais-sim/dais/gpu"
 	"github.com/dais-sim/dais/metrics"
@@ -40,6 +41,17 @@ type Group struct {
 	Stake, Balance uint64
 	// Slots is how many units a provider accepts at once (0: 2).
 	Slots int
+	// Bandwidth names the link class (Params.Links) of every node of the
+	// group; "" draws each node's class by share.
+	Bandwidth string
+}
+
+// LinkClass is a kind of access link, given to nodes by share unless a
+// group names it.
+type LinkClass struct {
+	Name  string
+	Share float64
+	Link  netmodel.Link
 }
 
 // Adversary kinds.
@@ -74,11 +86,21 @@ type Params struct {
 	Seed uint64
 	// Matrix is the region latency matrix (zero: netmodel.DefaultMatrix).
 	Matrix netmodel.Matrix
-	// Link is every node's access link (zero: unlimited).
-	Link   netmodel.Link
-	Jitter dist.Dist
-	Loss   float64
-	Groups []Group
+	// Link is every node's access link (zero: unlimited) when Links is
+	// empty. With Links, each node of a group gets the group's named class
+	// or one drawn by share from its placement stream (the committee's
+	// node too, as a node without a group).
+	Link  netmodel.Link
+	Links []LinkClass
+	// CommitteeLink names the committee's class in Links ("": drawn by
+	// share).
+	CommitteeLink string
+	Jitter        dist.Dist
+	Loss          float64
+	Groups        []Group
+	// Model turns a unit and a class into a duration, for the engine and
+	// the scheduler alike (zero: gpu.DefaultModel).
+	Model gpu.Model
 	// Catalog resolves the groups' GPU names; nil means the built-in
 	// catalog. FromScenario sets the scenario's, with its measured
 	// hardware profiles.
@@ -105,9 +127,13 @@ type Params struct {
 
 	Adversaries []Adversary
 
+	// Matching: per block (the default) or continuous (market.Matching).
+	Matching market.Matching
 	// BlockInterval (0: 2 s) and CommitDelay (0: 300 ms, about the p50
-	// BFT finality sim/consensusrun measures for 100 validators).
+	// BFT finality sim/consensusrun measures for 100 validators);
+	// NoCommitDelay commits every block the instant it is proposed.
 	BlockInterval, CommitDelay protocol.Duration
+	NoCommitDelay              bool
 	// TimerLate delays every node's timers (sim.Config.TimerLateNs) and
 	// CPU charges each message to its sender's and receiver's processor
 	// (sim.Config.CPU): a live runtime's costs, which dais calibrate
@@ -129,6 +155,10 @@ type Params struct {
 	Electricity  map[string]float64
 	DefaultPrice float64
 	TokenUSD     float64
+
+	// Encryption, if set, seals every unit's input and result end to end
+	// (see Encryption).
+	Encryption *Encryption
 
 	// Churn applies to a ChurnShare of the providers.
 	Churn      *netmodel.Churn
@@ -154,7 +184,9 @@ func (p *Params) defaults() {
 	if p.BlockInterval == 0 {
 		p.BlockInterval = 2 * protocol.Second
 	}
-	if p.CommitDelay == 0 {
+	if p.NoCommitDelay {
+		p.CommitDelay = 0
+	} else if p.CommitDelay == 0 {
 		p.CommitDelay = 300 * protocol.Millisecond
 	}
 	if p.Drain == 0 {
@@ -188,8 +220,19 @@ func (p *Params) validate() error {
 	if err := p.Matrix.Validate(); err != nil {
 		return err
 	}
+	if p.Model != (gpu.Model{}) {
+		if err := p.Model.Validate(); err != nil {
+			return fmt.Errorf("%w: %w", ErrParams, err)
+		}
+	}
 	var prov, val, req int
+	if c := p.CommitteeLink; c != "" && !slices.ContainsFunc(p.Links, func(l LinkClass) bool { return l.Name == c }) {
+		return bad("committee: unknown link class %q", c)
+	}
 	for _, g := range p.Groups {
+		if g.Bandwidth != "" && !slices.ContainsFunc(p.Links, func(l LinkClass) bool { return l.Name == g.Bandwidth }) {
+			return bad("group %s: unknown link class %q", g.Name, g.Bandwidth)
+		}
 		if _, ok := p.Catalog.Lookup(g.GPU); !ok {
 			return bad("group %s: unknown GPU class %q", g.Name, g.GPU)
 		}
@@ -227,6 +270,8 @@ func (p *Params) validate() error {
 		return bad("cancel share %g outside [0, 1]", p.CancelShare)
 	case p.Drain <= 4*p.BlockInterval:
 		return bad("drain %v shorter than four blocks", p.Drain)
+	case p.Matching > market.Continuous:
+		return bad("matching %v", p.Matching)
 	}
 	if err := p.Arrivals.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrParams, err)

@@ -30,6 +30,9 @@ type Node struct {
 	// Sybil is the index of the Sybil attacker the identity belongs to
 	// (−1 for everyone else).
 	Sybil int
+	// Link is the node's access link (a Sybil's extra identities share
+	// the attacker's).
+	Link netmodel.Link
 }
 
 // Committee is node 0.
@@ -45,15 +48,39 @@ type world struct {
 	end       protocol.Time
 }
 
-// build places the nodes and makes the world.
-func build(p *Params, sink metrics.Sink) (*world, error) {
+// link is the access link of a node of a group naming class (""), the
+// class drawn by share with a draw from u, or Params.Link without classes.
+func (p *Params) link(class string, u func() float64) netmodel.Link {
+	if len(p.Links) == 0 {
+		return p.Link
+	}
+	x := u()
+	pick := p.Links[len(p.Links)-1]
+	for _, c := range p.Links {
+		if class != "" {
+			if c.Name == class {
+				return c.Link
+			}
+			continue
+		}
+		if x < c.Share {
+			return c.Link
+		}
+		x -= c.Share
+	}
+	return pick.Link
+}
+
+// build places the nodes and makes the world; onlineHook (if not nil) is
+// told when each node comes up and goes down.
+func build(p *Params, sink metrics.Sink, onlineHook func(protocol.NodeID, protocol.Time, bool)) (*world, error) {
 	net, err := netmodel.New(p.Matrix)
 	if err != nil {
 		return nil, err
 	}
 	net.Jitter, net.Loss = p.Jitter, p.Loss
 	cpu, _ := gpu.Lookup("cpu")
-	nodes := []Node{{Group: -1, Class: cpu, Sybil: -1}}
+	nodes := []Node{{Group: -1, Class: cpu, Sybil: -1, Link: p.link(p.CommitteeLink, protocol.Stream(p.Seed, "placement", 0).Float64)}}
 	var byGroup [][]protocol.NodeID
 	for gi, g := range p.Groups {
 		class, _ := p.Catalog.Lookup(g.GPU)
@@ -70,7 +97,9 @@ func build(p *Params, sink metrics.Sink) (*world, error) {
 		for range g.Count {
 			id := protocol.NodeID(len(nodes))
 			r := protocol.Stream(p.Seed, "placement", uint64(id))
-			nodes = append(nodes, Node{Role: g.Role, Group: gi, Class: class, Region: regions[r.IntN(len(regions))], Sybil: -1})
+			n := Node{Role: g.Role, Group: gi, Class: class, Region: regions[r.IntN(len(regions))], Sybil: -1}
+			n.Link = p.link(g.Bandwidth, r.Float64)
+			nodes = append(nodes, n)
 			ids = append(ids, id)
 		}
 		byGroup = append(byGroup, ids)
@@ -145,6 +174,8 @@ func build(p *Params, sink metrics.Sink) (*world, error) {
 		s := len(sybils)
 		share := splitClass(nodes[id].Class, k)
 		nodes[id].Class, nodes[id].Sybil = share, s
+		nodes[id].Link.UpBps /= float64(k) // one machine's link, shared k ways too
+		nodes[id].Link.DownBps /= float64(k)
 		ids := []protocol.NodeID{protocol.NodeID(id)}
 		for range k - 1 {
 			x := nodes[id]
@@ -190,19 +221,25 @@ func build(p *Params, sink metrics.Sink) (*world, error) {
 		Ledger:  chain.Config{Genesis: genesis, Params: lp, KeySeed: p.Seed},
 		Keys:    keys,
 		Settler: special(0), Pool: special(1), Treasury: special(2),
-		Policy: policy, Scheduler: p.Scheduler, LotteryByCapacity: p.LotteryByCapacity, Verify: p.Verify,
+		Policy: policy, Matching: p.Matching, Scheduler: p.Scheduler, LotteryByCapacity: p.LotteryByCapacity, Verify: p.Verify,
 		Gov: p.Gov, Proposals: p.Proposals,
 		BlockInterval: p.BlockInterval, CommitDelay: p.CommitDelay,
 		TimeoutFactor: p.TimeoutFactor, TimeoutSlack: p.TimeoutSlack, RewardEvery: p.RewardEvery,
-		CloseAt: end.Add(-3 * p.BlockInterval), CheckSupply: true,
+		CloseAt: end.Add(-3 * p.BlockInterval), CheckSupply: true, Model: p.Model,
 	}
 	committee, err := market.NewCommittee(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrParams, err)
 	}
 
-	w := sim.New(sim.Config{Seed: p.Seed, Net: net, Sink: sink, Trace: p.Trace, TimerLateNs: int64(p.TimerLate), CPU: p.CPU,
-		Hardware: func(id protocol.NodeID) gpu.Class { return nodes[id].Class }})
+	var w *sim.World
+	online := func(id protocol.NodeID, up bool) {
+		if onlineHook != nil {
+			onlineHook(id, w.Now(), up)
+		}
+	}
+	w = sim.New(sim.Config{Seed: p.Seed, Net: net, Sink: sink, Trace: p.Trace, TimerLateNs: int64(p.TimerLate), CPU: p.CPU,
+		Hardware: func(id protocol.NodeID) gpu.Class { return nodes[id].Class }, Online: online, Model: p.Model})
 	nreq := 0
 	for _, n := range nodes {
 		if n.Role == Requester {
@@ -212,7 +249,7 @@ func build(p *Params, sink metrics.Sink) (*world, error) {
 	ring := append(slices.Clone(lazyIDs), ringVals...)
 	reqIdx := 0
 	for id, n := range nodes {
-		net.AddNode(n.Region, p.Link)
+		net.AddNode(n.Region, n.Link)
 		var node protocol.Node
 		switch n.Role {
 		case "":
@@ -224,7 +261,8 @@ func build(p *Params, sink metrics.Sink) (*world, error) {
 			} else if n.Sybil >= 0 {
 				slots = p.Groups[nodes[sybils[n.Sybil][0]].Group].Slots
 			}
-			node = &market.Provider{Committee: Committee, Class: n.Class, Slots: slots}
+			node = &market.Provider{Committee: Committee, Class: n.Class, Slots: slots,
+				DownBps: uint64(n.Link.DownBps), UpBps: uint64(n.Link.UpBps)}
 			if c, ok := lazyCfg[protocol.NodeID(id)]; ok {
 				node = attack.LazyWork(node, c)
 			}
@@ -292,37 +330,38 @@ func Run(p *Params) (res *Result, err error) {
 	}
 	p = &q
 	m := newMeter(p)
+	if !slices.ContainsFunc(p.Adversaries, func(a Adversary) bool { return a.Kind == Lazy || a.Kind == FreeRider }) {
+		// Only a lazy provider or a free rider sends a result it did not
+		// compute: without them every result is the honest one, and the
+		// meter need not re-derive each (a hash per unit).
+		m.honest = func(market.Verified) bool { return true }
+	}
 	rec := record.New(record.Config{StepNs: p.StepNs, EndNs: int64(p.Until + p.Drain)}, recorded...)
+	enc := newSealing(p.Encryption)
 	var sink metrics.Sink = metrics.SinkFunc(func(s metrics.Stamped) {
+		enc.record(s)
 		m.record(s)
 		rec.Record(s)
 		if p.Sink != nil {
 			p.Sink.Record(s)
 		}
 	})
-	wd, err := build(p, sink)
+	wd, err := build(p, sink, m.up)
 	if err != nil {
 		return nil, err
 	}
 	m.start(wd.nodes, wd.end)
+	if enc != nil {
+		enc.charge = wd.w.Charge
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			panic(fmt.Sprintf("%v (seed %d)", r, p.Seed))
 		}
 	}()
 	w := wd.w
-	// Online time per node and class, sampled every step.
-	step := protocol.Duration(p.StepNs)
-	var sample func()
-	sample = func() {
-		m.sampleOnline(w)
-		if next := w.Now().Add(step); next < wd.end {
-			w.At(next, sample)
-		}
-	}
 	start := time.Now()
-	w.Start() // the Start inputs are queued first, so the first sample sees the nodes up
-	w.At(0, sample)
+	w.Start()
 	if p.Progress == nil {
 		w.RunUntil(wd.end)
 	} else {
@@ -335,11 +374,17 @@ func Run(p *Params) (res *Result, err error) {
 		p.Progress(int64(wd.end), w.Events())
 	}
 	w.Stop()
+	m.close(wd.end)
 	wall := time.Since(start)
 	escrow, open := wd.committee.Escrowed()
 	res = m.result(wd.end, escrow, open, wd.sybils, rec)
 	res.Wall, res.Events, res.TraceHash = wall, w.Events(), w.TraceHash()
 	res.Sent, res.Dropped = w.Messages()
+	res.sealing = enc
+	for id := range wd.nodes {
+		b, _ := wd.net.UplinkStats(protocol.NodeID(id))
+		res.BytesSent += b
+	}
 	if res.EscrowLeft != 0 || res.OpenJobs != 0 {
 		panic(fmt.Sprintf("marketrun: %d base units left in escrow of %d open jobs at the end", res.EscrowLeft, res.OpenJobs))
 	}

@@ -2,12 +2,14 @@ package marketrun
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/dais-sim/dais/gpu"
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/market"
 	"github.com/dais-sim/dais/protocol/rewards"
 	"github.com/dais-sim/dais/scenarios"
+	"github.com/dais-sim/dais/sim/netmodel"
 )
 
 // FromScenario turns a checked scenario with a workload into run
@@ -26,15 +28,23 @@ func FromScenario(sc *scenarios.Scenario, rep int) (*Params, error) {
 	}
 	p := &Params{
 		Seed: seed, Matrix: sc.Matrix(), Loss: float64(sc.Network.Loss),
-		Until: sc.Run.Duration.D(), StepNs: int64(sc.Outputs.Step.D()),
+		Until: sc.Run.Duration.D(), Drain: w.Drain.D(), StepNs: int64(sc.Outputs.Step.D()),
 		BlockInterval: sc.Protocol.Market.BlockInterval.D(),
 		CommitDelay:   sc.Protocol.Market.CommitDelay.D(),
+		NoCommitDelay: sc.Protocol.Market.CommitDelay == 0,
+		CommitteeLink: sc.Protocol.Market.Bandwidth,
 		DefaultPrice:  sc.Economics.DefaultUSDPerKWh,
 		TokenUSD:      sc.Economics.TokenUSD,
 	}
 	p.Catalog = sc.GPUCatalog()
-	// One link for all: the market's traffic is small next to its compute.
-	p.Link = sc.Link(scenarios.Group{}, 0)
+	if e := w.Encryption; e != nil {
+		p.Encryption = &Encryption{InputBytes: int64(e.Input), OutputBytes: int64(e.Output)}
+	}
+	// Each node's own link: its group's class, or one drawn by share.
+	for _, c := range sc.Network.Bandwidth {
+		p.Links = append(p.Links, LinkClass{Name: c.Name, Share: float64(c.Share),
+			Link: netmodel.Link{UpBps: c.Up.BitsPerSecond(), DownBps: c.Down.BitsPerSecond()}})
+	}
 	if j := sc.Network.Jitter; j != nil {
 		p.Jitter = j.Dist()
 	}
@@ -44,7 +54,7 @@ func FromScenario(sc *scenarios.Scenario, rep int) (*Params, error) {
 			return nil, fmt.Errorf("%w: group %s has no market role (provider, validator, requester)", ErrParams, g.Name)
 		}
 		p.Groups = append(p.Groups, Group{Name: g.Name, GPU: g.GPU, Count: g.Count, Regions: g.Regions,
-			Role: role, Stake: uint64(g.Stake), Balance: uint64(g.Balance), Slots: g.Slots})
+			Role: role, Stake: uint64(g.Stake), Balance: uint64(g.Balance), Slots: g.Slots, Bandwidth: g.Bandwidth})
 	}
 	var err error
 	if p.Arrivals.Process, err = market.ParseProcess(w.Arrivals.Process); err != nil {
@@ -55,7 +65,7 @@ func FromScenario(sc *scenarios.Scenario, rep int) (*Params, error) {
 	for _, j := range w.Jobs {
 		jt := market.JobType{Name: j.Name, Share: float64(j.Share), Units: uint32(j.Units), Intensity: j.Intensity,
 			MemBytes: uint64(j.Memory), Steps: uint32(j.Steps), Precision: gpu.FP16, Deadline: j.Deadline.D(),
-			Budget: uint64(j.Budget), PricePerPFLOP: uint64(j.PricePerPFLOP)}
+			Budget: uint64(j.Budget), PricePerPFLOP: uint64(j.PricePerPFLOP), Stream: j.Stream}
 		if jt.Kind, err = market.ParseKind(j.Kind); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrParams, err)
 		}
@@ -63,9 +73,18 @@ func FromScenario(sc *scenarios.Scenario, rep int) (*Params, error) {
 			return nil, fmt.Errorf("%w: job type %s needs flops (per unit), e.g. {dist: lognormal, median: 1e13, sigma: 1}", ErrParams, j.Name)
 		}
 		jt.FLOPs = j.FLOPs.Dist()
+		if j.InputBytes != nil {
+			jt.InputBytes = j.InputBytes.Dist()
+		}
+		if j.OutputBytes != nil {
+			jt.OutputBytes = j.OutputBytes.Dist()
+		}
 		p.Jobs = append(p.Jobs, jt)
 	}
 	m := sc.Protocol.Market
+	if p.Matching, err = market.ParseMatching(m.Matching); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrParams, err)
+	}
 	if p.Scheduler, err = market.ParsePolicy(m.Scheduler); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrParams, err)
 	}
@@ -88,6 +107,8 @@ func FromScenario(sc *scenarios.Scenario, rep int) (*Params, error) {
 		}
 		policy.Emission.DecayNum, policy.Emission.DecayDen = num, den
 	}
+	policy.Fees.BurnBps = shareBps(r.FeeBurn)
+	policy.Slash[rewards.LazyWork] = shareBps(r.SlashLazyWork)
 	if r.Payout == "per_identity" {
 		policy.Payout, policy.ParticipationReward = rewards.PerIdentity, rewards.Tokens(r.ParticipationReward)
 	}
@@ -137,6 +158,11 @@ func FromScenario(sc *scenarios.Scenario, rep int) (*Params, error) {
 		p.Churn, p.ChurnShare = ch, float64(sc.Network.Churn.Share)
 	}
 	return p, nil
+}
+
+// shareBps is a share in basis points, rounded to the nearest.
+func shareBps(s scenarios.Share) rewards.Bps {
+	return rewards.Bps(math.Round(float64(s) * float64(rewards.BpsOne)))
 }
 
 // marketRole is the first of a group's roles the market runs.

@@ -51,8 +51,23 @@ func Summary(res *Result) *metrics.Run {
 		f("throughput_units_per_s", res.Throughput, "units_per_s", "verified work units per second of the run", metrics.Higher, true),
 		f("job_completion_ms_p50", res.JobLatency.P50, "ms", "median time from a done job's post to its settlement", metrics.Lower, false),
 		f("job_completion_ms_p95", res.JobLatency.P95, "ms", "p95 time from a done job's post to its settlement", metrics.Lower, false),
-		f("queue_wait_ms_p50", res.QueueWait.P50, "ms", "median time a unit replica waited in the on-chain queue", metrics.Lower, false),
-		f("queue_wait_ms_p95", res.QueueWait.P95, "ms", "p95 time a unit replica waited in the on-chain queue", metrics.Lower, false),
+		f("queue_wait_ms_mean", res.QueueWait.Mean, "ms", "mean time a unit replica waited in the committee's queue for a provider", metrics.Lower, false),
+		f("queue_wait_ms_p50", res.QueueWait.P50, "ms", "median time a unit replica waited in the committee's queue for a provider", metrics.Lower, false),
+		f("queue_wait_ms_p95", res.QueueWait.P95, "ms", "p95 time a unit replica waited in the committee's queue for a provider", metrics.Lower, false),
+		f("queue_wait_ms_p99", res.QueueWait.P99, "ms", "p99 time a unit replica waited in the committee's queue for a provider", metrics.Lower, false),
+		f("queue_length_mean", res.QueueLength, "", "replicas waiting in the committee's queue, averaged over the run (Little's law: queue_arrivals_per_s × queue_wait_ms_mean ÷ 1000)", metrics.Lower, false),
+		f("queue_arrivals_per_s", res.QueueArrivals, "", "replicas entering the committee's queue per second of the run", "", false),
+	}
+	figs = append(figs, waitFigures("wait_post_start", "a unit's wait from its post (its job's; a session unit's release) to its first replica starting on a GPU", res.PostStart)...)
+	figs = append(figs, waitFigures("wait_post_commit", "a job's wait from its post to its escrow committing on chain", res.PostCommit)...)
+	figs = append(figs, waitFigures("wait_commit_start", "a unit's wait from its job's escrow committing to its first replica starting (negative: started first, under continuous matching)", res.CommitStart)...)
+	figs = append(figs, waitFigures("settle", "a job's wait from its end (done, expired, cancelled) to its settlement committing", res.Settle)...)
+	figs = append(figs, metrics.Figures{
+		f("result_commit_ms_mean", 1000*res.Load.ResultCommitWait/float64(res.Load.ResultsCommitted), "ms", "mean time from a result's arrival to its commitment (own transaction, or its batch's root) on chain", metrics.Lower, false),
+		f("result_batches", float64(res.Load.Batches), "", "batches of results committed by their Merkle root (continuous matching)", "", false),
+		f("makespan_s", res.Makespan, "s", "time from the first job post to the last unit verified", metrics.Lower, false),
+		f("chain_bytes", float64(res.ChainBytes), "bytes", "encoded size of the committed blocks", metrics.Lower, false),
+		f("network_bytes", float64(res.BytesSent), "bytes", "bytes the network carried: every message's encoded size, unit input and output included", "", false),
 		f("useful_flops", res.UsefulFLOPs, "flops", "arithmetic of one replica of every correctly verified unit", metrics.Higher, false),
 		f("verification_flops", res.VerificationFLOPs, "flops", "arithmetic spent verifying: validators' re-execution and every further replica of verified units", "", false),
 		f("verification_overhead", res.Overhead, "", "verification FLOPs ÷ useful FLOPs", metrics.Lower, true),
@@ -75,6 +90,7 @@ func Summary(res *Result) *metrics.Run {
 		f("energy_per_unit_kwh", res.EnergyPerUnitKWh, "kwh", "energy ÷ verified units", metrics.Lower, true),
 		f("minted_tokens", tok(res.Minted), "tokens", "tokens the emission schedule minted during the run", "", false),
 		f("burned_tokens", tok(res.Burned), "tokens", "tokens burned: fee burns and slashes", "", false),
+		f("inflation_yearly", yearlyInflation(res), "", "net issuance (minted − burned) over the run ÷ the genesis supply, scaled linearly to a year of 365 days", "", false),
 		f("escrowed_tokens", tok(res.Budgets), "tokens", "budgets of the jobs settled (all of them: every job is closed by the end)", "", false),
 		f("paid_providers_tokens", tok(res.PaidProviders), "tokens", "escrow paid to providers as their share of job fees", "", false),
 		f("fee_pot_tokens", tok(res.Pot), "tokens", "escrow paid into the reward pool", "", false),
@@ -89,7 +105,8 @@ func Summary(res *Result) *metrics.Run {
 		f("assignment_timeouts", float64(res.Timeouts), "", "assignments that timed out and were requeued", metrics.Lower, false),
 		f("messages_sent", float64(res.Sent), "", "messages handed to the network model", "", false),
 		f("engine_events", float64(res.Events), "", "events the engine took off its queue", "", false),
-	}
+	}...)
+	figs = append(figs, res.sealing.figures()...)
 	run.Figures = append(figs, run.Figures...)
 	run.AddFairness("reward_per_work", "honest providers' work rewards (fee shares and compute rewards) per verified FLOP", res.RewardPerWork)
 	for i := range run.Figures {
@@ -146,27 +163,67 @@ func Summary(res *Result) *metrics.Run {
 	addSeries(run, res)
 
 	run.Plots = []metrics.Plot{
-		{Kind: metrics.PlotCDF, Data: []string{market.Completion.Key()},
-			Title: "Work units: share verified by time since the job's post", XLabel: "time from post to verified (ms)", YLabel: "units verified (fraction)",
+		{Kind: metrics.PlotCDF, Data: []string{market.Completion.Key()}, LogX: true,
+			Title: "Work units: share verified by time since the job's post", XLabel: "time from post to verified (ms, log scale)", YLabel: "units verified (fraction)",
 			Caption: "Each point is the share of verified units whose result was accepted by then. Look at the tail: slow GPUs, verification re-runs and requeued timeouts stretch it."},
 		{Kind: metrics.PlotLines, Data: []string{"supply_curve"},
 			Title: "Token supply by block", XLabel: "block height (blocks)", YLabel: "supply (tokens)",
 			Caption: "Minted less burned after every block. Look for the slope changing where a governance proposal changes the emission rate; fee burns and slashes pull it down."},
+	}
+	if len(p.Proposals) > 0 {
+		run.Plots = append(run.Plots, metrics.Plot{Kind: metrics.PlotLines, Data: []string{"emission_curve"},
+			Title: "Emission per block", XLabel: "block height (blocks)", YLabel: "minted per block (tokens)",
+			Caption: "The emission schedule in force at each block. Look for the step where a governance proposal takes effect: its activation height."})
 	}
 	if len(labels) > 0 {
 		var cols []string
 		for _, l := range labels {
 			cols = append(cols, "utilization_"+l)
 		}
+		run.Plots = append([]metrics.Plot{
+			{Kind: metrics.PlotBars, Data: []string{"profit_usd_per_gpu_hour_by_class"},
+				Title: "Profit per GPU-hour after electricity, by class", XLabel: "GPU class (name)", YLabel: "profit (USD per GPU-hour)",
+				Caption: "Earnings at the token's price less electricity at each node's regional price, per online GPU-hour; with repetitions, whiskers give the 95% confidence interval. Look for classes below zero: their owners pay to take part."},
+			{Kind: metrics.PlotHeatmap, Data: cols, Names: labels,
+				Title: "GPU utilization by class over time", XLabel: "simulated time (s)", YLabel: "GPU class (name)",
+				Caption: "Colour: busy ÷ online GPU time (fraction). Each row is the honest providers of one class; grey is a step with none online. Look for small GPUs idling (dark) while big ones are saturated (light): a scheduler that starves them."},
+			{Kind: metrics.PlotLorenz, Data: []string{"reward_per_work_lorenz"},
+				Title: "Fairness of rewards per verified FLOP", XLabel: "honest providers, poorest first (fraction)", YLabel: "share of rewards per FLOP (fraction)",
+				Caption: "The Lorenz curve of each honest provider's work rewards per verified FLOP, with its Gini coefficient in the legend. On the diagonal every FLOP earns the same; the further below it, the more some providers' work is paid less."},
+		}, run.Plots...)
 		run.Plots = append(run.Plots,
-			metrics.Plot{Kind: metrics.PlotSeries, Data: cols,
-				Title: "GPU utilization by class over time", XLabel: "simulated time (s)", YLabel: "busy ÷ online GPU time (fraction)",
-				Caption: "Honest providers of each class. Look for small GPUs idling while big ones are saturated: a scheduler that starves them."},
 			metrics.Plot{Kind: metrics.PlotBars, Data: []string{"earnings_per_gpu_hour_by_class"},
 				Title: "Earnings per GPU-hour by class", XLabel: "GPU class (name)", YLabel: "earnings (tokens per GPU-hour)",
 				Caption: "Rewards pay verified FLOPs, so faster GPUs earn more per hour; look at whether slow classes earn anything at all."})
 	}
 	return run
+}
+
+// yearlyInflation is the run's net issuance as a share of the genesis
+// supply, scaled linearly from the simulated time of the last block to 365
+// days: the rate a tokenomics designer bounds ("at most 5% a year"). NaN
+// without blocks.
+func yearlyInflation(res *Result) float64 {
+	n := len(res.Supply)
+	if n == 0 || res.Supply[n-1].At <= 0 {
+		return math.NaN()
+	}
+	last := res.Supply[n-1]
+	net := float64(res.Minted) - float64(res.Burned)
+	genesis := float64(last.Supply) - net
+	if genesis <= 0 {
+		return math.NaN()
+	}
+	year := float64(365 * 24 * time.Hour)
+	return net / genesis * year / float64(last.At)
+}
+
+// waitFigures are a wait's mean, p50, p95 and p99 in ms.
+func waitFigures(key, what string, q Quantiles) metrics.Figures {
+	mk := func(stat string, v float64, help string) metrics.Figure {
+		return metrics.Figure{Key: key + "_ms_" + stat, Value: v, Unit: "ms", Help: help + " " + what, Better: metrics.Lower}
+	}
+	return metrics.Figures{mk("mean", q.Mean, "mean of"), mk("p50", q.P50, "median of"), mk("p95", q.P95, "p95 of"), mk("p99", q.P99, "p99 of")}
 }
 
 func durationsS(ds []protocol.Duration) []float64 {
@@ -237,6 +294,7 @@ func params(p *Params) map[string]string {
 	return map[string]string{
 		"groups":       strings.Join(groups, ", "),
 		"scheduler":    p.Scheduler.String(),
+		"matching":     p.Matching.String(),
 		"verification": p.Verify.Scheme.String(),
 		"spot_check":   fmt.Sprint(p.Verify.SpotCheck),
 		"replicas":     fmt.Sprint(p.Verify.Replicas),

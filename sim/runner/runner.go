@@ -19,7 +19,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"regexp"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/dais-sim/dais/metrics"
@@ -39,46 +41,105 @@ var ErrScenario = errors.New("runner: the scenario cannot run")
 type Kind string
 
 const (
-	Learning  Kind = "learning"
-	Market    Kind = "market"
-	Consensus Kind = "consensus"
-	Gossip    Kind = "gossip"
+	Learning  Kind = scenarios.RunnerLearning
+	Market    Kind = scenarios.RunnerMarket
+	Consensus Kind = scenarios.RunnerConsensus
+	Gossip    Kind = scenarios.RunnerGossip
 )
 
 // KindOf is the runner sc runs on.
-func KindOf(sc *scenarios.Scenario) Kind {
-	switch {
-	case sc.Protocol.Learning != nil:
-		return Learning
-	case sc.Workload != nil:
-		return Market
-	case sc.Protocol.Consensus != nil:
-		return Consensus
-	}
-	return Gossip
-}
+func KindOf(sc *scenarios.Scenario) Kind { return Kind(sc.Runner()) }
 
-// Check refuses combinations of sections that no runner takes.
+// Check refuses what sc's runner cannot run, as Run would before it
+// starts: the loader has refused the combinations of sections no runner
+// takes and what a runner would ignore (scenarios.Scenario.Runner), and
+// Check builds repetition 0's run parameters as Run does, so that dais
+// validate and dais run refuse the same files with the same message. Its
+// errors are scenarios.Errors, each with the file, line and key path, and
+// wrap ErrScenario.
 func Check(sc *scenarios.Scenario) error {
-	bad := func(msg string) error { return fmt.Errorf("%w: %s: %s", ErrScenario, sc.File, msg) }
-	switch {
-	case sc.Protocol.Learning != nil && (sc.Workload != nil || sc.Protocol.Consensus != nil):
-		return bad("protocol.learning runs on its own: drop the workload and protocol.consensus sections")
-	case sc.Workload != nil && sc.Protocol.Consensus != nil:
-		return bad("a scenario runs either a workload (the marketplace, whose committee's consensus is modeled by protocol.market.commit_delay) or protocol.consensus, not both yet")
-	case len(sc.Adversaries) > 0 && KindOf(sc) == Gossip:
-		return bad("adversaries need protocol.consensus (consensus attacks), a workload (marketplace attacks) or protocol.learning (poisoning)")
+	var errs scenarios.Errors
+	if KindOf(sc) == Gossip {
+		switch n, deg := sc.NodeCount(), sc.Protocol.Gossip.Degree; {
+		case n < 2:
+			errs = append(errs, sc.Errorf("population.nodes", "block gossip needs at least 2 nodes, not %d", n))
+		case deg >= n:
+			errs = append(errs, sc.Errorf("protocol.gossip.degree", "%d peers per node among %d nodes: the degree must be below the node count", deg, n))
+		}
+	}
+	if len(errs) == 0 {
+		if _, err := params(sc, 0); err != nil {
+			errs = append(errs, locate(sc, err))
+		}
+	}
+	if len(errs) > 0 {
+		return checkError{errs.Sorted()}
 	}
 	return nil
 }
 
+// checkError is scenario errors that are ErrScenario too.
+type checkError struct{ scenarios.Errors }
+
+func (e checkError) Unwrap() []error { return []error{ErrScenario, e.Errors} }
+
+// params builds the parameters of repetition rep on sc's runner, with the
+// runner's own checks; the result is the runner's *Params.
+func params(sc *scenarios.Scenario, rep int) (any, error) {
+	switch KindOf(sc) {
+	case Learning:
+		return learnrun.FromScenario(sc, rep)
+	case Market:
+		return marketrun.FromScenario(sc, rep)
+	case Consensus:
+		return consensusrun.FromScenario(sc, rep)
+	}
+	p, err := blockprop.FromScenario(sc, rep)
+	if err == nil {
+		err = p.Validate()
+	}
+	return p, err
+}
+
+// keyPathRE finds a key path a runner's message starts with
+// ("adversaries[0]: …", "protocol.governance.proposals[1]: …").
+var keyPathRE = regexp.MustCompile(`^([a-z_]+(?:\[\d+\])?(?:\.[a-z_]+(?:\[\d+\])?)*)(?::| )`)
+
+// runnerSection is where a runner's refusal points when it names no key.
+var runnerSection = map[Kind]string{Learning: "protocol.learning", Market: "workload", Consensus: "protocol.consensus", Gossip: "protocol.gossip"}
+
+// locate places a runner's refusal at the key its message starts with, or
+// at the runner's section.
+func locate(sc *scenarios.Scenario, err error) *scenarios.Error {
+	msg := err.Error()
+	for _, e := range []error{learnrun.ErrParams, marketrun.ErrParams, consensusrun.ErrParams} {
+		msg = strings.TrimPrefix(msg, e.Error()+": ")
+	}
+	msg = strings.TrimPrefix(msg, "blockprop: ")
+	path := runnerSection[KindOf(sc)]
+	if m := keyPathRE.FindStringSubmatch(msg); m != nil && strings.ContainsAny(m[1], ".[") {
+		path = m[1]
+		msg = strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(msg, m[1]), ":"))
+	}
+	return sc.Errorf(path, "%s", msg)
+}
+
 // Progress follows one repetition: Start with the simulated time it is
-// expected to end at, Update as it goes, Done at its end. Runners that
-// cannot report progress call only Start and Done.
+// expected to end at, Update as it goes, Done at its end. Every runner
+// calls Update as it goes.
 type Progress interface {
 	Start(rep int, endNs int64)
 	Update(simNs int64, events uint64)
 	Done(simNs int64, events uint64)
+}
+
+// Units is a Progress that can count something other than simulated
+// nanoseconds. A learning run, whose simulated length is known only when
+// its last round commits, counts the rounds of all its runs (attacked,
+// clean, without DP) and calls Units("rounds") before Start; to a
+// Progress without it, it reports nothing between Start and Done.
+type Units interface {
+	Units(unit string)
 }
 
 // Options tune a Run; the zero value runs every repetition quietly.
@@ -156,11 +217,15 @@ func Run(sc *scenarios.Scenario, opt Options) (*Result, error) {
 	if src != "" {
 		run.Meta.Params = map[string]string{"accuracy_source": src}
 	}
+	run.Meta.Overrides = sc.Overrides
+	run.Meta.Resolved = sc.Resolved()
 	run.Meta.Seed = sc.Run.Seed
 	run.Meta.Seeds = seeds
 	run.Meta.Repetitions = len(runs)
 	run.Meta.Version = opt.Version
 	run.Meta.GoVersion = runtime.Version()
+	run.Finding = Finding(sc, run)
+	leadPlots(sc, run)
 	run.Host = res.Host
 	res.Run = run
 	return res, nil
@@ -176,7 +241,18 @@ func Once(sc *scenarios.Scenario, rep int, prog Progress) (Rep, error) {
 		if err != nil {
 			return Rep{}, bad(err)
 		}
-		start(prog, rep, end)
+		counted := false
+		if u, ok := prog.(Units); ok {
+			u.Units("rounds")
+			rounds := 0
+			p.Progress = func() { rounds++; prog.Update(int64(rounds), 0) }
+			counted = true
+		}
+		total := int64(p.ProgressRounds())
+		if !counted {
+			total = end
+		}
+		start(prog, rep, total)
 		res, err := learnrun.Run(p)
 		if err != nil {
 			return Rep{}, err
@@ -185,8 +261,13 @@ func Once(sc *scenarios.Scenario, rep int, prog Progress) (Rep, error) {
 		if n := len(res.RoundEnd); n > 0 {
 			at = int64(res.RoundEnd[n-1])
 		}
+		if counted {
+			at = total
+		}
 		done(prog, at, res.Events)
-		return Rep{Run: learnrun.Summary(res), Seed: p.Seed, Wall: res.Wall, Events: res.Events}, nil
+		run := learnrun.Summary(res)
+		learnrun.AddEconomy(run, res) // protocol.learning.economy's figures, if any
+		return Rep{Run: run, Seed: p.Seed, Wall: res.Wall, Events: res.Events}, nil
 	case Market:
 		p, err := marketrun.FromScenario(sc, rep)
 		if err != nil {
@@ -208,6 +289,9 @@ func Once(sc *scenarios.Scenario, rep int, prog Progress) (Rep, error) {
 			return Rep{}, bad(err)
 		}
 		start(prog, rep, end)
+		if prog != nil {
+			p.Progress = prog.Update
+		}
 		res, err := consensusrun.Run(p)
 		if err != nil {
 			return Rep{}, err

@@ -13,18 +13,6 @@ import (
 	"github.com/dais-sim/dais/scenarios"
 )
 
-// shorter keeps the repetition test of the slow shipped scenarios within a
-// few seconds: shorter runs, fewer rounds. Every code path of the scenario
-// (runner, adversaries, partitions, ledger) still runs.
-var shorter = map[string][]string{
-	"bft-ledger":          {"run.duration=6s"},
-	"federated-100k":      {"population.groups[0].count=300", "population.groups[1].count=300", "population.groups[2].count=400", "population.nodes=1000", "protocol.learning.per_round=100", "protocol.learning.rounds=2", "protocol.learning.surrogate.fit_rounds=3", "protocol.learning.surrogate.fit_providers=4"},
-	"federated-poisoning": {"protocol.learning.rounds=2"},
-	"heterogeneous-fleet": {"run.duration=1m"},
-	"longest-chain":       {"run.duration=4m"},
-	"lazy-providers":      {"run.duration=2m"},
-}
-
 // Every shipped scenario runs with three repetitions, and its figures and
 // report carry the 95% CIs and counts.
 func TestShippedScenariosRepeat(t *testing.T) {
@@ -33,7 +21,7 @@ func TestShippedScenariosRepeat(t *testing.T) {
 	}
 	for _, name := range scenarios.BuiltinNames() {
 		t.Run(name, func(t *testing.T) {
-			sc, err := scenarios.Builtin(name, append([]string{"run.repetitions=3"}, shorter[name]...)...)
+			sc, err := scenarios.Builtin(name, append([]string{"run.repetitions=3"}, Quick[name]...)...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -122,17 +110,86 @@ func TestRepetitionSeedsAreStable(t *testing.T) {
 	}
 }
 
-func TestCheckRefusesMixedSections(t *testing.T) {
-	sc, err := scenarios.Builtin("federated-poisoning", "workload={arrivals: {process: poisson, rate: 1/s}, jobs: [{name: j, kind: compute, flops: {dist: fixed, value: 1e12}}]}")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Run(sc, Options{}); !errors.Is(err, ErrScenario) || !strings.Contains(err.Error(), "protocol.learning runs on its own") {
+// Mixed sections are refused when the scenario loads, at the key; what
+// only a runner knows is refused by Check, before anything runs, at the
+// key its message names or at the runner's section.
+func TestCheckRefuses(t *testing.T) {
+	_, err := scenarios.Builtin("federated-poisoning", "workload={arrivals: {process: poisson, rate: 1/s}, jobs: [{name: j, kind: compute, flops: {dist: fixed, value: 1e12}}]}")
+	if err == nil || !strings.Contains(err.Error(), "workload: protocol.learning runs federated learning on its own") {
 		t.Errorf("learning + workload: %v", err)
+	}
+	for _, tc := range []struct {
+		name string
+		sets []string
+		want string
+	}{
+		{"quickstart", []string{"population.nodes=1", "population.groups="}, "--set population.nodes=1: population.nodes: block gossip needs at least 2 nodes, not 1"},
+		{"quickstart", []string{"population.nodes=4", "population.groups="}, "scenarios/quickstart.yaml:30:13: protocol.gossip.degree: 4 peers per node among 4 nodes: the degree must be below the node count"},
+		{"tokenomics-governance", []string{"protocol.governance.proposals[0].changes[0].key=rewards.nope"}, "scenarios/tokenomics-governance.yaml:32:9: protocol.governance.proposals[0]: govern: unknown parameter \"rewards.nope\""},
+	} {
+		sc, err := scenarios.Builtin(tc.name, tc.sets...)
+		if err != nil {
+			t.Fatalf("%s %v: %v", tc.name, tc.sets, err)
+		}
+		err = Check(sc)
+		if !errors.Is(err, ErrScenario) || !errors.Is(err, scenarios.ErrInvalid) || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%s %v: %v\nwant %s…", tc.name, tc.sets, err, tc.want)
+		}
+		if _, runErr := Run(sc, Options{}); runErr == nil || runErr.Error() != err.Error() {
+			t.Errorf("%s %v: Run says %v, Check %v", tc.name, tc.sets, runErr, err)
+		}
 	}
 }
 
 func firstLines(b []byte, n int) string {
 	lines := strings.SplitN(string(b), "\n", n+1)
 	return strings.Join(lines[:min(n, len(lines))], "\n")
+}
+
+// recorder is a Progress that keeps what it was told.
+type recorder struct {
+	unit    string
+	ends    []int64
+	updates []int64
+	done    []int64
+}
+
+func (r *recorder) Units(u string)            { r.unit = u }
+func (r *recorder) Start(_ int, end int64)    { r.ends = append(r.ends, end) }
+func (r *recorder) Update(at int64, _ uint64) { r.updates = append(r.updates, at) }
+func (r *recorder) Done(at int64, _ uint64)   { r.done = append(r.done, at) }
+
+// Every runner reports progress as it goes, ascending, to the end it
+// announced: simulated time, or a learning run's rounds.
+func TestEveryRunnerReportsProgress(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		sets []string
+		unit string
+	}{
+		{"quickstart", []string{"run.duration=20s"}, ""},
+		{"bft-validators", []string{"run.duration=10s", "network.partitions="}, ""},
+		{"marketplace-fairness", []string{"run.duration=20s"}, ""},
+		{"federated-poisoning", []string{"protocol.learning.rounds=2", "protocol.learning.baseline=false"}, "rounds"},
+	} {
+		sc, err := scenarios.Builtin(tc.name, tc.sets...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r recorder
+		if _, err := Run(sc, Options{Progress: &r}); err != nil {
+			t.Fatal(err)
+		}
+		if reps := sc.Run.Repetitions; r.unit != tc.unit || len(r.ends) != reps || len(r.done) != reps || len(r.updates) < 3*reps {
+			t.Fatalf("%s: unit %q, starts %v, %d updates, dones %v", tc.name, r.unit, r.ends, len(r.updates), r.done)
+		}
+		for i := 1; i < len(r.updates) && sc.Run.Repetitions == 1; i++ {
+			if r.updates[i] < r.updates[i-1] {
+				t.Fatalf("%s: progress went back from %d to %d", tc.name, r.updates[i-1], r.updates[i])
+			}
+		}
+		if last := r.updates[len(r.updates)-1]; tc.unit == "rounds" && last != r.ends[len(r.ends)-1] {
+			t.Errorf("%s: %d of %d rounds reported", tc.name, last, r.ends[0])
+		}
+	}
 }
