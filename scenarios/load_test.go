@@ -290,6 +290,10 @@ func TestGossipChecks(t *testing.T) {
 			`protocol.gossip.validation.groups[0].group: no population group "hom" (did you mean "home"?)`},
 		{"run: {name: t}\npopulation: {nodes: 5}\nprotocol:\n  gossip: {relay: flood}\n",
 			`protocol.gossip.relay`},
+		{"run: {name: t}\npopulation: {nodes: 5}\nprotocol:\n  gossip: {compare: [push, compact, push]}\n",
+			`protocol.gossip.compare[2]: "push" is listed twice`},
+		{"run: {name: t}\npopulation: {nodes: 5}\nprotocol:\n  gossip: {compare: [push, flood]}\n",
+			`protocol.gossip.compare[1]`},
 	} {
 		_, err := Parse("f.yaml", []byte(tc.yaml))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -512,6 +512,7 @@ func (d *decoder) validateGossip(sc *Scenario) {
 	if g.Schedule == "mining" && g.Interval == 0 {
 		d.check("protocol.gossip.interval", "0s, but schedule mining needs a mean interval between blocks > 0")
 	}
+	d.noDuplicates("protocol.gossip.compare", g.Compare)
 	if g.HashPower != nil && g.Schedule != "mining" {
 		d.check("protocol.gossip.hash_power", "only used with schedule: mining")
 	}
