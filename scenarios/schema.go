@@ -6,7 +6,7 @@ import (
 
 	"github.com/dais-sim/dais/gpu"
 	"github.com/dais-sim/dais/protocol"
-	"github.com/dais-sim/dais/sim/netmodel"
+	"github.com/dais-sim/dais/scenarios/netspec"
 )
 
 // Scenario is one experiment: what runs, on what network and fleet, with
@@ -30,7 +30,7 @@ type Scenario struct {
 	// Overrides are the --set arguments applied to Source, in order.
 	Overrides []string `yaml:"-" json:"-"`
 
-	matrix netmodel.Matrix
+	matrix netspec.Matrix
 	gpus   *gpu.Catalog
 	// pos is where each key path was written, top where the document
 	// starts (At).
@@ -518,12 +518,12 @@ func (sc *Scenario) GPUClass(name string) (gpu.Class, error) {
 // Matrix is the region matrix the scenario resolved (measured, a CSV or
 // inline, restricted to the regions it names), with the intra-region RTT
 // on the diagonal.
-func (sc *Scenario) Matrix() netmodel.Matrix { return sc.matrix }
+func (sc *Scenario) Matrix() netspec.Matrix { return sc.matrix }
 
 // Link is the access link of a node of group g: the group's named class,
 // or, without one, a class drawn by share with u, a uniform draw in [0, 1)
 // from the node's own placement stream.
-func (sc *Scenario) Link(g Group, u float64) netmodel.Link {
+func (sc *Scenario) Link(g Group, u float64) netspec.Link {
 	classes := sc.Network.Bandwidth
 	pick := classes[len(classes)-1]
 	for _, c := range classes {
@@ -540,7 +540,7 @@ func (sc *Scenario) Link(g Group, u float64) netmodel.Link {
 		}
 		u -= float64(c.Share)
 	}
-	return netmodel.Link{UpBps: pick.Up.BitsPerSecond(), DownBps: pick.Down.BitsPerSecond()}
+	return netspec.Link{UpBps: pick.Up.BitsPerSecond(), DownBps: pick.Down.BitsPerSecond()}
 }
 
 // RegionIndexes are the regions (indexes into Matrix().Regions) that group
@@ -561,10 +561,10 @@ func (sc *Scenario) RegionIndexes(g Group) []int {
 // NetPartitions are the scenario's partitions for the network model.
 // groupNodes maps each population group to its node IDs, which depend on
 // how a runner numbers nodes.
-func (sc *Scenario) NetPartitions(groupNodes map[string][]protocol.NodeID) []netmodel.Partition {
-	var out []netmodel.Partition
+func (sc *Scenario) NetPartitions(groupNodes map[string][]protocol.NodeID) []netspec.Partition {
+	var out []netspec.Partition
 	for _, sp := range sc.Network.Partitions {
-		part := netmodel.Partition{From: protocol.Time(sp.From), Until: protocol.Time(sp.Until)}
+		part := netspec.Partition{From: protocol.Time(sp.From), Until: protocol.Time(sp.Until)}
 		for _, name := range sp.Regions {
 			if i := sc.matrix.Index(name); i >= 0 {
 				part.Regions = append(part.Regions, i)
@@ -582,12 +582,12 @@ func (sc *Scenario) NetPartitions(groupNodes map[string][]protocol.NodeID) []net
 }
 
 // NetChurn is the scenario's churn for the network model, or nil.
-func (sc *Scenario) NetChurn() *netmodel.Churn {
+func (sc *Scenario) NetChurn() *netspec.Churn {
 	c := sc.Network.Churn
 	if c == nil {
 		return nil
 	}
-	ch := &netmodel.Churn{Session: c.Session.Dist(), CrashShare: float64(c.CrashShare)}
+	ch := &netspec.Churn{Session: c.Session.Dist(), CrashShare: float64(c.CrashShare)}
 	if c.Downtime != nil {
 		ch.Downtime = c.Downtime.Dist()
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/dais-sim/dais/gpu"
 	"github.com/dais-sim/dais/gpu/profile"
 	"github.com/dais-sim/dais/protocol"
-	"github.com/dais-sim/dais/sim/netmodel"
+	"github.com/dais-sim/dais/scenarios/netspec"
 )
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
@@ -180,7 +180,7 @@ func (d *decoder) validateLatency(sc *Scenario) {
 	l := &sc.Network.Latency
 	switch l.Matrix {
 	case "measured":
-		sc.matrix = netmodel.DefaultMatrix()
+		sc.matrix = netspec.DefaultMatrix()
 	case "inline":
 		if len(l.Regions) == 0 {
 			d.check("network.latency.regions", "matrix: inline needs the region names")
@@ -190,7 +190,7 @@ func (d *decoder) validateLatency(sc *Scenario) {
 			d.check("network.latency.rtt_ms", "matrix is not square: %d rows for %d regions", len(l.RTTms), len(l.Regions))
 			return
 		}
-		m := netmodel.Matrix{Regions: l.Regions}
+		m := netspec.Matrix{Regions: l.Regions}
 		for i, row := range l.RTTms {
 			rp := fmt.Sprintf("network.latency.rtt_ms[%d]", i)
 			if len(row) != len(l.Regions) {
@@ -221,7 +221,7 @@ func (d *decoder) validateLatency(sc *Scenario) {
 			return
 		}
 		defer f.Close()
-		m, err := netmodel.ParseMatrixCSV(f, path)
+		m, err := netspec.ParseMatrixCSV(f, path)
 		if err != nil {
 			d.check("network.latency.matrix", "%v", err)
 			return
@@ -250,14 +250,14 @@ func unwrapPathErr(err error) error {
 	return err
 }
 
-func subMatrix(m netmodel.Matrix, names []string) netmodel.Matrix {
+func subMatrix(m netspec.Matrix, names []string) netspec.Matrix {
 	var idx []int
 	for _, n := range names {
 		if i := m.Index(n); i >= 0 {
 			idx = append(idx, i)
 		}
 	}
-	out := netmodel.Matrix{}
+	out := netspec.Matrix{}
 	for _, i := range idx {
 		out.Regions = append(out.Regions, m.Regions[i])
 		row := make([]protocol.Duration, len(idx))

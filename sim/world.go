@@ -12,6 +12,7 @@ import (
 	"github.com/dais-sim/dais/metrics"
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/wire"
+	"github.com/dais-sim/dais/scenarios/netspec"
 )
 
 // Network turns a send into an arrival time or a drop. sim/netmodel
@@ -59,23 +60,14 @@ type Config struct {
 	TimerLateNs int64
 }
 
-// CPU is the processing time a World charges for messages. A node's
+// CPU is the processing time a World charges for messages (netspec.CPU,
+// the description a scenario and dais calibrate share). A node's
 // processor does one thing at a time: a message it sends leaves, and a
 // message it receives is handled, only once the processor has spent the
 // cost after everything charged before (World.Charge included); messages
 // wait in that order. Timers and job completions are not charged and do
 // not wait: they stand for work the node's other threads do.
-type CPU struct {
-	// SendNs is charged for each message a node sends: encoding and
-	// signing, once however many peers it goes to (a Publish; or Sends of
-	// the same message, by pointer, while handling one input, as a
-	// broadcast does). Gossip relays are the router's and free.
-	SendNs int64
-	// RecvNs is charged for each message a node receives (a gossip
-	// duplicate the router drops costs nothing): decoding and checking
-	// signatures, before the node acts on it.
-	RecvNs int64
-}
+type CPU = netspec.CPU
 
 type evKind uint8
 

@@ -12,9 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dais-sim/dais/cmd/dais/calibrate"
 	"github.com/dais-sim/dais/gpu/bench"
 	"github.com/dais-sim/dais/gpu/profile"
-	"github.com/dais-sim/dais/live/calibrate"
 	"github.com/dais-sim/dais/live/node"
 	"github.com/dais-sim/dais/live/testnet"
 )

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dais-sim/dais/cmd/dais/calibrate"
 	"github.com/dais-sim/dais/gpu/profile"
-	"github.com/dais-sim/dais/live/calibrate"
 	"github.com/dais-sim/dais/live/livetest"
 )
 

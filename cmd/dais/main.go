@@ -92,7 +92,7 @@ heterogeneous GPU nodes, deterministically: the same seed gives the same run.`,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newVersionCmd(), newRunCmd(), newValidateCmd(), newSchemaCmd(), newCompareCmd(), newGPUCmd())
-	root.AddCommand(newNodeCmd(), newTestnetCmd())
+	root.AddCommand(newNodeCmd(), newTestnetCmd(), newJobCmd(), newAccountCmd(), newInferCmd())
 	root.AddCommand(newCalibrateCmd(), newTuneCmd())
 	root.AddCommand(newSweepCmd())
 	return root

@@ -21,6 +21,7 @@ import (
 	"github.com/dais-sim/dais/live/livetest"
 	"github.com/dais-sim/dais/live/node"
 	"github.com/dais-sim/dais/live/testnet"
+	"github.com/dais-sim/dais/protocol/chain"
 	"github.com/dais-sim/dais/reports"
 )
 
@@ -170,6 +171,7 @@ network:
 		var st node.Status
 		return json.NewDecoder(resp.Body).Decode(&st) == nil && st.Height >= 3
 	})
+	userAPI(t, filepath.Join(dir, "data"), keyFile)
 	cancel()
 	select {
 	case code := <-done:
@@ -281,5 +283,64 @@ network: {loss: 1%}
 		if ns.Status == nil || ns.Status.Replayed < 4 {
 			t.Errorf("node %d after up again: %+v, want its chain replayed", ns.ID, ns.Status)
 		}
+	}
+}
+
+// userAPI drives a running one-validator network's user API through the
+// CLI: dais account, dais job submit|status|result, dais infer, and their
+// errors.
+func userAPI(t *testing.T, dataDir, keyFile string) {
+	t.Helper()
+	api := func(args ...string) (int, string, string) {
+		return cli(t, append(args, "--node", dataDir, "--key", keyFile)...)
+	}
+	code, stdout, stderr := api("account", "--json")
+	var acc struct{ Balance, NextNonce uint64 }
+	if err := json.Unmarshal([]byte(stdout), &acc); code != exitOK || err != nil || acc.Balance == 0 {
+		t.Fatalf("dais account: exit %d, %v\n%s%s", code, err, stdout, stderr)
+	}
+	code, stdout, stderr = api("job", "submit", "--units", "2", "--unit-gflops", "0.5", "--budget", "1.5")
+	id := strings.TrimSpace(stdout)
+	if code != exitOK || len(id) != 2*len(chain.JobID{}) {
+		t.Fatalf("dais job submit: exit %d\n%s%s", code, stdout, stderr)
+	}
+	var job struct {
+		State         string
+		Budget, Units uint64
+		PostedHeight  uint64 `json:"posted_height"`
+	}
+	livetest.WaitFor(t, "the job to commit", func() bool {
+		code, stdout, _ = api("job", "status", id, "--json")
+		return code == exitOK && json.Unmarshal([]byte(stdout), &job) == nil
+	})
+	if job.State != "pending" || job.Budget != 1_500_000_000 || job.Units != 2 || job.PostedHeight == 0 {
+		t.Errorf("dais job status: %s", stdout)
+	}
+	if code, stdout, stderr = api("job", "status", id); code != exitOK || !strings.Contains(stdout, "PENDING") && !strings.Contains(stdout, "pending") {
+		t.Errorf("dais job status (table): exit %d\n%s%s", code, stdout, stderr)
+	}
+	if code, stdout, stderr = api("job", "result", id, "--json"); code != exitOK || strings.TrimSpace(stdout) != "[]" {
+		t.Errorf("dais job result of a job nobody ran: exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, c := range []struct {
+		args []string
+		code int
+		err  string
+	}{
+		{[]string{"job", "status", "zz"}, exitBadInput, "32 hex digits"},
+		{[]string{"job", "submit", "--budget", "-1"}, exitBadInput, "number of tokens"},
+		{[]string{"job", "submit", "--budget", "1e30"}, exitBadInput, "too large"},
+		{[]string{"job", "submit", "--budget", "100000000"}, exitFailed, "overdraft"},
+		{[]string{"job", "status", strings.Repeat("ab", 16)}, exitFailed, "no job"},
+		{[]string{"infer", "--digit", "3"}, exitFailed, "holds no model version"},
+		{[]string{"infer"}, exitBadInput, "--input"},
+	} {
+		code, _, stderr := api(c.args...)
+		if code != c.code || !strings.Contains(stderr, c.err) {
+			t.Errorf("dais %s: exit %d, stderr %q; want %d and %q", strings.Join(c.args, " "), code, stderr, c.code, c.err)
+		}
+	}
+	if code, _, stderr := cli(t, "account"); code != exitBadInput || !strings.Contains(stderr, "--node") {
+		t.Errorf("dais account without --node: exit %d, %s", code, stderr)
 	}
 }

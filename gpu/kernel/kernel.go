@@ -3,9 +3,11 @@
 // (gpu/bench, dais gpu bench --fit matmul) times exactly the same code.
 //
 //	w := kernel.ForFLOPs(seed, 2e7) // a 215×215 float32 product, 1.99e7 FLOPs
-//	out, _ := w.Run()               // a verify.Hash of the product's bits
+//	out := w.Sum()                  // SHA-256 of the product's bits
 //
-// Run is pure Go on the calling goroutine: one CPU thread.
+// Run is pure Go on the calling goroutine: one CPU thread. The package
+// imports nothing of protocol: a driver that commits the digest as the
+// protocol's hash (live/node.MatMul) converts it.
 package kernel
 
 import (
@@ -13,8 +15,6 @@ import (
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
-
-	"github.com/dais-sim/dais/protocol/verify"
 )
 
 // MatMul is Rounds chained products of N×N float32 matrices, each round's
@@ -50,9 +50,12 @@ func (w MatMul) FLOPs() float64 {
 	return 2 * float64(w.N) * float64(w.N) * float64(w.N) * float64(w.Rounds)
 }
 
-// Run implements gpu.Work: it returns the SHA-256 of the last product's
-// float32 bits, little-endian, as a verify.Hash.
-func (w MatMul) Run() (any, error) {
+// Run implements gpu.Work: its output is Sum's digest.
+func (w MatMul) Run() (any, error) { return w.Sum(), nil }
+
+// Sum computes the product and returns the SHA-256 of the last product's
+// float32 bits, little-endian.
+func (w MatMul) Sum() [sha256.Size]byte {
 	n := w.N
 	fill := func(m []float32, stream uint64) {
 		r := rand.New(rand.NewPCG(w.Seed, stream))
@@ -88,7 +91,7 @@ func (w MatMul) Run() (any, error) {
 		}
 		h.Write(buf)
 	}
-	var out verify.Hash
+	var out [sha256.Size]byte
 	h.Sum(out[:0])
-	return out, nil
+	return out
 }

@@ -10,22 +10,23 @@ import (
 	"github.com/dais-sim/dais/protocol/learn"
 )
 
-// The centralized baseline: the MLP trained on all 3,823 training rows
-// for 15 epochs classifies the 1,797 test rows, written by other people.
+// The centralized baseline: softmax regression trained on all 3,823 training rows
+// for 10 epochs classifies the 1,797 test rows, written by other people (TestCentralized
+// holds the MLP to its 96.7%).
 func Example() {
 	train, test, err := optdigits.Load()
 	if err != nil {
 		panic(err)
 	}
-	m, err := models.New(models.Optdigits(models.KindMLP))
+	m, err := models.New(models.Optdigits(models.KindSoftmax))
 	if err != nil {
 		panic(err)
 	}
-	if _, err := m.Train(train, 15); err != nil {
+	if _, err := m.Train(train, 10); err != nil {
 		panic(err)
 	}
-	fmt.Println("test accuracy >= 95%:", m.Accuracy(test) >= 0.95)
-	// Output: test accuracy >= 95%: true
+	fmt.Println("test accuracy >= 90%:", m.Accuracy(test) >= 0.90)
+	// Output: test accuracy >= 90%: true
 }
 
 // A federated round as a driver runs it: each learner's local training is

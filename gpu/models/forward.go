@@ -63,6 +63,19 @@ func (m *Model) Predict(x []float64) int {
 	return argmax(out)
 }
 
+// Probabilities are the model's class probabilities for row x: the
+// softmax of its logits (Predict is their argmax). x must have
+// Spec.Inputs features.
+func (m *Model) Probabilities(x []float64) []float64 {
+	out := make([]float64, m.spec.Classes)
+	forward(m.spec, m.params, x, make([]float64, m.spec.Hidden), out)
+	z := logSumExp(out)
+	for i, v := range out {
+		out[i] = math.Exp(v - z)
+	}
+	return out
+}
+
 // Accuracy is the fraction of ds's rows that Predict classifies
 // correctly, or 0 for an empty or ill-fitting ds.
 func (m *Model) Accuracy(ds datasets.Dataset) float64 {

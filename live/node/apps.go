@@ -10,6 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dais-sim/dais/gpu"
+	"github.com/dais-sim/dais/gpu/models"
+	"github.com/dais-sim/dais/live/api"
 	"github.com/dais-sim/dais/live/store"
 	"github.com/dais-sim/dais/metrics"
 	"github.com/dais-sim/dais/protocol"
@@ -94,6 +96,9 @@ type ServiceContext struct {
 	// AccountKey is the node's account key, for a service that signs
 	// transactions.
 	AccountKey ed25519.PrivateKey
+	// ModelCommitted offers a committed model version to the user API's
+	// inference (the node's model registry); safe anywhere.
+	ModelCommitted func(api.ModelVersion, models.Spec, []float64)
 }
 
 // serviceBuilder returns the service a network asks this node to run, or
@@ -110,6 +115,11 @@ func registerService(b serviceBuilder) { serviceBuilders = append(serviceBuilder
 func (n *Node) buildServices(engine protocol.Node) (protocol.Node, error) {
 	ctx := ServiceContext{Network: n.net, ID: n.cfg.ID, Log: n.log, Ledger: n.ledger, Store: n.store, AccountKey: n.keys.Account,
 		Height: func() uint64 { return n.ledger.Height() },
+		ModelCommitted: func(v api.ModelVersion, spec models.Spec, params []float64) {
+			if err := n.models.add(v, spec, params); err != nil {
+				n.log.Error("api: registering a model version", "round", v.Round, "err", err)
+			}
+		},
 		Connected: func(id protocol.NodeID) bool {
 			return n.host != nil && slices.Contains(n.host.TopicPeers(PresenceTopic), id)
 		}}

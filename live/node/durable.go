@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/dais-sim/dais/live/api"
 	"github.com/dais-sim/dais/live/store"
 	"github.com/dais-sim/dais/metrics"
 	"github.com/dais-sim/dais/protocol"
@@ -21,12 +22,20 @@ import (
 type chainApp struct {
 	*chain.Ledger
 	committed []uint64
+	// index, if set, reads every committed block for the user API.
+	index *api.Index
 }
 
 // Commit implements consensus.App.
 func (a *chainApp) Commit(height uint64, block []byte, hash consensus.Hash, now protocol.Time) {
 	a.Ledger.Commit(height, block, hash, now)
 	a.committed = append(a.committed, height)
+	if a.index != nil {
+		// The engine checked the block before committing it, so it decodes.
+		if b, err := chain.DecodeBlock(block); err == nil {
+			a.index.Apply(height, b)
+		}
+	}
 }
 
 // durable wraps a node's engine (a bft.Validator or bft.Follower, perhaps

@@ -18,6 +18,7 @@ import (
 
 	"github.com/dais-sim/dais/gpu/datasets"
 	"github.com/dais-sim/dais/gpu/models"
+	"github.com/dais-sim/dais/live/api"
 	"github.com/dais-sim/dais/live/store"
 	"github.com/dais-sim/dais/metrics"
 	"github.com/dais-sim/dais/protocol"
@@ -68,6 +69,11 @@ type LearningSpec struct {
 	// Pot is each round's training reward in base units, paid from the
 	// coordinator's balance; 0 pays nothing.
 	Pot uint64 `json:"pot,omitempty" yaml:"pot,omitempty"`
+	// InferencePrice is what one inference on a committed model version
+	// costs through the user API (live/api), in base units paid to the
+	// coordinator, which holds the versions and answers; 0 makes them
+	// open.
+	InferencePrice uint64 `json:"inference_price,omitempty" yaml:"inference_price,omitempty"`
 	// RoundTimeout and ScoreTimeout bound the waits for updates and scores
 	// (0: 10 s each); RoundGap is the pause between rounds (0: 1 s).
 	RoundTimeout Duration `json:"round_timeout,omitempty" yaml:"round_timeout,omitempty"`
@@ -328,6 +334,8 @@ type learnApp struct {
 	log    *slog.Logger
 
 	roles []App
+	// onModel registers a committed version with the node's user API.
+	onModel func(api.ModelVersion, models.Spec, []float64)
 
 	key        ed25519.PrivateKey // the coordinator's account key
 	coordAddr  chain.Address
@@ -384,6 +392,10 @@ func newLearnApp(spec *LearningSpec, ctx ServiceContext) (*learnApp, error) {
 			ctx.Log.Info("learning: resuming from the stored checkpoint", "round", cfg.Resume.Round, "version", cfg.Resume.Version.String())
 		}
 		a.key = ctx.AccountKey
+		a.onModel = ctx.ModelCommitted
+		if r := cfg.Resume; r != nil {
+			a.register(r.Round, r.Version, r.Parent, r.Params)
+		}
 		if b, err := ctx.Store.Meta(nonceKey); err == nil && len(b) == 8 {
 			a.nonce = binary.BigEndian.Uint64(b)
 		}
@@ -509,7 +521,7 @@ func (a *learnApp) committed(env protocol.Env, e learn.Committed) {
 	if err := a.store.PutMeta(nonceKey, binary.BigEndian.AppendUint64(nil, a.nonce)); err != nil {
 		a.log.Error("learning: recording the payout nonce", "round", e.Round, "err", err)
 	}
-	acc := a.fed.Accuracy(e.Params)
+	acc := a.register(e.Round, e.Version, e.Parent, e.Params)
 	env.Emit(LearnMeasured{Round: e.Round, Accuracy: acc})
 	a.m.round.Set(float64(e.Round))
 	a.m.accuracy.Set(acc)
@@ -519,6 +531,19 @@ func (a *learnApp) committed(env protocol.Env, e learn.Committed) {
 	a.mu.Unlock()
 	a.log.Info("learning round committed", "round", e.Round, "version", e.Version.String(), "updates", e.Updates,
 		"accepted", e.Accepted, "skipped", e.Skipped, "test_accuracy", fmt.Sprintf("%.4f", acc), "final", e.Final)
+}
+
+// register measures a committed version and offers it to the user API's
+// inference; it returns the version's test accuracy.
+func (a *learnApp) register(round uint64, version, parent learn.Hash, params []float64) float64 {
+	acc := a.fed.Accuracy(params)
+	if a.onModel == nil {
+		return acc
+	}
+	spec := a.fed.Spec()
+	a.onModel(api.ModelVersion{Hash: version, Parent: parent, Round: uint32(round), TestAccuracy: acc,
+		Price: a.spec.InferencePrice, Provider: a.coordAddr, Model: a.spec.Params(a.net.Seed).Model, Inputs: uint32(spec.Inputs)}, spec, params)
+	return acc
 }
 
 // pay signs a Payout of the round's credits from the coordinator's

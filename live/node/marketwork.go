@@ -21,8 +21,12 @@ import (
 // re-execution) compares real outputs.
 
 // MatMul is the real computation standing for a work unit (gpu/kernel,
-// where gpu/bench times the same code for a hardware profile).
-type MatMul = kernel.MatMul
+// where gpu/bench times the same code for a hardware profile); its output
+// is the kernel's digest as the protocol's hash.
+type MatMul struct{ kernel.MatMul }
+
+// Run implements gpu.Work: the product's digest, a verify.Hash.
+func (w MatMul) Run() (any, error) { return verify.Hash(w.Sum()), nil }
 
 // DefaultMaxWorkFLOPs caps the real work of one unit (MarketSpec's
 // max_work_flops): a unit that states more FLOPs computes this many, and
@@ -36,7 +40,7 @@ func UnitWork(job chain.JobID, unit, step uint32, flops, maxFLOPs float64) MatMu
 	b = binary.BigEndian.AppendUint32(b, unit)
 	b = binary.BigEndian.AppendUint32(b, step)
 	h := sha256.Sum256(b)
-	return kernel.ForFLOPs(binary.BigEndian.Uint64(h[:8]), math.Min(flops, maxFLOPs))
+	return MatMul{kernel.ForFLOPs(binary.BigEndian.Uint64(h[:8]), math.Min(flops, maxFLOPs))}
 }
 
 // LiveResult is the result hash a live provider commits for a unit whose

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/dais-sim/dais/live"
+	"github.com/dais-sim/dais/live/api"
 	"github.com/dais-sim/dais/live/p2p"
 	"github.com/dais-sim/dais/live/store"
 	"github.com/dais-sim/dais/metrics"
@@ -152,8 +153,10 @@ type Node struct {
 	in        *inbound
 	rt        atomic.Pointer[live.Runtime]
 	tel       *telemetry
-	services  []*Service // protocols beside consensus (apps.go)
-	appSend   *appSender // sends their messages (appsend.go)
+	services  []*Service     // protocols beside consensus (apps.go)
+	index     *api.Index     // committed jobs and results, for the user API
+	models    *modelRegistry // committed model versions this node answers for
+	appSend   *appSender     // sends their messages (appsend.go)
 	failed    atomic.Bool
 	fatal     chan error
 
@@ -180,7 +183,8 @@ func New(cfg *Config, opts Options) (n *Node, err error) {
 		return nil, err
 	}
 	netw := cfg.Network
-	n = &Node{cfg: cfg, net: netw, self: netw.Nodes[cfg.ID], opts: opts, fatal: make(chan error, 1)}
+	n = &Node{cfg: cfg, net: netw, self: netw.Nodes[cfg.ID], opts: opts, fatal: make(chan error, 1),
+		index: api.NewIndex(), models: &modelRegistry{}}
 	built := n // a failing return sets n to nil
 	defer func() {
 		if err != nil {
@@ -316,7 +320,7 @@ func (n *Node) buildProtocol() (protocol.Node, *chainApp, error) {
 		return nil, nil, fmt.Errorf("%w: the validator set: %w", ErrConfig, err)
 	}
 	n.set = set
-	app := &chainApp{Ledger: ledger}
+	app := &chainApp{Ledger: ledger, index: n.index}
 	var engineApp consensus.App = app
 	if n.opts.WrapApp != nil {
 		engineApp = n.opts.WrapApp(id, app)
@@ -349,7 +353,7 @@ func (n *Node) buildProtocol() (protocol.Node, *chainApp, error) {
 	if n.opts.WrapNode != nil {
 		engine = n.opts.WrapNode(id, engine)
 	}
-	return engine, app, nil
+	return &apiGate{Node: engine, self: id}, app, nil
 }
 
 func (n *Node) startHost() error {
@@ -411,6 +415,8 @@ func (n *Node) listenStatus(dir string) error {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(n.tel.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /status", n.serveStatus)
+	// The user API (live/api), on the same loopback listener.
+	mux.Handle(api.NewServer(apiBackend{n}, api.Options{}).Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		if n.failed.Load() {
 			http.Error(w, "failed", http.StatusServiceUnavailable)

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/dais-sim/dais/scenarios/marketplace"
+
 	"github.com/dais-sim/dais/gpu"
 	"github.com/dais-sim/dais/live/node"
 	"github.com/dais-sim/dais/metrics"
@@ -13,13 +15,12 @@ import (
 	"github.com/dais-sim/dais/protocol/learn"
 	"github.com/dais-sim/dais/protocol/market"
 	"github.com/dais-sim/dais/sim/learnrun"
-	"github.com/dais-sim/dais/sim/marketrun"
 )
 
 // The marketplace's and the federated job's part of a testnet report.
 // The nodes write the protocol events their roles emit to their events
 // files (node.Event.Protocol); the report hands them, in time order, to
-// the simulator's own measurement (marketrun.Meter, learnrun.Summary), so
+// the simulator's own measurement (marketplace.Meter, learnrun.Summary), so
 // that a testnet's figures have a simulated run's keys and meanings and
 // dais compare lines the two up. What live cannot measure is left out:
 // the network model's counts (messages_sent, engine_events,
@@ -82,36 +83,36 @@ func marketSection(netw *node.Network, evs []protoEvent, spans []online, start, 
 	}
 	class, _ := cat.Lookup(s.Class)
 	cpu, _ := gpu.Lookup("cpu")
-	nodes := make([]marketrun.Node, len(netw.Nodes))
+	nodes := make([]marketplace.Node, len(netw.Nodes))
 	for i := range nodes {
 		id := protocol.NodeID(i)
-		n := marketrun.Node{Class: cpu, Group: -1, Sybil: -1}
+		n := marketplace.Node{Class: cpu, Group: -1, Sybil: -1}
 		switch {
 		case slices.Contains(s.Providers, id):
-			n.Role, n.Class = marketrun.Provider, class
+			n.Role, n.Class = marketplace.Provider, class
 		case slices.Contains(s.Validators, id):
-			n.Role, n.Class = marketrun.Validator, class
+			n.Role, n.Class = marketplace.Validator, class
 		case slices.Contains(s.Requesters, id):
-			n.Role = marketrun.Requester
+			n.Role = marketplace.Requester
 		}
 		nodes[i] = n
 	}
 	scheme, _ := market.ParseScheme(s.Verification)
 	sched, _ := market.ParsePolicy(s.Scheduler)
-	p := &marketrun.Params{Seed: netw.Seed, Scheduler: sched, Verify: market.Verification{Scheme: scheme},
+	p := &marketplace.Params{Seed: netw.Seed, Scheduler: sched, Verify: market.Verification{Scheme: scheme},
 		BlockInterval: protocol.Duration(s.BlockInterval), CommitDelay: protocol.Duration(s.CommitDelay),
 		Until: protocol.Duration(end - start), StepNs: seriesStepNs,
-		Groups: []marketrun.Group{
-			{Name: "providers", GPU: s.Class, Count: len(s.Providers), Role: marketrun.Provider},
-			{Name: "validators", GPU: s.Class, Count: len(s.Validators), Role: marketrun.Validator},
-			{Name: "requesters", GPU: "cpu", Count: len(s.Requesters), Role: marketrun.Requester}}}
+		Groups: []marketplace.Group{
+			{Name: "providers", GPU: s.Class, Count: len(s.Providers), Role: marketplace.Provider},
+			{Name: "validators", GPU: s.Class, Count: len(s.Validators), Role: marketplace.Validator},
+			{Name: "requesters", GPU: "cpu", Count: len(s.Requesters), Role: marketplace.Requester}}}
 	switch scheme {
 	case market.Redundancy:
 		p.Verify.Replicas, p.Verify.Quorum, p.Verify.MaxReplicas = s.Replicas, s.Replicas, s.Replicas
 	case market.SpotCheck:
 		p.Verify.SpotCheck = s.SpotCheck
 	}
-	mt := marketrun.NewMeter(p, nodes, protocol.Time(start), protocol.Time(end), nil)
+	mt := marketplace.NewMeter(p, nodes, protocol.Time(start), protocol.Time(end), nil)
 	for _, o := range spans {
 		mt.Online(o.id, protocol.Time(o.from), protocol.Time(o.to))
 	}
@@ -130,7 +131,7 @@ func marketSection(netw *node.Network, evs []protoEvent, spans []online, start, 
 	}
 	res := mt.Result(escrow, len(open))
 	res.Wall = time.Duration(end - start)
-	run := marketrun.Summary(res)
+	run := marketplace.Summary(res)
 	delete(run.Meta.Params, "drain") // a testnet's market has none: it runs until the report
 	run.Figures = slices.DeleteFunc(run.Figures, func(f metrics.Figure) bool {
 		return f.Key == "messages_sent" || f.Key == "engine_events" || f.Key == "network_bytes"

@@ -104,6 +104,9 @@ func TestSummary(t *testing.T) {
 // Every quantile is within the stated relative error of the exact one, on
 // 10⁶ samples of distributions with light and heavy tails.
 func TestQuantileError(t *testing.T) {
+	if raceEnabled {
+		t.Skip("a million draws through the sketch on one goroutine: nothing for the race detector (make test runs it without -race)")
+	}
 	const n = 1_000_000
 	r := rand.New(rand.NewPCG(7, 11))
 	for _, tc := range []struct {

@@ -26,13 +26,14 @@ import (
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/dist"
 	"github.com/dais-sim/dais/protocol/gossip"
+	"github.com/dais-sim/dais/scenarios/netspec"
 	"github.com/dais-sim/dais/sim/netmodel"
 )
 
 // Node is where one node sits and what it has.
 type Node struct {
 	Region int // index into Params.Matrix.Regions
-	Link   netmodel.Link
+	Link   netspec.Link
 	GPU    string // the name of its GPU class
 	Group  int    // index into Params.Groups
 	// HashPower is the node's share of mining, relative to the others'
@@ -45,7 +46,7 @@ type Node struct {
 // Params describes one run.
 type Params struct {
 	Seed   uint64
-	Matrix netmodel.Matrix
+	Matrix netspec.Matrix
 	Nodes  []Node
 	// Groups names the population groups Node.Group points into.
 	Groups []string
@@ -83,9 +84,9 @@ type Params struct {
 	Jitter        dist.Dist
 	LatencyFactor dist.Dist
 	Loss          float64
-	Partitions    []netmodel.Partition
+	Partitions    []netspec.Partition
 	// Churn, if not nil, applies to ChurnNodes.
-	Churn      *netmodel.Churn
+	Churn      *netspec.Churn
 	ChurnNodes []protocol.NodeID
 	// Until is when proposals stop. With an Interval, the run goes on one
 	// more interval, without new blocks, so the last block is measured like
@@ -242,7 +243,7 @@ func Run(p *Params) (*Result, error) {
 	}
 	end := p.end()
 	if p.Churn != nil {
-		if err := p.Churn.Apply(e, p.Seed, p.ChurnNodes, end); err != nil {
+		if err := netmodel.ApplyChurn(*p.Churn, e, p.Seed, p.ChurnNodes, end); err != nil {
 			return nil, err
 		}
 	}

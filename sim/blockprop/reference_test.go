@@ -58,7 +58,7 @@ func runWorld(t *testing.T, p *Params) ([]metrics.Stamped, *sim.World) {
 		w.Add(n)
 	}
 	if p.Churn != nil {
-		if err := p.Churn.Apply(w, p.Seed, p.ChurnNodes, p.end()); err != nil {
+		if err := netmodel.ApplyChurn(*p.Churn, w, p.Seed, p.ChurnNodes, p.end()); err != nil {
 			t.Fatal(err)
 		}
 	}

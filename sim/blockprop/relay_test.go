@@ -8,16 +8,16 @@ import (
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/dist"
 	"github.com/dais-sim/dais/protocol/gossip"
-	"github.com/dais-sim/dais/sim/netmodel"
+	"github.com/dais-sim/dais/scenarios/netspec"
 )
 
 // line is three nodes A–B–C in one region: 10 ms one way, 8 Mbit/s up
 // and down (a byte per µs), one block of 100,000 bytes from A at 0.
 func line(relay gossip.Protocol, validation protocol.Duration) *Params {
-	link := netmodel.Link{UpBps: 8e6, DownBps: 8e6}
+	link := netspec.Link{UpBps: 8e6, DownBps: 8e6}
 	p := &Params{
 		Seed:      1,
-		Matrix:    netmodel.Matrix{Regions: []string{"r"}, RTT: [][]protocol.Duration{{20 * protocol.Millisecond}}},
+		Matrix:    netspec.Matrix{Regions: []string{"r"}, RTT: [][]protocol.Duration{{20 * protocol.Millisecond}}},
 		Nodes:     []Node{{Link: link}, {Link: link}, {Link: link}},
 		Graph:     [][]protocol.NodeID{{1}, {0, 2}, {1}},
 		BlockSize: 100_000,

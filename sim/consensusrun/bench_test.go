@@ -5,7 +5,7 @@ import (
 
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/consensus"
-	"github.com/dais-sim/dais/sim/netmodel"
+	"github.com/dais-sim/dais/scenarios/netspec"
 )
 
 // benchRun runs p b.N times and reports the engine's speed: simulated
@@ -51,7 +51,7 @@ func bft100Ledger(sigs consensus.SigMode, until protocol.Duration) *Params {
 		clients[i] = protocol.NodeID(100 + i)
 	}
 	return &Params{Seed: 1, Engine: BFT, Validators: 100, Followers: 100, BFT: BFTParams{Sigs: sigs},
-		Link: netmodel.Link{UpBps: 1e9, DownBps: 1e9}, Until: until, Record: true,
+		Link: netspec.Link{UpBps: 1e9, DownBps: 1e9}, Until: until, Record: true,
 		Ledger: &LedgerParams{TxRate: 100, Clients: clients, ModeledVerification: sigs == consensus.SigModeled}}
 }
 
@@ -73,7 +73,7 @@ func BenchmarkBFT100LedgerRealSigs(b *testing.B) {
 // modeled signatures, 20 simulated seconds.
 func BenchmarkBFT100Followers10k(b *testing.B) {
 	benchRun(b, &Params{Seed: 1, Engine: BFT, Validators: 100, Followers: 10000,
-		BFT: BFTParams{Sigs: consensus.SigModeled}, Link: netmodel.Link{UpBps: 1e9, DownBps: 1e9},
+		BFT: BFTParams{Sigs: consensus.SigModeled}, Link: netspec.Link{UpBps: 1e9, DownBps: 1e9},
 		Until: 20 * protocol.Second, Record: true})
 }
 
@@ -94,6 +94,6 @@ func BenchmarkBFT100(b *testing.B) {
 // peers each, 10 s blocks, one simulated hour.
 func BenchmarkNakamoto1k(b *testing.B) {
 	benchRun(b, &Params{Seed: 1, Engine: Nakamoto, Validators: 100, Followers: 900,
-		Nakamoto: NakamotoParams{Interval: 10 * protocol.Second, Degree: 4}, Link: netmodel.Link{UpBps: 1e9, DownBps: 1e9},
+		Nakamoto: NakamotoParams{Interval: 10 * protocol.Second, Degree: 4}, Link: netspec.Link{UpBps: 1e9, DownBps: 1e9},
 		Until: protocol.Hour, Record: true})
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/dais-sim/dais/protocol/consensus/consensustest"
 	"github.com/dais-sim/dais/protocol/consensus/nakamoto"
 	"github.com/dais-sim/dais/protocol/dist"
+	"github.com/dais-sim/dais/scenarios/netspec"
 	"github.com/dais-sim/dais/sim"
 	"github.com/dais-sim/dais/sim/blockprop"
 	"github.com/dais-sim/dais/sim/check"
@@ -94,7 +95,7 @@ type NakamotoParams struct {
 // Placement is where one node sits and what hardware it has.
 type Placement struct {
 	Region int // index into the matrix's regions
-	Link   netmodel.Link
+	Link   netspec.Link
 	GPU    string // class name, resolved through Params.Catalog; "" means the run's default
 }
 
@@ -103,10 +104,10 @@ type Params struct {
 	Seed   uint64
 	Engine Engine
 	// Matrix is the region latency matrix; the zero value means
-	// netmodel.DefaultMatrix.
-	Matrix netmodel.Matrix
+	// netspec.DefaultMatrix.
+	Matrix netspec.Matrix
 	// Link is every node's access link (zero: unlimited).
-	Link netmodel.Link
+	Link netspec.Link
 	// Placement, if not nil, gives each node (validators first, then
 	// followers) its region, link and GPU class, replacing the seeded spread
 	// over regions, Link, and NakamotoParams.GPUs.
@@ -117,7 +118,7 @@ type Params struct {
 	Catalog    *gpu.Catalog
 	Jitter     dist.Dist
 	Loss       float64
-	Partitions []netmodel.Partition
+	Partitions []netspec.Partition
 
 	// Validators is the number of BFT validators or longest-chain miners.
 	Validators int
@@ -388,7 +389,7 @@ func Run(p *Params) (*Result, error) {
 	}
 	m := p.Matrix
 	if len(m.Regions) == 0 {
-		m = netmodel.DefaultMatrix()
+		m = netspec.DefaultMatrix()
 	}
 	net, err := netmodel.New(m)
 	if err != nil {

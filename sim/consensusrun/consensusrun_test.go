@@ -8,8 +8,8 @@ import (
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/consensus"
 	"github.com/dais-sim/dais/protocol/dist"
+	"github.com/dais-sim/dais/scenarios/netspec"
 	"github.com/dais-sim/dais/sim/check"
-	"github.com/dais-sim/dais/sim/netmodel"
 )
 
 func mustRun(t *testing.T, p *Params) *Result {
@@ -31,7 +31,7 @@ func bft100(until protocol.Duration) *Params {
 
 // matrixStats returns the median and largest round trip between two
 // different regions.
-func matrixStats(m netmodel.Matrix) (median, largest protocol.Duration) {
+func matrixStats(m netspec.Matrix) (median, largest protocol.Duration) {
 	var rtts []protocol.Duration
 	for i := range m.RTT {
 		for j := range m.RTT[i] {
@@ -53,7 +53,7 @@ func matrixStats(m netmodel.Matrix) (median, largest protocol.Duration) {
 // proposal after one, every prevote after two, every precommit after three).
 func TestBFT100Validators(t *testing.T) {
 	res := mustRun(t, bft100(60*protocol.Second))
-	median, largest := matrixStats(netmodel.DefaultMatrix())
+	median, largest := matrixStats(netspec.DefaultMatrix())
 	t.Logf("%d heights; finality p50 %v p95 %v p99 %v max %v; rounds per height %v; block interval p50 %v; %.0f messages and %.0f kB per block",
 		res.Blocks(), res.Finality.P50, res.Finality.P95, res.Finality.P99, res.Finality.Max, res.RoundsPerHeight,
 		res.BlockInterval.P50, res.PerBlock(res.Msgs), res.PerBlock(res.Bytes)/1e3)
@@ -138,7 +138,7 @@ func TestPartitionHalvesThenHeals(t *testing.T) {
 	}
 	from, heal := protocol.Time(20*protocol.Second), protocol.Time(50*protocol.Second)
 	p := bft100(80 * protocol.Second)
-	p.Partitions = []netmodel.Partition{{From: from, Until: heal, Nodes: half}}
+	p.Partitions = []netspec.Partition{{From: from, Until: heal, Nodes: half}}
 	res := mustRun(t, p)
 	if len(res.Failures) != 0 {
 		t.Fatalf("invariants broken: %v", res.Failures)
@@ -178,7 +178,7 @@ func TestMinorityCatchesUp(t *testing.T) {
 	}
 	from, heal := protocol.Time(10*protocol.Second), protocol.Time(40*protocol.Second)
 	p := bft100(60 * protocol.Second)
-	p.Partitions = []netmodel.Partition{{From: from, Until: heal, Nodes: cut}}
+	p.Partitions = []netspec.Partition{{From: from, Until: heal, Nodes: cut}}
 	res := mustRun(t, p)
 	if len(res.Failures) != 0 {
 		t.Fatalf("invariants broken: %v", res.Failures)
@@ -208,7 +208,7 @@ func TestMinorityCatchesUp(t *testing.T) {
 func TestFollowers(t *testing.T) {
 	p := bft100(15 * protocol.Second)
 	p.Followers = 1000
-	p.Link = netmodel.Link{UpBps: 1e9, DownBps: 1e9}
+	p.Link = netspec.Link{UpBps: 1e9, DownBps: 1e9}
 	res := mustRun(t, p)
 	t.Logf("%d heights; validators p50 %v, followers p50 %v p99 %v (%d commits)", res.Blocks(),
 		res.Finality.P50, res.FollowerFinality.P50, res.FollowerFinality.P99, res.FollowerFinality.N)
@@ -319,7 +319,7 @@ func TestStaleRate(t *testing.T) {
 		t.Run((tc.d / protocol.Millisecond * protocol.Millisecond).String(), func(t *testing.T) {
 			t.Parallel()
 			p := &Params{Seed: 1, Engine: Nakamoto, Validators: 100, Until: tc.interval * protocol.Duration(tc.blocks),
-				Matrix:   netmodel.Matrix{Regions: []string{"one"}, RTT: [][]protocol.Duration{{2 * tc.d}}},
+				Matrix:   netspec.Matrix{Regions: []string{"one"}, RTT: [][]protocol.Duration{{2 * tc.d}}},
 				Nakamoto: NakamotoParams{Interval: tc.interval, NoRelay: true}, BlockSize: 64, Record: true}
 			res := mustRun(t, p)
 			want := 1 - math.Exp(-tc.d.Seconds()/tc.interval.Seconds())
@@ -382,7 +382,7 @@ func TestProcessingCosts(t *testing.T) {
 	const n = 4
 	base := func() *Params {
 		return &Params{Seed: 3, Engine: BFT, Validators: n, Until: 20 * protocol.Second, Record: true,
-			Matrix: netmodel.Matrix{Regions: []string{"lo"}, RTT: [][]protocol.Duration{{protocol.Millisecond}}}}
+			Matrix: netspec.Matrix{Regions: []string{"lo"}, RTT: [][]protocol.Duration{{protocol.Millisecond}}}}
 	}
 	free := mustRun(t, base())
 	const send, recv = 100 * protocol.Microsecond, 300 * protocol.Microsecond

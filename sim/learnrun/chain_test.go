@@ -14,6 +14,7 @@ import (
 // refund is what rounding left in each pot plus the base unit the pots
 // leave over.
 func TestTrainingJobOnChain(t *testing.T) {
+	singleThreaded(t)
 	p := DefaultParams()
 	p.Rounds, p.Providers, p.Epochs = 3, 6, 1
 	p.Budget, p.Pot = 3_000_001, 0 // pot 1,000,000; 1 base unit left over

@@ -16,10 +16,8 @@ import (
 // committee's aggregation jobs and the extra copies of every update make
 // rounds longer in simulated time.
 func TestCommitteeRun(t *testing.T) {
+	singleThreaded(t)
 	rounds := 3
-	if raceEnabled {
-		rounds = 2 // the race detector slows the real training tenfold
-	}
 	run := func(a, lying int) *Result {
 		p := DefaultParams()
 		p.Rounds, p.Aggregators, p.Attack.LyingAggregators = rounds, a, lying

@@ -3,6 +3,7 @@ package learnrun
 import (
 	"fmt"
 
+	"github.com/dais-sim/dais/gpu/models"
 	"github.com/dais-sim/dais/protocol/learn"
 )
 
@@ -54,6 +55,10 @@ func (f *Federation) Train(i int) (learn.TrainFunc, uint64) {
 
 // Score is validator j's ScoreFunc.
 func (f *Federation) Score(j int) learn.ScoreFunc { return f.st.scoreFunc(f.st.split.validation[j]) }
+
+// Spec is the model every round trains: the shape of a version's
+// parameters (models.New(Spec()) and SetParams rebuild a version).
+func (f *Federation) Spec() models.Spec { return f.st.eval.Spec() }
 
 // Accuracy is the share of the 1,797 optdigits test rows params classify
 // correctly (NaN if params do not fit the model).

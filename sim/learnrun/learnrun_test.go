@@ -119,6 +119,9 @@ func TestSybilFoolsGold(t *testing.T) {
 	opts := SybilTableOptions()
 	opts.Rules = []string{learn.RuleFedAvg, learn.RuleKrum, learn.RuleMedian, learn.RuleFoolsGold}
 	opts.Shares = SybilShares(opts.Base.Providers, 2, 5, 9)
+	if !claims {
+		opts.Shares = SybilShares(opts.Base.Providers, 5) // make claims runs 2, 5 and 9
+	}
 	tab, err := AttackTable(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -155,7 +158,11 @@ func TestTokenShareBelowNodeShare(t *testing.T) {
 		err  error
 	}
 	var cells []*cell
-	for _, part := range []datasets.Scheme{{Kind: datasets.SchemeIID}, {Kind: datasets.SchemeDirichlet, Alpha: 0.5}} {
+	parts := []datasets.Scheme{{Kind: datasets.SchemeIID}, {Kind: datasets.SchemeDirichlet, Alpha: 0.5}}
+	if !claims {
+		parts = parts[1:] // the harder split; make claims runs both
+	}
+	for _, part := range parts {
 		for _, a := range attacks {
 			a.Share = 0.3
 			cells = append(cells, &cell{part: part, a: a})
@@ -223,6 +230,7 @@ func TestCollusion(t *testing.T) {
 // Same parameters, same seed: the same events, models and payouts; the
 // colluders' oracle and the decorators included.
 func TestDeterministic(t *testing.T) {
+	singleThreaded(t)
 	p := DefaultParams()
 	p.Rounds, p.Providers, p.Trace = 2, 6, true
 	p.Attack = Attack{Kind: LittleIsEnough, Share: 0.34}
@@ -252,6 +260,7 @@ func TestDeterministic(t *testing.T) {
 // are zeros, sign flippers' are paid nothing, label flippers and Sybils
 // are counted as attackers.
 func TestAttackWiring(t *testing.T) {
+	singleThreaded(t)
 	for _, a := range []Attack{
 		{Kind: FreeRider, Share: 0.5},
 		{Kind: FreeRider, Share: 0.5, Stale: true},
@@ -489,5 +498,32 @@ func skipClaimUnderRace(t *testing.T) {
 	t.Helper()
 	if raceEnabled {
 		t.Skip("a claim test; make test runs it without -race")
+	}
+}
+
+// singleThreaded skips a test under the race detector: the simulated run
+// starts no goroutine, so the race pass has nothing to find in it and
+// would only run it ten times slower. The concurrent paths of this
+// package (the attack table's workers, the valuation's trainers) are
+// raced in TestAttackTableMarkdown and TestEconomyLight.
+func singleThreaded(t *testing.T) {
+	t.Helper()
+	if raceEnabled {
+		t.Skip("a single-threaded run: nothing for the race detector (make test runs it without -race)")
+	}
+}
+
+// claims is set by make claims (DAIS_CLAIMS=1), which CI runs after make
+// test: the claim tests that train hundreds of models run whole there,
+// and make test runs a lighter cut of each (or, where a lighter cut
+// would not test the claim, leaves it to make claims; a light test of
+// the same path stays in make test).
+var claims = os.Getenv("DAIS_CLAIMS") != ""
+
+func claimOnly(t *testing.T, what string) {
+	t.Helper()
+	skipClaimUnderRace(t)
+	if !claims {
+		t.Skipf("%s: make claims runs it (DAIS_CLAIMS=1)", what)
 	}
 }

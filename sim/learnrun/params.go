@@ -12,7 +12,7 @@ import (
 	"github.com/dais-sim/dais/metrics"
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/learn"
-	"github.com/dais-sim/dais/sim/netmodel"
+	"github.com/dais-sim/dais/scenarios/netspec"
 )
 
 // AttackKind names a federated-learning attack, spelled as scenario
@@ -153,11 +153,11 @@ type Params struct {
 	// one) and Baseline trains on the fit run's providers.
 	Surrogate *Surrogate
 
-	// Matrix is the region latency matrix (zero: netmodel.DefaultMatrix);
+	// Matrix is the region latency matrix (zero: netspec.DefaultMatrix);
 	// ProviderLink and ServerLink the access links of providers and of
 	// the coordinator and validators.
-	Matrix                   netmodel.Matrix
-	ProviderLink, ServerLink netmodel.Link
+	Matrix                   netspec.Matrix
+	ProviderLink, ServerLink netspec.Link
 	// GPUs are the classes providers draw theirs from, uniformly, from
 	// their placement streams; ServerGPU is the coordinator's and the
 	// validators'.
@@ -221,8 +221,8 @@ func DefaultParams() Params {
 		ValidationRows: 300,
 		NormBound:      6,
 		Pot:            1_000_000,
-		ProviderLink:   netmodel.Link{UpBps: 100e6, DownBps: 100e6},
-		ServerLink:     netmodel.Link{UpBps: 1e9, DownBps: 1e9},
+		ProviderLink:   netspec.Link{UpBps: 100e6, DownBps: 100e6},
+		ServerLink:     netspec.Link{UpBps: 1e9, DownBps: 1e9},
 		GPUs:           []string{"rtx3090", "rtx4090", "a100", "t4", "l40s"},
 		ServerGPU:      "a100",
 		RoundTimeout:   30 * protocol.Second,

@@ -86,6 +86,7 @@ func TestSecureAggregationRun(t *testing.T) {
 // A light run of the same code under -race; the same seed replays it
 // exactly (keys, seeds and dropouts come from the run's streams).
 func TestSecureAggregationLight(t *testing.T) {
+	singleThreaded(t)
 	p := secureParams(2, 0.2)
 	p.Providers, p.Epochs, p.Trace = 5, 1, true
 	res, err := Run(&p)

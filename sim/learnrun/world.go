@@ -10,12 +10,13 @@ import (
 	"github.com/dais-sim/dais/protocol/attack"
 	"github.com/dais-sim/dais/protocol/chain"
 	"github.com/dais-sim/dais/protocol/learn"
+	"github.com/dais-sim/dais/scenarios/netspec"
 	"github.com/dais-sim/dais/sim"
 	"github.com/dais-sim/dais/sim/netmodel"
 )
 
 // world is a run's simulated world: the engine over the network model of
-// p's matrix (netmodel.DefaultMatrix if none), recording to sink.
+// p's matrix (netspec.DefaultMatrix if none), recording to sink.
 type world struct {
 	*sim.World
 	p       *Params
@@ -28,7 +29,7 @@ type world struct {
 func newWorld(p *Params, sink metrics.SinkFunc) (*world, error) {
 	matrix := p.Matrix
 	if matrix.Regions == nil {
-		matrix = netmodel.DefaultMatrix()
+		matrix = netspec.DefaultMatrix()
 	}
 	net, err := netmodel.New(matrix)
 	if err != nil {
@@ -46,7 +47,7 @@ func newWorld(p *Params, sink metrics.SinkFunc) (*world, error) {
 // place puts the node just added as id on the network: a region drawn
 // from its placement stream, its access link and its GPU class (class ""
 // draws one of p.GPUs from the same stream).
-func (w *world) place(id protocol.NodeID, link netmodel.Link, class string) {
+func (w *world) place(id protocol.NodeID, link netspec.Link, class string) {
 	r := protocol.Stream(w.p.Seed, "placement", uint64(id))
 	w.net.AddNode(r.IntN(w.regions), link)
 	if class == "" {

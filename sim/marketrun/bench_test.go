@@ -2,11 +2,13 @@ package marketrun
 
 import (
 	"fmt"
-	"github.com/dais-sim/dais/scenarios"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dais-sim/dais/scenarios"
+	"github.com/dais-sim/dais/scenarios/marketplace"
 
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/market"
@@ -106,7 +108,7 @@ func BenchmarkMasterWorkers(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				p, err := FromScenario(sc, 0)
+				p, err := marketplace.FromScenario(sc, 0)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -116,7 +118,7 @@ func BenchmarkMasterWorkers(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					Summary(res)
+					marketplace.Summary(res)
 					wall, cpu := time.Since(start), cpuTime()-cpu0
 					if res.Verified != units {
 						b.Fatalf("%d units verified of %d", res.Verified, units)

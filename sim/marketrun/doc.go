@@ -3,11 +3,12 @@
 // with heterogeneous GPUs, validators, requesters posting jobs by an
 // arrival process, and adversaries (lazy providers, free riders, Sybil
 // identities, colluding validators) as node decorators. Run builds the
-// world from Params, runs it and returns what it measured; Summary turns
-// that into a metrics.Run:
+// world from marketplace.Params (scenarios/marketplace, shared with live
+// mode), runs it and returns what the marketplace's Meter measured;
+// marketplace.Summary turns that into a metrics.Run:
 //
 //	res, err := marketrun.Run(&p)
-//	run := marketrun.Summary(res)
+//	run := marketplace.Summary(res)
 //	res.DetectionRate, res.Overhead, res.SybilGain, res.Classes
 //
 // Node IDs: 0 is the committee; then the population groups in order;

@@ -3,6 +3,8 @@ package marketrun
 import (
 	"testing"
 
+	"github.com/dais-sim/dais/scenarios/marketplace"
+
 	"github.com/dais-sim/dais/protocol/seal"
 )
 
@@ -21,19 +23,18 @@ func TestEncryptionCost(t *testing.T) {
 	enc := small(3)
 	enc.Adversaries = nil
 	cost := seal.Cost{NsPerByte: 50, NsPerWrap: 1e5, NsPerUnwrap: 1e5} // 50 ns/byte: a slow core, to stand out of the noise
-	enc.Encryption = &Encryption{InputBytes: 4 << 20, OutputBytes: 1 << 20, Cost: cost}
+	enc.Encryption = &marketplace.Encryption{InputBytes: 4 << 20, OutputBytes: 1 << 20, Cost: cost}
 	a, b := mustRun(t, clear), mustRun(t, enc)
 	figs := map[string]float64{}
-	for _, f := range Summary(b).Figures {
+	for _, f := range marketplace.Summary(b).Figures {
 		figs[f.Key] = f.Value
 	}
 	perUnit := cost.Open(4<<20) + cost.Seal(1<<20, 1)
 	if got, want := figs["encryption_provider_cpu_ms_per_unit"], perUnit.Milliseconds(); got != want {
 		t.Errorf("provider CPU per unit %v ms, want %v", got, want)
 	}
-	s := b.sealing
-	if s.units == 0 {
-		t.Fatal("no unit was computed")
+	if b.Verified == 0 {
+		t.Fatal("no unit was verified")
 	}
 	if share := figs["encryption_overhead_share"]; !(share > 0 && share < 1e-3) {
 		t.Errorf("overhead share %v, want a few wraps and tags per MiB", share)

@@ -4,13 +4,15 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/dais-sim/dais/scenarios/marketplace"
+
 	"github.com/dais-sim/dais/gpu"
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/dist"
 	"github.com/dais-sim/dais/protocol/govern"
 	"github.com/dais-sim/dais/protocol/market"
 	"github.com/dais-sim/dais/protocol/rewards"
-	"github.com/dais-sim/dais/sim/netmodel"
+	"github.com/dais-sim/dais/scenarios/netspec"
 )
 
 // The experiments the issue asks for, as parameter sets and sweeps. Tests
@@ -24,7 +26,7 @@ const tok = uint64(rewards.Token)
 // 4090, 0.64 s on an A100) arriving at 10 jobs/s (about 70% of the
 // fleet) for 10 minutes, priced per FLOP. Redundancy runs k replicas, so
 // its arrival rate is divided by k to keep the same load.
-func LazyParams(v market.Verification) *Params {
+func LazyParams(v market.Verification) *marketplace.Params {
 	rate := 10.0
 	if v.Scheme == market.Redundancy && v.TrustAfter == 0 {
 		rate /= float64(max(v.Replicas, 2))
@@ -32,20 +34,20 @@ func LazyParams(v market.Verification) *Params {
 	if v.Scheme == market.Bisection {
 		rate /= 2
 	}
-	return &Params{
+	return &marketplace.Params{
 		Seed: 1,
-		Groups: []Group{
-			{Name: "rtx4090", GPU: "rtx4090", Count: 50, Role: Provider, Stake: 100 * tok},
-			{Name: "a100", GPU: "a100", Count: 50, Role: Provider, Stake: 100 * tok},
-			{Name: "validators", GPU: "a100", Count: 10, Role: Validator, Stake: 1000 * tok},
-			{Name: "requesters", GPU: "cpu", Count: 4, Role: Requester, Balance: 10_000_000 * tok},
+		Groups: []marketplace.Group{
+			{Name: "rtx4090", GPU: "rtx4090", Count: 50, Role: marketplace.Provider, Stake: 100 * tok},
+			{Name: "a100", GPU: "a100", Count: 50, Role: marketplace.Provider, Stake: 100 * tok},
+			{Name: "validators", GPU: "a100", Count: 10, Role: marketplace.Validator, Stake: 1000 * tok},
+			{Name: "requesters", GPU: "cpu", Count: 4, Role: marketplace.Requester, Balance: 10_000_000 * tok},
 		},
 		Arrivals: market.Arrivals{Process: market.Poisson, Rate: rate},
 		Jobs: []market.JobType{{Name: "render", Kind: market.Compute, Share: 1, FLOPs: dist.Fixed{V: 1e14}, Units: 8,
 			MemBytes: 8e9, Steps: 16, Precision: gpu.FP16, PricePerPFLOP: tok}},
 		Scheduler:   market.FIFO,
 		Verify:      v,
-		Adversaries: []Adversary{{Kind: Lazy, Share: 0.1, Fraction: 0.5}},
+		Adversaries: []marketplace.Adversary{{Kind: marketplace.Lazy, Share: 0.1, Fraction: 0.5}},
 		Until:       10 * protocol.Minute,
 		Drain:       protocol.Minute,
 	}
@@ -97,7 +99,7 @@ func DetectionTable(schemes []Scheme, m market.Matching) ([]DetectionRow, error)
 		if err != nil {
 			return nil, err
 		}
-		d := quantiles(durationsS(res.DetectTimes))
+		d := marketplace.DurationQuantiles(res.DetectTimes)
 		rows = append(rows, DetectionRow{Scheme: sc.Name, DetectionRate: res.DetectionRate, Overhead: res.Overhead,
 			MeanDetectS: d.Mean, MaxDetectS: d.Max, Faked: res.FakedUnits, BadAccepted: res.BadAccepted, Throughput: res.Throughput})
 	}
@@ -124,17 +126,17 @@ func FormatDetection(rows []DetectionRow) string {
 // 0.1 token per PFLOP, so block rewards matter beside fees. With
 // perIdentity the compute pot first pays each identity with verified work
 // a participation reward of 1 token per split.
-func SybilParams(k int, perIdentity bool) *Params {
+func SybilParams(k int, perIdentity bool) *marketplace.Params {
 	pol := rewards.DefaultPolicy()
 	if perIdentity {
 		pol.Payout, pol.ParticipationReward = rewards.PerIdentity, rewards.Token
 	}
-	p := &Params{
+	p := &marketplace.Params{
 		Seed: 7,
-		Groups: []Group{
-			{Name: "h100", GPU: "h100", Count: 10, Role: Provider, Stake: 100 * tok},
-			{Name: "rtx4090", GPU: "rtx4090", Count: 10, Role: Provider, Stake: 100 * tok},
-			{Name: "requesters", GPU: "cpu", Count: 2, Role: Requester, Balance: 10_000_000 * tok},
+		Groups: []marketplace.Group{
+			{Name: "h100", GPU: "h100", Count: 10, Role: marketplace.Provider, Stake: 100 * tok},
+			{Name: "rtx4090", GPU: "rtx4090", Count: 10, Role: marketplace.Provider, Stake: 100 * tok},
+			{Name: "requesters", GPU: "cpu", Count: 2, Role: marketplace.Requester, Balance: 10_000_000 * tok},
 		},
 		Arrivals: market.Arrivals{Process: market.Poisson, Rate: 1.2},
 		Jobs: []market.JobType{{Name: "train", Kind: market.Training, Share: 1, FLOPs: dist.Fixed{V: 1e15}, Units: 8,
@@ -147,7 +149,7 @@ func SybilParams(k int, perIdentity bool) *Params {
 		Drain:       30 * protocol.Second,
 	}
 	if k > 0 {
-		p.Adversaries = []Adversary{{Kind: Sybil, Group: "h100", Count: 1, Identities: k}}
+		p.Adversaries = []marketplace.Adversary{{Kind: marketplace.Sybil, Group: "h100", Count: 1, Identities: k}}
 	}
 	return p
 }
@@ -164,13 +166,13 @@ func SybilParams(k int, perIdentity bool) *Params {
 // emission to the few slow units still running, which inflates their
 // reward per FLOP: that is how a per-block emission split by verified
 // work behaves when demand pauses, not a property of the scheduler.
-func FairnessParams(s market.Policy) *Params {
-	var groups []Group
+func FairnessParams(s market.Policy) *marketplace.Params {
+	var groups []marketplace.Group
 	for _, c := range []string{"h100", "a100", "l40s", "rtx4090", "rtx3090", "rtx3060", "t4", "cpu"} {
-		groups = append(groups, Group{Name: c, GPU: c, Count: 4, Role: Provider, Stake: 100 * tok})
+		groups = append(groups, marketplace.Group{Name: c, GPU: c, Count: 4, Role: marketplace.Provider, Stake: 100 * tok})
 	}
-	groups = append(groups, Group{Name: "requesters", GPU: "cpu", Count: 4, Role: Requester, Balance: 10_000_000 * tok})
-	return &Params{
+	groups = append(groups, marketplace.Group{Name: "requesters", GPU: "cpu", Count: 4, Role: marketplace.Requester, Balance: 10_000_000 * tok})
+	return &marketplace.Params{
 		Seed:     3,
 		Groups:   groups,
 		Arrivals: market.Arrivals{Process: market.Poisson, Rate: 14},
@@ -201,7 +203,7 @@ type SchedulerRow struct {
 	JainEarningsPerCapacity float64
 	Throughput              float64
 	CompletionP50, P99      float64
-	Classes                 []ClassStats
+	Classes                 []marketplace.ClassStats
 }
 
 // SchedulerTable runs the heterogeneous fleet under each scheduler, at
@@ -261,17 +263,17 @@ func FormatSchedulers(rows []SchedulerRow) string {
 // in block 5 to cut the emission from 1 token to 0.25 per block, voted
 // by a yes share of the stake (the rest does not vote). Voting lasts 20
 // blocks and a change waits 5 more, so it activates at block 30.
-func GovernanceParams(yes float64) *Params {
-	change, err := Change(rewards.ParamEmissionPerBlock, "0.25")
+func GovernanceParams(yes float64) *marketplace.Params {
+	change, err := marketplace.Change(rewards.ParamEmissionPerBlock, "0.25")
 	if err != nil {
 		panic(err)
 	}
-	return &Params{
+	return &marketplace.Params{
 		Seed: 11,
-		Groups: []Group{
-			{Name: "providers", GPU: "rtx4090", Count: 10, Role: Provider},
-			{Name: "validators", GPU: "a100", Count: 20, Role: Validator, Stake: 1000 * tok},
-			{Name: "requesters", GPU: "cpu", Count: 2, Role: Requester, Balance: 1_000_000 * tok},
+		Groups: []marketplace.Group{
+			{Name: "providers", GPU: "rtx4090", Count: 10, Role: marketplace.Provider},
+			{Name: "validators", GPU: "a100", Count: 20, Role: marketplace.Validator, Stake: 1000 * tok},
+			{Name: "requesters", GPU: "cpu", Count: 2, Role: marketplace.Requester, Balance: 1_000_000 * tok},
 		},
 		Arrivals: market.Arrivals{Process: market.Poisson, Rate: 0.5},
 		Jobs: []market.JobType{{Name: "render", Kind: market.Compute, Share: 1, FLOPs: dist.Fixed{V: 1e14}, Units: 4,
@@ -290,20 +292,20 @@ func GovernanceParams(yes float64) *Params {
 // A100 validators, 2 of them in a ring with the lazy providers that
 // approves the ring's results without re-executing; spot checks at 0.3
 // by panels of panel validators, for 6 minutes.
-func CollusionParams(panel int) *Params {
-	return &Params{
+func CollusionParams(panel int) *marketplace.Params {
+	return &marketplace.Params{
 		Seed: 13,
-		Groups: []Group{
-			{Name: "rtx4090", GPU: "rtx4090", Count: 30, Role: Provider, Stake: 100 * tok},
-			{Name: "validators", GPU: "a100", Count: 9, Role: Validator, Stake: 1000 * tok},
-			{Name: "requesters", GPU: "cpu", Count: 2, Role: Requester, Balance: 1_000_000 * tok},
+		Groups: []marketplace.Group{
+			{Name: "rtx4090", GPU: "rtx4090", Count: 30, Role: marketplace.Provider, Stake: 100 * tok},
+			{Name: "validators", GPU: "a100", Count: 9, Role: marketplace.Validator, Stake: 1000 * tok},
+			{Name: "requesters", GPU: "cpu", Count: 2, Role: marketplace.Requester, Balance: 1_000_000 * tok},
 		},
 		Arrivals: market.Arrivals{Process: market.Poisson, Rate: 1.5},
 		Jobs: []market.JobType{{Name: "render", Kind: market.Compute, Share: 1, FLOPs: dist.Fixed{V: 1e14}, Units: 4,
 			MemBytes: 8e9, Steps: 8, Precision: gpu.FP16, PricePerPFLOP: tok}},
 		Scheduler:   market.FIFO,
 		Verify:      market.Verification{Scheme: market.SpotCheck, SpotCheck: 0.3, Panel: panel, NoJail: true},
-		Adversaries: []Adversary{{Kind: Lazy, Count: 5, Fraction: 0.5}, {Kind: Colluding, Count: 2}},
+		Adversaries: []marketplace.Adversary{{Kind: marketplace.Lazy, Count: 5, Fraction: 0.5}, {Kind: marketplace.Colluding, Count: 2}},
 		Until:       6 * protocol.Minute,
 		Drain:       30 * protocol.Second,
 	}
@@ -314,18 +316,18 @@ func CollusionParams(panel int) *Params {
 // posts, churn with crashes, lazy providers under spot checks, staking
 // yield every 20 blocks. Every job must end settled with its escrow
 // fully paid out, burned or refunded.
-func ConservationParams() *Params {
+func ConservationParams() *marketplace.Params {
 	pol := rewards.DefaultPolicy()
 	pol.EpochBlocks = 20
-	return &Params{
+	return &marketplace.Params{
 		Seed: 5,
-		Groups: []Group{
-			{Name: "a100", GPU: "a100", Count: 6, Role: Provider, Stake: 100 * tok},
-			{Name: "t4", GPU: "t4", Count: 6, Role: Provider, Stake: 100 * tok},
-			{Name: "cpu", GPU: "cpu", Count: 4, Role: Provider, Stake: 100 * tok},
-			{Name: "validators", GPU: "l40s", Count: 3, Role: Validator, Stake: 1000 * tok},
-			{Name: "rich", GPU: "cpu", Count: 2, Role: Requester, Balance: 1_000_000 * tok},
-			{Name: "poor", GPU: "cpu", Count: 1, Role: Requester, Balance: 30 * tok},
+		Groups: []marketplace.Group{
+			{Name: "a100", GPU: "a100", Count: 6, Role: marketplace.Provider, Stake: 100 * tok},
+			{Name: "t4", GPU: "t4", Count: 6, Role: marketplace.Provider, Stake: 100 * tok},
+			{Name: "cpu", GPU: "cpu", Count: 4, Role: marketplace.Provider, Stake: 100 * tok},
+			{Name: "validators", GPU: "l40s", Count: 3, Role: marketplace.Validator, Stake: 1000 * tok},
+			{Name: "rich", GPU: "cpu", Count: 2, Role: marketplace.Requester, Balance: 1_000_000 * tok},
+			{Name: "poor", GPU: "cpu", Count: 1, Role: marketplace.Requester, Balance: 30 * tok},
 		},
 		Arrivals: market.Arrivals{Process: market.Poisson, Rate: 1.5},
 		Jobs: []market.JobType{
@@ -338,9 +340,9 @@ func ConservationParams() *Params {
 		CancelAfter: 4 * protocol.Second,
 		Scheduler:   market.FairShare,
 		Verify:      market.Verification{Scheme: market.SpotCheck, SpotCheck: 0.2},
-		Adversaries: []Adversary{{Kind: Lazy, Group: "a100", Count: 1}, {Kind: FreeRider, Group: "t4", Count: 1}},
+		Adversaries: []marketplace.Adversary{{Kind: marketplace.Lazy, Group: "a100", Count: 1}, {Kind: marketplace.FreeRider, Group: "t4", Count: 1}},
 		Policy:      &pol,
-		Churn:       &netmodel.Churn{Session: dist.Exponential{M: 90}, Downtime: dist.Exponential{M: 20}, CrashShare: 0.5},
+		Churn:       &netspec.Churn{Session: dist.Exponential{M: 90}, Downtime: dist.Exponential{M: 20}, CrashShare: 0.5},
 		ChurnShare:  0.5,
 		Until:       5 * protocol.Minute,
 		Drain:       2 * protocol.Minute,
@@ -357,20 +359,20 @@ func ConservationParams() *Params {
 // verification; no latency or bandwidth limit anywhere. Blocks settle
 // the sessions' escrow, the results and payouts every 2 s without
 // holding up matching.
-func MMcParams(c int, rho float64, units int, seed uint64) *Params {
+func MMcParams(c int, rho float64, units int, seed uint64) *marketplace.Params {
 	const meanService = 0.01 // s
 	const session = 20_000   // units per session
 	h100, _ := gpu.Lookup("h100")
 	model := gpu.Model{ComputeEfficiency: 0.5, MemoryEfficiency: 0.8}
 	rate := h100.PeakTFLOPS(gpu.FP16) * 1e12 * model.ComputeEfficiency // FLOP/s
 	lambda := rho * float64(c) / meanService
-	return &Params{
+	return &marketplace.Params{
 		Seed:   seed,
-		Matrix: netmodel.Matrix{Regions: []string{"here"}, RTT: [][]protocol.Duration{{0}}},
+		Matrix: netspec.Matrix{Regions: []string{"here"}, RTT: [][]protocol.Duration{{0}}},
 		Model:  model,
-		Groups: []Group{
-			{Name: "providers", GPU: "h100", Count: c, Role: Provider, Slots: 1},
-			{Name: "requester", GPU: "cpu", Count: 1, Role: Requester, Balance: 1 << 60},
+		Groups: []marketplace.Group{
+			{Name: "providers", GPU: "h100", Count: c, Role: marketplace.Provider, Slots: 1},
+			{Name: "requester", GPU: "cpu", Count: 1, Role: marketplace.Requester, Balance: 1 << 60},
 		},
 		Arrivals: market.Arrivals{Process: market.Poisson, Rate: lambda},
 		Jobs: []market.JobType{{Name: "mmc", Kind: market.Inference, Share: 1, FLOPs: dist.Exponential{M: meanService * rate},

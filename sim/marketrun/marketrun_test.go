@@ -6,6 +6,8 @@ import (
 	"math"
 	"testing"
 
+	"github.com/dais-sim/dais/scenarios/marketplace"
+
 	"github.com/dais-sim/dais/gpu"
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/dist"
@@ -14,7 +16,7 @@ import (
 	"github.com/dais-sim/dais/protocol/rewards"
 )
 
-func mustRun(t *testing.T, p *Params) *Result {
+func mustRun(t *testing.T, p *marketplace.Params) *marketplace.Result {
 	t.Helper()
 	res, err := Run(p)
 	if err != nil {
@@ -24,21 +26,21 @@ func mustRun(t *testing.T, p *Params) *Result {
 }
 
 // small is a short mixed run with every part switched on.
-func small(seed uint64) *Params {
-	return &Params{
+func small(seed uint64) *marketplace.Params {
+	return &marketplace.Params{
 		Seed: seed,
-		Groups: []Group{
-			{Name: "h100", GPU: "h100", Count: 4, Role: Provider, Stake: 100 * tok},
-			{Name: "rtx3060", GPU: "rtx3060", Count: 6, Role: Provider, Stake: 100 * tok},
-			{Name: "validators", GPU: "a100", Count: 3, Role: Validator, Stake: 1000 * tok},
-			{Name: "requesters", GPU: "cpu", Count: 2, Role: Requester, Balance: 1_000_000 * tok},
+		Groups: []marketplace.Group{
+			{Name: "h100", GPU: "h100", Count: 4, Role: marketplace.Provider, Stake: 100 * tok},
+			{Name: "rtx3060", GPU: "rtx3060", Count: 6, Role: marketplace.Provider, Stake: 100 * tok},
+			{Name: "validators", GPU: "a100", Count: 3, Role: marketplace.Validator, Stake: 1000 * tok},
+			{Name: "requesters", GPU: "cpu", Count: 2, Role: marketplace.Requester, Balance: 1_000_000 * tok},
 		},
 		Arrivals: market.Arrivals{Process: market.Poisson, Rate: 0.5},
 		Jobs: []market.JobType{{Name: "render", Kind: market.Compute, Share: 1, FLOPs: dist.LogNormal{Mu: 32, Sigma: 0.5}, Units: 4,
 			MemBytes: 4e9, Steps: 8, Precision: gpu.FP16, Budget: 10 * tok, Deadline: 5 * protocol.Minute}},
 		Scheduler:   market.FairShare,
 		Verify:      market.Verification{Scheme: market.SpotCheck, SpotCheck: 0.1},
-		Adversaries: []Adversary{{Kind: Lazy, Count: 1}, {Kind: Sybil, Group: "h100", Count: 1, Identities: 3}},
+		Adversaries: []marketplace.Adversary{{Kind: marketplace.Lazy, Count: 1}, {Kind: marketplace.Sybil, Group: "h100", Count: 1, Identities: 3}},
 		Until:       3 * protocol.Minute,
 		Trace:       true,
 	}
@@ -113,7 +115,7 @@ func TestFairShareFairness(t *testing.T) {
 		modes = modes[:1] // continuous matching runs under the race detector in the lighter tests
 	}
 	for _, m := range modes {
-		run := func(s market.Policy) *Result {
+		run := func(s market.Policy) *marketplace.Result {
 			p := FairnessParams(s)
 			p.Matching = m
 			return mustRun(t, p)
@@ -155,7 +157,7 @@ func TestGovernanceChangesEmission(t *testing.T) {
 		}
 	}
 	// The bend: the supply's growth over 20 blocks before and after.
-	growth := func(r *Result, from uint64) int64 {
+	growth := func(r *marketplace.Result, from uint64) int64 {
 		return int64(r.Supply[from+19].Supply) - int64(r.Supply[from-1].Supply)
 	}
 	if before, after := growth(pass, 5), growth(pass, 35); after >= before/2 {
@@ -220,7 +222,7 @@ func TestEscrowConservation(t *testing.T) {
 // caught and slashed for false approval.
 func TestColludingValidators(t *testing.T) {
 	for _, m := range []market.Matching{market.PerBlock, market.Continuous} {
-		run := func(panel int) *Result {
+		run := func(panel int) *marketplace.Result {
 			p := CollusionParams(panel)
 			p.Matching = m
 			return mustRun(t, p)
@@ -247,7 +249,7 @@ func TestBisectionCatchesLazy(t *testing.T) {
 		p := small(3)
 		p.Groups[1].Count = 10
 		p.Verify = market.Verification{Scheme: market.Bisection}
-		p.Adversaries = []Adversary{{Kind: Lazy, Count: 2, Fraction: 0.5}}
+		p.Adversaries = []marketplace.Adversary{{Kind: marketplace.Lazy, Count: 2, Fraction: 0.5}}
 		p.Matching = m
 		res := mustRun(t, p)
 		if res.Lazy != 2 || res.Detected != 2 || res.Slashed == 0 {
@@ -271,11 +273,11 @@ func TestDeterminism(t *testing.T) {
 	if a.TraceHash != b.TraceHash || a.TraceHash == c.TraceHash {
 		t.Errorf("trace hashes %x, %x (same seed), %x (other seed)", a.TraceHash, b.TraceHash, c.TraceHash)
 	}
-	ja, err := Summary(a).MarshalIndent()
+	ja, err := marketplace.Summary(a).MarshalIndent()
 	if err != nil {
 		t.Fatal(err)
 	}
-	jb, _ := Summary(b).MarshalIndent()
+	jb, _ := marketplace.Summary(b).MarshalIndent()
 	if !bytes.Equal(ja, jb) {
 		t.Error("metrics differ between two runs of one seed")
 	}
@@ -284,7 +286,7 @@ func TestDeterminism(t *testing.T) {
 // Summary gives a valid run with the figures the issue names.
 func TestSummary(t *testing.T) {
 	res := mustRun(t, small(1))
-	run := Summary(res)
+	run := marketplace.Summary(res)
 	if err := run.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -314,16 +316,16 @@ func TestSummary(t *testing.T) {
 }
 
 func TestParamsRejected(t *testing.T) {
-	for name, mod := range map[string]func(*Params){
-		"no providers":      func(p *Params) { p.Groups = p.Groups[2:] },
-		"unknown gpu":       func(p *Params) { p.Groups[0].GPU = "b200" },
-		"no validators":     func(p *Params) { p.Groups[2].Count = 0 },
-		"unknown adversary": func(p *Params) { p.Adversaries[0].Kind = "greedy" },
-		"too many":          func(p *Params) { p.Adversaries[0].Count = 100 },
-		"no jobs":           func(p *Params) { p.Jobs = nil },
-		"commit too slow":   func(p *Params) { p.CommitDelay = 3 * protocol.Second },
+	for name, mod := range map[string]func(*marketplace.Params){
+		"no providers":      func(p *marketplace.Params) { p.Groups = p.Groups[2:] },
+		"unknown gpu":       func(p *marketplace.Params) { p.Groups[0].GPU = "b200" },
+		"no validators":     func(p *marketplace.Params) { p.Groups[2].Count = 0 },
+		"unknown adversary": func(p *marketplace.Params) { p.Adversaries[0].Kind = "greedy" },
+		"too many":          func(p *marketplace.Params) { p.Adversaries[0].Count = 100 },
+		"no jobs":           func(p *marketplace.Params) { p.Jobs = nil },
+		"commit too slow":   func(p *marketplace.Params) { p.CommitDelay = 3 * protocol.Second },
 	} {
-		if _, err := Run(func() *Params { p := small(1); mod(p); return p }()); !errors.Is(err, ErrParams) {
+		if _, err := Run(func() *marketplace.Params { p := small(1); mod(p); return p }()); !errors.Is(err, marketplace.ErrParams) {
 			t.Errorf("%s: %v, want ErrParams", name, err)
 		}
 	}

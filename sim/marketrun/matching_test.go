@@ -9,27 +9,29 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dais-sim/dais/scenarios/marketplace"
+
 	"github.com/dais-sim/dais/gpu"
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/dist"
 	"github.com/dais-sim/dais/protocol/market"
 	"github.com/dais-sim/dais/scenarios"
-	"github.com/dais-sim/dais/sim/netmodel"
+	"github.com/dais-sim/dais/scenarios/netspec"
 )
 
 // star is master-workers in small: one requester holding every unit's
 // input on a fast hub link, workers on their own links, no latency, one
 // job of units units posted at once, continuous matching.
-func star(workers, units int, input float64, link netmodel.Link) *Params {
-	return &Params{
+func star(workers, units int, input float64, link netspec.Link) *marketplace.Params {
+	return &marketplace.Params{
 		Seed:   1,
-		Matrix: netmodel.Matrix{Regions: []string{"hub"}, RTT: [][]protocol.Duration{{0}}},
-		Links: []LinkClass{{Name: "worker", Share: 1, Link: link},
-			{Name: "hub", Link: netmodel.Link{UpBps: 1e14, DownBps: 1e14}}},
+		Matrix: netspec.Matrix{Regions: []string{"hub"}, RTT: [][]protocol.Duration{{0}}},
+		Links: []marketplace.LinkClass{{Name: "worker", Share: 1, Link: link},
+			{Name: "hub", Link: netspec.Link{UpBps: 1e14, DownBps: 1e14}}},
 		CommitteeLink: "hub",
-		Groups: []Group{
-			{Name: "workers", GPU: "h100", Count: workers, Role: Provider, Slots: 1, Bandwidth: "worker"},
-			{Name: "master", GPU: "cpu", Count: 1, Role: Requester, Balance: 1 << 50, Bandwidth: "hub"},
+		Groups: []marketplace.Group{
+			{Name: "workers", GPU: "h100", Count: workers, Role: marketplace.Provider, Slots: 1, Bandwidth: "worker"},
+			{Name: "master", GPU: "cpu", Count: 1, Role: marketplace.Requester, Balance: 1 << 50, Bandwidth: "hub"},
 		},
 		Arrivals: market.Arrivals{Process: market.Constant, Rate: 1},
 		Jobs: []market.JobType{{Name: "tasks", Kind: market.Compute, Share: 1, FLOPs: dist.Fixed{V: 1e10}, Units: uint32(units),
@@ -72,7 +74,7 @@ func TestStarMakespanIsTheBound(t *testing.T) {
 		{10, 2000, 1e5, 1e10}, // 80 µs a unit
 		{25, 2000, 0, 1e9},    // no input: compute only
 	} {
-		res := mustRun(t, star(tc.workers, tc.units, tc.input, netmodel.Link{UpBps: tc.bps, DownBps: tc.bps}))
+		res := mustRun(t, star(tc.workers, tc.units, tc.input, netspec.Link{UpBps: tc.bps, DownBps: tc.bps}))
 		want := starBound(tc.workers, tc.units, tc.input, tc.bps)
 		if res.Verified != tc.units || math.Abs(res.Makespan-want) > 0.005*want {
 			t.Errorf("%d workers, %g B at %g bit/s: %d units verified, makespan %.6f s, bound %.6f s (%+.3f%%)",
@@ -103,7 +105,7 @@ func TestGroupsGetTheirOwnLinks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := FromScenario(sc, 0)
+		p, err := marketplace.FromScenario(sc, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -146,7 +148,7 @@ func TestCommitDelayZero(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := FromScenario(sc, 0)
+	p, err := marketplace.FromScenario(sc, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +183,7 @@ func TestDrainIsSettable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := FromScenario(sc, 0)
+	p, err := marketplace.FromScenario(sc, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +200,7 @@ func TestDrainIsSettable(t *testing.T) {
 // counted a whole step for the last part of one (0.345 reported against a
 // true 0.74).
 func TestUtilizationOverTrueOnlineTime(t *testing.T) {
-	p := star(4, 4*1000, 0, netmodel.Link{})
+	p := star(4, 4*1000, 0, netspec.Link{})
 	p.Jobs[0].FLOPs = dist.Fixed{V: 2.47e12} // 5 ms a unit on an H100 at half its peak
 	p.Drain = 14 * protocol.Second
 	p.StepNs = int64(4 * protocol.Second) // the run is 15 s: three steps and a quarter
@@ -209,7 +211,7 @@ func TestUtilizationOverTrueOnlineTime(t *testing.T) {
 	if len(res.Classes) != 1 || math.Abs(res.Classes[0].Utilization-want) > 1e-9 {
 		t.Fatalf("utilization %+v, want busy %d × %d ns over %v online = %.6f", res.Classes, 1000, ns, res.End, want)
 	}
-	g := Summary(res).Group("utilization_by_class")
+	g := marketplace.Summary(res).Group("utilization_by_class")
 	if g == nil || len(g.Sets) == 0 || math.Abs(g.Sets[0].Values[0]-want) > 1e-9 {
 		t.Errorf("utilization_by_class %+v, want %.6f", g, want)
 	}
@@ -218,18 +220,18 @@ func TestUtilizationOverTrueOnlineTime(t *testing.T) {
 // Continuous matching is deterministic too: the same seed gives the same
 // metrics, byte for byte.
 func TestDeterminismContinuous(t *testing.T) {
-	mk := func() *Params {
+	mk := func() *marketplace.Params {
 		p := small(1)
 		p.Matching = market.Continuous
 		p.Jobs[0].InputBytes, p.Jobs[0].OutputBytes = dist.Exponential{M: 5e5}, dist.Fixed{V: 2e4}
 		return p
 	}
 	a, b := mustRun(t, mk()), mustRun(t, mk())
-	ja, err := Summary(a).MarshalIndent()
+	ja, err := marketplace.Summary(a).MarshalIndent()
 	if err != nil {
 		t.Fatal(err)
 	}
-	jb, _ := Summary(b).MarshalIndent()
+	jb, _ := marketplace.Summary(b).MarshalIndent()
 	if !bytes.Equal(ja, jb) || a.TraceHash != b.TraceHash {
 		t.Error("two continuous runs of one seed differ")
 	}

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/dais-sim/dais/scenarios/marketplace"
+
 	"github.com/dais-sim/dais/scenarios"
 )
 
@@ -25,7 +27,7 @@ func TestScenarioWithHardwareProfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := FromScenario(sc, 0)
+	p, err := marketplace.FromScenario(sc, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +35,7 @@ func TestScenarioWithHardwareProfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Summary(res).Validate(); err != nil {
+	if err := marketplace.Summary(res).Validate(); err != nil {
 		t.Errorf("the run's summary: %v", err)
 	}
 	n := 0

@@ -6,34 +6,19 @@ import (
 	"slices"
 	"time"
 
+	"github.com/dais-sim/dais/scenarios/marketplace"
+
 	"github.com/dais-sim/dais/gpu"
 	"github.com/dais-sim/dais/metrics"
-	"github.com/dais-sim/dais/metrics/record"
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/attack"
 	"github.com/dais-sim/dais/protocol/chain"
-	"github.com/dais-sim/dais/protocol/govern"
 	"github.com/dais-sim/dais/protocol/market"
 	"github.com/dais-sim/dais/protocol/rewards"
+	"github.com/dais-sim/dais/protocol/verify"
 	"github.com/dais-sim/dais/sim"
 	"github.com/dais-sim/dais/sim/netmodel"
 )
-
-// Node is one node of a run as the runner placed it.
-type Node struct {
-	Role   Role // "" for the committee
-	Group  int  // index into Params.Groups; −1 for the committee and Sybil extras' own
-	Class  gpu.Class
-	Region int
-	// Adversary is the attack the node runs ("" for honest nodes).
-	Adversary string
-	// Sybil is the index of the Sybil attacker the identity belongs to
-	// (−1 for everyone else).
-	Sybil int
-	// Link is the node's access link (a Sybil's extra identities share
-	// the attacker's).
-	Link netmodel.Link
-}
 
 // Committee is node 0.
 const Committee protocol.NodeID = 0
@@ -43,45 +28,64 @@ type world struct {
 	w         *sim.World
 	net       *netmodel.Model
 	committee *market.Committee
-	nodes     []Node
+	nodes     []marketplace.Node
 	sybils    [][]protocol.NodeID
 	end       protocol.Time
 }
 
-// link is the access link of a node of a group naming class (""), the
-// class drawn by share with a draw from u, or Params.Link without classes.
-func (p *Params) link(class string, u func() float64) netmodel.Link {
-	if len(p.Links) == 0 {
-		return p.Link
-	}
-	x := u()
-	pick := p.Links[len(p.Links)-1]
-	for _, c := range p.Links {
-		if class != "" {
-			if c.Name == class {
-				return c.Link
-			}
-			continue
-		}
-		if x < c.Share {
-			return c.Link
-		}
-		x -= c.Share
-	}
-	return pick.Link
-}
-
 // build places the nodes and makes the world; onlineHook (if not nil) is
-// told when each node comes up and goes down.
-func build(p *Params, sink metrics.Sink, onlineHook func(protocol.NodeID, protocol.Time, bool)) (*world, error) {
+// told when each node comes up and goes down. Its steps: place the
+// groups' nodes, turn some into adversaries, split each Sybil attacker
+// into its identities, make the committee, then the world with one
+// protocol node per placed node, and schedule churn.
+func build(p *marketplace.Params, sink metrics.Sink, onlineHook func(protocol.NodeID, protocol.Time, bool)) (*world, error) {
 	net, err := netmodel.New(p.Matrix)
 	if err != nil {
 		return nil, err
 	}
 	net.Jitter, net.Loss = p.Jitter, p.Loss
+	nodes, byGroup := placeGroups(p)
+	adv, err := pickAdversaries(p, nodes, byGroup)
+	if err != nil {
+		return nil, err
+	}
+	nodes, sybils := addSybils(nodes, adv.sybilK)
+	end := protocol.Time(p.Until + p.Drain)
+	committee, err := market.NewCommittee(committeeConfig(p, nodes, sybils, end))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", marketplace.ErrParams, err)
+	}
+
+	var w *sim.World
+	online := func(id protocol.NodeID, up bool) {
+		if onlineHook != nil {
+			onlineHook(id, w.Now(), up)
+		}
+	}
+	w = sim.New(sim.Config{Seed: p.Seed, Net: net, Sink: sink, Trace: p.Trace, TimerLateNs: int64(p.TimerLate), CPU: p.CPU,
+		Hardware: func(id protocol.NodeID) gpu.Class { return nodes[id].Class }, Online: online, Model: p.Model})
+	mk := nodeMaker{p: p, nodes: nodes, sybils: sybils, committee: committee, adv: adv}
+	for _, n := range nodes {
+		if n.Role == marketplace.Requester {
+			mk.requesters++
+		}
+	}
+	for id, n := range nodes {
+		net.AddNode(n.Region, n.Link)
+		w.Add(mk.node(protocol.NodeID(id)))
+	}
+	if err := applyChurn(p, w, nodes, end); err != nil {
+		return nil, err
+	}
+	return &world{w: w, net: net, committee: committee, nodes: nodes, sybils: sybils, end: end}, nil
+}
+
+// placeGroups places the committee (node 0) and each group's nodes, in
+// order: a region drawn from the node's placement stream among the
+// group's, and its access link. byGroup lists each group's node IDs.
+func placeGroups(p *marketplace.Params) (nodes []marketplace.Node, byGroup [][]protocol.NodeID) {
 	cpu, _ := gpu.Lookup("cpu")
-	nodes := []Node{{Group: -1, Class: cpu, Sybil: -1, Link: p.link(p.CommitteeLink, protocol.Stream(p.Seed, "placement", 0).Float64)}}
-	var byGroup [][]protocol.NodeID
+	nodes = []marketplace.Node{{Group: -1, Class: cpu, Sybil: -1, Link: p.AccessLink(p.CommitteeLink, protocol.Stream(p.Seed, "placement", 0).Float64)}}
 	for gi, g := range p.Groups {
 		class, _ := p.Catalog.Lookup(g.GPU)
 		regions := make([]int, 0, len(p.Matrix.Regions))
@@ -97,24 +101,35 @@ func build(p *Params, sink metrics.Sink, onlineHook func(protocol.NodeID, protoc
 		for range g.Count {
 			id := protocol.NodeID(len(nodes))
 			r := protocol.Stream(p.Seed, "placement", uint64(id))
-			n := Node{Role: g.Role, Group: gi, Class: class, Region: regions[r.IntN(len(regions))], Sybil: -1}
-			n.Link = p.link(g.Bandwidth, r.Float64)
+			n := marketplace.Node{Role: g.Role, Group: gi, Class: class, Region: regions[r.IntN(len(regions))], Sybil: -1}
+			n.Link = p.AccessLink(g.Bandwidth, r.Float64)
 			nodes = append(nodes, n)
 			ids = append(ids, id)
 		}
 		byGroup = append(byGroup, ids)
 	}
+	return nodes, byGroup
+}
 
-	// Adversaries: drawn by a seeded permutation of their group's nodes of
-	// the right role, groups in order, never twice.
+// adversaries are the nodes pickAdversaries turned: lazy providers and
+// free riders with their configuration, colluding validators, and Sybil
+// attackers with their number of identities.
+type adversaries struct {
+	lazyIDs, ringVals []protocol.NodeID
+	lazyCfg           map[protocol.NodeID]attack.LazyConfig
+	sybilK            map[protocol.NodeID]int
+}
+
+// pickAdversaries draws each adversary's nodes by a seeded permutation of
+// its group's nodes of the right role, groups in order, never twice, and
+// marks them in nodes.
+func pickAdversaries(p *marketplace.Params, nodes []marketplace.Node, byGroup [][]protocol.NodeID) (*adversaries, error) {
 	taken := make([]bool, len(nodes))
-	var lazyIDs, ringVals []protocol.NodeID
-	lazyCfg := map[protocol.NodeID]attack.LazyConfig{}
-	sybilK := map[protocol.NodeID]int{}
+	adv := &adversaries{lazyCfg: map[protocol.NodeID]attack.LazyConfig{}, sybilK: map[protocol.NodeID]int{}}
 	for ai, a := range p.Adversaries {
-		role := Provider
-		if a.Kind == Colluding {
-			role = Validator
+		role := marketplace.Provider
+		if a.Kind == marketplace.Colluding {
+			role = marketplace.Validator
 		}
 		var pool []protocol.NodeID
 		for gi, g := range p.Groups {
@@ -139,32 +154,36 @@ func build(p *Params, sink metrics.Sink, onlineHook func(protocol.NodeID, protoc
 			n--
 			nodes[id].Adversary = a.Kind
 			switch a.Kind {
-			case Lazy, FreeRider:
+			case marketplace.Lazy, marketplace.FreeRider:
 				c := attack.LazyConfig{Fraction: a.Fraction, Stale: a.Stale, Start: protocol.Time(a.Start)}
 				if c.Fraction == 0 {
-					c.Fraction = defaultLazy
+					c.Fraction = marketplace.DefaultLazy
 				}
-				if a.Kind == FreeRider {
+				if a.Kind == marketplace.FreeRider {
 					c.Fraction, c.Stale = 1, true
 				}
-				lazyCfg[id] = c
-				lazyIDs = append(lazyIDs, id)
-			case Colluding:
-				ringVals = append(ringVals, id)
-			case Sybil:
+				adv.lazyCfg[id] = c
+				adv.lazyIDs = append(adv.lazyIDs, id)
+			case marketplace.Colluding:
+				adv.ringVals = append(adv.ringVals, id)
+			case marketplace.Sybil:
 				k := a.Identities
 				if k == 0 {
 					k = 2
 				}
-				sybilK[id] = k
+				adv.sybilK[id] = k
 			}
 		}
 		if n > 0 {
-			return nil, fmt.Errorf("%w: adversary %s: %d more attackers than group %q has nodes", ErrParams, a.Kind, n, a.Group)
+			return nil, fmt.Errorf("%w: adversary %s: %d more attackers than group %q has nodes", marketplace.ErrParams, a.Kind, n, a.Group)
 		}
 	}
-	// Sybil identities: the attacker's node and k−1 extra nodes, each with
-	// 1/k of the GPU.
+	return adv, nil
+}
+
+// addSybils splits each Sybil attacker into its identities: the
+// attacker's node and k−1 extra nodes appended, each with 1/k of the GPU.
+func addSybils(nodes []marketplace.Node, sybilK map[protocol.NodeID]int) ([]marketplace.Node, [][]protocol.NodeID) {
 	var sybils [][]protocol.NodeID
 	for id := range nodes {
 		k, ok := sybilK[protocol.NodeID(id)]
@@ -185,8 +204,13 @@ func build(p *Params, sink metrics.Sink, onlineHook func(protocol.NodeID, protoc
 		}
 		sybils = append(sybils, ids)
 	}
+	return nodes, sybils
+}
 
-	// Keys, genesis, committee.
+// committeeConfig is the committee's: every node's key, the genesis
+// balances and stakes of the groups (a Sybil's split k ways), the
+// tokenomics and the market's settings, closing three blocks before end.
+func committeeConfig(p *marketplace.Params, nodes []marketplace.Node, sybils [][]protocol.NodeID, end protocol.Time) market.Config {
 	keys := make([]chain.PubKey, len(nodes))
 	var genesis []chain.Account
 	for id := range nodes {
@@ -216,8 +240,7 @@ func build(p *Params, sink metrics.Sink, onlineHook func(protocol.NodeID, protoc
 	lp.MaxBlockBytes = 256 << 20
 	lp.MempoolMaxTxs, lp.MempoolMaxBytes, lp.MempoolMaxPerSender = 1<<22, 1<<32, 1<<20
 	lp.VotingPeriod = p.Gov.VotingPeriod
-	end := protocol.Time(p.Until + p.Drain)
-	cfg := market.Config{
+	return market.Config{
 		Ledger:  chain.Config{Genesis: genesis, Params: lp, KeySeed: p.Seed},
 		Keys:    keys,
 		Settler: special(0), Pool: special(1), Treasury: special(2),
@@ -227,83 +250,84 @@ func build(p *Params, sink metrics.Sink, onlineHook func(protocol.NodeID, protoc
 		TimeoutFactor: p.TimeoutFactor, TimeoutSlack: p.TimeoutSlack, RewardEvery: p.RewardEvery,
 		CloseAt: end.Add(-3 * p.BlockInterval), CheckSupply: true, Model: p.Model,
 	}
-	committee, err := market.NewCommittee(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrParams, err)
-	}
+}
 
-	var w *sim.World
-	online := func(id protocol.NodeID, up bool) {
-		if onlineHook != nil {
-			onlineHook(id, w.Now(), up)
+// nodeMaker makes the protocol node of each placed node, in ID order
+// (requesters share the arrivals in that order).
+type nodeMaker struct {
+	p          *marketplace.Params
+	nodes      []marketplace.Node
+	sybils     [][]protocol.NodeID
+	committee  *market.Committee
+	adv        *adversaries
+	requesters int // how many nodes are requesters
+	reqIdx     int // requesters made so far
+}
+
+func (mk *nodeMaker) node(id protocol.NodeID) protocol.Node {
+	p, n := mk.p, mk.nodes[id]
+	switch n.Role {
+	case marketplace.Provider:
+		slots := 0
+		if n.Group >= 0 {
+			slots = p.Groups[n.Group].Slots
+		} else if n.Sybil >= 0 {
+			slots = p.Groups[mk.nodes[mk.sybils[n.Sybil][0]].Group].Slots
 		}
-	}
-	w = sim.New(sim.Config{Seed: p.Seed, Net: net, Sink: sink, Trace: p.Trace, TimerLateNs: int64(p.TimerLate), CPU: p.CPU,
-		Hardware: func(id protocol.NodeID) gpu.Class { return nodes[id].Class }, Online: online, Model: p.Model})
-	nreq := 0
-	for _, n := range nodes {
-		if n.Role == Requester {
-			nreq++
+		var node protocol.Node = &market.Provider{Committee: Committee, Class: n.Class, Slots: slots,
+			DownBps: uint64(n.Link.DownBps), UpBps: uint64(n.Link.UpBps)}
+		if c, ok := mk.adv.lazyCfg[id]; ok {
+			node = attack.LazyWork(node, c)
 		}
+		return node
+	case marketplace.Validator:
+		var node protocol.Node = &market.Validator{Committee: Committee, Class: n.Class}
+		if n.Adversary == marketplace.Colluding {
+			node = attack.ApproveRing(node, append(slices.Clone(mk.adv.lazyIDs), mk.adv.ringVals...))
+		}
+		return node
+	case marketplace.Requester:
+		return mk.requester()
 	}
-	ring := append(slices.Clone(lazyIDs), ringVals...)
-	reqIdx := 0
+	return mk.committee
+}
+
+// requester is the next requester: its share of the arrivals (a burst
+// split as evenly as whole jobs allow, a rate divided by the requesters).
+func (mk *nodeMaker) requester() protocol.Node {
+	p := mk.p
+	a := p.Arrivals
+	switch a.Process {
+	case market.Burst:
+		a.BurstSize = a.BurstSize / mk.requesters
+		if mk.reqIdx < p.Arrivals.BurstSize%mk.requesters {
+			a.BurstSize++
+		}
+	default:
+		a.Rate /= float64(mk.requesters)
+	}
+	mk.reqIdx++
+	r := &market.Requester{Committee: Committee, Arrivals: a, Types: p.Jobs, Until: protocol.Time(p.Until),
+		CancelShare: p.CancelShare, CancelAfter: p.CancelAfter}
+	if a.Process == market.Burst && a.BurstSize == 0 {
+		r.Until = 1 // this requester posts nothing
+	}
+	return r
+}
+
+// applyChurn schedules p's churn for the providers each drawn with
+// probability ChurnShare from its churn-pick stream.
+func applyChurn(p *marketplace.Params, w *sim.World, nodes []marketplace.Node, end protocol.Time) error {
+	if p.Churn == nil || p.ChurnShare <= 0 {
+		return nil
+	}
+	var churn []protocol.NodeID
 	for id, n := range nodes {
-		net.AddNode(n.Region, n.Link)
-		var node protocol.Node
-		switch n.Role {
-		case "":
-			node = committee
-		case Provider:
-			slots := 0
-			if n.Group >= 0 {
-				slots = p.Groups[n.Group].Slots
-			} else if n.Sybil >= 0 {
-				slots = p.Groups[nodes[sybils[n.Sybil][0]].Group].Slots
-			}
-			node = &market.Provider{Committee: Committee, Class: n.Class, Slots: slots,
-				DownBps: uint64(n.Link.DownBps), UpBps: uint64(n.Link.UpBps)}
-			if c, ok := lazyCfg[protocol.NodeID(id)]; ok {
-				node = attack.LazyWork(node, c)
-			}
-		case Validator:
-			node = &market.Validator{Committee: Committee, Class: n.Class}
-			if n.Adversary == Colluding {
-				node = attack.ApproveRing(node, ring)
-			}
-		case Requester:
-			a := p.Arrivals
-			switch a.Process {
-			case market.Burst:
-				a.BurstSize = a.BurstSize / nreq
-				if reqIdx < p.Arrivals.BurstSize%nreq {
-					a.BurstSize++
-				}
-			default:
-				a.Rate /= float64(nreq)
-			}
-			reqIdx++
-			r := &market.Requester{Committee: Committee, Arrivals: a, Types: p.Jobs, Until: protocol.Time(p.Until),
-				CancelShare: p.CancelShare, CancelAfter: p.CancelAfter}
-			if a.Process == market.Burst && a.BurstSize == 0 {
-				r.Until = 1 // this requester posts nothing
-			}
-			node = r
-		}
-		w.Add(node)
-	}
-	if p.Churn != nil && p.ChurnShare > 0 {
-		var churn []protocol.NodeID
-		for id, n := range nodes {
-			if n.Role == Provider && protocol.Stream(p.Seed, "churn-pick", uint64(id)).Float64() < p.ChurnShare {
-				churn = append(churn, protocol.NodeID(id))
-			}
-		}
-		if err := p.Churn.Apply(w, p.Seed, churn, end); err != nil {
-			return nil, err
+		if n.Role == marketplace.Provider && protocol.Stream(p.Seed, "churn-pick", uint64(id)).Float64() < p.ChurnShare {
+			churn = append(churn, protocol.NodeID(id))
 		}
 	}
-	return &world{w: w, net: net, committee: committee, nodes: nodes, sybils: sybils, end: end}, nil
+	return netmodel.ApplyChurn(*p.Churn, w, p.Seed, churn, end)
 }
 
 // splitClass is 1/k of a GPU: throughput, bandwidth and power divided by
@@ -322,38 +346,38 @@ func splitClass(c gpu.Class, k int) gpu.Class {
 // Run builds the world from p, runs it to Until + Drain and returns what
 // it measured. A broken invariant (token conservation after a block, an
 // escrow left at the end) panics with the seed.
-func Run(p *Params) (res *Result, err error) {
+func Run(p *marketplace.Params) (res *marketplace.Result, err error) {
 	q := *p
-	q.defaults()
-	if err := q.validate(); err != nil {
+	q.Defaults()
+	if err := q.Validate(); err != nil {
 		return nil, err
 	}
 	p = &q
-	m := newMeter(p)
-	if !slices.ContainsFunc(p.Adversaries, func(a Adversary) bool { return a.Kind == Lazy || a.Kind == FreeRider }) {
-		// Only a lazy provider or a free rider sends a result it did not
-		// compute: without them every result is the honest one, and the
-		// meter need not re-derive each (a hash per unit).
-		m.honest = func(market.Verified) bool { return true }
+	// Only a lazy provider or a free rider sends a result it did not
+	// compute: without them every result is the honest one, and the meter
+	// need not re-derive each (a hash per unit).
+	var honest func(market.Verified) bool
+	if slices.ContainsFunc(p.Adversaries, func(a marketplace.Adversary) bool {
+		return a.Kind == marketplace.Lazy || a.Kind == marketplace.FreeRider
+	}) {
+		honest = func(e market.Verified) bool { return e.Result == verify.Honest(e.Job, e.Unit, e.Steps) }
 	}
-	rec := record.New(record.Config{StepNs: p.StepNs, EndNs: int64(p.Until + p.Drain)}, recorded...)
-	enc := newSealing(p.Encryption)
-	var sink metrics.Sink = metrics.SinkFunc(func(s metrics.Stamped) {
-		enc.record(s)
-		m.record(s)
-		rec.Record(s)
+	// The meter needs the nodes build places; the world calls the sink
+	// and the online hook only once it runs, after the meter is made.
+	var mt *marketplace.Meter
+	sink := metrics.SinkFunc(func(s metrics.Stamped) {
+		mt.Record(s)
 		if p.Sink != nil {
 			p.Sink.Record(s)
 		}
 	})
-	wd, err := build(p, sink, m.up)
+	wd, err := build(p, sink, func(id protocol.NodeID, at protocol.Time, on bool) { mt.Up(id, at, on) })
 	if err != nil {
 		return nil, err
 	}
-	m.start(wd.nodes, wd.end)
-	if enc != nil {
-		enc.charge = wd.w.Charge
-	}
+	mt = marketplace.NewMeter(p, wd.nodes, 0, wd.end, honest)
+	mt.SetCharge(wd.w.Charge)
+	mt.SetSybils(wd.sybils)
 	defer func() {
 		if r := recover(); r != nil {
 			panic(fmt.Sprintf("%v (seed %d)", r, p.Seed))
@@ -374,13 +398,12 @@ func Run(p *Params) (res *Result, err error) {
 		p.Progress(int64(wd.end), w.Events())
 	}
 	w.Stop()
-	m.close(wd.end)
+	mt.Close()
 	wall := time.Since(start)
 	escrow, open := wd.committee.Escrowed()
-	res = m.result(wd.end, escrow, open, wd.sybils, rec)
+	res = mt.Result(escrow, open)
 	res.Wall, res.Events, res.TraceHash = wall, w.Events(), w.TraceHash()
 	res.Sent, res.Dropped = w.Messages()
-	res.sealing = enc
 	for id := range wd.nodes {
 		b, _ := wd.net.UplinkStats(protocol.NodeID(id))
 		res.BytesSent += b
@@ -390,6 +413,3 @@ func Run(p *Params) (res *Result, err error) {
 	}
 	return res, nil
 }
-
-// recorded are the measures of Observable events the recorder keeps.
-var recorded = append(append(append([]*metrics.Measure{}, market.Measures...), rewards.Measures...), govern.Measures...)

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dais-sim/dais/scenarios/marketplace"
+
 	"github.com/dais-sim/dais/metrics"
 	"github.com/dais-sim/dais/scenarios"
 )
@@ -15,7 +17,7 @@ func runShipped(t *testing.T, file string, overrides ...string) *metrics.Run {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := FromScenario(sc, 0)
+	p, err := marketplace.FromScenario(sc, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,7 +25,7 @@ func runShipped(t *testing.T, file string, overrides ...string) *metrics.Run {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Summary(res)
+	return marketplace.Summary(res)
 }
 
 func figure(t *testing.T, run *metrics.Run, key string) float64 {

@@ -1,7 +1,8 @@
 // Package netmodel models the network under a simulated run: region-to-region
 // latency, per-node bandwidth (a FIFO queue on each uplink, a rate limit on
-// each downlink), jitter, loss, partitions and churn. A Model implements
-// sim.Network.
+// each downlink), jitter, loss, partitions and churn, as scenarios/netspec
+// describes them (the description live calibration shares). A Model
+// implements sim.Network.
 //
 // A message of S bytes sent at t from a to b, over one-way latency L:
 //
@@ -26,6 +27,7 @@ import (
 
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/dist"
+	"github.com/dais-sim/dais/scenarios/netspec"
 )
 
 // Model is the network of one run. Build it, add every node in ID order, then
@@ -33,7 +35,7 @@ import (
 type Model struct {
 	// Matrix is read when New builds the model; changing it later has no
 	// effect.
-	Matrix Matrix
+	Matrix netspec.Matrix
 	// Jitter is added to every message's delivery time, in seconds; negative draws
 	// count as 0. nil means none. Independent jitter may reorder messages.
 	Jitter dist.Dist
@@ -52,7 +54,7 @@ type Model struct {
 	ups        []uplink
 	oneWay     []protocol.Duration // regions × regions, row-major
 	regions    int
-	partitions []Partition
+	partitions []netspec.Partition
 }
 
 // End is what a message needs of its receiver: its downlink and region.
@@ -72,13 +74,8 @@ type uplink struct {
 	queueDelayNs int64 // total time messages waited behind others on this uplink
 }
 
-// Link is a node's access bandwidth in bits per second; 0 means unlimited.
-type Link struct {
-	UpBps, DownBps float64
-}
-
 // New returns a model over the given regions.
-func New(m Matrix) (*Model, error) {
+func New(m netspec.Matrix) (*Model, error) {
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
@@ -94,7 +91,7 @@ func New(m Matrix) (*Model, error) {
 
 // AddNode appends a node in a region (by index into Matrix.Regions) and
 // returns its ID; IDs must match the World's, so add nodes in the same order.
-func (m *Model) AddNode(region int, l Link) protocol.NodeID {
+func (m *Model) AddNode(region int, l netspec.Link) protocol.NodeID {
 	if region < 0 || region >= len(m.Matrix.Regions) {
 		panic(fmt.Sprintf("netmodel: region %d out of range [0,%d)", region, len(m.Matrix.Regions)))
 	}
@@ -126,17 +123,8 @@ func (m *Model) UplinkStats(id protocol.NodeID) (bytes uint64, queued protocol.D
 	return u.bytesUp, protocol.Duration(u.queueDelayNs)
 }
 
-// Partition cuts a set of nodes off from the rest between From and Until:
-// a message between a node inside and one outside is lost if either its send
-// or its arrival falls in [From, Until). Nodes inside still reach each other.
-type Partition struct {
-	From, Until protocol.Time
-	// Regions (indexes into Matrix.Regions) and Nodes inside the cut.
-	Regions []int
-	Nodes   []protocol.NodeID
-}
-
-func (p *Partition) inside(m *Model, id protocol.NodeID) bool {
+// inside reports whether p cuts id off.
+func inside(p *netspec.Partition, m *Model, id protocol.NodeID) bool {
 	r := m.ends[id].Region
 	for _, x := range p.Regions {
 		if x == r {
@@ -148,7 +136,7 @@ func (p *Partition) inside(m *Model, id protocol.NodeID) bool {
 }
 
 // AddPartition schedules a partition.
-func (m *Model) AddPartition(p Partition) error {
+func (m *Model) AddPartition(p netspec.Partition) error {
 	if p.Until <= p.From {
 		return fmt.Errorf("netmodel: partition heals at %v, not after it starts at %v", p.Until, p.From)
 	}
@@ -170,7 +158,7 @@ func (m *Model) Linked(a, b protocol.NodeID, t protocol.Time) bool {
 		if t < p.From || t >= p.Until {
 			continue
 		}
-		if p.inside(m, a) != p.inside(m, b) {
+		if inside(p, m, a) != inside(p, m, b) {
 			return false
 		}
 	}

@@ -3,12 +3,12 @@ package netmodel_test
 import (
 	"fmt"
 	"math"
-	"strings"
 	"testing"
 
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/dist"
 	"github.com/dais-sim/dais/protocol/wire"
+	"github.com/dais-sim/dais/scenarios/netspec"
 	"github.com/dais-sim/dais/sim"
 	"github.com/dais-sim/dais/sim/netmodel"
 )
@@ -18,7 +18,7 @@ const ms = protocol.Millisecond
 // twoRegions: 100 ms round trip between a and b, 2 ms inside each.
 func twoRegions(t *testing.T) *netmodel.Model {
 	t.Helper()
-	m, err := netmodel.New(netmodel.Matrix{
+	m, err := netmodel.New(netspec.Matrix{
 		Regions: []string{"a", "b"},
 		RTT:     [][]protocol.Duration{{2 * ms, 100 * ms}, {100 * ms, 2 * ms}},
 	})
@@ -71,8 +71,8 @@ func TestArrivalIsLatencyPlusSerialization(t *testing.T) {
 		{12345, 20e6},    // 4.938 ms
 	} {
 		m := twoRegions(t)
-		m.AddNode(0, netmodel.Link{UpBps: tc.bps, DownBps: tc.bps})
-		m.AddNode(1, netmodel.Link{UpBps: tc.bps, DownBps: tc.bps})
+		m.AddNode(0, netspec.Link{UpBps: tc.bps, DownBps: tc.bps})
+		m.AddNode(1, netspec.Link{UpBps: tc.bps, DownBps: tc.bps})
 		got := arrivals(t, m, tc.size)
 		want := protocol.Time(50*ms) + protocol.Time(math.Ceil(8*float64(tc.size)/tc.bps*1e9))
 		if len(got) != 1 || got[0] != want {
@@ -83,8 +83,8 @@ func TestArrivalIsLatencyPlusSerialization(t *testing.T) {
 
 func TestSlowerDownlinkBoundsArrival(t *testing.T) {
 	m := twoRegions(t)
-	m.AddNode(0, netmodel.Link{UpBps: 1e9, DownBps: 1e9})
-	m.AddNode(1, netmodel.Link{UpBps: 1e9, DownBps: 1e6})
+	m.AddNode(0, netspec.Link{UpBps: 1e9, DownBps: 1e9})
+	m.AddNode(1, netspec.Link{UpBps: 1e9, DownBps: 1e6})
 	got := arrivals(t, m, 1000)
 	// Up: 8 µs; the receiver's 1 Mbit/s downlink takes 8 ms from the first bit.
 	if want := protocol.Time(50*ms + 8*ms); len(got) != 1 || got[0] != want {
@@ -94,8 +94,8 @@ func TestSlowerDownlinkBoundsArrival(t *testing.T) {
 
 func TestUplinkQueueIsFIFO(t *testing.T) {
 	m := twoRegions(t)
-	m.AddNode(0, netmodel.Link{UpBps: 1e6, DownBps: 1e6})
-	m.AddNode(1, netmodel.Link{UpBps: 1e6, DownBps: 1e6})
+	m.AddNode(0, netspec.Link{UpBps: 1e6, DownBps: 1e6})
+	m.AddNode(1, netspec.Link{UpBps: 1e6, DownBps: 1e6})
 	got := arrivals(t, m, 1000, 1000, 500)
 	// 8 ms each for the first two, 4 ms for the third, back to back.
 	want := []protocol.Time{protocol.Time(58 * ms), protocol.Time(66 * ms), protocol.Time(70 * ms)}
@@ -109,11 +109,11 @@ func TestUplinkQueueIsFIFO(t *testing.T) {
 }
 
 // pinger sends to node 1 every 100 ms; the receiver records arrivals.
-func partitionRun(t *testing.T, p netmodel.Partition) (first protocol.Time, count int) {
+func partitionRun(t *testing.T, p netspec.Partition) (first protocol.Time, count int) {
 	t.Helper()
 	m := twoRegions(t)
-	m.AddNode(0, netmodel.Link{})
-	m.AddNode(1, netmodel.Link{})
+	m.AddNode(0, netspec.Link{})
+	m.AddNode(1, netspec.Link{})
 	if err := m.AddPartition(p); err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func partitionRun(t *testing.T, p netmodel.Partition) (first protocol.Time, coun
 
 func TestPartitionCutsUntilHeal(t *testing.T) {
 	heal := protocol.Time(5 * protocol.Second)
-	for name, p := range map[string]netmodel.Partition{
+	for name, p := range map[string]netspec.Partition{
 		"by region": {From: 0, Until: heal, Regions: []int{1}},
 		"by node":   {From: 0, Until: heal, Nodes: []protocol.NodeID{0}},
 	} {
@@ -156,7 +156,7 @@ func TestPartitionCutsUntilHeal(t *testing.T) {
 	}
 	// A message in flight when the partition starts is lost.
 	// The one sent at 0 would arrive at 50 ms, inside [40 ms, 60 ms).
-	first, count := partitionRun(t, netmodel.Partition{From: protocol.Time(40 * ms), Until: protocol.Time(60 * ms), Nodes: []protocol.NodeID{1}})
+	first, count := partitionRun(t, netspec.Partition{From: protocol.Time(40 * ms), Until: protocol.Time(60 * ms), Nodes: []protocol.NodeID{1}})
 	if first != protocol.Time(150*ms) || count != 99 {
 		t.Errorf("in-flight message: first arrival %v, %d arrivals; want 150ms, 99", first, count)
 	}
@@ -165,8 +165,8 @@ func TestPartitionCutsUntilHeal(t *testing.T) {
 func TestLossRate(t *testing.T) {
 	m := twoRegions(t)
 	m.Loss = 0.2
-	m.AddNode(0, netmodel.Link{})
-	m.AddNode(1, netmodel.Link{})
+	m.AddNode(0, netspec.Link{})
+	m.AddNode(1, netspec.Link{})
 	sizes := make([]int, 20000)
 	for i := range sizes {
 		sizes[i] = 100
@@ -181,8 +181,8 @@ func TestLossRate(t *testing.T) {
 func TestJitterAddsItsMean(t *testing.T) {
 	m := twoRegions(t)
 	m.Jitter = dist.Exponential{M: 0.010} // 10 ms mean
-	m.AddNode(0, netmodel.Link{})
-	m.AddNode(1, netmodel.Link{})
+	m.AddNode(0, netspec.Link{})
+	m.AddNode(1, netspec.Link{})
 	sizes := make([]int, 10000)
 	for i := range sizes {
 		sizes[i] = 100
@@ -202,36 +202,6 @@ func TestJitterAddsItsMean(t *testing.T) {
 	}
 }
 
-func TestDefaultMatrix(t *testing.T) {
-	m := netmodel.DefaultMatrix()
-	if len(m.Regions) != 10 {
-		t.Fatalf("%d regions, want 10", len(m.Regions))
-	}
-	d, tk := m.Index("dallas"), m.Index("tokyo")
-	if m.RTT[d][tk] != 143*ms || m.OneWay(d, tk) != 71500*protocol.Microsecond {
-		t.Fatalf("dallas→tokyo RTT %v one-way %v; want 143ms, 71.5ms", m.RTT[d][tk], m.OneWay(d, tk))
-	}
-	if m.RTT[d][d] != netmodel.DefaultIntraRegionRTT {
-		t.Fatalf("diagonal %v, want %v", m.RTT[d][d], netmodel.DefaultIntraRegionRTT)
-	}
-}
-
-func TestParseMatrixErrors(t *testing.T) {
-	for _, tc := range []struct{ csv, want string }{
-		{"from\\to,a,b\na,0,1\n", "netmodel: m.csv: matrix has 1 rows for 2 regions"},
-		{"from\\to,a,b\na,0,x\nb,1,0\n", `netmodel: m.csv:2: column "b": "x" is not a latency in ms`},
-		{"from\\to,a,b\na,0,1\nc,1,0\n", `netmodel: m.csv:3: row "c", want rows in header order`},
-		{"from\\to,a,b\na,0,-1\nb,1,0\n", `netmodel: m.csv:2: column "b": "-1" is not a latency in ms`},
-		{"from\\to,a\n", "netmodel: m.csv: want a header and at least one row"},
-		{"from\\to,a,b\na,0,1,2\nb,1,0\n", "netmodel: m.csv:2: 4 fields, want 3"},
-	} {
-		_, err := netmodel.ParseMatrixCSV(strings.NewReader(tc.csv), "m.csv")
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%q: error %v, want %q", tc.csv, err, tc.want)
-		}
-	}
-}
-
 func TestChurnSchedule(t *testing.T) {
 	var lines []string
 	w := sim.New(sim.Config{})
@@ -244,8 +214,8 @@ func TestChurnSchedule(t *testing.T) {
 		}
 	}))
 	w.Start()
-	c := netmodel.Churn{Session: dist.Fixed{V: 10}, Downtime: dist.Fixed{V: 5}}
-	if err := c.Apply(w, 1, []protocol.NodeID{0}, protocol.Time(40*protocol.Second)); err != nil {
+	c := netspec.Churn{Session: dist.Fixed{V: 10}, Downtime: dist.Fixed{V: 5}}
+	if err := netmodel.ApplyChurn(c, w, 1, []protocol.NodeID{0}, protocol.Time(40*protocol.Second)); err != nil {
 		t.Fatal(err)
 	}
 	w.RunUntil(protocol.Time(40 * protocol.Second))
@@ -269,8 +239,8 @@ func TestChurnCrashShare(t *testing.T) {
 		}))
 	}
 	w.Start()
-	c := netmodel.Churn{Session: dist.Exponential{M: 1}, CrashShare: 0.25}
-	if err := c.Apply(w, 9, ids, protocol.Time(protocol.Hour)); err != nil {
+	c := netspec.Churn{Session: dist.Exponential{M: 1}, CrashShare: 0.25}
+	if err := netmodel.ApplyChurn(c, w, 9, ids, protocol.Time(protocol.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	w.RunUntil(protocol.Time(protocol.Hour))
@@ -285,7 +255,7 @@ func TestChurnCrashShare(t *testing.T) {
 	if online != 0 || math.Abs(float64(stops)-1500) > 5*19.4 {
 		t.Fatalf("%d online, %d graceful leaves; want 0 and 1500 ± 97", online, stops)
 	}
-	if err := (netmodel.Churn{Session: dist.Exponential{M: 1}, CrashShare: 2}).Validate(); err == nil {
+	if err := (netspec.Churn{Session: dist.Exponential{M: 1}, CrashShare: 2}).Validate(); err == nil {
 		t.Fatal("crash share 2 accepted")
 	}
 }

@@ -24,6 +24,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dais-sim/dais/scenarios/marketplace"
+
 	"github.com/dais-sim/dais/metrics"
 	"github.com/dais-sim/dais/scenarios"
 	"github.com/dais-sim/dais/sim/blockprop"
@@ -90,7 +92,7 @@ func params(sc *scenarios.Scenario, rep int) (any, error) {
 	case Learning:
 		return learnrun.FromScenario(sc, rep)
 	case Market:
-		return marketrun.FromScenario(sc, rep)
+		return marketplace.FromScenario(sc, rep)
 	case Consensus:
 		return consensusrun.FromScenario(sc, rep)
 	}
@@ -112,7 +114,7 @@ var runnerSection = map[Kind]string{Learning: "protocol.learning", Market: "work
 // at the runner's section.
 func locate(sc *scenarios.Scenario, err error) *scenarios.Error {
 	msg := err.Error()
-	for _, e := range []error{learnrun.ErrParams, marketrun.ErrParams, consensusrun.ErrParams} {
+	for _, e := range []error{learnrun.ErrParams, marketplace.ErrParams, consensusrun.ErrParams} {
 		msg = strings.TrimPrefix(msg, e.Error()+": ")
 	}
 	msg = strings.TrimPrefix(msg, "blockprop: ")
@@ -269,7 +271,7 @@ func Once(sc *scenarios.Scenario, rep int, prog Progress) (Rep, error) {
 		learnrun.AddEconomy(run, res) // protocol.learning.economy's figures, if any
 		return Rep{Run: run, Seed: p.Seed, Wall: res.Wall, Events: res.Events}, nil
 	case Market:
-		p, err := marketrun.FromScenario(sc, rep)
+		p, err := marketplace.FromScenario(sc, rep)
 		if err != nil {
 			return Rep{}, bad(err)
 		}
@@ -282,7 +284,7 @@ func Once(sc *scenarios.Scenario, rep int, prog Progress) (Rep, error) {
 			return Rep{}, err
 		}
 		done(prog, int64(res.End), res.Events)
-		return Rep{Run: marketrun.Summary(res), Seed: p.Seed, Wall: res.Wall, Events: res.Events}, nil
+		return Rep{Run: marketplace.Summary(res), Seed: p.Seed, Wall: res.Wall, Events: res.Events}, nil
 	case Consensus:
 		p, err := consensusrun.FromScenario(sc, rep)
 		if err != nil {

@@ -17,17 +17,17 @@ import (
 // report carry the 95% CIs and counts.
 func TestShippedScenariosRepeat(t *testing.T) {
 	if raceEnabled {
-		t.Skip("runs every shipped scenario three times; too slow under -race (make test runs it without)")
+		t.Skip("runs every shipped scenario twice; too slow under -race (make test runs it without)")
 	}
 	for _, name := range scenarios.BuiltinNames() {
 		t.Run(name, func(t *testing.T) {
-			run := runBuiltin(t, name, append([]string{"run.repetitions=3"}, Quick[name]...)...).Run
-			if run.Meta.Repetitions != 3 || len(run.Meta.Seeds) != 3 || run.Meta.Seeds[0] == run.Meta.Seeds[1] {
+			run := runBuiltin(t, name, append([]string{"run.repetitions=2"}, Quick[name]...)...).Run
+			if run.Meta.Repetitions != 2 || len(run.Meta.Seeds) != 2 || run.Meta.Seeds[0] == run.Meta.Seeds[1] {
 				t.Fatalf("meta: %d repetitions, seeds %v", run.Meta.Repetitions, run.Meta.Seeds)
 			}
 			withCI := 0
 			for _, f := range run.Figures {
-				if f.Reps == nil || len(f.Reps.Values) != 3 {
+				if f.Reps == nil || len(f.Reps.Values) != 2 {
 					t.Fatalf("figure %s has no repetitions: %+v", f.Key, f.Reps)
 				}
 				if f.Reps.N >= 2 && !math.IsNaN(f.Reps.CI95Lo) {
@@ -84,7 +84,7 @@ func TestRepetitionSeedsAreStable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	three, _ := scenarios.Builtin("quickstart", "run.repetitions=3")
+	three, _ := scenarios.Builtin("quickstart", "run.repetitions=2")
 	a, err := Run(one, Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"github.com/dais-sim/dais/protocol/consensus"
 	"github.com/dais-sim/dais/protocol/consensus/bft"
 	"github.com/dais-sim/dais/protocol/consensus/consensustest"
+	"github.com/dais-sim/dais/scenarios/netspec"
 	"github.com/dais-sim/dais/sim"
 	"github.com/dais-sim/dais/sim/netmodel"
 )
@@ -22,7 +23,7 @@ func world(t *testing.T, n, followers int, sink metrics.Sink) (*sim.World, []*co
 		stakes = append(stakes, 1)
 	}
 	set := newSet(t, stakes...)
-	m := netmodel.DefaultMatrix()
+	m := netspec.DefaultMatrix()
 	net, err := netmodel.New(m)
 	if err != nil {
 		t.Fatal(err)
@@ -30,7 +31,7 @@ func world(t *testing.T, n, followers int, sink metrics.Sink) (*sim.World, []*co
 	w := sim.New(sim.Config{Seed: seed, Net: net, Sink: sink})
 	var apps []*consensustest.App
 	for i := 0; i < n+followers; i++ {
-		net.AddNode(i%len(m.Regions), netmodel.Link{})
+		net.AddNode(i%len(m.Regions), netspec.Link{})
 		app := consensustest.NewApp(256)
 		app.Keep = true
 		apps = append(apps, app)

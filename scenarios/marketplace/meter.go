@@ -1,4 +1,4 @@
-package marketrun
+package marketplace
 
 import (
 	"math"

@@ -1,4 +1,4 @@
-package marketrun
+package marketplace
 
 import (
 	"errors"
@@ -13,8 +13,7 @@ import (
 	"github.com/dais-sim/dais/protocol/govern"
 	"github.com/dais-sim/dais/protocol/market"
 	"github.com/dais-sim/dais/protocol/rewards"
-	"github.com/dais-sim/dais/sim"
-	"github.com/dais-sim/dais/sim/netmodel"
+	"github.com/dais-sim/dais/scenarios/netspec"
 )
 
 // Role is what a population group's nodes do.
@@ -51,16 +50,18 @@ type Group struct {
 type LinkClass struct {
 	Name  string
 	Share float64
-	Link  netmodel.Link
+	Link  netspec.Link
 }
 
 // Adversary kinds.
 const (
-	Lazy        = "lazy"
-	FreeRider   = "free_rider"
-	Sybil       = "sybil"
-	Colluding   = "colluding_validators"
-	defaultLazy = 0.5
+	Lazy      = "lazy"
+	FreeRider = "free_rider"
+	Sybil     = "sybil"
+	Colluding = "colluding_validators"
+	// DefaultLazy is a lazy provider's share of units it fakes when
+	// the scenario names none.
+	DefaultLazy = 0.5
 )
 
 // Adversary turns some nodes of a group into attackers.
@@ -84,13 +85,13 @@ type Adversary struct {
 // Params describe one run.
 type Params struct {
 	Seed uint64
-	// Matrix is the region latency matrix (zero: netmodel.DefaultMatrix).
-	Matrix netmodel.Matrix
+	// Matrix is the region latency matrix (zero: netspec.DefaultMatrix).
+	Matrix netspec.Matrix
 	// Link is every node's access link (zero: unlimited) when Links is
 	// empty. With Links, each node of a group gets the group's named class
 	// or one drawn by share from its placement stream (the committee's
 	// node too, as a node without a group).
-	Link  netmodel.Link
+	Link  netspec.Link
 	Links []LinkClass
 	// CommitteeLink names the committee's class in Links ("": drawn by
 	// share).
@@ -134,12 +135,12 @@ type Params struct {
 	// NoCommitDelay commits every block the instant it is proposed.
 	BlockInterval, CommitDelay protocol.Duration
 	NoCommitDelay              bool
-	// TimerLate delays every node's timers (sim.Config.TimerLateNs) and
+	// TimerLate delays every node's timers (the simulator's sim.Config.TimerLateNs) and
 	// CPU charges each message to its sender's and receiver's processor
 	// (sim.Config.CPU): a live runtime's costs, which dais calibrate
 	// measures; zero: none.
 	TimerLate protocol.Duration
-	CPU       sim.CPU
+	CPU       netspec.CPU
 	// RewardEvery: the reward period in blocks (see market.Config).
 	RewardEvery uint64
 	// TimeoutFactor, TimeoutSlack: see market.Config.
@@ -161,7 +162,7 @@ type Params struct {
 	Encryption *Encryption
 
 	// Churn applies to a ChurnShare of the providers.
-	Churn      *netmodel.Churn
+	Churn      *netspec.Churn
 	ChurnShare float64
 
 	// StepNs is the time-series step (0: 10 s).
@@ -175,11 +176,11 @@ type Params struct {
 }
 
 // ErrParams reports invalid Params.
-var ErrParams = errors.New("marketrun: invalid parameters")
+var ErrParams = errors.New("marketplace: invalid parameters")
 
-func (p *Params) defaults() {
+func (p *Params) Defaults() {
 	if len(p.Matrix.Regions) == 0 {
-		p.Matrix = netmodel.DefaultMatrix()
+		p.Matrix = netspec.DefaultMatrix()
 	}
 	if p.BlockInterval == 0 {
 		p.BlockInterval = 2 * protocol.Second
@@ -213,7 +214,7 @@ func (p *Params) defaults() {
 	}
 }
 
-func (p *Params) validate() error {
+func (p *Params) Validate() error {
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("%w: "+format, append([]any{ErrParams}, a...)...)
 	}
@@ -308,4 +309,27 @@ func Change(key, text string) (govern.Change, error) {
 		return govern.Change{}, err
 	}
 	return reg.Change(key, text)
+}
+
+// AccessLink is the access link of a node of a group naming class (""), the
+// class drawn by share with a draw from u, or Params.Link without classes.
+func (p *Params) AccessLink(class string, u func() float64) netspec.Link {
+	if len(p.Links) == 0 {
+		return p.Link
+	}
+	x := u()
+	pick := p.Links[len(p.Links)-1]
+	for _, c := range p.Links {
+		if class != "" {
+			if c.Name == class {
+				return c.Link
+			}
+			continue
+		}
+		if x < c.Share {
+			return c.Link
+		}
+		x -= c.Share
+	}
+	return pick.Link
 }

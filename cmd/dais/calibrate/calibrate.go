@@ -5,7 +5,9 @@
 // (the network's RTT), ed25519 signing, the CPU per message, store writes,
 // timer lateness (protocol.consensus.processing; Costs) — and a measured
 // hardware profile, and reports, per metric, the live figure, the
-// simulated one and the gap.
+// simulated one and the gap. It is the harness above both drivers
+// (DESIGN.md): the one package beside cmd/dais that imports live/ and sim/
+// together, which never import each other.
 //
 //	sc, _ := scenarios.Load("scenarios/calibrate-live.yaml")
 //	rep, err := calibrate.Run(ctx, calibrate.Options{Scenario: sc, Dir: "runs/calibrate"})

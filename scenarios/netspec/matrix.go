@@ -1,4 +1,4 @@
-package netmodel
+package netspec
 
 import (
 	_ "embed"
@@ -60,7 +60,7 @@ func (m Matrix) OneWay(from, to int) protocol.Duration { return m.RTT[from][to] 
 // round trips are non-negative.
 func (m Matrix) Validate() error {
 	if err := m.validate(); err != nil {
-		return fmt.Errorf("netmodel: %w", err)
+		return fmt.Errorf("netspec: %w", err)
 	}
 	return nil
 }
@@ -98,33 +98,33 @@ func ParseMatrixCSV(r io.Reader, name string) (Matrix, error) {
 	cr.FieldsPerRecord = -1
 	rows, err := cr.ReadAll()
 	if err != nil {
-		return Matrix{}, fmt.Errorf("netmodel: %s: %w", name, err)
+		return Matrix{}, fmt.Errorf("netspec: %s: %w", name, err)
 	}
 	if len(rows) < 2 {
-		return Matrix{}, fmt.Errorf("netmodel: %s: want a header and at least one row", name)
+		return Matrix{}, fmt.Errorf("netspec: %s: want a header and at least one row", name)
 	}
 	var m Matrix
 	m.Regions = append(m.Regions, rows[0][1:]...)
 	for i, row := range rows[1:] {
 		line := i + 2
 		if len(row) != len(m.Regions)+1 {
-			return Matrix{}, fmt.Errorf("netmodel: %s:%d: %d fields, want %d", name, line, len(row), len(m.Regions)+1)
+			return Matrix{}, fmt.Errorf("netspec: %s:%d: %d fields, want %d", name, line, len(row), len(m.Regions)+1)
 		}
 		if i >= len(m.Regions) || row[0] != m.Regions[i] {
-			return Matrix{}, fmt.Errorf("netmodel: %s:%d: row %q, want rows in header order", name, line, row[0])
+			return Matrix{}, fmt.Errorf("netspec: %s:%d: row %q, want rows in header order", name, line, row[0])
 		}
 		out := make([]protocol.Duration, len(m.Regions))
 		for j, f := range row[1:] {
 			ms, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
 			if err != nil || ms < 0 || math.IsInf(ms, 0) {
-				return Matrix{}, fmt.Errorf("netmodel: %s:%d: column %q: %q is not a latency in ms", name, line, m.Regions[j], f)
+				return Matrix{}, fmt.Errorf("netspec: %s:%d: column %q: %q is not a latency in ms", name, line, m.Regions[j], f)
 			}
 			out[j] = protocol.Duration(math.Round(ms * float64(protocol.Millisecond)))
 		}
 		m.RTT = append(m.RTT, out)
 	}
 	if err := m.validate(); err != nil {
-		return Matrix{}, fmt.Errorf("netmodel: %s: %w", name, err)
+		return Matrix{}, fmt.Errorf("netspec: %s: %w", name, err)
 	}
 	return m, nil
 }

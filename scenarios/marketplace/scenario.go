@@ -1,4 +1,4 @@
-package marketrun
+package marketplace
 
 import (
 	"fmt"
@@ -9,7 +9,7 @@ import (
 	"github.com/dais-sim/dais/protocol/market"
 	"github.com/dais-sim/dais/protocol/rewards"
 	"github.com/dais-sim/dais/scenarios"
-	"github.com/dais-sim/dais/sim/netmodel"
+	"github.com/dais-sim/dais/scenarios/netspec"
 )
 
 // FromScenario turns a checked scenario with a workload into run
@@ -43,7 +43,7 @@ func FromScenario(sc *scenarios.Scenario, rep int) (*Params, error) {
 	// Each node's own link: its group's class, or one drawn by share.
 	for _, c := range sc.Network.Bandwidth {
 		p.Links = append(p.Links, LinkClass{Name: c.Name, Share: float64(c.Share),
-			Link: netmodel.Link{UpBps: c.Up.BitsPerSecond(), DownBps: c.Down.BitsPerSecond()}})
+			Link: netspec.Link{UpBps: c.Up.BitsPerSecond(), DownBps: c.Down.BitsPerSecond()}})
 	}
 	if j := sc.Network.Jitter; j != nil {
 		p.Jitter = j.Dist()

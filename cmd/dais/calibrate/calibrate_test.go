@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dais-sim/dais/live/calibrate"
+	"github.com/dais-sim/dais/cmd/dais/calibrate"
 	"github.com/dais-sim/dais/live/livetest"
 	"github.com/dais-sim/dais/scenarios"
 )
@@ -24,15 +24,18 @@ import (
 // the report and both run folders.
 func TestCalibrateShippedScenario(t *testing.T) {
 	livetest.RequireLoopback(t)
+	if raceEnabled {
+		t.Skip("the live nodes it starts are raced in live/node and live/testnet; make test runs it without -race")
+	}
 	t.Parallel() // its checks are of structure, not of the figures the other run would disturb
-	sc, err := scenarios.Load("../../scenarios/calibrate-live.yaml")
+	sc, err := scenarios.Load("../../../scenarios/calibrate-live.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	const pings = 5
 	rep, err := calibrate.Run(context.Background(), calibrate.Options{Scenario: sc, Dir: dir, Duration: 4 * time.Second,
-		Pings: pings, Profile: "../../scenarios/testdata/profiles/test_box.yaml"})
+		Pings: pings, Profile: "../../../scenarios/testdata/profiles/test_box.yaml"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +125,7 @@ func TestCalibrateRejects(t *testing.T) {
 	if _, err := calibrate.Run(context.Background(), calibrate.Options{Scenario: sc, Dir: t.TempDir()}); !errors.Is(err, calibrate.ErrOptions) {
 		t.Errorf("a gossip scenario: err = %v, want ErrOptions", err)
 	}
-	bft, err := scenarios.Load("../../scenarios/calibrate-live.yaml")
+	bft, err := scenarios.Load("../../../scenarios/calibrate-live.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,8 +148,11 @@ func TestGap(t *testing.T) {
 // task completion, and the live figures are real (the units took time).
 func TestCalibrateMarket(t *testing.T) {
 	livetest.RequireLoopback(t)
+	if raceEnabled {
+		t.Skip("the live nodes it starts are raced in live/node and live/testnet; make test runs it without -race")
+	}
 	t.Parallel() // its checks are of structure, not of the figures the other run would disturb
-	sc, err := scenarios.Load("../../scenarios/calibrate-live.yaml", "population.groups[0].count=3")
+	sc, err := scenarios.Load("../../../scenarios/calibrate-live.yaml", "population.groups[0].count=3")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package marketrun
+package marketplace
 
 import (
 	"fmt"
@@ -304,3 +304,6 @@ func params(p *Params) map[string]string {
 		"block":        time.Duration(p.BlockInterval).String(),
 	}
 }
+
+// DurationQuantiles are the quantiles of ds, in seconds.
+func DurationQuantiles(ds []protocol.Duration) Quantiles { return quantiles(durationsS(ds)) }

@@ -1,4 +1,4 @@
-package marketrun
+package marketplace
 
 import (
 	"github.com/dais-sim/dais/metrics"

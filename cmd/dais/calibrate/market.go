@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/dais-sim/dais/scenarios/marketplace"
+
 	"github.com/dais-sim/dais/gpu"
 	"github.com/dais-sim/dais/gpu/bench"
 	"github.com/dais-sim/dais/gpu/profile"
@@ -17,8 +19,8 @@ import (
 	"github.com/dais-sim/dais/protocol/chain"
 	"github.com/dais-sim/dais/protocol/dist"
 	"github.com/dais-sim/dais/protocol/market"
+	"github.com/dais-sim/dais/scenarios/netspec"
 	"github.com/dais-sim/dais/sim/marketrun"
-	"github.com/dais-sim/dais/sim/netmodel"
 )
 
 // MarketProbes compare a small live marketplace (testnet.RunMarket) with
@@ -74,7 +76,7 @@ func KernelShape(n int) (flops float64, workers, batch int) {
 
 // simMarket is the simulated twin of spec: a requester, the providers on
 // class (resolved through cat), one region whose round trip is rtt.
-func simMarket(spec *node.MarketSpec, seed uint64, rtt time.Duration, class string, cat *gpu.Catalog) (*marketrun.Params, error) {
+func simMarket(spec *node.MarketSpec, seed uint64, rtt time.Duration, class string, cat *gpu.Catalog) (*marketplace.Params, error) {
 	kind, err := market.ParseKind(spec.Kind)
 	if err != nil {
 		return nil, err
@@ -92,14 +94,14 @@ func simMarket(spec *node.MarketSpec, seed uint64, rtt time.Duration, class stri
 		v.Replicas, v.Quorum, v.MaxReplicas = spec.Replicas, spec.Replicas, spec.Replicas
 	}
 	every := protocol.Duration(spec.Every)
-	return &marketrun.Params{
+	return &marketplace.Params{
 		Seed:    seed,
-		Matrix:  netmodel.Matrix{Regions: []string{"loopback"}, RTT: [][]protocol.Duration{{protocol.Duration(rtt)}}},
-		Link:    netmodel.Link{UpBps: 10e9, DownBps: 10e9},
+		Matrix:  netspec.Matrix{Regions: []string{"loopback"}, RTT: [][]protocol.Duration{{protocol.Duration(rtt)}}},
+		Link:    netspec.Link{UpBps: 10e9, DownBps: 10e9},
 		Catalog: cat,
-		Groups: []marketrun.Group{
-			{Name: "requester", GPU: "cpu", Count: len(spec.Requesters), Role: marketrun.Requester, Balance: node.DefaultBalance},
-			{Name: "providers", GPU: class, Count: len(spec.Providers), Role: marketrun.Provider, Stake: spec.Stake, Balance: node.DefaultBalance, Slots: 1},
+		Groups: []marketplace.Group{
+			{Name: "requester", GPU: "cpu", Count: len(spec.Requesters), Role: marketplace.Requester, Balance: node.DefaultBalance},
+			{Name: "providers", GPU: class, Count: len(spec.Providers), Role: marketplace.Provider, Stake: spec.Stake, Balance: node.DefaultBalance, Slots: 1},
 		},
 		// One job every Every, Jobs of them, the first at a random phase
 		// (the requester's stream): live, the first post falls anywhere
@@ -205,7 +207,7 @@ func runMarket(ctx context.Context, dir string, nodes, jobs int, seed uint64, ti
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	sim = marketrun.Summary(res)
+	sim = marketplace.Summary(res)
 	sim.Figures = append(sim.Figures, tw.figures()...)
 	notes = append(notes,
 		fmt.Sprintf("market: %d jobs of %d units of %.3g FLOPs, redundancy %d, on %d providers; live units run a real float32 matrix product on the CPU and are timed, simulated ones take the roofline time of %s", jobs, spec.Units, spec.UnitFLOPs, spec.Replicas, len(spec.Providers), class),

@@ -1,0 +1,250 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/dais-sim/dais/gpu/models"
+	"github.com/dais-sim/dais/live/api"
+	"github.com/dais-sim/dais/protocol"
+	"github.com/dais-sim/dais/protocol/chain"
+	"github.com/dais-sim/dais/protocol/wire"
+)
+
+// The user API on a node (live/api): the node serves it beside /status,
+// on the same loopback listener. Reads of the ledger and submissions run
+// on the node goroutine (an apiCall delivered to the node itself), so the
+// API never races the engine; job progress and results come from an index
+// of the committed chain (api.Index), fed on every commit and rebuilt by
+// the replay when the node restarts; model versions are the ones this
+// node's federated role committed (the coordinator) and holds the
+// parameters of.
+
+// apiCallTimeout bounds how long a request waits for the node goroutine:
+// a node that is replaying a long store, or has failed, answers
+// Unavailable instead of holding the client.
+const apiCallTimeout = 10 * time.Second
+
+// apiCall runs fn on the node goroutine. It is a wire.Msg only to travel
+// the runtime's input queue: its kind is registered with no decoder, so no
+// peer can send one, and apiGate consumes it before any protocol sees it.
+type apiCall struct {
+	fn   func(env protocol.Env)
+	done chan struct{}
+}
+
+// kindAPICall is outside every registered range (protocol/wire/kinds.go).
+const kindAPICall wire.Kind = 65000
+
+func (*apiCall) Kind() wire.Kind            { return kindAPICall }
+func (*apiCall) AppendBody(b []byte) []byte { return b }
+func (*apiCall) WireSize() int              { return 0 }
+
+// apiGate is the outermost protocol.Node under durable: it runs the API's
+// calls and passes everything else on.
+type apiGate struct {
+	protocol.Node
+	self protocol.NodeID
+}
+
+func (g *apiGate) Handle(env protocol.Env, in protocol.Input) {
+	if r, ok := in.(protocol.Recv); ok && r.From == g.self {
+		if c, ok := r.Msg.(*apiCall); ok {
+			c.fn(env)
+			close(c.done)
+			return
+		}
+	}
+	g.Node.Handle(env, in)
+}
+
+// modelVersion is a committed model version this node can answer for.
+type modelVersion struct {
+	api.ModelVersion
+	model *models.Model // its parameters set; used under modelRegistry.mu
+}
+
+// modelRegistry holds the model versions the node's learning role
+// committed, newest last.
+type modelRegistry struct {
+	mu       sync.Mutex
+	versions []*modelVersion
+}
+
+func (r *modelRegistry) add(v api.ModelVersion, spec models.Spec, params []float64) error {
+	m, err := models.New(spec)
+	if err != nil {
+		return err
+	}
+	if err := m.SetParams(params); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if slices.ContainsFunc(r.versions, func(o *modelVersion) bool { return o.Hash == v.Hash }) {
+		return nil
+	}
+	r.versions = append(r.versions, &modelVersion{ModelVersion: v, model: m})
+	return nil
+}
+
+func (r *modelRegistry) list() []api.ModelVersion {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]api.ModelVersion, len(r.versions))
+	for i, v := range r.versions {
+		out[i] = v.ModelVersion
+	}
+	return out
+}
+
+func (r *modelRegistry) predict(version [32]byte, x []float64) (api.ModelVersion, []float64, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, v := range r.versions {
+		if v.Hash == version {
+			return v.ModelVersion, v.model.Probabilities(x), true
+		}
+	}
+	return api.ModelVersion{}, nil, false
+}
+
+// apiBackend is the Node as an api.Backend.
+type apiBackend struct{ n *Node }
+
+var _ api.Backend = apiBackend{}
+
+// call runs fn on the node goroutine and waits for it.
+func (b apiBackend) call(ctx context.Context, fn func(env protocol.Env)) error {
+	rt := b.n.rt.Load()
+	if rt == nil || b.n.failed.Load() {
+		return fmt.Errorf("%w: the node is not running", api.ErrUnavailable)
+	}
+	c := &apiCall{fn: fn, done: make(chan struct{})}
+	rt.DeliverMsg(b.n.cfg.ID, c)
+	t := time.NewTimer(apiCallTimeout)
+	defer t.Stop()
+	select {
+	case <-c.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %w", api.ErrUnavailable, ctx.Err())
+	case <-t.C:
+		return fmt.Errorf("%w: the node did not take the request within %v (replaying, stopped or failed)", api.ErrUnavailable, apiCallTimeout)
+	}
+}
+
+func (b apiBackend) Account(addr chain.Address) (api.Account, error) {
+	var out api.Account
+	err := b.call(context.Background(), func(protocol.Env) {
+		l := b.n.ledger
+		acc := l.Account(addr)
+		out = api.Account{Address: addr, Balance: acc.Balance, Stake: acc.Stake, NextNonce: acc.Nonce, Height: l.Height()}
+		// The next nonce counts the sender's transactions waiting in the
+		// mempool, so that a client signs its next one after them.
+		for _, tx := range l.Pending() {
+			if tx.From() == addr && tx.Nonce >= out.NextNonce {
+				out.NextNonce = tx.Nonce + 1
+			}
+		}
+	})
+	return out, err
+}
+
+func (b apiBackend) Params() chain.Params { return chain.DefaultParams() }
+
+// Submit admits tx to the node's mempool and sends it to every validator
+// (a validator's own proposals take it from its mempool).
+func (b apiBackend) Submit(tx *chain.Tx) error {
+	var refused error
+	err := b.call(context.Background(), func(env protocol.Env) { refused = b.n.submitTx(env, tx) })
+	if err != nil {
+		return err
+	}
+	return refused
+}
+
+// submitTx runs on the node goroutine.
+func (n *Node) submitTx(env protocol.Env, tx *chain.Tx) error {
+	if err := n.ledger.AddTx(tx); err != nil {
+		return fmt.Errorf("%w: %w", api.ErrRefused, err)
+	}
+	for _, v := range n.net.Validators() {
+		if v != n.cfg.ID {
+			env.Send(v, tx)
+		}
+	}
+	n.log.Info("api: transaction admitted", "type", tx.Type.String(), "from", tx.From().String(), "nonce", tx.Nonce)
+	return nil
+}
+
+func (b apiBackend) Job(id chain.JobID) (api.Job, error) {
+	j, ok := b.n.index.Job(id)
+	if !ok {
+		return api.Job{}, fmt.Errorf("%w: no job %x committed up to height %d (a job is listed once its post commits)", api.ErrNotFound, id[:], b.n.index.Height())
+	}
+	return j, nil
+}
+
+func (b apiBackend) Results(id chain.JobID) ([]api.UnitResult, error) {
+	rs, ok := b.n.index.Results(id)
+	if !ok {
+		return nil, fmt.Errorf("%w: no job %x committed up to height %d", api.ErrNotFound, id[:], b.n.index.Height())
+	}
+	return rs, nil
+}
+
+func (b apiBackend) ModelVersions() []api.ModelVersion { return b.n.models.list() }
+
+// Infer answers with the version's prediction once the payment is
+// admitted: a transfer of the version's price from the asker to the
+// version's provider (this node's account), checked here and by the
+// ledger (a short balance is refused, and nothing runs).
+func (b apiBackend) Infer(ctx context.Context, asker chain.Address, version [32]byte, input []float32, pay *chain.Tx) (api.Inference, error) {
+	versions := b.n.models.list()
+	i := slices.IndexFunc(versions, func(v api.ModelVersion) bool { return v.Hash == version })
+	if i < 0 {
+		return api.Inference{}, fmt.Errorf("%w: model version %x is not held by this node (ListModelVersions lists those it holds)", api.ErrNotFound, version[:])
+	}
+	mv := versions[i]
+	if len(input) != int(mv.Inputs) {
+		return api.Inference{}, fmt.Errorf("%w: input has %d features, model version %x takes %d", api.ErrRefused, len(input), version[:8], mv.Inputs)
+	}
+	var paid chain.Hash
+	if mv.Price > 0 {
+		if pay == nil {
+			return api.Inference{}, fmt.Errorf("%w: model version %x costs %d base units and the request carries no payment", api.ErrRefused, version[:8], mv.Price)
+		}
+		t, _ := pay.Body().(chain.Transfer)
+		if t.To != mv.Provider || t.Amount < mv.Price {
+			return api.Inference{}, fmt.Errorf("%w: the payment sends %d to %s; model version %x costs %d, paid to %s", api.ErrRefused, t.Amount, t.To, version[:8], mv.Price, mv.Provider)
+		}
+		var refused error
+		if err := b.call(ctx, func(env protocol.Env) { refused = b.n.submitTx(env, pay) }); err != nil {
+			return api.Inference{}, err
+		}
+		if refused != nil {
+			return api.Inference{}, fmt.Errorf("payment: %w", refused)
+		}
+		paid = pay.Hash()
+	}
+	x := make([]float64, len(input))
+	for i, v := range input {
+		x[i] = float64(v)
+	}
+	_, probs, ok := b.n.models.predict(version, x)
+	if !ok {
+		return api.Inference{}, fmt.Errorf("%w: model version %x", api.ErrNotFound, version[:8])
+	}
+	class := 0
+	for i, p := range probs {
+		if p > probs[class] {
+			class = i
+		}
+	}
+	b.n.log.Info("api: inference answered", "version", fmt.Sprintf("%x", version[:8]), "asker", asker.String(), "class", class, "paid", mv.Price)
+	return api.Inference{Class: uint32(class), Probabilities: probs, Provider: mv.Provider, Payment: paid}, nil
+}
