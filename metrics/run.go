@@ -30,6 +30,8 @@ type Run struct {
 	Groups  []Group `json:"groups,omitempty"`
 	Curves  []Curve `json:"curves,omitempty"`
 	Plots   []Plot  `json:"plots,omitempty"`
+	// Tables set figures side by side, for reports to print as tables.
+	Tables []Table `json:"tables,omitempty"`
 	// Finding is what the run found, for the head of its report.
 	Finding *Finding `json:"finding,omitempty"`
 	Host    *Host    `json:"-"`
@@ -40,6 +42,24 @@ type Run struct {
 type Finding struct {
 	Keys []string `json:"keys"`
 	Text string   `json:"text"`
+}
+
+// Table sets figures side by side — the same measures under each of a few
+// variants (relay protocols, schemes) — as one table: the cell in row i and
+// column j is the figure Rows[i].Keys[j]. It names figures rather than
+// holding values, so over repetitions its cells are the figures' means
+// with their intervals, and every value it shows is also in Figures.
+type Table struct {
+	Title   string     `json:"title"`
+	Columns []string   `json:"columns"`
+	Rows    []TableRow `json:"rows"`
+}
+
+// TableRow is one measure of a Table: a figure key per column, "" for an
+// empty cell.
+type TableRow struct {
+	Name string   `json:"name"`
+	Keys []string `json:"keys"`
 }
 
 // Meta says what produced a run, so that it can be produced again.
@@ -395,6 +415,21 @@ func (r *Run) Validate() error {
 			}
 		}
 	}
+	for _, t := range r.Tables {
+		if t.Title == "" || len(t.Columns) == 0 {
+			return bad("table %q lacks a title or columns", t.Title)
+		}
+		for _, row := range t.Rows {
+			if len(row.Keys) != len(t.Columns) {
+				return bad("table %q row %q: %d keys for %d columns", t.Title, row.Name, len(row.Keys), len(t.Columns))
+			}
+			for _, k := range row.Keys {
+				if _, ok := r.Figure(k); k != "" && !ok {
+					return bad("table %q row %q: no figure %q", t.Title, row.Name, k)
+				}
+			}
+		}
+	}
 	if f := r.Finding; f != nil {
 		for _, k := range f.Keys {
 			if _, ok := r.Figure(k); !ok {
@@ -539,14 +574,14 @@ func (r *Run) MarshalIndent() ([]byte, error) {
 // with samples). Keys are the union over repetitions in first-seen order:
 // a figure one repetition lacks counts as undefined there, a group label
 // as missing (0 for a Counts group), a curve point as missing. The meta and
-// plots are the first repetition's, with Repetitions and Seeds set.
+// plots and tables are the first repetition's, with Repetitions and Seeds set.
 // Distributions must share quantile levels and series their step.
 func Aggregate(reps []*Run) (*Run, error) {
 	if len(reps) == 0 {
 		return nil, fmt.Errorf("%w: no repetitions", ErrInvalid)
 	}
 	first := reps[0]
-	out := &Run{Schema: first.Schema, Meta: first.Meta, Plots: first.Plots, Finding: first.Finding}
+	out := &Run{Schema: first.Schema, Meta: first.Meta, Plots: first.Plots, Tables: first.Tables, Finding: first.Finding}
 	out.Meta.Repetitions = len(reps)
 	out.Meta.Seeds = nil
 	for _, r := range reps {

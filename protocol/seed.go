@@ -21,6 +21,14 @@ func Stream(root uint64, domain string, index uint64) *rand.Rand {
 	return rand.New(rand.NewPCG(s, splitmix(s)))
 }
 
+// StreamPCG is the generator Stream wraps, as a value, for drivers that
+// keep one stream per node in a flat array: a copy is an independent
+// generator that draws what Stream's would.
+func StreamPCG(root uint64, domain string, index uint64) rand.PCG {
+	s := DeriveSeed(root, domain, index)
+	return *rand.NewPCG(s, splitmix(s))
+}
+
 // splitmix is SplitMix64's finalizer: a bijection that spreads every input
 // bit over the output.
 func splitmix(x uint64) uint64 {

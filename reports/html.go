@@ -85,6 +85,16 @@ var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 </div>
 </section>
 
+{{- range .Tables}}
+<h2>{{.Title}}</h2>
+<table>
+<tr>{{range .Head}}<th>{{.}}</th>{{end}}</tr>
+{{- range .Rows}}
+<tr>{{range $i, $c := .}}{{if $i}}<td class="num">{{$c}}</td>{{else}}<td>{{$c}}</td>{{end}}{{end}}</tr>
+{{- end}}
+</table>
+{{- end}}
+
 {{- if .Plots}}
 <h2>Plots</h2>
 {{- range $i, $p := .Plots}}
@@ -189,9 +199,25 @@ func writeHTML(w io.Writer, run *metrics.Run, svgs [][]byte) error {
 		"Tiles":       findingFigures(run),
 		"Reps":        run.Meta.Repetitions > 1,
 		"Plots":       plots,
+		"Tables":      htmlTables(run),
 	})
 	if err != nil {
 		return fmt.Errorf("reports: html: %w", err)
 	}
 	return nil
+}
+
+type htmlTable struct {
+	Title string
+	Head  []string
+	Rows  [][]string
+}
+
+func htmlTables(run *metrics.Run) []htmlTable {
+	var out []htmlTable
+	for _, t := range run.Tables {
+		head, rows := tableCells(run, t)
+		out = append(out, htmlTable{Title: t.Title, Head: head, Rows: rows})
+	}
+	return out
 }

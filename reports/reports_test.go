@@ -231,3 +231,45 @@ func mustFloat(t *testing.T, s string) float64 {
 	}
 	return v
 }
+
+// A metrics.Table prints in the terminal, report.md and report.html with
+// each cell its figure's value and unit (and CI over repetitions), a
+// missing cell empty; a table naming a figure the run lacks is refused.
+func TestFigureTables(t *testing.T) {
+	run := &metrics.Run{Schema: metrics.SchemaVersion, Meta: metrics.Meta{Scenario: "t", Repetitions: 2},
+		Figures: metrics.Figures{
+			{Key: "a_ms", Value: 12.5, Unit: "ms", Reps: &metrics.Reps{N: 2, CI95Lo: 11.5, CI95Hi: 13.5}},
+			{Key: "b_ms", Value: 30, Unit: "ms", Reps: &metrics.Reps{N: 2, CI95Lo: 30, CI95Hi: 30}},
+			{Key: "a_share", Value: 0.25, Reps: &metrics.Reps{N: 2, CI95Lo: 0.25, CI95Hi: 0.25}},
+		},
+		Tables: []metrics.Table{{Title: "Side by side", Columns: []string{"left", "right"},
+			Rows: []metrics.TableRow{{Name: "time", Keys: []string{"a_ms", "b_ms"}}, {Name: "share", Keys: []string{"a_share", ""}}}}},
+	}
+	if err := run.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	var term, md, html bytes.Buffer
+	if err := Table(&term, run); err != nil {
+		t.Fatal(err)
+	}
+	if err := Markdown(&md, run); err != nil {
+		t.Fatal(err)
+	}
+	if err := HTML(&html, run); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Side by side", "left", "right", "12.5 ± 1 ms", "30 ± 0 ms", "0.25 ± 0"} {
+		for name, out := range map[string]string{"terminal": term.String(), "markdown": md.String(), "html": html.String()} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s lacks %q:\n%s", name, want, out)
+			}
+		}
+	}
+	if !strings.Contains(md.String(), "| share | 0.25 ± 0 |  |") {
+		t.Errorf("markdown row with an empty cell:\n%s", md.String())
+	}
+	run.Tables[0].Rows[1].Keys[1] = "nope"
+	if err := run.Validate(); err == nil || !strings.Contains(err.Error(), `no figure "nope"`) {
+		t.Errorf("a table naming a missing figure: %v", err)
+	}
+}

@@ -58,7 +58,7 @@ func CSV(w io.Writer, run *metrics.Run) error {
 }
 
 // Table prints the run's finding and its headline figures (at most
-// TableRows) as a terminal table.
+// TableRows) as a terminal table, then the run's tables (metrics.Table).
 func Table(w io.Writer, run *metrics.Run) error {
 	if s := findingText(run); s != "" {
 		fmt.Fprintf(w, "%s\n\n", s)
@@ -75,7 +75,10 @@ func Table(w io.Writer, run *metrics.Run) error {
 			return err
 		}
 	}
-	return t.Render()
+	if err := t.Render(); err != nil {
+		return err
+	}
+	return writeTables(w, run)
 }
 
 // Markdown writes report.md: the finding (a sentence and the figures that
@@ -94,6 +97,13 @@ func Markdown(w io.Writer, run *metrics.Run) error {
 		fmt.Fprintf(b, "> **%s**\n\n", mdEscape(s))
 	}
 	writeFigureTable(b, findingFigures(run), m.Repetitions > 1, true)
+	for _, t := range run.Tables {
+		head, rows := tableCells(run, t)
+		fmt.Fprintf(b, "\n## %s\n\n| %s |\n|---%s|\n", mdEscape(t.Title), strings.Join(head, " | "), strings.Repeat("|---:", len(t.Columns)))
+		for _, r := range rows {
+			fmt.Fprintf(b, "| %s |\n", strings.Join(r, " | "))
+		}
+	}
 
 	if len(run.Plots) > 0 {
 		fmt.Fprintf(b, "\n## Plots\n")
@@ -238,4 +248,46 @@ func sortedKeys(m map[string]string) []string {
 // written (tablewriter would upper-case them and space out "95%" and "/").
 func NewTable(w io.Writer) *tablewriter.Table {
 	return tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off))
+}
+
+// tableCells are a metrics.Table's cells as text: the header (the measure,
+// then the columns) and one row per measure, each cell its figure's value
+// with its unit (and, over repetitions, its 95% CI half-width).
+func tableCells(run *metrics.Run, t metrics.Table) (head []string, rows [][]string) {
+	head = append([]string{""}, t.Columns...)
+	for _, r := range t.Rows {
+		row := []string{r.Name}
+		for _, k := range r.Keys {
+			f, ok := run.Figure(k)
+			cell := ""
+			if ok {
+				cell = formatFigure(f)
+				if f.Unit != "" {
+					cell += " " + f.Unit
+				}
+			}
+			row = append(row, cell)
+		}
+		rows = append(rows, row)
+	}
+	return head, rows
+}
+
+// writeTables prints the run's tables for the terminal.
+func writeTables(w io.Writer, run *metrics.Run) error {
+	for _, t := range run.Tables {
+		fmt.Fprintf(w, "\n%s\n", t.Title)
+		head, rows := tableCells(run, t)
+		tab := NewTable(w)
+		tab.Header(head)
+		for _, r := range rows {
+			if err := tab.Append(r); err != nil {
+				return err
+			}
+		}
+		if err := tab.Render(); err != nil {
+			return err
+		}
+	}
+	return nil
 }

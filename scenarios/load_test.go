@@ -267,6 +267,41 @@ population:
 	}
 }
 
+// Bandwidth classes need no shares when every group names its class; a
+// group that names none still needs them.
+func TestBandwidthSharesOptionalWhenEveryGroupNamesAClass(t *testing.T) {
+	base := "run: {name: t}\nnetwork:\n  bandwidth:\n    - {name: a, up: 1Gbps, down: 1Gbps}\n    - {name: b, up: 1Mbps, down: 1Mbps}\npopulation:\n  nodes: 10\n  groups:\n    - {name: x, share: 50%, bandwidth: a}\n"
+	if _, err := Parse("f.yaml", []byte(base+"    - {name: y, share: 50%, bandwidth: b}\n")); err != nil {
+		t.Fatalf("every group names a class: %v", err)
+	}
+	_, err := Parse("f.yaml", []byte(base+"    - {name: y, share: 50%}\n"))
+	if err == nil || !strings.Contains(err.Error(), "network.bandwidth: class shares sum to 0%, want 100%") {
+		t.Fatalf("a group without a class: %v, want the shares error", err)
+	}
+}
+
+func TestGossipChecks(t *testing.T) {
+	for _, tc := range []struct{ yaml, want string }{
+		{"run: {name: t}\npopulation: {nodes: 5}\nprotocol:\n  gossip: {schedule: mining, interval: 0s}\n",
+			"protocol.gossip.interval: 0s, but schedule mining needs a mean interval between blocks > 0"},
+		{"run: {name: t}\npopulation: {nodes: 5}\nprotocol:\n  gossip: {hash_power: 3}\n",
+			"protocol.gossip.hash_power: only used with schedule: mining"},
+		{"run: {name: t}\npopulation: {nodes: 5, groups: [{name: home, share: 100%}]}\nprotocol:\n  gossip: {validation: {groups: [{group: hom, scale: 2}]}}\n",
+			`protocol.gossip.validation.groups[0].group: no population group "hom" (did you mean "home"?)`},
+		{"run: {name: t}\npopulation: {nodes: 5}\nprotocol:\n  gossip: {relay: flood}\n",
+			`protocol.gossip.relay`},
+		{"run: {name: t}\npopulation: {nodes: 5}\nprotocol:\n  gossip: {compare: [push, compact, push]}\n",
+			`protocol.gossip.compare[2]: "push" is listed twice`},
+		{"run: {name: t}\npopulation: {nodes: 5}\nprotocol:\n  gossip: {compare: [push, flood]}\n",
+			`protocol.gossip.compare[1]`},
+	} {
+		_, err := Parse("f.yaml", []byte(tc.yaml))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want %q", tc.yaml, err, tc.want)
+		}
+	}
+}
+
 // The loader refuses deep nesting before the YAML parser sees it (the
 // parser's cost grows faster than the file): the position is where the
 // one-pass scan passed its bound, not where the converter would stop.

@@ -65,7 +65,7 @@ type Run struct {
 // Network is the model of links between nodes.
 type Network struct {
 	Latency    Latency          `yaml:"latency" doc:"Round-trip times between regions."`
-	Bandwidth  []BandwidthClass `yaml:"bandwidth" doc:"Access-link classes, assigned to nodes by share unless a population group names one. Default: one class of 1Gbps both ways."`
+	Bandwidth  []BandwidthClass `yaml:"bandwidth" doc:"Access-link classes, assigned to nodes by share unless a population group names one (when every group names one, shares are not needed). Default: one class of 1Gbps both ways."`
 	Jitter     *DistSpec        `yaml:"jitter" unit:"duration" doc:"Extra delay added to every message, e.g. {dist: exponential, mean: 2ms}. Default: none."`
 	Loss       Share            `yaml:"loss" default:"0%" min:"0%" max:"99%" doc:"Probability that a message is lost."`
 	Partitions []Partition      `yaml:"partitions" doc:"Sets of regions, groups or nodes cut off from the rest for a time window, then healed."`
@@ -78,12 +78,13 @@ type Latency struct {
 	Regions        []string    `yaml:"regions" doc:"With measured or a CSV: the regions to use (default: all). With inline: the region names, in the order of rtt_ms."`
 	RTTms          [][]float64 `yaml:"rtt_ms" doc:"With inline: the round-trip matrix in milliseconds, one row per region."`
 	IntraRegionRTT Duration    `yaml:"intra_region_rtt" default:"1ms" min:"0s" max:"1s" doc:"Round trip between two nodes of the same region (the measured table leaves it 0; its source gives 0.08–2.2 ms)."`
+	Factor         *DistSpec   `yaml:"factor" unit:"number" doc:"Multiplies each message's one-way latency by a draw, so that its spread scales with the pair's base latency, e.g. {dist: pareto, min: 0.8, alpha: 5} (mean 1, a tail of slow paths). Default: 1."`
 }
 
 // BandwidthClass is a kind of access link.
 type BandwidthClass struct {
 	Name  string    `yaml:"name" required:"true" doc:"Name that population groups may refer to."`
-	Share Share     `yaml:"share" min:"0%" max:"100%" doc:"Share of the nodes without a named class that get this one; shares sum to 100%."`
+	Share Share     `yaml:"share" min:"0%" max:"100%" doc:"Share of the nodes without a named class that get this one; shares sum to 100%, unless every population group names its class."`
 	Up    Bandwidth `yaml:"up" required:"true" min:"1kbps" doc:"Uplink rate; a node's messages queue on it, first in first out."`
 	Down  Bandwidth `yaml:"down" required:"true" min:"1kbps" doc:"Downlink rate; limits how fast each message arrives."`
 }
@@ -173,7 +174,7 @@ type JobType struct {
 
 // Protocol holds the protocol choices. Each later part adds its section.
 type Protocol struct {
-	Gossip       Gossip       `yaml:"gossip" doc:"Block gossip: a block of block_size is flooded from a proposer every interval. Used when no consensus section is given."`
+	Gossip       Gossip       `yaml:"gossip" doc:"Block gossip: a block of block_size is relayed from a proposer every interval (pushed, announced or compact). Used when no consensus section is given."`
 	Consensus    *Consensus   `yaml:"consensus" doc:"Consensus among the nodes with the validator role; the others follow as full nodes. When given, the run measures consensus instead of plain gossip."`
 	Market       Market       `yaml:"market" doc:"The compute marketplace: who schedules units and how (used when the scenario has a workload)."`
 	Verification Verification `yaml:"verification" doc:"How results are checked."`
@@ -448,7 +449,34 @@ type LongestChain struct {
 type Gossip struct {
 	BlockSize Size     `yaml:"block_size" default:"1MiB" max:"64MiB" doc:"Payload bytes of each block."`
 	Degree    int      `yaml:"degree" default:"4" min:"1" max:"1000" doc:"Peers each node dials; links go both ways, so the mean degree is about twice this."`
-	Interval  Duration `yaml:"interval" default:"10s" min:"0s" doc:"Time between blocks; proposers take turns in node order. Blocks are proposed during run.duration, and the run goes on one more interval without new blocks, so the last block is measured like the others. 0s: a single block, from node 0, at the start."`
+	Interval  Duration `yaml:"interval" default:"10s" min:"0s" doc:"Time between blocks; proposers take turns in node order (schedule slots), or the mean time between mined blocks (schedule mining). Blocks are proposed during run.duration, and the run goes on one more interval without new blocks, so the last block is measured like the others. 0s: a single block, from node 0, at the start."`
+
+	Relay          string           `yaml:"relay" default:"push" enum:"push|announce|compact" doc:"How a node passes a block on: push (the whole block to every peer but the sender: the flood), announce (an inventory entry or header, then the peer requests the block from the first announcer and downloads it once, as Bitcoin and SimBlock do), or compact (BIP 152: a sketch of 6-byte short transaction IDs rebuilt from the receiver's mempool, the missing transactions fetched; sent unsolicited to high-bandwidth peers, announced to the others)."`
+	Compare        []string         `yaml:"compare" enum:"push|announce|compact" doc:"Run the scenario under each of these relays as well (the same seed: the same peer graph, placement and block times) and set them side by side in the report: per-block time to 50%, 90% and 100% of the nodes as distributions across blocks, bytes per node per block, the duplicate share. The run's other figures are those of relay. Default: none."`
+	Announce       string           `yaml:"announce" default:"inv" enum:"inv|headers" doc:"announce and compact: what an announcement carries, an inventory entry or the 80-byte header (BIP 130). Either way the block is requested at once: bytes differ, round trips do not."`
+	RequestTimeout Duration         `yaml:"request_timeout" default:"10s" min:"0s" max:"1h" doc:"announce and compact: how long a node waits for a block (or its missing transactions) before asking another peer that announced it; 0s never asks again. Not armed on a network that loses nothing (no loss, partitions or churn), where every request is answered."`
+	MempoolOverlap Share            `yaml:"mempool_overlap" default:"100%" min:"0%" max:"100%" doc:"compact: the chance that each of a block's transactions is already in the receiver's mempool; the others are fetched (getblocktxn, blocktxn)."`
+	TxSize         Size             `yaml:"tx_size" default:"400B" min:"1B" max:"1MiB" doc:"compact: mean transaction size; a block holds block_size / tx_size transactions, each a 6-byte short ID in the sketch."`
+	HighBandwidth  int              `yaml:"high_bandwidth" default:"3" min:"0" max:"64" doc:"compact: outbound peers each node asks to push it sketches unsolicited (BIP 152 high-bandwidth mode; Bitcoin Core uses 3); they send before validating. 0: every sketch is announced and requested."`
+	Validation     GossipValidation `yaml:"validation" doc:"Time a node takes to check a block before passing it on (every relay; push included)."`
+	OutDegree      *DistSpec        `yaml:"out_degree" unit:"number" doc:"Peers each node dials, drawn per node and rounded (at least 1), e.g. {dist: uniform, min: 4, max: 12}; replaces degree. Default: degree for every node."`
+	MaxInbound     int              `yaml:"max_inbound" default:"0" min:"0" max:"1000000" doc:"Most peers that may dial one node (Bitcoin Core: 117); a dial to a full node goes elsewhere. 0: no cap."`
+	Schedule       string           `yaml:"schedule" default:"slots" enum:"slots|mining" doc:"When blocks are made: slots (every interval, proposers taking turns) or mining (exponential gaps of mean interval, each block mined by a node with probability proportional to its hash power; two blocks may then be close, and both are relayed)."`
+	HashPower      *DistSpec        `yaml:"hash_power" unit:"number" doc:"mining: each node's hash power, drawn per node (only ratios matter), e.g. {dist: normal, mean: 400000, stddev: 100000} as SimBlock draws it. Default: the dense FP16 rate of the node's GPU class, as longest_chain's pow."`
+}
+
+// GossipValidation is the per-hop validation time of a gossip run: time
+// plus per_mib for every MiB of block, scaled by the node's group.
+type GossipValidation struct {
+	Time   *DistSpec         `yaml:"time" unit:"duration" doc:"Per block and hop, fixed (2ms) or a distribution. Default: none."`
+	PerMiB Duration          `yaml:"per_mib" default:"0s" min:"0s" max:"1h" doc:"Added per MiB of block payload."`
+	Groups []ValidationScale `yaml:"groups" doc:"Population groups that validate slower or faster: their nodes' times are multiplied by scale."`
+}
+
+// ValidationScale makes one population group validate slower or faster.
+type ValidationScale struct {
+	Group string  `yaml:"group" required:"true" doc:"A population group."`
+	Scale float64 `yaml:"scale" required:"true" min:"0" max:"1000" doc:"Multiplies the group's validation times (2: twice as slow)."`
 }
 
 // Adversary is one kind of attacker.

@@ -75,6 +75,7 @@ func (d *decoder) validate(sc *Scenario, root *node) {
 	if w := sc.Workload; w != nil {
 		d.validateWorkload(sc, w)
 	}
+	d.validateGossip(sc)
 	if l := sc.Protocol.Learning; l != nil && l.NormBound != 0 && l.NormBound < 1 {
 		d.check("protocol.learning.norm_bound", "%v would reject the median update itself: give 0 (no bound) or at least 1", l.NormBound)
 	}
@@ -286,7 +287,13 @@ func (d *decoder) validateBandwidth(sc *Scenario) {
 		names[c.Name] = true
 		sum += float64(c.Share)
 	}
-	if math.Abs(sum-1) > shareTolerance {
+	// Shares place the nodes of groups that name no class; when every
+	// group names one, no node is placed by share.
+	named := len(sc.Population.Groups) > 0
+	for _, g := range sc.Population.Groups {
+		named = named && g.Bandwidth != ""
+	}
+	if math.Abs(sum-1) > shareTolerance && !(named && sum == 0) {
 		d.check("network.bandwidth", "class shares sum to %s, want 100%%", Share(sum))
 	}
 }
@@ -497,5 +504,26 @@ func (d *decoder) validateWorkload(sc *Scenario, w *Workload) {
 	}
 	if len(w.Jobs) > 0 && math.Abs(sum-1) > shareTolerance {
 		d.check("workload.jobs", "job shares sum to %s, want 100%%", Share(sum))
+	}
+}
+
+func (d *decoder) validateGossip(sc *Scenario) {
+	g := &sc.Protocol.Gossip
+	if g.Schedule == "mining" && g.Interval == 0 {
+		d.check("protocol.gossip.interval", "0s, but schedule mining needs a mean interval between blocks > 0")
+	}
+	d.noDuplicates("protocol.gossip.compare", g.Compare)
+	if g.HashPower != nil && g.Schedule != "mining" {
+		d.check("protocol.gossip.hash_power", "only used with schedule: mining")
+	}
+	var groups []string
+	for _, gr := range sc.Population.Groups {
+		groups = append(groups, gr.Name)
+	}
+	for i, v := range g.Validation.Groups {
+		path := fmt.Sprintf("protocol.gossip.validation.groups[%d].group", i)
+		if !contains(groups, v.Group) {
+			d.check(path, "no population group %q%s; the groups are %s", v.Group, suggest(v.Group, groups), strings.Join(groups, ", "))
+		}
 	}
 }

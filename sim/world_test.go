@@ -239,7 +239,7 @@ func traceHash(t *testing.T, seed uint64, procs int) (uint64, *blockprop.Result)
 func TestDeterminism(t *testing.T) {
 	h1, r1 := traceHash(t, 42, 1)
 	h4, r4 := traceHash(t, 42, 4)
-	if h1 != h4 || r1.Events != r4.Events || fmt.Sprint(r1.Delays) != fmt.Sprint(r4.Delays) {
+	if h1 != h4 || r1.Events != r4.Events || r1.LastArrival != r4.LastArrival || r1.Held != r4.Held {
 		t.Fatalf("seed 42: trace %x (GOMAXPROCS=1) != %x (GOMAXPROCS=4)", h1, h4)
 	}
 	if h1 == 0 || r1.Events < 1000 || r1.Dropped == 0 {
@@ -279,21 +279,26 @@ func TestGossipFloodReachesAllWithFullNetwork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rec, sink := blockprop.NewRecorder(0, 0)
+	p.Sink = sink
 	r, err := blockprop.Run(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Coverage() != 1 || len(r.Delays) != 499 || r.Blocks != 1 {
-		t.Fatalf("coverage %g with %d delays of %d blocks; want 1, 499, 1", r.Coverage(), len(r.Delays), r.Blocks)
+	q := func(x float64) protocol.Duration {
+		return protocol.Duration(rec.Quantile(blockprop.Propagation, x) * float64(protocol.Millisecond))
+	}
+	if r.Coverage() != 1 || r.Receipts != 499 || r.Blocks != 1 {
+		t.Fatalf("coverage %g with %d receipts of %d blocks; want 1, 499, 1", r.Coverage(), r.Receipts, r.Blocks)
 	}
 	// Lower bound: a block cannot beat its own serialization on the fastest
 	// link (1 Gbit/s) plus the shortest one-way latency (0.5 ms in-region).
 	minDelay := protocol.Duration(float64(256<<10)*8/1e9*1e9) + protocol.Millisecond/2
-	if r.Quantile(0) < minDelay {
-		t.Fatalf("fastest delivery %v beats serialization and latency %v", r.Quantile(0), minDelay)
+	if q(0) < minDelay {
+		t.Fatalf("fastest delivery %v beats serialization and latency %v", q(0), minDelay)
 	}
-	if !(r.Quantile(0.5) <= r.Quantile(0.9) && r.Quantile(0.9) <= r.Quantile(1)) {
-		t.Fatalf("quantiles out of order: %v %v %v", r.Quantile(0.5), r.Quantile(0.9), r.Quantile(1))
+	if !(q(0.5) <= q(0.9) && q(0.9) <= q(1)) || q(1) != r.LastArrival {
+		t.Fatalf("quantiles out of order: %v %v %v (last arrival %v)", q(0.5), q(0.9), q(1), r.LastArrival)
 	}
 }
 

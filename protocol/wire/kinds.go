@@ -7,6 +7,11 @@ package wire
 // live transport adds and removes (no node sees them). Tests use 60000 and up.
 const (
 	KindBlockAnnounce Kind = 1 // protocol/gossip.Block
+	KindInv           Kind = 2 // protocol/gossip.Inv: a block announced by inventory or header
+	KindGetData       Kind = 3 // protocol/gossip.GetData: a block (or its compact form) requested
+	KindCompactBlock  Kind = 4 // protocol/gossip.CompactBlock: BIP 152 cmpctblock
+	KindGetBlockTxn   Kind = 5 // protocol/gossip.GetBlockTxn: missing transactions requested
+	KindBlockTxn      Kind = 6 // protocol/gossip.BlockTxn: the missing transactions
 
 	// protocol/chain
 	KindTx    Kind = 10 // a signed transaction

@@ -1,8 +1,18 @@
-// Package blockprop runs the block-gossip protocol (protocol/gossip) over a
-// simulated network: blocks flooded from proposers over a random peer graph
-// of heterogeneous nodes, measuring how long each block takes to reach them.
-// It is what `dais run` executes for a scenario until the chain and market
-// runners land; FromScenario builds its parameters from a scenario file.
+// Package blockprop runs block relay (protocol/gossip: push, announce or
+// compact) over a simulated network: blocks made by proposers in turn or
+// by mining, relayed over a random peer graph of heterogeneous nodes,
+// measuring when each block reaches each node and what it costs.
+// FromScenario builds its parameters from a scenario file; `dais run`
+// executes a scenario without a consensus, workload or learning section
+// here.
+//
+// Run drives gossip's relay logic with its own engine rather than a
+// sim.World: node state in flat arrays, a block's per-node state in one
+// array freed once nothing about the block is in flight, messages as
+// 20-byte records, the peer graph in compressed rows, figures streamed
+// into the recorder. Its events and their order are the World's — a test
+// holds it to a World running gossip.Node — so it is an optimization, not
+// another model.
 package blockprop
 
 import (
@@ -11,13 +21,12 @@ import (
 	"slices"
 	"time"
 
-	"github.com/dais-sim/dais/gpu"
 	"github.com/dais-sim/dais/metrics"
+	"github.com/dais-sim/dais/metrics/record"
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/dist"
 	"github.com/dais-sim/dais/protocol/gossip"
 	"github.com/dais-sim/dais/scenarios/netspec"
-	"github.com/dais-sim/dais/sim"
 	"github.com/dais-sim/dais/sim/netmodel"
 )
 
@@ -25,8 +34,13 @@ import (
 type Node struct {
 	Region int // index into Params.Matrix.Regions
 	Link   netspec.Link
-	GPU    gpu.Class
-	Group  int // index into Params.Groups
+	GPU    string // the name of its GPU class
+	Group  int    // index into Params.Groups
+	// HashPower is the node's share of mining, relative to the others'
+	// (Params.Mining); 0 never mines.
+	HashPower float64
+	// ValidationScale multiplies the node's validation times; 0 means 1.
+	ValidationScale float64
 }
 
 // Params describes one run.
@@ -39,15 +53,38 @@ type Params struct {
 	// BlockSize is each block's payload in bytes.
 	BlockSize int
 	// Degree is how many peers each node dials; links go both ways, so the
-	// mean degree is about twice this.
-	Degree int
-	// Interval between blocks, proposers taking turns in node order; 0 means
-	// one block, from node 0, at the start.
+	// mean degree is about twice this. OutDegree, if not nil, draws it per
+	// node instead (rounded, at least 1).
+	Degree    int
+	OutDegree dist.Dist
+	// MaxInbound caps the dials one node takes (0: no cap).
+	MaxInbound int
+	// Graph, if not nil, is the peer graph instead of a random one: each
+	// node's peers, links both ways; a node's first peers are the ones it
+	// would dial (high-bandwidth compact peers are chosen from them).
+	Graph [][]protocol.NodeID
+	// Relay is the relay protocol and its parameters; the zero value is
+	// the flood.
+	Relay gossip.Config
+	// HighBandwidth is how many outbound peers each node asks to push it
+	// compact blocks unsolicited (Relay.Protocol Compact).
+	HighBandwidth int
+	// Validation is each hop's validation time (scaled per node by
+	// Node.ValidationScale).
+	Validation gossip.Validation
+	// Interval between blocks, proposers taking turns in a seeded order;
+	// with Mining, the mean interval between mined blocks. 0 means one
+	// block, from node 0, at the start.
 	Interval protocol.Duration
-	// Jitter (seconds) added to each message; nil for none.
-	Jitter     dist.Dist
-	Loss       float64
-	Partitions []netspec.Partition
+	// Mining makes blocks by mining: exponential gaps of mean Interval,
+	// each block's miner drawn by Node.HashPower.
+	Mining bool
+	// Jitter (seconds) added to each message; nil for none. LatencyFactor
+	// multiplies each message's one-way latency; nil for 1.
+	Jitter        dist.Dist
+	LatencyFactor dist.Dist
+	Loss          float64
+	Partitions    []netspec.Partition
 	// Churn, if not nil, applies to ChurnNodes.
 	Churn      *netspec.Churn
 	ChurnNodes []protocol.NodeID
@@ -57,12 +94,18 @@ type Params struct {
 	Until protocol.Duration
 	// Trace hashes every event (for determinism checks).
 	Trace bool
-	// Sink, if not nil, also receives every event the nodes emit.
+	// Sink, if not nil, receives the events nodes emit (gossip.Received,
+	// gossip.Duplicate). A sink NewRecorder returned is not sent events:
+	// the run feeds its recorder directly, which is how figures are made.
 	Sink metrics.Sink
 	// Progress, if not nil, is called about 200 times during the run with
 	// the simulated time and the events so far. It only reads: running in
 	// chunks does not change the order of events.
 	Progress func(simNs int64, events uint64)
+
+	// queueAll turns off settling messages early (engine.Send), so that a
+	// test can compare it with the engine queueing every message.
+	queueAll bool
 }
 
 // Validate checks the parameters.
@@ -70,63 +113,106 @@ func (p *Params) Validate() error {
 	switch {
 	case len(p.Nodes) < 2:
 		return fmt.Errorf("blockprop: %d nodes, need at least 2", len(p.Nodes))
+	case len(p.Nodes) > maxNodes:
+		return fmt.Errorf("blockprop: %d nodes, at most %d", len(p.Nodes), maxNodes)
 	case p.BlockSize < 0 || p.BlockSize > gossip.MaxPayload:
 		return fmt.Errorf("blockprop: block size %d outside [0, %d]", p.BlockSize, gossip.MaxPayload)
-	case p.Degree < 1 || p.Degree >= len(p.Nodes):
+	case p.Graph == nil && (p.Degree < 1 || p.Degree >= len(p.Nodes)):
 		return fmt.Errorf("blockprop: degree %d outside [1, %d)", p.Degree, len(p.Nodes))
+	case p.Graph != nil && len(p.Graph) != len(p.Nodes):
+		return fmt.Errorf("blockprop: a graph of %d nodes for %d nodes", len(p.Graph), len(p.Nodes))
+	case p.MaxInbound < 0:
+		return fmt.Errorf("blockprop: max inbound %d is negative", p.MaxInbound)
+	case p.HighBandwidth < 0:
+		return fmt.Errorf("blockprop: high-bandwidth peers %d is negative", p.HighBandwidth)
 	case !(p.Loss >= 0 && p.Loss < 1):
 		return fmt.Errorf("blockprop: loss %g outside [0, 1)", p.Loss)
 	case p.Until <= 0:
 		return fmt.Errorf("blockprop: until must be > 0")
 	case p.Interval < 0:
 		return fmt.Errorf("blockprop: interval must not be negative")
+	case p.Mining && p.Interval == 0:
+		return fmt.Errorf("blockprop: mining needs a mean interval > 0")
+	}
+	if err := p.Relay.Validate(); err != nil {
+		return fmt.Errorf("blockprop: %w", err)
 	}
 	if err := p.Matrix.Validate(); err != nil {
 		return err
 	}
-	if p.Jitter != nil {
-		if err := dist.Validate(p.Jitter); err != nil {
-			return fmt.Errorf("blockprop: jitter: %w", err)
+	for _, d := range []struct {
+		name string
+		d    dist.Dist
+	}{{"jitter", p.Jitter}, {"latency factor", p.LatencyFactor}, {"out-degree", p.OutDegree}, {"validation", p.Validation.Base}} {
+		if d.d != nil {
+			if err := dist.Validate(d.d); err != nil {
+				return fmt.Errorf("blockprop: %s: %w", d.name, err)
+			}
 		}
 	}
+	for i, peers := range p.Graph {
+		for k, j := range peers {
+			if int(j) >= len(p.Nodes) || int(j) == i || !slices.Contains(p.Graph[j], protocol.NodeID(i)) || slices.Contains(peers[:k], j) {
+				return fmt.Errorf("blockprop: graph: node %d lists %d: links must join two distinct nodes, once, both ways", i, j)
+			}
+		}
+	}
+	power := 0.0
 	for i, n := range p.Nodes {
 		if n.Region < 0 || n.Region >= len(p.Matrix.Regions) {
 			return fmt.Errorf("blockprop: node %d in region %d, out of range", i, n.Region)
 		}
+		if !(n.HashPower >= 0) || !(n.ValidationScale >= 0) {
+			return fmt.Errorf("blockprop: node %d: hash power %g and validation scale %g must be ≥ 0", i, n.HashPower, n.ValidationScale)
+		}
+		power += n.HashPower
+	}
+	if p.Mining && !(power > 0) {
+		return fmt.Errorf("blockprop: mining, but no node has hash power")
 	}
 	return nil
 }
 
+// maxNodes keeps node IDs and block counts within the engine's 32-bit
+// fields with room to spare.
+const maxNodes = 1 << 30
+
 // Result is what a run measured.
 type Result struct {
 	Params *Params
-	// Blocks is how many blocks were proposed; Receipts how many first copies
-	// arrived (origins excluded).
+	// Topology is the peer graph the run used.
+	Topology *Topology
+	// Blocks is how many blocks were proposed; Receipts how many first
+	// copies arrived (origins excluded); Held how many (block, node)
+	// pairs ended with the node holding the block (origins included).
 	Blocks, Receipts int
-	// Delays are the propagation times of every first copy (origins
-	// excluded), sorted ascending.
-	Delays []protocol.Duration
-	// Reached[h] is how many nodes had block h (origin included), by height.
-	Reached    map[uint64]int
-	Duplicates int
-	// Events is how many events the engine dispatched; Sent and Dropped count
-	// messages.
-	Events, Sent, Dropped uint64
-	BytesSent             uint64
-	Wall                  time.Duration
-	TraceHash             uint64
+	Held             int64
+	// LastArrival is the latest first arrival after its block's creation.
+	LastArrival protocol.Duration
+	// Deliveries counts block copies (full or compact) delivered;
+	// Duplicates those that went to a node that had the block already (or
+	// was rebuilding it); the Bytes fields count block-carrying messages'
+	// bytes (block transactions included).
+	Deliveries, Duplicates         uint64
+	DeliveredBytes, DuplicateBytes uint64
+	// Messages and Bytes count what nodes put on their uplinks, by kind
+	// (indexed by gossip.MsgKind).
+	Messages, Bytes [gossip.NumMsgKinds]uint64
+	// Events is how many events the run dispatched, as a World would;
+	// Queued is how many of them went through the engine's queue (the
+	// others are messages settled when sent: see engine.Send). Sent and
+	// Dropped count messages.
+	Events, Queued, Sent, Dropped uint64
+	BytesSent                     uint64
+	Wall                          time.Duration
+	TraceHash                     uint64
 	// HeapBuilt is the live heap after the world was built.
 	HeapBuilt uint64
-}
 
-// Quantile returns the q-quantile (0..1) of the delays by the nearest-rank
-// method: the smallest delay with at least a share q of delays at or below it.
-func (r *Result) Quantile(q float64) protocol.Duration {
-	if len(r.Delays) == 0 {
-		return 0
-	}
-	k := int(q*float64(len(r.Delays))+1-1e-9) - 1
-	return r.Delays[min(max(k, 0), len(r.Delays)-1)]
+	slotArrays int // per-node block state arrays made (the rest reused)
+	// Each node's first-hold delays (ms) summed, and their count.
+	delaySum []float64
+	receipts []uint32
 }
 
 // Coverage is the mean share of nodes each block reached.
@@ -134,11 +220,7 @@ func (r *Result) Coverage() float64 {
 	if r.Blocks == 0 {
 		return 0
 	}
-	total := 0
-	for _, n := range r.Reached {
-		total += n
-	}
-	return float64(total) / float64(r.Blocks) / float64(len(r.Params.Nodes))
+	return float64(r.Held) / float64(r.Blocks) / float64(len(r.Params.Nodes))
 }
 
 // EventsPerSec is the engine's speed over the whole run, build excluded.
@@ -149,113 +231,44 @@ func (r *Result) EventsPerSec() float64 {
 	return float64(r.Events) / r.Wall.Seconds()
 }
 
-// Overlay returns a random peer graph: each node dials degree distinct others
-// chosen from its own stream (fewer if others' dials already linked it to
-// everyone); links are made both ways and each list sorted.
-func Overlay(seed uint64, n, degree int) [][]protocol.NodeID {
-	adj := make([][]protocol.NodeID, n)
-	for i := 0; i < n; i++ {
-		r := protocol.Stream(seed, "overlay", uint64(i))
-		picked := 0
-		// adj[i] holds no duplicates (a node dials only nodes it is not
-		// linked to), so n−1 entries link it to every other node.
-		for picked < degree && len(adj[i]) < n-1 {
-			j := r.IntN(n)
-			if j == i || slices.Contains(adj[i], protocol.NodeID(j)) {
-				continue
-			}
-			adj[i] = append(adj[i], protocol.NodeID(j))
-			adj[j] = append(adj[j], protocol.NodeID(i))
-			picked++
-		}
-	}
-	for i := range adj {
-		slices.Sort(adj[i])
-		adj[i] = slices.Compact(adj[i])
-	}
-	return adj
-}
-
-// Run builds the world and runs it until Params.Until.
+// Run builds the network and runs it until Params.Until (plus one
+// interval).
 func Run(p *Params) (*Result, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	net, err := netmodel.New(p.Matrix)
+	e, err := newEngine(p)
 	if err != nil {
 		return nil, err
 	}
-	net.Jitter, net.Loss = p.Jitter, p.Loss
-	for _, part := range p.Partitions {
-		if err := net.AddPartition(part); err != nil {
-			return nil, err
-		}
-	}
-	res := &Result{Params: p, Reached: map[uint64]int{}}
-	sink := metrics.SinkFunc(func(s metrics.Stamped) {
-		switch ev := s.Event.(type) {
-		case gossip.Received:
-			res.Reached[ev.Height]++
-			if ev.Hops == 0 {
-				res.Blocks++
-			} else {
-				res.Receipts++
-				res.Delays = append(res.Delays, ev.Delay)
-			}
-		case gossip.Duplicate:
-			res.Duplicates++
-		}
-		if p.Sink != nil {
-			p.Sink.Record(s)
-		}
-	})
-	w := sim.New(sim.Config{
-		Seed: p.Seed, Net: net, Sink: sink, Trace: p.Trace,
-		Hardware: func(id protocol.NodeID) gpu.Class { return p.Nodes[id].GPU },
-	})
-	adj := Overlay(p.Seed, len(p.Nodes), p.Degree)
-	slots := gossip.Slots{Interval: p.Interval, Proposers: uint32(len(p.Nodes)), Until: protocol.Time(p.Until)}
-	turns := protocol.Stream(p.Seed, "proposers", 0).Perm(len(p.Nodes))
-	end := protocol.Time(p.Until).Add(p.Interval)
-	for i, n := range p.Nodes {
-		net.AddNode(n.Region, n.Link)
-		f := &gossip.Flood{Peers: adj[i], Slots: slots}
-		f.Slots.Turn = uint32(turns[i])
-		if p.Interval > 0 || i == 0 {
-			f.BlockSize = p.BlockSize
-		}
-		w.Add(f)
-	}
+	end := p.end()
 	if p.Churn != nil {
-		if err := netmodel.ApplyChurn(*p.Churn, w, p.Seed, p.ChurnNodes, end); err != nil {
+		if err := netmodel.ApplyChurn(*p.Churn, e, p.Seed, p.ChurnNodes, end); err != nil {
 			return nil, err
 		}
 	}
+	res := &Result{Params: p, Topology: e.topo}
 	res.HeapBuilt = heapInUse()
 	start := time.Now()
-	w.Start()
+	e.start()
 	if p.Progress == nil {
-		w.RunUntil(end)
+		e.runUntil(end)
 	} else {
 		chunk := max(end/200, 1)
 		for t := chunk; t < end; t += chunk {
-			w.RunUntil(t)
-			p.Progress(int64(t), w.Events())
+			e.runUntil(t)
+			p.Progress(int64(t), e.events)
 		}
-		w.RunUntil(end)
-		p.Progress(int64(end), w.Events())
+		e.runUntil(end)
+		p.Progress(int64(end), e.events)
 	}
+	e.finish(res)
 	res.Wall = time.Since(start)
-	res.Events = w.Events()
-	res.Sent, res.Dropped = w.Messages()
-	for i := range p.Nodes {
-		b, _ := net.UplinkStats(protocol.NodeID(i))
-		res.BytesSent += b
-	}
-	res.TraceHash = w.TraceHash()
-	slices.Sort(res.Delays)
 	return res, nil
 }
+
+// end is when the run stops: one interval after proposals stop.
+func (p *Params) end() protocol.Time { return protocol.Time(p.Until).Add(p.Interval) }
 
 func heapInUse() uint64 {
 	runtime.GC()
@@ -263,3 +276,17 @@ func heapInUse() uint64 {
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
 }
+
+// recorderOf returns the recorder a sink made by NewRecorder feeds, or nil.
+func recorderOf(s metrics.Sink) *record.Recorder {
+	if r, ok := s.(recorderSink); ok {
+		return r.rec
+	}
+	return nil
+}
+
+// recorderSink is the sink NewRecorder returns: Run recognizes it and
+// feeds its recorder directly, with no event per delivery.
+type recorderSink struct{ rec *record.Recorder }
+
+func (s recorderSink) Record(m metrics.Stamped) { s.rec.Record(m) }

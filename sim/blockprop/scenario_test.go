@@ -48,7 +48,7 @@ func TestPlacementFollowsGroups(t *testing.T) {
 	for i, n := range p.Nodes {
 		switch n.Group {
 		case 0:
-			if (n.Region != fr && n.Region != ld) || n.Link.UpBps != 1e9 || n.GPU.Name != "a100" || i >= 200 {
+			if (n.Region != fr && n.Region != ld) || n.Link.UpBps != 1e9 || n.GPU != "a100" || i >= 200 {
 				t.Fatalf("node %d of group eu: %+v", i, n)
 			}
 		case 1:
@@ -56,8 +56,8 @@ func TestPlacementFollowsGroups(t *testing.T) {
 			if n.Link.UpBps == 10e6 {
 				slow++
 			}
-			if n.GPU.Name != "t4" {
-				t.Fatalf("node %d of group any has %s", i, n.GPU.Name)
+			if n.GPU != "t4" {
+				t.Fatalf("node %d of group any has %s", i, n.GPU)
 			}
 		}
 	}
@@ -89,10 +89,13 @@ func TestPartitionByGroupCutsGossip(t *testing.T) {
 	// only first copies, so they never cross, even after the heal.
 	created := map[uint64]protocol.Time{}
 	origin := map[uint64]uint32{}
+	reached := map[uint64]int{}
 	for _, s := range rec.got {
-		if ev := s.Event.(gossip.Received); ev.Hops == 0 {
+		ev := s.Event.(gossip.Received)
+		if ev.Hops == 0 {
 			created[ev.Height], origin[ev.Height] = protocol.Time(s.AtNs), uint32(ev.Origin)
 		}
+		reached[ev.Height]++
 	}
 	during, crossed := 0, 0
 	for _, s := range rec.got {
@@ -131,8 +134,8 @@ func TestPartitionByGroupCutsGossip(t *testing.T) {
 			cut++
 			want = component(origin[h])
 		}
-		if r.Reached[h] != want {
-			t.Errorf("block %d (made at %v) reached %d nodes, want %d", h, at, r.Reached[h], want)
+		if reached[h] != want {
+			t.Errorf("block %d (made at %v) reached %d nodes, want %d", h, at, reached[h], want)
 		}
 		total += want
 	}
@@ -194,5 +197,84 @@ func TestOverlaySmallGraphs(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// Topology and timing keys: out-degree drawn per node, an inbound cap,
+// bandwidth classes named by every group without shares, validation
+// scaled per group, mining by hash power.
+func TestTopologyAndMiningKeys(t *testing.T) {
+	const y = `
+run: {name: t, duration: 1h, seed: 5}
+network:
+  bandwidth:
+    - {name: fast, up: 1Gbps, down: 1Gbps}
+    - {name: slow, up: 10Mbps, down: 50Mbps}
+population:
+  nodes: 600
+  groups:
+    - {name: big, gpu: h100, share: 10%, bandwidth: fast}
+    - {name: small, gpu: t4, share: 90%, bandwidth: slow}
+protocol:
+  gossip:
+    block_size: 64KiB
+    interval: 60s
+    schedule: mining
+    relay: compact
+    out_degree: {dist: uniform, min: 2, max: 9}
+    max_inbound: 12
+    validation: {time: 2ms, per_mib: 40ms, groups: [{group: small, scale: 3}]}
+`
+	p := load(t, y)
+	if p.Nodes[0].Link.UpBps != 1e9 || p.Nodes[599].Link.UpBps != 10e6 || p.Nodes[599].ValidationScale != 3 || p.Nodes[0].ValidationScale != 1 {
+		t.Fatalf("links or validation scales not from the groups: %+v %+v", p.Nodes[0], p.Nodes[599])
+	}
+	// Hash power from the GPU class: an H100 has 989/65 ≈ 15 times a T4's.
+	if r := p.Nodes[0].HashPower / p.Nodes[599].HashPower; r < 10 || r > 20 {
+		t.Fatalf("hash power ratio h100/t4 = %g", r)
+	}
+	var c capture
+	p.Sink = &c
+	res, err := Run(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	topo := res.Topology
+	inbound := make([]int, len(p.Nodes))
+	for i := range p.Nodes {
+		if d := len(topo.Of(protocol.NodeID(i))); d < 2 {
+			t.Fatalf("node %d has %d peers, fewer than its smallest out-degree", i, d)
+		}
+	}
+	_, out, _ := dial(p.Seed, len(p.Nodes), outDegrees(p.Seed, len(p.Nodes), p.Degree, p.OutDegree), p.MaxInbound)
+	dials := 0
+	for i := range out {
+		dials += len(out[i])
+		for _, j := range out[i] {
+			inbound[j]++
+		}
+		if len(out[i]) < 2 || len(out[i]) > 9 {
+			t.Fatalf("node %d dialed %d peers, outside [2, 9]", i, len(out[i]))
+		}
+	}
+	for i, n := range inbound {
+		if n > 12 {
+			t.Fatalf("node %d took %d dials, more than max_inbound 12", i, n)
+		}
+	}
+	if mean := float64(dials) / float64(len(out)); mean < 5 || mean > 6 {
+		t.Fatalf("mean out-degree %g, want about 5.5", mean)
+	}
+	// An hour of mining at one block a minute: Poisson, mean 60 (sd 7.7);
+	// the big group's 60 nodes hold 60·15 of 60·15 + 540 units of power,
+	// 62%: most blocks.
+	big := 0
+	for _, s := range c.got {
+		if ev, ok := s.Event.(gossip.Received); ok && ev.Hops == 0 && ev.Origin < 60 {
+			big++
+		}
+	}
+	if res.Blocks < 37 || res.Blocks > 83 || float64(big) < 0.5*float64(res.Blocks) || res.Coverage() != 1 {
+		t.Fatalf("%d blocks, %d by the big group, coverage %g; want about 60, most by the big group, 1", res.Blocks, big, res.Coverage())
 	}
 }

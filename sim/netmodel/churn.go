@@ -5,13 +5,24 @@ import (
 
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/scenarios/netspec"
-	"github.com/dais-sim/dais/sim"
 )
+
+// Driver is what churn needs of an engine: sim.World, or sim/blockprop's
+// relay engine.
+type Driver interface {
+	Now() protocol.Time
+	// At runs fn at t, ordered with the other events by (time, seq).
+	At(t protocol.Time, fn func())
+	// Leave takes a node offline at t (crash: without a goodbye).
+	Leave(id protocol.NodeID, t protocol.Time, crash bool)
+	// Rejoin brings it back at t.
+	Rejoin(id protocol.NodeID, t protocol.Time)
+}
 
 // ApplyChurn schedules c for the given nodes of w from now until the end time.
 // Events are scheduled one session at a time, so a long run holds at most
 // one pending churn event per node.
-func ApplyChurn(c netspec.Churn, w *sim.World, seed uint64, nodes []protocol.NodeID, until protocol.Time) error {
+func ApplyChurn(c netspec.Churn, w Driver, seed uint64, nodes []protocol.NodeID, until protocol.Time) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}

@@ -8,7 +8,7 @@
 //
 //	upStart  = max(t, a.uplinkFree)        the uplink is a FIFO queue
 //	upEnd    = upStart + 8S/a.up;          a.uplinkFree = upEnd
-//	arrival  = max(upEnd, upStart + 8S/b.down) + L + jitter
+//	arrival  = max(upEnd, upStart + 8S/b.down) + L·factor + jitter
 //
 // so one message over a link of B bit/s on both sides arrives after
 // L + 8S/B, and messages queued on one uplink leave one after the other.
@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 
 	"github.com/dais-sim/dais/protocol"
@@ -32,21 +33,42 @@ import (
 // Model is the network of one run. Build it, add every node in ID order, then
 // hand it to sim.Config.Net. It is not safe for concurrent use.
 type Model struct {
+	// Matrix is read when New builds the model; changing it later has no
+	// effect.
 	Matrix netspec.Matrix
 	// Jitter is added to every message's delivery time, in seconds; negative draws
 	// count as 0. nil means none. Independent jitter may reorder messages.
 	Jitter dist.Dist
+	// Factor multiplies every message's one-way latency by a draw (negative
+	// draws count as 0), so that its spread scales with the pair's base
+	// latency: {pareto, min 0.8, alpha 5} has mean 1 and a tail of slow
+	// paths. nil means 1. It is drawn before Jitter, from the same stream.
+	Factor dist.Dist
 	// Loss is the probability that a message is dropped.
 	Loss float64
 
-	nodes      []node
+	// A node's receiving end and its uplink live in two arrays: a message
+	// reads the sender's uplink, hot across its broadcast, and the
+	// receiver's end, at random among 10⁵ nodes: 16 bytes, not 48.
+	ends       []End
+	ups        []uplink
+	oneWay     []protocol.Duration // regions × regions, row-major
+	regions    int
 	partitions []netspec.Partition
 }
 
-type node struct {
-	region       int
+// End is what a message needs of its receiver: its downlink and region.
+// A driver that sends along known edges may keep the ends per edge (there
+// are few distinct ones) and pass them to TransmitTo, sparing a lookup at
+// random among all nodes.
+type End struct {
+	DownBps float64
+	Region  int
+}
+
+type uplink struct {
+	region       int // the node's, again: a send then reads one record of its sender
 	upBps        float64
-	downBps      float64
 	upFree       protocol.Time
 	bytesUp      uint64
 	queueDelayNs int64 // total time messages waited behind others on this uplink
@@ -57,7 +79,14 @@ func New(m netspec.Matrix) (*Model, error) {
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
-	return &Model{Matrix: m}, nil
+	n := len(m.Regions)
+	md := &Model{Matrix: m, regions: n, oneWay: make([]protocol.Duration, n*n)}
+	for i := range n {
+		for j := range n {
+			md.oneWay[i*n+j] = m.OneWay(i, j)
+		}
+	}
+	return md, nil
 }
 
 // AddNode appends a node in a region (by index into Matrix.Regions) and
@@ -66,26 +95,37 @@ func (m *Model) AddNode(region int, l netspec.Link) protocol.NodeID {
 	if region < 0 || region >= len(m.Matrix.Regions) {
 		panic(fmt.Sprintf("netmodel: region %d out of range [0,%d)", region, len(m.Matrix.Regions)))
 	}
-	m.nodes = append(m.nodes, node{region: region, upBps: l.UpBps, downBps: l.DownBps})
-	return protocol.NodeID(len(m.nodes) - 1)
+	m.ends = append(m.ends, End{Region: region, DownBps: l.DownBps})
+	m.ups = append(m.ups, uplink{region: region, upBps: l.UpBps})
+	return protocol.NodeID(len(m.ends) - 1)
+}
+
+// Reserve makes room for n nodes, so that adding them does not regrow the
+// model's array.
+func (m *Model) Reserve(n int) {
+	m.ends = slices.Grow(m.ends, max(n-len(m.ends), 0))
+	m.ups = slices.Grow(m.ups, max(n-len(m.ups), 0))
 }
 
 // Len is the number of nodes added.
-func (m *Model) Len() int { return len(m.nodes) }
+func (m *Model) Len() int { return len(m.ends) }
 
 // Region returns a node's region index.
-func (m *Model) Region(id protocol.NodeID) int { return m.nodes[id].region }
+func (m *Model) Region(id protocol.NodeID) int { return m.ends[id].Region }
+
+// End returns node id's receiving end.
+func (m *Model) End(id protocol.NodeID) End { return m.ends[id] }
 
 // UplinkStats returns the bytes a node has put on its uplink and the total
 // time its messages waited in the uplink queue.
 func (m *Model) UplinkStats(id protocol.NodeID) (bytes uint64, queued protocol.Duration) {
-	n := &m.nodes[id]
-	return n.bytesUp, protocol.Duration(n.queueDelayNs)
+	u := &m.ups[id]
+	return u.bytesUp, protocol.Duration(u.queueDelayNs)
 }
 
 // inside reports whether p cuts id off.
 func inside(p *netspec.Partition, m *Model, id protocol.NodeID) bool {
-	r := m.nodes[id].region
+	r := m.ends[id].Region
 	for _, x := range p.Regions {
 		if x == r {
 			return true
@@ -127,14 +167,22 @@ func (m *Model) Linked(a, b protocol.NodeID, t protocol.Time) bool {
 
 // Transmit implements sim.Network.
 func (m *Model) Transmit(now protocol.Time, from, to protocol.NodeID, size int, r *rand.Rand) (protocol.Time, bool) {
-	if !m.Linked(from, to, now) {
+	return m.TransmitTo(now, from, to, m.ends[to], size, r)
+}
+
+// TransmitTo is Transmit with the receiver's end given (End(to)).
+func (m *Model) TransmitTo(now protocol.Time, from, to protocol.NodeID, b End, size int, r *rand.Rand) (protocol.Time, bool) {
+	if len(m.partitions) > 0 && !m.Linked(from, to, now) {
 		return 0, false
 	}
 	if m.Loss > 0 && r.Float64() < m.Loss {
 		return 0, false
 	}
-	a, b := &m.nodes[from], &m.nodes[to]
-	lat := m.Matrix.OneWay(a.region, b.region)
+	a := &m.ups[from]
+	lat := m.oneWay[a.region*m.regions+b.Region]
+	if m.Factor != nil {
+		lat = protocol.Duration(math.Round(float64(lat) * max(m.Factor.Sample(r), 0)))
+	}
 	if m.Jitter != nil {
 		if j := m.Jitter.Sample(r); j > 0 {
 			lat += protocol.Duration(math.Round(j * float64(protocol.Second)))
@@ -145,7 +193,7 @@ func (m *Model) Transmit(now protocol.Time, from, to protocol.NodeID, size int, 
 	a.upFree = upEnd
 	a.bytesUp += uint64(size)
 	a.queueDelayNs += int64(upStart - now)
-	return max(upEnd, upStart.Add(serialization(size, b.downBps))).Add(lat), true
+	return max(upEnd, upStart.Add(serialization(size, b.DownBps))).Add(lat), true
 }
 
 // serialization is the time to put size bytes on a link of bps bit/s,

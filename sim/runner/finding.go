@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"github.com/dais-sim/dais/metrics"
+	"github.com/dais-sim/dais/protocol/gossip"
 	"github.com/dais-sim/dais/reports"
 	"github.com/dais-sim/dais/scenarios"
+	"github.com/dais-sim/dais/sim/blockprop"
 )
 
 // Finding is what a run found, for the head of its report: the three to
@@ -337,12 +339,61 @@ func (f *finder) firstFive(keys []string) []string {
 
 func (f *finder) gossip() ([]string, string) {
 	g := f.sc.Protocol.Gossip
-	text := fmt.Sprintf("Blocks of %s flooded over %s nodes reached %s of them; half of the first copies arrived within %s and 99%% within %s; %s of deliveries were duplicates, the price of flooding.",
-		sizeText(int64(g.BlockSize)), f.n("nodes"), f.pct("coverage"), f.ms("propagation_ms_p50"), f.ms("propagation_ms_p99"), f.pct("duplicate_share"))
+	if relays, err := blockprop.Relays(f.sc); err == nil && len(relays) > 1 {
+		return f.relays(relays)
+	}
+	how := map[string]string{"push": "flooded", "announce": "announced and fetched", "compact": "relayed as compact blocks"}[g.Relay]
+	text := fmt.Sprintf("Blocks of %s %s over %s nodes reached %s of them; half of the first copies arrived within %s and 99%% within %s; %s of deliveries were duplicates",
+		sizeText(int64(g.BlockSize)), how, f.n("nodes"), f.pct("coverage"), f.ms("propagation_ms_p50"), f.ms("propagation_ms_p99"), f.pct("duplicate_share"))
+	if g.Relay == "push" {
+		text += ", the price of flooding"
+	}
+	text += "."
 	if len(f.sc.Network.Partitions) > 0 || f.sc.Network.Churn != nil {
 		text += " Partitions and churn keep some nodes from some blocks: coverage below 100% is theirs."
 	}
 	return []string{"coverage", "propagation_ms_p50", "propagation_ms_p99", "duplicate_share"}, text
+}
+
+// relays is the finding of a run under several relays
+// (protocol.gossip.compare): the time to 90% of the nodes, the bytes and
+// the duplicates of each.
+func (f *finder) relays(rs []gossip.Protocol) ([]string, string) {
+	slices.Sort(rs)
+	var names, reach, bytes, dups, keys []string
+	for _, r := range rs {
+		k := func(key string) string { return blockprop.RelayKey(r, key) }
+		names = append(names, r.String())
+		reach = append(reach, f.ms(k("reach90_ms_p50")))
+		bytes = append(bytes, bytesText(f.v(k("uplink_bytes_per_node_per_block"))))
+		dups = append(dups, f.pct(k("duplicate_share")))
+		keys = append(keys, k("reach90_ms_p50"))
+	}
+	g := f.sc.Protocol.Gossip
+	text := fmt.Sprintf("Blocks of %s over %s nodes, relayed by %s: 90%% of the nodes held a block after a median of %s; a block cost each node %s on its uplink; %s of delivered copies were duplicates.",
+		sizeText(int64(g.BlockSize)), f.n("nodes"), list(names), list(reach), list(bytes), list(dups))
+	return keys, text
+}
+
+// bytesText writes a byte count for people: "2.31 MB", "940 kB".
+func bytesText(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "n/a"
+	case v >= 1e6:
+		return reports.FormatValue(math.Round(v/1e4)/100) + " MB"
+	case v >= 1e3:
+		return reports.FormatValue(math.Round(v/10)/100) + " kB"
+	}
+	return reports.FormatValue(math.Round(v)) + " bytes"
+}
+
+// list joins a few items as "a, b and c".
+func list(xs []string) string {
+	if len(xs) < 2 {
+		return strings.Join(xs, "")
+	}
+	return strings.Join(xs[:len(xs)-1], ", ") + " and " + xs[len(xs)-1]
 }
 
 func sizeText(n int64) string {

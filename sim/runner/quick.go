@@ -16,4 +16,6 @@ var Quick = map[string][]string{
 	"heterogeneous-fleet": {"run.duration=1m"},
 	"longest-chain":       {"run.duration=4m"},
 	"lazy-providers":      {"run.duration=2m"},
+	"relay-100k-day":      {"population.nodes=2000", "run.duration=1h"},
+	"relay-comparison":    {"population.nodes=600", "run.duration=3000s"},
 }

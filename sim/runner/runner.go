@@ -313,19 +313,39 @@ func Once(sc *scenarios.Scenario, rep int, prog Progress) (Rep, error) {
 	if err := p.Validate(); err != nil {
 		return Rep{}, bad(err)
 	}
-	end = int64(p.Until + p.Interval)
-	rec, sink := blockprop.NewRecorder(int64(sc.Outputs.Step.D()), end)
-	p.Sink = sink
-	start(prog, rep, end)
-	if prog != nil {
-		p.Progress = prog.Update
-	}
-	res, err := blockprop.Run(p)
+	relays, err := blockprop.Relays(sc)
 	if err != nil {
-		return Rep{}, err
+		return Rep{}, bad(err)
 	}
-	done(prog, end, res.Events)
-	return Rep{Run: blockprop.Summary(res, rec), Seed: p.Seed, Wall: res.Wall, Events: res.Events}, nil
+	// Under protocol.gossip.compare the same network runs once per relay,
+	// the scenario's own first; progress counts them as one run k times
+	// as long.
+	end = int64(p.Until + p.Interval)
+	start(prog, rep, end*int64(len(relays)))
+	var vs []blockprop.Variant
+	var out Rep
+	for i, r := range relays {
+		q := p.WithRelay(r)
+		rec, sink := blockprop.NewRecorder(int64(sc.Outputs.Step.D()), end)
+		q.Sink = sink
+		if prog != nil {
+			off, events := int64(i)*end, out.Events
+			q.Progress = func(simNs int64, ev uint64) { prog.Update(off+simNs, events+ev) }
+		}
+		res, err := blockprop.Run(q)
+		if err != nil {
+			return Rep{}, err
+		}
+		out.Wall += res.Wall
+		out.Events += res.Events
+		vs = append(vs, blockprop.Variant{Res: res, Rec: rec})
+	}
+	done(prog, end*int64(len(relays)), out.Events)
+	out.Run, out.Seed = blockprop.Summary(vs[0].Res, vs[0].Rec), p.Seed
+	if len(vs) > 1 {
+		blockprop.Compare(out.Run, vs)
+	}
+	return out, nil
 }
 
 func start(p Progress, rep int, end int64) {

@@ -21,15 +21,7 @@ func TestShippedScenariosRepeat(t *testing.T) {
 	}
 	for _, name := range scenarios.BuiltinNames() {
 		t.Run(name, func(t *testing.T) {
-			sc, err := scenarios.Builtin(name, append([]string{"run.repetitions=2"}, Quick[name]...)...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res, err := Run(sc, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			run := res.Run
+			run := runBuiltin(t, name, append([]string{"run.repetitions=2"}, Quick[name]...)...).Run
 			if run.Meta.Repetitions != 2 || len(run.Meta.Seeds) != 2 || run.Meta.Seeds[0] == run.Meta.Seeds[1] {
 				t.Fatalf("meta: %d repetitions, seeds %v", run.Meta.Repetitions, run.Meta.Seeds)
 			}
@@ -192,4 +184,56 @@ func TestEveryRunnerReportsProgress(t *testing.T) {
 			t.Errorf("%s: %d of %d rounds reported", tc.name, last, r.ends[0])
 		}
 	}
+}
+
+// Under protocol.gossip.compare the run's figures are its relay's, and
+// each relay's column holds what a run of that relay alone gives.
+func TestCompareRelaysAsRunAlone(t *testing.T) {
+	quick := Quick["relay-comparison"]
+	run := runBuiltin(t, "relay-comparison", quick...).Run
+	if len(run.Tables) != 1 || strings.Join(run.Tables[0].Columns, ",") != "push,announce,compact" {
+		t.Fatalf("tables %+v", run.Tables)
+	}
+	for _, relay := range []string{"push", "announce", "compact"} {
+		r := runBuiltin(t, "relay-comparison", append(quick, "protocol.gossip.relay="+relay, "protocol.gossip.compare=[]")...)
+		if len(r.Run.Tables) != 0 {
+			t.Errorf("%s alone has tables", relay)
+		}
+		for _, key := range []string{"reach50_ms_p50", "reach90_ms_p90", "reach100_ms_max", "uplink_bytes_per_node_per_block", "duplicate_share", "engine_events"} {
+			want, _ := r.Run.Figure(key)
+			got, ok := run.Figure("relay_" + relay + "_" + key)
+			if !ok || got.Value != want.Value {
+				t.Errorf("%s %s: %v in the comparison, %v alone", relay, key, got.Value, want.Value)
+			}
+			if own, _ := run.Figure(key); relay == "announce" && own.Value != want.Value {
+				t.Errorf("the run's own %s is %v, its relay's (announce) alone %v", key, own.Value, want.Value)
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := reports.Table(&buf, run); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Relays side by side", "uplink bytes per node per block", "push", "announce", "compact"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("terminal table lacks %q:\n%s", want, buf.String())
+		}
+	}
+	if !strings.Contains(run.Finding.Text, "relayed by push, announce and compact") {
+		t.Errorf("finding: %s", run.Finding.Text)
+	}
+}
+
+// runBuiltin runs a shipped scenario with overrides.
+func runBuiltin(t *testing.T, name string, overrides ...string) *Result {
+	t.Helper()
+	sc, err := scenarios.Builtin(name, overrides...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(sc, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
 }

@@ -1,0 +1,5 @@
+//go:build race
+
+package blockprop
+
+const raceEnabled = true
