@@ -78,8 +78,9 @@ type LongestChainSpec struct {
 // LongestChain reports whether the network runs longest-chain consensus.
 func (n *Network) LongestChain() bool { return n.Engine == EngineLongestChain }
 
-// longestSpec is the network's spec with the defaults filled in.
-func (n *Network) longestSpec() LongestChainSpec {
+// LongestChainSpecOrDefault is the network's longest-chain spec with the
+// defaults filled in.
+func (n *Network) LongestChainSpecOrDefault() LongestChainSpec {
 	var s LongestChainSpec
 	if n.LongestChainSpec != nil {
 		s = *n.LongestChainSpec
@@ -111,7 +112,7 @@ func (n *Network) validateEngine() error {
 	default:
 		return bad("engine %q: want %s or %s", n.Engine, EngineBFT, EngineLongestChain)
 	}
-	s := n.longestSpec()
+	s := n.LongestChainSpecOrDefault()
 	switch {
 	case time.Duration(s.Interval) < time.Millisecond:
 		return bad("longest_chain.interval %v: want ≥ 1ms", time.Duration(s.Interval))
@@ -136,7 +137,7 @@ func (n *Network) validateEngine() error {
 // ID: a validator's stake or its GPU class's FP16 TFLOPS over the sum;
 // 0 for followers.
 func (n *Network) miningShares() ([]float64, error) {
-	s := n.longestSpec()
+	s := n.LongestChainSpecOrDefault()
 	weights := make([]float64, len(n.Nodes))
 	var sum float64
 	for i, id := range n.Validators() {
@@ -214,7 +215,7 @@ func (n *Node) buildLongest(app consensus.App) (*nakamoto.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := netw.longestSpec()
+	s := netw.LongestChainSpecOrDefault()
 	all := make([]protocol.NodeID, len(netw.Nodes))
 	for i := range all {
 		all[i] = protocol.NodeID(i)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -173,4 +174,51 @@ func decodeLongest(t *testing.T, id int, recs [][]byte) []*nakamoto.Block {
 		out[i] = b
 	}
 	return out
+}
+
+// TestLongestChainConfig: what a network file may say about its engine,
+// and that the engine is part of the network's identity (a BFT data dir
+// does not open in a longest-chain network of the same nodes).
+func TestLongestChainConfig(t *testing.T) {
+	base := longestNetwork(t, 3, 0)
+	for _, c := range []struct {
+		name string
+		edit func(n *node.Network)
+		want string // in the error; "" means valid
+	}{
+		{"stake lottery", func(*node.Network) {}, ""},
+		{"pow, one class for all", func(n *node.Network) {
+			n.LongestChainSpec = &node.LongestChainSpec{Mining: node.MiningPoW, GPUs: []string{"a100"}}
+		}, ""},
+		{"unknown engine", func(n *node.Network) { n.Engine = "pbft" }, `engine "pbft"`},
+		{"spec without the engine", func(n *node.Network) { n.Engine = "" }, "longest_chain is set but the engine is bft"},
+		{"unknown mining", func(n *node.Network) { n.LongestChainSpec.Mining = "vdf" }, `longest_chain.mining "vdf"`},
+		{"unknown GPU", func(n *node.Network) {
+			n.LongestChainSpec = &node.LongestChainSpec{Mining: node.MiningPoW, GPUs: []string{"h9000"}}
+		}, `unknown GPU class "h9000"`},
+		{"GPUs for some miners", func(n *node.Network) {
+			n.LongestChainSpec = &node.LongestChainSpec{Mining: node.MiningPoW, GPUs: []string{"h100", "a100"}}
+		}, "2 classes for 3 miners"},
+		{"GPUs with a stake lottery", func(n *node.Network) { n.LongestChainSpec.GPUs = []string{"h100"} }, "a stake lottery weighs stake"},
+		{"with the marketplace", func(n *node.Network) { n.Market = node.DefaultMarket(3) }, "run on a BFT chain"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			n := *base
+			spec := *base.LongestChainSpec
+			n.LongestChainSpec = &spec
+			c.edit(&n)
+			err := n.Validate()
+			switch {
+			case c.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+				t.Fatalf("error %v, want one saying %q", err, c.want)
+			}
+		})
+	}
+	bft := *base
+	bft.Engine, bft.LongestChainSpec = "", nil
+	if bytes.Equal(bft.Identity(), base.Identity()) {
+		t.Error("a BFT and a longest-chain network of the same nodes have one identity")
+	}
 }
