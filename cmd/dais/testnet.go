@@ -75,7 +75,7 @@ func newTestnetUpCmd(dir *string) *cobra.Command {
 dais node process per node and waits until each answers /status.
 
 With --scenario, the nodes, roles, stakes, seed and BFT timeouts come from a scenario file
-with a protocol.consensus section (engine: bft), as dais run reads them; a workload runs the
+with a protocol.consensus section (engine: bft or longest_chain), as dais run reads them; a workload runs the
 marketplace (verification, scheduler, job type, arrivals) and protocol.learning the federated
 job (model, rounds, rule, partition, validators) on the nodes of the matching roles. A
 scenario without protocol.consensus but with either runs them on a BFT chain of all its
