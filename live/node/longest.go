@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bytes"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -328,23 +327,12 @@ func (d *longest) start() {
 	top := d.store.Height()
 	begin := time.Now()
 	d.replaying = true
-	err := d.store.Range(1, top, func(h uint64, rec []byte) error {
-		m, err := wire.Decode(bytes.Clone(rec)) // rec lives in the store's memory map
-		if err != nil {
-			return fmt.Errorf("decoding the stored block of height %d: %w", h, err)
-		}
-		b, ok := m.(*nakamoto.Block)
-		if !ok || b.Height != h {
-			return fmt.Errorf("the store holds a %s at height %d, not a longest-chain block (a data dir of a BFT network?)", wire.Name(m.Kind()), h)
-		}
+	err := replayStore(d.store, d.app, "longest-chain block", func(b *nakamoto.Block) uint64 { return b.Height }, func(b *nakamoto.Block) error {
 		if err := d.engine.Restore(&d.env, b); err != nil {
 			return err
 		}
-		if got := d.app.Height(); got != h {
-			return fmt.Errorf("the ledger did not commit the stored block of height %d (at %d)", h, got)
-		}
 		_, hash := d.engine.Committed()
-		d.byHash[hash] = h
+		d.byHash[hash] = b.Height
 		return nil
 	})
 	d.app.committed = d.app.committed[:0]
