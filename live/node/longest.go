@@ -231,9 +231,11 @@ func (n *Node) buildLongest(app consensus.App) (*nakamoto.Node, error) {
 // longest makes a longest-chain node durable and measures it, as durable
 // does for BFT:
 //
-//   - After every input that made blocks final, it takes each from the
-//     engine (nakamoto.Node.CommittedBlock) and appends it to the store,
-//     fsynced, before the input's sends leave. A final block is never
+//   - It takes each block from the engine (nakamoto.Node.Block) as its
+//     Committed event passes, before a commit of many heights at once (a
+//     node catching up) prunes the lowest from the engine's memory, and
+//     after the input appends them to the store, fsynced, before the
+//     input's sends leave. A final block is never
 //     rolled back (the engine refuses branches that fork below it), so
 //     the store only grows; a different block at a stored height would
 //     fail the node (store.ErrConflict) rather than fork its chain.
@@ -263,6 +265,8 @@ type longest struct {
 	started, replaying, failed bool
 	// byHash are the stored heights by block hash.
 	byHash map[consensus.Hash]uint64
+	// final are the blocks committed during this input, for persist.
+	final []finalBlock
 
 	mined, reorgs, maxReorg, deepForks uint64
 	finality                           time.Duration
@@ -346,18 +350,26 @@ func (d *longest) start() {
 	d.hooks.started(top, time.Since(begin))
 }
 
+// finalBlock is a block committed during the current input.
+type finalBlock struct {
+	b    *nakamoto.Block
+	hash consensus.Hash
+}
+
 // persist stores the blocks that became final during this input, then
 // checks conservation.
 func (d *longest) persist() {
 	if len(d.app.committed) == 0 {
 		return
 	}
-	for _, h := range d.app.committed {
-		b, hash, ok := d.engine.CommittedBlock(h)
-		if !ok {
-			d.fail(fmt.Errorf("node: the engine no longer holds its final block of height %d, so it cannot be stored", h))
+	final := d.final
+	defer func() { d.final = d.final[:0] }()
+	for i, h := range d.app.committed {
+		if i >= len(final) || final[i].b.Height != h {
+			d.fail(fmt.Errorf("node: the ledger committed height %d but the engine's block for it was not taken, so it cannot be stored", h))
 			return
 		}
+		b, hash := final[i].b, final[i].hash
 		begin := time.Now()
 		if err := d.store.Append(h, wire.Encode(b)); err != nil {
 			if errors.Is(err, store.ErrConflict) {
@@ -456,6 +468,9 @@ func (e *lcEnv) Emit(ev metrics.Event) {
 		d.deepC.Inc()
 	case consensus.Committed:
 		d.finality = time.Duration(ev.Latency)
+		if b, ok := d.engine.Block(ev.Hash); ok {
+			d.final = append(d.final, finalBlock{b, ev.Hash})
+		}
 	}
 	e.Env.Emit(ev)
 }

@@ -179,16 +179,15 @@ func (n *Node) Tip() (uint64, consensus.Hash) { return n.tip.height, n.tip.hash 
 // Committed returns the height and hash of the last committed block.
 func (n *Node) Committed() (uint64, consensus.Hash) { return n.committed.height, n.committed.hash }
 
-// CommittedBlock returns the committed main-chain block at height h and its
-// hash, while the node remembers it (Keep heights below the committed
-// one): a driver that stores what its node commits reads it here.
-func (n *Node) CommittedBlock(h uint64) (*Block, consensus.Hash, bool) {
-	for e := n.committed; e != nil && e.height >= h; e = e.parent {
-		if e.height == h && e.b != nil {
-			return e.b, e.hash, true
-		}
+// Block returns a block the node holds, by hash. A driver that stores
+// what its node commits takes each block here when its Committed event is
+// emitted: a commit of many heights at once (a node catching up) prunes
+// the lowest of them from memory before the input ends.
+func (n *Node) Block(hash consensus.Hash) (*Block, bool) {
+	if e, ok := n.blocks[hash]; ok && e.b != nil {
+		return e.b, true
 	}
-	return nil, consensus.Hash{}, false
+	return nil, false
 }
 
 // Restore hands the node a block it committed before a restart, so that a

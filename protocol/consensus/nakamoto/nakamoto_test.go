@@ -179,8 +179,8 @@ func TestRestore(t *testing.T) {
 	if a.app.Height() != 4 {
 		t.Fatalf("the source committed %d, want 4", a.app.Height())
 	}
-	if _, _, ok := a.n.CommittedBlock(5); ok {
-		t.Fatal("CommittedBlock handed out height 5, which is not committed")
+	if _, ok := a.n.Block(consensus.Hash{1}); ok {
+		t.Fatal("Block handed out a block the node never saw")
 	}
 	app := consensustest.NewApp(0)
 	app.Keep = true
@@ -188,9 +188,9 @@ func TestRestore(t *testing.T) {
 	env := prototest.NewEnv(0, 1)
 	env.Node = n
 	for h := uint64(1); h <= 4; h++ {
-		b, hash, ok := a.n.CommittedBlock(h)
-		if !ok || hash != xh[h-1] || b != x[h-1] {
-			t.Fatalf("CommittedBlock(%d) = %v, %x, %v; want x%d", h, b, hash, ok, h)
+		b, ok := a.n.Block(xh[h-1])
+		if !ok || b != x[h-1] {
+			t.Fatalf("Block(x%d) = %v, %v", h, b, ok)
 		}
 		if err := n.Restore(env, b); err != nil {
 			t.Fatal(err)
