@@ -67,6 +67,8 @@ func newTestnetUpCmd(dir *string) *cobra.Command {
 	var marketJobs int
 	var withLearning bool
 	var learningRounds int
+	var lc node.LongestChainSpec
+	var interval time.Duration
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Create a testnet (or take the one in --dir) and start its nodes",
@@ -74,7 +76,7 @@ func newTestnetUpCmd(dir *string) *cobra.Command {
 dais node process per node and waits until each answers /status.
 
 With --scenario, the nodes, roles, stakes, seed and BFT timeouts come from a scenario file
-with a protocol.consensus section (engine: bft), as dais run reads them; a workload runs the
+with a protocol.consensus section (engine: bft or longest_chain), as dais run reads them; a workload runs the
 marketplace (verification, scheduler, job type, arrivals) and protocol.learning the federated
 job (model, rounds, rule, partition, validators) on the nodes of the matching roles. A
 scenario without protocol.consensus but with either runs them on a BFT chain of all its
@@ -86,6 +88,15 @@ With --learning, the nodes also run a federated training job on optdigits (node 
 coordinates, scores updates and pays each round's pot on the chain; the others train);
 dais testnet status shows the round, the test accuracy and the tokens paid and earned.
 
+--consensus longest_chain runs the longest-chain engine (protocol/consensus/nakamoto, as dais
+run simulates it) instead of BFT: the validators mine, the others follow. Mining is modeled, not
+done: each miner finds blocks at Poisson times on its wall clock, at a rate set by its share of
+the stake (--mining stake) or of the GPU hash power (--mining pow, every miner an h100 unless a
+scenario gives classes), one block every --block-interval over the network; a block is final,
+committed to the ledger and stored, once --confirmations blocks sit on it. Status shows each
+node's final height and its tip; the report shows time to depth, stale and fork rates and
+reorgs. Longest chain runs the ledger with transfers only (no --market or --learning).
+
 If --dir holds a testnet already, up starts those of its nodes that are not running (after
 dais testnet down, or a crash): each replays its stored chain and catches up with the others.
 --fresh deletes the testnet first.`,
@@ -93,6 +104,7 @@ dais testnet down, or a crash): each replays its stored chain and catches up wit
   dais testnet up -n 7 --validators 4 --tx-rate 20 --seed 9
   dais testnet up --scenario my-bft.yaml -d runs/tn   # protocol.consensus.engine: bft, ≤ 64 nodes
   dais testnet up -n 4 --learning --learning-rounds 10
+  dais testnet up -n 4 --consensus longest_chain --block-interval 1s --confirmations 4
   dais testnet up -n 5 --discovery                  # only node 0's address is written; the others find each other through it
   dais testnet up --fresh`,
 		Args: checkArgs(cobra.NoArgs),
@@ -118,7 +130,8 @@ dais testnet down, or a crash): each replays its stored chain and catches up wit
 				}
 				tn = nil
 			case err == nil:
-				if changed("nodes", "validators", "seed", "scenario", "tx-rate", "quic", "discovery", "market", "market-jobs", "learning", "learning-rounds") {
+				if changed("nodes", "validators", "seed", "scenario", "tx-rate", "quic", "discovery", "market", "market-jobs", "learning", "learning-rounds",
+					"consensus", "block-interval", "confirmations", "mining") {
 					return badInput("%s holds a testnet already: up without -n/--validators/--seed/--scenario/--tx-rate/--quic starts it again, --fresh replaces it", *dir)
 				}
 				running := tn.Running()
@@ -138,8 +151,8 @@ dais testnet down, or a crash): each replays its stored chain and catches up wit
 			}
 			if tn == nil {
 				if scenarioPath != "" {
-					if changed("nodes", "validators", "seed") {
-						return badInput("--scenario gives the nodes, validators and seed; drop -n, --validators and --seed")
+					if changed("nodes", "validators", "seed", "consensus", "block-interval", "confirmations", "mining") {
+						return badInput("--scenario gives the nodes, validators, seed and consensus; drop -n, --validators, --seed, --consensus, --block-interval, --confirmations and --mining")
 					}
 					sc, err := loadScenario(cmd.ErrOrStderr(), scenarioPath, nil)
 					if err != nil {
@@ -154,6 +167,16 @@ dais testnet down, or a crash): each replays its stored chain and catches up wit
 					for _, n := range notes {
 						fmt.Fprintln(stdout, "note:", n)
 					}
+				}
+				switch {
+				case scenarioPath != "":
+				case o.Engine == node.EngineLongestChain:
+					lc.Interval = node.Duration(interval)
+					o.LongestChain = &lc
+				case o.Engine != "" && o.Engine != node.EngineBFT:
+					return badInput("--consensus %q: want %s or %s", o.Engine, node.EngineBFT, node.EngineLongestChain)
+				case changed("block-interval", "confirmations", "mining"):
+					return badInput("--block-interval, --confirmations and --mining are longest-chain settings: give --consensus %s", node.EngineLongestChain)
 				}
 				if withMarket && o.Market == nil {
 					o.Market = node.DefaultMarket(o.Nodes)
@@ -207,6 +230,10 @@ dais testnet down, or a crash): each replays its stored chain and catches up wit
 	f.IntVar(&marketJobs, "market-jobs", 1, "with --market: jobs node 0 posts, one a second")
 	f.BoolVar(&withLearning, "learning", false, "run a federated training job on optdigits beside consensus: node 0 coordinates, scores and pays each round on chain, the others train (node.DefaultLearning)")
 	f.IntVar(&learningRounds, "learning-rounds", 8, "with --learning: federated rounds")
+	f.StringVar(&o.Engine, "consensus", node.EngineBFT, "consensus engine: bft or longest_chain")
+	f.DurationVar(&interval, "block-interval", node.DefaultInterval, "longest_chain: the network's target block interval")
+	f.IntVar(&lc.Confirmations, "confirmations", node.DefaultConfirmations, "longest_chain: blocks on top of a block before it is final")
+	f.StringVar(&lc.Mining, "mining", node.MiningStake, "longest_chain: stake (a lottery weighted by stake) or pow (modeled GPU hash power)")
 	return cmd
 }
 
@@ -277,7 +304,7 @@ func newTestnetStatusCmd(dir *string) *cobra.Command {
 				return down()
 			}
 			t := reports.NewTable(cmd.OutOrStdout())
-			t.Header("node", "role", "pid", "height", "round", "peers", "mempool txs", "last commit", "stored", "uptime", "jobs", "learning")
+			t.Header("node", "role", "pid", "height", "round/tip", "peers", "mempool txs", "last commit", "stored", "uptime", "jobs", "learning")
 			for _, ns := range sts {
 				row := []string{strconv.Itoa(int(ns.ID)), ns.Role, pidText(ns.PID)}
 				if s := ns.Status; s != nil {
@@ -288,7 +315,12 @@ func newTestnetStatusCmd(dir *string) *cobra.Command {
 					if !s.Ready {
 						last = "replaying its store"
 					}
-					row = append(row, fmt.Sprint(s.Height), fmt.Sprint(s.Round), fmt.Sprint(len(s.Peers)), fmt.Sprint(s.Mempool.Txs),
+					round := fmt.Sprint(s.Round)
+					if lc := s.LongestChain; lc != nil {
+						// No rounds in longest chain: the tip it follows, and its reorgs.
+						round = fmt.Sprintf("tip %d, %d reorgs", lc.TipHeight, lc.Reorgs)
+					}
+					row = append(row, fmt.Sprint(s.Height), round, fmt.Sprint(len(s.Peers)), fmt.Sprint(s.Mempool.Txs),
 						last, fmt.Sprint(s.StoreHeight), time.Duration(s.UptimeS*float64(time.Second)).Round(time.Second).String())
 					if s.Failed != "" {
 						row[len(row)-1] = "FAILED: " + s.Failed

@@ -112,6 +112,10 @@ func TestNodeCommandErrors(t *testing.T) {
 		{[]string{"node", "extra", "--config", bad}, exitBadInput, "unknown command"},
 		{[]string{"testnet", "status", "-d", dir}, exitBadInput, "no testnet here"},
 		{[]string{"testnet", "up", "-d", filepath.Join(dir, "tn"), "-n", "0"}, exitBadInput, "0 nodes"},
+		{[]string{"testnet", "up", "-d", filepath.Join(dir, "tn"), "--consensus", "pbft"}, exitBadInput, `--consensus "pbft"`},
+		{[]string{"testnet", "up", "-d", filepath.Join(dir, "tn"), "--confirmations", "3"}, exitBadInput, "longest-chain settings"},
+		{[]string{"testnet", "up", "-d", filepath.Join(dir, "tn"), "--consensus", "longest_chain", "--mining", "vdf"}, exitBadInput, `longest_chain.mining "vdf"`},
+		{[]string{"testnet", "up", "-d", filepath.Join(dir, "tn"), "--consensus", "longest_chain", "--market"}, exitBadInput, "run on a BFT chain"},
 		{[]string{"testnet", "logs", "-d", dir}, exitBadInput, "no testnet here"},
 	} {
 		code, _, stderr := cli(t, c.args...)

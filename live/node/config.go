@@ -109,6 +109,10 @@ type Network struct {
 	// others' addresses (the /dais/peers/1.0.0 protocol, live/p2p), so
 	// members may leave Addrs out. Every peer ID must be a member's.
 	Bootstrap []string `json:"bootstrap,omitempty" yaml:"bootstrap,omitempty"`
+	// Engine is the consensus engine: bft (the default) or longest_chain
+	// (longest.go), whose settings are LongestChainSpec.
+	Engine           string            `json:"engine,omitempty" yaml:"engine,omitempty"`
+	LongestChainSpec *LongestChainSpec `json:"longest_chain,omitempty" yaml:"longest_chain,omitempty"`
 	// Timeouts are the BFT timeouts; a zero field takes CometBFT's default
 	// (bft.DefaultTimeouts).
 	Timeouts Timeouts `json:"timeouts" yaml:"timeouts"`
@@ -452,7 +456,7 @@ func (n *Network) Validate() error {
 			return err
 		}
 	}
-	return nil
+	return n.validateEngine()
 }
 
 // Validators returns the IDs of the validators, ascending.
@@ -514,6 +518,11 @@ func (n *Network) Identity() []byte {
 		if m.Role == RoleValidator {
 			b = binary.BigEndian.AppendUint64(b, m.StakeOf())
 		}
+	}
+	if n.LongestChain() {
+		// Its store holds another kind of record; a BFT network's
+		// identity is left as it was, so existing data dirs still open.
+		b = append(b, EngineLongestChain...)
 	}
 	h.Write(b)
 	return h.Sum(nil)[:16]

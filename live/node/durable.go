@@ -153,19 +153,8 @@ func (d *durable) start(env protocol.Env) {
 	// is measured, until it has caught up with its own store.
 	d.replaying = true
 	d.inner.Handle(&d.env, protocol.Start{})
-	err := d.store.Range(1, top, func(h uint64, rec []byte) error {
-		m, err := wire.Decode(bytes.Clone(rec)) // rec lives in the store's memory map
-		if err != nil {
-			return fmt.Errorf("decoding the stored commit of height %d: %w", h, err)
-		}
-		c, ok := m.(*bft.Commit)
-		if !ok || c.Height != h {
-			return fmt.Errorf("the store holds a %s at height %d, not its commit", wire.Name(m.Kind()), h)
-		}
+	err := replayStore(d.store, d.app, "commit", func(c *bft.Commit) uint64 { return c.Height }, func(c *bft.Commit) error {
 		d.inner.Handle(&d.env, protocol.Recv{From: d.self, Msg: c})
-		if got := d.app.Height(); got != h {
-			return fmt.Errorf("the engine did not commit the stored block of height %d (ledger at %d): is the store from another network?", h, got)
-		}
 		return nil
 	})
 	d.app.committed = d.app.committed[:0]
@@ -175,6 +164,30 @@ func (d *durable) start(env protocol.Env) {
 		return
 	}
 	d.hooks.started(top, time.Since(begin))
+}
+
+// replayStore hands every stored record, in height order, to apply, as
+// the T of its height (height reads a T's), and checks after each that
+// the ledger committed it: the replay of a restarting node, BFT's or
+// longest chain's.
+func replayStore[T wire.Msg](st *store.Store, app *chainApp, what string, height func(T) uint64, apply func(T) error) error {
+	return st.Range(1, st.Height(), func(h uint64, rec []byte) error {
+		m, err := wire.Decode(bytes.Clone(rec)) // rec lives in the store's memory map
+		if err != nil {
+			return fmt.Errorf("decoding the stored %s of height %d: %w", what, h, err)
+		}
+		v, ok := m.(T)
+		if !ok || height(v) != h {
+			return fmt.Errorf("the store holds a %s at height %d, not a %s (a data dir of another engine's network?)", wire.Name(m.Kind()), h, what)
+		}
+		if err := apply(v); err != nil {
+			return err
+		}
+		if got := app.Height(); got != h {
+			return fmt.Errorf("the engine did not commit the stored block of height %d (ledger at %d): is the store from another network?", h, got)
+		}
+		return nil
+	})
 }
 
 // serve answers from the store a BlockReq the engine left unanswered.

@@ -24,6 +24,9 @@ func frameLimits(netw *Network, p chain.Params) (limits map[wire.Kind]int, maxFr
 		wire.KindBlock: block, wire.KindProposal: block, wire.KindCommit: block,
 		wire.KindVote: 1 << 10, wire.KindBlockReq: 1 << 10,
 	}
+	if netw.LongestChain() {
+		limits[wire.KindPowBlock] = block
+	}
 	service := func(kinds []wire.Kind, on bool, limit int) {
 		for _, k := range kinds {
 			limits[k] = 0

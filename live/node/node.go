@@ -119,6 +119,8 @@ type Status struct {
 	// Learning is the node's part in the federated job, if it has one
 	// (learning.go).
 	Learning *LearningStatus `json:"learning,omitempty"`
+	// LongestChain is the chain a longest-chain node follows (longest.go).
+	LongestChain *LongestChainStatus `json:"longest_chain,omitempty"`
 }
 
 // Mempool is the size of a node's mempool.
@@ -145,6 +147,7 @@ type Node struct {
 	events    *eventLog
 	ledger    *chain.Ledger
 	validator *bft.Validator // nil for a follower
+	lc        *longest       // a longest-chain node's engine and store (longest.go); nil for BFT
 	durable   *durable
 	host      *p2p.Host
 	set       *consensus.ValidatorSet
@@ -217,21 +220,28 @@ func New(cfg *Config, opts Options) (n *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	n.durable, err = newDurable(inner, app, n.store, cfg.ID, n.self.Role == RoleValidator, durableHooks{
-		after: n.afterInput, stored: n.onStored, started: n.onStarted, suppressed: n.onSuppressed, fail: n.onFail})
-	if err != nil {
+	hooks := durableHooks{after: n.afterInput, stored: n.onStored, started: n.onStarted, suppressed: n.onSuppressed, fail: n.onFail}
+	var root protocol.Node
+	if n.lc != nil {
+		root = n.lc.wrap(inner, app, n.store, cfg.ID, hooks)
+	} else if n.durable, err = newDurable(inner, app, n.store, cfg.ID, n.self.Role == RoleValidator, hooks); err != nil {
 		return nil, err
+	} else {
+		root = n.durable
 	}
 	if err := n.startHost(); err != nil {
 		return nil, err
 	}
 	n.tel = newTelemetry(n.log, n.events, opts.Sink, infoLabels(netw.Name, uint32(cfg.ID), n.self.Role, pid.String(), opts.Version),
 		frameSource{host: n.host, app: n.appSend, con: n.conSend, rt: n.rt.Load, peers: func() int { return len(n.host.TopicPeers(PresenceTopic)) }, started: time.Now()})
+	if n.lc != nil {
+		n.lc.register(n.tel.reg)
+	}
 	if err := n.registerServices(); err != nil {
 		return nil, err
 	}
 	identity, key := netw.Identity(), n.keys.Account
-	rt, err := live.New(n.durable, live.Config{ID: cfg.ID, Seed: netw.Seed, Epoch: netw.Epoch,
+	rt, err := live.New(root, live.Config{ID: cfg.ID, Seed: netw.Seed, Epoch: netw.Epoch,
 		Transport: gate{h: n.host, app: n.appSend, con: n.conSend, failed: &n.failed, signed: n.in.signed,
 			seal: func(frame []byte) []byte { return seal(identity, cfg.ID, key, frame) }},
 		Sink: n.tel, OnError: func(err error) { n.log.Debug("transport", "err", err) }})
@@ -315,7 +325,11 @@ func (n *Node) buildProtocol() (protocol.Node, *chainApp, error) {
 	}
 	validators, followers := netw.Validators(), netw.Followers()
 	var engine protocol.Node
-	if n.self.Role == RoleValidator {
+	if netw.LongestChain() {
+		if engine, err = n.buildLongest(engineApp); err != nil {
+			return nil, nil, err
+		}
+	} else if n.self.Role == RoleValidator {
 		n.validator = bft.NewValidator(bft.Config{Set: set, Signer: consensus.Signer{Key: n.keys.Validator},
 			App: engineApp, Timeouts: netw.Timeouts.BFT(), Followers: followers})
 		engine = n.validator
@@ -666,6 +680,9 @@ func (n *Node) afterInput() {
 	}
 	if n.validator != nil {
 		n.st.Round = n.validator.Round()
+	}
+	if n.lc != nil {
+		n.st.LongestChain = n.lc.status()
 	}
 	n.st.Mempool = Mempool{Txs: txs, Bytes: bytes}
 }

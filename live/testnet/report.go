@@ -79,6 +79,9 @@ func (t *Testnet) Report() (run *metrics.Run, violations []string, err error) {
 		run.Host.EventsPerS = float64(tl.nEvents) / span
 	}
 	byTime(tl.protoEvs)
+	if netw.LongestChain() {
+		longestFigures(run, netw, tl)
+	}
 	if netw.Market != nil {
 		sec, err := marketSection(netw, tl.protoEvs, tl.spans, tl.start, tl.end)
 		if err != nil {
@@ -361,6 +364,9 @@ func (t *Testnet) meta(run *metrics.Run, end int64) {
 				time.Duration(to.Propose), time.Duration(to.ProposeDelta), time.Duration(to.Prevote), time.Duration(to.PrevoteDelta),
 				time.Duration(to.Precommit), time.Duration(to.PrecommitDelta), time.Duration(to.Commit)),
 		}}
+	if netw.LongestChain() {
+		longestMeta(run.Meta.Params, netw)
+	}
 }
 
 // Events reads node id's events file.

@@ -17,9 +17,9 @@ import (
 )
 
 // FromScenario turns a scenario into testnet options, as the simulator
-// reads it. Consensus (protocol.consensus, engine bft, as sim/consensusrun
-// reads it): the validator-role groups' nodes first, with their stakes,
-// then the rest as followers; the seed, name and timeouts. A scenario
+// reads it. Consensus (protocol.consensus, engine bft or longest_chain,
+// as sim/consensusrun reads it; longestFromScenario): the validator-role
+// groups' nodes first, with their stakes, then the rest as followers; the seed, name and timeouts. A scenario
 // without protocol.consensus but with a marketplace (a workload) or a
 // federated job (protocol.learning) runs on a BFT chain of every node, as
 // validators of equal stake (node.DefaultStake) with the default timeouts:
@@ -42,8 +42,8 @@ func FromScenario(sc *scenarios.Scenario) (o Options, notes []string, err error)
 	switch {
 	case c == nil && !apps:
 		return o, nil, bad("protocol.consensus", "a live testnet runs BFT consensus: the scenario needs protocol.consensus with engine: bft (or a workload or protocol.learning to run on a default BFT chain)")
-	case c != nil && c.Engine != "bft":
-		return o, nil, bad("protocol.consensus.engine", "%s: a live testnet runs BFT consensus (engine: bft)", c.Engine)
+	case c != nil && c.Engine != node.EngineBFT && c.Engine != node.EngineLongestChain:
+		return o, nil, bad("protocol.consensus.engine", "%s: a live testnet runs bft or longest_chain", c.Engine)
 	}
 	o = Options{Name: sc.Run.Name, Seed: sc.Run.Seed, Scenario: sc.File}
 	// groupIDs[i] are group i's nodes.
@@ -82,6 +82,13 @@ func FromScenario(sc *scenarios.Scenario) (o Options, notes []string, err error)
 		}
 		if c.Signatures == "modeled" {
 			notes = append(notes, "protocol.consensus.signatures: modeled is a simulator shortcut; live nodes sign and verify for real")
+		}
+		if c.Engine == node.EngineLongestChain {
+			n, err := longestFromScenario(sc, &o, groupIDs, bad)
+			if err != nil {
+				return o, nil, err
+			}
+			notes = append(notes, n...)
 		}
 	} else {
 		notes = append(notes, fmt.Sprintf("the scenario has no protocol.consensus: all %d nodes run BFT as validators of equal stake with the default timeouts", o.Nodes))

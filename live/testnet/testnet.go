@@ -43,6 +43,11 @@ type Options struct {
 	Seed              uint64
 	// Timeouts are the BFT timeouts (zero fields: CometBFT's defaults).
 	Timeouts node.Timeouts
+	// Engine is the consensus engine (node.EngineBFT, the default, or
+	// node.EngineLongestChain, whose settings LongestChain gives; nil:
+	// node's defaults).
+	Engine       string
+	LongestChain *node.LongestChainSpec
 	// TxRate is transfers per second over the whole testnet.
 	TxRate float64
 	// QUIC makes nodes listen on QUIC as well as TCP. Off by default: a
@@ -106,7 +111,7 @@ func Create(o Options) (*Testnet, error) {
 	}
 	netw := &node.Network{Name: name, Seed: o.Seed, Epoch: time.Now().UTC().Truncate(time.Millisecond),
 		Timeouts: o.Timeouts, TxRate: o.TxRate, Scenario: o.Scenario, Market: o.Market,
-		Learning: o.Learning}
+		Learning: o.Learning, Engine: o.Engine, LongestChainSpec: o.LongestChain}
 	per := 1
 	if o.QUIC {
 		per = 2
@@ -215,7 +220,7 @@ func (o *Options) validate() error {
 	}
 	for i, s := range o.Stakes {
 		if s == 0 {
-			return bad("validator %d has no stake: BFT validators vote by stake", i)
+			return bad("validator %d has no stake: BFT validators vote by stake, and a longest-chain stake lottery draws by it", i)
 		}
 	}
 	return nil

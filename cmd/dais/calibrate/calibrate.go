@@ -158,6 +158,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if sc == nil || o.Dir == "" {
 		return nil, fmt.Errorf("%w: a scenario and a directory are required", ErrOptions)
 	}
+	if c := sc.Protocol.Consensus; c != nil && c.Engine == "longest_chain" {
+		// Its measured costs (signed-round writes, votes per block) and
+		// probes are BFT's; a longest-chain testnet runs with dais testnet up.
+		return nil, fmt.Errorf("%w: protocol.consensus.engine longest_chain: calibrate measures BFT consensus (run longest chain live with dais testnet up --scenario)", ErrOptions)
+	}
 	topts, notes, err := testnet.FromScenario(sc)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrOptions, err)

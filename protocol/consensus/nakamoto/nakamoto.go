@@ -179,6 +179,45 @@ func (n *Node) Tip() (uint64, consensus.Hash) { return n.tip.height, n.tip.hash 
 // Committed returns the height and hash of the last committed block.
 func (n *Node) Committed() (uint64, consensus.Hash) { return n.committed.height, n.committed.hash }
 
+// Block returns a block the node holds, by hash. A driver that stores
+// what its node commits takes each block here when its Committed event is
+// emitted: a commit of many heights at once (a node catching up) prunes
+// the lowest of them from memory before the input ends.
+func (n *Node) Block(hash consensus.Hash) (*Block, bool) {
+	if e, ok := n.blocks[hash]; ok && e.b != nil {
+		return e.b, true
+	}
+	return nil, false
+}
+
+// Restore hands the node a block it committed before a restart, so that a
+// driver rebuilds the node from its store without the network: the block
+// must be the child of the committed one, with nothing on top of it; the
+// App checks it, and it becomes the tip and is committed at once, since it
+// was final already (replaying it as a received block would leave the top
+// Confirmations blocks of the store uncommitted, free to be reorganized
+// away). Call it before Start, block by block in height order; blocks
+// mined since come from peers as usual.
+func (n *Node) Restore(env protocol.Env, b *Block) error {
+	if n.tip != n.committed || b.Height != n.committed.height+1 || b.Parent != n.committed.hash {
+		return fmt.Errorf("nakamoto: restoring a block of height %d: it is not the child of the committed block (height %d)",
+			b.Height, n.committed.height)
+	}
+	hash, err := n.cfg.App.CheckBlock(b.Height, b.Parent, b.Body)
+	if err != nil {
+		return fmt.Errorf("nakamoto: restoring height %d: %w", b.Height, err)
+	}
+	e := &entry{b: b, hash: hash, height: b.Height, parent: n.committed}
+	n.blocks[hash] = e
+	n.index(e)
+	n.tip = e
+	consensus.Commit(env, n.cfg.App, consensus.Committed{Height: e.height, Hash: hash, Parent: b.Parent,
+		Proposed: b.Time, Latency: env.Now().Sub(b.Time), Bytes: len(b.Body)}, b.Body)
+	n.committed = e
+	n.prune()
+	return nil
+}
+
 // Handle implements protocol.Node.
 func (n *Node) Handle(env protocol.Env, in protocol.Input) {
 	switch in := in.(type) {

@@ -167,3 +167,61 @@ func TestMiningRate(t *testing.T) {
 		t.Errorf("committed %d with tip %d and 3 confirmations", app.Height(), tip)
 	}
 }
+
+// TestRestore: a node rebuilt from another's committed blocks (a store
+// replayed after a restart) has them committed at once, follows the
+// blocks mined since, refuses a block that does not extend its committed
+// chain, and does not follow a branch forking below what it restored.
+func TestRestore(t *testing.T) {
+	a := newHarness(2)
+	x, xh := chain(nil, consensus.Hash{}, 6, 1)
+	a.recv(1, x...)
+	if a.app.Height() != 4 {
+		t.Fatalf("the source committed %d, want 4", a.app.Height())
+	}
+	if _, ok := a.n.Block(consensus.Hash{1}); ok {
+		t.Fatal("Block handed out a block the node never saw")
+	}
+	app := consensustest.NewApp(0)
+	app.Keep = true
+	n := nakamoto.New(nakamoto.Config{App: app, Peers: []protocol.NodeID{1}, Confirmations: 2})
+	env := prototest.NewEnv(0, 1)
+	env.Node = n
+	for h := uint64(1); h <= 4; h++ {
+		b, ok := a.n.Block(xh[h-1])
+		if !ok || b != x[h-1] {
+			t.Fatalf("Block(x%d) = %v, %v", h, b, ok)
+		}
+		if err := n.Restore(env, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := n.Restore(env, x[5]); err == nil {
+		t.Error("restored height 6 on height 4")
+	}
+	if h, hash := n.Committed(); h != 4 || hash != xh[3] || app.Height() != 4 {
+		t.Fatalf("restored node committed %d (app %d), want 4", h, app.Height())
+	}
+	if tip, _ := n.Tip(); tip != 4 {
+		t.Fatalf("tip %d after restoring 4 blocks", tip)
+	}
+	n.Handle(env, protocol.Start{})
+	// A longer branch forking at height 2, below what was restored, is not followed.
+	y, _ := chain(x[1], xh[1], 5, 2)
+	for _, b := range y {
+		n.Handle(env, protocol.Recv{From: 1, Msg: b})
+	}
+	if _, hash := n.Committed(); hash != xh[3] || app.Height() != 4 {
+		t.Fatalf("a branch forking below the restored height rolled the node back to %d", app.Height())
+	}
+	more, mh := chain(x[5], xh[5], 1, 1) // x7
+	for _, b := range append(x[4:], more...) {
+		n.Handle(env, protocol.Recv{From: 1, Msg: b})
+	}
+	if h, hash := n.Committed(); h != 5 || hash != xh[4] || app.Height() != 5 {
+		t.Errorf("committed %d after x5…x7 came, want 5 (x5)", h)
+	}
+	if tip, hash := n.Tip(); tip != 7 || hash != mh[0] {
+		t.Errorf("tip %d, want x7", tip)
+	}
+}
