@@ -25,7 +25,7 @@ test:
 # The claim tests too heavy for make test, whole (CI runs them after it):
 # make test runs a lighter cut of each, or a light test of the same path.
 claims:
-	DAIS_CLAIMS=1 $(GO) test -count=1 -run 'TestEconomySpearman20|TestShapleyErrorAt8|TestTokenShareBelowNodeShare|TestSybilFoolsGold' ./sim/learnrun/
+	DAIS_CLAIMS=1 $(GO) test -count=1 -run 'TestEconomySpearman20|TestShapleyErrorAt8|TestTokenShareBelowNodeShare|TestSybilFoolsGold|TestSurrogate$$' ./sim/learnrun/
 	DAIS_CLAIMS=1 $(GO) test -count=1 -run 'TestSumIsPlainFedAvg' ./protocol/secagg/
 	$(GO) test -count=1 -run 'TestMMcMatchesErlangC' ./sim/marketrun/ -args -mmc.full
 
