@@ -117,6 +117,7 @@ func TestNodeCommandErrors(t *testing.T) {
 		{[]string{"testnet", "up", "-d", filepath.Join(dir, "tn"), "--consensus", "longest_chain", "--mining", "vdf"}, exitBadInput, `longest_chain.mining "vdf"`},
 		{[]string{"testnet", "up", "-d", filepath.Join(dir, "tn"), "--consensus", "longest_chain", "--market"}, exitBadInput, "run on a BFT chain"},
 		{[]string{"testnet", "logs", "-d", dir}, exitBadInput, "no testnet here"},
+		{[]string{"testnet", "up", "-d", filepath.Join(dir, "tn2"), "-n", "3", "--settlement", "chain"}, exitBadInput, "--settlement needs --market"},
 	} {
 		code, _, stderr := cli(t, c.args...)
 		if code != c.code || !strings.Contains(stderr, c.err) {
