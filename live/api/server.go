@@ -26,25 +26,45 @@ type Options struct {
 	Window time.Duration
 	// Now is the clock (time.Now if nil); tests set it.
 	Now func() time.Time
+	// Observe, if set, is told every request's procedure and the code it
+	// was answered with (connect.Code(0) for OK): a node counts the
+	// refusals (unauthenticated, replayed, invalid, refused by the
+	// ledger) in /metrics.
+	Observe func(procedure string, code connect.Code)
 }
 
 // Server serves the API over a Backend. It is safe for concurrent use.
 type Server struct {
-	b Backend
-	v *Verifier
+	b       Backend
+	v       *Verifier
+	observe func(string, connect.Code)
 }
 
 var _ daisv1connect.NodeServiceHandler = (*Server)(nil)
 
 // NewServer returns a server over b.
 func NewServer(b Backend, opt Options) *Server {
-	return &Server{b: b, v: &Verifier{Window: opt.Window, Now: opt.Now}}
+	return &Server{b: b, v: &Verifier{Window: opt.Window, Now: opt.Now}, observe: opt.Observe}
 }
 
 // Handler returns the path prefix and handler to mount on an HTTP mux.
 // Requests larger than MaxRequestBytes are refused before decoding.
 func (s *Server) Handler() (string, http.Handler) {
-	return daisv1connect.NewNodeServiceHandler(s, connect.WithReadMaxBytes(MaxRequestBytes))
+	opts := []connect.HandlerOption{connect.WithReadMaxBytes(MaxRequestBytes)}
+	if s.observe != nil {
+		opts = append(opts, connect.WithInterceptors(connect.UnaryInterceptorFunc(func(next connect.UnaryFunc) connect.UnaryFunc {
+			return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+				res, err := next(ctx, req)
+				var code connect.Code
+				if err != nil {
+					code = connect.CodeOf(err)
+				}
+				s.observe(req.Spec().Procedure, code)
+				return res, err
+			}
+		})))
+	}
+	return daisv1connect.NewNodeServiceHandler(s, opts...)
 }
 
 // auth checks a request's Auth for its procedure.

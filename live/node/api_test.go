@@ -76,6 +76,23 @@ func TestUserAPI(t *testing.T) {
 		t.Errorf("a refused job changed the account: %+v, then %+v", after, now)
 	}
 
+	// A request signed an hour ago is refused before it reaches the node.
+	stale := client.New("http://"+nodes[1].n.StatusAddr(), user, client.WithClock(func() time.Time { return time.Now().Add(-time.Hour) }))
+	if _, err := stale.Account(ctx, chain.Address{}); connect.CodeOf(err) != connect.CodeUnauthenticated {
+		t.Errorf("a request signed an hour ago: %v, want unauthenticated", err)
+	}
+	// Node 1 counted each answer: the job, the refused job, the stale
+	// request.
+	fams := scrape(t, nodes[1].n.StatusAddr())
+	for _, c := range []struct {
+		proc, code string
+		want       float64
+	}{{"SubmitJob", "ok", 1}, {"SubmitJob", "failed_precondition", 1}, {"GetAccount", "unauthenticated", 1}} {
+		if got := sample(fams, node.MetricAPIRequests, map[string]string{"procedure": c.proc, "code": c.code}); got != c.want {
+			t.Errorf("%s{procedure=%s,code=%s} = %v, want %v", node.MetricAPIRequests, c.proc, c.code, got, c.want)
+		}
+	}
+
 	// Inference on the federated job's versions, at the coordinator.
 	coord := sdk(0, user)
 	livetest.WaitFor(t, "the federated job to finish", func() bool {

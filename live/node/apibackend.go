@@ -4,9 +4,13 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"path"
 	"slices"
 	"sync"
 	"time"
+
+	"connectrpc.com/connect"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dais-sim/dais/gpu/models"
 	"github.com/dais-sim/dais/live/api"
@@ -111,6 +115,26 @@ func (r *modelRegistry) predict(version [32]byte, x []float64) (api.ModelVersion
 	}
 	// Outside the lock: a version's parameters never change.
 	return v.ModelVersion, models.Probabilities(v.spec, v.params, x), true
+}
+
+// MetricAPIRequests counts the user API's requests by procedure and the
+// code each was answered with ("ok", "unauthenticated" for a bad or
+// replayed signature, "invalid_argument", "failed_precondition" for a
+// transaction the ledger refused, …).
+const MetricAPIRequests = "dais_api_requests_total"
+
+// apiServer is the user API over this node, counting every answer.
+func (n *Node) apiServer() *api.Server {
+	reqs := prometheus.NewCounterVec(prometheus.CounterOpts{Name: MetricAPIRequests,
+		Help: "User API requests by procedure and answer code (every refusal included)."}, []string{"procedure", "code"})
+	n.tel.reg.MustRegister(reqs)
+	return api.NewServer(apiBackend{n}, api.Options{Observe: func(proc string, code connect.Code) {
+		c := "ok"
+		if code != 0 {
+			c = code.String()
+		}
+		reqs.WithLabelValues(path.Base(proc), c).Inc()
+	}})
 }
 
 // apiBackend is the Node as an api.Backend.

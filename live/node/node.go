@@ -449,7 +449,7 @@ func (n *Node) listenStatus(dir string) error {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(n.tel.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /status", n.serveStatus)
 	// The user API (live/api), on the same loopback listener.
-	mux.Handle(api.NewServer(apiBackend{n}, api.Options{}).Handler())
+	mux.Handle(n.apiServer().Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		if n.failed.Load() {
 			http.Error(w, "failed", http.StatusServiceUnavailable)
