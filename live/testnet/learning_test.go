@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -165,11 +164,7 @@ func TestFederatedJobSurvivesSIGKILLedLearner(t *testing.T) {
 			}
 		}
 	}
-	for _, id := range tn.IDs() {
-		if out := mustRead(t, tn.OutputPath(id)); strings.Contains(out, "panic") || strings.Contains(out, "DATA RACE") {
-			t.Errorf("node %d's output:\n%s", id, out)
-		}
-	}
+	noPanics(t, tn)
 
 	// The report folder: the simulator's learning figures, from the
 	// events the nodes wrote.

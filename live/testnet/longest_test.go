@@ -127,11 +127,7 @@ func TestLongestChainTestnet(t *testing.T) {
 			}
 		}
 	}
-	for id := range chains {
-		if out := mustRead(t, tn.OutputPath(protocol.NodeID(id))); strings.Contains(out, "panic") || strings.Contains(out, "DATA RACE") {
-			t.Errorf("node %d's output:\n%s", id, out)
-		}
-	}
+	noPanics(t, tn)
 
 	run, violations, err := tn.Report()
 	if err != nil {

@@ -156,11 +156,7 @@ func TestSIGKILLedNodeRestartsAndCatchesUp(t *testing.T) {
 			t.Fatalf("height %d: node 0 has block %.12s, node 3 %.12s, the follower %.12s", h+1, ref[h], hashes[h], fol[h])
 		}
 	}
-	for _, id := range tn.IDs() {
-		if out := mustRead(t, tn.OutputPath(id)); strings.Contains(out, "panic") || strings.Contains(out, "DATA RACE") {
-			t.Errorf("node %d's output:\n%s", id, out)
-		}
-	}
+	noPanics(t, tn)
 
 	t.Run("report", func(t *testing.T) {
 		run, violations, err := tn.Report()
@@ -213,6 +209,17 @@ func TestSIGKILLedNodeRestartsAndCatchesUp(t *testing.T) {
 			}
 		}
 	})
+}
+
+// noPanics fails the test if any node process printed a panic or a data
+// race.
+func noPanics(t *testing.T, tn *testnet.Testnet) {
+	t.Helper()
+	for _, id := range tn.IDs() {
+		if out := mustRead(t, tn.OutputPath(id)); strings.Contains(out, "panic") || strings.Contains(out, "DATA RACE") {
+			t.Errorf("node %d's output:\n%s", id, out)
+		}
+	}
 }
 
 func mustRead(t *testing.T, path string) string {
