@@ -218,6 +218,10 @@ type Plot struct {
 	Rate  bool    `json:"rate,omitempty"`
 	Scale float64 `json:"scale,omitempty"`
 	LogX  bool    `json:"log_x,omitempty"`
+	// LogY draws a bar plot's values on a log axis, for groups whose bars
+	// span decades (bytes per block under push and compact relays); a
+	// bar of 0 is not drawn.
+	LogY bool `json:"log_y,omitempty"`
 	// Names, if given, name each Data key in the legend (a heatmap's
 	// rows): "h100" for utilization_h100.
 	Names []string `json:"names,omitempty"`

@@ -589,12 +589,28 @@ func (f *figure) drawBars(runs []Named, p metrics.Plot, scale float64) error {
 	slot := [...]float64{0.35, 0.6, 0.8}[min(len(labels), 3)-1]
 	w := slot / float64(len(sets))
 	ci := false
+	base, top := 0.0, 0.0
+	if p.LogY {
+		// Bars rise from the power of ten below the smallest value.
+		lo := math.Inf(1)
+		for _, s := range sets {
+			for _, v := range append(slices.Clone(s.vals), s.hi...) {
+				if v > 0 {
+					lo, top = math.Min(lo, v), math.Max(top, v)
+				}
+			}
+		}
+		if math.IsInf(lo, 1) {
+			return errNoData
+		}
+		base = math.Pow(10, math.Floor(math.Log10(lo)))
+	}
 	for i, s := range sets {
 		x := make([]float64, len(labels))
 		for j := range x {
 			x[j] = float64(j) + (float64(i)-float64(len(sets)-1)/2)*w
 		}
-		b := &bars{x: x, y: s.vals, lo: s.lo, hi: s.hi, width: w * 0.92, color: plotutil.Color(i)}
+		b := &bars{x: x, y: s.vals, lo: s.lo, hi: s.hi, width: w * 0.92, color: plotutil.Color(i), base: base}
 		f.pl.Add(b)
 		ci = ci || b.hasCI()
 		if len(sets) > 1 {
@@ -607,6 +623,12 @@ func (f *figure) drawBars(runs []Named, p metrics.Plot, scale float64) error {
 	f.pl.NominalX(labels...)
 	f.pl.X.Min, f.pl.X.Max = -0.5, float64(len(labels))-0.5
 	f.fixedX = true
+	if p.LogY {
+		f.pl.Y.Scale, f.pl.Y.Tick.Marker = plot.LogScale{}, logTicks{}
+		f.pl.Y.Min, f.pl.Y.Max = base, top*1.5
+		f.fixedY = true
+		return nil
+	}
 	// Bars start at zero and keep a little room above the tallest.
 	f.pl.Y.Min = math.Min(f.pl.Y.Min, 0)
 	f.pl.Y.Max = math.Max(f.pl.Y.Max, 0)
@@ -802,6 +824,9 @@ type bars struct {
 	x, y, lo, hi []float64
 	width        float64
 	color        color.Color
+	// base is where bars start: 0, or on a log axis the power of ten
+	// below the smallest value (bars at or below it are not drawn).
+	base float64
 }
 
 func (b *bars) hasCI() bool {
@@ -812,15 +837,18 @@ func (b *bars) hasCI() bool {
 func (b *bars) Plot(c draw.Canvas, plt *plot.Plot) {
 	trX, trY := plt.Transforms(&c)
 	for i, x := range b.x {
+		if b.base > 0 && !(b.y[i] > b.base) {
+			continue // nothing to draw on a log axis
+		}
 		x0, x1 := trX(x-b.width/2), trX(x+b.width/2)
-		y0, y1 := trY(0), trY(b.y[i])
+		y0, y1 := trY(b.base), trY(b.y[i])
 		c.FillPolygon(b.color, c.ClipPolygonXY([]vg.Point{{X: x0, Y: y0}, {X: x1, Y: y0}, {X: x1, Y: y1}, {X: x0, Y: y1}}))
 		if math.IsNaN(b.lo[i]) || math.IsNaN(b.hi[i]) {
 			continue
 		}
 		sty := draw.LineStyle{Color: color.Black, Width: vg.Points(1)}
 		xm, cap := trX(x), (x1-x0)/4
-		lo, hi := trY(b.lo[i]), trY(b.hi[i])
+		lo, hi := trY(math.Max(b.lo[i], b.base)), trY(b.hi[i])
 		c.StrokeLines(sty, c.ClipLinesXY([]vg.Point{{X: xm, Y: lo}, {X: xm, Y: hi}})...)
 		c.StrokeLines(sty, c.ClipLinesXY([]vg.Point{{X: xm - cap, Y: lo}, {X: xm + cap, Y: lo}})...)
 		c.StrokeLines(sty, c.ClipLinesXY([]vg.Point{{X: xm - cap, Y: hi}, {X: xm + cap, Y: hi}})...)
@@ -829,11 +857,11 @@ func (b *bars) Plot(c draw.Canvas, plt *plot.Plot) {
 
 // DataRange implements plot.DataRanger.
 func (b *bars) DataRange() (xmin, xmax, ymin, ymax float64) {
-	xmin, xmax, ymin, ymax = math.Inf(1), math.Inf(-1), 0, 0
+	xmin, xmax, ymin, ymax = math.Inf(1), math.Inf(-1), b.base, b.base
 	for i, x := range b.x {
 		xmin, xmax = math.Min(xmin, x-b.width/2), math.Max(xmax, x+b.width/2)
 		for _, v := range []float64{b.y[i], b.lo[i], b.hi[i]} {
-			if !math.IsNaN(v) {
+			if !math.IsNaN(v) && (b.base == 0 || v > 0) {
 				ymin, ymax = math.Min(ymin, v), math.Max(ymax, v)
 			}
 		}

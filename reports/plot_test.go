@@ -157,3 +157,34 @@ func TestEmptyDistribution(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// A log-y bar plot (LogY) of values spanning decades: the axis is
+// labelled at powers of ten from the one below the smallest value, and a
+// zero bar is left out rather than drawn to −∞.
+func TestBarsLogY(t *testing.T) {
+	r := &metrics.Run{Groups: []metrics.Group{{Key: "bytes_by_relay", Unit: "bytes", Labels: []string{"push", "announce", "compact"},
+		Sets: []metrics.BarSet{{Name: "block", Values: metrics.Floats{8.026e6, 534600, 0}}, {Name: "sketch", Values: metrics.Floats{0, 0, 26900}}}}}}
+	p := metrics.Plot{Kind: metrics.PlotBars, Data: []string{"bytes_by_relay"}, Title: "Bytes", XLabel: "relay (name)",
+		YLabel: "bytes (log)", Caption: "c", LogY: true}
+	svg, err := SVG(r, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(texts(t, svg), " ")
+	for _, want := range []string{"10000 ", "100000 ", "1000000 ", "10000000"} {
+		if !strings.Contains(got+" ", want) {
+			t.Errorf("log axis lacks the label %q: %s", strings.TrimSpace(want), got)
+		}
+	}
+	if strings.Contains(got, "1000 ") || bytes.Contains(svg, []byte("NaN")) || bytes.Contains(svg, []byte("Inf")) {
+		t.Errorf("the axis starts below the power of ten under the smallest value, or a zero bar was drawn: %s", got)
+	}
+	p.LogY = false
+	lin, err := SVG(r, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(lin, svg) {
+		t.Error("LogY changed nothing")
+	}
+}

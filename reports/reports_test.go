@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -271,5 +272,21 @@ func TestFigureTables(t *testing.T) {
 	run.Tables[0].Rows[1].Keys[1] = "nope"
 	if err := run.Validate(); err == nil || !strings.Contains(err.Error(), `no figure "nope"`) {
 		t.Errorf("a table naming a missing figure: %v", err)
+	}
+}
+
+// Figures print with four significant digits and no exponent between
+// 10⁻³ and 10¹⁵, so a table of bytes reads at a glance.
+func TestFormatValue(t *testing.T) {
+	for _, c := range []struct {
+		v    float64
+		want string
+	}{
+		{8.026e6 + 123.4, "8026000"}, {534600, "534600"}, {26900.5, "26900"}, {0.69951, "0.6995"},
+		{3.14159e-4, "0.0003142"}, {2.5e16, "2.5e+16"}, {math.NaN(), "n/a"}, {12, "12"},
+	} {
+		if got := FormatValue(c.v); got != c.want {
+			t.Errorf("FormatValue(%v) = %q, want %q", c.v, got, c.want)
+		}
 	}
 }

@@ -176,7 +176,9 @@ func FormatValue(v float64) string {
 		return strconv.FormatFloat(v, 'f', -1, 64)
 	case v == math.Trunc(v) && math.Abs(v) < 1e15:
 		return strconv.FormatFloat(v, 'f', 0, 64)
-	case math.Abs(v) >= 1e-3 && math.Abs(v) < 1e6:
+	case math.Abs(v) >= 1e-3 && math.Abs(v) < 1e15:
+		// Four significant digits, never an exponent below 10¹⁵: a reader
+		// compares 8026000 with 534600 at a glance, not 8.026e+06.
 		r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 4, 64), 64)
 		return strconv.FormatFloat(r, 'f', -1, 64)
 	}

@@ -131,8 +131,8 @@ func Compare(run *metrics.Run, vs []Variant) {
 	run.Groups = append(run.Groups, bytes)
 	lead := append(cdf[:], metrics.Plot{Kind: metrics.PlotBars, Data: []string{bytes.Key},
 		Title:  "What a block costs a node under each relay",
-		XLabel: "relay (name)", YLabel: "uplink bytes per node per block (bytes)",
-		Caption: "Bytes each node put on its uplink per block, by message kind. " +
+		XLabel: "relay (name)", YLabel: "bytes per node per block (log)", LogY: true,
+		Caption: "Bytes each node put on its uplink per block, by message kind, on a log axis (the relays differ by decades). " +
 			"Look at block: push sends the whole block on most links, announce once per node, compact mostly sketches and the transactions mempools miss."})
 	run.Plots = append(lead, run.Plots...)
 }
