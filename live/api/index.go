@@ -21,7 +21,15 @@ type Index struct {
 	mu     sync.RWMutex
 	height uint64
 	jobs   map[chain.JobID]*indexedJob
+	// settled are the closed jobs, oldest first: past MaxSettled the
+	// oldest are forgotten, so the index holds the open jobs and a bounded
+	// history, not every job the chain ever carried.
+	settled []chain.JobID
 }
+
+// MaxSettled is how many closed jobs an Index keeps (their state and
+// results); older ones answer not found, and the chain still holds them.
+const MaxSettled = 4096
 
 type indexedJob struct {
 	job     Job
@@ -129,6 +137,11 @@ func (x *Index) release(height uint64, r chain.Release) {
 	j.job.State = JobDone
 	if j.job.Paid == 0 {
 		j.job.State = JobFailed
+	}
+	x.settled = append(x.settled, r.Job)
+	if len(x.settled) > MaxSettled {
+		delete(x.jobs, x.settled[0])
+		x.settled = slices.Delete(x.settled, 0, 1)
 	}
 }
 

@@ -76,3 +76,30 @@ func TestIndexFollowsAJob(t *testing.T) {
 		t.Errorf("height %d", x.Height())
 	}
 }
+
+// The index forgets the oldest closed jobs past MaxSettled: a long-lived
+// node's memory holds the open jobs and a bounded history.
+func TestIndexBoundsSettledJobs(t *testing.T) {
+	poster, settler := key(1), key(4)
+	x := api.NewIndex()
+	h := uint64(0)
+	for i := range uint64(api.MaxSettled + 10) {
+		post := chain.Sign(poster, chain.NewJobPost(i, 10, 100, spec.Encode()))
+		id := chain.JobIDFor(chain.AddressOf(poster), i)
+		settle := chain.Sign(settler, chain.NewSettle(i, 10, chain.Release{Job: id, Pay: []chain.Credit{{To: chain.AddressOf(settler), Amount: 1}}, Close: true}))
+		h++
+		if err := x.Apply(h, chain.NewBlock(chain.Header{}, []*chain.Tx{post, settle})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, last := chain.JobIDFor(chain.AddressOf(poster), 0), chain.JobIDFor(chain.AddressOf(poster), api.MaxSettled+9)
+	if _, ok := x.Job(first); ok {
+		t.Error("the oldest settled job is still held")
+	}
+	if j, ok := x.Job(last); !ok || j.State != api.JobDone {
+		t.Errorf("the newest settled job: %+v %v", j, ok)
+	}
+	if _, ok := x.Job(chain.JobIDFor(chain.AddressOf(poster), 10)); !ok {
+		t.Error("job 10, among the last MaxSettled, was forgotten")
+	}
+}
