@@ -325,12 +325,14 @@ type LearningSurrogate struct {
 
 // Market configures the marketplace committee.
 type Market struct {
-	Scheduler     string   `yaml:"scheduler" default:"fair_share" enum:"fifo|fastest|fair_share|lottery" doc:"fifo (longest-idle provider first), fastest (greedy by capability), fair_share (weighted fair queueing, so small GPUs keep getting work they can finish), lottery (chance proportional to stake or capacity)."`
-	LotteryBy     string   `yaml:"lottery_by" default:"stake" enum:"stake|capacity" doc:"lottery: weigh providers by stake or by GPU capacity."`
-	BlockInterval Duration `yaml:"block_interval" default:"2s" min:"100ms" doc:"The committee's block interval: job posts, results and payments settle on chain in blocks."`
-	CommitDelay   Duration `yaml:"commit_delay" default:"300ms" min:"0s" doc:"Modeled agreement delay of the committee per block (BFT finality p50 measured for 100 validators); 0s commits each block as it is proposed. Less than block_interval."`
-	Bandwidth     string   `yaml:"bandwidth" doc:"Name of a network.bandwidth class for the committee leader's node (its assignments and statuses queue on its uplink). Default: drawn by class shares."`
-	Matching      string   `yaml:"matching" default:"per_block" enum:"per_block|continuous" doc:"per_block: a job's units wait for the block that commits its post, and every result is a transaction; continuous: off-chain matching with on-chain settlement: units are assigned as soon as a job or a provider is ready, and escrow, results (one Merkle root per block) and payouts settle on chain in batches per block."`
+	Scheduler       string   `yaml:"scheduler" default:"fair_share" enum:"fifo|fastest|fair_share|lottery" doc:"fifo (longest-idle provider first), fastest (greedy by capability), fair_share (weighted fair queueing, so small GPUs keep getting work they can finish), lottery (chance proportional to stake or capacity)."`
+	LotteryBy       string   `yaml:"lottery_by" default:"stake" enum:"stake|capacity" doc:"lottery: weigh providers by stake or by GPU capacity."`
+	BlockInterval   Duration `yaml:"block_interval" default:"2s" min:"100ms" doc:"The committee's block interval: job posts, results and payments settle on chain in blocks."`
+	CommitDelay     Duration `yaml:"commit_delay" default:"300ms" min:"0s" doc:"Modeled agreement delay of the committee per block (BFT finality p50 measured for 100 validators); 0s commits each block as it is proposed. Less than block_interval."`
+	Bandwidth       string   `yaml:"bandwidth" doc:"Name of a network.bandwidth class for the committee leader's node (its assignments and statuses queue on its uplink). Default: drawn by class shares."`
+	Matching        string   `yaml:"matching" default:"per_block" enum:"per_block|continuous" doc:"per_block: a job's units wait for the block that commits its post, and every result is a transaction; continuous: off-chain matching with on-chain settlement: units are assigned as soon as a job or a provider is ready, and escrow, results (one Merkle root per block) and payouts settle on chain in batches per block."`
+	Settlement      string   `yaml:"settlement" default:"modeled" enum:"modeled|chain" doc:"modeled: the committee's leader keeps the ledger and every block is final commit_delay after it is proposed; chain: chain_validators run the BFT engine (protocol/consensus/bft) over the ledger, and job posts (signed by their requesters), results, settlements, slashes and payouts are transactions they agree on, as in a live testnet's settlement: chain. A job opens when the block holding its post commits (matching per_block) and its results settle in batches, one Merkle root per block. Each block then takes the timeout_commit of block_interval plus a consensus round over the network; the block reward is its proposer's; governance proposals are not supported."`
+	ChainValidators int      `yaml:"chain_validators" default:"4" min:"1" max:"100" doc:"settlement chain: BFT validators, the committee's node and the rest in its region on its link."`
 }
 
 // Verification configures how results are checked.

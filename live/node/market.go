@@ -404,7 +404,7 @@ func buildMarket(ctx ServiceContext) (*Service, error) {
 			Observe: func(_ protocol.Env, ev metrics.Event) { st.record(ev) }})
 	}
 	onChain := s.onChain()
-	var signer *chainSigner
+	var signer *market.Signer
 	if onChain && (id == s.Committee || slices.Contains(s.Requesters, id)) {
 		keys := []ed25519.PrivateKey{ctx.AccountKey}
 		if id == s.Committee {
@@ -416,7 +416,7 @@ func buildMarket(ctx ServiceContext) (*Service, error) {
 	case id == s.Committee:
 		var c *market.Committee
 		if onChain {
-			c, err = newChainCommittee(netw, s, signer, ctx.AccountKey)
+			c, err = newChainCommittee(netw, s, market.SignerChain{Signer: signer, State: ctx.Ledger}, ctx.AccountKey)
 		} else {
 			c, err = newLiveCommittee(netw, s)
 		}
@@ -430,12 +430,12 @@ func buildMarket(ctx ServiceContext) (*Service, error) {
 		}
 		var n protocol.Node = c
 		if onChain {
-			cc := &chainCommittee{c: c, store: ctx.Store, log: ctx.Log}
+			cc := newChainFeed(ctx, c)
 			for _, p := range s.Providers {
-				cc.joins = append(cc.joins, protocol.Recv{From: p, Msg: &market.Join{Role: market.RoleProvider, Class: class, Slots: 1}})
+				cc.Joins = append(cc.Joins, protocol.Recv{From: p, Msg: &market.Join{Role: market.RoleProvider, Class: class, Slots: 1}})
 			}
 			for _, v := range s.Validators {
-				cc.joins = append(cc.joins, protocol.Recv{From: v, Msg: &market.Join{Role: market.RoleValidator, Class: class, Slots: 1}})
+				cc.Joins = append(cc.Joins, protocol.Recv{From: v, Msg: &market.Join{Role: market.RoleValidator, Class: class, Slots: 1}})
 			}
 			n = cc
 		}
@@ -454,7 +454,7 @@ func buildMarket(ctx ServiceContext) (*Service, error) {
 			Types: []market.JobType{{Name: s.Kind, Kind: kind, Share: 1, FLOPs: dist.Fixed{V: s.UnitFLOPs},
 				Units: s.Units, Steps: 1, Precision: gpu.FP32, Deadline: protocol.Duration(s.Deadline), Budget: s.Budget}}}}
 		if onChain {
-			n = &chainRequester{inner: n, signer: signer, pub: chain.PubKeyOf(ctx.AccountKey), committee: s.Committee, log: ctx.Log}
+			n = newChainRequester(ctx, n, signer, s.Committee)
 		}
 		add("requester", n, wire.KindJobStatus)
 	}
@@ -510,7 +510,7 @@ func newLiveCommittee(netw *Network, s MarketSpec) (*market.Committee, error) {
 // newChainCommittee builds the committee of a market that settles on the
 // node's BFT chain: the settler is the committee node's account, the pool
 // and the treasury accounts whose keys it derives from its secret key.
-func newChainCommittee(netw *Network, s MarketSpec, signer *chainSigner, account ed25519.PrivateKey) (*market.Committee, error) {
+func newChainCommittee(netw *Network, s MarketSpec, onChain market.Chain, account ed25519.PrivateKey) (*market.Committee, error) {
 	keys := make([]chain.PubKey, len(netw.Nodes))
 	for i := range netw.Nodes {
 		keys[i] = netw.AccountKeyOf(protocol.NodeID(i))
@@ -521,7 +521,7 @@ func newChainCommittee(netw *Network, s MarketSpec, signer *chainSigner, account
 		Treasury: chain.PubKeyOf(derivedKey(account, "treasury")),
 		Policy:   rewards.DefaultPolicy(), Scheduler: schedulerOf(s), Verify: verificationOf(s),
 		BlockInterval: protocol.Duration(s.BlockInterval), CommitDelay: protocol.Duration(s.CommitDelay),
-		Chain: liveChain{signer}, FeeReserve: marketFeeReserve,
+		Chain: onChain, FeeReserve: marketFeeReserve,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: market: %w", ErrConfig, err)

@@ -2,8 +2,6 @@ package node
 
 import (
 	"errors"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +12,6 @@ import (
 	"github.com/dais-sim/dais/protocol/market"
 	"github.com/dais-sim/dais/protocol/prototest"
 	"github.com/dais-sim/dais/protocol/verify"
-	"github.com/dais-sim/dais/protocol/wire"
 )
 
 func TestMatMulIsDeterministicAndSized(t *testing.T) {
@@ -72,53 +69,6 @@ func TestRealWorkCommitsTheOutputsHash(t *testing.T) {
 		if (res.Result == want) == tamper {
 			t.Errorf("tamper %v: result %x, the real output's hash %x", tamper, res.Result, want)
 		}
-	}
-}
-
-// recorder is a protocol.Node that notes its inputs and sets a timer and
-// submits a job when told to.
-type recorder struct{ ins []protocol.Input }
-
-func (r *recorder) Handle(env protocol.Env, in protocol.Input) {
-	r.ins = append(r.ins, in)
-	if rv, ok := in.(protocol.Recv); ok {
-		if _, ok := rv.Msg.(*market.Join); ok {
-			env.SetTimer(protocol.Second, 7)
-			env.Submit(gpu.Job{FLOPs: 1})
-		}
-	}
-}
-
-func TestMuxRoutesByKindTimerAndJob(t *testing.T) {
-	eng, app := &recorder{}, &recorder{}
-	ready := false
-	m, err := newMux(eng, slog.New(slog.NewTextHandler(io.Discard, nil)),
-		[]App{{Name: "a", Node: app, Kinds: []wire.Kind{wire.KindJoin}, Ready: func() bool { return ready }}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := prototest.NewEnv(0, 1)
-	env.Node = m
-	m.Handle(env, protocol.Start{})
-	m.Handle(env, protocol.Recv{From: 1, Msg: &market.Join{Role: market.RoleProvider}}) // held: not ready
-	m.Handle(env, protocol.Recv{From: 1, Msg: &market.Leave{}})                         // not the app's: the engine's
-	if len(app.ins) != 0 || len(eng.ins) != 2 {
-		t.Fatalf("before ready: app got %v, engine %v", app.ins, eng.ins)
-	}
-	ready = true
-	env.Advance(protocol.Duration(appPoll)) // the poll starts the app, which gets the held Join
-	if len(app.ins) != 2 {
-		t.Fatalf("after ready: app got %v, want Start and the held Join", app.ins)
-	}
-	jobs := env.TakeJobs()
-	env.Advance(protocol.Second) // the app's timer
-	m.Handle(env, protocol.JobDone{ID: jobs[0].ID})
-	m.Handle(env, protocol.JobDone{ID: 999}) // nobody's: the engine's
-	if len(app.ins) != 4 || len(eng.ins) != 3 {
-		t.Errorf("app got %v, engine %v", app.ins, eng.ins)
-	}
-	if _, ok := app.ins[2].(protocol.TimerFired); !ok {
-		t.Errorf("the app's timer went elsewhere: %v", app.ins)
 	}
 }
 

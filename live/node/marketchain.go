@@ -7,12 +7,9 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"log/slog"
-	"math"
 	"slices"
 
 	"github.com/dais-sim/dais/live/store"
-	"github.com/dais-sim/dais/metrics"
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/chain"
 	"github.com/dais-sim/dais/protocol/consensus/bft"
@@ -21,7 +18,9 @@ import (
 	"github.com/dais-sim/dais/protocol/wire"
 )
 
-// Settlement on the BFT chain (MarketSpec.Settlement "chain").
+// Settlement on the BFT chain (MarketSpec.Settlement "chain"), with
+// protocol/market's pieces for it, as the simulator's is
+// (sim/marketrun, settlement: chain).
 //
 // The market's transactions go into the node's BFT chain, and the
 // committee acts on what the validators committed (market.Chain):
@@ -29,7 +28,7 @@ import (
 //   - A requester signs its job's JobPost (escrowing the budget) with its
 //     own account key and sends it to the validators, with its PostJob
 //     message as the post's spec; the job opens at the committee when the
-//     block that holds the post commits (chainRequester).
+//     block that holds the post commits (market.ChainRequester).
 //   - The committee commits the results it takes in batches by their
 //     Merkle root (ResultRoot), settles jobs (Settle), slashes (Slash) as
 //     the settler — the committee node's own account, under its secret
@@ -38,7 +37,7 @@ import (
 //     key. Every validator applies the committee's rules to them
 //     (market.ChainRules on the ledger buildProtocol makes).
 //   - The committee reads each block from its node's store once stored
-//     (chainCommittee), so it acts on exactly what the node committed;
+//     (market.ChainFeed), so it acts on exactly what the node committed;
 //     after a restart it reads the whole stored chain first (replay), which
 //     rebuilds the jobs posted and not settled, whose units then run
 //     again. The committee's members are the spec's providers and
@@ -100,149 +99,64 @@ func derivedKey(account ed25519.PrivateKey, label string) ed25519.PrivateKey {
 	return ed25519.NewKeyFromSeed(h[:])
 }
 
-// nonceStall is how long a signer waits for its committed nonce to move
-// before it renumbers from it (its transactions in flight were lost: a
-// crash before they left the node).
-const nonceStall = 30 * protocol.Second
-
-// chainSigner signs a node's market transactions, adds them to its
-// mempool and sends them to every validator, as a wallet would. It keeps
-// each account's next nonce in the store, so a restarted node does not
-// sign a second transaction with the nonce of one still in flight. Node
-// goroutine only.
-type chainSigner struct {
-	ledger     *chain.Ledger
-	store      *store.Store
-	log        *slog.Logger
-	self       protocol.NodeID
-	validators []protocol.NodeID
-	keys       map[chain.PubKey]ed25519.PrivateKey
-	next       map[chain.Address]uint64
-	seen       map[chain.Address]uint64 // the committed nonce last seen
-	since      map[chain.Address]protocol.Time
-}
-
-func newChainSigner(ctx ServiceContext, keys ...ed25519.PrivateKey) *chainSigner {
-	s := &chainSigner{ledger: ctx.Ledger, store: ctx.Store, log: ctx.Log, self: ctx.ID, validators: ctx.Network.Validators(),
-		keys: map[chain.PubKey]ed25519.PrivateKey{}, next: map[chain.Address]uint64{}, seen: map[chain.Address]uint64{},
-		since: map[chain.Address]protocol.Time{}}
+// newChainSigner is the node's market.Signer for keys: it adds to the
+// node's mempool, sends to the network's validators, and keeps each
+// account's next nonce in the store.
+func newChainSigner(ctx ServiceContext, keys ...ed25519.PrivateKey) *market.Signer {
+	nonceKey := func(a chain.Address) string { return "market/nonce/" + hex.EncodeToString(a[:]) }
+	s := &market.Signer{Self: ctx.ID, Validators: ctx.Network.Validators(), State: ctx.Ledger, Mempool: true,
+		Params: chain.DefaultParams(), // the node's ledger's (buildProtocol)
+		Persist: func(a chain.Address, next uint64) {
+			if err := ctx.Store.PutMeta(nonceKey(a), binary.BigEndian.AppendUint64(nil, next)); err != nil {
+				ctx.Log.Error("market: recording the next nonce", "err", err)
+			}
+		},
+		Renumbered: func(a chain.Address, committed, next uint64) {
+			ctx.Log.Warn("market: transactions pending without progress; renumbering from the committed nonce", "account", a, "committed", committed, "next", next)
+		}}
 	for _, k := range keys {
-		pub := chain.PubKeyOf(k)
-		s.keys[pub] = k
-		if b, err := ctx.Store.Meta(s.nonceKey(pub.Address())); err == nil && len(b) == 8 {
-			s.next[pub.Address()] = binary.BigEndian.Uint64(b)
+		var next uint64
+		if b, err := ctx.Store.Meta(nonceKey(chain.PubKeyOf(k).Address())); err == nil && len(b) == 8 {
+			next = binary.BigEndian.Uint64(b)
 		}
+		s.AddKey(k, next)
 	}
 	return s
 }
 
-func (s *chainSigner) nonceKey(a chain.Address) string {
-	return "market/nonce/" + hex.EncodeToString(a[:])
-}
+// storeBlocks is the node's store as the committee's market.BlockSource.
+type storeBlocks struct{ st *store.Store }
 
-// submit signs tx as tx.Sender with its next nonce and the fee the node's
-// ledger charges, and hands it to the chain.
-func (s *chainSigner) submit(env protocol.Env, tx chain.Tx) (*chain.Tx, error) {
-	key, ok := s.keys[tx.Sender]
-	if !ok {
-		return nil, fmt.Errorf("node: market: this node holds no key of %s", tx.Sender.Address())
-	}
-	a := tx.Sender.Address()
-	now, committed := env.Now(), s.ledger.Account(a).Nonce
-	if c, ok := s.seen[a]; !ok || c != committed || s.next[a] <= committed {
-		s.seen[a], s.since[a] = committed, now
-	}
-	if s.next[a] > committed && now.Sub(s.since[a]) > nonceStall {
-		s.log.Warn("market: transactions pending without progress; renumbering from the committed nonce", "account", a, "committed", committed, "next", s.next[a])
-		s.next[a], s.since[a] = committed, now
-	}
-	tx.Nonce = max(s.next[a], committed)
-	params := chain.DefaultParams() // the node's ledger's (buildProtocol)
-	tx.Fee = math.MaxUint64
-	probe := chain.Sign(key, tx)
-	tx.Fee = params.Gas.Gas(tx.Type, len(probe.Encoded())) * params.MinGasPrice
-	signed := chain.Sign(key, tx)
-	if err := s.ledger.AddTx(signed); err != nil {
-		return nil, err
-	}
-	s.next[a] = signed.Nonce + 1
-	if err := s.store.PutMeta(s.nonceKey(a), binary.BigEndian.AppendUint64(nil, s.next[a])); err != nil {
-		s.log.Error("market: recording the next nonce", "err", err)
-	}
-	for _, v := range s.validators {
-		if v != s.self {
-			env.Send(v, signed)
-		}
-	}
-	return signed, nil
-}
+func (b storeBlocks) Height() uint64 { return b.st.Height() }
 
-// liveChain is the BFT chain as the committee's market.Chain.
-type liveChain struct{ s *chainSigner }
-
-func (c liveChain) Ledger() *chain.Ledger { return c.s.ledger }
-
-func (c liveChain) Submit(env protocol.Env, tx chain.Tx) (chain.Hash, error) {
-	signed, err := c.s.submit(env, tx)
-	if err != nil {
-		return chain.Hash{}, err
-	}
-	return signed.Hash(), nil
-}
-
-// chainCommittee feeds the committee every block its node stored, before
-// each input it handles (the committee's housekeeping timer fires every
-// BlockInterval), and on Start the whole stored chain as a replay.
-type chainCommittee struct {
-	c     *market.Committee
-	store *store.Store
-	log   *slog.Logger
-	// joins are the Joins of the spec's providers and validators, as they
-	// send them.
-	joins []protocol.Recv
-	seen  uint64 // the last height fed
-}
-
-func (w *chainCommittee) Handle(env protocol.Env, in protocol.Input) {
-	if _, ok := in.(protocol.Start); !ok {
-		w.feed(env, false)
-		w.c.Handle(env, in)
-		return
-	}
-	n := w.feed(mutedEnv{env}, true)
-	if n > 0 {
-		_, open := w.c.Escrowed()
-		w.log.Info("market: rebuilt the committee from the stored chain", "heights", n, "open_jobs", open)
-	}
-	w.c.Handle(env, in)
-	for _, j := range w.joins {
-		w.c.Handle(env, j)
-	}
-}
-
-// feed hands the committee the blocks stored since the last call; it
-// returns how many.
-func (w *chainCommittee) feed(env protocol.Env, replay bool) uint64 {
-	top := w.store.Height()
-	if top <= w.seen {
-		return 0
-	}
+// Range reads the blocks first and hands them over after the store's
+// read transaction ends: fn may write to the store (a signer records its
+// next nonce), which waits for every reader.
+func (b storeBlocks) Range(from, to uint64, fn func(uint64, *chain.Block) error) error {
 	var blocks []*chain.Block
-	err := w.store.Range(w.seen+1, top, func(h uint64, rec []byte) error {
-		b, err := storedBlock(h, rec)
-		blocks = append(blocks, b)
+	err := b.st.Range(from, to, func(h uint64, rec []byte) error {
+		blk, err := storedBlock(h, rec)
+		if err == nil {
+			blocks = append(blocks, blk)
+		}
 		return err
 	})
-	if err != nil {
-		w.log.Error("market: reading the stored chain", "err", err)
-		return 0
+	for i, blk := range blocks {
+		if err := fn(from+uint64(i), blk); err != nil {
+			return err
+		}
 	}
-	from := w.seen
-	for i, b := range blocks {
-		w.c.Committed(env, from+1+uint64(i), b, replay)
-	}
-	w.seen = top
-	return top - from
+	return err
+}
+
+// newChainFeed runs the committee c on the blocks ctx's node stores (see
+// the top of this file).
+func newChainFeed(ctx ServiceContext, c *market.Committee) *market.ChainFeed {
+	return &market.ChainFeed{Committee: c, Blocks: storeBlocks{ctx.Store},
+		Rebuilt: func(heights uint64, open int) {
+			ctx.Log.Info("market: rebuilt the committee from the stored chain", "heights", heights, "open_jobs", open)
+		},
+		Failed: func(err error) { ctx.Log.Error("market: reading the stored chain", "err", err) }}
 }
 
 // storedBlock decodes the block of a stored commit record.
@@ -258,59 +172,17 @@ func storedBlock(h uint64, rec []byte) (*chain.Block, error) {
 	return chain.DecodeBlock(c.Block)
 }
 
-// mutedEnv drops what a replay would send or emit: it already happened.
-type mutedEnv struct{ protocol.Env }
-
-func (mutedEnv) Send(protocol.NodeID, wire.Msg) {}
-func (mutedEnv) Publish(wire.Topic, wire.Msg)   {}
-func (mutedEnv) Emit(metrics.Event)             {}
-func (mutedEnv) SetTimer(protocol.Duration, uint64) protocol.TimerID {
-	panic("node: market: a replayed block set a timer")
-}
-
-// chainRequester turns its requester's job posts into JobPost
-// transactions it signs and sends to the chain; a post the node's mempool
-// refuses comes back to the requester as refused.
-type chainRequester struct {
-	inner     protocol.Node
-	signer    *chainSigner
-	pub       chain.PubKey
-	committee protocol.NodeID
-	log       *slog.Logger
-	refused   []uint64
-}
-
-func (r *chainRequester) Handle(env protocol.Env, in protocol.Input) {
-	e := &postEnv{Env: env, r: r}
-	r.inner.Handle(e, in)
-	for len(r.refused) > 0 {
-		seq := r.refused[0]
-		r.refused = r.refused[1:]
-		r.inner.Handle(e, protocol.Recv{From: r.committee, Msg: &market.JobStatus{Seq: seq, Status: market.Refused}})
-	}
-}
-
-type postEnv struct {
-	protocol.Env
-	r *chainRequester
-}
-
-func (e *postEnv) Send(to protocol.NodeID, m wire.Msg) {
-	p, ok := m.(*market.PostJob)
-	if !ok || to != e.r.committee {
-		e.Env.Send(to, m)
-		return
-	}
-	tx := chain.NewJobPost(0, 0, p.Budget, market.EncodePost(p))
-	tx.Sender = e.r.pub
-	signed, err := e.r.signer.submit(e.Env, tx)
-	if err != nil {
-		e.r.log.Warn("market: the job post was refused", "seq", p.Seq, "err", err)
-		e.r.refused = append(e.r.refused, p.Seq)
-		return
-	}
-	id := chain.JobIDFor(signed.From(), signed.Nonce)
-	e.r.log.Info("market: job posted on the chain", "seq", p.Seq, "job", hex.EncodeToString(id[:4]), "budget", p.Budget, "nonce", signed.Nonce)
+// newChainRequester posts inner's jobs on the chain as ctx's node's
+// account.
+func newChainRequester(ctx ServiceContext, inner protocol.Node, signer *market.Signer, committee protocol.NodeID) *market.ChainRequester {
+	return &market.ChainRequester{Inner: inner, Signer: signer, Pub: chain.PubKeyOf(ctx.AccountKey), Committee: committee,
+		Posted: func(seq uint64, job chain.JobID, nonce uint64, err error) {
+			if err != nil {
+				ctx.Log.Warn("market: the job post was refused", "seq", seq, "err", err)
+				return
+			}
+			ctx.Log.Info("market: job posted on the chain", "seq", seq, "job", hex.EncodeToString(job[:4]), "nonce", nonce)
+		}}
 }
 
 // StoredLedger rebuilds netw's ledger from the chain a stopped node

@@ -130,6 +130,12 @@ type Params struct {
 
 	// Matching: per block (the default) or continuous (market.Matching).
 	Matching market.Matching
+	// Settlement is SettleModeled (the default: the committee keeps the
+	// ledger, blocks final CommitDelay after they are proposed) or
+	// SettleChain: ChainValidators (0: 4) run the BFT engine over the
+	// ledger and the market settles on what they commit.
+	Settlement      string
+	ChainValidators int
 	// BlockInterval (0: 2 s) and CommitDelay (0: 300 ms, about the p50
 	// BFT finality sim/consensusrun measures for 100 validators);
 	// NoCommitDelay commits every block the instant it is proposed.
@@ -175,6 +181,12 @@ type Params struct {
 	Progress func(simNs int64, events uint64)
 }
 
+// Settlement modes (Params.Settlement).
+const (
+	SettleModeled = "modeled"
+	SettleChain   = "chain"
+)
+
 // ErrParams reports invalid Params.
 var ErrParams = errors.New("marketplace: invalid parameters")
 
@@ -192,6 +204,12 @@ func (p *Params) Defaults() {
 	}
 	if p.Drain == 0 {
 		p.Drain = 2 * protocol.Minute
+	}
+	if p.Settlement == "" {
+		p.Settlement = SettleModeled
+	}
+	if p.Settlement == SettleChain && p.ChainValidators == 0 {
+		p.ChainValidators = 4
 	}
 	if p.DefaultPrice == 0 {
 		p.DefaultPrice = 0.15
@@ -273,6 +291,16 @@ func (p *Params) Validate() error {
 		return bad("drain %v shorter than four blocks", p.Drain)
 	case p.Matching > market.Continuous:
 		return bad("matching %v", p.Matching)
+	case p.Settlement != "" && p.Settlement != SettleModeled && p.Settlement != SettleChain:
+		return bad("settlement %q (modeled, chain)", p.Settlement)
+	case p.Settlement == SettleChain && p.ChainValidators < 1:
+		return bad("settlement chain with %d validators", p.ChainValidators)
+	case p.Settlement == SettleChain && p.Matching == market.Continuous:
+		return bad("settlement chain: matching continuous is not supported on the BFT chain: a job opens when the block holding its post commits, and its results settle in batches, one Merkle root per block; use matching: per_block")
+	case p.Settlement == SettleChain && len(p.Proposals) > 0:
+		return bad("settlement chain: governance proposals are not supported on the BFT chain yet (each would be signed by its proposer's own account); use settlement: modeled")
+	case p.Settlement == SettleChain && slices.ContainsFunc(p.Jobs, func(t market.JobType) bool { return t.Stream }):
+		return bad("settlement chain: streamed jobs are not supported on the BFT chain yet; use settlement: modeled")
 	}
 	if err := p.Arrivals.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrParams, err)

@@ -291,7 +291,7 @@ func params(p *Params) map[string]string {
 	for _, a := range p.Adversaries {
 		adv = append(adv, fmt.Sprintf("%s:%d/%g", a.Kind, a.Count, a.Share))
 	}
-	return map[string]string{
+	m := map[string]string{
 		"groups":       strings.Join(groups, ", "),
 		"scheduler":    p.Scheduler.String(),
 		"matching":     p.Matching.String(),
@@ -303,6 +303,10 @@ func params(p *Params) map[string]string {
 		"drain":        time.Duration(p.Drain).String(),
 		"block":        time.Duration(p.BlockInterval).String(),
 	}
+	if p.Settlement == SettleChain {
+		m["settlement"] = fmt.Sprintf("chain (%d BFT validators)", p.ChainValidators)
+	}
+	return m
 }
 
 // DurationQuantiles are the quantiles of ds, in seconds.

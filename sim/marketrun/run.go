@@ -28,6 +28,7 @@ type world struct {
 	w         *sim.World
 	net       *netmodel.Model
 	committee *market.Committee
+	chain     *onChain // settlement: chain; nil for the modeled chain
 	nodes     []marketplace.Node
 	sybils    [][]protocol.NodeID
 	end       protocol.Time
@@ -51,7 +52,17 @@ func build(p *marketplace.Params, sink metrics.Sink, onlineHook func(protocol.No
 	}
 	nodes, sybils := addSybils(nodes, adv.sybilK)
 	end := protocol.Time(p.Until + p.Drain)
-	committee, err := market.NewCommittee(committeeConfig(p, nodes, sybils, end))
+	cfg := committeeConfig(p, nodes, sybils, end)
+	var oc *onChain
+	if p.Settlement == marketplace.SettleChain {
+		var vals []protocol.NodeID
+		nodes, vals = addChainValidators(p, nodes)
+		if oc, err = newOnChain(p, &cfg, vals); err != nil {
+			return nil, err
+		}
+		cfg.Keys = keysOf(p, len(nodes))
+	}
+	committee, err := market.NewCommittee(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", marketplace.ErrParams, err)
 	}
@@ -64,7 +75,7 @@ func build(p *marketplace.Params, sink metrics.Sink, onlineHook func(protocol.No
 	}
 	w = sim.New(sim.Config{Seed: p.Seed, Net: net, Sink: sink, Trace: p.Trace, TimerLateNs: int64(p.TimerLate), CPU: p.CPU,
 		Hardware: func(id protocol.NodeID) gpu.Class { return nodes[id].Class }, Online: online, Model: p.Model})
-	mk := nodeMaker{p: p, nodes: nodes, sybils: sybils, committee: committee, adv: adv}
+	mk := nodeMaker{p: p, nodes: nodes, sybils: sybils, committee: committee, adv: adv, chain: oc}
 	for _, n := range nodes {
 		if n.Role == marketplace.Requester {
 			mk.requesters++
@@ -77,7 +88,7 @@ func build(p *marketplace.Params, sink metrics.Sink, onlineHook func(protocol.No
 	if err := applyChurn(p, w, nodes, end); err != nil {
 		return nil, err
 	}
-	return &world{w: w, net: net, committee: committee, nodes: nodes, sybils: sybils, end: end}, nil
+	return &world{w: w, net: net, committee: committee, chain: oc, nodes: nodes, sybils: sybils, end: end}, nil
 }
 
 // placeGroups places the committee (node 0) and each group's nodes, in
@@ -211,10 +222,9 @@ func addSybils(nodes []marketplace.Node, sybilK map[protocol.NodeID]int) ([]mark
 // balances and stakes of the groups (a Sybil's split k ways), the
 // tokenomics and the market's settings, closing three blocks before end.
 func committeeConfig(p *marketplace.Params, nodes []marketplace.Node, sybils [][]protocol.NodeID, end protocol.Time) market.Config {
-	keys := make([]chain.PubKey, len(nodes))
+	keys := keysOf(p, len(nodes))
 	var genesis []chain.Account
 	for id := range nodes {
-		keys[id] = chain.PubKeyOf(chain.KeyFor(p.Seed, protocol.NodeID(id)))
 		var bal, stake uint64
 		if g := nodes[id].Group; g >= 0 {
 			bal, stake = p.Groups[g].Balance, p.Groups[g].Stake
@@ -252,6 +262,15 @@ func committeeConfig(p *marketplace.Params, nodes []marketplace.Node, sybils [][
 	}
 }
 
+// keysOf are the account keys of n nodes.
+func keysOf(p *marketplace.Params, n int) []chain.PubKey {
+	keys := make([]chain.PubKey, n)
+	for id := range keys {
+		keys[id] = chain.PubKeyOf(chain.KeyFor(p.Seed, protocol.NodeID(id)))
+	}
+	return keys
+}
+
 // nodeMaker makes the protocol node of each placed node, in ID order
 // (requesters share the arrivals in that order).
 type nodeMaker struct {
@@ -260,6 +279,7 @@ type nodeMaker struct {
 	sybils     [][]protocol.NodeID
 	committee  *market.Committee
 	adv        *adversaries
+	chain      *onChain
 	requesters int // how many nodes are requesters
 	reqIdx     int // requesters made so far
 }
@@ -287,7 +307,15 @@ func (mk *nodeMaker) node(id protocol.NodeID) protocol.Node {
 		}
 		return node
 	case marketplace.Requester:
+		if mk.chain != nil {
+			return mk.chain.requester(p, id, mk.requester())
+		}
 		return mk.requester()
+	}
+	if c := mk.chain; c != nil {
+		if i := slices.Index(c.ids, id); i >= 0 {
+			return c.validator(p, i, mk.committee)
+		}
 	}
 	return mk.committee
 }
@@ -346,11 +374,17 @@ func splitClass(c gpu.Class, k int) gpu.Class {
 // Run builds the world from p, runs it to Until + Drain and returns what
 // it measured. A broken invariant (token conservation after a block, an
 // escrow left at the end) panics with the seed.
-func Run(p *marketplace.Params) (res *marketplace.Result, err error) {
+func Run(p *marketplace.Params) (*marketplace.Result, error) {
+	res, _, err := simulate(p)
+	return res, err
+}
+
+// simulate is Run, also returning the world it ran.
+func simulate(p *marketplace.Params) (res *marketplace.Result, wd *world, err error) {
 	q := *p
 	q.Defaults()
 	if err := q.Validate(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p = &q
 	// Only a lazy provider or a free rider sends a result it did not
@@ -371,9 +405,9 @@ func Run(p *marketplace.Params) (res *marketplace.Result, err error) {
 			p.Sink.Record(s)
 		}
 	})
-	wd, err := build(p, sink, func(id protocol.NodeID, at protocol.Time, on bool) { mt.Up(id, at, on) })
+	wd, err = build(p, sink, func(id protocol.NodeID, at protocol.Time, on bool) { mt.Up(id, at, on) })
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	mt = marketplace.NewMeter(p, wd.nodes, 0, wd.end, honest)
 	mt.SetCharge(wd.w.Charge)
@@ -408,8 +442,13 @@ func Run(p *marketplace.Params) (res *marketplace.Result, err error) {
 		b, _ := wd.net.UplinkStats(protocol.NodeID(id))
 		res.BytesSent += b
 	}
+	if wd.chain != nil {
+		if err := wd.chain.check(); err != nil {
+			panic(fmt.Sprintf("marketrun: the chain: %v", err))
+		}
+	}
 	if res.EscrowLeft != 0 || res.OpenJobs != 0 {
 		panic(fmt.Sprintf("marketrun: %d base units left in escrow of %d open jobs at the end", res.EscrowLeft, res.OpenJobs))
 	}
-	return res, nil
+	return res, wd, nil
 }
