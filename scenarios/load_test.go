@@ -69,6 +69,8 @@ func TestBrokenFiles(t *testing.T) {
 			`f.yaml:6:40: population.groups[0].stake: "-5" is negative: a token amount is at least 0`}},
 		{"unknown GPU class", base + "  groups: [{name: a, count: 10, gpu: h200}]\n", []string{
 			`f.yaml:6:38: population.groups[0].gpu: unknown GPU class "h200" (did you mean "h100"?); the catalog has a100, cpu, h100, l40s, rtx3060, rtx3090, rtx4090, t4`}},
+		{"continuous matching on the BFT chain", base + "protocol:\n  market: {settlement: chain, matching: continuous}\n", []string{
+			"f.yaml:7:41: protocol.market.matching: continuous matching with settlement: chain: on the BFT chain a job opens when the block holding its post commits, and its results settle in batches, one Merkle root per block; use per_block"}},
 		{"norm bound below 1", base + "protocol:\n  learning: {norm_bound: 0.5}\n", []string{
 			"f.yaml:7:26: protocol.learning.norm_bound: 0.5 would reject the median update itself: give 0 (no bound) or at least 1"}},
 		{"dp with median", base + "protocol:\n  learning: {aggregation: median, dp: {noise_multiplier: 1}}\n", []string{

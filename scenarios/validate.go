@@ -88,6 +88,7 @@ func (d *decoder) validate(sc *Scenario, root *node) {
 		}
 	}
 	d.validateEconomy(sc)
+	d.validateSettlement(sc)
 	if l := sc.Protocol.Learning; l != nil && l.SecureAggregation != nil {
 		d.validateSecureAggregation(l)
 	}
@@ -107,6 +108,27 @@ func (d *decoder) validate(sc *Scenario, root *node) {
 	d.noDuplicates("outputs.formats", sc.Outputs.Formats)
 	if sc.Outputs.Dir == "" {
 		sc.Outputs.Dir = filepath.Join("runs", sc.Run.Name)
+	}
+}
+
+// validateSettlement refuses what the market cannot yet do on the BFT
+// chain (settlement: chain).
+func (d *decoder) validateSettlement(sc *Scenario) {
+	if sc.Protocol.Market.Settlement != "chain" {
+		return
+	}
+	if sc.Protocol.Market.Matching == "continuous" {
+		d.check("protocol.market.matching", "continuous matching with settlement: chain: on the BFT chain a job opens when the block holding its post commits, and its results settle in batches, one Merkle root per block; use per_block")
+	}
+	if len(sc.Protocol.Governance.Proposals) > 0 {
+		d.check("protocol.governance.proposals", "governance proposals with settlement: chain are not supported yet (each would be signed by its proposer's own account); use settlement: modeled")
+	}
+	if w := sc.Workload; w != nil {
+		for i, j := range w.Jobs {
+			if j.Stream {
+				d.check(fmt.Sprintf("workload.jobs[%d].stream", i), "streamed jobs with settlement: chain are not supported yet; use settlement: modeled")
+			}
+		}
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/dais-sim/dais/metrics/record"
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/attack"
+	"github.com/dais-sim/dais/protocol/consensus"
 	"github.com/dais-sim/dais/protocol/govern"
 	"github.com/dais-sim/dais/protocol/market"
 	"github.com/dais-sim/dais/protocol/rewards"
@@ -117,6 +118,7 @@ type meter struct {
 	jobLatency, waits    []float64
 	postCommit           []float64 // per job, ms
 	settleWait           []float64 // per job: ended → settled, ms
+	finality             []float64 // per block at the committee's validator (Params.Settlement chain), ms
 	jobs                 map[market.JobID]*jobRec
 	jobOrder             []*jobRec
 	lastID               market.JobID
@@ -258,6 +260,10 @@ func (m *meter) record(s metrics.Stamped) {
 		}
 		if c := m.classOf[id]; c >= 0 {
 			m.spread(m.busySeries[c], s.AtNs-e.DurationNs, s.AtNs)
+		}
+	case consensus.Committed:
+		if id == 0 { // the committee's node, a validator of a chain the market settles on
+			m.finality = append(m.finality, e.Latency.Milliseconds())
 		}
 	case market.Verified:
 		j := m.job(e.Job)
@@ -459,6 +465,9 @@ type Result struct {
 	// negative when continuous matching started the unit first); Settle
 	// (jobs: ended → settlement committed).
 	PostStart, PostCommit, CommitStart, Settle Quantiles
+	// Finality (Settlement chain): blocks, proposal → commit at the
+	// committee's validator, ms.
+	Finality Quantiles
 	// QueueLength is the committee's queue (replicas waiting for a
 	// provider) averaged over the run; QueueArrivals replicas entering it
 	// per second. Little's law: QueueLength = QueueArrivals × QueueWait.Mean.
@@ -642,6 +651,7 @@ func (m *meter) result(end protocol.Time, escrow uint64, openJobs int, sybils []
 	}
 	r.Completion, r.JobLatency, r.QueueWait = quantiles(all), quantiles(m.jobLatency), quantiles(m.waits)
 	r.PostCommit, r.Settle = quantiles(m.postCommit), quantiles(m.settleWait)
+	r.Finality = quantiles(m.finality)
 
 	// Verification overhead, and the waits of every unit that started.
 	var postStart, commitStart []float64

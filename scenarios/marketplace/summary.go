@@ -62,6 +62,10 @@ func Summary(res *Result) *metrics.Run {
 	figs = append(figs, waitFigures("wait_post_commit", "a job's wait from its post to its escrow committing on chain", res.PostCommit)...)
 	figs = append(figs, waitFigures("wait_commit_start", "a unit's wait from its job's escrow committing to its first replica starting (negative: started first, under continuous matching)", res.CommitStart)...)
 	figs = append(figs, waitFigures("settle", "a job's wait from its end (done, expired, cancelled) to its settlement committing", res.Settle)...)
+	if p.Settlement == SettleChain {
+		figs = append(figs, f("chain_validators", float64(p.ChainValidators), "", "BFT validators of the chain the market settles on", "", false))
+		figs = append(figs, waitFigures("chain_finality", "a block's time from its proposal to its commit at the committee's validator (BFT)", res.Finality)...)
+	}
 	figs = append(figs, metrics.Figures{
 		f("result_commit_ms_mean", 1000*res.Load.ResultCommitWait/float64(res.Load.ResultsCommitted), "ms", "mean time from a result's arrival to its commitment (own transaction, or its batch's root) on chain", metrics.Lower, false),
 		f("result_batches", float64(res.Load.Batches), "", "batches of results committed by their Merkle root (continuous matching)", "", false),

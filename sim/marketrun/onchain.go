@@ -19,7 +19,7 @@ import (
 //   - ChainValidators run protocol/consensus/bft over their own ledger
 //     replicas: the committee's node (0), whose ledger is the committee's
 //     market.Chain, and ChainValidators − 1 nodes appended after every
-//     other, in the committee's region on its link.
+//     other, on its link, spread over the regions.
 //   - The ledgers apply the committee's rules (market.ChainRules); they
 //     charge gas (chain.DefaultParams' price) and pay each block's reward
 //     to its proposer. Signatures are modeled (ModeledVerification), as
@@ -50,13 +50,17 @@ type onChain struct {
 }
 
 // addChainValidators appends the validators besides the committee's
-// node: in its region, on its link, with no market role.
+// node, with no market role, on its link, spread over the regions in the
+// latency matrix's order from the committee's own (a validator set spans
+// the world).
 func addChainValidators(p *marketplace.Params, nodes []marketplace.Node) ([]marketplace.Node, []protocol.NodeID) {
 	ids := []protocol.NodeID{Committee}
-	for range p.ChainValidators - 1 {
+	regions := len(p.Matrix.Regions)
+	for k := range p.ChainValidators - 1 {
 		ids = append(ids, protocol.NodeID(len(nodes)))
 		n := nodes[Committee]
 		n.Group, n.Sybil = -1, -1
+		n.Region = (n.Region + 1 + k) % regions
 		nodes = append(nodes, n)
 	}
 	return nodes, ids

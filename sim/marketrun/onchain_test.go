@@ -77,16 +77,27 @@ func TestChainSettlement(t *testing.T) {
 }
 
 // The modeled chain is the BFT chain's abstraction: with its commit delay
-// at the BFT chain's finality (four validators in one region: a few
-// milliseconds), the market's waits and throughput agree with the real
-// chain's within a few percent (measured: 1–4%).
+// at the BFT chain's measured finality (four validators spread over the
+// regions), a job's wait for its escrow, its units' completion and the
+// work verified agree with the real chain's within a few percent
+// (measured 1%, 5%, 1%). What the model gets wrong is the committee's own
+// transactions: the modeled committee proposes every block at its own
+// tick, right after it builds its settlements, while the BFT chain's
+// proposers rotate on their own clock, so a settlement waits for the next
+// proposal: 30% longer (1.44 s modeled, 1.86 s BFT), never by more than
+// a block.
 func TestModeledChainMatchesBFT(t *testing.T) {
-	run := func(settle string) *marketplace.Result {
-		p := ConservationParams()
-		p.Settlement, p.CommitDelay = settle, 10*protocol.Millisecond
-		return mustRun(t, p)
+	p := ConservationParams()
+	p.Settlement = marketplace.SettleChain
+	bft := mustRun(t, p)
+	if bft.Finality.P50 <= 0 {
+		t.Fatalf("BFT finality p50 %v ms", bft.Finality.P50)
 	}
-	mod, bft := run(marketplace.SettleModeled), run(marketplace.SettleChain)
+	p = ConservationParams()
+	p.CommitDelay = protocol.Duration(bft.Finality.P50 * float64(protocol.Millisecond))
+	mod := mustRun(t, p)
+	t.Logf("finality p50 %.1f ms; post → commit p50 %.0f / %.0f ms; completion p50 %.0f / %.0f ms; settle p50 %.0f / %.0f ms; verified %d / %d (modeled / BFT)",
+		bft.Finality.P50, mod.PostCommit.P50, bft.PostCommit.P50, mod.Completion.P50, bft.Completion.P50, mod.Settle.P50, bft.Settle.P50, mod.Verified, bft.Verified)
 	near := func(what string, a, b, tol float64) {
 		if math.Abs(a-b) > tol*math.Abs(b) {
 			t.Errorf("%s: modeled %.4g, BFT chain %.4g: more than %.0f%% apart", what, a, b, 100*tol)
@@ -94,7 +105,9 @@ func TestModeledChainMatchesBFT(t *testing.T) {
 	}
 	near("post → escrow committed, p50 ms", mod.PostCommit.P50, bft.PostCommit.P50, 0.1)
 	near("post → unit verified, p50 ms", mod.Completion.P50, bft.Completion.P50, 0.1)
-	near("job ended → settled, p50 ms", mod.Settle.P50, bft.Settle.P50, 0.15)
+	if gap := bft.Settle.P50 - mod.Settle.P50; gap <= 0 || gap > mod.Params.BlockInterval.Milliseconds() {
+		t.Errorf("job ended → settled, p50: modeled %.0f ms, BFT chain %.0f ms: want the BFT chain slower by less than a block", mod.Settle.P50, bft.Settle.P50)
+	}
 	near("units verified", float64(mod.Verified), float64(bft.Verified), 0.05)
 	near("jobs done", float64(mod.Jobs(market.Done)), float64(bft.Jobs(market.Done)), 0.05)
 	if mod.Refused != bft.Refused {

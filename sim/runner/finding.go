@@ -191,6 +191,17 @@ func (f *finder) consensus() ([]string, string) {
 func joinClauses(parts []string) string { return strings.Join(parts, "; ") }
 
 func (f *finder) market() ([]string, string) {
+	keys, text := f.marketCore()
+	if f.sc.Protocol.Market.Settlement == "chain" {
+		keys = append(keys, "wait_post_commit_ms_p50", "chain_finality_ms_p50")
+		text += fmt.Sprintf(" Everything settled on a %s-validator BFT chain: its blocks were final %s after their proposal (median), and a job's escrow committed %s after its post.",
+			f.n("chain_validators"), f.ms("chain_finality_ms_p50"), f.ms("wait_post_commit_ms_p50"))
+	}
+	return keys, text
+}
+
+// marketCore is the market's finding whatever it settles on.
+func (f *finder) marketCore() ([]string, string) {
 	sc := f.sc
 	kinds := map[string]bool{}
 	for _, a := range sc.Adversaries {
