@@ -225,7 +225,7 @@ dais testnet down, or a crash): each replays its stored chain and catches up wit
 	f.StringVar(&scenarioPath, "scenario", "", "take nodes, roles, stakes, seed and timeouts from a scenario file")
 	f.BoolVar(&fresh, "fresh", false, "delete the testnet in --dir first (its chains too)")
 	f.DurationVar(&wait, "wait", 30*time.Second, "how long to wait for every node to answer /status")
-	f.StringVar(&settlement, "settlement", "", "where the marketplace settles: committee (the leader's own ledger, the default) or chain (the BFT chain: jobs, results and payouts committed by the validators and stored; the user API's jobs are computed)")
+	f.StringVar(&settlement, "settlement", "", "where the marketplace settles: chain (the default: the BFT chain; jobs, results and payouts committed by the validators and stored, and the user API's jobs computed) or committee (the leader's own ledger, in memory)")
 	f.BoolVar(&withMarket, "market", false, "run the compute marketplace beside consensus: node 0 leads the committee and posts jobs, the others provide (node.DefaultMarket)")
 	f.IntVar(&marketJobs, "market-jobs", 1, "with --market: jobs node 0 posts, one a second")
 	f.BoolVar(&withLearning, "learning", false, "run a federated training job on optdigits beside consensus: node 0 coordinates, scores and pays each round on chain, the others train (node.DefaultLearning)")

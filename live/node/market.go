@@ -35,11 +35,11 @@ import (
 //     the runtime runs it and measures it, and the result hash a provider
 //     commits is the hash of its output (LiveResult), so replicas agree,
 //     and a spot check passes, only if the outputs are bit for bit equal.
-//   - With Settlement "chain" (marketchain.go) the market's transactions
+//   - With Settlement "chain" (the default; marketchain.go) the market's transactions
 //     go into the network's BFT chain: requesters sign their job posts,
 //     the committee acts on the blocks the validators commit and store,
 //     and a restarted committee rebuilds its open jobs from the stored
-//     chain. With "committee" (the default, as in the simulator) the
+//     chain. With "committee" (as the simulator's modeled chain) the
 //     market's ledger is the committee leader's own chain.Ledger: the
 //     leader proposes a market block every BlockInterval and commits it
 //     CommitDelay later, which models the committee's agreement. It is
@@ -105,9 +105,10 @@ type MarketSpec struct {
 	// MaxWorkFLOPs caps one unit's real work (default
 	// DefaultMaxWorkFLOPs).
 	MaxWorkFLOPs float64 `json:"max_work_flops,omitempty" yaml:"max_work_flops,omitempty"`
-	// Settlement is where the market's transactions go: committee (the
-	// default: the leader's own modeled ledger) or chain (the network's
-	// BFT chain, stored by every node; marketchain.go).
+	// Settlement is where the market's transactions go: chain (the
+	// default: the network's BFT chain, stored by every node;
+	// marketchain.go) or committee (the leader's own ledger, in memory,
+	// as the simulator's modeled chain).
 	Settlement string `json:"settlement,omitempty" yaml:"settlement,omitempty"`
 }
 
@@ -173,7 +174,7 @@ func (s MarketSpec) WithDefaults() MarketSpec {
 		s.MaxWorkFLOPs = DefaultMaxWorkFLOPs
 	}
 	if s.Settlement == "" {
-		s.Settlement = SettleCommittee
+		s.Settlement = SettleChain
 	}
 	return s
 }

@@ -61,7 +61,7 @@ const (
 const marketFeeReserve = chain.Token / 10
 
 // onChain reports whether the market settles on the BFT chain.
-func (s *MarketSpec) onChain() bool { return s != nil && s.Settlement == SettleChain }
+func (s *MarketSpec) onChain() bool { return s != nil && s.WithDefaults().Settlement == SettleChain }
 
 // marketChainRules fills in lc, the node's ledger's configuration, for a
 // market that settles on the chain: providers and validators of the

@@ -31,12 +31,16 @@ import (
 // outputs must agree), and checks that blocks commit, the job reaches a
 // verified result computed for real, it settles (escrow paid out to the
 // providers, the rest refunded, tokens conserved), and the nodes shut
-// down cleanly.
+// down cleanly. It settles on the committee's own ledger, whose balances
+// carry no gas or block rewards, so that they can be checked to the base
+// unit; the default, settlement on the BFT chain, is checked from every
+// node's stored chain by TestChainMarket*.
 func TestLiveMarketPaidJob(t *testing.T) {
 	livetest.RequireLoopback(t)
 	before := runtime.NumGoroutine()
 	spec := node.DefaultMarket(3)
 	spec.Units, spec.UnitFLOPs, spec.Budget = 2, 2e7, 10*chain.Token
+	spec.Settlement = node.SettleCommittee
 	dir := t.TempDir()
 	run, err := testnet.RunMarket(context.Background(), testnet.MarketOptions{Dir: dir, Seed: 5, Market: spec, Timeout: time.Until(livetest.Deadline(t))})
 	if err != nil {
