@@ -203,6 +203,7 @@ type replica struct {
 	root      *Hash // the checkpoints' root (bisection)
 	committed bool  // its ResultCommit, or the ResultRoot of its batch, is on chain
 	invalid   bool  // proven wrong
+	timedOut  bool  // lost to its timeout: its provider may take the unit again
 	// batch and bidx place its result in a batch committed by its root
 	// (continuous matching).
 	batch *resultBatch
@@ -568,14 +569,18 @@ func (c *Committee) release(p *member, r *replica) {
 
 // eligible reports whether provider p may take a replica of u now: it has
 // the memory, it can finish before the job's deadline, and it holds no
-// other replica of the unit.
+// other replica of the unit but ones that timed out. (Those never answered:
+// their assignment or result may have been lost. Were they held against
+// it, a unit whose every provider once timed out on it would never run
+// again: a redundant unit on as many providers as replicas, assigned by a
+// committee that had just restarted and was not yet connected.)
 func (c *Committee) eligible(p *member, u *unit, now protocol.Time) (finish protocol.Time, ok bool) {
 	spec := &u.job.spec
 	if int64(spec.MemBytes) > p.class.MemoryBytes() {
 		return 0, false
 	}
 	for _, r := range u.reps {
-		if r.p == p {
+		if r.p == p && !r.timedOut {
 			return 0, false
 		}
 	}
@@ -719,7 +724,7 @@ func (c *Committee) timeouts(env protocol.Env) {
 				continue
 			}
 			p.active = slices.Delete(p.active, i, i+1)
-			r.state = repLost
+			r.state, r.timedOut = repLost, true
 			p.suspect = true
 			c.refresh(p)
 			env.Emit(TimedOut{Job: r.u.job.id, Unit: r.u.idx, Provider: p.id})

@@ -399,3 +399,75 @@ func TestRequesterStreamsASession(t *testing.T) {
 		t.Errorf("%d distinct sizes among %d units: each should draw its own", len(sizes), len(rel)-1)
 	}
 }
+
+// A unit whose every replica timed out runs again on the same providers
+// once they answer: with as many providers as replicas (a live committee
+// that restarted and assigned before it was connected), holding the
+// lost replicas against them left the unit queued for ever.
+func TestTimedOutUnitRunsAgain(t *testing.T) {
+	const seed = 9
+	keys := make([]chain.PubKey, 4) // 0 committee, 1 requester, 2 and 3 providers
+	for i := range keys {
+		keys[i] = chain.PubKeyOf(chain.KeyFor(seed, protocol.NodeID(i)))
+	}
+	special := func(i uint32) chain.PubKey { return chain.PubKeyOf(chain.KeyFor(seed, protocol.NodeID(1000+i))) }
+	c, err := NewCommittee(Config{
+		Ledger: chain.Config{Params: chain.DefaultParams(), KeySeed: seed, Genesis: []chain.Account{
+			{Address: keys[1].Address(), Balance: 1000 * chain.Token},
+			{Address: keys[2].Address(), Stake: 10 * chain.Token}, {Address: keys[3].Address(), Stake: 10 * chain.Token}}},
+		Keys: keys, Settler: special(0), Pool: special(1), Treasury: special(2),
+		Policy: rewards.DefaultPolicy(), Scheduler: FIFO, Verify: Verification{Scheme: Redundancy, Replicas: 2, Quorum: 2},
+		BlockInterval: 2 * protocol.Second, CommitDelay: 300 * protocol.Millisecond, CheckSupply: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := prototest.NewEnv(0, 1)
+	env.Node = c
+	c.Handle(env, protocol.Start{})
+	for _, p := range []protocol.NodeID{2, 3} {
+		c.Handle(env, protocol.Recv{From: p, Msg: &Join{Role: RoleProvider, Class: h100, Slots: 1}})
+	}
+	c.Handle(env, protocol.Recv{From: 1, Msg: &PostJob{Seq: 1, Budget: 10 * chain.Token, Spec: Spec{Kind: Compute, Units: 1, UnitFLOPs: 1e14, Steps: 1}}})
+	assigned := func() map[protocol.NodeID]*Assign {
+		out := map[protocol.NodeID]*Assign{}
+		for _, s := range env.TakeSent() {
+			if m, ok := s.Msg.(*Assign); ok {
+				out[s.To] = m
+			}
+		}
+		return out
+	}
+	env.Advance(2500 * protocol.Millisecond) // the post commits; both replicas go out
+	first := assigned()
+	if len(first) != 2 {
+		t.Fatalf("assigned %v, want the unit on providers 2 and 3", first)
+	}
+	env.Advance(10 * protocol.Minute) // neither answers: both replicas time out
+	if again := assigned(); len(again) != 0 {
+		t.Fatalf("assigned %v to providers that have not answered since they timed out", again)
+	}
+	// Their late answers are not results, but they show the providers are
+	// back; the unit runs again on both.
+	for p, a := range first {
+		c.Handle(env, protocol.Recv{From: p, Msg: &Result{Job: a.Job, Unit: a.Unit, Result: verify.Honest(a.Job, a.Unit, a.Spec.Steps)}})
+	}
+	env.Advance(2 * protocol.Second)
+	second := assigned()
+	if len(second) != 2 {
+		t.Fatalf("after the late answers: assigned %v, want the unit again on providers 2 and 3", second)
+	}
+	for p, a := range second {
+		c.Handle(env, protocol.Recv{From: p, Msg: &Result{Job: a.Job, Unit: a.Unit, Result: verify.Honest(a.Job, a.Unit, a.Spec.Steps)}})
+	}
+	env.Advance(5 * protocol.Second)
+	var done bool
+	for _, s := range env.TakeSent() {
+		if m, ok := s.Msg.(*JobStatus); ok && m.Status == Done && m.Verified == 1 {
+			done = true
+		}
+	}
+	if !done {
+		t.Error("the job did not end done with its unit verified")
+	}
+}
