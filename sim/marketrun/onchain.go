@@ -140,9 +140,9 @@ func (oc *onChain) requester(p *marketplace.Params, id protocol.NodeID, inner pr
 	return &market.ChainRequester{Inner: inner, Signer: s, Pub: chain.PubKeyOf(k), Committee: Committee}
 }
 
-// check holds the replicas to one chain: every ledger at the lowest
-// height any reached agrees on nothing less than the supply check; the
-// ones at the same height have the same tip and state root.
+// check holds the replicas to one chain: every ledger's supply is
+// conserved, and each at the committee's height has its tip and state
+// root (a validator may end a block behind or ahead).
 func (oc *onChain) check() error {
 	for i, l := range oc.ledgers {
 		if err := l.Supply().Check(); err != nil {
