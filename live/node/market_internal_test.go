@@ -80,11 +80,15 @@ func TestMarketSpecValidate(t *testing.T) {
 	if err := DefaultMarket(3).Validate(netw); err != nil {
 		t.Fatalf("the default market: %v", err)
 	}
+	// On the chain (the default), jobs may come through the user API alone.
+	if err := (&MarketSpec{Providers: []protocol.NodeID{1, 2}}).Validate(netw); err != nil {
+		t.Errorf("a market without requesters, settling on the chain: %v", err)
+	}
 	for key, s := range map[string]*MarketSpec{
 		"providers[0]": {Providers: []protocol.NodeID{7}, Requesters: []protocol.NodeID{0}},
 		"validators[0]": {Providers: []protocol.NodeID{1}, Validators: []protocol.NodeID{1}, Requesters: []protocol.NodeID{0},
 			Verification: "spot_check"},
-		"requesters":   {Providers: []protocol.NodeID{1, 2}},
+		"requesters":   {Providers: []protocol.NodeID{1, 2}, Settlement: SettleCommittee},
 		"verification": {Providers: []protocol.NodeID{1, 2}, Requesters: []protocol.NodeID{0}, Verification: "bisection"},
 		"replicas":     {Providers: []protocol.NodeID{1}, Requesters: []protocol.NodeID{0}, Replicas: 2},
 		"commit_delay": {Providers: []protocol.NodeID{1, 2}, Requesters: []protocol.NodeID{0}, CommitDelay: Duration(time.Second)},
