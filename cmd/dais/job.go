@@ -87,8 +87,14 @@ func nodeURL(s string) (string, error) {
 	return "", fmt.Errorf("--node %q: want a URL, host:port, or a node's directory", s)
 }
 
-func (f *apiFlags) context(cmd *cobra.Command) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(cmd.Context(), f.timeout)
+// open is the SDK at --node with --key, and a context bounded by --timeout.
+func (f *apiFlags) open(cmd *cobra.Command) (*client.Client, context.Context, context.CancelFunc, error) {
+	c, err := f.client()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
+	return c, ctx, cancel, nil
 }
 
 // onJob is the RunE of a command on one job (JOB, its first argument):
@@ -99,11 +105,10 @@ func (f *apiFlags) onJob(run func(cmd *cobra.Command, ctx context.Context, c *cl
 		if err != nil {
 			return err
 		}
-		c, err := f.client()
+		c, ctx, cancel, err := f.open(cmd)
 		if err != nil {
 			return err
 		}
-		ctx, cancel := f.context(cmd)
 		defer cancel()
 		return run(cmd, ctx, c, id)
 	}
@@ -189,11 +194,10 @@ func newJobSubmitCmd(f *apiFlags) *cobra.Command {
 			if units == 0 || gflops <= 0 || math.IsInf(gflops, 0) {
 				return badInput("--units and --unit-gflops must be positive")
 			}
-			c, err := f.client()
+			c, ctx, cancel, err := f.open(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := f.context(cmd)
 			defer cancel()
 			spec := market.Spec{Kind: k, Units: units, UnitFLOPs: uint64(gflops * 1e9), Steps: 1, Precision: gpu.FP32}
 			id, err := c.SubmitJob(ctx, spec, amount)
@@ -293,11 +297,10 @@ func newAccountCmd() *cobra.Command {
 				}
 				copy(addr[:], b)
 			}
-			c, err := f.client()
+			c, ctx, cancel, err := f.open(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := f.context(cmd)
 			defer cancel()
 			a, err := c.Account(ctx, addr)
 			if err != nil {
@@ -335,11 +338,10 @@ optdigits test set (64 features), whose true label is printed beside the answer.
 			if err != nil {
 				return err
 			}
-			c, err := f.client()
+			c, ctx, cancel, err := f.open(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := f.context(cmd)
 			defer cancel()
 			versions, err := c.ModelVersions(ctx)
 			if err != nil {

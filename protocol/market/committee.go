@@ -749,15 +749,7 @@ func (c *Committee) forget(env protocol.Env, j *job) {
 		return
 	}
 	if j.state == jobOpen {
-		for i := range j.units {
-			c.dequeue(&j.units[i], env.Now())
-			for _, r := range j.units[i].reps {
-				if r.state == repRunning {
-					r.state = repLost
-					c.release(r.p, r)
-				}
-			}
-		}
+		c.stopUnits(env, j)
 	}
 	c.releases = slices.DeleteFunc(c.releases, func(r release) bool { return r.j == j })
 	j.state, j.ended = jobClosed, env.Now()

@@ -25,15 +25,7 @@ func (c *Committee) closeJob(env protocol.Env, j *job, st Status) {
 	if j.spec.Stream {
 		delete(c.sessions, sessionKey{j.requester, j.seq})
 	}
-	for i := range j.units {
-		c.dequeue(&j.units[i], env.Now())
-		for _, r := range j.units[i].reps {
-			if r.state == repRunning {
-				r.state = repLost
-				c.release(r.p, r)
-			}
-		}
-	}
+	c.stopUnits(env, j)
 	price := j.budget / uint64(len(j.units))
 	fees := c.policy(c.ledger.Height() + 1).Fees
 	paid := map[protocol.NodeID]uint64{}
@@ -384,4 +376,18 @@ func (c *Committee) slashed(env protocol.Env, h uint64, s *slashReq, before map[
 	before[a] = st - amt
 	env.Emit(rewards.Slashed{Height: h, Offender: c.acct(s.offender), Offence: s.offence,
 		Stake: rewards.Tokens(st), Amount: rewards.Tokens(amt)})
+}
+
+// stopUnits takes a closing job's units off the queue and its running
+// replicas off their providers.
+func (c *Committee) stopUnits(env protocol.Env, j *job) {
+	for i := range j.units {
+		c.dequeue(&j.units[i], env.Now())
+		for _, r := range j.units[i].reps {
+			if r.state == repRunning {
+				r.state = repLost
+				c.release(r.p, r)
+			}
+		}
+	}
 }
