@@ -471,3 +471,55 @@ func TestTimedOutUnitRunsAgain(t *testing.T) {
 		t.Error("the job did not end done with its unit verified")
 	}
 }
+
+// A payout to more accounts than one transaction can carry goes out in
+// chunks, and its completion runs once, after the last: at 10,000
+// providers a reward period's payout was refused (over MaxTxBytes) and
+// the run panicked.
+func TestPayoutInChunks(t *testing.T) {
+	const seed = 9
+	keys := []chain.PubKey{chain.PubKeyOf(chain.KeyFor(seed, 0))}
+	special := func(i uint32) chain.PubKey { return chain.PubKeyOf(chain.KeyFor(seed, protocol.NodeID(1000+i))) }
+	const n = 3*payoutChunk + 17
+	c, err := NewCommittee(Config{
+		Ledger: chain.Config{Params: chain.DefaultParams(), KeySeed: seed, Genesis: []chain.Account{
+			{Address: special(1).Address(), Balance: 10 * n}}},
+		Keys: keys, Settler: special(0), Pool: special(1), Treasury: special(2),
+		Policy: rewards.DefaultPolicy(), Scheduler: FIFO, Verify: Verification{Scheme: NoVerification},
+		BlockInterval: 2 * protocol.Second, CommitDelay: 300 * protocol.Millisecond, CheckSupply: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := prototest.NewEnv(0, 1)
+	env.Node = c
+	c.Handle(env, protocol.Start{})
+	credits := make([]chain.Credit, n)
+	for i := range credits {
+		credits[i] = chain.Credit{To: chain.PubKeyOf(chain.KeyFor(seed, protocol.NodeID(2000+i))).Address(), Amount: 10}
+	}
+	size := func(cs []chain.Credit) int {
+		return len(chain.Sign(chain.KeyFor(seed, 1001), chain.NewPayout(0, 1, cs)).Encoded())
+	}
+	if one, all := size(credits[:payoutChunk]), size(credits); one > chain.MaxTxBytes || all <= chain.MaxTxBytes {
+		t.Fatalf("a chunk encodes in %d bytes, the whole payout in %d: want the chunk under %d and the whole over it", one, all, chain.MaxTxBytes)
+	}
+	var done []uint64
+	if !c.submitPayout(env, special(1), credits, func(_ protocol.Env, h uint64) { done = append(done, h) }) {
+		t.Fatal("the payout was refused")
+	}
+	env.Advance(5 * protocol.Second)
+	if len(done) != 1 {
+		t.Fatalf("completion ran %d times, want once", len(done))
+	}
+	l := c.Ledger()
+	paid := 0
+	for _, cr := range credits {
+		if l.Account(cr.To).Balance == 10 {
+			paid++
+		}
+	}
+	if paid != n {
+		t.Errorf("%d of %d accounts credited", paid, n)
+	}
+}

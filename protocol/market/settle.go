@@ -231,7 +231,7 @@ func (c *Committee) payPool(env protocol.Env, h uint64) {
 			}
 		}
 	}
-	if !c.submit(env, c.cfg.Pool, chain.NewPayout(0, 0, credits), &pending{done: done}) {
+	if !c.submitPayout(env, c.cfg.Pool, credits, done) {
 		if c.chain == nil {
 			panic(fmt.Sprintf("market: the reward payout after block %d was refused", h))
 		}
@@ -280,9 +280,34 @@ func (c *Committee) stakingYield(env protocol.Env, h uint64) {
 			}
 		}
 	}
-	if c.submit(env, c.cfg.Treasury, chain.NewPayout(0, 0, credits), &pending{done: done}) {
+	if c.submitPayout(env, c.cfg.Treasury, credits, done) {
 		c.treasBusy = true
 	}
+}
+
+// payoutChunk is how many credits one Payout carries: a credit encodes in
+// about 32 bytes (a 20-byte address, an amount, array heads), so 4,096 stay
+// well under the ledger's largest transaction (chain.MaxTxBytes, 256 KiB)
+// however many providers or stakers a period pays.
+const payoutChunk = 4096
+
+// submitPayout pays credits from the holder of from in Payouts of at
+// most payoutChunk credits, in nonce order; done runs when the last
+// commits (the others commit before it). It reports whether every one
+// was accepted.
+func (c *Committee) submitPayout(env protocol.Env, from chain.PubKey, credits []chain.Credit, done func(protocol.Env, uint64)) bool {
+	for len(credits) > 0 {
+		n := min(len(credits), payoutChunk)
+		var p *pending
+		if n == len(credits) {
+			p = &pending{done: done}
+		}
+		if !c.submit(env, from, chain.NewPayout(0, 0, credits[:n]), p) {
+			return false
+		}
+		credits = credits[n:]
+	}
+	return true
 }
 
 // spendable is what the committee's account a may pay out: its balance,
