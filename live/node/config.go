@@ -456,6 +456,11 @@ func (n *Network) Validate() error {
 			return err
 		}
 	}
+	if l := n.Learning; l != nil && l.Pot > 0 && signsMarketTxs(n, l.Coordinator) {
+		// The coordinator's payouts and the market's transactions would
+		// be signed from one account by two nonce counters.
+		return fmt.Errorf("%w: learning.coordinator: node %d also signs the market's transactions on the chain (its committee or a requester); pick another coordinator, or settlement: committee", ErrConfig, l.Coordinator)
+	}
 	return n.validateEngine()
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dais-sim/dais/live/node"
 	"github.com/dais-sim/dais/protocol"
+	"github.com/dais-sim/dais/protocol/chain"
 	"github.com/dais-sim/dais/protocol/consensus/bft"
 )
 
@@ -191,5 +192,22 @@ func TestNetworkIdentity(t *testing.T) {
 		if string(o.Identity()) == string(n.Identity()) {
 			t.Errorf("network %+v has the identity of %+v", o, n)
 		}
+	}
+}
+
+// The learning coordinator may not be a node that signs the market's
+// chain transactions: the two would sign from one account with two nonce
+// counters.
+func TestCoordinatorApartFromMarketSigners(t *testing.T) {
+	netw := testNetwork(t, 4, 0, 0)
+	netw.Market = node.DefaultMarket(4) // committee and requester: node 0
+	netw.Learning = node.DefaultLearning(4)
+	netw.Learning.Pot = chain.Token
+	if err := netw.Validate(); !errors.Is(err, node.ErrConfig) || !strings.Contains(err.Error(), "learning.coordinator") {
+		t.Fatalf("coordinator on the committee's node: %v, want an ErrConfig naming learning.coordinator", err)
+	}
+	netw.Market.Settlement = node.SettleCommittee
+	if err := netw.Validate(); err != nil {
+		t.Errorf("the same off the chain: %v", err)
 	}
 }
