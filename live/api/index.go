@@ -81,8 +81,8 @@ func (x *Index) apply(height uint64, tx *chain.Tx) {
 			results: map[uint32]UnitResult{}, byUnit: map[uint32][]chain.Address{}}
 	case chain.ResultCommit:
 		j := x.jobs[body.Job]
-		if j == nil {
-			return
+		if j == nil || (j.job.Units > 0 && body.Unit >= j.job.Units) {
+			return // the ledger takes a commitment to any unit of a known job
 		}
 		if _, ok := j.results[body.Unit]; !ok {
 			j.results[body.Unit] = UnitResult{Unit: body.Unit, Commitment: body.Result, Provider: tx.From()}

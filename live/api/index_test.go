@@ -41,6 +41,7 @@ func TestIndexFollowsAJob(t *testing.T) {
 		signed(p2, chain.NewResultCommit(0, 10, id, 0, r(2))), // a replica of unit 0
 		signed(p2, chain.NewResultCommit(1, 10, id, 1, r(3))),
 		signed(p2, chain.NewResultCommit(2, 10, id, 3, r(4))),
+		signed(p2, chain.NewResultCommit(3, 10, id, 50, r(5))), // no unit 50 in a 4-unit job
 	))
 	j, _ := x.Job(id)
 	if j.State != api.JobRunning || j.Computed != 3 {

@@ -233,10 +233,14 @@ func (b apiBackend) Results(id chain.JobID) ([]api.UnitResult, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: no job %x committed up to height %d", api.ErrNotFound, id[:], b.n.index.Height())
 	}
-	if len(rs) > 0 {
+	// The committee's verified results come first: any account may
+	// commit a result to a unit on chain, and on a chain that settles by
+	// result roots the honest providers' results are not there one by one.
+	units, _ := b.n.committeeView(id)
+	if len(units) == 0 {
 		return rs, nil
 	}
-	units, _ := b.n.committeeView(id)
+	rs = nil
 	for _, u := range units {
 		r := api.UnitResult{Unit: u.Unit}
 		if h, err := hex.DecodeString(u.Result); err == nil {
