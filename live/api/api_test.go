@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -270,5 +271,43 @@ func TestInferPaid(t *testing.T) {
 	}
 	if _, err := client.New(srv.URL, alice).Infer(ctx, [32]byte{8}, make([]float32, 64)); !errors.Is(err, client.ErrNoVersion) {
 		t.Errorf("unknown version: %v", err)
+	}
+}
+
+// Requests connect refuses before decoding them (too large, not a
+// message, an unknown procedure) are counted too, unknown procedures
+// under one label.
+func TestRefusalsBeforeDecodingAreCounted(t *testing.T) {
+	b := newLedgerBackend(t)
+	var mu sync.Mutex
+	got := map[string]int{}
+	srv := serve(t, b, api.Options{Observe: func(proc string, code connect.Code) {
+		mu.Lock()
+		got[proc+" "+code.String()]++
+		mu.Unlock()
+	}})
+	post := func(path, body string) int {
+		t.Helper()
+		res, err := http.Post(srv.URL+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	submit := daisv1connect.NodeServiceSubmitJobProcedure
+	post(submit, `{"tx": `+strings.Repeat(" ", api.MaxRequestBytes)+`""}`)
+	post(submit, `not json`)
+	post("/dais.v1.NodeService/"+strings.Repeat("x", 40), `{}`)
+	post("/dais.v1.NodeService/Other", `{}`)
+	mu.Lock()
+	defer mu.Unlock()
+	want := map[string]int{
+		submit + " resource_exhausted": 1,
+		submit + " invalid_argument":   1,
+		"unknown unimplemented":        2,
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("counted %v, want %v", got, want)
 	}
 }

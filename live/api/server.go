@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"connectrpc.com/connect"
@@ -54,6 +55,9 @@ func (s *Server) Handler() (string, http.Handler) {
 	if s.observe != nil {
 		opts = append(opts, connect.WithInterceptors(connect.UnaryInterceptorFunc(func(next connect.UnaryFunc) connect.UnaryFunc {
 			return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+				if seen, ok := ctx.Value(seenKey{}).(*bool); ok {
+					*seen = true
+				}
 				res, err := next(ctx, req)
 				var code connect.Code
 				if err != nil {
@@ -64,8 +68,75 @@ func (s *Server) Handler() (string, http.Handler) {
 			}
 		})))
 	}
-	return daisv1connect.NewNodeServiceHandler(s, opts...)
+	path, h := daisv1connect.NewNodeServiceHandler(s, opts...)
+	if s.observe == nil {
+		return path, h
+	}
+	return path, s.countRefusals(h)
 }
+
+// seenKey marks, in a request's context, that the interceptor counted it.
+type seenKey struct{}
+
+// countRefusals counts what connect refuses before the interceptor runs
+// (a body over MaxRequestBytes, one that does not decode, a wrong content
+// type, an unknown procedure): an HTTP status other than 200, or a gRPC
+// status in the trailers. Procedures outside the schema count as
+// "unknown", so a caller cannot grow the label set.
+func (s *Server) countRefusals(h http.Handler) http.Handler {
+	known := map[string]bool{}
+	ms := daisv1.File_dais_v1_node_proto.Services().ByName("NodeService").Methods()
+	for i := range ms.Len() {
+		known["/"+daisv1connect.NodeServiceName+"/"+string(ms.Get(i).Name())] = true
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen := new(bool)
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), seenKey{}, seen)))
+		if *seen {
+			return
+		}
+		proc := r.URL.Path
+		if !known[proc] {
+			proc = "unknown"
+		}
+		code := connect.CodeUnknown
+		switch {
+		case sw.status == http.StatusNotFound:
+			code = connect.CodeUnimplemented
+		case sw.status == http.StatusRequestEntityTooLarge || sw.status == http.StatusTooManyRequests:
+			code = connect.CodeResourceExhausted
+		case sw.status != http.StatusOK:
+			code = connect.CodeInvalidArgument
+		default:
+			if n, err := strconv.Atoi(w.Header().Get("Grpc-Status")); err == nil && n > 0 {
+				code = connect.Code(n)
+			}
+		}
+		s.observe(proc, code)
+	})
+}
+
+// statusWriter notes the status a handler writes.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Flush lets streaming protocols (gRPC) flush through the wrapper.
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // auth checks a request's Auth for its procedure.
 func auth[T any](s *Server, req *connect.Request[T]) (chain.Address, error) {
