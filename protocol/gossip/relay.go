@@ -143,8 +143,13 @@ const (
 	// TimerValidated fires when the node has validated a block: it relays
 	// it then.
 	TimerValidated Timer = iota + 1
-	// TimerRequest fires Config.Timeout after a request.
+	// TimerRequest fires Config.Timeout after a request (getdata).
 	TimerRequest
+	// TimerTxn fires Config.Timeout after a compact block's missing
+	// transactions were asked for. It is apart from TimerRequest so that
+	// the getdata's timer, still pending when the sketch arrives, does
+	// not cut the rebuild short.
+	TimerTxn
 )
 
 // Slot states.
@@ -274,7 +279,7 @@ func (c *Config) Receive(h Host, s *Slot, from int, m Msg) {
 		s.State, s.From, s.Hops = stRebuilding, peerRef(from), hops16(m.Hops+1)
 		h.Send(from, Msg{Kind: MsgGetTxn, Count: missing})
 		if c.Timeout > 0 {
-			h.After(c.Timeout, TimerRequest)
+			h.After(c.Timeout, TimerTxn)
 		}
 	case MsgGetTxn:
 		if s.Holds() {
@@ -296,9 +301,9 @@ func (c *Config) Fire(h Host, s *Slot, t Timer) {
 		if s.State == stValidating {
 			c.relay(h, s)
 		}
-	case TimerRequest:
-		if s.State != stRequested && s.State != stRebuilding {
-			return // it arrived
+	case TimerRequest, TimerTxn:
+		if (t == TimerRequest && s.State != stRequested) || (t == TimerTxn && s.State != stRebuilding) {
+			return // it arrived, or a later request is under way
 		}
 		alt := s.Alt
 		s.State, s.From, s.Alt = stNone, 0, 0

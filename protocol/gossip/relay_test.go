@@ -117,6 +117,40 @@ func TestCompactRebuildsFromTheMempool(t *testing.T) {
 	}
 }
 
+// The getdata's timer, still pending when the sketch arrives, does not cut
+// the rebuild short: the missing transactions arriving after it make the
+// block, not a duplicate.
+func TestCompactRebuildOutlivesTheRequestTimer(t *testing.T) {
+	cfg := &gossip.Config{Protocol: gossip.Compact, TxSize: 400, Overlap: 0, Timeout: protocol.Second}
+	n := &gossip.Node{Config: cfg, Peers: []protocol.NodeID{1, 3}}
+	env := prototest.NewEnv(0, 1)
+	env.Node = n
+	n.Handle(env, protocol.Start{})
+	n.Handle(env, protocol.Recv{From: 1, Msg: &gossip.Inv{Ref: ref}})
+	if got := sent(env); got != "[GetData→1]" {
+		t.Fatalf("after the inv: sent %s", got)
+	}
+	n.Handle(env, protocol.Recv{From: 3, Msg: &gossip.Inv{Ref: ref}})
+	env.Advance(600 * protocol.Millisecond)
+	n.Handle(env, protocol.Recv{From: 1, Msg: cfg.Message(ref, gossip.Msg{Kind: gossip.MsgCompact}, nil)})
+	if got := sent(env); got != "[GetBlockTxn→1]" {
+		t.Fatalf("after the sketch: sent %s", got)
+	}
+	env.Advance(400 * protocol.Millisecond) // the getdata's timer fires
+	if got := sent(env); got != "[]" {
+		t.Fatalf("when the getdata's timer fired mid-rebuild: sent %s, want nothing", got)
+	}
+	env.Advance(100 * protocol.Millisecond)
+	n.Handle(env, protocol.Recv{From: 1, Msg: cfg.Message(ref, gossip.Msg{Kind: gossip.MsgTxn, Count: 10}, nil)})
+	evs := env.TakeEvents()
+	if len(evs) != 1 {
+		t.Fatalf("events %+v, want the block received", evs)
+	}
+	if _, ok := evs[0].Event.(gossip.Received); !ok {
+		t.Fatalf("the transactions made %T, want the block received", evs[0].Event)
+	}
+}
+
 // The sizes the simulator charges without building messages are the
 // encoded sizes of the messages gossip.Node sends.
 func TestWireSizeMatchesMessages(t *testing.T) {
