@@ -352,19 +352,26 @@ optdigits test set (64 features), whose true label is printed beside the answer.
 			}
 			mv := versions[len(versions)-1]
 			if version != "" && version != "latest" {
-				found := false
+				found := 0
 				for _, v := range versions {
 					if strings.HasPrefix(hex.EncodeToString(v.Hash[:]), strings.ToLower(version)) {
-						mv, found = v, true
+						mv = v
+						found++
 					}
 				}
-				if !found {
+				switch {
+				case found == 0:
 					return badInput("--version %s: the node holds no such version (it holds %d; dais infer --version latest takes the newest)", version, len(versions))
+				case found > 1:
+					return badInput("--version %s: %d versions start so; give more of the hash", version, found)
 				}
 			}
 			res, err := c.Infer(ctx, mv.Hash, x)
 			if err != nil {
 				return err
+			}
+			if res.Class < 0 || int(res.Class) >= len(res.Probabilities) {
+				return fmt.Errorf("the node answered class %d with %d probabilities: a malformed answer", res.Class, len(res.Probabilities))
 			}
 			out := map[string]any{"version": hex.EncodeToString(mv.Hash[:]), "round": mv.Round, "class": res.Class,
 				"probability": res.Probabilities[res.Class], "paid": mv.Price, "payment_tx": hex.EncodeToString(res.Payment[:])}

@@ -131,8 +131,8 @@ dais testnet down, or a crash): each replays its stored chain and catches up wit
 				tn = nil
 			case err == nil:
 				if changed("nodes", "validators", "seed", "scenario", "tx-rate", "quic", "discovery", "market", "market-jobs", "learning", "learning-rounds",
-					"consensus", "block-interval", "confirmations", "mining") {
-					return badInput("%s holds a testnet already: up without -n/--validators/--seed/--scenario/--tx-rate/--quic starts it again, --fresh replaces it", *dir)
+					"consensus", "block-interval", "confirmations", "mining", "settlement") {
+					return badInput("%s holds a testnet already: up without flags that shape the network (-n, --validators, --seed, --scenario, --tx-rate, --quic, --discovery, --market, --market-jobs, --settlement, --learning, --learning-rounds, --consensus, --block-interval, --confirmations, --mining) starts it again, --fresh replaces it", *dir)
 				}
 				running := tn.Running()
 				for _, id := range tn.IDs() {
