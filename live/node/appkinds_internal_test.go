@@ -19,7 +19,9 @@ import (
 // through the per-peer queues, and consensus frames must not.
 func TestServiceFramesLeaveOffTheNodeGoroutine(t *testing.T) {
 	livetest.RequireLoopback(t)
-	netw := &Network{Name: "kinds", Seed: 3, Epoch: time.Now(), Market: DefaultMarket(3), Learning: DefaultLearning(3)}
+	mk := DefaultMarket(3)
+	mk.Settlement = SettleCommittee // node 0 coordinates too: off the chain, their accounts do not collide
+	netw := &Network{Name: "kinds", Seed: 3, Epoch: time.Now(), Market: mk, Learning: DefaultLearning(3)}
 	for i := range 3 {
 		netw.Nodes = append(netw.Nodes, Member{ID: protocol.NodeID(i), Role: RoleValidator, Addrs: []string{"/ip4/127.0.0.1/tcp/0"}})
 	}

@@ -119,7 +119,21 @@ func (m *Mux) Engine() protocol.Node { return m.engine }
 func (m *Mux) Handle(env protocol.Env, in protocol.Input) {
 	switch in := in.(type) {
 	case protocol.Start:
+		if in.Rejoin {
+			// The node was down: the driver dropped its timers and jobs,
+			// the poll's among them. The started Apps rejoin with it.
+			m.poll = 0
+			clear(m.timers)
+			clear(m.jobs)
+		}
 		m.engine.Handle(env, in)
+		if in.Rejoin {
+			for _, a := range m.apps {
+				if a.started {
+					m.deliver(env, a, in)
+				}
+			}
+		}
 		m.startReady(env)
 	case protocol.Recv:
 		apps, ok := m.byKind[in.Msg.Kind()]

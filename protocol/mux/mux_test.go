@@ -68,3 +68,27 @@ func TestRoutesByKindTimerAndJob(t *testing.T) {
 		t.Errorf("Stop: app got %v, engine %v", app.ins, eng.ins)
 	}
 }
+
+// A node that rejoins after being down: the started Apps get the Rejoin,
+// and an App that was not ready is polled again (its poll timer died).
+func TestRejoin(t *testing.T) {
+	eng, a, b := &recorder{}, &recorder{}, &recorder{}
+	ready := false
+	m := mux.New(eng, []mux.App{{Name: "a", Node: a}, {Name: "b", Node: b, Ready: func() bool { return ready }}}, mux.Options{})
+	env := prototest.NewEnv(0, 1)
+	env.Node = m
+	m.Handle(env, protocol.Start{})
+	// Down: the driver drops the node's timers (the poll) without firing them.
+	for _, tm := range env.Timers() {
+		env.CancelTimer(tm.ID)
+	}
+	m.Handle(env, protocol.Start{Rejoin: true})
+	if st, ok := a.ins[len(a.ins)-1].(protocol.Start); !ok || !st.Rejoin || len(eng.ins) != 2 {
+		t.Fatalf("after the rejoin: app a got %v, engine %v", a.ins, eng.ins)
+	}
+	ready = true
+	env.Advance(200 * protocol.Millisecond)
+	if len(b.ins) != 1 {
+		t.Errorf("app b got %v after it became ready: it was not polled again", b.ins)
+	}
+}
