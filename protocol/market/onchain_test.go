@@ -38,8 +38,14 @@ func TestSignerWallet(t *testing.T) {
 		t.Errorf("sent to %+v, want validators 0 and 1", sent)
 	}
 	b, err := post(4 * chain.Token)
-	if err != nil || b.Nonce != a.Nonce+1 || a.Fee == 0 {
-		t.Fatalf("second post: nonce %v after %d, fee %d, err %v", b, a.Nonce, a.Fee, err)
+	if err != nil || b.Nonce != a.Nonce+1 {
+		t.Fatalf("second post: nonce %v after %d, err %v", b, a.Nonce, err)
+	}
+	// The fee is the chain's for the signed size (the probe that sized it
+	// carried the largest fee, at most 8 bytes more).
+	p := chain.DefaultParams()
+	if lo, hi := p.Gas.Gas(chain.TxJobPost, len(a.Encoded()))*p.MinGasPrice, p.Gas.Gas(chain.TxJobPost, len(a.Encoded())+8)*p.MinGasPrice; a.Fee < lo || a.Fee > hi {
+		t.Errorf("fee %d, want the chain's %d to %d", a.Fee, lo, hi)
 	}
 	// 8 tokens and two fees are in flight: 2 more do not fit.
 	if _, err := post(2 * chain.Token); !errors.Is(err, chain.ErrOverdraft) {
