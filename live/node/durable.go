@@ -3,6 +3,7 @@ package node
 import (
 	"bytes"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/dais-sim/dais/live/api"
@@ -22,8 +23,11 @@ import (
 type chainApp struct {
 	*chain.Ledger
 	committed []uint64
-	// index, if set, reads every committed block for the user API.
-	index *api.Index
+	// index, if set, reads every committed block for the user API; log
+	// says once if it stops following the chain.
+	index      *api.Index
+	log        *slog.Logger
+	indexStuck bool
 }
 
 // Commit implements consensus.App.
@@ -32,8 +36,13 @@ func (a *chainApp) Commit(height uint64, block []byte, hash consensus.Hash, now 
 	a.committed = append(a.committed, height)
 	if a.index != nil {
 		// The engine checked the block before committing it, so it decodes.
-		if b, err := chain.DecodeBlock(block); err == nil {
-			a.index.Apply(height, b)
+		b, err := chain.DecodeBlock(block)
+		if err == nil {
+			err = a.index.Apply(height, b)
+		}
+		if err != nil && !a.indexStuck && a.log != nil {
+			a.indexStuck = true
+			a.log.Error("api: the job index stopped following the chain; the user API answers as of its last height", "height", height, "err", err)
 		}
 	}
 }

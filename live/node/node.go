@@ -318,7 +318,7 @@ func (n *Node) buildProtocol() (protocol.Node, *chainApp, error) {
 		return nil, nil, fmt.Errorf("%w: the validator set: %w", ErrConfig, err)
 	}
 	n.set = set
-	app := &chainApp{Ledger: ledger, index: n.index}
+	app := &chainApp{Ledger: ledger, index: n.index, log: n.log}
 	var engineApp consensus.App = app
 	if n.opts.WrapApp != nil {
 		engineApp = n.opts.WrapApp(id, app)
