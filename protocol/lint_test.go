@@ -42,8 +42,9 @@ var firstParty = []string{"gpu", "metrics"}
 // across goroutines, each computing whole blocks in a fixed order, so its
 // results do not depend on scheduling.
 var pureModules = []string{"gonum.org/v1/gonum", "github.com/fxamacker/cbor/v2", "github.com/x448/float16",
-	"golang.org/x/crypto", // chacha20poly1305 (secagg, seal)
-	"golang.org/x/sys",    // golang.org/x/crypto reads CPU features through it
+	"golang.org/x/crypto",     // chacha20poly1305 (secagg, seal)
+	"golang.org/x/sys",        // golang.org/x/crypto reads CPU features through it
+	"github.com/google/btree", // ordered sets (the market's free providers); its free lists' mutex is never shared here
 }
 
 // pureStd are the standard packages linted code may import. Anything else

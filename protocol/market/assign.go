@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 
+	"github.com/google/btree"
+
 	"github.com/dais-sim/dais/gpu"
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/chain"
@@ -31,6 +33,12 @@ type member struct {
 	downBps   uint64  // declared link (Join)
 	upBps     uint64
 	inFree    bool // in Committee.free
+	// inKey says the member is in Committee.byKey under keyT (FIFO) or
+	// keyV (FairShare): its freeSince or vtime when it went in, which is
+	// how the set finds it again after they change.
+	inKey bool
+	keyT  protocol.Time
+	keyV  float64
 
 	// Validator state.
 	checks          int // outstanding
@@ -417,18 +425,71 @@ func (c *Committee) dequeue(u *unit, now protocol.Time) {
 }
 
 // refresh puts provider p in the free list, or takes it out, as its state
-// says; every change to what free() reads calls it.
+// says; every change to what free() reads, and to its freeSince or vtime,
+// calls it.
 func (c *Committee) refresh(p *member) {
-	if p.role != RoleProvider || p.free() == p.inFree {
+	if p.role != RoleProvider {
 		return
 	}
-	p.inFree = !p.inFree
+	if p.free() != p.inFree {
+		p.inFree = !p.inFree
+		if p.inFree {
+			c.nfree++
+		} else {
+			c.nfree--
+		}
+		if c.byKey == nil {
+			c.fileFree(p)
+		}
+	}
+	if c.byKey != nil {
+		c.rekey(p)
+	}
+}
+
+// fileFree puts p in the ID-ordered free list, or takes it out, as
+// p.inFree says (only the policies weighAll serves keep the list: at ten
+// thousand providers its inserts cost more than the ordered sets).
+func (c *Committee) fileFree(p *member) {
 	i, _ := slices.BinarySearchFunc(c.free, p.id, func(m *member, id protocol.NodeID) int { return cmp.Compare(m.id, id) })
 	if p.inFree {
 		c.free = slices.Insert(c.free, i, p)
 	} else {
 		c.free = slices.Delete(c.free, i, i+1)
 	}
+}
+
+// keyed reports whether the policy orders providers by a key of their own
+// (the unit at hand does not change it), so that Committee.byKey applies.
+func keyed(p Policy) bool { return p == FIFO || p == FairShare }
+
+// before orders providers as Pick does for the policy: by the key they
+// were filed under, then by ID.
+func (c *Committee) before(a, b *member) bool {
+	if c.cfg.Scheduler == FIFO && a.keyT != b.keyT {
+		return a.keyT < b.keyT
+	}
+	if c.cfg.Scheduler == FairShare && a.keyV != b.keyV {
+		return a.keyV < b.keyV
+	}
+	return a.id < b.id
+}
+
+// rekey keeps p's place in its class's ordered set: in it under its
+// current key while it is free, out of it otherwise.
+func (c *Committee) rekey(p *member) {
+	if p.inKey && (!p.inFree || p.keyT != p.freeSince || p.keyV != p.vtime) {
+		c.byKey[p.cls].Delete(p)
+		p.inKey = false
+	}
+	if !p.inFree || p.inKey {
+		return
+	}
+	for len(c.byKey) <= p.cls {
+		c.byKey = append(c.byKey, btree.NewG(16, c.before))
+	}
+	p.keyT, p.keyV, p.inKey = p.freeSince, p.vtime, true
+	c.byKey[p.cls].ReplaceOrInsert(p)
 }
 
 // classIndex is the index of a member class in c.classes (appended when new).
@@ -599,10 +660,12 @@ func (c *Committee) eligible(p *member, u *unit, now protocol.Time) (finish prot
 // over at most Window units no free provider can take (they wait without
 // blocking those behind them; the units it assigns do not count, so a
 // thousand free providers all get work at once). The free list and the queue
-// are kept as they change, so a match with nothing to do costs nothing,
-// and one that assigns costs the candidates it weighs.
+// are kept as they change, so a match with nothing to do costs nothing.
+// Under FIFO and FairShare a unit costs the providers firstEligible walks
+// (one per class, as a rule); under Fastest and Lottery, whose choice
+// depends on the unit, every free provider is weighed.
 func (c *Committee) match(env protocol.Env) {
-	if len(c.free) == 0 || c.qhead == len(c.queue) {
+	if c.nfree == 0 || c.qhead == len(c.queue) {
 		return
 	}
 	now := env.Now()
@@ -610,7 +673,7 @@ func (c *Committee) match(env protocol.Env) {
 	// Entries queued while matching (a replica asked for by an assignment)
 	// wait for the next match.
 	end := len(c.queue)
-	for i := c.qhead; i < end && len(c.free) > 0; i++ {
+	for i := c.qhead; i < end && c.nfree > 0; i++ {
 		u, at := c.queue[i].u, c.queue[i].at
 		if u == nil {
 			continue
@@ -622,34 +685,83 @@ func (c *Committee) match(env protocol.Env) {
 		if seen == c.cfg.Window {
 			break
 		}
-		cands, who := c.cands[:0], c.who[:0]
-		for _, p := range c.free {
-			finish, ok := c.eligible(p, u, now)
-			if !ok {
-				continue
-			}
-			w := p.capacity
-			if !c.cfg.LotteryByCapacity && c.cfg.Scheduler == Lottery {
-				w = float64(c.ledger.Account(c.addrs[p.id]).Stake)
-			}
-			cands = append(cands, Candidate{ID: p.id, FreeSince: p.freeSince, Finish: finish, VTime: p.vtime, Weight: w})
-			who = append(who, p)
+		if matchProbe != nil {
+			matchProbe(c, u, now)
 		}
-		c.cands, c.who = cands, who
-		if len(cands) == 0 {
+		var p *member
+		var finish protocol.Time
+		if c.byKey != nil {
+			p, finish = c.firstEligible(u, now)
+		} else {
+			p, finish = c.weighAll(env, u, now)
+		}
+		if p == nil {
 			seen++
 			continue
 		}
-		var draw float64
-		if c.cfg.Scheduler == Lottery {
-			draw = env.Rand().Float64()
-		}
-		k := Pick(c.cfg.Scheduler, cands, draw)
 		c.unqueue(i)
-		c.assign(env, u, who[k], cands[k].Finish, at)
+		c.assign(env, u, p, finish, at)
 	}
 	clear(c.who)
 	c.tidy()
+}
+
+// matchProbe, when a test sets it, sees every unit match is about to place.
+var matchProbe func(c *Committee, u *unit, now protocol.Time)
+
+// weighAll is the provider the policy picks among every free one eligible
+// for u, and when it would finish; nil when none is. Lottery draws from
+// the committee's stream when there is a choice to make.
+func (c *Committee) weighAll(env protocol.Env, u *unit, now protocol.Time) (*member, protocol.Time) {
+	cands, who := c.cands[:0], c.who[:0]
+	for _, p := range c.free {
+		finish, ok := c.eligible(p, u, now)
+		if !ok {
+			continue
+		}
+		w := p.capacity
+		if !c.cfg.LotteryByCapacity && c.cfg.Scheduler == Lottery {
+			w = float64(c.ledger.Account(c.addrs[p.id]).Stake)
+		}
+		cands = append(cands, Candidate{ID: p.id, FreeSince: p.freeSince, Finish: finish, VTime: p.vtime, Weight: w})
+		who = append(who, p)
+	}
+	c.cands, c.who = cands, who
+	if len(cands) == 0 {
+		return nil, 0
+	}
+	var draw float64
+	if c.cfg.Scheduler == Lottery {
+		draw = env.Rand().Float64()
+	}
+	k := Pick(c.cfg.Scheduler, cands, draw)
+	return who[k], cands[k].Finish
+}
+
+// firstEligible is the provider Pick would choose among every free one
+// eligible for u, under a keyed policy, and when it would finish: the
+// first eligible in key order of each class's set, the best of those. A
+// class is left at its first eligible provider, or as soon as its next
+// one comes after the best found so far; one whose memory is too small or
+// that cannot run the unit is not walked at all.
+func (c *Committee) firstEligible(u *unit, now protocol.Time) (best *member, finish protocol.Time) {
+	for cls, set := range c.byKey {
+		if set.Len() == 0 || int64(u.job.spec.MemBytes) > c.classes[cls].MemoryBytes() {
+			continue
+		}
+		set.Ascend(func(p *member) bool {
+			if best != nil && !c.before(p, best) {
+				return false
+			}
+			f, ok := c.eligible(p, u, now)
+			if ok {
+				best, finish = p, f
+			}
+			// A class whose units cannot run (ns < 0) has none eligible.
+			return !ok && c.unitNs(u, p) >= 0
+		})
+	}
+	return best, finish
 }
 
 // unqueue empties queue entry i (tidy compacts).
@@ -704,9 +816,9 @@ func (c *Committee) assign(env protocol.Env, u *unit, p *member, finish, queued 
 		timeoutAt: now.Add(protocol.Duration(float64(expect)*c.cfg.TimeoutFactor) + c.cfg.TimeoutSlack)}
 	u.reps = append(u.reps, r)
 	p.active = append(p.active, r)
-	c.refresh(p)
 	p.busyUntil = finish
 	p.vtime += float64(u.unitFLOPs()) / p.capacity
+	c.refresh(p)
 	c.stats.Decisions++
 	env.Emit(Assigned{Job: u.job.id, Unit: u.idx, Provider: p.id, Queued: wait, Posted: u.postedAt()})
 	c.send(env, p.id, &Assign{Job: u.job.id, Unit: u.idx, Spec: u.spec(), Root: v.Scheme == Bisection, Source: u.job.requester})

@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 
+	"github.com/google/btree"
+
 	"github.com/dais-sim/dais/gpu"
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/chain"
@@ -306,15 +308,23 @@ type Committee struct {
 	treasury chain.Address
 	nonces   map[chain.Address]uint64
 
-	members  []*member // by NodeID; nil for nodes that never joined
-	provs    []*member // providers in ID order
-	vals     []*member // validators in ID order
-	free     []*member // providers with a free slot, in ID order (refresh)
-	classes  []gpu.Class
-	jobs     map[JobID]*job
-	sessions map[sessionKey]*job       // open sessions by their requester\'s number
-	early    map[sessionKey][]*Release // releases that arrived before their session
-	open     []*job                    // open jobs in posting order (closed ones pruned)
+	members []*member // by NodeID; nil for nodes that never joined
+	provs   []*member // providers in ID order
+	vals    []*member // validators in ID order
+	nfree   int       // providers with a free slot (refresh)
+	free    []*member // the same, in ID order, under Fastest and Lottery
+	// byKey holds the free providers again, one ordered set per class
+	// (index: member.cls), by the policy's key and then ID, for the
+	// policies whose key does not depend on the unit (FIFO, FairShare):
+	// match then weighs the first eligible provider of each class, not
+	// every free one. Nil for the other policies.
+	byKey      []*btree.BTreeG[*member]
+	classes    []gpu.Class
+	jobs       map[JobID]*job
+	sessions   map[sessionKey]*job       // open sessions by their requester\'s number
+	early      map[sessionKey][]*Release // releases that arrived before their session
+	open       []*job                    // open jobs in posting order (closed ones pruned)
+	closedOpen int                       // jobs on open that are closed (pruneOpen)
 	// queue holds a unit once per replica it waits for, in order; entries
 	// before qhead are gone and holes (nil) are skipped (unqueue).
 	queue   []qent
@@ -398,6 +408,9 @@ func NewCommittee(cfg Config) (*Committee, error) {
 		nonces: map[chain.Address]uint64{}, nodeOf: map[chain.Address]protocol.NodeID{}, schedCache: map[int64]rewards.Schedule{},
 		settler: cfg.Settler.Address(), pool: cfg.Pool.Address(), treasury: cfg.Treasury.Address(),
 		trust: verify.Trust{After: cfg.Verify.TrustAfter, Sample: cfg.Verify.TrustSample}}
+	if keyed(cfg.Scheduler) {
+		c.byKey = []*btree.BTreeG[*member]{}
+	}
 	c.addrs = make([]chain.Address, len(cfg.Keys))
 	for i, k := range cfg.Keys {
 		c.addrs[i] = k.Address()

@@ -2,6 +2,7 @@ package market
 
 import (
 	"errors"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/dais-sim/dais/gpu"
@@ -522,4 +523,167 @@ func TestPayoutInChunks(t *testing.T) {
 	if paid != n {
 		t.Errorf("%d of %d accounts credited", paid, n)
 	}
+}
+
+// TestKeyedMatchPicksAsPickDoes holds the per-class ordered sets that
+// FIFO and FairShare match from (firstEligible) to the linear weighing of
+// every free provider (weighAll, Pick), at every unit a busy market is
+// about to place: providers of five classes with one to three slots and
+// their own links, jobs that need more memory than some classes have or
+// carry deadlines, redundant units (a provider holding a replica is not
+// eligible again), answers, failures, timeouts, leaves and rejoins.
+func TestKeyedMatchPicksAsPickDoes(t *testing.T) {
+	for _, pol := range []Policy{FIFO, FairShare} {
+		t.Run(pol.String(), func(t *testing.T) { keyedMatch(t, pol) })
+	}
+}
+
+func keyedMatch(t *testing.T, pol Policy) {
+	const (
+		seed      = 11
+		requester = 1
+		first     = 2 // providers 2…61
+		providers = 60
+	)
+	keys := make([]chain.PubKey, first+providers)
+	genesis := []chain.Account{}
+	for i := range keys {
+		keys[i] = chain.PubKeyOf(chain.KeyFor(seed, protocol.NodeID(i)))
+		if i == requester {
+			genesis = append(genesis, chain.Account{Address: keys[i].Address(), Balance: 1e9 * chain.Token})
+		} else if i >= first {
+			genesis = append(genesis, chain.Account{Address: keys[i].Address(), Stake: 10 * chain.Token})
+		}
+	}
+	special := func(i uint32) chain.PubKey { return chain.PubKeyOf(chain.KeyFor(seed, protocol.NodeID(1000+i))) }
+	c, err := NewCommittee(Config{
+		Ledger: chain.Config{Params: chain.DefaultParams(), KeySeed: seed, Genesis: genesis},
+		Keys:   keys, Settler: special(0), Pool: special(1), Treasury: special(2),
+		Policy: rewards.DefaultPolicy(), Scheduler: pol, Verify: Verification{Scheme: Redundancy, Replicas: 2, Quorum: 2},
+		BlockInterval: 2 * protocol.Second, CommitDelay: 300 * protocol.Millisecond, CheckSupply: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var probes, placed, walked int
+	matchProbe = func(c *Committee, u *unit, now protocol.Time) {
+		probes++
+		a, fa := c.firstEligible(u, now)
+		// The ID-ordered free list weighAll walks, which keyed policies
+		// do not keep.
+		c.free = c.free[:0]
+		for _, p := range c.provs {
+			if p.inFree {
+				c.free = append(c.free, p)
+			}
+		}
+		if len(c.free) != c.nfree {
+			t.Fatalf("%d providers free, counted %d", len(c.free), c.nfree)
+		}
+		b, fb := c.weighAll(nil, u, now)
+		if a != b || fa != fb {
+			t.Fatalf("unit %d of job %x at %v: the ordered sets pick %v (finish %v), weighing every free provider %v (finish %v)",
+				u.idx, u.job.id[:4], now, idOf(a), fa, idOf(b), fb)
+		}
+		if a == nil {
+			return
+		}
+		placed++
+		head := c.free[0]
+		for _, p := range c.free[1:] {
+			if c.before(p, head) {
+				head = p
+			}
+		}
+		if head != a {
+			walked++ // the first free provider in key order was passed over
+		}
+	}
+	defer func() { matchProbe = nil }()
+
+	rng := rand.New(rand.NewPCG(seed, uint64(pol)))
+	env := prototest.NewEnv(0, 1)
+	env.Node = c
+	c.Handle(env, protocol.Start{})
+	var classes []gpu.Class
+	for _, n := range []string{"h100", "a100", "rtx4090", "t4", "cpu"} {
+		cl, _ := gpu.Lookup(n)
+		classes = append(classes, cl)
+	}
+	links := []uint64{0, 100e6, 1e9, 10e9}
+	join := func(p protocol.NodeID) {
+		i := int(p) - first
+		c.Handle(env, protocol.Recv{From: p, Msg: &Join{Role: RoleProvider, Class: classes[i%len(classes)], Slots: uint32(1 + i%3),
+			DownBps: links[i%len(links)], UpBps: links[(i/4)%len(links)]}})
+	}
+	for p := range providers {
+		join(protocol.NodeID(first + p))
+	}
+	seq := uint64(0)
+	post := func() {
+		seq++
+		mem := []uint64{0, 8e9, 30e9, 60e9}[rng.IntN(4)]
+		var deadline protocol.Duration
+		if rng.IntN(3) == 0 {
+			deadline = protocol.Duration(20+rng.IntN(120)) * protocol.Second
+		}
+		c.Handle(env, protocol.Recv{From: requester, Msg: &PostJob{Seq: seq, Budget: 1e6 * chain.Token, Spec: Spec{
+			Kind: Compute, Units: uint32(4 + rng.IntN(30)), UnitFLOPs: uint64(1e13 * (1 + rng.IntN(100))), MemBytes: mem,
+			Steps: 1, Deadline: deadline, InputBytes: uint64(rng.IntN(3)) * 1e8, OutputBytes: uint64(rng.IntN(2)) * 1e7}}})
+	}
+	running := map[protocol.NodeID][]*Assign{}
+	closes := 0
+	for step := range 600 {
+		if step%8 == 0 {
+			post()
+		}
+		env.Advance(protocol.Duration(100+rng.IntN(2900)) * protocol.Millisecond)
+		for _, ev := range env.TakeEvents() {
+			if _, ok := ev.Event.(JobClosed); ok {
+				closes++
+			}
+		}
+		for _, s := range env.TakeSent() {
+			if a, ok := s.Msg.(*Assign); ok {
+				running[s.To] = append(running[s.To], a)
+			}
+		}
+		for p := range providers {
+			id := protocol.NodeID(first + p)
+			switch r := rng.IntN(100); {
+			case r < 1: // leaves, and joins again later
+				c.Handle(env, protocol.Recv{From: id, Msg: &Leave{}})
+				delete(running, id)
+			case r < 2:
+				join(id)
+			case r < 40 && len(running[id]) > 0: // answers its oldest unit (or fails it, or stays silent)
+				a := running[id][0]
+				running[id] = running[id][1:]
+				if x := rng.IntN(20); x > 0 {
+					c.Handle(env, protocol.Recv{From: id, Msg: &Result{Job: a.Job, Unit: a.Unit, Failed: x == 1,
+						Result: verify.Honest(a.Job, a.Unit, a.Spec.Steps)}})
+				}
+			}
+		}
+	}
+	t.Logf("%s: %d units weighed, %d placed, %d past the first free provider in key order", pol, probes, placed, walked)
+	closed := 0
+	for _, j := range c.open {
+		if j.state == jobClosed {
+			closed++
+		}
+	}
+	if closed != c.closedOpen || closes == 0 {
+		t.Errorf("%d of the open list's %d jobs are closed, pruneOpen counted %d (%d closed in all)", closed, len(c.open), c.closedOpen, closes)
+	}
+	if placed < 500 || walked < 50 {
+		t.Errorf("%d units placed, %d of them past the first free provider: the market did not exercise the ordered sets", placed, walked)
+	}
+}
+
+func idOf(m *member) any {
+	if m == nil {
+		return "none"
+	}
+	return m.id
 }

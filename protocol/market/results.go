@@ -42,6 +42,7 @@ func (c *Committee) result(env protocol.Env, from protocol.NodeID, m *Result) {
 		p.busyUntil = env.Now()
 	}
 	p.freeSince = env.Now()
+	c.refresh(p)
 	if m.Failed {
 		r.state = repLost
 		c.requeue(env, u)

@@ -142,17 +142,17 @@ func (c *Committee) flushReleases(env protocol.Env) {
 }
 
 // pruneOpen drops closed jobs from the open list once they are half of
-// it, so scans over open jobs stay proportional to what is open.
+// it, so scans over open jobs stay proportional to what is open. Its
+// caller has just closed one job of the list (each closes once, and every
+// job is on the list from its post), so a count of closes since the last
+// prune is the list's count of closed jobs: counting them by a scan cost
+// O(open) per close, quadratic at a thousand jobs a second.
 func (c *Committee) pruneOpen() {
-	closed := 0
-	for _, j := range c.open {
-		if j.state == jobClosed {
-			closed++
-		}
-	}
-	if 2*closed < len(c.open) {
+	c.closedOpen++
+	if 2*c.closedOpen < len(c.open) {
 		return
 	}
+	c.closedOpen = 0
 	keep := c.open[:0]
 	for _, j := range c.open {
 		if j.state != jobClosed {
