@@ -30,6 +30,9 @@ type runOptions struct {
 	out    string // run folder; overrides outputs.dir
 	quiet  bool   // no progress
 	replay string // the command that runs the same scenario again
+	// memprofile, if set, is where the heap profile of the live simulation
+	// is written when each repetition reaches its end.
+	memprofile string
 }
 
 func newRunCmd() *cobra.Command {
@@ -98,6 +101,7 @@ terminal, a line every 10 s otherwise.`,
 	f.StringVar(&jitter, "jitter", "", "mean of exponential jitter per message, e.g. 5ms; 0 for none (network.jitter)")
 	f.StringVarP(&opt.out, "out", "o", "", "run folder (default: outputs.dir, or runs/<run.name>)")
 	f.BoolVarP(&opt.quiet, "quiet", "q", false, "no progress bar or lines")
+	f.StringVar(&opt.memprofile, "memprofile", "", "write the heap profile (pprof) of the simulation at its end to this file, and print the heap in use")
 	return cmd
 }
 
@@ -164,7 +168,15 @@ func runScenario(stdout, stderr io.Writer, sc *scenarios.Scenario, opt runOption
 	if !opt.quiet {
 		ro.Progress = &barProgress{w: stderr, reps: sc.Run.Repetitions}
 	}
+	var heap *heapProfile
+	if opt.memprofile != "" {
+		heap = &heapProfile{Progress: ro.Progress, path: opt.memprofile, w: stderr}
+		ro.Progress = heap
+	}
 	res, err := runner.Run(sc, ro)
+	if heap != nil && heap.err != nil {
+		return fmt.Errorf("--memprofile: %w", heap.err)
+	}
 	if errors.Is(err, runner.ErrScenario) {
 		return usageError{err}
 	}
