@@ -75,3 +75,19 @@ func (h *heapProfile) write() {
 	runtime.ReadMemStats(&m)
 	fmt.Fprintf(h.w, "heap profile: %s (heap in use %.1f MB, %d objects)\n", h.path, float64(m.HeapInuse)/1e6, m.HeapObjects)
 }
+
+// startCPUProfile profiles the CPU until the returned stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
+}

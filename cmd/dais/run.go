@@ -33,6 +33,7 @@ type runOptions struct {
 	// memprofile, if set, is where the heap profile of the live simulation
 	// is written when each repetition reaches its end.
 	memprofile string
+	cpuprofile string // where the CPU profile of the whole run goes
 }
 
 func newRunCmd() *cobra.Command {
@@ -101,6 +102,7 @@ terminal, a line every 10 s otherwise.`,
 	f.StringVar(&jitter, "jitter", "", "mean of exponential jitter per message, e.g. 5ms; 0 for none (network.jitter)")
 	f.StringVarP(&opt.out, "out", "o", "", "run folder (default: outputs.dir, or runs/<run.name>)")
 	f.BoolVarP(&opt.quiet, "quiet", "q", false, "no progress bar or lines")
+	f.StringVar(&opt.cpuprofile, "cpuprofile", "", "write the CPU profile (pprof) of the run to this file")
 	f.StringVar(&opt.memprofile, "memprofile", "", "write the heap profile (pprof) of the simulation at its end to this file, and print the heap in use")
 	return cmd
 }
@@ -167,6 +169,13 @@ func runScenario(stdout, stderr io.Writer, sc *scenarios.Scenario, opt runOption
 	ro := runner.Options{Version: buildVersion()}
 	if !opt.quiet {
 		ro.Progress = &barProgress{w: stderr, reps: sc.Run.Repetitions}
+	}
+	if opt.cpuprofile != "" {
+		stop, err := startCPUProfile(opt.cpuprofile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer stop()
 	}
 	var heap *heapProfile
 	if opt.memprofile != "" {

@@ -98,9 +98,9 @@ func TestPruneSettledJob(t *testing.T) {
 }
 
 // A result root is pruned exactly the window after the block that
-// recorded it, in a block built on a block not yet committed too: the
-// mark of a pruned record in a pending block's layer hides it from the
-// blocks above, and reaches the committed state as a deletion.
+// recorded it: the mark of a pruned record in a pending block's layer
+// hides it from the blocks built above, and reaches the committed state
+// as a deletion.
 func TestPruneResultRootAcrossPendingBlocks(t *testing.T) {
 	n := pruneNet(t)
 	l0, l1 := n.ledgers[0], n.ledgers[1]
@@ -115,14 +115,13 @@ func TestPruneResultRootAcrossPendingBlocks(t *testing.T) {
 		t.Fatalf("root pruned early, at height %d: %v", l0.Height(), err)
 	}
 	// Blocks at recorded+window (which prunes) and the one above it, made
-	// before either commits.
+	// before either commits: the block above sees the root gone.
 	h := l0.Height() + 1
 	rawA, a := l0.MakeBlock(h, l0.Tip(), 2, n.now)
-	mustAdd(t, n, n.sign(3, NewResultRoot(n.nonce(3), fee, root, 5))) // recordable again, above the pruning block
-	rawB, b := l0.MakeBlock(h+1, a, 2, n.now)
-	if blk, err := DecodeBlock(rawB); err != nil || len(blk.Txs) != 2 {
-		t.Fatalf("the block above the pruning one holds %d txs (%v), want the reward and the re-recorded root", len(blk.Txs), err)
+	if _, ok := l0.views[a].st.child().resultRoot(root); ok {
+		t.Fatal("a layer above the pruning block still sees the root")
 	}
+	rawB, b := l0.MakeBlock(h+1, a, 2, n.now)
 	for _, blk := range []struct {
 		h    uint64
 		raw  []byte
@@ -138,8 +137,18 @@ func TestPruneResultRootAcrossPendingBlocks(t *testing.T) {
 			t.Fatalf("at height %d the replicas disagree, or the root is not the recomputed one", blk.h)
 		}
 	}
-	if r, err := l0.FindResultRoot(root); err != nil || r.Height != h+1 {
-		t.Errorf("the re-recorded root: %+v, %v; want it recorded at %d", r, err, h+1)
+	_, err := l0.FindResultRoot(root)
+	if err == nil || !strings.Contains(err.Error(), "past the dispute window") {
+		t.Errorf("the pruned root: %v, want past the dispute window", err)
+	}
+	if _, marked := l0.base.roots[root]; marked {
+		t.Error("the committed state keeps a mark for the pruned root")
+	}
+	// Pruned, the root is a new record again.
+	mustAdd(t, n, n.sign(3, NewResultRoot(n.nonce(3), fee, root, 5)))
+	n.step(2)
+	if r, err := l0.FindResultRoot(root); err != nil || r.Height != l0.Height() {
+		t.Errorf("the re-recorded root: %+v, %v; want it recorded at %d", r, err, l0.Height())
 	}
 }
 
