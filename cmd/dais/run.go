@@ -30,6 +30,10 @@ type runOptions struct {
 	out    string // run folder; overrides outputs.dir
 	quiet  bool   // no progress
 	replay string // the command that runs the same scenario again
+	// memprofile, if set, is where the heap profile of the live simulation
+	// is written when each repetition reaches its end.
+	memprofile string
+	cpuprofile string // where the CPU profile of the whole run goes
 }
 
 func newRunCmd() *cobra.Command {
@@ -98,6 +102,8 @@ terminal, a line every 10 s otherwise.`,
 	f.StringVar(&jitter, "jitter", "", "mean of exponential jitter per message, e.g. 5ms; 0 for none (network.jitter)")
 	f.StringVarP(&opt.out, "out", "o", "", "run folder (default: outputs.dir, or runs/<run.name>)")
 	f.BoolVarP(&opt.quiet, "quiet", "q", false, "no progress bar or lines")
+	f.StringVar(&opt.cpuprofile, "cpuprofile", "", "write the CPU profile (pprof) of the run to this file")
+	f.StringVar(&opt.memprofile, "memprofile", "", "write the heap profile (pprof) of the simulation at its end to this file, and print the heap in use")
 	return cmd
 }
 
@@ -164,7 +170,22 @@ func runScenario(stdout, stderr io.Writer, sc *scenarios.Scenario, opt runOption
 	if !opt.quiet {
 		ro.Progress = &barProgress{w: stderr, reps: sc.Run.Repetitions}
 	}
+	if opt.cpuprofile != "" {
+		stop, err := startCPUProfile(opt.cpuprofile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer stop()
+	}
+	var heap *heapProfile
+	if opt.memprofile != "" {
+		heap = &heapProfile{Progress: ro.Progress, path: opt.memprofile, w: stderr}
+		ro.Progress = heap
+	}
 	res, err := runner.Run(sc, ro)
+	if heap != nil && heap.err != nil {
+		return fmt.Errorf("--memprofile: %w", heap.err)
+	}
 	if errors.Is(err, runner.ErrScenario) {
 		return usageError{err}
 	}

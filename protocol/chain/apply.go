@@ -180,7 +180,7 @@ func (l *Ledger) applyTx(st *layer, tx *Tx) error {
 		st.setVote(voteKey{b.Proposal, from}, b.Choice)
 	case Settle:
 		st.setAccount(from, s)
-		settle(st, b)
+		settle(st, b, l.p.DisputeBlocks)
 	case Payout:
 		st.setAccount(from, s)
 		credit(st, b.Pay)
@@ -193,6 +193,7 @@ func (l *Ledger) applyTx(st *layer, tx *Tx) error {
 	case ResultRoot:
 		st.setAccount(from, s)
 		st.addResultRoot(b.Root, RootRecord{Count: b.Count, Height: st.height})
+		st.expire(l.p.DisputeBlocks, expiry{id: b.Root, root: true})
 	}
 	return nil
 }
@@ -215,11 +216,13 @@ func (l *Ledger) checkSlash(st *layer, b Slash) error {
 	return nil
 }
 
-// beginBlock starts the block at height on st: unbonded stake whose time
-// has come returns to the balances.
+// beginBlock starts the block at height on st: what falls due is pruned
+// (prune.go), and unbonded stake whose time has come returns to the
+// balances.
 func (l *Ledger) beginBlock(st *layer, height uint64) {
 	st.height = height
 	st.fees = 0
+	st.prune()
 	b := st.batch(height)
 	if b == nil {
 		return

@@ -160,8 +160,9 @@ func checkRelease(st *layer, r Release) error {
 	return nil
 }
 
-// settle applies a checked settle.
-func settle(st *layer, b Settle) {
+// settle applies a checked settle. A job it closes is pruned window
+// blocks later (prune.go).
+func settle(st *layer, b Settle, window uint64) {
 	for _, r := range b.Jobs {
 		j, _ := st.job(r.Job)
 		for _, c := range r.Pay {
@@ -177,6 +178,9 @@ func settle(st *layer, b Settle) {
 			j.Escrow = 0
 		}
 		st.setJob(j)
+		if j.Escrow == 0 {
+			st.expire(window, jobExpiry(j.ID))
+		}
 	}
 }
 

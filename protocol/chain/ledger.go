@@ -461,6 +461,37 @@ func (l *Ledger) Commitment(job JobID, unit uint32, provider Address) (Commitmen
 	return l.base.commit(commitKey{job, unit, provider})
 }
 
+// FindCommitment is Commitment, or why there is none: a job the ledger
+// holds keeps all its commitments, so a missing one was never made; a
+// job it does not hold was never posted or was pruned (prune.go), which
+// the ledger cannot tell apart without keeping what pruning drops.
+func (l *Ledger) FindCommitment(job JobID, unit uint32, provider Address) (Commitment, error) {
+	if c, ok := l.Commitment(job, unit, provider); ok {
+		return c, nil
+	}
+	if _, ok := l.base.job(job); ok {
+		return Commitment{}, fmt.Errorf("%s committed no result for unit %d of job %x", provider, unit, job[:4])
+	}
+	return Commitment{}, fmt.Errorf("%w %x: never posted%s", ErrUnknownJob, job[:4], l.pastWindow("settled"))
+}
+
+// FindResultRoot is ResultRoot, or why there is none.
+func (l *Ledger) FindResultRoot(root Hash) (RootRecord, error) {
+	if r, ok := l.ResultRoot(root); ok {
+		return r, nil
+	}
+	return RootRecord{}, fmt.Errorf("no result root %x on the ledger: never recorded%s", root[:4], l.pastWindow("recorded"))
+}
+
+// pastWindow completes "never …" with the other reason a record is
+// missing when the ledger prunes.
+func (l *Ledger) pastWindow(what string) string {
+	if l.p.DisputeBlocks == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", or %s %d or more blocks ago: past the dispute window", what, l.p.DisputeBlocks)
+}
+
 // Proposal returns a governance proposal (its Body is a copy).
 func (l *Ledger) Proposal(id uint64) (ProposalRecord, bool) {
 	p, ok := l.base.proposal(id)

@@ -82,6 +82,12 @@ type Params struct {
 	// VotingPeriod is how many blocks a proposal accepts votes: proposed in
 	// block h, votes are valid in blocks h … h+VotingPeriod−1.
 	VotingPeriod uint64
+	// DisputeBlocks is the dispute window: a settled job's record and
+	// result commitments are pruned this many blocks after the block that
+	// settles it, and a result root this many after the block that records
+	// it (prune.go); evidence that names them must be on chain by then. 0
+	// keeps everything for good.
+	DisputeBlocks uint64
 
 	// MempoolMaxTxs and MempoolMaxBytes bound the mempool; when full, a
 	// transaction with a higher fee evicts the lowest-fee one.
@@ -92,8 +98,14 @@ type Params struct {
 	MempoolMaxPerSender int
 }
 
+// DefaultDisputeBlocks is the default dispute window: 20 minutes of 2 s
+// blocks (the market's default interval), where the market's own slashes
+// go out within a few blocks of the result they name.
+const DefaultDisputeBlocks = 600
+
 // DefaultParams returns the ledger's default rules: one-token block reward,
-// half the fees burned, a 5% slash, 100-block unbonding, 1 MiB blocks.
+// half the fees burned, a 5% slash, 100-block unbonding, 1 MiB blocks, a
+// 600-block dispute window.
 func DefaultParams() Params {
 	return Params{
 		UnbondingBlocks: 100,
@@ -124,6 +136,7 @@ func DefaultParams() Params {
 			PerByte: 10,
 		},
 		VotingPeriod:        1_000,
+		DisputeBlocks:       DefaultDisputeBlocks,
 		MempoolMaxTxs:       10_000,
 		MempoolMaxBytes:     16 << 20,
 		MempoolMaxPerSender: 64,

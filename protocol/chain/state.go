@@ -7,8 +7,9 @@ import (
 )
 
 // The ledger state is a set of records (accounts, escrowed jobs, result
-// commitments, unbonding batches, proposals, votes, used evidence) plus a
-// few counters. Its root must change whenever any record does, and cost
+// commitments, unbonding batches, proposals, votes, used evidence, result
+// roots, and the schedule that prunes settled jobs and old roots: prune.go)
+// plus a few counters. Its root must change whenever any record does, and cost
 // little per block however many accounts exist. Hashing the sorted state
 // after every block would cost O(accounts) per block per node, far too much
 // for simulations with 10⁵ accounts and 10³ validators, so the root is an
@@ -37,6 +38,7 @@ const (
 	tagEvidence = 'e'
 	tagVersion  = 'm'
 	tagRoot     = 'r'
+	tagExpiry   = 'x'
 )
 
 // acc256 is a 256-bit accumulator, little-endian limbs, arithmetic mod 2²⁵⁶.
@@ -98,7 +100,8 @@ func accountLeaf(a Address, v acct) Hash {
 	return sha256.Sum256(b[:])
 }
 
-// Job is an escrowed job.
+// Job is an escrowed job. Its ID is never zero (JobIDFor is a hash): a
+// layer marks a pruned job with the zero Job.
 type Job struct {
 	ID     JobID
 	Poster Address
@@ -122,6 +125,17 @@ type commitKey struct {
 	Unit     uint32
 	Provider Address
 }
+
+// unitKey is a commitment's key within its job's.
+type unitKey struct {
+	Unit     uint32
+	Provider Address
+}
+
+// jobCommits are one job's commitments in one layer. A job's commitments
+// are kept together so that pruning the job can find them all; a nil
+// value in a layer marks them pruned.
+type jobCommits map[unitKey]Commitment
 
 func commitLeaf(k commitKey, c Commitment) Hash {
 	return leafHash(tagCommit, k.Job[:], binary.BigEndian.AppendUint32(nil, k.Unit), k.Provider[:], c.Result[:], u64(c.Height))
@@ -183,14 +197,15 @@ type layer struct {
 	parent *layer
 
 	accounts  map[Address]acct
-	jobs      map[JobID]Job
-	commits   map[commitKey]Commitment
+	jobs      map[JobID]Job          // zero Job: pruned
+	commits   map[JobID]jobCommits   // nil value: pruned
 	unbond    map[uint64]unbondBatch // nil value: released
 	proposals map[uint64]ProposalRecord
 	votes     map[voteKey]Choice
 	evidence  map[Hash]bool
 	versions  map[versionKey]VersionRecord
-	roots     map[Hash]RootRecord
+	roots     map[Hash]RootRecord    // zero record: pruned
+	expiry    map[uint64]expiryBatch // nil value: done
 
 	// Counters: the whole state's values, not differences.
 	sum          acc256
@@ -260,7 +275,8 @@ func (l *layer) setAccount(a Address, v acct) {
 }
 
 func (l *layer) job(id JobID) (Job, bool) {
-	return lookup(l, func(l *layer) map[JobID]Job { return l.jobs }, id)
+	j, ok := lookup(l, func(l *layer) map[JobID]Job { return l.jobs }, id)
+	return j, ok && j.ID != JobID{}
 }
 
 func (l *layer) setJob(j Job) {
@@ -277,12 +293,53 @@ func (l *layer) setJob(j Job) {
 }
 
 func (l *layer) commit(k commitKey) (Commitment, bool) {
-	return lookup(l, func(l *layer) map[commitKey]Commitment { return l.commits }, k)
+	u := unitKey{k.Unit, k.Provider}
+	for ; l != nil; l = l.parent {
+		if m, ok := l.commits[k.Job]; ok {
+			if m == nil {
+				break // pruned
+			}
+			if c, ok := m[u]; ok {
+				return c, true
+			}
+		}
+	}
+	return Commitment{}, false
 }
 
 // addCommit records a new commitment (commitments are never changed).
 func (l *layer) addCommit(k commitKey, c Commitment) {
-	addRecord(l, &l.commits, k, c, func() Hash { return commitLeaf(k, c) })
+	if !l.scratch {
+		l.sum.add(commitLeaf(k, c))
+	}
+	if l.commits == nil {
+		l.commits = make(map[JobID]jobCommits)
+	}
+	m := l.commits[k.Job]
+	if m == nil { // none in this layer, or pruned here (then the job is gone and no commitment gets here)
+		m = make(jobCommits)
+		l.commits[k.Job] = m
+	}
+	m[unitKey{k.Unit, k.Provider}] = c
+}
+
+// commitsOf returns every commitment of a job seen from l, by key. The
+// result is fresh.
+func (l *layer) commitsOf(job JobID) map[commitKey]Commitment {
+	out := map[commitKey]Commitment{}
+	for ; l != nil; l = l.parent {
+		m, ok := l.commits[job]
+		if ok && m == nil {
+			break
+		}
+		for u, c := range m {
+			k := commitKey{job, u.Unit, u.Provider}
+			if _, shadowed := out[k]; !shadowed {
+				out[k] = c
+			}
+		}
+	}
+	return out
 }
 
 // addRecord writes a record that is never changed into the map m points
@@ -361,7 +418,8 @@ func (l *layer) useEvidence(h Hash) {
 }
 
 func (l *layer) resultRoot(h Hash) (RootRecord, bool) {
-	return lookup(l, func(l *layer) map[Hash]RootRecord { return l.roots }, h)
+	r, ok := lookup(l, func(l *layer) map[Hash]RootRecord { return l.roots }, h)
+	return r, ok && r.Count > 0
 }
 
 // addResultRoot records a new result batch (never changed).
@@ -375,24 +433,17 @@ func (l *layer) flushInto(p *layer) {
 	if l.scratch {
 		panic("chain: a scratch layer flushed into the state")
 	}
+	base := p.parent == nil // the base keeps no markers of what is gone
 	flush(l.accounts, &p.accounts)
-	flush(l.jobs, &p.jobs)
-	flush(l.commits, &p.commits)
+	flushMarked(l.jobs, &p.jobs, base, func(j Job) bool { return j.ID == JobID{} })
+	flushCommits(l.commits, &p.commits, base)
 	flush(l.proposals, &p.proposals)
 	flush(l.votes, &p.votes)
 	flush(l.evidence, &p.evidence)
 	flush(l.versions, &p.versions)
-	flush(l.roots, &p.roots)
-	for k, b := range l.unbond {
-		if p.unbond == nil {
-			p.unbond = make(map[uint64]unbondBatch)
-		}
-		if b == nil && p.parent == nil {
-			delete(p.unbond, k) // the base keeps no release markers
-		} else {
-			p.unbond[k] = b
-		}
-	}
+	flushMarked(l.roots, &p.roots, base, func(r RootRecord) bool { return r.Count == 0 })
+	flushMarked(l.unbond, &p.unbond, base, func(b unbondBatch) bool { return b == nil })
+	flushMarked(l.expiry, &p.expiry, base, func(b expiryBatch) bool { return b == nil })
 	p.sum, p.height, p.minted, p.burned, p.nextProposal, p.fees = l.sum, l.height, l.minted, l.burned, l.nextProposal, l.fees
 }
 
@@ -407,6 +458,48 @@ func flush[K comparable, V any](from map[K]V, to *map[K]V) {
 	}
 	for k, v := range from {
 		(*to)[k] = v
+	}
+}
+
+// flushMarked is flush for a map whose values marked gone delete the
+// parent's entry when the parent is the base (other layers keep the mark,
+// to shadow their own parents).
+func flushMarked[K comparable, V any](from map[K]V, to *map[K]V, base bool, gone func(V) bool) {
+	if len(from) == 0 {
+		return
+	}
+	if *to == nil {
+		*to = make(map[K]V, len(from))
+	}
+	for k, v := range from {
+		if base && gone(v) {
+			delete(*to, k)
+		} else {
+			(*to)[k] = v
+		}
+	}
+}
+
+// flushCommits merges a layer's commitments into its parent's, job by
+// job: a job's commitments are spread over the layers that recorded them.
+func flushCommits(from map[JobID]jobCommits, to *map[JobID]jobCommits, base bool) {
+	if len(from) == 0 {
+		return
+	}
+	if *to == nil {
+		*to = make(map[JobID]jobCommits, len(from))
+	}
+	for j, m := range from {
+		switch have, ok := (*to)[j]; {
+		case m == nil && base:
+			delete(*to, j)
+		case m == nil || !ok || have == nil:
+			(*to)[j] = m // a mark, or the first of this job here (the job was not pruned: it got a commitment after)
+		default:
+			for u, c := range m {
+				have[u] = c
+			}
+		}
 	}
 }
 
@@ -437,10 +530,14 @@ func (l *layer) recomputeRoot() Hash {
 		sum.add(accountLeaf(a, v))
 	}
 	for _, j := range merged(l, func(l *layer) map[JobID]Job { return l.jobs }) {
-		sum.add(j.leaf())
+		if j.ID != (JobID{}) {
+			sum.add(j.leaf())
+		}
 	}
-	for k, c := range merged(l, func(l *layer) map[commitKey]Commitment { return l.commits }) {
-		sum.add(commitLeaf(k, c))
+	for job := range merged(l, func(l *layer) map[JobID]jobCommits { return l.commits }) {
+		for k, c := range l.commitsOf(job) {
+			sum.add(commitLeaf(k, c))
+		}
 	}
 	for r, b := range merged(l, func(l *layer) map[uint64]unbondBatch { return l.unbond }) {
 		if b != nil {
@@ -460,7 +557,14 @@ func (l *layer) recomputeRoot() Hash {
 		sum.add(v.leaf())
 	}
 	for h, r := range merged(l, func(l *layer) map[Hash]RootRecord { return l.roots }) {
-		sum.add(rootLeaf(h, r))
+		if r.Count > 0 {
+			sum.add(rootLeaf(h, r))
+		}
+	}
+	for at, b := range merged(l, func(l *layer) map[uint64]expiryBatch { return l.expiry }) {
+		for _, e := range b {
+			sum.add(expiryLeaf(at, e))
+		}
 	}
 	c := *l
 	c.sum = sum

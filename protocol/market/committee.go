@@ -226,13 +226,7 @@ type Chain interface {
 // (the judge reads it). Every node of the chain must use the same rules.
 func ChainRules(lc *chain.Config, settler chain.Address, policy rewards.Policy, ledger func() *chain.Ledger) {
 	lc.Settler = settler
-	lc.VerifyEvidence = verify.Judge(func(j chain.JobID, u uint32, a chain.Address) (verify.Hash, bool) {
-		cm, ok := ledger().Commitment(j, u, a)
-		return cm.Result, ok
-	}, func(root verify.Hash) (uint32, bool) {
-		r, ok := ledger().ResultRoot(root)
-		return r.Count, ok
-	})
+	lc.VerifyEvidence = judge(ledger)
 	lc.SlashFraction = func(_ uint64, ev []byte) chain.PPM {
 		e, err := verify.DecodeEvidence(ev)
 		if err != nil {
@@ -240,6 +234,18 @@ func ChainRules(lc *chain.Config, settler chain.Address, policy rewards.Policy, 
 		}
 		return chain.PPM(policy.Slash[e.Offence]) * 100
 	}
+}
+
+// judge is verify.Judge against the committed results of the ledger that
+// ledger returns.
+func judge(ledger func() *chain.Ledger) func(chain.Address, []byte) error {
+	return verify.Judge(func(j chain.JobID, u uint32, a chain.Address) (verify.Hash, error) {
+		cm, err := ledger().FindCommitment(j, u, a)
+		return cm.Result, err
+	}, func(root verify.Hash) (uint32, error) {
+		r, err := ledger().FindResultRoot(root)
+		return r.Count, err
+	})
 }
 
 // EncodePost is the spec of the JobPost transaction a requester sends
@@ -432,13 +438,7 @@ func NewCommittee(cfg Config) (*Committee, error) {
 	lc.Settler = c.settler
 	lc.ProposerAddress = func(protocol.NodeID) chain.Address { return c.pool }
 	lc.Emission = func(h uint64) uint64 { return uint64(c.schedule(h).Emission(h)) }
-	lc.VerifyEvidence = verify.Judge(func(j chain.JobID, u uint32, a chain.Address) (verify.Hash, bool) {
-		cm, ok := c.ledger.Commitment(j, u, a)
-		return cm.Result, ok
-	}, func(root verify.Hash) (uint32, bool) {
-		r, ok := c.ledger.ResultRoot(root)
-		return r.Count, ok
-	})
+	lc.VerifyEvidence = judge(func() *chain.Ledger { return c.ledger })
 	lc.SlashFraction = c.slashFraction
 	lc.ModeledVerification = true
 	// Market transactions carry no gas fee: what requesters pay is the

@@ -189,11 +189,13 @@ func decodeProof(p []byte) (*ResultProof, error) {
 // it names the result (Step = Steps): commitment looks it up (nil skips
 // the lookup), or, for evidence with a batch proof, batch says how many
 // results the committed batch with that root holds and the proof must
-// place the claim among them. A checkpoint revealed in a dispute, or a
+// place the claim among them. Each returns why the record is not there
+// when it is not (chain.Ledger's FindCommitment and FindResultRoot: never
+// recorded, or pruned past the ledger's dispute window). A checkpoint revealed in a dispute, or a
 // validator's verdict, is not a ledger record; the evidence stands for
 // the signed message that carried it (signatures are modeled).
-func Judge(commitment func(job chain.JobID, unit uint32, offender chain.Address) (Hash, bool),
-	batch func(root Hash) (count uint32, ok bool)) func(chain.Address, []byte) error {
+func Judge(commitment func(job chain.JobID, unit uint32, offender chain.Address) (Hash, error),
+	batch func(root Hash) (count uint32, err error)) func(chain.Address, []byte) error {
 	return func(offender chain.Address, p []byte) error {
 		e, err := DecodeEvidence(p)
 		if err != nil {
@@ -206,9 +208,12 @@ func Judge(commitment func(job chain.JobID, unit uint32, offender chain.Address)
 			return fmt.Errorf("%w: the claimed checkpoint %d of unit %d is the honest one", ErrEvidence, e.Step, e.Unit)
 		}
 		if pr := e.Proof; e.Offence == rewards.LazyWork && e.Step == e.Steps && pr != nil {
-			n, ok := batch(pr.Root)
-			if !ok || n != pr.Count {
-				return fmt.Errorf("%w: no committed batch of %d results with root %x", ErrEvidence, pr.Count, pr.Root[:4])
+			n, err := batch(pr.Root)
+			if err != nil {
+				return fmt.Errorf("%w: no committed batch with root %x: %v", ErrEvidence, pr.Root[:4], err)
+			}
+			if n != pr.Count {
+				return fmt.Errorf("%w: the committed batch with root %x holds %d results, not %d", ErrEvidence, pr.Root[:4], n, pr.Count)
 			}
 			if !VerifyProof(pr.Root, int(n), int(pr.Index), ResultLeaf(e.Job, e.Unit, offender, e.Claimed), pr.Path) {
 				return fmt.Errorf("%w: the proof does not place %s's claim for unit %d in the batch", ErrEvidence, offender, e.Unit)
@@ -216,9 +221,9 @@ func Judge(commitment func(job chain.JobID, unit uint32, offender chain.Address)
 			return nil
 		}
 		if e.Offence == rewards.LazyWork && e.Step == e.Steps && commitment != nil {
-			c, ok := commitment(e.Job, e.Unit, offender)
-			if !ok {
-				return fmt.Errorf("%w: %s committed no result for unit %d of job %x", ErrEvidence, offender, e.Unit, e.Job[:4])
+			c, err := commitment(e.Job, e.Unit, offender)
+			if err != nil {
+				return fmt.Errorf("%w: %v", ErrEvidence, err)
 			}
 			if c != e.Claimed {
 				return fmt.Errorf("%w: %s committed another result for unit %d", ErrEvidence, offender, e.Unit)

@@ -177,10 +177,12 @@ func TestEvidenceRoundTripAndJudge(t *testing.T) {
 		t.Fatalf("round trip: %+v, %v", got, err)
 	}
 	committed := map[chain.Address]Hash{offender: {5}}
-	judge := Judge(func(j chain.JobID, u uint32, a chain.Address) (Hash, bool) {
-		h, ok := committed[a]
-		return h, ok && j == job && u == 300
-	}, func(Hash) (uint32, bool) { return 0, false })
+	judge := Judge(func(j chain.JobID, u uint32, a chain.Address) (Hash, error) {
+		if h, ok := committed[a]; ok && j == job && u == 300 {
+			return h, nil
+		}
+		return Hash{}, errors.New("no such commitment")
+	}, func(Hash) (uint32, error) { return 0, errors.New("no such batch") })
 	if err := judge(offender, e.Encode()); err != nil {
 		t.Errorf("true evidence rejected: %v", err)
 	}
@@ -225,7 +227,12 @@ func TestEvidenceBatchProof(t *testing.T) {
 	claimed := Hash{0xba, 0xd}
 	leaves[3] = ResultLeaf(job, 3, offender, claimed)
 	root := Root(leaves)
-	judge := Judge(nil, func(r Hash) (uint32, bool) { return 5, r == root })
+	judge := Judge(nil, func(r Hash) (uint32, error) {
+		if r != root {
+			return 0, errors.New("no such batch")
+		}
+		return 5, nil
+	})
 	e := Evidence{Offence: rewards.LazyWork, How: ByReplay, Offender: offender, Job: job, Unit: 3, Steps: 4, Step: 4, Claimed: claimed,
 		Proof: &ResultProof{Root: root, Count: 5, Index: 3, Path: Prove(leaves, 3)}}
 	got, err := DecodeEvidence(e.Encode())

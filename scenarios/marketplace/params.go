@@ -9,6 +9,7 @@ import (
 	"github.com/dais-sim/dais/gpu"
 	"github.com/dais-sim/dais/metrics"
 	"github.com/dais-sim/dais/protocol"
+	"github.com/dais-sim/dais/protocol/chain"
 	"github.com/dais-sim/dais/protocol/dist"
 	"github.com/dais-sim/dais/protocol/govern"
 	"github.com/dais-sim/dais/protocol/market"
@@ -141,6 +142,9 @@ type Params struct {
 	// NoCommitDelay commits every block the instant it is proposed.
 	BlockInterval, CommitDelay protocol.Duration
 	NoCommitDelay              bool
+	// DisputeBlocks is the ledger's dispute window (chain.Params; 0:
+	// chain.DefaultDisputeBlocks).
+	DisputeBlocks uint64
 	// TimerLate delays every node's timers (the simulator's sim.Config.TimerLateNs) and
 	// CPU charges each message to its sender's and receiver's processor
 	// (sim.Config.CPU): a live runtime's costs, which dais calibrate
@@ -193,6 +197,9 @@ var ErrParams = errors.New("marketplace: invalid parameters")
 func (p *Params) Defaults() {
 	if len(p.Matrix.Regions) == 0 {
 		p.Matrix = netspec.DefaultMatrix()
+	}
+	if p.DisputeBlocks == 0 {
+		p.DisputeBlocks = chain.DefaultDisputeBlocks
 	}
 	if p.BlockInterval == 0 {
 		p.BlockInterval = 2 * protocol.Second

@@ -85,7 +85,7 @@ func FromScenario(sc *scenarios.Scenario, rep int) (*Params, error) {
 	if p.Matching, err = market.ParseMatching(m.Matching); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrParams, err)
 	}
-	p.Settlement, p.ChainValidators = m.Settlement, m.ChainValidators
+	p.Settlement, p.ChainValidators, p.DisputeBlocks = m.Settlement, m.ChainValidators, m.DisputeBlocks
 	if p.Scheduler, err = market.ParsePolicy(m.Scheduler); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrParams, err)
 	}

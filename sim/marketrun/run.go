@@ -250,6 +250,7 @@ func committeeConfig(p *marketplace.Params, nodes []marketplace.Node, sybils [][
 	lp.MaxBlockBytes = 256 << 20
 	lp.MempoolMaxTxs, lp.MempoolMaxBytes, lp.MempoolMaxPerSender = 1<<22, 1<<32, 1<<20
 	lp.VotingPeriod = p.Gov.VotingPeriod
+	lp.DisputeBlocks = p.DisputeBlocks
 	return market.Config{
 		Ledger:  chain.Config{Genesis: genesis, Params: lp, KeySeed: p.Seed},
 		Keys:    keys,
