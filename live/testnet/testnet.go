@@ -3,10 +3,14 @@ package testnet
 import (
 	"errors"
 	"fmt"
+	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dais-sim/dais/live/node"
@@ -276,25 +280,62 @@ func (t *Testnet) IDs() []protocol.NodeID {
 
 func (t *Testnet) has(id protocol.NodeID) bool { return slices.Contains(t.IDs(), id) }
 
-// FreePorts returns n distinct TCP ports that were free on 127.0.0.1 a
-// moment ago. They are held open together while picked, so they differ;
-// another process may still take one before a node binds it, and that node
-// then fails to start and says so.
+// FreePorts returns n distinct TCP ports that were free on 127.0.0.1 (and
+// for UDP, which QUIC listens on) a moment ago. They are held open
+// together while picked, so they differ. They are drawn below the
+// kernel's ephemeral range (ip_local_port_range), where no process's
+// outgoing connection or ":0" listener is given a port: one picked there
+// was taken by another test's connection before its node bound it, under
+// load. Another process may still bind one on purpose before a node does;
+// that node then fails to start and says so. Where the range cannot be
+// read or leaves no room below it, the OS picks (":0").
 func FreePorts(n int) ([]int, error) {
-	var ls []net.Listener
+	var held []io.Closer
 	defer func() {
-		for _, l := range ls {
+		for _, l := range held {
 			l.Close()
 		}
 	}()
+	lo, hi := 10000, ephemeralLow()
 	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	for tries := 0; len(ports) < n; tries++ {
+		port := 0
+		if hi-lo >= 4*n && tries < 64*n {
+			port = lo + rand.IntN(hi-lo)
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err != nil {
+			if port != 0 {
+				continue // taken: draw again
+			}
 			return nil, fmt.Errorf("testnet: finding a free port on 127.0.0.1: %w", err)
 		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		port = l.Addr().(*net.TCPAddr).Port
+		held = append(held, l)
+		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		held = append(held, u)
+		ports = append(ports, port)
 	}
 	return ports, nil
+}
+
+// ephemeralLow is the first port of the kernel's ephemeral range, or 0
+// where it cannot be read (not Linux).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return 0
+	}
+	low, err := strconv.Atoi(f[0])
+	if err != nil {
+		return 0
+	}
+	return low
 }

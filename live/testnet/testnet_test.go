@@ -384,3 +384,27 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// FreePorts draws distinct ports below the kernel's ephemeral range, where
+// no other process is handed one for an outgoing connection.
+func TestFreePortsAvoidTheEphemeralRange(t *testing.T) {
+	ports, err := testnet.FreePorts(40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		t.Skip("no ip_local_port_range here: the OS picks the ports")
+	}
+	var low int
+	if _, err := fmt.Sscan(string(b), &low); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int]bool{}
+	for _, p := range ports {
+		if seen[p] || p < 10000 || (low > 10000+160 && p >= low) {
+			t.Fatalf("ports %v: want 40 distinct ones in [10000, %d)", ports, low)
+		}
+		seen[p] = true
+	}
+}

@@ -33,12 +33,14 @@ type member struct {
 	downBps   uint64  // declared link (Join)
 	upBps     uint64
 	inFree    bool // in Committee.free
-	// inKey says the member is in Committee.byKey under keyT (FIFO) or
-	// keyV (FairShare): its freeSince or vtime when it went in, which is
-	// how the set finds it again after they change.
-	inKey bool
-	keyT  protocol.Time
-	keyV  float64
+	// inKey says the member is in Committee.byKey[keyCls] under keyT
+	// (FIFO) or keyV (FairShare): its class, freeSince or vtime when it
+	// went in, which is how the set finds it again after they change (a
+	// provider may join again as another class).
+	inKey  bool
+	keyCls int
+	keyT   protocol.Time
+	keyV   float64
 
 	// Validator state.
 	checks          int // outstanding
@@ -478,8 +480,8 @@ func (c *Committee) before(a, b *member) bool {
 // rekey keeps p's place in its class's ordered set: in it under its
 // current key while it is free, out of it otherwise.
 func (c *Committee) rekey(p *member) {
-	if p.inKey && (!p.inFree || p.keyT != p.freeSince || p.keyV != p.vtime) {
-		c.byKey[p.cls].Delete(p)
+	if p.inKey && (!p.inFree || p.keyT != p.freeSince || p.keyV != p.vtime || p.keyCls != p.cls) {
+		c.byKey[p.keyCls].Delete(p)
 		p.inKey = false
 	}
 	if !p.inFree || p.inKey {
@@ -488,7 +490,7 @@ func (c *Committee) rekey(p *member) {
 	for len(c.byKey) <= p.cls {
 		c.byKey = append(c.byKey, btree.NewG(16, c.before))
 	}
-	p.keyT, p.keyV, p.inKey = p.freeSince, p.vtime, true
+	p.keyT, p.keyV, p.keyCls, p.inKey = p.freeSince, p.vtime, p.cls, true
 	c.byKey[p.cls].ReplaceOrInsert(p)
 }
 

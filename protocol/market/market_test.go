@@ -531,7 +531,8 @@ func TestPayoutInChunks(t *testing.T) {
 // about to place: providers of five classes with one to three slots and
 // their own links, jobs that need more memory than some classes have or
 // carry deadlines, redundant units (a provider holding a replica is not
-// eligible again), answers, failures, timeouts, leaves and rejoins.
+// eligible again), answers, failures, timeouts, leaves, and joins again,
+// online or not, as another class.
 func TestKeyedMatchPicksAsPickDoes(t *testing.T) {
 	for _, pol := range []Policy{FIFO, FairShare} {
 		t.Run(pol.String(), func(t *testing.T) { keyedMatch(t, pol) })
@@ -611,9 +612,11 @@ func keyedMatch(t *testing.T, pol Policy) {
 		classes = append(classes, cl)
 	}
 	links := []uint64{0, 100e6, 1e9, 10e9}
-	join := func(p protocol.NodeID) {
+	joins := map[protocol.NodeID]int{}
+	join := func(p protocol.NodeID) { // a provider joining again comes as the next class
 		i := int(p) - first
-		c.Handle(env, protocol.Recv{From: p, Msg: &Join{Role: RoleProvider, Class: classes[i%len(classes)], Slots: uint32(1 + i%3),
+		joins[p]++
+		c.Handle(env, protocol.Recv{From: p, Msg: &Join{Role: RoleProvider, Class: classes[(i+joins[p])%len(classes)], Slots: uint32(1 + i%3),
 			DownBps: links[i%len(links)], UpBps: links[(i/4)%len(links)]}})
 	}
 	for p := range providers {
