@@ -19,7 +19,6 @@ import (
 	"github.com/dais-sim/dais/protocol/gossip"
 	"github.com/dais-sim/dais/protocol/gossip/gossiptest"
 	"github.com/dais-sim/dais/protocol/wire"
-	"github.com/dais-sim/dais/sim"
 )
 
 // memNet is an in-process Transport: Send hands the frame straight to the
@@ -244,31 +243,30 @@ func TestFloodOverMemNet(t *testing.T) {
 	}
 }
 
-// TestRandIsTheSimulatorsStream: a node draws the same numbers under both drivers.
-func TestRandIsTheSimulatorsStream(t *testing.T) {
+// TestRandIsTheNodeStream: a node draws protocol.Stream(seed, "node", id),
+// the stream the simulator gives it too (sim's TestRandIsTheNodeStream), so
+// a node draws the same numbers under both drivers.
+func TestRandIsTheNodeStream(t *testing.T) {
 	const seed, id = 99, 3
-	draw := func(out *[]uint64) protocol.Node {
-		return protocol.NodeFunc(func(env protocol.Env, in protocol.Input) {
-			if _, ok := in.(protocol.Start); ok && env.Self() == id {
-				for range 4 {
-					*out = append(*out, env.Rand().Uint64())
-				}
+	var liveDraws []uint64
+	draw := protocol.NodeFunc(func(env protocol.Env, in protocol.Input) {
+		if _, ok := in.(protocol.Start); ok {
+			for range 4 {
+				liveDraws = append(liveDraws, env.Rand().Uint64())
 			}
-		})
-	}
-	var simDraws, liveDraws []uint64
-	w := sim.New(sim.Config{Seed: seed})
-	for range id + 1 {
-		w.Add(draw(&simDraws))
-	}
-	w.Start()
-	w.RunUntil(protocol.Time(protocol.Second))
-
-	rt := newRuntime(t, draw(&liveDraws), live.Config{ID: id, Seed: seed, Epoch: time.Now(), Transport: newMemNet().port(id)})
+		}
+	})
+	rt := newRuntime(t, draw, live.Config{ID: id, Seed: seed, Epoch: time.Now(), Transport: newMemNet().port(id)})
 	rt.Start()
 	rt.Stop() // Stop waits for the node goroutine, so liveDraws is complete
-	if len(simDraws) != 4 || !slices.Equal(simDraws, liveDraws) {
-		t.Fatalf("live drew %x, sim drew %x", liveDraws, simDraws)
+	want := protocol.Stream(seed, "node", id)
+	for i, x := range liveDraws {
+		if w := want.Uint64(); x != w {
+			t.Fatalf("draw %d: live %x, the node stream %x", i, x, w)
+		}
+	}
+	if len(liveDraws) != 4 {
+		t.Fatalf("live drew %d numbers, want 4", len(liveDraws))
 	}
 }
 

@@ -12,8 +12,9 @@ import (
 )
 
 // The layering of DESIGN.md, as a lint over what every package of the
-// module depends on (go list's Deps: the whole transitive closure, test
-// files excluded). protocol/lint_test.go holds protocol's own purity.
+// module depends on (go list's Deps: the whole transitive closure; for
+// live and sim, their test files' too). protocol/lint_test.go holds
+// protocol's own purity.
 //
 // sim and live are two drivers of the same nodes and never import each
 // other: what both need (a run's setup from a scenario, the meters and
@@ -67,18 +68,27 @@ func under(path, dir string) bool {
 	return path == p || strings.HasPrefix(path, p+"/")
 }
 
+// packageOf is the package a go list -test entry belongs to: "p [p.test]",
+// "p_test [p.test]" (external test files) and "p.test" (the test main) are
+// p's.
+func packageOf(importPath string) string {
+	p, _, _ := strings.Cut(importPath, " ")
+	p = strings.TrimSuffix(p, ".test")
+	return strings.TrimSuffix(p, "_test")
+}
+
 // layerViolations applies rules to pkgs: one line per package and
 // forbidden dependency, sorted; an edge on allowed ("pkg → dep", module
 // directories) is left out and reported in used.
 func layerViolations(rules []layerRule, pkgs []goPackage, allowed ...string) (out, used []string) {
 	for _, p := range pkgs {
 		for _, r := range rules {
-			if !under(p.ImportPath, r.From) {
+			if !under(packageOf(p.ImportPath), r.From) {
 				continue
 			}
 			for _, d := range p.Deps {
 				for _, deny := range r.Deny {
-					if !under(d, deny) {
+					if !under(packageOf(d), deny) {
 						continue
 					}
 					if edge := strings.TrimPrefix(p.ImportPath, module+"/") + " → " + strings.TrimPrefix(d, module+"/"); slices.Contains(allowed, edge) {
@@ -95,10 +105,16 @@ func layerViolations(rules []layerRule, pkgs []goPackage, allowed ...string) (ou
 	return out, slices.Compact(used)
 }
 
-// listPackages runs go list -json on the module's packages.
-func listPackages(t *testing.T) []goPackage {
+// listPackages runs go list -json on the module's packages; with tests,
+// their test variants too (go list -test), whose Deps include what the
+// test files import.
+func listPackages(t *testing.T, tests bool) []goPackage {
 	t.Helper()
-	cmd := exec.Command("go", "list", "-json=ImportPath,Deps", module+"/...")
+	args := []string{"list", "-json=ImportPath,Deps"}
+	if tests {
+		args = append(args, "-test")
+	}
+	cmd := exec.Command("go", append(args, module+"/...")...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -120,7 +136,7 @@ func listPackages(t *testing.T) []goPackage {
 }
 
 func TestLayers(t *testing.T) {
-	pkgs := listPackages(t)
+	pkgs := listPackages(t, false)
 	// The lint must see the packages it rules on, or it passes vacuously.
 	for _, dir := range []string{"live/node", "live/testnet", "sim/marketrun", "sim/learnrun", "scenarios", "gpu/kernel", "cmd/dais/calibrate"} {
 		if !slices.ContainsFunc(pkgs, func(p goPackage) bool { return p.ImportPath == module+"/"+dir }) {
@@ -128,6 +144,17 @@ func TestLayers(t *testing.T) {
 		}
 	}
 	bad, used := layerViolations(layerRules, pkgs, pending...)
+	// The drivers' tests do not cross either: a test comparing the two
+	// (calibrate's) sits above both, and each driver's own tests hold it to
+	// what lies below (the node stream, a flood's figures on a graph).
+	// Other layers' tests may run their code on the simulator (protocol's
+	// consensus tests do).
+	testBad, _ := layerViolations(layerRules[:2], listPackages(t, true))
+	for _, v := range testBad {
+		if !slices.Contains(bad, v) {
+			bad = append(bad, v+" (in its tests)")
+		}
+	}
 	for _, v := range bad {
 		t.Error(v)
 	}
@@ -149,6 +176,8 @@ func TestLayerRules(t *testing.T) {
 		{"live/node", "sim/learnrun", true},
 		{"live/testnet", "sim/marketrun", true},
 		{"live", "sim", true},
+		{"live/p2p_test [" + module + "/live/p2p.test]", "sim", true}, // go list -test's external test package
+		{"live.test", "sim/netmodel", true},                           // and a test main
 		{"sim/marketrun", "live/node", true},
 		{"scenarios", "sim/netmodel", true},
 		{"scenarios/netspec", "sim", true},

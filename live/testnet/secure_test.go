@@ -3,7 +3,6 @@ package testnet_test
 import (
 	"context"
 	"fmt"
-	"math"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +13,6 @@ import (
 	"github.com/dais-sim/dais/protocol"
 	"github.com/dais-sim/dais/protocol/learn"
 	"github.com/dais-sim/dais/scenarios"
-	"github.com/dais-sim/dais/sim/learnrun"
 )
 
 // TestSecureFederatedJobSurvivesSIGKILLedLearner runs four node processes
@@ -25,10 +23,13 @@ import (
 // update: the kill lands where it lands), so the round must unmask with
 // it gone — the two others' sum, or all three with learner 3's self mask
 // rebuilt from their shares; then it is restarted and rejoins. No round may
-// fail to unmask, and the final test accuracy must be within 0.5 points
-// of the same job aggregated in clear by plain FedAvg (the simulator's
-// run of the same spec and seed, every learner in every round).
+// fail to unmask, and the final test accuracy must be within 2 points of
+// what the same job reaches aggregated in clear by plain FedAvg
+// (minSecureAccuracy).
 func TestSecureFederatedJobSurvivesSIGKILLedLearner(t *testing.T) {
+	// minSecureAccuracy is plain FedAvg's final accuracy on this job in the
+	// simulator, 0.9521, less 2 points (see the check).
+	const minSecureAccuracy = 0.9321
 	livetest.RequireLoopback(t)
 	if raceEnabled {
 		t.Skip("four processes training the MLP: the plain federated test covers the live learning path under -race")
@@ -95,19 +96,17 @@ func TestSecureFederatedJobSurvivesSIGKILLedLearner(t *testing.T) {
 		t.Errorf("the restarted learner took no part in a later round: %+v", v)
 	}
 
-	p := l.Params(seed)
-	p.Secure = nil
-	clear, err := learnrun.Run(&p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The clear run has no dropout; the live one lost learner 3's update
-	// for the round it was killed in (and the learners' timing differs),
-	// which moved the final accuracy by up to 0.9 points in the runs
-	// seen. A sum that did not unmask to the survivors' FedAvg would
-	// not train at all (accuracy near 10%).
-	if c.TestAccuracy == nil || math.Abs(*c.TestAccuracy-clear.Final()) > 0.02 {
-		t.Errorf("secure live accuracy %s, clear simulated FedAvg %.4f: want within 2 points", fmtAcc(c.TestAccuracy), clear.Final())
+	// A sum that did not unmask to the survivors' FedAvg would not train
+	// at all (accuracy near 10%). That a securely aggregated round commits
+	// FedAvg's model bit for bit is protocol/learn's TestSecureRoundIsFedAvg;
+	// that the simulator's secure run learns as plain FedAvg does, within
+	// 0.5 points, is sim/learnrun's TestSecureAggregationRun. Here the bar
+	// is what plain FedAvg reaches on this job in the simulator (95.21%,
+	// seed 5, BENCHMARKS.md), less 2 points: the live run lost learner 3's
+	// update for the round it was killed in, and its timing differs, which
+	// moved the final accuracy by up to 0.9 points in the runs seen.
+	if c.TestAccuracy == nil || *c.TestAccuracy < minSecureAccuracy {
+		t.Errorf("secure live accuracy %s, want at least %.2f", fmtAcc(c.TestAccuracy), minSecureAccuracy)
 	}
 	// The pots are split equally among the learners in each sum; every
 	// learner was in some.
@@ -123,8 +122,8 @@ func TestSecureFederatedJobSurvivesSIGKILLedLearner(t *testing.T) {
 		}
 		return c.Payouts == c.Submitted && earned == c.Paid
 	})
-	t.Logf("learner 3 killed in round %d; %d rounds unmasked, %d dropouts survived; accuracy %.4f secure live, %.4f clear simulated",
-		round, c.SecureUnmasked, c.SecureSurvived, *c.TestAccuracy, clear.Final())
+	t.Logf("learner 3 killed in round %d; %d rounds unmasked, %d dropouts survived; accuracy %.4f secure live",
+		round, c.SecureUnmasked, c.SecureSurvived, *c.TestAccuracy)
 }
 
 // TestFromScenarioSecureAggregation maps the shipped secure-aggregation
