@@ -41,6 +41,13 @@ type member struct {
 	keyCls int
 	keyT   protocol.Time
 	keyV   float64
+	// Fastest files a provider by shape (class and links: what its finish
+	// time depends on besides when it is free) rather than by class: in
+	// the shape's busy set by busyUntil (keyT), or, once that has passed,
+	// in its idle set by ID (inIdle), where every member finishes a unit
+	// at the same time.
+	shape  int
+	inIdle bool
 
 	// Validator state.
 	checks          int // outstanding
@@ -463,7 +470,34 @@ func (c *Committee) fileFree(p *member) {
 
 // keyed reports whether the policy orders providers by a key of their own
 // (the unit at hand does not change it), so that Committee.byKey applies.
-func keyed(p Policy) bool { return p == FIFO || p == FairShare }
+func keyed(p Policy) bool { return p == FIFO || p == FairShare || p == Fastest }
+
+// setOf is the ordered set p belongs in: its class's, or under Fastest its
+// shape's.
+func (c *Committee) setOf(p *member) int {
+	if c.cfg.Scheduler == Fastest {
+		return p.shape
+	}
+	return p.cls
+}
+
+// shape is what a provider's finish time depends on besides when it is
+// free: its class (the unit's duration) and its links (the transfer).
+type shape struct {
+	cls      int
+	down, up uint64
+}
+
+// shapeIndex is the index of a shape in c.shapes (appended when new).
+func (c *Committee) shapeIndex(sh shape) int {
+	if i := slices.Index(c.shapes, sh); i >= 0 {
+		return i
+	}
+	c.shapes = append(c.shapes, sh)
+	return len(c.shapes) - 1
+}
+
+func byID(a, b *member) bool { return a.id < b.id }
 
 // before orders providers as Pick does for the policy: by the key they
 // were filed under, then by ID.
@@ -474,24 +508,37 @@ func (c *Committee) before(a, b *member) bool {
 	if c.cfg.Scheduler == FairShare && a.keyV != b.keyV {
 		return a.keyV < b.keyV
 	}
+	if c.cfg.Scheduler == Fastest && a.keyT != b.keyT {
+		return a.keyT < b.keyT // busyUntil, in a shape's busy set
+	}
 	return a.id < b.id
 }
 
 // rekey keeps p's place in its class's ordered set: in it under its
 // current key while it is free, out of it otherwise.
 func (c *Committee) rekey(p *member) {
-	if p.inKey && (!p.inFree || p.keyT != p.freeSince || p.keyV != p.vtime || p.keyCls != p.cls) {
-		c.byKey[p.keyCls].Delete(p)
-		p.inKey = false
+	keyT := p.freeSince
+	if c.cfg.Scheduler == Fastest {
+		keyT = p.busyUntil
+	}
+	set := c.setOf(p)
+	if p.inKey && (!p.inFree || p.keyT != keyT || p.keyV != p.vtime || p.keyCls != set) {
+		if p.inIdle {
+			c.idle[p.keyCls].Delete(p)
+		} else {
+			c.byKey[p.keyCls].Delete(p)
+		}
+		p.inKey, p.inIdle = false, false
 	}
 	if !p.inFree || p.inKey {
 		return
 	}
-	for len(c.byKey) <= p.cls {
+	for len(c.byKey) <= set {
 		c.byKey = append(c.byKey, btree.NewG(16, c.before))
+		c.idle = append(c.idle, btree.NewG(16, byID))
 	}
-	p.keyT, p.keyV, p.keyCls, p.inKey = p.freeSince, p.vtime, p.cls, true
-	c.byKey[p.cls].ReplaceOrInsert(p)
+	p.keyT, p.keyV, p.keyCls, p.inKey = keyT, p.vtime, set, true
+	c.byKey[set].ReplaceOrInsert(p)
 }
 
 // classIndex is the index of a member class in c.classes (appended when new).
@@ -562,6 +609,7 @@ func (c *Committee) join(env protocol.Env, from protocol.NodeID, m *Join) {
 	mb.class, mb.slots = m.Class, max(int(m.Slots), 1)
 	mb.cls = c.classIndex(m.Class)
 	mb.downBps, mb.upBps = m.DownBps, m.UpBps
+	mb.shape = c.shapeIndex(shape{mb.cls, mb.downBps, mb.upBps})
 	mb.capacity = m.Class.PeakTFLOPS(gpu.FP16) * 1e12 * c.cfg.Model.ComputeEfficiency
 	mb.online, mb.suspect = true, false
 	mb.freeSince, mb.busyUntil = env.Now(), env.Now()
@@ -747,6 +795,9 @@ func (c *Committee) weighAll(env protocol.Env, u *unit, now protocol.Time) (*mem
 // one comes after the best found so far; one whose memory is too small or
 // that cannot run the unit is not walked at all.
 func (c *Committee) firstEligible(u *unit, now protocol.Time) (best *member, finish protocol.Time) {
+	if c.cfg.Scheduler == Fastest {
+		return c.fastest(u, now)
+	}
 	for cls, set := range c.byKey {
 		if set.Len() == 0 || int64(u.job.spec.MemBytes) > c.classes[cls].MemoryBytes() {
 			continue
@@ -762,6 +813,61 @@ func (c *Committee) firstEligible(u *unit, now protocol.Time) (best *member, fin
 			// A class whose units cannot run (ns < 0) has none eligible.
 			return !ok && c.unitNs(u, p) >= 0
 		})
+	}
+	return best, finish
+}
+
+// fastest is firstEligible under Fastest: the free provider that would
+// finish u first, the smaller ID on a tie, as Pick chooses. Within a shape
+// a provider finishes at max(now, busyUntil) plus the same duration and
+// transfer, so the shape's idle set (free by now: all tie, smallest ID
+// first) comes before its busy set (by busyUntil, then ID); members whose
+// busyUntil has passed move from the second to the first here. A shape is
+// left at its first eligible provider, at one that cannot beat the best
+// so far, or at the unit's deadline.
+func (c *Committee) fastest(u *unit, now protocol.Time) (best *member, finish protocol.Time) {
+	spec := &u.job.spec
+	beats := func(f protocol.Time, p *member) bool {
+		return best == nil || f < finish || (f == finish && p.id < best.id)
+	}
+	for s, busy := range c.byKey {
+		idle := c.idle[s]
+		for busy.Len() > 0 {
+			p, _ := busy.Min()
+			if p.keyT > now {
+				break
+			}
+			busy.DeleteMin()
+			p.inIdle = true
+			idle.ReplaceOrInsert(p)
+		}
+		if busy.Len()+idle.Len() == 0 || int64(spec.MemBytes) > c.classes[c.shapes[s].cls].MemoryBytes() {
+			continue
+		}
+		var cost protocol.Duration // the unit's duration and transfer in this shape
+		walk := func(p *member) bool {
+			if cost == 0 {
+				ns := c.unitNs(u, p)
+				if ns < 0 {
+					return false // the shape's class cannot run the unit
+				}
+				cost = protocol.Duration(ns) + p.transfer(spec)
+			}
+			f := max(now, p.busyUntil).Add(cost)
+			if !beats(f, p) || (u.job.deadline > 0 && f > u.job.deadline) {
+				return false
+			}
+			if f2, ok := c.eligible(p, u, now); ok {
+				best, finish = p, f2
+				return false
+			}
+			return true // it holds a replica of u: the next one
+		}
+		found := best
+		idle.Ascend(walk)
+		if best == found {
+			busy.Ascend(walk)
+		}
 	}
 	return best, finish
 }

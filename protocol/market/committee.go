@@ -323,8 +323,11 @@ type Committee struct {
 	// (index: member.cls), by the policy's key and then ID, for the
 	// policies whose key does not depend on the unit (FIFO, FairShare):
 	// match then weighs the first eligible provider of each class, not
-	// every free one. Nil for the other policies.
+	// every free one. Under Fastest the sets are per shape (fastest).
+	// Nil under Lottery.
 	byKey      []*btree.BTreeG[*member]
+	idle       []*btree.BTreeG[*member] // Fastest: per shape, those free by now, by ID
+	shapes     []shape                  // Fastest: byKey's and idle's sets
 	classes    []gpu.Class
 	jobs       map[JobID]*job
 	sessions   map[sessionKey]*job       // open sessions by their requester\'s number

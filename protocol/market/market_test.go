@@ -534,7 +534,7 @@ func TestPayoutInChunks(t *testing.T) {
 // eligible again), answers, failures, timeouts, leaves, and joins again,
 // online or not, as another class.
 func TestKeyedMatchPicksAsPickDoes(t *testing.T) {
-	for _, pol := range []Policy{FIFO, FairShare} {
+	for _, pol := range []Policy{FIFO, FairShare, Fastest} {
 		t.Run(pol.String(), func(t *testing.T) { keyedMatch(t, pol) })
 	}
 }
