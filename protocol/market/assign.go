@@ -711,9 +711,9 @@ func (c *Committee) eligible(p *member, u *unit, now protocol.Time) (finish prot
 // blocking those behind them; the units it assigns do not count, so a
 // thousand free providers all get work at once). The free list and the queue
 // are kept as they change, so a match with nothing to do costs nothing.
-// Under FIFO and FairShare a unit costs the providers firstEligible walks
-// (one per class, as a rule); under Fastest and Lottery, whose choice
-// depends on the unit, every free provider is weighed.
+// Under FIFO, FairShare and Fastest a unit costs the providers
+// firstEligible walks (one per class or shape, as a rule); under Lottery,
+// a weighted draw among the eligible, every free provider is weighed.
 func (c *Committee) match(env protocol.Env) {
 	if c.nfree == 0 || c.qhead == len(c.queue) {
 		return

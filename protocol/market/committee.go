@@ -318,7 +318,7 @@ type Committee struct {
 	provs   []*member // providers in ID order
 	vals    []*member // validators in ID order
 	nfree   int       // providers with a free slot (refresh)
-	free    []*member // the same, in ID order, under Fastest and Lottery
+	free    []*member // the same, in ID order, under Lottery
 	// byKey holds the free providers again, one ordered set per class
 	// (index: member.cls), by the policy's key and then ID, for the
 	// policies whose key does not depend on the unit (FIFO, FairShare):
