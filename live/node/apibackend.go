@@ -7,6 +7,7 @@ import (
 	"path"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"connectrpc.com/connect"
@@ -39,7 +40,19 @@ const apiCallTimeout = 10 * time.Second
 type apiCall struct {
 	fn   func(env protocol.Env)
 	done chan struct{}
+	// state is callPending until the node goroutine takes the call
+	// (callRunning) or its caller gives up on it first (callAbandoned):
+	// whichever moves it first decides, so an abandoned call never runs
+	// later (a timed-out submission does not land behind its caller's
+	// back, and fn never writes what its caller has stopped reading).
+	state atomic.Int32
 }
+
+const (
+	callPending = iota
+	callRunning
+	callAbandoned
+)
 
 // kindAPICall is outside every registered range (protocol/wire/kinds.go).
 const kindAPICall wire.Kind = 65000
@@ -58,8 +71,10 @@ type apiGate struct {
 func (g *apiGate) Handle(env protocol.Env, in protocol.Input) {
 	if r, ok := in.(protocol.Recv); ok && r.From == g.self {
 		if c, ok := r.Msg.(*apiCall); ok {
-			c.fn(env)
-			close(c.done)
+			if c.state.CompareAndSwap(callPending, callRunning) {
+				c.fn(env)
+				close(c.done)
+			}
 			return
 		}
 	}
@@ -150,16 +165,30 @@ func (b apiBackend) call(ctx context.Context, fn func(env protocol.Env)) error {
 	}
 	c := &apiCall{fn: fn, done: make(chan struct{})}
 	rt.DeliverMsg(b.n.cfg.ID, c)
-	t := time.NewTimer(apiCallTimeout)
+	return c.await(ctx, apiCallTimeout)
+}
+
+// await waits for the node goroutine to run c, until ctx ends or timeout
+// passes; then c is abandoned, unless the node goroutine took it first, in
+// which case await waits for it to finish. An error means c never ran and
+// never will.
+func (c *apiCall) await(ctx context.Context, timeout time.Duration) error {
+	t := time.NewTimer(timeout)
 	defer t.Stop()
+	var err error
 	select {
 	case <-c.done:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("%w: %w", api.ErrUnavailable, ctx.Err())
+		err = fmt.Errorf("%w: %w", api.ErrUnavailable, ctx.Err())
 	case <-t.C:
-		return fmt.Errorf("%w: the node did not take the request within %v (replaying, stopped or failed)", api.ErrUnavailable, apiCallTimeout)
+		err = fmt.Errorf("%w: the node did not take the request within %v (replaying, stopped or failed)", api.ErrUnavailable, timeout)
 	}
+	if c.state.CompareAndSwap(callPending, callAbandoned) {
+		return err // it will never run
+	}
+	<-c.done // the node goroutine took it just now: it finishes
+	return nil
 }
 
 func (b apiBackend) Account(addr chain.Address) (api.Account, error) {

@@ -591,8 +591,9 @@ func (n *Node) findPeers(connected map[protocol.NodeID]bool, round int) int {
 // nothing more; Close it.
 func (n *Node) Fatal() <-chan error { return n.fatal }
 
-// Close stops the node gracefully: the node goroutine ends (the engine gets
-// Stop), the host closes, the status server shuts down, the files close.
+// Close stops the node gracefully: the status and API server shuts down
+// (answering the requests in flight), the node goroutine ends (the engine
+// gets Stop), the host closes, the files close.
 // It returns when every goroutine the node started has ended. Closing twice
 // is a no-op.
 func (n *Node) Close() error {
@@ -606,15 +607,20 @@ func (n *Node) Close() error {
 	n.mu.Unlock()
 	n.cancel()
 	n.wg.Wait()
-	if rt := n.rt.Load(); rt != nil {
-		rt.Stop()
-	}
 	var errs []error
 	if started {
+		// The status and API server first, while the node goroutine still
+		// runs: a request in flight is answered, not left to time out on a
+		// stopped runtime.
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		errs = append(errs, n.srv.Shutdown(ctx))
 		cancel()
 		<-n.srvDone
+	}
+	if rt := n.rt.Load(); rt != nil {
+		rt.Stop()
+	}
+	if started {
 		n.events.write(&Event{Kind: EventStop, AtNs: int64(n.rt.Load().Now()), Height: n.ledger.Height()})
 	}
 	os.Remove(filepath.Join(n.cfg.Dir(), StatusFile))
