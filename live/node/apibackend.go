@@ -287,22 +287,14 @@ func (b apiBackend) Results(id chain.JobID) ([]api.UnitResult, error) {
 // committeeView is what this node's market committee, if it runs one,
 // verified of job id (since it started) and its settlement, if any.
 func (n *Node) committeeView(id chain.JobID) (units []MarketUnit, settled *MarketSettlement) {
-	m := n.Status().Market
-	if m == nil {
-		return nil, nil
-	}
-	key := hex.EncodeToString(id[:])
-	for _, u := range m.Units {
-		if u.Job == key {
-			units = append(units, u)
+	for _, s := range n.services {
+		if s.JobView != nil {
+			if units, settled = s.JobView(id); len(units) > 0 || settled != nil {
+				return units, settled
+			}
 		}
 	}
-	for i := range m.Settlements {
-		if m.Settlements[i].Job == key {
-			settled = &m.Settlements[i]
-		}
-	}
-	return units, settled
+	return nil, nil
 }
 
 func (b apiBackend) ModelVersions() []api.ModelVersion { return b.n.models.list() }

@@ -53,6 +53,10 @@ type Service struct {
 	// called from any goroutine, so it must read a snapshot the Apps
 	// publish under a lock, never their state.
 	Status func(*Status)
+	// JobView, if not nil, is what the service's market committee
+	// verified of a job and its settlement, for the user API; from any
+	// goroutine, like Status.
+	JobView func(id chain.JobID) (units []MarketUnit, settled *MarketSettlement)
 }
 
 // ServiceContext is what a service builder may use of the node.

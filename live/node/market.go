@@ -463,7 +463,7 @@ func buildMarket(ctx ServiceContext) (*Service, error) {
 		return nil, nil
 	}
 	return &Service{Name: "market", Apps: apps, Sends: kindRange(wire.KindJobPost, wire.KindDisputeReveal), Collectors: []prometheus.Collector{st.jobSeconds, &marketCollector{st: st}},
-		Status: func(out *Status) { out.Market = st.snapshot() }}, nil
+		Status: func(out *Status) { out.Market = st.snapshot() }, JobView: st.jobView}, nil
 }
 
 // marketNodes are the nodes with a market role, ascending.
@@ -622,6 +622,58 @@ type marketState struct {
 	paidTo    map[protocol.NodeID][2]uint64
 	supplyBad bool
 	openWait  map[market.JobID]protocol.Duration // open jobs' post → opening
+	// jobs is what the committee verified and settled of each job, for
+	// the user API (status lists keep their first maxMarketList entries
+	// of all jobs): the last maxAPIJobs jobs, the oldest forgotten first.
+	jobs     map[market.JobID]*jobView
+	jobOrder []market.JobID
+}
+
+// jobView is a job as its committee saw it.
+type jobView struct {
+	units   []MarketUnit
+	settled *MarketSettlement
+}
+
+// maxAPIJobs bounds the jobs a committee's node answers for with its own
+// verified results (older ones: as the chain has them).
+const maxAPIJobs = 4096
+
+// view returns the jobView of id, made on first sight (under mu).
+func (s *marketState) view(id market.JobID) *jobView {
+	if v, ok := s.jobs[id]; ok {
+		return v
+	}
+	if s.jobs == nil {
+		s.jobs = map[market.JobID]*jobView{}
+	}
+	if len(s.jobOrder) == maxAPIJobs {
+		delete(s.jobs, s.jobOrder[0])
+		s.jobOrder = slices.Delete(s.jobOrder, 0, 1)
+	}
+	v := &jobView{}
+	s.jobs[id] = v
+	s.jobOrder = append(s.jobOrder, id)
+	return v
+}
+
+// jobView is the committee's view of job id, copied.
+func (s *marketState) jobView(id chain.JobID) (units []MarketUnit, settled *MarketSettlement) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.jobs[id]
+	if !ok {
+		return nil, nil
+	}
+	units = slices.Clone(v.units)
+	for i := range units {
+		units[i].Payees = slices.Clone(units[i].Payees)
+	}
+	if v.settled != nil {
+		c := *v.settled
+		settled = &c
+	}
+	return units, settled
 }
 
 func (s *marketState) record(ev metrics.Event) {
@@ -660,11 +712,14 @@ func (s *marketState) record(ev metrics.Event) {
 		s.openWait[e.Job] = e.Wait
 	case market.Verified:
 		st.Verified++
+		u := MarketUnit{Job: hex.EncodeToString(e.Job[:]), Unit: e.Unit, Result: hex.EncodeToString(e.Result[:]),
+			Payees: slices.Clone(e.Payees), LatencyS: time.Duration(e.Latency).Seconds(),
+			OpenWaitS: time.Duration(s.openWait[e.Job]).Seconds(), Checked: e.Checked}
 		if len(st.Units) < maxMarketList {
-			st.Units = append(st.Units, MarketUnit{Job: hex.EncodeToString(e.Job[:]), Unit: e.Unit, Result: hex.EncodeToString(e.Result[:]),
-				Payees: slices.Clone(e.Payees), LatencyS: time.Duration(e.Latency).Seconds(),
-				OpenWaitS: time.Duration(s.openWait[e.Job]).Seconds(), Checked: e.Checked})
+			st.Units = append(st.Units, u)
 		}
+		v := s.view(e.Job)
+		v.units = append(v.units, u)
 	case market.FraudProven:
 		st.Frauds++
 	case market.JobClosed:
@@ -674,11 +729,13 @@ func (s *marketState) record(ev metrics.Event) {
 			s.settled = map[string]uint64{}
 		}
 		s.settled[e.Status.String()]++
+		m := MarketSettlement{Job: hex.EncodeToString(e.Job[:]), Requester: e.Requester,
+			Status: e.Status.String(), Units: e.Units, Verified: e.Verified, Budget: e.Budget, Providers: e.Providers,
+			Pot: e.Pot, Burned: e.Burned, Refund: e.Refund, Height: e.Height}
 		if len(st.Settlements) < maxMarketList {
-			st.Settlements = append(st.Settlements, MarketSettlement{Job: hex.EncodeToString(e.Job[:]), Requester: e.Requester,
-				Status: e.Status.String(), Units: e.Units, Verified: e.Verified, Budget: e.Budget, Providers: e.Providers,
-				Pot: e.Pot, Burned: e.Burned, Refund: e.Refund, Height: e.Height})
+			st.Settlements = append(st.Settlements, m)
 		}
+		s.view(e.Job).settled = &m
 		s.log.Info("market job settled", "job", hex.EncodeToString(e.Job[:4]), "status", e.Status, "verified", e.Verified,
 			"budget", e.Budget, "providers", e.Providers, "refund", e.Refund, "height", e.Height)
 	case rewards.Paid:
