@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -33,11 +34,15 @@ import (
 // is counted (dais_p2p_frames_total{result="consensus_dropped"|
 // "app_dropped"}), as the network may drop a message.
 
-// Bounds of one peer's queue, per lane.
+// Bounds of one peer's queue, per lane, and of all peers' queues of a lane
+// together (laneBytes: without it, 64 hung peers could hold 8 GiB). Past
+// the lane's bound the largest queue, a peer that does not read, gives
+// way, so peers that keep up are not starved by those that hang.
 const (
 	appQueue       = 256
 	consensusQueue = 512
 	queueBytes     = 64 << 20
+	laneBytes      = 256 << 20
 )
 
 // errAppQueueFull is a service frame dropped because its peer's queue is
@@ -54,8 +59,11 @@ type peerSender struct {
 
 	mu     sync.Mutex
 	queues map[protocol.NodeID]*peerQueue
-	closed bool
-	wg     sync.WaitGroup
+	bytes  int // every queue's, together
+	// maxBytes bounds bytes (laneBytes; tests lower it).
+	maxBytes int
+	closed   bool
+	wg       sync.WaitGroup
 
 	errs, dropped atomic.Uint64
 	queued        atomic.Int64 // frames waiting, every peer's
@@ -69,7 +77,7 @@ type peerQueue struct {
 }
 
 func newPeerSender(h *p2p.Host, log *slog.Logger, maxFrames int, dropOldest bool) *peerSender {
-	return &peerSender{h: h, log: log, maxFrames: maxFrames, dropOldest: dropOldest, queues: map[protocol.NodeID]*peerQueue{}}
+	return &peerSender{h: h, log: log, maxFrames: maxFrames, dropOldest: dropOldest, maxBytes: laneBytes, queues: map[protocol.NodeID]*peerQueue{}}
 }
 
 // send queues frame for to; errAppQueueFull if it (drop newest) was
@@ -93,20 +101,52 @@ func (s *peerSender) send(to protocol.NodeID, frame []byte) error {
 			s.dropped.Add(1)
 			return errAppQueueFull
 		}
-		q.bytes -= len(q.frames[0])
-		q.frames[0] = nil
-		q.frames = q.frames[1:]
-		s.dropped.Add(1)
-		s.queued.Add(-1)
+		s.drop(q, 0)
+	}
+	for s.bytes+len(frame) > s.maxBytes {
+		// The lane is full: the largest queue gives way, at its oldest
+		// frame or (service lane) its newest.
+		var big *peerQueue
+		var bigID protocol.NodeID
+		for id, o := range s.queues {
+			if big == nil || o.bytes > big.bytes || (o.bytes == big.bytes && id < bigID) {
+				big, bigID = o, id
+			}
+		}
+		if big.bytes == 0 || (big == q && !s.dropOldest) {
+			s.dropped.Add(1)
+			return errAppQueueFull
+		}
+		if s.dropOldest {
+			s.drop(big, 0)
+		} else {
+			s.drop(big, len(big.frames)-1)
+		}
 	}
 	q.frames = append(q.frames, frame)
 	q.bytes += len(frame)
+	s.bytes += len(frame)
 	s.queued.Add(1)
 	select {
 	case q.wake <- struct{}{}:
 	default:
 	}
 	return nil
+}
+
+// drop discards q's frame i, counted (under mu).
+func (s *peerSender) drop(q *peerQueue, i int) {
+	n := len(q.frames[i])
+	q.bytes -= n
+	s.bytes -= n
+	if i == 0 {
+		q.frames[0] = nil
+		q.frames = q.frames[1:]
+	} else {
+		q.frames = slices.Delete(q.frames, i, i+1)
+	}
+	s.dropped.Add(1)
+	s.queued.Add(-1)
 }
 
 // next takes q's oldest frame; false once the sender is closed and q is
@@ -119,6 +159,7 @@ func (s *peerSender) next(q *peerQueue) ([]byte, bool) {
 			q.frames[0] = nil
 			q.frames = q.frames[1:]
 			q.bytes -= len(f)
+			s.bytes -= len(f)
 			s.queued.Add(-1)
 			s.mu.Unlock()
 			return f, true

@@ -99,3 +99,58 @@ func TestServiceSendDoesNotHoldConsensus(t *testing.T) {
 		t.Errorf("%d service sends failed, want the one to the hung peer", n)
 	}
 }
+
+// A lane's queues together stay within its byte bound however many peers
+// stop reading: past it the largest queue gives way (its oldest frame on
+// the consensus lane, its newest on the service lane), so a peer that
+// keeps up still gets its frames. The queues here have no goroutine
+// draining them: every peer hangs but the one whose queue is emptied by
+// hand.
+func TestLaneBytesBoundHungPeers(t *testing.T) {
+	const frame, budget = 1000, 20_000
+	for _, oldest := range []bool{true, false} {
+		s := newPeerSender(nil, slog.New(slog.DiscardHandler), 1<<20, oldest)
+		s.maxBytes = budget
+		for id := range protocol.NodeID(6) {
+			s.queues[id] = &peerQueue{wake: make(chan struct{}, 1)}
+		}
+		mark := func(b byte) []byte { f := make([]byte, frame); f[0] = b; return f }
+		// Hung peers 1–5 fill the lane, 8 frames each (40 in all, twice
+		// the bound), numbered in the order they were sent.
+		n := byte(0)
+		for range 8 {
+			for id := protocol.NodeID(1); id <= 5; id++ {
+				n++
+				s.send(id, mark(n))
+			}
+		}
+		if s.bytes > budget {
+			t.Fatalf("dropOldest %v: the lane holds %d bytes, bound %d", oldest, s.bytes, budget)
+		}
+		// Peer 0 keeps up: each frame it is sent goes out at once.
+		for i := range 50 {
+			if err := s.send(0, mark(200)); err != nil {
+				t.Fatalf("dropOldest %v: frame %d to the peer that keeps up: %v", oldest, i, err)
+			}
+			f, _ := s.next(s.queues[0])
+			if f[0] != 200 {
+				t.Fatalf("dropOldest %v: the peer that keeps up got frame %d", oldest, f[0])
+			}
+		}
+		total, frames := 0, 0
+		for id, q := range s.queues {
+			total += q.bytes
+			frames += len(q.frames)
+			if id != 0 && oldest && len(q.frames) > 0 && q.frames[len(q.frames)-1][0] <= 35 {
+				t.Errorf("consensus lane: peer %d kept frame %d but lost its later ones", id, q.frames[len(q.frames)-1][0])
+			}
+			if id != 0 && !oldest && len(q.frames) > 0 && q.frames[0][0] > 5 {
+				t.Errorf("service lane: peer %d lost its first frame but kept frame %d", id, q.frames[0][0])
+			}
+		}
+		if total != s.bytes || total > budget || s.dropped.Load() != uint64(40-frames) {
+			t.Errorf("dropOldest %v: queues hold %d bytes (the lane counts %d, bound %d), %d frames, %d dropped",
+				oldest, total, s.bytes, budget, frames, s.dropped.Load())
+		}
+	}
+}
