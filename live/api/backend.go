@@ -97,7 +97,7 @@ type UnitResult struct {
 	Unit       uint32
 	Commitment chain.Hash
 	// Output is the unit's output when the node holds it (its SHA-256 is
-	// Commitment), else nil.
+	// Commitment), else nil: nil today, nodes keep commitments only.
 	Output   []byte
 	Provider chain.Address
 }

@@ -243,17 +243,21 @@ func (b apiBackend) Job(id chain.JobID) (api.Job, error) {
 	// The market's committee batches results on chain (ResultRoot), so
 	// the units it verified are known at its node: that node overlays
 	// them.
-	if units, settled := b.n.committeeView(id); len(units) > 0 || settled != nil {
+	if units, settled, assigned := b.n.committeeView(id); len(units) > 0 || settled != nil || assigned > 0 {
 		verified := uint32(len(units))
 		if settled != nil {
 			verified = settled.Verified
 		}
 		j.Verified = max(j.Verified, verified)
 		j.Computed = max(j.Computed, verified)
-		if j.State == api.JobPending && verified > 0 {
+		j.Assigned = max(j.Assigned, assigned)
+		if j.State == api.JobPending && (verified > 0 || assigned > 0) {
 			j.State = api.JobRunning
 		}
 	}
+	// A unit computed was assigned: elsewhere than at the committee's
+	// node that is all that is known of assignments.
+	j.Assigned = max(j.Assigned, j.Computed)
 	return j, nil
 }
 
@@ -265,7 +269,7 @@ func (b apiBackend) Results(id chain.JobID) ([]api.UnitResult, error) {
 	// The committee's verified results come first: any account may
 	// commit a result to a unit on chain, and on a chain that settles by
 	// result roots the honest providers' results are not there one by one.
-	units, _ := b.n.committeeView(id)
+	units, _, _ := b.n.committeeView(id)
 	if len(units) == 0 {
 		return rs, nil
 	}
@@ -285,16 +289,17 @@ func (b apiBackend) Results(id chain.JobID) ([]api.UnitResult, error) {
 }
 
 // committeeView is what this node's market committee, if it runs one,
-// verified of job id (since it started) and its settlement, if any.
-func (n *Node) committeeView(id chain.JobID) (units []MarketUnit, settled *MarketSettlement) {
+// verified of job id (since it started), its settlement, if any, and how
+// many of its units it assigned.
+func (n *Node) committeeView(id chain.JobID) (units []MarketUnit, settled *MarketSettlement, assigned uint32) {
 	for _, s := range n.services {
 		if s.JobView != nil {
-			if units, settled = s.JobView(id); len(units) > 0 || settled != nil {
-				return units, settled
+			if units, settled, assigned = s.JobView(id); len(units) > 0 || settled != nil || assigned > 0 {
+				return units, settled, assigned
 			}
 		}
 	}
-	return nil, nil
+	return nil, nil, 0
 }
 
 func (b apiBackend) ModelVersions() []api.ModelVersion { return b.n.models.list() }

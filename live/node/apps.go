@@ -54,9 +54,9 @@ type Service struct {
 	// publish under a lock, never their state.
 	Status func(*Status)
 	// JobView, if not nil, is what the service's market committee
-	// verified of a job and its settlement, for the user API; from any
-	// goroutine, like Status.
-	JobView func(id chain.JobID) (units []MarketUnit, settled *MarketSettlement)
+	// verified of a job, its settlement and how many of its units it
+	// assigned, for the user API; from any goroutine, like Status.
+	JobView func(id chain.JobID) (units []MarketUnit, settled *MarketSettlement, assigned uint32)
 }
 
 // ServiceContext is what a service builder may use of the node.

@@ -19,8 +19,14 @@ func TestCommitteeJobViewKeepsEveryUnit(t *testing.T) {
 		s.record(market.Verified{Job: job(i % 2), Unit: uint32(i / 2)})
 	}
 	s.record(market.JobClosed{Job: job(1), Verified: 3 * maxMarketList / 2})
+	for u := range 10 {
+		s.record(market.Assigned{Job: job(0), Unit: uint32(u % 7 * 20)}) // 7 distinct units, across words
+	}
 	for j := range 2 {
-		units, settled := s.jobView(job(j))
+		units, settled, assigned := s.jobView(job(j))
+		if want := map[int]uint32{0: 7, 1: 0}[j]; assigned != want {
+			t.Errorf("job %d: %d units assigned, want %d", j, assigned, want)
+		}
 		if len(units) != 3*maxMarketList/2 {
 			t.Errorf("job %d: %d units in the view, want %d", j, len(units), 3*maxMarketList/2)
 		}
@@ -34,10 +40,10 @@ func TestCommitteeJobViewKeepsEveryUnit(t *testing.T) {
 	for i := 2; i < maxAPIJobs+1; i++ {
 		s.record(market.Verified{Job: job(i)})
 	}
-	if u, _ := s.jobView(job(0)); u != nil {
+	if u, _, _ := s.jobView(job(0)); u != nil {
 		t.Error("the oldest job is still in the view after maxAPIJobs newer ones")
 	}
-	if u, _ := s.jobView(job(1)); len(u) == 0 {
+	if u, _, _ := s.jobView(job(1)); len(u) == 0 {
 		t.Error("the second oldest job left the view too early")
 	}
 }

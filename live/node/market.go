@@ -631,8 +631,10 @@ type marketState struct {
 
 // jobView is a job as its committee saw it.
 type jobView struct {
-	units   []MarketUnit
-	settled *MarketSettlement
+	units     []MarketUnit
+	settled   *MarketSettlement
+	assigned  []uint64 // bit u: unit u went to a provider at least once
+	nAssigned uint32
 }
 
 // maxAPIJobs bounds the jobs a committee's node answers for with its own
@@ -657,14 +659,16 @@ func (s *marketState) view(id market.JobID) *jobView {
 	return v
 }
 
-// jobView is the committee's view of job id, copied.
-func (s *marketState) jobView(id chain.JobID) (units []MarketUnit, settled *MarketSettlement) {
+// jobView is the committee's view of job id, copied: the units it
+// verified, its settlement, and how many units it assigned.
+func (s *marketState) jobView(id chain.JobID) (units []MarketUnit, settled *MarketSettlement, assigned uint32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v, ok := s.jobs[id]
 	if !ok {
-		return nil, nil
+		return nil, nil, 0
 	}
+	assigned = v.nAssigned
 	units = slices.Clone(v.units)
 	for i := range units {
 		units[i].Payees = slices.Clone(units[i].Payees)
@@ -673,7 +677,7 @@ func (s *marketState) jobView(id chain.JobID) (units []MarketUnit, settled *Mark
 		c := *v.settled
 		settled = &c
 	}
-	return units, settled
+	return units, settled, assigned
 }
 
 func (s *marketState) record(ev metrics.Event) {
@@ -710,6 +714,16 @@ func (s *marketState) record(ev metrics.Event) {
 			s.openWait = map[market.JobID]protocol.Duration{}
 		}
 		s.openWait[e.Job] = e.Wait
+	case market.Assigned:
+		v := s.view(e.Job)
+		w := int(e.Unit / 64)
+		if w >= len(v.assigned) {
+			v.assigned = append(v.assigned, make([]uint64, w+1-len(v.assigned))...)
+		}
+		if bit := uint64(1) << (e.Unit % 64); v.assigned[w]&bit == 0 {
+			v.assigned[w] |= bit
+			v.nAssigned++
+		}
 	case market.Verified:
 		st.Verified++
 		u := MarketUnit{Job: hex.EncodeToString(e.Job[:]), Unit: e.Unit, Result: hex.EncodeToString(e.Result[:]),

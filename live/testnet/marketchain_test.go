@@ -133,6 +133,9 @@ func chainMarket(t *testing.T, viaAPI bool) {
 			j, err = sdk(leader).Job(ctx, apiJob)
 			return err == nil && j.Verified == units
 		})
+		if j.Assigned != units || j.Computed < units {
+			t.Errorf("the job at the committee's node: %d units assigned and %d computed, want %d and at least %d", j.Assigned, j.Computed, units, units)
+		}
 		rs, err := sdk(leader).Results(ctx, apiJob)
 		if err != nil || len(rs) == 0 {
 			t.Fatalf("results at the committee's node: %v, %v", rs, err)

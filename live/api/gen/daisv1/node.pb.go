@@ -567,15 +567,18 @@ func (x *GetJobRequest) GetJobId() []byte {
 }
 
 type GetJobResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	JobId         []byte                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
-	State         JobState               `protobuf:"varint,2,opt,name=state,proto3,enum=dais.v1.JobState" json:"state,omitempty"`
-	Poster        []byte                 `protobuf:"bytes,3,opt,name=poster,proto3" json:"poster,omitempty"`
-	Budget        uint64                 `protobuf:"varint,4,opt,name=budget,proto3" json:"budget,omitempty"`
-	Units         uint32                 `protobuf:"varint,5,opt,name=units,proto3" json:"units,omitempty"`
-	UnitsAssigned uint32                 `protobuf:"varint,6,opt,name=units_assigned,json=unitsAssigned,proto3" json:"units_assigned,omitempty"`
-	UnitsComputed uint32                 `protobuf:"varint,7,opt,name=units_computed,json=unitsComputed,proto3" json:"units_computed,omitempty"`
-	UnitsVerified uint32                 `protobuf:"varint,8,opt,name=units_verified,json=unitsVerified,proto3" json:"units_verified,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	JobId  []byte                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	State  JobState               `protobuf:"varint,2,opt,name=state,proto3,enum=dais.v1.JobState" json:"state,omitempty"`
+	Poster []byte                 `protobuf:"bytes,3,opt,name=poster,proto3" json:"poster,omitempty"`
+	Budget uint64                 `protobuf:"varint,4,opt,name=budget,proto3" json:"budget,omitempty"`
+	Units  uint32                 `protobuf:"varint,5,opt,name=units,proto3" json:"units,omitempty"`
+	// Units given to a provider at least once, as the market committee's
+	// node counts them (its last 4,096 jobs); elsewhere, at least the units
+	// computed.
+	UnitsAssigned uint32 `protobuf:"varint,6,opt,name=units_assigned,json=unitsAssigned,proto3" json:"units_assigned,omitempty"`
+	UnitsComputed uint32 `protobuf:"varint,7,opt,name=units_computed,json=unitsComputed,proto3" json:"units_computed,omitempty"`
+	UnitsVerified uint32 `protobuf:"varint,8,opt,name=units_verified,json=unitsVerified,proto3" json:"units_verified,omitempty"`
 	// Base units paid to providers and refunded so far.
 	Paid     uint64 `protobuf:"varint,9,opt,name=paid,proto3" json:"paid,omitempty"`
 	Refunded uint64 `protobuf:"varint,10,opt,name=refunded,proto3" json:"refunded,omitempty"`
@@ -757,8 +760,9 @@ type UnitResult struct {
 	Unit  uint32                 `protobuf:"varint,1,opt,name=unit,proto3" json:"unit,omitempty"`
 	// The committed result: the hash of the unit's output.
 	Commitment []byte `protobuf:"bytes,2,opt,name=commitment,proto3" json:"commitment,omitempty"`
-	// The output itself, when the provider sent it (its hash is the
-	// commitment).
+	// The output itself, when the node holds it (its hash is the
+	// commitment). Empty today: nodes keep commitments, not outputs; the
+	// field is reserved for when providers send outputs to the API.
 	Output []byte `protobuf:"bytes,3,opt,name=output,proto3" json:"output,omitempty"`
 	// The provider whose result was accepted.
 	Provider      []byte `protobuf:"bytes,4,opt,name=provider,proto3" json:"provider,omitempty"`
