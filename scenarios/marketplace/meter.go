@@ -22,6 +22,8 @@ import (
 // when it first started computing, how many replicas computed it, and
 // whether it stands verified.
 type jobRec struct {
+	id                market.JobID
+	closedAt          protocol.Time // its JobClosed; −1 before
 	posted, committed protocol.Time // committed: −1 until the post commits
 	flops             float64       // per unit
 	// unitPosted holds each unit's own post time in a session (its
@@ -50,11 +52,101 @@ func (m *meter) job(id market.JobID) *jobRec {
 	defer func() { m.lastID, m.lastJob = id, m.jobs[id] }()
 	j, ok := m.jobs[id]
 	if !ok {
-		j = &jobRec{posted: -1, committed: -1}
+		j = &jobRec{id: id, posted: -1, committed: -1, closedAt: -1}
 		m.jobs[id] = j
 		m.jobOrder = append(m.jobOrder, j)
 	}
 	return j
+}
+
+// known is the record of job id for an event that follows its job's
+// opening (a replica computed, a unit verified or rescinded), nil for a
+// job folded before it came (a replica computed more than foldAfter after
+// its job closed): such events are counted in meter.late, and no figure
+// reads them.
+func (m *meter) known(id market.JobID) *jobRec {
+	if m.lastJob != nil && m.lastID == id {
+		return m.lastJob
+	}
+	j := m.jobs[id]
+	if j == nil {
+		m.late++
+		return nil
+	}
+	m.lastID, m.lastJob = id, j
+	return j
+}
+
+// foldAfter is how long after its JobClosed a job is folded: a replica
+// still computing when its job closed (a provider that had queued it)
+// reports in this time, so its record sees it, as it did when records
+// were kept to the end. Events later still are counted in meter.late.
+const foldAfter = 10 * protocol.Minute
+
+// fold folds the jobs at the head of jobOrder that closed at least
+// foldAfter before now into the meter's running figures (acc), in
+// jobOrder's order, so that every figure is what it was when every record
+// was kept to the end, and drops their records: memory then follows the
+// jobs open or recently closed, not the run's length.
+func (m *meter) fold(now protocol.Time) {
+	for m.head < len(m.jobOrder) {
+		j := m.jobOrder[m.head]
+		if j.closedAt < 0 || now.Sub(j.closedAt) < m.foldAfter {
+			break
+		}
+		m.acc.add(j)
+		delete(m.jobs, j.id)
+		if m.lastJob == j {
+			m.lastJob = nil
+		}
+		m.jobOrder[m.head] = nil
+		m.head++
+	}
+	if m.head > 1024 && 2*m.head > len(m.jobOrder) {
+		m.jobOrder = append(m.jobOrder[:0], m.jobOrder[m.head:]...)
+		clear(m.jobOrder[len(m.jobOrder):cap(m.jobOrder)])
+		m.head = 0
+	}
+}
+
+// jobFigures are the per-unit figures summed over jobs in jobOrder's
+// order (fold, then result for the jobs not folded).
+type jobFigures struct {
+	postStart, commitStart         []float64
+	verified, badAccepted, badChkd int
+	useful, verification           float64
+}
+
+// add folds job j's units in.
+func (f *jobFigures) add(j *jobRec) {
+	for u, st := range j.state {
+		if s := j.start[u]; s >= 0 && j.posted >= 0 {
+			posted := j.posted
+			if u < len(j.unitPosted) && j.unitPosted[u] != 0 {
+				posted = j.unitPosted[u]
+			}
+			f.postStart = append(f.postStart, s.Sub(posted).Milliseconds())
+			if j.committed >= 0 {
+				f.commitStart = append(f.commitStart, s.Sub(j.committed).Milliseconds())
+			}
+		}
+		if st&unitVerified == 0 {
+			continue
+		}
+		f.verified++
+		fl := j.flopsOf(u)
+		if st&unitCorrect != 0 {
+			f.useful += fl
+		} else {
+			f.badAccepted++
+			if st&unitChecked != 0 {
+				f.badChkd++
+			}
+		}
+		if n := j.computed[u]; n > 1 {
+			f.verification += float64(n-1) * fl
+		}
+	}
 }
 
 // unit makes room for unit u in j's arrays.
@@ -120,7 +212,11 @@ type meter struct {
 	settleWait           []float64 // per job: ended → settled, ms
 	finality             []float64 // per block at the committee's validator (Params.Settlement chain), ms
 	jobs                 map[market.JobID]*jobRec
-	jobOrder             []*jobRec
+	jobOrder             []*jobRec // from head on: the jobs not folded, in first-seen order
+	head                 int
+	acc                  jobFigures // the folded jobs'
+	late                 int        // events about folded jobs (known)
+	foldAfter            protocol.Duration
 	lastID               market.JobID
 	lastJob              *jobRec
 	acctNode             map[rewards.Account]protocol.NodeID
@@ -154,7 +250,7 @@ type meter struct {
 
 func newMeter(p *Params) *meter {
 	return &meter{p: p, stepNs: p.StepNs, statuses: map[market.Status]int{}, jobs: map[market.JobID]*jobRec{},
-		firstPost: -1, lastDone: -1,
+		firstPost: -1, lastDone: -1, foldAfter: foldAfter,
 		honest: func(e market.Verified) bool { return e.Result == verify.Honest(e.Job, e.Unit, e.Steps) }}
 }
 
@@ -252,11 +348,12 @@ func (m *meter) record(s metrics.Stamped) {
 			return
 		}
 		m.provFLOPs += e.FLOPs
-		j := m.job(e.Job)
-		j.unit(e.Unit)
-		j.computed[e.Unit]++
-		if st := at.Add(-protocol.Duration(e.DurationNs)); j.start[e.Unit] < 0 || st < j.start[e.Unit] {
-			j.start[e.Unit] = st
+		if j := m.known(e.Job); j != nil {
+			j.unit(e.Unit)
+			j.computed[e.Unit]++
+			if st := at.Add(-protocol.Duration(e.DurationNs)); j.start[e.Unit] < 0 || st < j.start[e.Unit] {
+				j.start[e.Unit] = st
+			}
 		}
 		if c := m.classOf[id]; c >= 0 {
 			m.spread(m.busySeries[c], s.AtNs-e.DurationNs, s.AtNs)
@@ -266,17 +363,18 @@ func (m *meter) record(s metrics.Stamped) {
 			m.finality = append(m.finality, e.Latency.Milliseconds())
 		}
 	case market.Verified:
-		j := m.job(e.Job)
-		j.unit(e.Unit)
-		j.setFLOPs(e.Unit, float64(e.FLOPs))
-		st := uint8(unitVerified)
-		if m.honest(e) {
-			st |= unitCorrect
+		if j := m.known(e.Job); j != nil {
+			j.unit(e.Unit)
+			j.setFLOPs(e.Unit, float64(e.FLOPs))
+			st := uint8(unitVerified)
+			if m.honest(e) {
+				st |= unitCorrect
+			}
+			if e.Checked {
+				st |= unitChecked
+			}
+			j.state[e.Unit] = st
 		}
-		if e.Checked {
-			st |= unitChecked
-		}
-		j.state[e.Unit] = st
 		for _, p := range e.Payees {
 			m.verFLOPs[p] += float64(e.FLOPs)
 		}
@@ -284,10 +382,11 @@ func (m *meter) record(s metrics.Stamped) {
 		m.completion[l] = append(m.completion[l], e.Latency.Milliseconds())
 		m.lastDone = max(m.lastDone, at)
 	case market.Rescinded:
-		j := m.job(e.Job)
-		j.unit(e.Unit)
-		if j.state[e.Unit]&unitVerified != 0 {
-			j.state[e.Unit] = 0
+		if j := m.known(e.Job); j != nil {
+			j.unit(e.Unit)
+			if j.state[e.Unit]&unitVerified != 0 {
+				j.state[e.Unit] = 0
+			}
 		}
 		for _, p := range e.Payees {
 			m.verFLOPs[p] -= float64(e.FLOPs)
@@ -364,6 +463,10 @@ func (m *meter) record(s metrics.Stamped) {
 			m.jobLatency = append(m.jobLatency, e.Latency.Milliseconds())
 		}
 	case market.JobClosed:
+		if j, ok := m.jobs[e.Job]; ok {
+			j.closedAt = at
+		}
+		m.fold(at)
 		m.budgets += e.Budget
 		m.providers += e.Providers
 		m.pot += e.Pot
@@ -653,38 +756,19 @@ func (m *meter) result(end protocol.Time, escrow uint64, openJobs int, sybils []
 	r.PostCommit, r.Settle = quantiles(m.postCommit), quantiles(m.settleWait)
 	r.Finality = quantiles(m.finality)
 
-	// Verification overhead, and the waits of every unit that started.
-	var postStart, commitStart []float64
-	for _, j := range m.jobOrder {
-		for u, st := range j.state {
-			if s := j.start[u]; s >= 0 && j.posted >= 0 {
-				posted := j.posted
-				if u < len(j.unitPosted) && j.unitPosted[u] != 0 {
-					posted = j.unitPosted[u]
-				}
-				postStart = append(postStart, s.Sub(posted).Milliseconds())
-				if j.committed >= 0 {
-					commitStart = append(commitStart, s.Sub(j.committed).Milliseconds())
-				}
-			}
-			if st&unitVerified == 0 {
-				continue
-			}
-			r.Verified++
-			f := j.flopsOf(u)
-			if st&unitCorrect != 0 {
-				r.UsefulFLOPs += f
-			} else {
-				r.BadAccepted++
-				if st&unitChecked != 0 {
-					r.BadChecked++
-				}
-			}
-			if n := j.computed[u]; n > 1 {
-				r.VerificationFLOPs += float64(n-1) * f
-			}
-		}
+	// Verification overhead, and the waits of every unit that started:
+	// the folded jobs', then the others', in first-seen order.
+	f := m.acc
+	f.postStart, f.commitStart = slices.Clone(f.postStart), slices.Clone(f.commitStart)
+	for _, j := range m.jobOrder[m.head:] {
+		f.add(j)
 	}
+	postStart, commitStart := f.postStart, f.commitStart
+	r.Verified += f.verified
+	r.UsefulFLOPs += f.useful
+	r.BadAccepted += f.badAccepted
+	r.BadChecked += f.badChkd
+	r.VerificationFLOPs += f.verification
 	r.PostStart, r.CommitStart = quantiles(postStart), quantiles(commitStart)
 	r.VerificationFLOPs += m.valFLOPs
 	length := end.Sub(m.startAt).Seconds()
