@@ -3,8 +3,8 @@ package marketplace
 import (
 	"cmp"
 	"math"
-	"slices"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/dais-sim/dais/gpu"
