@@ -251,24 +251,12 @@ func TestCommitteeSettles(t *testing.T) {
 	for i := range keys {
 		keys[i] = chain.PubKeyOf(chain.KeyFor(seed, protocol.NodeID(i)))
 	}
-	special := func(i uint32) chain.PubKey { return chain.PubKeyOf(chain.KeyFor(seed, protocol.NodeID(1000+i))) }
 	genesis := []chain.Account{
 		{Address: keys[1].Address(), Balance: 1000 * chain.Token},
 		{Address: keys[2].Address(), Stake: 10 * chain.Token},
 	}
 	pol := rewards.DefaultPolicy()
-	c, err := NewCommittee(Config{
-		Ledger: chain.Config{Genesis: genesis, Params: chain.DefaultParams(), KeySeed: seed},
-		Keys:   keys, Settler: special(0), Pool: special(1), Treasury: special(2),
-		Policy: pol, Scheduler: FIFO, Verify: Verification{Scheme: NoVerification},
-		BlockInterval: 2 * protocol.Second, CommitDelay: 300 * protocol.Millisecond, CheckSupply: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := prototest.NewEnv(0, 1)
-	env.Node = c
-	c.Handle(env, protocol.Start{})
+	c, env := startTestCommittee(t, seed, keys, genesis, FIFO, Verification{Scheme: NoVerification})
 	c.Handle(env, protocol.Recv{From: 2, Msg: &Join{Role: RoleProvider, Class: h100, Slots: 2}})
 	spec := Spec{Kind: Compute, Units: 3, UnitFLOPs: 1e14, Steps: 4}
 	const budget = 30*chain.Token + 2 // 10 tokens a unit, 2 base units of rounding
@@ -411,21 +399,10 @@ func TestTimedOutUnitRunsAgain(t *testing.T) {
 	for i := range keys {
 		keys[i] = chain.PubKeyOf(chain.KeyFor(seed, protocol.NodeID(i)))
 	}
-	special := func(i uint32) chain.PubKey { return chain.PubKeyOf(chain.KeyFor(seed, protocol.NodeID(1000+i))) }
-	c, err := NewCommittee(Config{
-		Ledger: chain.Config{Params: chain.DefaultParams(), KeySeed: seed, Genesis: []chain.Account{
-			{Address: keys[1].Address(), Balance: 1000 * chain.Token},
-			{Address: keys[2].Address(), Stake: 10 * chain.Token}, {Address: keys[3].Address(), Stake: 10 * chain.Token}}},
-		Keys: keys, Settler: special(0), Pool: special(1), Treasury: special(2),
-		Policy: rewards.DefaultPolicy(), Scheduler: FIFO, Verify: Verification{Scheme: Redundancy, Replicas: 2, Quorum: 2},
-		BlockInterval: 2 * protocol.Second, CommitDelay: 300 * protocol.Millisecond, CheckSupply: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := prototest.NewEnv(0, 1)
-	env.Node = c
-	c.Handle(env, protocol.Start{})
+	c, env := startTestCommittee(t, seed, keys, []chain.Account{
+		{Address: keys[1].Address(), Balance: 1000 * chain.Token},
+		{Address: keys[2].Address(), Stake: 10 * chain.Token}, {Address: keys[3].Address(), Stake: 10 * chain.Token}},
+		FIFO, Verification{Scheme: Redundancy, Replicas: 2, Quorum: 2})
 	for _, p := range []protocol.NodeID{2, 3} {
 		c.Handle(env, protocol.Recv{From: p, Msg: &Join{Role: RoleProvider, Class: h100, Slots: 1}})
 	}
@@ -480,21 +457,10 @@ func TestTimedOutUnitRunsAgain(t *testing.T) {
 func TestPayoutInChunks(t *testing.T) {
 	const seed = 9
 	keys := []chain.PubKey{chain.PubKeyOf(chain.KeyFor(seed, 0))}
-	special := func(i uint32) chain.PubKey { return chain.PubKeyOf(chain.KeyFor(seed, protocol.NodeID(1000+i))) }
+	special := func(i uint32) chain.PubKey { return testSpecial(seed, i) }
 	const n = 3*payoutChunk + 17
-	c, err := NewCommittee(Config{
-		Ledger: chain.Config{Params: chain.DefaultParams(), KeySeed: seed, Genesis: []chain.Account{
-			{Address: special(1).Address(), Balance: 10 * n}}},
-		Keys: keys, Settler: special(0), Pool: special(1), Treasury: special(2),
-		Policy: rewards.DefaultPolicy(), Scheduler: FIFO, Verify: Verification{Scheme: NoVerification},
-		BlockInterval: 2 * protocol.Second, CommitDelay: 300 * protocol.Millisecond, CheckSupply: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := prototest.NewEnv(0, 1)
-	env.Node = c
-	c.Handle(env, protocol.Start{})
+	c, env := startTestCommittee(t, seed, keys, []chain.Account{{Address: special(1).Address(), Balance: 10 * n}},
+		FIFO, Verification{Scheme: NoVerification})
 	credits := make([]chain.Credit, n)
 	for i := range credits {
 		credits[i] = chain.Credit{To: chain.PubKeyOf(chain.KeyFor(seed, protocol.NodeID(2000+i))).Address(), Amount: 10}
@@ -556,16 +522,7 @@ func keyedMatch(t *testing.T, pol Policy) {
 			genesis = append(genesis, chain.Account{Address: keys[i].Address(), Stake: 10 * chain.Token})
 		}
 	}
-	special := func(i uint32) chain.PubKey { return chain.PubKeyOf(chain.KeyFor(seed, protocol.NodeID(1000+i))) }
-	c, err := NewCommittee(Config{
-		Ledger: chain.Config{Params: chain.DefaultParams(), KeySeed: seed, Genesis: genesis},
-		Keys:   keys, Settler: special(0), Pool: special(1), Treasury: special(2),
-		Policy: rewards.DefaultPolicy(), Scheduler: pol, Verify: Verification{Scheme: Redundancy, Replicas: 2, Quorum: 2},
-		BlockInterval: 2 * protocol.Second, CommitDelay: 300 * protocol.Millisecond, CheckSupply: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, env := startTestCommittee(t, seed, keys, genesis, pol, Verification{Scheme: Redundancy, Replicas: 2, Quorum: 2})
 	var probes, placed, walked int
 	matchProbe = func(c *Committee, u *unit, now protocol.Time) {
 		probes++
@@ -603,9 +560,6 @@ func keyedMatch(t *testing.T, pol Policy) {
 	defer func() { matchProbe = nil }()
 
 	rng := rand.New(rand.NewPCG(seed, uint64(pol)))
-	env := prototest.NewEnv(0, 1)
-	env.Node = c
-	c.Handle(env, protocol.Start{})
 	var classes []gpu.Class
 	for _, n := range []string{"h100", "a100", "rtx4090", "t4", "cpu"} {
 		cl, _ := gpu.Lookup(n)
@@ -689,4 +643,31 @@ func idOf(m *member) any {
 		return "none"
 	}
 	return m.id
+}
+
+// testSpecial is the committee's account i of a test's keys (0 the
+// settler, 1 the reward pool, 2 the treasury).
+func testSpecial(seed uint64, i uint32) chain.PubKey {
+	return chain.PubKeyOf(chain.KeyFor(seed, protocol.NodeID(1000+i)))
+}
+
+// startTestCommittee is node 0's committee over keys and genesis, as the
+// unit tests run it (2 s blocks committed 300 ms later, the default
+// reward policy, supply checked after every block), started on a
+// prototest.Env.
+func startTestCommittee(t *testing.T, seed uint64, keys []chain.PubKey, genesis []chain.Account, sched Policy, v Verification) (*Committee, *prototest.Env) {
+	t.Helper()
+	c, err := NewCommittee(Config{
+		Ledger: chain.Config{Params: chain.DefaultParams(), KeySeed: seed, Genesis: genesis},
+		Keys:   keys, Settler: testSpecial(seed, 0), Pool: testSpecial(seed, 1), Treasury: testSpecial(seed, 2),
+		Policy: rewards.DefaultPolicy(), Scheduler: sched, Verify: v,
+		BlockInterval: 2 * protocol.Second, CommitDelay: 300 * protocol.Millisecond, CheckSupply: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := prototest.NewEnv(0, 1)
+	env.Node = c
+	c.Handle(env, protocol.Start{})
+	return c, env
 }
